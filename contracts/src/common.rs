@@ -1,0 +1,127 @@
+//! Value types shared by several messages.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Message;
+
+/// What a principal may do. Customers see only their own tickets and public
+/// actions; integrations act for another system (a supplier, a monitor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Agent,
+    Customer,
+    Integration,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+            Self::Customer => "customer",
+            Self::Integration => "integration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "agent" => Some(Self::Agent),
+            "customer" => Some(Self::Customer),
+            "integration" => Some(Self::Integration),
+            _ => None,
+        }
+    }
+}
+
+/// Who did something, or who is looking. For a customer, `id` is the
+/// customer's id, which is what scopes what they may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub role: Role,
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl Actor {
+    /// The customer this actor is limited to, if it is a customer.
+    pub fn customer_scope(&self) -> Option<Uuid> {
+        (self.role == Role::Customer).then_some(self.id)
+    }
+}
+
+/// A stable error code. The edge maps each to one HTTP status; the JSON names
+/// are part of the API and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    ValidationFailed,
+    InvalidTransition,
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// A validation error naming the field that is wrong.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            code: ErrorCode::ValidationFailed,
+            details: Some(serde_json::json!({ "fields": { field: message } })),
+            message: format!("{field}: {message}"),
+        }
+    }
+}
+
+/// The answer to every command: the result, or a domain error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyV1 {
+    Ok(serde_json::Value),
+    Error(ErrorBody),
+}
+
+impl Message for ReplyV1 {
+    const TYPE: &'static str = "ReplyV1";
+    const VERSION: u32 = 1;
+}
+
+/// One page of a list, with the cursor for the next page if there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A command sent by request/reply to the service that owns the queue.
+pub trait Command: Message {
+    /// The type of `ReplyV1::Ok`'s value.
+    type Output: serde::de::DeserializeOwned + Serialize;
+    /// The queue of the service that handles it.
+    const QUEUE: &'static str;
+}
+
+/// A domain event, published on the topic exchange.
+pub trait Event: Message {
+    /// `<service>.<entity>.<event>`.
+    const ROUTING_KEY: &'static str;
+}

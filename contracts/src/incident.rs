@@ -1,0 +1,291 @@
+//! Incidents: commands the edge sends ticketing, the views it answers with,
+//! and the events ticketing publishes.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Actor, Command, Event, Message, Page};
+
+const TICKETING: &str = "ticketing.commands";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    Open,
+    InProgress,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::InProgress,
+        Self::Pending,
+        Self::Resolved,
+        Self::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InProgress => "in_progress",
+            Self::Pending => "pending",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Note,
+    Progress,
+}
+
+/// An incident as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentV1 {
+    pub id: Uuid,
+    pub reference: String,
+    pub status: IncidentStatus,
+    pub priority: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
+    pub summary: String,
+    pub description: String,
+    pub customer_id: Option<Uuid>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub resolution: Option<String>,
+    pub logged_by: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    /// Bumped on every change; lets clients detect concurrent edits.
+    pub version: i64,
+}
+
+/// A note or progress update on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionV1 {
+    pub id: Uuid,
+    pub kind: ActionKind,
+    pub text: String,
+    /// Visible to the customer (portal and emails).
+    pub public: bool,
+    pub email_customer: bool,
+    /// Included when the ticket is exported to the knowledge base.
+    pub knowledge_base: bool,
+    pub author: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// One recorded change to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntryV1 {
+    pub id: Uuid,
+    /// What changed: `created`, `status`, `priority`, `assignee`, `team`, `action`.
+    pub change: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+// ---- commands (edge → ticketing, request/reply) ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogIncidentV1 {
+    pub actor: Actor,
+    pub summary: String,
+    #[serde(default)]
+    pub description: String,
+    /// 1 (highest) to 5. If absent, derived from impact and urgency.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    #[serde(default)]
+    pub impact: Option<u8>,
+    #[serde(default)]
+    pub urgency: Option<u8>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// The incident by id or by reference (`INC-000042`), as seen by `viewer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetIncidentV1 {
+    pub viewer: Actor,
+    pub incident: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentFilter {
+    #[serde(default)]
+    pub status: Option<IncidentStatus>,
+    #[serde(default)]
+    pub priority: Option<u8>,
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Case-insensitive text in the summary.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListIncidentsV1 {
+    pub viewer: Actor,
+    #[serde(default)]
+    pub filter: IncidentFilter,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Set the assignee and/or team. A field left out is unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignIncidentV1 {
+    pub actor: Actor,
+    pub incident: String,
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddIncidentActionV1 {
+    pub actor: Actor,
+    pub incident: String,
+    pub kind: ActionKind,
+    pub text: String,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub email_customer: bool,
+    #[serde(default)]
+    pub knowledge_base: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeIncidentStatusV1 {
+    pub actor: Actor,
+    pub incident: String,
+    pub to: IncidentStatus,
+    /// Required when `to` is `resolved`.
+    #[serde(default)]
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListIncidentActionsV1 {
+    pub viewer: Actor,
+    pub incident: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetIncidentHistoryV1 {
+    pub viewer: Actor,
+    pub incident: String,
+}
+
+// ---- events (ticketing → anyone, on the topic exchange) ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentLoggedV1 {
+    pub incident: IncidentV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentAssignedV1 {
+    pub incident_id: Uuid,
+    pub reference: String,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentActionAddedV1 {
+    pub incident_id: Uuid,
+    pub reference: String,
+    pub action: ActionV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentStatusChangedV1 {
+    pub incident_id: Uuid,
+    pub reference: String,
+    pub from: IncidentStatus,
+    pub to: IncidentStatus,
+    pub resolution: Option<String>,
+    pub actor: Actor,
+}
+
+macro_rules! message {
+    ($ty:ident, $version:literal) => {
+        impl Message for $ty {
+            const TYPE: &'static str = stringify!($ty);
+            const VERSION: u32 = $version;
+        }
+    };
+}
+
+macro_rules! command {
+    ($ty:ident, $output:ty) => {
+        message!($ty, 1);
+        impl Command for $ty {
+            type Output = $output;
+            const QUEUE: &'static str = TICKETING;
+        }
+    };
+}
+
+macro_rules! event {
+    ($ty:ident, $key:literal) => {
+        message!($ty, 1);
+        impl Event for $ty {
+            const ROUTING_KEY: &'static str = $key;
+        }
+    };
+}
+
+command!(LogIncidentV1, IncidentV1);
+command!(GetIncidentV1, IncidentV1);
+command!(ListIncidentsV1, Page<IncidentV1>);
+command!(AssignIncidentV1, IncidentV1);
+command!(AddIncidentActionV1, ActionV1);
+command!(ChangeIncidentStatusV1, IncidentV1);
+command!(ListIncidentActionsV1, Vec<ActionV1>);
+command!(GetIncidentHistoryV1, Vec<AuditEntryV1>);
+
+event!(IncidentLoggedV1, "ticketing.incident.logged");
+event!(IncidentAssignedV1, "ticketing.incident.assigned");
+event!(IncidentActionAddedV1, "ticketing.incident.action_added");
+event!(IncidentStatusChangedV1, "ticketing.incident.status_changed");

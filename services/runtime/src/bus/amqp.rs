@@ -1,0 +1,449 @@
+//! RabbitMQ through lapin.
+//!
+//! Topology, every name under a prefix (tests give each run its own):
+//! - `<prefix>.events`: topic exchange for domain events.
+//! - `<prefix>.<queue>`: durable quorum queues with `x-delivery-limit` and a
+//!   dead-letter exchange, so a message that keeps failing ends up there.
+//! - `<prefix>.dlx` → `<prefix>.dead-letters`: what could not be processed,
+//!   each with an `x-reason` header saying why.
+//! - Commands go to their queue through the default exchange, `mandatory`, so
+//!   a command nobody can take is an error, not a silent drop; replies come
+//!   back over direct reply-to.
+//!
+//! Publishing uses a confirm-mode channel and a Nack is an error. Consumers
+//! set prefetch, ack only after the handler returned (its transaction
+//! committed), and on a passing failure nack with requeue so the quorum queue
+//! counts the delivery.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Bus, BusError, DELIVERY_LIMIT, Handler, HandlerError, QueueSpec};
+
+const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
+/// Persistent messages: they survive a broker restart.
+const PERSISTENT: u8 = 2;
+
+type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Envelope>>>>;
+
+pub struct AmqpBus {
+    conn: Connection,
+    prefix: String,
+    /// Confirm-mode channel for events, replies and dead letters.
+    publisher: Channel,
+    /// Confirm-mode channel that also consumes direct replies: RabbitMQ
+    /// delivers a reply only on the channel that sent the request.
+    rpc: Channel,
+    pending: Pending,
+}
+
+fn unavailable(e: lapin::Error) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn header(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.as_bytes().to_vec()))
+}
+
+fn header_str(props: &BasicProperties, key: &str) -> Option<String> {
+    let headers = props.headers().as_ref()?;
+    match headers.inner().get(&ShortString::from(key))? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn properties(envelope: &Envelope) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    if let Some(tp) = &envelope.traceparent {
+        headers.insert("traceparent".into(), header(tp));
+    }
+    headers.insert("x-tenant-id".into(), header(&envelope.tenant_id.to_string()));
+    BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_delivery_mode(PERSISTENT)
+        .with_message_id(envelope.message_id.to_string().into())
+        .with_type(envelope.message_type.as_str().into())
+        .with_headers(headers)
+}
+
+impl AmqpBus {
+    /// Connects and declares the shared topology under `prefix`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let conn = Connection::connect(
+            url,
+            ConnectionProperties::default()
+                .with_connection_name(format!("servicedesk-{prefix}").into())
+                .enable_auto_recover(),
+        )
+        .await
+        .map_err(unavailable)?;
+        let publisher = conn.create_channel().await.map_err(unavailable)?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        let events = format!("{prefix}.events");
+        let dlx = format!("{prefix}.dlx");
+        let dead = format!("{prefix}.dead-letters");
+        publisher
+            .exchange_declare(events.into(), ExchangeKind::Topic, durable, FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        publisher
+            .exchange_declare(dlx.clone().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), header("quorum"));
+        publisher
+            .queue_declare(
+                dead.clone().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..QueueDeclareOptions::default()
+                },
+                args,
+            )
+            .await
+            .map_err(unavailable)?;
+        publisher
+            .queue_bind(dead.into(), dlx.into(), "".into(), QueueBindOptions::default(), FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+
+        let rpc = conn.create_channel().await.map_err(unavailable)?;
+        rpc.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let mut replies = rpc
+            .basic_consume(
+                DIRECT_REPLY_TO.into(),
+                "replies".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        let pending: Pending = Arc::default();
+        let waiting = pending.clone();
+        tokio::spawn(async move {
+            while let Some(delivery) = replies.next().await {
+                let Ok(delivery) = delivery else { continue };
+                let Some(corr) = delivery.properties.correlation_id().as_ref() else {
+                    continue;
+                };
+                let waiter = lock(&waiting).remove(corr.as_str());
+                if let (Some(waiter), Ok(reply)) = (waiter, Envelope::from_bytes(&delivery.data)) {
+                    let _ = waiter.send(reply);
+                }
+            }
+        });
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            publisher,
+            rpc,
+            pending,
+        })
+    }
+
+    fn queue_name(&self, name: &str) -> String {
+        format!("{}.{name}", self.prefix)
+    }
+
+    /// The name of the queue where dead letters collect.
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.dead-letters", self.prefix)
+    }
+
+    /// Declares `spec`'s quorum queue and its bindings (idempotent).
+    async fn declare(&self, channel: &Channel, spec: &QueueSpec) -> Result<String, BusError> {
+        let name = self.queue_name(&spec.name);
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), header("quorum"));
+        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT as i32));
+        args.insert("x-dead-letter-exchange".into(), header(&format!("{}.dlx", self.prefix)));
+        // Dead-letter at least once: a dead letter is not dropped if the
+        // dead-letter queue is briefly unavailable.
+        args.insert("x-dead-letter-strategy".into(), header("at-least-once"));
+        args.insert("x-overflow".into(), header("reject-publish"));
+        channel
+            .queue_declare(
+                name.clone().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..QueueDeclareOptions::default()
+                },
+                args,
+            )
+            .await
+            .map_err(unavailable)?;
+        for binding in &spec.bindings {
+            channel
+                .queue_bind(
+                    name.clone().into(),
+                    format!("{}.events", self.prefix).into(),
+                    binding.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(name)
+    }
+
+    async fn confirm(
+        channel: &Channel,
+        exchange: &str,
+        routing_key: &str,
+        mandatory: bool,
+        body: &[u8],
+        props: BasicProperties,
+    ) -> Result<(), BusError> {
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions {
+                    mandatory,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                props,
+            )
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        match confirm {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(BusError::NoRoute(routing_key.to_owned())),
+            Confirmation::Nack(_) => Err(BusError::Nacked),
+            Confirmation::NotRequested => Err(BusError::Unavailable("channel not in confirm mode".into())),
+        }
+    }
+
+    /// Sends `body` to the dead-letter exchange with the reason in a header.
+    async fn dead_letter(
+        publisher: &Channel,
+        dlx: &str,
+        queue: &str,
+        reason: &str,
+        delivery: &lapin::message::Delivery,
+    ) -> Result<(), BusError> {
+        tracing::warn!(queue, reason, "message dead-lettered");
+        metrics::counter!("bus_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert("x-reason".into(), header(reason));
+        headers.insert("x-original-queue".into(), header(queue));
+        headers.insert("x-original-routing-key".into(), header(delivery.routing_key.as_str()));
+        let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(PERSISTENT);
+        Self::confirm(publisher, dlx, "", false, &delivery.data, props).await
+    }
+}
+
+/// The reason a dead letter carries (`x-reason`), for tests and tooling.
+pub fn dead_letter_reason(props: &BasicProperties) -> Option<String> {
+    header_str(props, "x-reason")
+}
+
+#[async_trait]
+impl Bus for AmqpBus {
+    async fn publish(&self, routing_key: &str, envelope: &Envelope) -> Result<(), BusError> {
+        let exchange = format!("{}.events", self.prefix);
+        Self::confirm(&self.publisher, &exchange, routing_key, false, &envelope.to_bytes(), properties(envelope)).await
+    }
+
+    async fn request(
+        &self,
+        queue: &str,
+        envelope: &Envelope,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError> {
+        let corr = envelope.message_id.to_string();
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(corr.clone(), tx);
+        let props = properties(envelope)
+            .with_reply_to(DIRECT_REPLY_TO.into())
+            .with_correlation_id(corr.clone().into())
+            // A command nobody took in time expires (and is dead-lettered as
+            // expired) instead of being done after its caller gave up.
+            .with_expiration(timeout.as_millis().to_string().into());
+        let sent = Self::confirm(&self.rpc, "", &self.queue_name(queue), true, &envelope.to_bytes(), props).await;
+        if let Err(e) = sent {
+            lock(&self.pending).remove(&corr);
+            return Err(match e {
+                BusError::NoRoute(_) => BusError::NoRoute(queue.to_owned()),
+                other => other,
+            });
+        }
+        let outcome = tokio::time::timeout(timeout, rx).await;
+        lock(&self.pending).remove(&corr);
+        match outcome {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(BusError::Unavailable("reply channel closed".into())),
+            Err(_) => Err(BusError::Timeout(timeout)),
+        }
+    }
+
+    async fn consume(
+        &self,
+        spec: QueueSpec,
+        handler: Arc<dyn Handler>,
+        stop: CancellationToken,
+    ) -> Result<JoinHandle<()>, BusError> {
+        let channel = self.conn.create_channel().await.map_err(unavailable)?;
+        channel
+            .basic_qos(spec.prefetch.max(1), BasicQosOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let queue = self.declare(&channel, &spec).await?;
+        let tag = format!("{}-{}", queue, uuid::Uuid::now_v7());
+        let mut consumer = channel
+            .basic_consume(queue.clone().into(), tag.clone().into(), BasicConsumeOptions::default(), FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        let publisher = self.publisher.clone();
+        let dlx = format!("{}.dlx", self.prefix);
+        let in_flight = u32::from(spec.prefetch.max(1));
+        Ok(tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(in_flight as usize));
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    next = consumer.next() => next,
+                };
+                let delivery = match next {
+                    Some(Ok(d)) => d,
+                    Some(Err(e)) => {
+                        tracing::warn!(queue, error = %e, "consumer error; waiting for recovery");
+                        if let Err(e) = channel.wait_for_recovery(e).await {
+                            // Our supervisor: the orchestrator restarts us.
+                            tracing::error!(queue, error = %e, "broker connection lost for good; exiting");
+                            std::process::exit(1);
+                        }
+                        continue;
+                    }
+                    None => break,
+                };
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let (handler, publisher, dlx, queue) = (handler.clone(), publisher.clone(), dlx.clone(), queue.clone());
+                tokio::spawn(async move {
+                    handle_delivery(&queue, handler.as_ref(), &publisher, &dlx, delivery).await;
+                    drop(permit);
+                });
+            }
+            // Stop taking deliveries, let in-flight ones finish (and be
+            // acked), then close: anything unacked goes back to the queue.
+            let _ = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await;
+            let _ = permits.acquire_many(in_flight).await;
+            let _ = channel.close(200, "consumer stopped".into()).await;
+        }))
+    }
+
+    async fn ready(&self) -> bool {
+        self.conn.status().connected()
+    }
+}
+
+async fn handle_delivery(
+    queue: &str,
+    handler: &dyn Handler,
+    publisher: &Channel,
+    dlx: &str,
+    delivery: lapin::message::Delivery,
+) {
+    let mut envelope = match Envelope::from_bytes(&delivery.data) {
+        Ok(e) => e,
+        Err(e) => {
+            let reason = format!("malformed envelope: {e}");
+            return finish_dead(queue, publisher, dlx, &reason, delivery).await;
+        }
+    };
+    if envelope.traceparent.is_none() {
+        envelope.traceparent = header_str(&delivery.properties, "traceparent");
+    }
+    let span = crate::telemetry::message_span(queue, &envelope);
+    let outcome = tracing::Instrument::instrument(handler.handle(envelope), span).await;
+    match outcome {
+        Ok(reply) => {
+            if let (Some(reply), Some(reply_to), Some(corr)) = (
+                reply,
+                delivery.properties.reply_to().as_ref(),
+                delivery.properties.correlation_id().as_ref(),
+            ) {
+                // The requester may be gone; its retry is answered from the
+                // inbox, so a lost reply loses nothing.
+                let props = properties(&reply).with_correlation_id(corr.clone()).with_delivery_mode(1);
+                let sent = publisher
+                    .basic_publish("".into(), reply_to.clone(), BasicPublishOptions::default(), &reply.to_bytes(), props)
+                    .await;
+                if let Err(e) = sent {
+                    tracing::warn!(queue, error = %e, "reply not sent");
+                }
+            }
+            if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                // The broker redelivers it; the inbox makes that harmless.
+                tracing::warn!(queue, error = %e, "ack failed");
+            }
+        }
+        Err(HandlerError::Reject(reason)) => finish_dead(queue, publisher, dlx, &reason, delivery).await,
+        Err(HandlerError::Retry(reason)) => {
+            tracing::debug!(queue, %reason, "handler asked for a retry");
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await;
+        }
+    }
+}
+
+/// Dead-letters with the reason, then acks; if the dead letter could not be
+/// published the message goes back to the queue instead of being lost.
+async fn finish_dead(queue: &str, publisher: &Channel, dlx: &str, reason: &str, delivery: lapin::message::Delivery) {
+    match AmqpBus::dead_letter(publisher, dlx, queue, reason, &delivery).await {
+        Ok(()) => {
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+        }
+        Err(e) => {
+            tracing::warn!(queue, error = %e, "dead letter not published; requeueing");
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await;
+        }
+    }
+}

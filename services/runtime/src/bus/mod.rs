@@ -1,0 +1,134 @@
+//! The bus: one interface, two transports.
+//!
+//! - [`amqp::AmqpBus`]: RabbitMQ through lapin. Events on a topic exchange,
+//!   commands by request/reply over direct reply-to, quorum queues with a
+//!   delivery limit and a dead-letter exchange, publisher confirms.
+//! - [`embedded::EmbeddedBus`]: the same semantics in process, for the
+//!   one-binary default.
+//!
+//! Semantics both keep:
+//! - `publish` returns only when the message is safe: confirmed by the broker
+//!   (AMQP) or handled by every bound queue's consumer (embedded, where
+//!   nothing outlives the process, so the outbox row stays until then).
+//! - A consumer's handler runs, and the message is acked only after it
+//!   returns `Ok` (after its transaction committed).
+//! - `HandlerError::Retry` redelivers; after [`DELIVERY_LIMIT`] deliveries the
+//!   message is dead-lettered. `HandlerError::Reject` (and a message that is
+//!   not a valid envelope) is dead-lettered at once, with its reason.
+
+pub mod amqp;
+pub mod embedded;
+pub mod topic;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How many times a message is delivered before it is dead-lettered.
+pub const DELIVERY_LIMIT: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// No queue takes this routing key: the service that handles it has
+    /// never started.
+    #[error("no queue is bound for {0}")]
+    NoRoute(String),
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    #[error("the broker refused the message (nack)")]
+    Nacked,
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Why a handler did not process a message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The message can never be processed (malformed, unknown type):
+    /// dead-letter it now with this reason.
+    #[error("rejected: {0}")]
+    Reject(String),
+    /// Something passing went wrong (database busy or down, a conflict):
+    /// deliver it again later.
+    #[error("retry: {0}")]
+    Retry(String),
+}
+
+/// What a queue is called and what it receives.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    /// Service-level name, e.g. `ticketing.commands`; transports prefix it.
+    pub name: String,
+    /// Topic patterns on the events exchange (`ticketing.incident.*`). A
+    /// command queue has none: commands are addressed to it by name.
+    pub bindings: Vec<String>,
+    /// Messages in flight per consumer; also how many are handled at once.
+    pub prefetch: u16,
+}
+
+impl QueueSpec {
+    pub fn commands(name: &str, prefetch: u16) -> Self {
+        Self {
+            name: name.to_owned(),
+            bindings: Vec::new(),
+            prefetch,
+        }
+    }
+
+    pub fn events(name: &str, bindings: &[&str], prefetch: u16) -> Self {
+        Self {
+            name: name.to_owned(),
+            bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
+            prefetch,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one message. For a request, the returned envelope is the
+    /// reply; for an event, return `Ok(None)`.
+    async fn handle(&self, envelope: Envelope) -> Result<Option<Envelope>, HandlerError>;
+}
+
+/// A message that was dead-lettered, and why.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub queue: String,
+    pub reason: String,
+    pub body: Vec<u8>,
+}
+
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Publishes an event on the topic exchange. `Ok` means it is safe
+    /// (see the module doc); a message no queue is bound to is dropped, as on
+    /// any topic exchange.
+    async fn publish(&self, routing_key: &str, envelope: &Envelope) -> Result<(), BusError>;
+
+    /// Sends a command to `queue` and waits up to `timeout` for the reply. The
+    /// command expires unprocessed after `timeout`, so a caller that gave up
+    /// never sees it done later.
+    async fn request(
+        &self,
+        queue: &str,
+        envelope: &Envelope,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError>;
+
+    /// Consumes `spec` with `handler` until `stop` is cancelled; the returned
+    /// task ends after in-flight messages finished.
+    async fn consume(
+        &self,
+        spec: QueueSpec,
+        handler: Arc<dyn Handler>,
+        stop: CancellationToken,
+    ) -> Result<JoinHandle<()>, BusError>;
+
+    /// Whether the transport can carry messages now (for `/readyz`).
+    async fn ready(&self) -> bool;
+}

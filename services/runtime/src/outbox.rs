@@ -1,0 +1,170 @@
+//! The transactional outbox: events are written in the same transaction as
+//! the state change, and a relay publishes them after commit. A row is
+//! deleted only after the bus confirmed it, so a crash between commit and
+//! publish delays an event but never loses it (consumers dedupe by message
+//! id, so a second publish after a crash changes nothing).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use contracts::{Envelope, Event};
+use futures_util::future::join_all;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::store::{Backend, Store, StoreError, Tx, micros};
+
+/// How many events one relay step publishes at most.
+const BATCH: i64 = 256;
+/// How often the relay looks even if nobody woke it (events written by
+/// another replica, or left by a crash).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Writes `event` to the outbox inside the caller's transaction.
+pub async fn enqueue<E: Event>(tx: &mut Tx, envelope: &Envelope) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, routing_key, envelope, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(envelope.message_id.to_string())
+    .bind(E::ROUTING_KEY)
+    .bind(serde_json::to_string(envelope).unwrap_or_default())
+    .bind(micros(envelope.occurred_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// message_id, routing_key, envelope.
+type Row = (String, String, String);
+
+/// Deletes what was confirmed and counts an attempt on what was not.
+async fn settle(tx: &mut Tx, outcomes: Vec<(&str, Result<(), String>)>) -> Result<usize, StoreError> {
+    let mut sent = 0;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(()) => {
+                sqlx::query("DELETE FROM outbox WHERE message_id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                sent += 1;
+            }
+            Err(reason) => {
+                tracing::warn!(message_id = %id, %reason, "outbox publish failed; will retry");
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    metrics::counter!("outbox_published_total").increment(sent as u64);
+    Ok(sent)
+}
+
+#[derive(Clone)]
+pub struct Relay {
+    store: Store,
+    bus: Arc<dyn Bus>,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    pub fn new(store: Store, bus: Arc<dyn Bus>) -> Self {
+        Self {
+            store,
+            bus,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Tells the relay there is something to publish (call after commit).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Publishes one batch of pending events; returns how many were
+    /// confirmed (0: nothing to do).
+    pub async fn relay_once(&self) -> Result<usize, StoreError> {
+        const SELECT: &str =
+            "SELECT message_id, routing_key, envelope FROM outbox ORDER BY message_id LIMIT $1";
+        match self.store.backend() {
+            // Replicas lock the rows they publish and skip each other's, so
+            // an event is not published twice by two relays.
+            Backend::Postgres => {
+                let mut tx = self.store.begin().await?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} FOR UPDATE SKIP LOCKED")))
+                    .bind(BATCH)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let sent = self.publish_and_settle(&mut tx, rows).await?;
+                tx.commit().await?;
+                Ok(sent)
+            }
+            // One process, and the embedded bus's publish waits for consumers
+            // that may write this same file: hold no lock while publishing.
+            Backend::Sqlite => {
+                let rows = sqlx::query_as(SELECT).bind(BATCH).fetch_all(self.store.pool()).await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let outcomes = self.publish(&rows).await;
+                let mut tx = self.store.begin().await?;
+                let sent = settle(&mut tx, outcomes).await?;
+                tx.commit().await?;
+                Ok(sent)
+            }
+        }
+    }
+
+    async fn publish_and_settle(&self, tx: &mut Tx, rows: Vec<Row>) -> Result<usize, StoreError> {
+        let outcomes = self.publish(&rows).await;
+        settle(tx, outcomes).await
+    }
+
+    async fn publish<'r>(&self, rows: &'r [Row]) -> Vec<(&'r str, Result<(), String>)> {
+        join_all(rows.iter().map(|(id, key, body)| async move {
+            let outcome = match serde_json::from_str::<Envelope>(body) {
+                Ok(envelope) => self.bus.publish(key, &envelope).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("outbox row is not an envelope: {e}")),
+            };
+            (id.as_str(), outcome)
+        }))
+        .await
+    }
+
+    /// Relays until `stop`, then once more to flush what committed meanwhile.
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            let outcome = self.relay_once().await;
+            let idle = match &outcome {
+                Ok(n) => *n == 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay step failed");
+                    true
+                }
+            };
+            if stop.is_cancelled() {
+                break;
+            }
+            if idle {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+        if let Err(e) = self.relay_once().await {
+            tracing::warn!(error = %e, "final outbox flush failed; rows stay for the next start");
+        }
+    }
+
+    /// Rows not yet published (for tests and `/metrics`).
+    pub async fn pending(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(self.store.pool())
+            .await?)
+    }
+}

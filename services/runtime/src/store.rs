@@ -1,0 +1,211 @@
+//! A service's own database: PostgreSQL in distributed mode, one SQLite file
+//! embedded. Both go through sqlx's `Any` driver so one set of queries (with
+//! `$1` placeholders, which SQLite accepts too) serves both.
+//!
+//! Portable SQL only: TEXT for ids (UUIDv7, which sorts by time as text),
+//! BIGINT for numbers, booleans and times (microseconds since the epoch).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the database could not be reached (as opposed to a query
+    /// that the database refused): callers answer 503 and retry later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Query(e) => is_connection_error(e),
+            Self::Migration { .. } => false,
+        }
+    }
+}
+
+pub fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One schema change, applied once, in order, at start-up.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url`: `postgres://…` or `sqlite://path`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(StoreError::Unavailable)?;
+        let pool = match backend {
+            // Durability: WAL with synchronous=FULL syncs the log on every
+            // commit, so an acknowledged write survives a power cut.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5)),
+        }
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Unavailable)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout
+    /// instead of failing when one upgrades a read snapshot.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.map_err(|e| {
+            if is_connection_error(&e) {
+                StoreError::Unavailable(e)
+            } else {
+                StoreError::Query(e)
+            }
+        })
+    }
+
+    /// Cheap round trip for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        Ok(())
+    }
+
+    /// Applies the migrations not applied yet, each in its own transaction.
+    /// Replicas starting together serialize on a lock (PostgreSQL advisory
+    /// lock; SQLite's write lock), so each migration runs once.
+    /// `scope` names whose migrations these are (`runtime`, `ticketing`), so
+    /// the runtime's own tables and the service's have separate version lines.
+    pub async fn migrate(&self, scope: &str, migrations: &[Migration]) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(727274)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                scope TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                name TEXT NOT NULL,
+                applied_at BIGINT NOT NULL,
+                PRIMARY KEY (scope, version)
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE scope = $1")
+            .bind(scope)
+            .fetch_all(&mut *tx)
+            .await?;
+        for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(|source| StoreError::Migration {
+                    version: m.version,
+                    name: m.name,
+                    source,
+                })?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (scope, version, name, applied_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(scope)
+            .bind(m.version)
+                .bind(m.name)
+                .bind(micros(OffsetDateTime::now_utc()))
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(scope, version = m.version, name = m.name, "migration applied");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Times are stored as microseconds since the Unix epoch.
+pub fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub fn from_micros(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
