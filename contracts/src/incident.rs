@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::{Actor, Command, Event, Message, Page};
 
-const TICKETING: &str = "ticketing.commands";
+/// The queue of the ticketing service's commands.
+pub const TICKETING_QUEUE: &str = "ticketing.commands";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -262,7 +263,7 @@ macro_rules! command {
         message!($ty, 1);
         impl Command for $ty {
             type Output = $output;
-            const QUEUE: &'static str = TICKETING;
+            const QUEUE: &'static str = TICKETING_QUEUE;
         }
     };
 }

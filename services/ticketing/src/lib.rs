@@ -1,1 +1,72 @@
+//! The ticketing service: incidents, their actions, lifecycle and audit
+//! history. It answers commands from the edge over request/reply and
+//! announces every change as an event through its outbox.
+//!
+//! # Layout
+//! - [`commands`]: the command handler (one transaction per command).
+//! - [`incidents`]: the incident store.
+//! - [`lifecycle`]: which status may follow which.
+//! - [`error`]: the service's error type.
 
+pub mod commands;
+pub mod error;
+pub mod incidents;
+pub mod lifecycle;
+
+use std::sync::Arc;
+
+use runtime::bus::{Bus, BusError, QueueSpec};
+use runtime::outbox::Relay;
+use runtime::store::{Migration, Store, StoreError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "incidents",
+    sql: include_str!("../../../migrations/ticketing/0001_incidents.sql"),
+}];
+
+/// How many commands one replica handles at once.
+const PREFETCH: u16 = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// A running ticketing service.
+pub struct Ticketing {
+    pub store: Store,
+    pub relay: Relay,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Ticketing {
+    /// Migrates the store and starts consuming commands and relaying events.
+    pub async fn start(store: Store, bus: Arc<dyn Bus>, stop: CancellationToken) -> Result<Self, StartError> {
+        store.migrate("runtime", runtime::MIGRATIONS).await?;
+        store.migrate("ticketing", MIGRATIONS).await?;
+        let relay = Relay::new(store.clone(), bus.clone());
+        let handler = commands::Commands::new(store.clone(), relay.clone());
+        let consumer = bus
+            .consume(QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH), handler, stop.clone())
+            .await?;
+        let relay_task = tokio::spawn(relay.clone().run(stop));
+        Ok(Self {
+            store,
+            relay,
+            tasks: vec![consumer, relay_task],
+        })
+    }
+
+    /// Waits until the consumer drained and the relay flushed.
+    pub async fn run_until_stopped(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
