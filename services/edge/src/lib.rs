@@ -1,1 +1,117 @@
+//! The HTTP edge: the REST API under `/api/v1`, authentication, tenants and
+//! their directory, and the operational endpoints.
+//!
+//! # Layout
+//! - [`auth`]: API tokens (stored as SHA-256) and the [`auth::Principal`] extractor.
+//! - [`directory`]: companies, customers, teams, agents, tokens (the edge's own store).
+//! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
+//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
+//! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
 
+pub mod auth;
+pub mod directory;
+pub mod error;
+pub mod extract;
+pub mod incidents;
+pub mod openapi;
+pub mod ops;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use runtime::bus::Bus;
+use runtime::store::{Migration, Store, StoreError};
+use tracing::Instrument;
+
+use crate::error::{ApiError, Code};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "directory",
+    sql: include_str!("../../../migrations/edge/0001_directory.sql"),
+}];
+
+/// Largest request body accepted; larger answers 413.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub bus: Arc<dyn Bus>,
+    /// How long a request waits for the service behind it.
+    pub request_timeout: Duration,
+}
+
+/// Applies the edge's migrations.
+pub async fn migrate(store: &Store) -> Result<(), StoreError> {
+    store.migrate("edge", MIGRATIONS).await
+}
+
+/// The whole HTTP surface of the edge target.
+pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
+    let api = Router::new()
+        .merge(directory::routes())
+        .merge(incidents::routes())
+        .route("/openapi.json", axum::routing::get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router(readiness))
+        .fallback(not_found)
+        .layer(middleware::from_fn(track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(Code::Internal, "internal error").into_response()
+        }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::MethodNotAllowed, "method not allowed on this endpoint")
+}
+
+/// One span and one set of metrics per request, labelled by route (the
+/// matched pattern, so ids do not explode the label space).
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        route = %route,
+        tenant = tracing::field::Empty,
+        role = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
+    if response.status().is_server_error() {
+        tracing::warn!(parent: &span, status, "request failed");
+    }
+    response
+}
+
+/// Serves `router` on `listener` until `stop`, then finishes open requests.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router, stop: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+}

@@ -1,0 +1,144 @@
+//! API tokens and who is calling.
+//!
+//! A token is 32 random bytes shown once as `sd_<64 hex>`; the store keeps
+//! only its SHA-256. Checking one is a digest and an indexed lookup: a token
+//! is a high-entropy secret, so it needs no slow password hash (which would
+//! cost every API call hundreds of milliseconds).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use contracts::{Actor, Role};
+use rand::RngExt;
+use runtime::store::{Store, StoreError, micros};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, Code};
+
+/// The caller of a request: their tenant and who they are in it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant_id: Uuid,
+    pub actor: Actor,
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.actor.role
+    }
+
+    /// Refuses with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.actor.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+pub const STAFF: &[Role] = &[Role::Admin, Role::Agent, Role::Integration];
+
+pub fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    format!("sd_{}", hex::encode(bytes))
+}
+
+/// A new token; returns its id and the token itself (shown only now).
+pub struct Issued {
+    pub id: Uuid,
+    pub token: String,
+}
+
+pub struct TokenFor<'a> {
+    pub tenant_id: Uuid,
+    pub role: Role,
+    pub principal_id: Uuid,
+    pub principal_name: &'a str,
+    pub name: &'a str,
+}
+
+pub async fn issue(conn: &mut sqlx::AnyConnection, t: TokenFor<'_>) -> Result<Issued, StoreError> {
+    let issued = Issued {
+        id: Uuid::now_v7(),
+        token: new_token(),
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (token_hash, id, tenant_id, role, principal_id, principal_name, name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(digest(&issued.token))
+    .bind(issued.id.to_string())
+    .bind(t.tenant_id.to_string())
+    .bind(t.role.as_str())
+    .bind(t.principal_id.to_string())
+    .bind(t.principal_name)
+    .bind(t.name)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(issued)
+}
+
+/// Creates a tenant and its first admin token.
+pub async fn create_tenant(store: &Store, name: &str) -> Result<(Uuid, Issued), StoreError> {
+    let tenant_id = Uuid::now_v7();
+    let mut tx = store.begin().await?;
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(tenant_id.to_string())
+        .bind(name)
+        .bind(micros(OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await?;
+    let admin = TokenFor {
+        tenant_id,
+        role: Role::Admin,
+        principal_id: tenant_id,
+        principal_name: "admin",
+        name: "first admin token",
+    };
+    let issued = issue(&mut tx, admin).await?;
+    tx.commit().await?;
+    Ok((tenant_id, issued))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::new(Code::Unauthorized, "send Authorization: Bearer <token>"))?;
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT tenant_id, role, principal_id, principal_name FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(digest(token))
+        .fetch_optional(state.store.pool())
+        .await?;
+        let (tenant, role, id, name) =
+            row.ok_or_else(|| ApiError::new(Code::Unauthorized, "unknown or revoked token"))?;
+        let principal = Principal {
+            tenant_id: Uuid::parse_str(&tenant).map_err(|e| ApiError::internal(&e))?,
+            actor: Actor {
+                role: Role::parse(&role).ok_or_else(|| ApiError::internal(&format!("stored role {role}")))?,
+                id: Uuid::parse_str(&id).map_err(|e| ApiError::internal(&e))?,
+                name,
+            },
+        };
+        let span = tracing::Span::current();
+        span.record("tenant", tracing::field::display(principal.tenant_id));
+        span.record("role", principal.actor.role.as_str());
+        Ok(principal)
+    }
+}

@@ -1,0 +1,464 @@
+//! The tenant's directory, owned by the edge: customer companies, customers,
+//! teams, agents, and the API tokens that let them in.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router, routing::get, routing::post};
+use contracts::{Page, Role};
+use runtime::store::{from_micros, micros};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{self, Principal, STAFF, TokenFor};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Params};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/companies", get(list_companies).post(create_company))
+        .route("/companies/{id}", get(get_company))
+        .route("/customers", get(list_customers).post(create_customer))
+        .route("/customers/{id}", get(get_customer))
+        .route("/teams", get(list_teams).post(create_team))
+        .route("/teams/{id}", get(get_team))
+        .route("/agents", get(list_agents).post(create_agent))
+        .route("/agents/{id}", get(get_agent))
+        .route("/tokens", post(create_token))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Company {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub company_id: Option<Uuid>,
+    /// The language emails to this customer are written in (e.g. `en`, `nl`).
+    pub language: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub leader_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub team_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `limit` and `cursor`, as every list takes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<Uuid>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+impl PageParams {
+    pub fn limit(&self) -> ApiResult<u32> {
+        match self.limit {
+            Some(0) => Err(ApiError::field("limit", "must be at least 1")),
+            Some(l) if l > MAX_LIMIT => Err(ApiError::field("limit", format!("at most {MAX_LIMIT}"))),
+            Some(l) => Ok(l),
+            None => Ok(DEFAULT_LIMIT),
+        }
+    }
+}
+
+fn uuid_at(row: &AnyRow, i: usize) -> sqlx::Result<Option<Uuid>> {
+    let s: Option<String> = row.try_get(i)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
+}
+
+fn id_at(row: &AnyRow, i: usize) -> sqlx::Result<Uuid> {
+    uuid_at(row, i)?.ok_or_else(|| sqlx::Error::Decode("null id".into()))
+}
+
+/// One table of the directory: how to read its rows.
+trait Entry: Serialize + Sized {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    const WHAT: &'static str;
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self>;
+}
+
+impl Entry for Company {
+    const TABLE: &'static str = "companies";
+    const COLUMNS: &'static str = "id, name, created_at";
+    const WHAT: &'static str = "company";
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self { id: id_at(row, 0)?, name: row.try_get(1)?, created_at: from_micros(row.try_get(2)?) })
+    }
+}
+
+impl Entry for Customer {
+    const TABLE: &'static str = "customers";
+    const COLUMNS: &'static str = "id, name, email, company_id, language, created_at";
+    const WHAT: &'static str = "customer";
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: id_at(row, 0)?,
+            name: row.try_get(1)?,
+            email: row.try_get(2)?,
+            company_id: uuid_at(row, 3)?,
+            language: row.try_get(4)?,
+            created_at: from_micros(row.try_get(5)?),
+        })
+    }
+}
+
+impl Entry for Team {
+    const TABLE: &'static str = "teams";
+    const COLUMNS: &'static str = "id, name, leader_id, created_at";
+    const WHAT: &'static str = "team";
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: id_at(row, 0)?,
+            name: row.try_get(1)?,
+            leader_id: uuid_at(row, 2)?,
+            created_at: from_micros(row.try_get(3)?),
+        })
+    }
+}
+
+impl Entry for Agent {
+    const TABLE: &'static str = "agents";
+    const COLUMNS: &'static str = "id, name, email, team_id, created_at";
+    const WHAT: &'static str = "agent";
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: id_at(row, 0)?,
+            name: row.try_get(1)?,
+            email: row.try_get(2)?,
+            team_id: uuid_at(row, 3)?,
+            created_at: from_micros(row.try_get(4)?),
+        })
+    }
+}
+
+async fn find<E: Entry>(state: &AppState, tenant: Uuid, id: Uuid) -> ApiResult<Option<E>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM {} WHERE tenant_id = $1 AND id = $2",
+        E::COLUMNS,
+        E::TABLE
+    )))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_optional(state.store.pool())
+    .await?;
+    Ok(row.as_ref().map(E::from_row).transpose()?)
+}
+
+/// The entry, or a 400 naming `field` if the tenant has no such entry.
+async fn must_exist<E: Entry>(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<E> {
+    find(state, tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::field(field, format!("no {} with this id", E::WHAT)))
+}
+
+pub async fn agent_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
+    must_exist::<Agent>(state, tenant, field, id).await.map(drop)
+}
+
+pub async fn team_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
+    must_exist::<Team>(state, tenant, field, id).await.map(drop)
+}
+
+pub async fn customer_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
+    must_exist::<Customer>(state, tenant, field, id).await.map(drop)
+}
+
+async fn get_one<E: Entry>(state: &AppState, who: &Principal, id: &str) -> ApiResult<Json<E>> {
+    who.require(STAFF)?;
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::WHAT))?;
+    find(state, who.tenant_id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(E::WHAT))
+}
+
+async fn list<E: Entry>(state: &AppState, who: &Principal, page: &PageParams) -> ApiResult<Json<Page<E>>> {
+    who.require(STAFF)?;
+    let limit = page.limit()?;
+    let after = if page.cursor.is_some() { " AND id > $2" } else { "" };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM {} WHERE tenant_id = $1{after} ORDER BY id LIMIT {}",
+        E::COLUMNS,
+        E::TABLE,
+        i64::from(limit) + 1
+    )))
+    .bind(who.tenant_id.to_string());
+    if let Some(c) = page.cursor {
+        query = query.bind(c.to_string());
+    }
+    let rows = query.fetch_all(state.store.pool()).await?;
+    let mut items = rows.iter().map(E::from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        rows.get(limit as usize - 1).map(|r| r.try_get::<String, _>(0)).transpose()?
+    } else {
+        None
+    };
+    Ok(Json(Page { items, next_cursor }))
+}
+
+fn check_name(value: &str) -> ApiResult<String> {
+    let name = value.trim();
+    if name.is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::field("name", "at most 200 characters, no control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// A plausible single address: one `@`, no spaces or control characters.
+/// (Deliverability is the mail service's business.)
+fn check_email(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(email) = value.map(str::trim) else { return Ok(None) };
+    let ok = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split('@').all(|p| !p.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+    if ok { Ok(Some(email.to_owned())) } else { Err(ApiError::field("email", "not a valid email address")) }
+}
+
+fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(lang) = value else { return Ok(None) };
+    let ok = (2..=12).contains(&lang.len())
+        && lang.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok { Ok(Some(lang.to_owned())) } else { Err(ApiError::field("language", "a language tag such as en or pt-BR")) }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCompany {
+    name: String,
+}
+
+async fn create_company(State(state): State<AppState>, who: Principal, Body(body): Body<NewCompany>) -> ApiResult<(StatusCode, Json<Company>)> {
+    who.require(&[Role::Admin])?;
+    let c = Company { id: Uuid::now_v7(), name: check_name(&body.name)?, created_at: now() };
+    sqlx::query("INSERT INTO companies (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(c.id.to_string())
+        .bind(who.tenant_id.to_string())
+        .bind(&c.name)
+        .bind(micros(c.created_at))
+        .execute(state.store.pool())
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn list_companies(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Company>>> {
+    list(&s, &who, &p).await
+}
+
+async fn get_company(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Company>> {
+    get_one(&s, &who, &id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCustomer {
+    name: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    company_id: Option<Uuid>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+async fn create_customer(State(state): State<AppState>, who: Principal, Body(body): Body<NewCustomer>) -> ApiResult<(StatusCode, Json<Customer>)> {
+    who.require(&[Role::Admin])?;
+    if let Some(company) = body.company_id {
+        must_exist::<Company>(&state, who.tenant_id, "company_id", company).await?;
+    }
+    let c = Customer {
+        id: Uuid::now_v7(),
+        name: check_name(&body.name)?,
+        email: check_email(body.email.as_deref())?,
+        company_id: body.company_id,
+        language: check_language(body.language.as_deref())?,
+        created_at: now(),
+    };
+    sqlx::query(
+        "INSERT INTO customers (id, tenant_id, name, email, company_id, language, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.id.to_string())
+    .bind(who.tenant_id.to_string())
+    .bind(&c.name)
+    .bind(&c.email)
+    .bind(c.company_id.map(|u| u.to_string()))
+    .bind(&c.language)
+    .bind(micros(c.created_at))
+    .execute(state.store.pool())
+    .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn list_customers(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Customer>>> {
+    list(&s, &who, &p).await
+}
+
+async fn get_customer(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Customer>> {
+    get_one(&s, &who, &id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTeam {
+    name: String,
+    #[serde(default)]
+    leader_id: Option<Uuid>,
+}
+
+async fn create_team(State(state): State<AppState>, who: Principal, Body(body): Body<NewTeam>) -> ApiResult<(StatusCode, Json<Team>)> {
+    who.require(&[Role::Admin])?;
+    if let Some(leader) = body.leader_id {
+        agent_exists(&state, who.tenant_id, "leader_id", leader).await?;
+    }
+    let t = Team { id: Uuid::now_v7(), name: check_name(&body.name)?, leader_id: body.leader_id, created_at: now() };
+    sqlx::query("INSERT INTO teams (id, tenant_id, name, leader_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(t.id.to_string())
+        .bind(who.tenant_id.to_string())
+        .bind(&t.name)
+        .bind(t.leader_id.map(|u| u.to_string()))
+        .bind(micros(t.created_at))
+        .execute(state.store.pool())
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+async fn list_teams(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Team>>> {
+    list(&s, &who, &p).await
+}
+
+async fn get_team(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Team>> {
+    get_one(&s, &who, &id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAgent {
+    name: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+}
+
+async fn create_agent(State(state): State<AppState>, who: Principal, Body(body): Body<NewAgent>) -> ApiResult<(StatusCode, Json<Agent>)> {
+    who.require(&[Role::Admin])?;
+    if let Some(team) = body.team_id {
+        team_exists(&state, who.tenant_id, "team_id", team).await?;
+    }
+    let a = Agent {
+        id: Uuid::now_v7(),
+        name: check_name(&body.name)?,
+        email: check_email(body.email.as_deref())?,
+        team_id: body.team_id,
+        created_at: now(),
+    };
+    sqlx::query("INSERT INTO agents (id, tenant_id, name, email, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(a.id.to_string())
+        .bind(who.tenant_id.to_string())
+        .bind(&a.name)
+        .bind(&a.email)
+        .bind(a.team_id.map(|u| u.to_string()))
+        .bind(micros(a.created_at))
+        .execute(state.store.pool())
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+async fn list_agents(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Agent>>> {
+    list(&s, &who, &p).await
+}
+
+async fn get_agent(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Agent>> {
+    get_one(&s, &who, &id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    role: Role,
+    #[serde(default)]
+    agent_id: Option<Uuid>,
+    #[serde(default)]
+    customer_id: Option<Uuid>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct IssuedToken {
+    id: Uuid,
+    role: Role,
+    /// Shown once: only its digest is stored.
+    token: String,
+}
+
+/// Issues a token. Agent and customer tokens act as that agent or customer;
+/// admin and integration tokens act under their own name.
+async fn create_token(State(state): State<AppState>, who: Principal, Body(body): Body<NewToken>) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
+    who.require(&[Role::Admin])?;
+    let tenant = who.tenant_id;
+    let (principal_id, principal_name) = match body.role {
+        Role::Agent => {
+            let id = body.agent_id.ok_or_else(|| ApiError::field("agent_id", "required for an agent token"))?;
+            (id, must_exist::<Agent>(&state, tenant, "agent_id", id).await?.name)
+        }
+        Role::Customer => {
+            let id = body.customer_id.ok_or_else(|| ApiError::field("customer_id", "required for a customer token"))?;
+            (id, must_exist::<Customer>(&state, tenant, "customer_id", id).await?.name)
+        }
+        Role::Admin | Role::Integration => {
+            let name = check_name(body.name.as_deref().unwrap_or(""))?;
+            (Uuid::now_v7(), name)
+        }
+    };
+    let name = body.name.clone().unwrap_or_else(|| principal_name.clone());
+    let mut conn = state.store.pool().acquire().await?;
+    let issued = auth::issue(
+        &mut conn,
+        TokenFor { tenant_id: tenant, role: body.role, principal_id, principal_name: &principal_name, name: &name },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { id: issued.id, role: body.role, token: issued.token })))
+}

@@ -1,0 +1,145 @@
+//! Every error the API answers with: `{"error": code, "message", "details"}`,
+//! a stable code and the right status. Internal errors become an opaque 500
+//! here and are logged once, with their cause, by this conversion's caller
+//! (the response is built in one place so none slips through as a bare 500).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use contracts::{ErrorBody, ErrorCode};
+use runtime::bus::BusError;
+use runtime::store::StoreError;
+use serde::Serialize;
+
+/// The stable error codes of the HTTP API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    MalformedJson,
+    ValidationFailed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    InvalidTransition,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    DependencyUnavailable,
+    Internal,
+}
+
+impl Code {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MalformedJson | Self::ValidationFailed => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidTransition | Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    pub error: Code,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(error: Code, message: impl Into<String>) -> Self {
+        Self {
+            error,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(Code::NotFound, format!("{what} not found"))
+    }
+
+    /// A 400 naming the field that is wrong.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::from(ErrorBody::field(field, message))
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(Code::Forbidden, "your role may not do this")
+    }
+
+    /// Something broke that the caller did not cause: logged with its cause,
+    /// answered without it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(Code::Internal, "internal error")
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(body: ErrorBody) -> Self {
+        let error = match body.code {
+            ErrorCode::NotFound => Code::NotFound,
+            ErrorCode::ValidationFailed => Code::ValidationFailed,
+            ErrorCode::InvalidTransition => Code::InvalidTransition,
+            ErrorCode::Conflict => Code::Conflict,
+        };
+        Self {
+            error,
+            message: body.message,
+            details: body.details,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "edge database unavailable");
+            Self::new(Code::DependencyUnavailable, "the desk's database is unavailable; try again shortly")
+        } else {
+            Self::internal(&e)
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::from(StoreError::from(e))
+    }
+}
+
+impl From<BusError> for ApiError {
+    fn from(e: BusError) -> Self {
+        tracing::warn!(error = %e, "service call failed");
+        let message = match e {
+            BusError::NoRoute(_) => "the ticketing service is not running; try again shortly",
+            BusError::Timeout(_) => "the ticketing service did not answer in time; try again shortly",
+            BusError::Nacked | BusError::Unavailable(_) => "the message broker is unavailable; try again shortly",
+        };
+        Self::new(Code::DependencyUnavailable, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let mut response = (status, Json(self)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,87 @@
+//! Request extractors whose failures are API errors: a JSON body whose
+//! errors name the field, and query parameters likewise.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Code};
+
+/// A JSON body. Syntax errors are `malformed_json`; a wrong or missing field
+/// is `validation_failed` with `details.fields.<path>`; too large is 413.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(Code::PayloadTooLarge, "request body too large")
+            } else {
+                ApiError::new(Code::MalformedJson, e.body_text())
+            }
+        })?;
+        if !is_json {
+            return Err(ApiError::new(Code::UnsupportedMediaType, "send the body as application/json"));
+        }
+        parse(&bytes).map(Body)
+    }
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(Code::MalformedJson, format!("body is not valid JSON: {inner}"));
+        }
+        // A missing field is reported at its parent; name it from the message.
+        let field = if path == "." {
+            missing_field(&inner.to_string()).unwrap_or_else(|| "body".to_owned())
+        } else {
+            path
+        };
+        ApiError::field(&field, strip_position(&inner.to_string()))
+    })
+}
+
+/// `missing field `summary` at line 1 column 2` → `summary`.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query parameters; a bad one answers 400 naming it.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(Params).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            let field = if path == "." { missing_field(&message).unwrap_or(path) } else { path };
+            ApiError::field(&field, message)
+        })
+    }
+}

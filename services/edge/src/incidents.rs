@@ -1,0 +1,240 @@
+//! `/api/v1/incidents`: the edge checks who may do what and that referenced
+//! agents, teams and customers exist (it owns the directory), then asks the
+//! ticketing service over the bus.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Json, Router, routing::get, routing::post};
+use contracts::common::ReplyV1;
+use contracts::incident::*;
+use contracts::{Command, Envelope, Page, Role};
+use runtime::telemetry;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, STAFF};
+use crate::directory::{self, PageParams};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Params};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", get(list).post(create))
+        .route("/incidents/{id}", get(read))
+        .route("/incidents/{id}/assign", post(assign))
+        .route("/incidents/{id}/actions", get(actions).post(add_action))
+        .route("/incidents/{id}/status", post(change_status))
+        .route("/incidents/{id}/history", get(history))
+}
+
+/// Sends `command` to its service and turns the reply into a result.
+pub async fn call<C: Command>(state: &AppState, who: &Principal, headers: &HeaderMap, command: &C) -> ApiResult<C::Output> {
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| telemetry::trace_id(t).is_some())
+        .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent);
+    let envelope = Envelope::new(who.tenant_id, command).with_traceparent(Some(traceparent));
+    let reply = state.bus.request(C::QUEUE, &envelope, state.request_timeout).await?;
+    match reply.decode::<ReplyV1>().map_err(|e| ApiError::internal(&e))? {
+        ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
+        ReplyV1::Error(body) => Err(body.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewIncident {
+    summary: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    impact: Option<u8>,
+    #[serde(default)]
+    urgency: Option<u8>,
+    #[serde(default)]
+    customer_id: Option<Uuid>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Body(body): Body<NewIncident>,
+) -> ApiResult<(StatusCode, Json<IncidentV1>)> {
+    if who.role() != Role::Customer
+        && let Some(customer) = body.customer_id
+    {
+        directory::customer_exists(&state, who.tenant_id, "customer_id", customer).await?;
+    }
+    let command = LogIncidentV1 {
+        actor: who.actor.clone(),
+        summary: body.summary,
+        description: body.description,
+        priority: body.priority,
+        impact: body.impact,
+        urgency: body.urgency,
+        customer_id: body.customer_id,
+        category: body.category,
+        service: body.service,
+    };
+    let incident = call(&state, &who, &headers, &command).await?;
+    Ok((StatusCode::CREATED, Json(incident)))
+}
+
+async fn read(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<IncidentV1>> {
+    let command = GetIncidentV1 { viewer: who.actor.clone(), incident: id };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<IncidentStatus>,
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    assignee_id: Option<Uuid>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+    #[serde(default)]
+    customer_id: Option<Uuid>,
+    /// Text in the summary.
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<Uuid>,
+}
+
+async fn list(State(state): State<AppState>, who: Principal, headers: HeaderMap, Params(q): Params<ListQuery>) -> ApiResult<Json<Page<IncidentV1>>> {
+    let limit = PageParams { limit: q.limit, cursor: q.cursor }.limit()?;
+    let command = ListIncidentsV1 {
+        viewer: who.actor.clone(),
+        filter: IncidentFilter {
+            status: q.status,
+            priority: q.priority,
+            assignee_id: q.assignee_id,
+            team_id: q.team_id,
+            customer_id: q.customer_id,
+            text: q.q,
+        },
+        cursor: q.cursor.map(|c| c.to_string()),
+        limit,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assignment {
+    #[serde(default)]
+    assignee_id: Option<Uuid>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<Assignment>,
+) -> ApiResult<Json<IncidentV1>> {
+    who.require(STAFF)?;
+    if let Some(agent) = body.assignee_id {
+        directory::agent_exists(&state, who.tenant_id, "assignee_id", agent).await?;
+    }
+    if let Some(team) = body.team_id {
+        directory::team_exists(&state, who.tenant_id, "team_id", team).await?;
+    }
+    let command = AssignIncidentV1 {
+        actor: who.actor.clone(),
+        incident: id,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAction {
+    #[serde(default = "note")]
+    kind: ActionKind,
+    text: String,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    email_customer: bool,
+    #[serde(default)]
+    knowledge_base: bool,
+}
+
+fn note() -> ActionKind {
+    ActionKind::Note
+}
+
+async fn add_action(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<NewAction>,
+) -> ApiResult<(StatusCode, Json<ActionV1>)> {
+    let command = AddIncidentActionV1 {
+        actor: who.actor.clone(),
+        incident: id,
+        kind: body.kind,
+        text: body.text,
+        public: body.public,
+        email_customer: body.email_customer,
+        knowledge_base: body.knowledge_base,
+    };
+    Ok((StatusCode::CREATED, Json(call(&state, &who, &headers, &command).await?)))
+}
+
+async fn actions(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Vec<ActionV1>>> {
+    let command = ListIncidentActionsV1 { viewer: who.actor.clone(), incident: id };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: IncidentStatus,
+    #[serde(default)]
+    resolution: Option<String>,
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<StatusChange>,
+) -> ApiResult<Json<IncidentV1>> {
+    who.require(STAFF)?;
+    let command = ChangeIncidentStatusV1 {
+        actor: who.actor.clone(),
+        incident: id,
+        to: body.status,
+        resolution: body.resolution,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn history(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Vec<AuditEntryV1>>> {
+    who.require(STAFF)?;
+    let command = GetIncidentHistoryV1 { viewer: who.actor.clone(), incident: id };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
