@@ -259,9 +259,7 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     if ok { Ok(Some(lang.to_owned())) } else { Err(ApiError::field("language", "a language tag such as en or pt-BR")) }
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
+use runtime::store::now;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod testing;
 
 /// The runtime's own migrations (outbox and inbox), applied to every
 /// service's store before the service's own.

@@ -200,6 +200,12 @@ impl Store {
     }
 }
 
+/// Now, at the precision the store keeps (microseconds), so what a command
+/// answers equals what a later read returns.
+pub fn now() -> OffsetDateTime {
+    from_micros(micros(OffsetDateTime::now_utc()))
+}
+
 /// Times are stored as microseconds since the Unix epoch.
 pub fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64

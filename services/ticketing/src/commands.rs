@@ -93,7 +93,7 @@ impl Commands {
                 .unwrap_or(ReplyV1::Error(ErrorBody::new(ErrorCode::Conflict, "already processed")));
             return Ok(reply(env, body));
         }
-        let now = OffsetDateTime::now_utc();
+        let now = runtime::store::now();
         let outcome = match env.message_type.as_str() {
             LogIncidentV1::TYPE => log(&mut tx, env, decode(env)?, now).await,
             AssignIncidentV1::TYPE => assign(&mut tx, env, decode(env)?, now).await,

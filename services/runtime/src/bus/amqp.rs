@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
     BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
     QueueBindOptions, QueueDeclareOptions,
 };
@@ -33,7 +33,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusError, DELIVERY_LIMIT, Handler, HandlerError, QueueSpec};
+use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec};
 
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 /// Persistent messages: they survive a broker restart.
@@ -271,9 +271,45 @@ impl AmqpBus {
     }
 }
 
-/// The reason a dead letter carries (`x-reason`), for tests and tooling.
-pub fn dead_letter_reason(props: &BasicProperties) -> Option<String> {
-    header_str(props, "x-reason")
+impl AmqpBus {
+    /// Takes up to `max` messages off the dead-letter queue, with the reason
+    /// each carries: `x-reason` when a handler rejected it, else the
+    /// broker's own (`delivery_limit`, `expired`) from `x-death`.
+    pub async fn take_dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, BusError> {
+        let queue = self.dead_letter_queue();
+        let mut out = Vec::new();
+        while out.len() < max {
+            let got = self
+                .publisher
+                .basic_get(queue.clone().into(), BasicGetOptions::default())
+                .await
+                .map_err(unavailable)?;
+            let Some(message) = got else { break };
+            let delivery = message.delivery;
+            let props = &delivery.properties;
+            let reason = header_str(props, "x-reason")
+                .or_else(|| header_str(props, "x-first-death-reason"))
+                .unwrap_or_else(|| "unknown".to_owned());
+            let original = header_str(props, "x-original-queue")
+                .or_else(|| header_str(props, "x-first-death-queue"))
+                .unwrap_or_default();
+            delivery.ack(BasicAckOptions::default()).await.map_err(unavailable)?;
+            out.push(DeadLetter {
+                queue: original,
+                reason,
+                body: delivery.data,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Publishes raw bytes on the events exchange, as a misbehaving producer
+    /// would; for tests of what consumers do with malformed messages.
+    pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) -> Result<(), BusError> {
+        let exchange = format!("{}.events", self.prefix);
+        let props = BasicProperties::default().with_delivery_mode(PERSISTENT);
+        Self::confirm(&self.publisher, &exchange, routing_key, false, body, props).await
+    }
 }
 
 #[async_trait]

@@ -1,0 +1,81 @@
+//! What tests need to reach the real servers: a fresh PostgreSQL database
+//! and a fresh bus prefix per test (so tests never see each other's data),
+//! found through environment variables with the local defaults.
+//!
+//! A test that needs a server that is not running fails, loudly: nothing
+//! here skips.
+
+use uuid::Uuid;
+
+/// `SERVICEDESK_TEST_DATABASE_URL`: a PostgreSQL server URL whose user may
+/// create databases. Default: the local server with trust auth.
+pub fn postgres_server_url() -> String {
+    std::env::var("SERVICEDESK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `SERVICEDESK_TEST_AMQP_URL`. Default: the local RabbitMQ as guest.
+pub fn amqp_url() -> String {
+    std::env::var("SERVICEDESK_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A name no other test run uses, for databases and queue prefixes.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", Uuid::now_v7().simple())
+}
+
+/// Creates a new empty database on the test server and returns its URL.
+///
+/// # Panics
+/// If the server cannot be reached: the test needs it and must not pass
+/// without it.
+pub async fn fresh_postgres(prefix: &str) -> String {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let server = postgres_server_url();
+    let name = unique(prefix);
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {server} is needed by this test and is not reachable: {e}"));
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// A SQLite file in a fresh temporary directory (kept for the test's
+/// lifetime by the returned guard).
+pub fn fresh_sqlite() -> (TempDir, String) {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite").display());
+    (dir, url)
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(unique("servicedesk"));
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        Self(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

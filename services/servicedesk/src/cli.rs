@@ -1,0 +1,87 @@
+//! The command line. Every flag can also be set by the environment variable
+//! named beside it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "servicedesk", version, about = "An IT service desk: incidents, SLAs, email, CMDB, inventory, monitoring.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the desk (all of it embedded, or one target against RabbitMQ + PostgreSQL).
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Measure incidents created per second end to end, next to the ceilings of the parts.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints JSON with its id and first admin token.
+    Create(TenantArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Every service in one process (embedded default).
+    All,
+    /// The HTTP edge.
+    Edge,
+    /// The ticketing service.
+    Ticketing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// Where the embedded default keeps one SQLite file per service.
+    #[arg(long, env = "SERVICEDESK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// This target's own PostgreSQL database (distributed mode).
+    #[arg(long, env = "SERVICEDESK_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long, value_enum, env = "SERVICEDESK_TARGET", default_value = "all")]
+    pub target: Target,
+    /// Address for HTTP: the API on the edge, health and metrics on every target.
+    #[arg(long, env = "SERVICEDESK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// RabbitMQ (distributed mode), e.g. amqp://guest:guest@127.0.0.1:5672/%2f
+    #[arg(long, env = "SERVICEDESK_AMQP_URL")]
+    pub amqp_url: Option<String>,
+    /// Prefix of every exchange and queue name, so several desks can share a broker.
+    #[arg(long, env = "SERVICEDESK_BUS_PREFIX", default_value = "servicedesk")]
+    pub bus_prefix: String,
+    /// Seconds the edge waits for a service's answer before answering 503.
+    #[arg(long, env = "SERVICEDESK_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout: u64,
+    #[arg(long, value_enum, env = "SERVICEDESK_LOG_FORMAT", default_value = "json")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Args)]
+pub struct TenantArgs {
+    /// The tenant's name (e.g. the company running the desk).
+    pub name: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}

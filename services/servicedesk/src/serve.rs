@@ -1,0 +1,150 @@
+//! `servicedesk serve`: which parts run, on which transport and store.
+//!
+//! - Embedded (no `--amqp-url`, no `--database-url`): every service in this
+//!   process on the in-process bus, one SQLite file per service in
+//!   `--data-dir`.
+//! - Distributed: one `--target` per process against RabbitMQ and that
+//!   target's own PostgreSQL database; run as many replicas as you like.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use runtime::bus::Bus;
+use runtime::bus::amqp::AmqpBus;
+use runtime::bus::embedded::EmbeddedBus;
+use runtime::store::Store;
+use runtime::{shutdown, telemetry};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{LogFormat, ServeArgs, StoreArgs, Target};
+
+/// The edge's store: PostgreSQL if a URL is given, else `edge.sqlite`.
+pub async fn edge_store(args: &StoreArgs) -> anyhow::Result<Store> {
+    open_store(args, "edge").await
+}
+
+async fn open_store(args: &StoreArgs, service: &str) -> anyhow::Result<Store> {
+    match &args.database_url {
+        Some(url) => Store::connect(url).await.with_context(|| format!("connecting to the {service} database")),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+            let path = args.data_dir.join(format!("{service}.sqlite"));
+            Store::open_sqlite(&path).await.with_context(|| format!("opening {}", path.display()))
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(match args.log_format {
+        LogFormat::Json => telemetry::LogFormat::Json,
+        LogFormat::Text => telemetry::LogFormat::Text,
+    });
+    // Prometheus recorder before anything records.
+    runtime::metrics::handle();
+    let stop = shutdown::on_signal();
+    let distributed = args.amqp_url.is_some() || args.store.database_url.is_some();
+    if !distributed {
+        return embedded(args, stop).await;
+    }
+    let (Some(amqp), Some(_)) = (&args.amqp_url, &args.store.database_url) else {
+        bail!("distributed mode needs both --amqp-url and --database-url (this target's own database)");
+    };
+    if args.target == Target::All {
+        bail!("distributed mode runs one target per process: pass --target edge or --target ticketing");
+    }
+    let bus: Arc<dyn Bus> = Arc::new(
+        AmqpBus::connect(amqp, &args.bus_prefix)
+            .await
+            .context("connecting to RabbitMQ")?,
+    );
+    match args.target {
+        Target::Edge => {
+            let store = edge_store(&args.store).await?;
+            edge::migrate(&store).await.context("migrating the edge database")?;
+            serve_edge(&args, store, bus.clone(), vec![], stop).await
+        }
+        Target::Ticketing => {
+            let store = open_store(&args.store, "ticketing").await?;
+            let services = CancellationToken::new();
+            let ticketing = ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
+                .await
+                .context("starting ticketing")?;
+            let readiness = edge::ops::Readiness { stores: vec![("ticketing", store)], bus };
+            let listener = bind(&args).await?;
+            announce(&listener, "ticketing", None)?;
+            edge::serve(listener, edge::ops::router(readiness), stop).await?;
+            services.cancel();
+            ticketing.run_until_stopped().await;
+            Ok(())
+        }
+        Target::All => unreachable_target(),
+    }
+}
+
+fn unreachable_target() -> anyhow::Result<()> {
+    bail!("--target all is the embedded mode")
+}
+
+async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {
+    if args.target != Target::All {
+        bail!("--target {:?} needs --amqp-url and --database-url; the embedded default runs --target all", args.target);
+    }
+    let bus = Arc::new(EmbeddedBus::new());
+    let ticketing_store = open_store(&args.store, "ticketing").await?;
+    let edge_store = edge_store(&args.store).await?;
+    edge::migrate(&edge_store).await.context("migrating the edge database")?;
+    // Services stop after the HTTP server has drained, so requests in
+    // flight still get their answers.
+    let services = CancellationToken::new();
+    let ticketing = ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
+        .await
+        .context("starting ticketing")?;
+    serve_edge(&args, edge_store, bus, vec![("ticketing", ticketing_store)], stop).await?;
+    services.cancel();
+    ticketing.run_until_stopped().await;
+    Ok(())
+}
+
+async fn serve_edge(
+    args: &ServeArgs,
+    store: Store,
+    bus: Arc<dyn Bus>,
+    more_stores: Vec<(&'static str, Store)>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut stores = vec![("edge", store.clone())];
+    stores.extend(more_stores);
+    let readiness = edge::ops::Readiness { stores, bus: bus.clone() };
+    let state = edge::AppState {
+        store,
+        bus,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+    };
+    let listener = bind(args).await?;
+    let hint = match &args.store.database_url {
+        Some(_) => "servicedesk tenant create <name> --database-url <this edge's database>".to_owned(),
+        None => format!("servicedesk tenant create <name> --data-dir {}", args.store.data_dir.display()),
+    };
+    announce(&listener, "edge", Some(&hint))?;
+    edge::serve(listener, edge::router(state, readiness), stop).await?;
+    Ok(())
+}
+
+async fn bind(args: &ServeArgs) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))
+}
+
+/// Tells the person (and the tests, which read stdout) where we listen.
+fn announce(listener: &tokio::net::TcpListener, target: &str, hint: Option<&str>) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    println!("servicedesk {target} listening on http://{addr}");
+    if let Some(hint) = hint {
+        println!("first admin token: {hint}");
+        println!("then: curl -H 'Authorization: Bearer <token>' http://{addr}/api/v1/incidents");
+    }
+    Ok(())
+}
