@@ -1,0 +1,187 @@
+//! Store, outbox and inbox tests, run the same on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::{Envelope, Event, Message};
+use runtime::bus::embedded::EmbeddedBus;
+use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
+use runtime::inbox::{self, Seen};
+use runtime::outbox::{self, Relay};
+use runtime::store::{Backend, Migration, Store};
+use runtime::testing;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ThingHappened {
+    n: i64,
+}
+
+impl Message for ThingHappened {
+    const TYPE: &'static str = "ThingHappenedV1";
+    const VERSION: u32 = 1;
+}
+
+impl Event for ThingHappened {
+    const ROUTING_KEY: &'static str = "test.thing.happened";
+}
+
+const THINGS: &[Migration] = &[Migration {
+    version: 1,
+    name: "things",
+    sql: "CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+}];
+
+async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
+    let (url, dir) = match backend {
+        Backend::Postgres => (testing::fresh_postgres("storetest").await, None),
+        Backend::Sqlite => {
+            let (dir, url) = testing::fresh_sqlite();
+            (url, Some(dir))
+        }
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    assert_eq!(store.backend(), backend);
+    store.migrate("runtime", runtime::MIGRATIONS).await.expect("runtime migrations");
+    store.migrate("test", THINGS).await.expect("test migrations");
+    (store, dir)
+}
+
+async fn migrations_apply_once(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    // Again, and from two tasks at once: nothing is applied twice.
+    let (a, b) = tokio::join!(store.migrate("test", THINGS), store.migrate("test", THINGS));
+    a.expect("first");
+    b.expect("second");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE scope = 'test'")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+}
+
+struct Collect(mpsc::UnboundedSender<Envelope>);
+
+#[async_trait]
+impl Handler for Collect {
+    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
+        let _ = self.0.send(env);
+        Ok(None)
+    }
+}
+
+async fn write(store: &Store, n: i64, commit: bool) -> Envelope {
+    let env = Envelope::new(Uuid::now_v7(), &ThingHappened { n });
+    let mut tx = store.begin().await.expect("begin");
+    sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    outbox::enqueue::<ThingHappened>(&mut tx, &env).await.expect("enqueue");
+    if commit {
+        tx.commit().await.expect("commit");
+    } else {
+        tx.rollback().await.expect("rollback");
+    }
+    env
+}
+
+async fn outbox_relays_committed_events_only(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let bus = Arc::new(EmbeddedBus::new());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    bus.consume(QueueSpec::events("test.things", &["test.#"], 8), Arc::new(Collect(tx)), stop.clone())
+        .await
+        .expect("consume");
+    let relay = Relay::new(store.clone(), bus.clone());
+    let kept = write(&store, 1, true).await;
+    let _dropped = write(&store, 2, false).await;
+    assert_eq!(relay.pending().await.expect("pending"), 1, "the rolled-back event was never written");
+    assert_eq!(relay.relay_once().await.expect("relay"), 1);
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
+    assert_eq!(got, kept);
+    assert_eq!(relay.pending().await.expect("pending"), 0, "deleted once confirmed");
+    assert_eq!(relay.relay_once().await.expect("relay"), 0, "nothing left to do");
+    assert!(rx.try_recv().is_err(), "published once");
+    stop.cancel();
+}
+
+async fn outbox_keeps_what_the_bus_did_not_take(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    // A consumer that stops before handling: the embedded publish fails.
+    let bus = Arc::new(EmbeddedBus::new());
+    let stop = CancellationToken::new();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let task = bus
+        .consume(QueueSpec::events("test.gone", &["test.#"], 1), Arc::new(Collect(tx)), stop.clone())
+        .await
+        .expect("consume");
+    stop.cancel();
+    task.await.expect("stopped");
+    write(&store, 3, true).await;
+    let relay = Relay::new(store.clone(), bus.clone());
+    let relayed = tokio::time::timeout(Duration::from_millis(300), relay.relay_once()).await;
+    // Either the publish is still waiting (timed out here) or it failed:
+    // in both cases the row is still there for the next attempt.
+    if let Ok(outcome) = relayed {
+        assert_eq!(outcome.expect("relay step"), 0);
+    }
+    assert_eq!(relay.pending().await.expect("pending"), 1);
+}
+
+async fn inbox_remembers_replies(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let id = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    assert!(matches!(inbox::check(&mut tx, "c", id).await.expect("check"), Seen::New));
+    inbox::record(&mut tx, "c", id, Some("the answer")).await.expect("record");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    match inbox::check(&mut tx, "c", id).await.expect("check") {
+        Seen::Done(reply) => assert_eq!(reply.as_deref(), Some("the answer")),
+        Seen::New => panic!("recorded message seen as new"),
+    }
+    assert!(
+        inbox::record(&mut tx, "c", id, None).await.is_err(),
+        "recording twice fails, so a racing replica rolls back"
+    );
+    drop(tx);
+    // Another consumer has its own record of the same message.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(matches!(inbox::check(&mut tx, "other", id).await.expect("check"), Seen::New));
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(runtime::store::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(runtime::store::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    migrations_apply_once,
+    outbox_relays_committed_events_only,
+    outbox_keeps_what_the_bus_did_not_take,
+    inbox_remembers_replies,
+);
