@@ -1,11 +1,1231 @@
-//! The OpenAPI document served at `/api/v1/openapi.json`.
+//! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`.
+//!
+//! Written by hand from the routes in [`crate::router`], the handlers in
+//! [`crate::directory`], [`crate::incidents`] and [`crate::ops`], the errors in
+//! [`crate::error`] and the wire types in [`contracts`], so it must change
+//! with them: a route, a field, a status or an error code added or changed
+//! there is changed here in the same commit. The tests at the bottom check the
+//! document against itself (paths, `$ref`s, operation ids) and its error codes
+//! against [`crate::error::Code`]; they cannot tell that a handler changed.
+//!
+//! Built from small pieces, one function per schema group and per path group,
+//! because `serde_json::json!` recurses per token and one literal this size
+//! would exceed the macro recursion limit.
 
 use axum::Json;
+use serde_json::{Map, Value, json};
 
+use crate::BODY_LIMIT;
+use crate::directory::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// The whole document.
 pub fn document() -> serde_json::Value {
-    serde_json::json!({"openapi": "3.1.0", "info": {"title": "Servicedesk", "version": "1"}, "paths": {}})
+    json!({
+        "openapi": "3.1.0",
+        "info": info(),
+        "tags": tags(),
+        "security": [{ "bearerAuth": [] }],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": { "bearerAuth": bearer() },
+            "schemas": schemas(),
+        },
+    })
 }
 
 pub async fn serve() -> Json<serde_json::Value> {
     Json(document())
+}
+
+// ---- document-level parts ----
+
+fn info() -> Value {
+    let description = format!(
+        "The service desk's HTTP API: the tenant's directory (companies, customers, teams, \
+         agents and API tokens) and its incidents.\n\n\
+         **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` needs \
+         `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
+         `admin` may do everything; `agent` and `integration` work incidents and read the \
+         directory; `customer` sees and logs only their own incidents and sees only the public \
+         actions on them (another customer's incident answers 404). Admins issue tokens with \
+         `POST /api/v1/tokens`.\n\n\
+         **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB. \
+         Unknown body fields and unknown query parameters are refused with 400 \
+         `validation_failed`.\n\n\
+         **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \
+         `message` for people and, for some codes, `details` (`details.fields` names the field \
+         of a `validation_failed`). An unknown path answers 404 `not_found`; a method an \
+         `/api/v1` path does not take answers 405 `method_not_allowed`. A 503 carries \
+         `Retry-After`.\n\n\
+         **Lists.** Directory and incident lists take `limit` (1 to {MAX_LIMIT}, default \
+         {DEFAULT_LIMIT}) and `cursor`, and answer `{{\"items\": [...], \"next_cursor\": ...}}`: \
+         pass `next_cursor` as `cursor` for the next page; it is null on the last one.",
+        kib = BODY_LIMIT / 1024,
+    );
+    json!({ "title": "Servicedesk API", "version": "1", "description": description })
+}
+
+const COMPANIES: &str = "Companies";
+const CUSTOMERS: &str = "Customers";
+const TEAMS: &str = "Teams";
+const AGENTS: &str = "Agents";
+const TOKENS: &str = "Tokens";
+const INCIDENTS: &str = "Incidents";
+const OPERATIONS: &str = "Operations";
+
+fn tags() -> Value {
+    let tag = |name: &str, description: &str| json!({ "name": name, "description": description });
+    json!([
+        tag(COMPANIES, "The tenant's customer companies."),
+        tag(CUSTOMERS, "The tenant's customers: the people incidents are for."),
+        tag(TEAMS, "The tenant's teams of agents."),
+        tag(AGENTS, "The tenant's agents: the people who work incidents."),
+        tag(TOKENS, "API tokens."),
+        tag(INCIDENTS, "Incidents, their actions and their history."),
+        tag(OPERATIONS, "Health, readiness, metrics and this document; no token needed."),
+    ])
+}
+
+fn bearer() -> Value {
+    json!({
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "sd_<64 hex>",
+        "description": "An API token: `sd_` and 64 lowercase hex digits, issued by \
+                        `POST /api/v1/tokens` and shown only then.",
+    })
+}
+
+// ---- schema building blocks ----
+
+/// `value` with `key` set to `field` (unchanged if `value` is not an object).
+fn set(mut value: Value, key: &str, field: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.insert(key.to_owned(), field);
+    }
+    value
+}
+
+fn about(schema: Value, description: &str) -> Value {
+    set(schema, "description", Value::from(description))
+}
+
+/// A `$ref` to a schema of `components.schemas`.
+fn component(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// An object with `properties`, of which `required` must be present.
+fn object(required: &[&str], properties: Vec<(&str, Value)>) -> Value {
+    let properties: Map<String, Value> = properties.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
+    let object = json!({ "type": "object", "properties": properties });
+    if required.is_empty() { object } else { set(object, "required", json!(required)) }
+}
+
+/// A request body: unknown fields are refused (`deny_unknown_fields`).
+fn closed(schema: Value) -> Value {
+    set(schema, "additionalProperties", Value::Bool(false))
+}
+
+fn uuid() -> Value {
+    json!({ "type": "string", "format": "uuid" })
+}
+
+fn uuid_or_null() -> Value {
+    json!({ "type": ["string", "null"], "format": "uuid" })
+}
+
+fn text() -> Value {
+    json!({ "type": "string" })
+}
+
+fn text_or_null() -> Value {
+    json!({ "type": ["string", "null"] })
+}
+
+fn timestamp() -> Value {
+    json!({ "type": "string", "format": "date-time", "description": "RFC 3339." })
+}
+
+fn timestamp_or_null() -> Value {
+    json!({ "type": ["string", "null"], "format": "date-time", "description": "RFC 3339." })
+}
+
+fn boolean(description: &str) -> Value {
+    about(json!({ "type": "boolean" }), description)
+}
+
+/// An array of `item`s.
+fn list_of(item: &str) -> Value {
+    json!({ "type": "array", "items": component(item) })
+}
+
+// ---- schemas ----
+
+fn schemas() -> Value {
+    let mut all = Map::new();
+    for group in [common_schemas(), directory_schemas(), token_schemas(), incident_schemas(), request_schemas(), ops_schemas()] {
+        all.extend(group.into_iter().map(|(name, schema)| (name.to_owned(), schema)));
+    }
+    Value::Object(all)
+}
+
+fn common_schemas() -> Vec<(&'static str, Value)> {
+    let role = json!({ "type": "string", "enum": ["admin", "agent", "customer", "integration"] });
+    let role = about(
+        role,
+        "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
+         a monitor): incidents and reading the directory. `customer`: their own incidents and the \
+         public actions on them.",
+    );
+    let actor = object(
+        &["role", "id", "name"],
+        vec![
+            ("role", component("Role")),
+            ("id", about(uuid(), "The agent's or customer's id for those roles; for admin and integration tokens, an id of their own.")),
+            ("name", text()),
+        ],
+    );
+    vec![
+        ("Error", error_schema()),
+        ("Role", role),
+        ("Actor", about(actor, "Who did something.")),
+    ]
+}
+
+fn error_schema() -> Value {
+    let codes = json!([
+        "malformed_json",
+        "validation_failed",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "method_not_allowed",
+        "invalid_transition",
+        "conflict",
+        "payload_too_large",
+        "unsupported_media_type",
+        "dependency_unavailable",
+        "internal",
+    ]);
+    let code = about(
+        json!({ "type": "string", "enum": codes }),
+        "Stable; each has one status. 400: `malformed_json` (the body is not JSON), `validation_failed` \
+         (a field or query parameter is wrong). 401: `unauthorized`. 403: `forbidden` (the token's role \
+         may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
+         incident's status does not allow it), `conflict` (an already processed command whose answer \
+         was lost). 413: `payload_too_large`. 415: `unsupported_media_type`. 500: `internal`. 503: \
+         `dependency_unavailable`.",
+    );
+    let fields = about(
+        json!({ "type": "object", "additionalProperties": { "type": "string" } }),
+        "`validation_failed`: the wrong field or query parameter (or `body` if the body as a whole is wrong) and what is wrong with it.",
+    );
+    let statuses = json!({ "type": "array", "items": component("IncidentStatus") });
+    let details = object(
+        &[],
+        vec![
+            ("fields", fields),
+            ("status", about(component("IncidentStatus"), "`invalid_transition` of an assignment or action: the incident's status.")),
+            ("from", about(component("IncidentStatus"), "`invalid_transition` of a status change: the incident's status.")),
+            ("to", about(component("IncidentStatus"), "`invalid_transition` of a status change: the status asked for.")),
+            ("allowed", about(statuses, "`invalid_transition`: the statuses the incident may move to.")),
+        ],
+    );
+    let error = object(
+        &["error", "message"],
+        vec![
+            ("error", code),
+            ("message", about(text(), "For people; not stable.")),
+            ("details", about(details, "More about some errors; absent from the others.")),
+        ],
+    );
+    about(error, "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.")
+}
+
+fn directory_schemas() -> Vec<(&'static str, Value)> {
+    let company = object(&["id", "name", "created_at"], vec![("id", uuid()), ("name", text()), ("created_at", timestamp())]);
+    let customer = object(
+        &["id", "name", "email", "company_id", "language", "created_at"],
+        vec![
+            ("id", uuid()),
+            ("name", text()),
+            ("email", text_or_null()),
+            ("company_id", about(uuid_or_null(), "The customer's company.")),
+            ("language", about(text_or_null(), "The language emails to the customer are written in (`en`, `nl`, `pt-BR`).")),
+            ("created_at", timestamp()),
+        ],
+    );
+    let team = object(
+        &["id", "name", "leader_id", "created_at"],
+        vec![
+            ("id", uuid()),
+            ("name", text()),
+            ("leader_id", about(uuid_or_null(), "The agent who leads the team.")),
+            ("created_at", timestamp()),
+        ],
+    );
+    let agent = object(
+        &["id", "name", "email", "team_id", "created_at"],
+        vec![
+            ("id", uuid()),
+            ("name", text()),
+            ("email", text_or_null()),
+            ("team_id", about(uuid_or_null(), "The agent's team.")),
+            ("created_at", timestamp()),
+        ],
+    );
+    vec![
+        ("Company", about(company, "A customer company.")),
+        ("Customer", about(customer, "A customer: someone incidents are logged for.")),
+        ("Team", about(team, "A team of agents.")),
+        ("Agent", about(agent, "An agent: someone who works incidents.")),
+        ("CompanyPage", page("Company", "companies, oldest first")),
+        ("CustomerPage", page("Customer", "customers, oldest first")),
+        ("TeamPage", page("Team", "teams, oldest first")),
+        ("AgentPage", page("Agent", "agents, oldest first")),
+    ]
+}
+
+/// One page of a list of `item`.
+fn page(item: &str, what: &str) -> Value {
+    let next = about(uuid_or_null(), "Pass as `cursor` for the next page; null on the last page.");
+    let page = object(&["items", "next_cursor"], vec![("items", list_of(item)), ("next_cursor", next)]);
+    about(page, &format!("One page of {what}."))
+}
+
+fn token_schemas() -> Vec<(&'static str, Value)> {
+    let new_token = object(
+        &["role"],
+        vec![
+            ("role", about(component("Role"), "The role the token acts in.")),
+            ("agent_id", about(uuid_or_null(), "Required for an `agent` token: the agent it acts as (one of the tenant's). Ignored for other roles.")),
+            (
+                "customer_id",
+                about(uuid_or_null(), "Required for a `customer` token: the customer it acts as (one of the tenant's). Ignored for other roles."),
+            ),
+            (
+                "name",
+                about(
+                    text_or_null(),
+                    "Required for an `admin` or `integration` token: the name it acts under (trimmed; 1 to 200 \
+                     characters, no control characters). For an `agent` or `customer` token: the token's label, \
+                     by default the agent's or customer's name.",
+                ),
+            ),
+        ],
+    );
+    let new_token = set(closed(new_token), "allOf", token_rules());
+    let token = about(
+        json!({ "type": "string", "pattern": "^sd_[0-9a-f]{64}$" }),
+        "Send as `Authorization: Bearer <token>`. Shown only now: the desk keeps only its SHA-256 digest.",
+    );
+    let issued = object(&["id", "role", "token"], vec![("id", about(uuid(), "The token's id.")), ("role", component("Role")), ("token", token)]);
+    vec![
+        ("NewToken", about(new_token, "A token to issue.")),
+        ("IssuedToken", about(issued, "A new token.")),
+    ]
+}
+
+/// Which fields of a [`NewToken`](token_schemas) each role requires.
+fn token_rules() -> Value {
+    let when = |roles: Value, then: Value| json!({ "if": { "properties": { "role": { "enum": roles } }, "required": ["role"] }, "then": then });
+    let needs = |field: &str, schema: Value| json!({ "required": [field], "properties": { field: schema } });
+    json!([
+        when(json!(["agent"]), needs("agent_id", json!({ "type": "string" }))),
+        when(json!(["customer"]), needs("customer_id", json!({ "type": "string" }))),
+        when(json!(["admin", "integration"]), needs("name", json!({ "type": "string", "minLength": 1 }))),
+    ])
+}
+
+fn incident_schemas() -> Vec<(&'static str, Value)> {
+    let status = about(
+        json!({ "type": "string", "enum": ["open", "in_progress", "pending", "resolved", "closed"] }),
+        "Where an incident is. open → in_progress | pending | resolved; in_progress → pending | resolved; \
+         pending → in_progress | resolved; resolved → closed | open (reopen); closed is final.",
+    );
+    let kind = about(json!({ "type": "string", "enum": ["note", "progress"] }), "A note, or an update on progress.");
+    let action = object(
+        &["id", "kind", "text", "public", "email_customer", "knowledge_base", "author", "created_at"],
+        vec![
+            ("id", uuid()),
+            ("kind", component("ActionKind")),
+            ("text", text()),
+            ("public", boolean("Visible to the customer (portal and emails).")),
+            ("email_customer", boolean("Emailed to the customer.")),
+            ("knowledge_base", boolean("Included when the ticket is exported to the knowledge base.")),
+            ("author", component("Actor")),
+            ("created_at", timestamp()),
+        ],
+    );
+    let audit = object(
+        &["id", "change", "from", "to", "actor", "at"],
+        vec![
+            ("id", uuid()),
+            (
+                "change",
+                about(
+                    json!({ "type": "string", "examples": ["created", "status", "assignee", "team", "action"] }),
+                    "What changed: `created`, `status`, `priority`, `assignee`, `team`, `action`.",
+                ),
+            ),
+            ("from", about(text_or_null(), "The value before: a status, or an agent's or team's id.")),
+            ("to", about(text_or_null(), "The value after: a status, an agent's or team's id, or for `action` its kind and id (`note <id>`).")),
+            ("actor", component("Actor")),
+            ("at", timestamp()),
+        ],
+    );
+    vec![
+        ("IncidentStatus", status),
+        ("ActionKind", kind),
+        ("IncidentV1", incident()),
+        ("IncidentPage", page("IncidentV1", "incidents, newest first")),
+        ("ActionV1", about(action, "A note or progress update on an incident.")),
+        ("AuditEntryV1", about(audit, "One recorded change to an incident.")),
+    ]
+}
+
+fn incident() -> Value {
+    let priority = about(json!({ "type": "integer", "minimum": 1, "maximum": 5 }), "1 (highest) to 5.");
+    let impact = about(json!({ "type": "integer", "minimum": 1, "maximum": 3 }), "1 (high) to 3 (low); absent if not given.");
+    let urgency = about(json!({ "type": "integer", "minimum": 1, "maximum": 3 }), "1 (high) to 3 (low); absent if not given.");
+    let incident = object(
+        &[
+            "id",
+            "reference",
+            "status",
+            "priority",
+            "summary",
+            "description",
+            "customer_id",
+            "category",
+            "service",
+            "assignee_id",
+            "team_id",
+            "resolution",
+            "logged_by",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "version",
+        ],
+        vec![
+            ("id", uuid()),
+            ("reference", about(json!({ "type": "string", "pattern": "^INC-[0-9]{6,}$" }), "Per tenant: `INC-000042`.")),
+            ("status", component("IncidentStatus")),
+            ("priority", priority),
+            ("impact", impact),
+            ("urgency", urgency),
+            ("summary", text()),
+            ("description", text()),
+            ("customer_id", about(uuid_or_null(), "The customer affected.")),
+            ("category", text_or_null()),
+            ("service", text_or_null()),
+            ("assignee_id", about(uuid_or_null(), "The agent working it.")),
+            ("team_id", about(uuid_or_null(), "The team it is with.")),
+            ("resolution", about(text_or_null(), "How it was resolved.")),
+            ("logged_by", component("Actor")),
+            ("created_at", timestamp()),
+            ("updated_at", timestamp()),
+            ("resolved_at", timestamp_or_null()),
+            ("closed_at", timestamp_or_null()),
+            ("version", about(json!({ "type": "integer", "format": "int64", "minimum": 1 }), "Bumped on every change.")),
+        ],
+    );
+    about(incident, "An incident.")
+}
+
+/// The bodies of the POST endpoints.
+fn request_schemas() -> Vec<(&'static str, Value)> {
+    let mut all = directory_requests();
+    all.extend(incident_requests());
+    all
+}
+
+fn name_input() -> Value {
+    about(json!({ "type": "string", "minLength": 1 }), "Trimmed; 1 to 200 characters, no control characters.")
+}
+
+fn email_input() -> Value {
+    about(
+        text_or_null(),
+        "Trimmed; one address: a single `@` with text on both sides, no whitespace, control characters \
+         or `<>,;\"`, at most 254 bytes.",
+    )
+}
+
+fn directory_requests() -> Vec<(&'static str, Value)> {
+    let language = about(
+        json!({ "type": ["string", "null"], "minLength": 2, "maxLength": 12, "pattern": "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$" }),
+        "A language tag such as `en` or `pt-BR`: emails to the customer are written in it.",
+    );
+    let customer = object(
+        &["name"],
+        vec![
+            ("name", name_input()),
+            ("email", email_input()),
+            ("company_id", about(uuid_or_null(), "One of the tenant's companies.")),
+            ("language", language),
+        ],
+    );
+    let team = object(&["name"], vec![("name", name_input()), ("leader_id", about(uuid_or_null(), "One of the tenant's agents."))]);
+    let agent = object(
+        &["name"],
+        vec![("name", name_input()), ("email", email_input()), ("team_id", about(uuid_or_null(), "One of the tenant's teams."))],
+    );
+    vec![
+        ("NewCompany", about(closed(object(&["name"], vec![("name", name_input())])), "A company to add.")),
+        ("NewCustomer", about(closed(customer), "A customer to add.")),
+        ("NewTeam", about(closed(team), "A team to add.")),
+        ("NewAgent", about(closed(agent), "An agent to add.")),
+    ]
+}
+
+fn incident_requests() -> Vec<(&'static str, Value)> {
+    let level = |max: u8, description: &str| about(json!({ "type": ["integer", "null"], "minimum": 1, "maximum": max }), description);
+    let new_incident = object(
+        &["summary"],
+        vec![
+            ("summary", about(json!({ "type": "string", "minLength": 1 }), "Not blank; at most 200 characters; stored trimmed.")),
+            ("description", about(json!({ "type": "string", "default": "" }), "At most 100000 characters.")),
+            ("priority", level(5, "1 (highest) to 5. Required unless both `impact` and `urgency` are given; wins over them.")),
+            (
+                "impact",
+                level(3, "1 (high) to 3 (low). With `urgency` and no `priority`, the priority comes from the tenant's priority matrix."),
+            ),
+            (
+                "urgency",
+                level(3, "1 (high) to 3 (low). With `impact` and no `priority`, the priority comes from the tenant's priority matrix."),
+            ),
+            (
+                "customer_id",
+                about(uuid_or_null(), "The customer affected: one of the tenant's. Ignored for a customer token, whose incidents are always their own."),
+            ),
+            ("category", text_or_null()),
+            ("service", about(text_or_null(), "The service affected.")),
+        ],
+    );
+    let assignment = object(
+        &[],
+        vec![
+            ("assignee_id", about(uuid_or_null(), "One of the tenant's agents; absent or null leaves the assignee unchanged.")),
+            ("team_id", about(uuid_or_null(), "One of the tenant's teams; absent or null leaves the team unchanged.")),
+        ],
+    );
+    let assignment = set(
+        closed(assignment),
+        "anyOf",
+        json!([
+            { "required": ["assignee_id"], "properties": { "assignee_id": { "type": "string" } } },
+            { "required": ["team_id"], "properties": { "team_id": { "type": "string" } } },
+        ]),
+    );
+    let new_action = object(
+        &["text"],
+        vec![
+            ("kind", set(component("ActionKind"), "default", json!("note"))),
+            ("text", about(json!({ "type": "string", "minLength": 1 }), "Not blank; at most 100000 characters.")),
+            ("public", set(boolean("Visible to the customer. Always true when a customer writes."), "default", json!(false))),
+            ("email_customer", set(boolean("Email it to the customer. Always false when a customer writes."), "default", json!(false))),
+            (
+                "knowledge_base",
+                set(boolean("Include it when the ticket is exported to the knowledge base. Always false when a customer writes."), "default", json!(false)),
+            ),
+        ],
+    );
+    let status_change = object(
+        &["status"],
+        vec![
+            ("status", about(component("IncidentStatus"), "The status to move to.")),
+            ("resolution", about(text_or_null(), "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.")),
+        ],
+    );
+    let status_change = set(closed(status_change), "if", json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }));
+    let status_change = set(status_change, "then", json!({ "required": ["resolution"], "properties": { "resolution": { "type": "string", "minLength": 1 } } }));
+    vec![
+        ("NewIncident", about(closed(new_incident), "An incident to log.")),
+        ("Assignment", about(assignment, "A new assignee, a new team, or both.")),
+        ("NewAction", about(closed(new_action), "A note or progress update to add.")),
+        ("StatusChange", about(status_change, "A move along the incident's lifecycle.")),
+    ]
+}
+
+fn ops_schemas() -> Vec<(&'static str, Value)> {
+    let health = object(&["status"], vec![("status", json!({ "type": "string", "const": "ok" }))]);
+    let check = json!({ "type": "string", "enum": ["ok", "unavailable"] });
+    let checks = about(
+        json!({ "type": "object", "additionalProperties": check }),
+        "One entry per dependency: `<name>_database` for each database the target uses, and `bus`.",
+    );
+    let readiness = object(
+        &["status", "checks"],
+        vec![("status", json!({ "type": "string", "enum": ["ready", "not_ready"] })), ("checks", checks)],
+    );
+    vec![
+        ("Health", about(health, "The process is up.")),
+        ("Readiness", about(readiness, "Whether the target can reach what it needs.")),
+    ]
+}
+
+// ---- operation building blocks ----
+
+fn answer(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+/// An error answer: when it happens, and the `Error` body.
+fn failure(status: u16, when: &str) -> Value {
+    let response = answer(when, component("Error"));
+    if status == 503 {
+        let retry = json!({ "description": "Seconds to wait before trying again.", "schema": { "type": "integer" } });
+        set(response, "headers", json!({ "Retry-After": retry }))
+    } else {
+        response
+    }
+}
+
+/// The `responses` of an operation: its successes, then the errors it can answer with.
+fn responses(success: Vec<(u16, Value)>, failures: Vec<(u16, String)>) -> Value {
+    let mut all = Map::new();
+    for (status, response) in success {
+        all.insert(status.to_string(), response);
+    }
+    for (status, when) in failures {
+        all.insert(status.to_string(), failure(status, &when));
+    }
+    Value::Object(all)
+}
+
+fn operation(id: &str, tag: &str, summary: &str, description: &str, responses: Value) -> Value {
+    json!({ "operationId": id, "tags": [tag], "summary": summary, "description": description, "responses": responses })
+}
+
+fn with_parameters(operation: Value, parameters: Vec<Value>) -> Value {
+    set(operation, "parameters", Value::Array(parameters))
+}
+
+fn with_body(operation: Value, schema: &str) -> Value {
+    let body = json!({ "required": true, "content": { "application/json": { "schema": component(schema) } } });
+    set(operation, "requestBody", body)
+}
+
+/// Needs no token.
+fn public(operation: Value) -> Value {
+    set(operation, "security", json!([]))
+}
+
+fn parameter(name: &str, location: &str, required: bool, schema: Value, description: &str) -> Value {
+    json!({ "name": name, "in": location, "required": required, "schema": schema, "description": description })
+}
+
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    parameter(name, "query", false, schema, description)
+}
+
+fn page_parameters() -> Vec<Value> {
+    vec![
+        query(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }),
+            "The most items the page holds.",
+        ),
+        query("cursor", uuid(), "The `next_cursor` of the previous page; absent for the first page."),
+    ]
+}
+
+// Errors, as (status, when). Each description names the codes it can carry.
+
+fn bad_query() -> (u16, String) {
+    (400, "`validation_failed`: a query parameter is malformed, out of range or unknown; `details.fields` names it.".to_owned())
+}
+
+fn bad_body(rules: &str) -> (u16, String) {
+    let when = format!(
+        "`malformed_json`: the body is not JSON. `validation_failed`: a field is missing, unknown, of the \
+         wrong type or not valid; `details.fields` names it. {rules}"
+    );
+    (400, when.trim_end().to_owned())
+}
+
+fn unauthorized() -> (u16, String) {
+    (401, "`unauthorized`: no `Authorization: Bearer` token, or an unknown or revoked one.".to_owned())
+}
+
+fn admin_only() -> (u16, String) {
+    (403, "`forbidden`: only admin tokens may do this.".to_owned())
+}
+
+fn staff_only() -> (u16, String) {
+    (403, "`forbidden`: customer tokens may not do this.".to_owned())
+}
+
+fn not_found(when: &str) -> (u16, String) {
+    (404, format!("`not_found`: {when}"))
+}
+
+fn too_large() -> (u16, String) {
+    (413, format!("`payload_too_large`: the body is larger than {} KiB.", BODY_LIMIT / 1024))
+}
+
+fn not_json() -> (u16, String) {
+    (415, "`unsupported_media_type`: the body must be sent as `Content-Type: application/json`.".to_owned())
+}
+
+fn internal() -> (u16, String) {
+    (500, "`internal`: something broke on the desk's side; it is logged there.".to_owned())
+}
+
+fn database_down() -> (u16, String) {
+    (503, "`dependency_unavailable`: the desk's database is unavailable.".to_owned())
+}
+
+fn ticketing_down() -> (u16, String) {
+    (
+        503,
+        "`dependency_unavailable`: the desk's database, the message broker or the ticketing service is \
+         unavailable, or ticketing did not answer in time."
+            .to_owned(),
+    )
+}
+
+// ---- paths ----
+
+fn paths() -> Value {
+    let mut all = Map::new();
+    for kind in &DIRECTORY {
+        all.extend(directory_paths(kind));
+    }
+    all.extend(token_paths());
+    all.extend(incident_paths());
+    all.extend(incident_detail_paths());
+    all.extend(ops_paths());
+    Value::Object(all)
+}
+
+/// One kind of directory entry, as its routes name it.
+struct Kind {
+    /// The path segment: `companies`.
+    path: &'static str,
+    /// The tag and the end of the list's operation id: `Companies`.
+    title: &'static str,
+    /// The schema and the end of the other operation ids: `Company`.
+    schema: &'static str,
+    /// `a company`.
+    one: &'static str,
+    /// What creating one checks beyond the schema's shape.
+    rules: &'static str,
+}
+
+const DIRECTORY: [Kind; 4] = [
+    Kind {
+        path: "companies",
+        title: COMPANIES,
+        schema: "Company",
+        one: "a company",
+        rules: "`name` must not be blank.",
+    },
+    Kind {
+        path: "customers",
+        title: CUSTOMERS,
+        schema: "Customer",
+        one: "a customer",
+        rules: "`name` must not be blank, `email` must be one plausible address, `language` a language tag, \
+                and `company_id` must name one of the tenant's companies.",
+    },
+    Kind {
+        path: "teams",
+        title: TEAMS,
+        schema: "Team",
+        one: "a team",
+        rules: "`name` must not be blank and `leader_id` must name one of the tenant's agents.",
+    },
+    Kind {
+        path: "agents",
+        title: AGENTS,
+        schema: "Agent",
+        one: "an agent",
+        rules: "`name` must not be blank, `email` must be one plausible address, and `team_id` must name \
+                one of the tenant's teams.",
+    },
+];
+
+fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
+    let Kind { path, title, schema, one, rules } = kind;
+    let list = operation(
+        &format!("list{title}"),
+        title,
+        &format!("List {path}"),
+        &format!("One page of the tenant's {path}, oldest first. Admin, agent and integration tokens."),
+        responses(
+            vec![(200, answer("One page.", component(&format!("{schema}Page"))))],
+            vec![bad_query(), unauthorized(), staff_only(), internal(), database_down()],
+        ),
+    );
+    let create = operation(
+        &format!("create{schema}"),
+        title,
+        &format!("Create {one}"),
+        &format!("Adds {one} to the tenant's directory. Admin tokens only."),
+        responses(
+            vec![(201, answer("Created.", component(schema)))],
+            vec![bad_body(rules), unauthorized(), admin_only(), too_large(), not_json(), internal(), database_down()],
+        ),
+    );
+    let get = operation(
+        &format!("get{schema}"),
+        title,
+        &format!("Get {one}"),
+        &format!("Gets {one} of the tenant's by id. Admin, agent and integration tokens."),
+        responses(
+            vec![(200, answer("Found.", component(schema)))],
+            vec![
+                unauthorized(),
+                staff_only(),
+                not_found("the tenant has none with this id (an id that is not a UUID answers this too)."),
+                internal(),
+                database_down(),
+            ],
+        ),
+    );
+    let id = parameter("id", "path", true, uuid(), "Its id; a value that is not a UUID answers 404.");
+    vec![
+        (
+            format!("/api/v1/{path}"),
+            json!({ "get": with_parameters(list, page_parameters()), "post": with_body(create, &format!("New{schema}")) }),
+        ),
+        (format!("/api/v1/{path}/{{id}}"), json!({ "get": with_parameters(get, vec![id]) })),
+    ]
+}
+
+fn token_paths() -> Vec<(String, Value)> {
+    let create = operation(
+        "createToken",
+        TOKENS,
+        "Issue an API token",
+        "Admin tokens only. An `agent` token acts as the agent `agent_id` and a `customer` token as the \
+         customer `customer_id`; an `admin` or `integration` token acts under `name`. The token itself is \
+         in this answer only.",
+        responses(
+            vec![(201, answer("Issued.", component("IssuedToken")))],
+            vec![
+                bad_body(
+                    "`agent_id` (agent tokens) and `customer_id` (customer tokens) are required and must name one \
+                     of the tenant's; `name` is required and must not be blank for admin and integration tokens.",
+                ),
+                unauthorized(),
+                admin_only(),
+                too_large(),
+                not_json(),
+                internal(),
+                database_down(),
+            ],
+        ),
+    );
+    vec![("/api/v1/tokens".to_owned(), json!({ "post": with_body(create, "NewToken") }))]
+}
+
+fn traceparent() -> Value {
+    parameter(
+        "traceparent",
+        "header",
+        false,
+        text(),
+        "W3C trace context: the request joins this trace if it is well-formed, else starts a new one.",
+    )
+}
+
+fn incident_id() -> Value {
+    let schema = json!({ "type": "string", "examples": ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
+    parameter("id", "path", true, schema, "The incident's id (a UUID) or its reference (`INC-000042`, in any case).")
+}
+
+fn incident_missing() -> (u16, String) {
+    not_found("no such incident in the tenant, or (for a customer token) not one of the customer's own.")
+}
+
+fn incident_paths() -> Vec<(String, Value)> {
+    let mut filters = vec![
+        query("status", component("IncidentStatus"), "Only incidents in this status."),
+        query("priority", json!({ "type": "integer", "minimum": 0, "maximum": 255 }), "Only incidents of this priority (1 to 5)."),
+        query("assignee_id", uuid(), "Only incidents assigned to this agent."),
+        query("team_id", uuid(), "Only incidents with this team."),
+        query("customer_id", uuid(), "Only this customer's incidents. Ignored for customer tokens, which see only their own."),
+        query("q", text(), "Only incidents whose summary contains this text, in any case."),
+    ];
+    filters.extend(page_parameters());
+    filters.push(traceparent());
+    let list = operation(
+        "listIncidents",
+        INCIDENTS,
+        "List incidents",
+        "One page of the tenant's incidents, newest first, filtered. A customer token sees only the customer's own.",
+        responses(vec![(200, answer("One page.", component("IncidentPage")))], vec![bad_query(), unauthorized(), internal(), ticketing_down()]),
+    );
+    let create = operation(
+        "createIncident",
+        INCIDENTS,
+        "Log an incident",
+        "Logs an incident; it starts `open` with the tenant's next reference. Any token; a customer's incident \
+         is always their own. Give `priority`, or both `impact` and `urgency` to take the priority from the \
+         tenant's priority matrix.",
+        responses(
+            vec![(201, answer("Logged.", component("IncidentV1")))],
+            vec![
+                bad_body(
+                    "`summary` must not be blank (at most 200 characters); `priority` must be 1 to 5, `impact` \
+                     and `urgency` 1 to 3, and a priority or both impact and urgency are required; `customer_id` \
+                     must name one of the tenant's customers.",
+                ),
+                unauthorized(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let get = operation(
+        "getIncident",
+        INCIDENTS,
+        "Get an incident",
+        "An incident by id or reference. A customer token sees only the customer's own.",
+        responses(vec![(200, answer("Found.", component("IncidentV1")))], vec![unauthorized(), incident_missing(), internal(), ticketing_down()]),
+    );
+    vec![
+        (
+            "/api/v1/incidents".to_owned(),
+            json!({ "get": with_parameters(list, filters), "post": with_parameters(with_body(create, "NewIncident"), vec![traceparent()]) }),
+        ),
+        ("/api/v1/incidents/{id}".to_owned(), json!({ "get": with_parameters(get, vec![incident_id(), traceparent()]) })),
+    ]
+}
+
+fn incident_detail_paths() -> Vec<(String, Value)> {
+    let closed_incident = || -> (u16, String) { (409, "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` say so.".to_owned()) };
+    let assign = operation(
+        "assignIncident",
+        INCIDENTS,
+        "Assign an incident",
+        "Sets the assignee, the team, or both; a field absent or null is left as it is. Admin, agent and \
+         integration tokens.",
+        responses(
+            vec![(200, answer("The incident as assigned.", component("IncidentV1")))],
+            vec![
+                bad_body(
+                    "`assignee_id` must name one of the tenant's agents and `team_id` one of its teams, and at \
+                     least one of them must be given.",
+                ),
+                unauthorized(),
+                staff_only(),
+                incident_missing(),
+                closed_incident(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let actions = operation(
+        "listIncidentActions",
+        INCIDENTS,
+        "List an incident's actions",
+        "Every action on the incident, oldest first (not paged). A customer token sees only public actions, \
+         on the customer's own incidents.",
+        responses(
+            vec![(200, answer("The actions.", list_of("ActionV1")))],
+            vec![unauthorized(), incident_missing(), internal(), ticketing_down()],
+        ),
+    );
+    let add_action = operation(
+        "addIncidentAction",
+        INCIDENTS,
+        "Add an action to an incident",
+        "Adds a note or progress update. Any token; what a customer writes is always public and is neither \
+         emailed nor exported to the knowledge base.",
+        responses(
+            vec![(201, answer("Added.", component("ActionV1")))],
+            vec![
+                bad_body("`text` must not be blank (at most 100000 characters)."),
+                unauthorized(),
+                incident_missing(),
+                closed_incident(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let change_status = operation(
+        "changeIncidentStatus",
+        INCIDENTS,
+        "Change an incident's status",
+        "Moves the incident along its lifecycle (see `IncidentStatus`). Resolving needs a `resolution`. \
+         Admin, agent and integration tokens.",
+        responses(
+            vec![(200, answer("The incident in its new status.", component("IncidentV1")))],
+            vec![
+                bad_body("`resolution` must not be blank (at most 100000 characters) when `status` is `resolved`."),
+                unauthorized(),
+                staff_only(),
+                incident_missing(),
+                (
+                    409,
+                    "`invalid_transition`: the lifecycle does not allow this move; `details.from`, `details.to` and \
+                     `details.allowed` say where it is and where it may go."
+                        .to_owned(),
+                ),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let history = operation(
+        "getIncidentHistory",
+        INCIDENTS,
+        "Get an incident's history",
+        "Every recorded change to the incident, oldest first (not paged). Admin, agent and integration tokens.",
+        responses(
+            vec![(200, answer("The changes.", list_of("AuditEntryV1")))],
+            vec![unauthorized(), staff_only(), incident_missing(), internal(), ticketing_down()],
+        ),
+    );
+    let on = || vec![incident_id(), traceparent()];
+    vec![
+        ("/api/v1/incidents/{id}/assign".to_owned(), json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) })),
+        (
+            "/api/v1/incidents/{id}/actions".to_owned(),
+            json!({ "get": with_parameters(actions, on()), "post": with_parameters(with_body(add_action, "NewAction"), on()) }),
+        ),
+        ("/api/v1/incidents/{id}/status".to_owned(), json!({ "post": with_parameters(with_body(change_status, "StatusChange"), on()) })),
+        ("/api/v1/incidents/{id}/history".to_owned(), json!({ "get": with_parameters(history, on()) })),
+    ]
+}
+
+fn ops_paths() -> Vec<(String, Value)> {
+    let openapi = operation(
+        "getOpenApiDocument",
+        OPERATIONS,
+        "This document",
+        "The OpenAPI 3.1 description of the API.",
+        responses(vec![(200, answer("This document.", json!({ "type": "object" })))], vec![]),
+    );
+    let health = operation(
+        "getHealth",
+        OPERATIONS,
+        "Liveness",
+        "Answers while the process serves requests; checks nothing else.",
+        responses(vec![(200, answer("Alive.", component("Health")))], vec![]),
+    );
+    let ready = operation(
+        "getReadiness",
+        OPERATIONS,
+        "Readiness",
+        "Whether the target reaches its databases and the message bus.",
+        responses(
+            vec![
+                (200, answer("Everything is reachable.", component("Readiness"))),
+                (503, answer("Something is not reachable; `checks` says what.", component("Readiness"))),
+            ],
+            vec![],
+        ),
+    );
+    let prometheus = json!({ "text/plain; version=0.0.4": { "schema": { "type": "string" } } });
+    let metrics = operation(
+        "getMetrics",
+        OPERATIONS,
+        "Metrics",
+        "The target's metrics in the Prometheus text format.",
+        responses(vec![(200, json!({ "description": "The metrics.", "content": prometheus }))], vec![]),
+    );
+    vec![
+        ("/api/v1/openapi.json".to_owned(), json!({ "get": public(openapi) })),
+        ("/healthz".to_owned(), json!({ "get": public(health) })),
+        ("/readyz".to_owned(), json!({ "get": public(ready) })),
+        ("/metrics".to_owned(), json!({ "get": public(metrics) })),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::{Map, Value};
+
+    use super::document;
+    use crate::error::Code;
+
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+    /// Every [`Code`] the API answers with.
+    const ALL_CODES: [Code; 12] = [
+        Code::MalformedJson,
+        Code::ValidationFailed,
+        Code::Unauthorized,
+        Code::Forbidden,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::InvalidTransition,
+        Code::Conflict,
+        Code::PayloadTooLarge,
+        Code::UnsupportedMediaType,
+        Code::DependencyUnavailable,
+        Code::Internal,
+    ];
+
+    /// Stops compiling when a [`Code`] is added: list it in `ALL_CODES` and
+    /// in the document's `Error` schema.
+    fn listed(code: Code) -> bool {
+        match code {
+            Code::MalformedJson
+            | Code::ValidationFailed
+            | Code::Unauthorized
+            | Code::Forbidden
+            | Code::NotFound
+            | Code::MethodNotAllowed
+            | Code::InvalidTransition
+            | Code::Conflict
+            | Code::PayloadTooLarge
+            | Code::UnsupportedMediaType
+            | Code::DependencyUnavailable
+            | Code::Internal => ALL_CODES.contains(&code),
+        }
+    }
+
+    fn code_name(code: Code) -> String {
+        serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    fn paths(doc: &Value) -> &Map<String, Value> {
+        let Some(paths) = doc["paths"].as_object() else { panic!("paths is not an object") };
+        paths
+    }
+
+    /// Every operation: (method, path, operation).
+    fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
+        let mut all = Vec::new();
+        for (path, item) in paths(doc) {
+            let Some(item) = item.as_object() else { panic!("{path} is not an object") };
+            for (method, operation) in item {
+                assert!(METHODS.contains(&method.as_str()), "{path}: {method} is not a method");
+                all.push((method.as_str(), path.as_str(), operation));
+            }
+        }
+        all
+    }
+
+    /// Every `$ref` under `value`.
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "$ref" {
+                        found.push(inner.as_str().unwrap_or("(not a string)"));
+                    } else {
+                        refs(inner, found);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|inner| refs(inner, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn is_openapi_3_1() {
+        assert_eq!(document()["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn paths_are_the_api_or_operational() {
+        let doc = document();
+        assert!(!paths(&doc).is_empty());
+        for path in paths(&doc).keys() {
+            assert!(
+                path.starts_with("/api/v1/") || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
+                "unexpected path {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_ref_names_a_schema_and_every_schema_is_used() {
+        let doc = document();
+        let Some(schemas) = doc["components"]["schemas"].as_object() else { panic!("components.schemas is not an object") };
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        let mut used = BTreeSet::new();
+        for target in found {
+            let name = target.strip_prefix("#/components/schemas/");
+            assert!(name.is_some_and(|n| schemas.contains_key(n)), "$ref {target} names no schema");
+            used.extend(name);
+        }
+        for name in schemas.keys() {
+            assert!(used.contains(name.as_str()), "schema {name} is never used");
+        }
+    }
+
+    #[test]
+    fn operations_have_unique_ids_summaries_and_tags() {
+        let doc = document();
+        let mut ids = BTreeSet::new();
+        for (method, path, operation) in operations(&doc) {
+            let Some(id) = operation["operationId"].as_str().filter(|id| !id.is_empty()) else {
+                panic!("{method} {path} has no operationId")
+            };
+            assert!(ids.insert(id), "operationId {id} is used twice");
+            assert!(operation["summary"].as_str().is_some_and(|s| !s.is_empty()), "{method} {path} has no summary");
+            assert!(operation["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path} has no tags");
+        }
+    }
+
+    #[test]
+    fn only_the_operational_endpoints_need_no_token() {
+        let doc = document();
+        assert_eq!(doc["security"][0]["bearerAuth"], Value::Array(Vec::new()));
+        for (method, path, operation) in operations(&doc) {
+            let open = path == "/api/v1/openapi.json" || !path.starts_with("/api/v1/");
+            let public = operation["security"] == Value::Array(Vec::new());
+            assert_eq!(open, public, "{method} {path}: security");
+        }
+    }
+
+    #[test]
+    fn error_codes_are_the_ones_the_api_answers_with() {
+        assert!(ALL_CODES.iter().all(|code| listed(*code)));
+        let doc = document();
+        let documented: BTreeSet<String> = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|code| code.as_str().map(str::to_owned))
+            .collect();
+        let actual: BTreeSet<String> = ALL_CODES.iter().map(|code| code_name(*code)).collect();
+        assert_eq!(documented, actual);
+    }
+
+    /// Each error answer names (in backquotes) codes whose status it is.
+    #[test]
+    fn error_responses_name_codes_of_their_status() {
+        let status_of: BTreeMap<String, u16> = ALL_CODES.iter().map(|code| (code_name(*code), code.status().as_u16())).collect();
+        let doc = document();
+        for (method, path, operation) in operations(&doc) {
+            let Some(responses) = operation["responses"].as_object() else { panic!("{method} {path} has no responses") };
+            for (status, response) in responses {
+                if response["content"]["application/json"]["schema"]["$ref"] != "#/components/schemas/Error" {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or("");
+                let codes: Vec<&str> = description.split('`').skip(1).step_by(2).filter(|w| status_of.contains_key(*w)).collect();
+                assert!(!codes.is_empty(), "{method} {path} {status}: names no error code");
+                for code in codes {
+                    assert_eq!(status_of[code].to_string(), *status, "{method} {path}: `{code}` under {status}");
+                }
+            }
+        }
+    }
 }

@@ -1,1 +1,0 @@
-//! Cross-service tests live in `tests/tests/`.
