@@ -51,7 +51,12 @@ async fn start(replicas: usize) -> Cluster {
         base: edge.url.clone(),
         store_args: vec!["--database-url".into(), edge_db],
     };
-    Cluster { edge, replicas: ticketing, ticketing_db, desk }
+    Cluster {
+        edge,
+        replicas: ticketing,
+        ticketing_db,
+        desk,
+    }
 }
 
 #[tokio::test]
@@ -63,12 +68,21 @@ async fn every_scenario_on_the_distributed_desk() {
         let api = Api::new(&replica.url, None);
         assert_eq!(api.get("/readyz").await.expect(200)["status"], "ready");
     }
-    assert_eq!(Api::new(&cluster.edge.url, None).get("/readyz").await.expect(200)["checks"]["bus"], "ok");
+    assert_eq!(
+        Api::new(&cluster.edge.url, None)
+            .get("/readyz")
+            .await
+            .expect(200)["checks"]["bus"],
+        "ok"
+    );
 }
 
 /// How many commands a ticketing replica has handled, from its /metrics.
 async fn commands_handled(replica: &Process) -> u64 {
-    let text = Api::new(&replica.url, None).get("/metrics").await.expect(200);
+    let text = Api::new(&replica.url, None)
+        .get("/metrics")
+        .await
+        .expect(200);
     text.as_str()
         .unwrap_or("")
         .lines()
@@ -92,7 +106,10 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
             let mut refused = 0;
             for n in 0..PER_CLIENT {
                 let reply = admin
-                    .post("/api/v1/incidents", json!({"summary": format!("load {c}-{n}"), "priority": 3}))
+                    .post(
+                        "/api/v1/incidents",
+                        json!({"summary": format!("load {c}-{n}"), "priority": 3}),
+                    )
                     .await;
                 match reply.status.as_u16() {
                     201 => accepted.push(reply.body),
@@ -105,7 +122,9 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
     }
     // Let both replicas take work, then crash one of them mid-load.
     let mut waited = 0;
-    while commands_handled(&cluster.replicas[0]).await < 30 || commands_handled(&cluster.replicas[1]).await < 30 {
+    while commands_handled(&cluster.replicas[0]).await < 30
+        || commands_handled(&cluster.replicas[1]).await < 30
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
         waited += 1;
         assert!(waited < 1500, "both replicas should take work");
@@ -121,15 +140,23 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
         refused += r;
     }
     assert!(killed.load(Ordering::SeqCst));
-    assert!(accepted.len() >= CLIENTS * PER_CLIENT / 2, "most requests succeed: {} of {}", accepted.len(), CLIENTS * PER_CLIENT);
+    assert!(
+        accepted.len() >= CLIENTS * PER_CLIENT / 2,
+        "most requests succeed: {} of {}",
+        accepted.len(),
+        CLIENTS * PER_CLIENT
+    );
 
     // Look in the ticketing database itself.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&cluster.ticketing_db).await.expect("ticketing db");
-    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT id, reference, summary FROM incidents")
-        .fetch_all(&pool)
+    let pool = sqlx::AnyPool::connect(&cluster.ticketing_db)
         .await
-        .expect("incidents");
+        .expect("ticketing db");
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, reference, summary FROM incidents")
+            .fetch_all(&pool)
+            .await
+            .expect("incidents");
     let mut by_summary: HashMap<&str, usize> = HashMap::new();
     for (_, _, summary) in &rows {
         *by_summary.entry(summary.as_str()).or_default() += 1;
@@ -137,17 +164,38 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
     for inc in &accepted {
         let id = inc["id"].as_str().expect("id");
         let summary = inc["summary"].as_str().expect("summary");
-        assert_eq!(rows.iter().filter(|(i, _, _)| i == id).count(), 1, "accepted {id} stored exactly once");
-        assert_eq!(by_summary.get(summary), Some(&1), "{summary} created exactly once");
+        assert_eq!(
+            rows.iter().filter(|(i, _, _)| i == id).count(),
+            1,
+            "accepted {id} stored exactly once"
+        );
+        assert_eq!(
+            by_summary.get(summary),
+            Some(&1),
+            "{summary} created exactly once"
+        );
     }
     // Nothing was done twice, even what was refused (timed out) in between.
-    assert!(by_summary.values().all(|n| *n == 1), "no request done twice");
+    assert!(
+        by_summary.values().all(|n| *n == 1),
+        "no request done twice"
+    );
     let mut refs: Vec<&str> = rows.iter().map(|(_, r, _)| r.as_str()).collect();
     refs.sort_unstable();
     refs.dedup();
     assert_eq!(refs.len(), rows.len(), "references are unique");
-    eprintln!("accepted {}, refused {refused}, stored {}", accepted.len(), rows.len());
+    eprintln!(
+        "accepted {}, refused {refused}, stored {}",
+        accepted.len(),
+        rows.len()
+    );
 
     // The survivor carries on alone.
-    admin.post("/api/v1/incidents", json!({"summary": "after the crash", "priority": 2})).await.expect(201);
+    admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "after the crash", "priority": 2}),
+        )
+        .await
+        .expect(201);
 }

@@ -11,7 +11,10 @@ use serde_json::json;
 async fn start(dir: &TempDir) -> (Process, Desk) {
     let data = dir_arg(dir.path());
     let process = Process::serve(&["--data-dir", &data], &[]).await;
-    let desk = Desk { base: process.url.clone(), store_args: vec!["--data-dir".into(), data] };
+    let desk = Desk {
+        base: process.url.clone(),
+        store_args: vec!["--data-dir".into(), data],
+    };
     (process, desk)
 }
 
@@ -29,7 +32,13 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     let admin = desk.tenant("Durable").await;
     let mut refs = Vec::new();
     for n in 0..20 {
-        let inc = admin.post("/api/v1/incidents", json!({"summary": format!("n{n}"), "priority": 3})).await.expect(201);
+        let inc = admin
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": format!("n{n}"), "priority": 3}),
+            )
+            .await
+            .expect(201);
         refs.push(inc["reference"].as_str().expect("ref").to_owned());
     }
     // A crash, not a clean stop.
@@ -37,9 +46,18 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     let (_again, desk) = start(&dir).await;
     let admin = Api::new(&desk.base, admin.token.as_deref());
     for r in &refs {
-        admin.get(&format!("/api/v1/incidents/{r}")).await.expect(200);
+        admin
+            .get(&format!("/api/v1/incidents/{r}"))
+            .await
+            .expect(200);
     }
-    let next = admin.post("/api/v1/incidents", json!({"summary": "after", "priority": 3})).await.expect(201);
+    let next = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "after", "priority": 3}),
+        )
+        .await
+        .expect(201);
     assert_eq!(next["reference"], "INC-000021", "the sequence carries on");
 }
 

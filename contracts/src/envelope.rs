@@ -38,7 +38,10 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// The envelope holds another type.
-    WrongType { expected: &'static str, found: String },
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
     /// The payload does not match the type's schema.
     Payload(String),
 }

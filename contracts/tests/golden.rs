@@ -70,12 +70,21 @@ fn envelope<M: Message>(message: &M) -> Envelope {
 
 fn check<M: Message>(message: &M) {
     let json = serde_json::to_string_pretty(&envelope(message)).expect("serializes");
-    let path = format!("{}/tests/golden/{}.json", env!("CARGO_MANIFEST_DIR"), M::TYPE);
+    let path = format!(
+        "{}/tests/golden/{}.json",
+        env!("CARGO_MANIFEST_DIR"),
+        M::TYPE
+    );
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, format!("{json}\n")).expect("write golden");
     }
     let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {path}"));
-    assert_eq!(json.trim_end(), golden.trim_end(), "wire form of {}", M::TYPE);
+    assert_eq!(
+        json.trim_end(),
+        golden.trim_end(),
+        "wire form of {}",
+        M::TYPE
+    );
     // And it reads back to the same value.
     let back = Envelope::from_bytes(golden.as_bytes()).expect("golden parses");
     let decoded: M = back.decode().expect("golden decodes");

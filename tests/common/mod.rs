@@ -62,7 +62,9 @@ impl Process {
     /// SIGTERM and wait: the graceful case. Returns the exit status.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
@@ -79,7 +81,11 @@ pub async fn create_tenant(name: &str, store_args: &[&str]) -> (String, String) 
         .output()
         .await
         .expect("run tenant create");
-    assert!(out.status.success(), "tenant create failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tenant create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("tenant create prints JSON");
     (
         v["tenant_id"].as_str().expect("tenant_id").to_owned(),
@@ -104,7 +110,12 @@ impl Reply {
     /// The body, after checking the status.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
@@ -113,7 +124,10 @@ impl Reply {
     pub fn error(self, status: u16, code: &str) -> Value {
         let body = self.expect(status);
         assert_eq!(body["error"], code, "error code; body: {body}");
-        assert!(body["message"].is_string(), "errors carry a message: {body}");
+        assert!(
+            body["message"].is_string(),
+            "errors carry a message: {body}"
+        );
         body
     }
 }
@@ -123,7 +137,10 @@ impl Api {
         Self {
             base: base.to_owned(),
             token: token.map(str::to_owned),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
         }
     }
 
@@ -147,8 +164,17 @@ impl Api {
     }
 
     /// Sends raw bytes with the given content type.
-    pub async fn send_raw(&self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).body(body);
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -158,7 +184,10 @@ impl Api {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let text = resp.text().await.expect("body read");
-        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {

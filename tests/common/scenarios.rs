@@ -24,15 +24,27 @@ impl Desk {
 }
 
 fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
 }
 
 /// An admin sets up the directory; returns (agent id, team id, customer id).
 async fn directory(admin: &Api) -> (String, String, String) {
-    let company = admin.post("/api/v1/companies", json!({"name": "Globex"})).await.expect(201);
-    let team = admin.post("/api/v1/teams", json!({"name": "Service Desk"})).await.expect(201);
+    let company = admin
+        .post("/api/v1/companies", json!({"name": "Globex"}))
+        .await
+        .expect(201);
+    let team = admin
+        .post("/api/v1/teams", json!({"name": "Service Desk"}))
+        .await
+        .expect(201);
     let agent = admin
-        .post("/api/v1/agents", json!({"name": "Ada", "email": "ada@desk.example", "team_id": id(&team)}))
+        .post(
+            "/api/v1/agents",
+            json!({"name": "Ada", "email": "ada@desk.example", "team_id": id(&team)}),
+        )
         .await
         .expect(201);
     let customer = admin
@@ -43,9 +55,18 @@ async fn directory(admin: &Api) -> (String, String, String) {
         .await
         .expect(201);
     assert_eq!(customer["language"], "nl");
-    for (path, n) in [("/api/v1/companies", 1), ("/api/v1/teams", 1), ("/api/v1/agents", 1), ("/api/v1/customers", 1)] {
+    for (path, n) in [
+        ("/api/v1/companies", 1),
+        ("/api/v1/teams", 1),
+        ("/api/v1/agents", 1),
+        ("/api/v1/customers", 1),
+    ] {
         let page = admin.get(path).await.expect(200);
-        assert_eq!(page["items"].as_array().map(Vec::len), Some(n), "{path}: {page}");
+        assert_eq!(
+            page["items"].as_array().map(Vec::len),
+            Some(n),
+            "{path}: {page}"
+        );
     }
     (id(&agent), id(&team), id(&customer))
 }
@@ -54,7 +75,13 @@ async fn directory(admin: &Api) -> (String, String, String) {
 pub async fn incident_lifecycle(desk: &Desk) {
     let admin = desk.tenant("Lifecycle Inc").await;
     let (agent, team, customer) = directory(&admin).await;
-    let token = admin.post("/api/v1/tokens", json!({"role": "agent", "agent_id": agent})).await.expect(201);
+    let token = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "agent", "agent_id": agent}),
+        )
+        .await
+        .expect(201);
     let ada = admin.as_token(token["token"].as_str().expect("token"));
 
     let inc = ada
@@ -70,27 +97,48 @@ pub async fn incident_lifecycle(desk: &Desk) {
     assert_eq!(inc["priority"], 2);
     assert_eq!(inc["logged_by"]["name"], "Ada");
     let iid = id(&inc);
-    assert_eq!(ada.get(&format!("/api/v1/incidents/{iid}")).await.expect(200), inc);
-    assert_eq!(ada.get("/api/v1/incidents/INC-000001").await.expect(200), inc, "by reference");
-    assert_eq!(ada.get("/api/v1/incidents/inc-000001").await.expect(200)["id"], inc["id"]);
+    assert_eq!(
+        ada.get(&format!("/api/v1/incidents/{iid}"))
+            .await
+            .expect(200),
+        inc
+    );
+    assert_eq!(
+        ada.get("/api/v1/incidents/INC-000001").await.expect(200),
+        inc,
+        "by reference"
+    );
+    assert_eq!(
+        ada.get("/api/v1/incidents/inc-000001").await.expect(200)["id"],
+        inc["id"]
+    );
 
     // Impact and urgency through the priority matrix.
     let second = ada
-        .post("/api/v1/incidents", json!({"summary": "Printer jam", "impact": 2, "urgency": 3}))
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Printer jam", "impact": 2, "urgency": 3}),
+        )
         .await
         .expect(201);
     assert_eq!(second["reference"], "INC-000002");
     assert_eq!(second["priority"], 4);
 
     let assigned = ada
-        .post(&format!("/api/v1/incidents/{iid}/assign"), json!({"assignee_id": agent, "team_id": team}))
+        .post(
+            &format!("/api/v1/incidents/{iid}/assign"),
+            json!({"assignee_id": agent, "team_id": team}),
+        )
         .await
         .expect(200);
     assert_eq!(assigned["assignee_id"], agent.as_str());
     assert_eq!(assigned["team_id"], team.as_str());
 
     let note = ada
-        .post(&format!("/api/v1/incidents/{iid}/actions"), json!({"text": "Checked the queue", "kind": "note"}))
+        .post(
+            &format!("/api/v1/incidents/{iid}/actions"),
+            json!({"text": "Checked the queue", "kind": "note"}),
+        )
         .await
         .expect(201);
     assert_eq!(note["public"], false);
@@ -104,32 +152,75 @@ pub async fn incident_lifecycle(desk: &Desk) {
         .expect(201);
     assert_eq!(update["kind"], "progress");
     assert_eq!(update["knowledge_base"], true);
-    let actions = ada.get(&format!("/api/v1/incidents/{iid}/actions")).await.expect(200);
+    let actions = ada
+        .get(&format!("/api/v1/incidents/{iid}/actions"))
+        .await
+        .expect(200);
     assert_eq!(actions.as_array().map(Vec::len), Some(2));
 
     let path = format!("/api/v1/incidents/{iid}/status");
     for to in ["in_progress", "pending", "in_progress"] {
-        assert_eq!(ada.post(&path, json!({"status": to})).await.expect(200)["status"], to);
+        assert_eq!(
+            ada.post(&path, json!({"status": to})).await.expect(200)["status"],
+            to
+        );
     }
-    ada.post(&path, json!({"status": "resolved"})).await.error(400, "validation_failed");
-    let resolved = ada.post(&path, json!({"status": "resolved", "resolution": "Restarted the transport service"})).await.expect(200);
+    ada.post(&path, json!({"status": "resolved"}))
+        .await
+        .error(400, "validation_failed");
+    let resolved = ada
+        .post(
+            &path,
+            json!({"status": "resolved", "resolution": "Restarted the transport service"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(resolved["resolution"], "Restarted the transport service");
     assert!(resolved["resolved_at"].is_string());
-    assert_eq!(ada.post(&path, json!({"status": "open"})).await.expect(200)["status"], "open", "reopen");
-    ada.post(&path, json!({"status": "closed"})).await.error(409, "invalid_transition");
-    ada.post(&path, json!({"status": "resolved", "resolution": "Again"})).await.expect(200);
-    let closed = ada.post(&path, json!({"status": "closed"})).await.expect(200);
+    assert_eq!(
+        ada.post(&path, json!({"status": "open"})).await.expect(200)["status"],
+        "open",
+        "reopen"
+    );
+    ada.post(&path, json!({"status": "closed"}))
+        .await
+        .error(409, "invalid_transition");
+    ada.post(&path, json!({"status": "resolved", "resolution": "Again"}))
+        .await
+        .expect(200);
+    let closed = ada
+        .post(&path, json!({"status": "closed"}))
+        .await
+        .expect(200);
     assert!(closed["closed_at"].is_string());
-    let refused = ada.post(&path, json!({"status": "in_progress"})).await.error(409, "invalid_transition");
+    let refused = ada
+        .post(&path, json!({"status": "in_progress"}))
+        .await
+        .error(409, "invalid_transition");
     assert_eq!(refused["details"]["from"], "closed");
-    ada.post(&format!("/api/v1/incidents/{iid}/actions"), json!({"text": "late"})).await.error(409, "invalid_transition");
+    ada.post(
+        &format!("/api/v1/incidents/{iid}/actions"),
+        json!({"text": "late"}),
+    )
+    .await
+    .error(409, "invalid_transition");
 
-    let history = ada.get(&format!("/api/v1/incidents/{iid}/history")).await.expect(200);
+    let history = ada
+        .get(&format!("/api/v1/incidents/{iid}/history"))
+        .await
+        .expect(200);
     let changes: Vec<String> = history
         .as_array()
         .expect("history is a list")
         .iter()
-        .map(|e| format!("{} {} {}", e["change"].as_str().unwrap_or(""), e["from"].as_str().unwrap_or("-"), e["to"].as_str().unwrap_or("-")))
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["change"].as_str().unwrap_or(""),
+                e["from"].as_str().unwrap_or("-"),
+                e["to"].as_str().unwrap_or("-")
+            )
+        })
         .collect();
     let statuses: Vec<&String> = changes.iter().filter(|c| c.starts_with("status")).collect();
     assert_eq!(
@@ -150,10 +241,30 @@ pub async fn incident_lifecycle(desk: &Desk) {
         .collect::<Vec<_>>()
     );
     assert!(changes[0].starts_with("created"), "{changes:?}");
-    assert!(changes.iter().any(|c| c.starts_with(&format!("assignee - {agent}"))), "{changes:?}");
-    assert!(changes.iter().any(|c| c.starts_with(&format!("team - {team}"))), "{changes:?}");
-    assert_eq!(changes.iter().filter(|c| c.starts_with("action")).count(), 2, "{changes:?}");
-    assert!(history.as_array().expect("list").iter().all(|e| e["actor"]["name"] == "Ada" && e["at"].is_string()));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with(&format!("assignee - {agent}"))),
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with(&format!("team - {team}"))),
+        "{changes:?}"
+    );
+    assert_eq!(
+        changes.iter().filter(|c| c.starts_with("action")).count(),
+        2,
+        "{changes:?}"
+    );
+    assert!(
+        history
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|e| e["actor"]["name"] == "Ada" && e["at"].is_string())
+    );
 }
 
 /// Lists filter and page without gaps or repeats.
@@ -164,16 +275,28 @@ pub async fn lists_filter_and_page(desk: &Desk) {
     for n in 0..7 {
         let p = if n % 2 == 0 { 1 } else { 3 };
         let inc = admin
-            .post("/api/v1/incidents", json!({"summary": format!("Disk {n} full"), "priority": p}))
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": format!("Disk {n} full"), "priority": p}),
+            )
             .await
             .expect(201);
         made.push(id(&inc));
     }
     admin
-        .post(&format!("/api/v1/incidents/{}/assign", made[0]), json!({"assignee_id": agent}))
+        .post(
+            &format!("/api/v1/incidents/{}/assign", made[0]),
+            json!({"assignee_id": agent}),
+        )
         .await
         .expect(200);
-    admin.post(&format!("/api/v1/incidents/{}/status", made[1]), json!({"status": "in_progress"})).await.expect(200);
+    admin
+        .post(
+            &format!("/api/v1/incidents/{}/status", made[1]),
+            json!({"status": "in_progress"}),
+        )
+        .await
+        .expect(200);
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -197,126 +320,405 @@ pub async fn lists_filter_and_page(desk: &Desk) {
     assert_eq!(seen, made, "newest first, each once");
 
     let count = |v: Value| v["items"].as_array().map_or(0, Vec::len);
-    assert_eq!(count(admin.get("/api/v1/incidents?priority=1").await.expect(200)), 4);
-    assert_eq!(count(admin.get("/api/v1/incidents?status=in_progress").await.expect(200)), 1);
-    assert_eq!(count(admin.get(&format!("/api/v1/incidents?assignee_id={agent}")).await.expect(200)), 1);
-    assert_eq!(count(admin.get("/api/v1/incidents?q=DISK%203").await.expect(200)), 1, "case-insensitive text");
-    assert_eq!(count(admin.get("/api/v1/incidents?q=100%25").await.expect(200)), 0, "% is literal");
-    admin.get("/api/v1/incidents?status=sleeping").await.error(400, "validation_failed");
-    admin.get("/api/v1/incidents?limit=0").await.error(400, "validation_failed");
-    admin.get("/api/v1/incidents?cursor=not-a-cursor").await.error(400, "validation_failed");
-    admin.get("/api/v1/incidents?colour=red").await.error(400, "validation_failed");
+    assert_eq!(
+        count(admin.get("/api/v1/incidents?priority=1").await.expect(200)),
+        4
+    );
+    assert_eq!(
+        count(
+            admin
+                .get("/api/v1/incidents?status=in_progress")
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            admin
+                .get(&format!("/api/v1/incidents?assignee_id={agent}"))
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(admin.get("/api/v1/incidents?q=DISK%203").await.expect(200)),
+        1,
+        "case-insensitive text"
+    );
+    assert_eq!(
+        count(admin.get("/api/v1/incidents?q=100%25").await.expect(200)),
+        0,
+        "% is literal"
+    );
+    admin
+        .get("/api/v1/incidents?status=sleeping")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get("/api/v1/incidents?limit=0")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get("/api/v1/incidents?cursor=not-a-cursor")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get("/api/v1/incidents?colour=red")
+        .await
+        .error(400, "validation_failed");
 }
 
 /// One tenant never sees another's data, not even that it exists.
 pub async fn tenants_are_isolated(desk: &Desk) {
     let a = desk.tenant("Tenant A").await;
     let b = desk.tenant("Tenant B").await;
-    let inc = a.post("/api/v1/incidents", json!({"summary": "A's secret", "priority": 1})).await.expect(201);
-    let other = b.post("/api/v1/incidents", json!({"summary": "B's own", "priority": 1})).await.expect(201);
-    assert_eq!(other["reference"], "INC-000001", "references count per tenant");
-    let iid = id(&inc);
-    b.get(&format!("/api/v1/incidents/{iid}")).await.error(404, "not_found");
-    b.post(&format!("/api/v1/incidents/{iid}/actions"), json!({"text": "hi"})).await.error(404, "not_found");
-    b.post(&format!("/api/v1/incidents/{iid}/status"), json!({"status": "in_progress"})).await.error(404, "not_found");
-    b.get(&format!("/api/v1/incidents/{iid}/history")).await.error(404, "not_found");
-    let list = b.get("/api/v1/incidents").await.expect(200);
-    assert!(list["items"].as_array().expect("items").iter().all(|i| i["summary"] != "A's secret"));
-    let team = a.post("/api/v1/teams", json!({"name": "A team"})).await.expect(201);
-    b.get(&format!("/api/v1/teams/{}", id(&team))).await.error(404, "not_found");
-    b.post(&format!("/api/v1/incidents/{}/assign", id(&other)), json!({"team_id": id(&team)}))
+    let inc = a
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "A's secret", "priority": 1}),
+        )
         .await
-        .error(400, "validation_failed");
+        .expect(201);
+    let other = b
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "B's own", "priority": 1}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        other["reference"], "INC-000001",
+        "references count per tenant"
+    );
+    let iid = id(&inc);
+    b.get(&format!("/api/v1/incidents/{iid}"))
+        .await
+        .error(404, "not_found");
+    b.post(
+        &format!("/api/v1/incidents/{iid}/actions"),
+        json!({"text": "hi"}),
+    )
+    .await
+    .error(404, "not_found");
+    b.post(
+        &format!("/api/v1/incidents/{iid}/status"),
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .error(404, "not_found");
+    b.get(&format!("/api/v1/incidents/{iid}/history"))
+        .await
+        .error(404, "not_found");
+    let list = b.get("/api/v1/incidents").await.expect(200);
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["summary"] != "A's secret")
+    );
+    let team = a
+        .post("/api/v1/teams", json!({"name": "A team"}))
+        .await
+        .expect(201);
+    b.get(&format!("/api/v1/teams/{}", id(&team)))
+        .await
+        .error(404, "not_found");
+    b.post(
+        &format!("/api/v1/incidents/{}/assign", id(&other)),
+        json!({"team_id": id(&team)}),
+    )
+    .await
+    .error(400, "validation_failed");
 }
 
 /// A customer sees only their own incidents and the public actions on them.
 pub async fn customers_see_only_their_own(desk: &Desk) {
     let admin = desk.tenant("Customer Co").await;
-    let carl = admin.post("/api/v1/customers", json!({"name": "Carl"})).await.expect(201);
-    let dora = admin.post("/api/v1/customers", json!({"name": "Dora"})).await.expect(201);
+    let carl = admin
+        .post("/api/v1/customers", json!({"name": "Carl"}))
+        .await
+        .expect(201);
+    let dora = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
     let token = |c: &Value| json!({"role": "customer", "customer_id": id(c)});
-    let carl_api = admin.as_token(admin.post("/api/v1/tokens", token(&carl)).await.expect(201)["token"].as_str().expect("token"));
-    let dora_api = admin.as_token(admin.post("/api/v1/tokens", token(&dora)).await.expect(201)["token"].as_str().expect("token"));
+    let carl_api = admin.as_token(
+        admin.post("/api/v1/tokens", token(&carl)).await.expect(201)["token"]
+            .as_str()
+            .expect("token"),
+    );
+    let dora_api = admin.as_token(
+        admin.post("/api/v1/tokens", token(&dora)).await.expect(201)["token"]
+            .as_str()
+            .expect("token"),
+    );
 
     // Carl logs one for himself, even if he names someone else.
     let mine = carl_api
-        .post("/api/v1/incidents", json!({"summary": "My laptop is slow", "priority": 4, "customer_id": id(&dora)}))
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "My laptop is slow", "priority": 4, "customer_id": id(&dora)}),
+        )
         .await
         .expect(201);
     assert_eq!(mine["customer_id"], id(&carl).as_str());
     let theirs = admin
-        .post("/api/v1/incidents", json!({"summary": "Dora's VPN", "priority": 3, "customer_id": id(&dora)}))
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Dora's VPN", "priority": 3, "customer_id": id(&dora)}),
+        )
         .await
         .expect(201);
     let mid = id(&mine);
-    admin.post(&format!("/api/v1/incidents/{mid}/actions"), json!({"text": "internal: old model"})).await.expect(201);
     admin
-        .post(&format!("/api/v1/incidents/{mid}/actions"), json!({"text": "We ordered a new one", "public": true}))
+        .post(
+            &format!("/api/v1/incidents/{mid}/actions"),
+            json!({"text": "internal: old model"}),
+        )
         .await
         .expect(201);
-    let reply = carl_api.post(&format!("/api/v1/incidents/{mid}/actions"), json!({"text": "Thanks!"})).await.expect(201);
+    admin
+        .post(
+            &format!("/api/v1/incidents/{mid}/actions"),
+            json!({"text": "We ordered a new one", "public": true}),
+        )
+        .await
+        .expect(201);
+    let reply = carl_api
+        .post(
+            &format!("/api/v1/incidents/{mid}/actions"),
+            json!({"text": "Thanks!"}),
+        )
+        .await
+        .expect(201);
     assert_eq!(reply["public"], true, "what a customer writes is public");
 
-    let visible = carl_api.get(&format!("/api/v1/incidents/{mid}/actions")).await.expect(200);
-    let texts: Vec<&str> = visible.as_array().expect("list").iter().filter_map(|a| a["text"].as_str()).collect();
+    let visible = carl_api
+        .get(&format!("/api/v1/incidents/{mid}/actions"))
+        .await
+        .expect(200);
+    let texts: Vec<&str> = visible
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["text"].as_str())
+        .collect();
     assert_eq!(texts, ["We ordered a new one", "Thanks!"]);
-    assert_eq!(admin.get(&format!("/api/v1/incidents/{mid}/actions")).await.expect(200).as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/incidents/{mid}/actions"))
+            .await
+            .expect(200)
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
 
     let list = carl_api.get("/api/v1/incidents").await.expect(200);
-    let refs: Vec<&Value> = list["items"].as_array().expect("items").iter().map(|i| &i["id"]).collect();
+    let refs: Vec<&Value> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["id"])
+        .collect();
     assert_eq!(refs, [&mine["id"]]);
     let tid = id(&theirs);
-    carl_api.get(&format!("/api/v1/incidents/{tid}")).await.error(404, "not_found");
-    carl_api.get(&format!("/api/v1/incidents/{}", theirs["reference"].as_str().expect("ref"))).await.error(404, "not_found");
-    carl_api.post(&format!("/api/v1/incidents/{tid}/actions"), json!({"text": "peek"})).await.error(404, "not_found");
-    assert_eq!(dora_api.get("/api/v1/incidents").await.expect(200)["items"].as_array().map(Vec::len), Some(1));
+    carl_api
+        .get(&format!("/api/v1/incidents/{tid}"))
+        .await
+        .error(404, "not_found");
+    carl_api
+        .get(&format!(
+            "/api/v1/incidents/{}",
+            theirs["reference"].as_str().expect("ref")
+        ))
+        .await
+        .error(404, "not_found");
+    carl_api
+        .post(
+            &format!("/api/v1/incidents/{tid}/actions"),
+            json!({"text": "peek"}),
+        )
+        .await
+        .error(404, "not_found");
+    assert_eq!(
+        dora_api.get("/api/v1/incidents").await.expect(200)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 
-    carl_api.post(&format!("/api/v1/incidents/{mid}/status"), json!({"status": "resolved", "resolution": "x"})).await.error(403, "forbidden");
-    carl_api.post(&format!("/api/v1/incidents/{mid}/assign"), json!({"team_id": id(&carl)})).await.error(403, "forbidden");
-    carl_api.get(&format!("/api/v1/incidents/{mid}/history")).await.error(403, "forbidden");
-    carl_api.get("/api/v1/customers").await.error(403, "forbidden");
-    carl_api.post("/api/v1/teams", json!({"name": "mine"})).await.error(403, "forbidden");
+    carl_api
+        .post(
+            &format!("/api/v1/incidents/{mid}/status"),
+            json!({"status": "resolved", "resolution": "x"}),
+        )
+        .await
+        .error(403, "forbidden");
+    carl_api
+        .post(
+            &format!("/api/v1/incidents/{mid}/assign"),
+            json!({"team_id": id(&carl)}),
+        )
+        .await
+        .error(403, "forbidden");
+    carl_api
+        .get(&format!("/api/v1/incidents/{mid}/history"))
+        .await
+        .error(403, "forbidden");
+    carl_api
+        .get("/api/v1/customers")
+        .await
+        .error(403, "forbidden");
+    carl_api
+        .post("/api/v1/teams", json!({"name": "mine"}))
+        .await
+        .error(403, "forbidden");
 }
 
 /// Bad input gets a clear error with a stable code and loses nothing.
 pub async fn bad_input_is_refused_clearly(desk: &Desk) {
     let admin = desk.tenant("Strict Corp").await;
     let anonymous = Api::new(&desk.base, None);
-    anonymous.get("/api/v1/incidents").await.error(401, "unauthorized");
-    admin.as_token("sd_0000").get("/api/v1/incidents").await.error(401, "unauthorized");
+    anonymous
+        .get("/api/v1/incidents")
+        .await
+        .error(401, "unauthorized");
+    admin
+        .as_token("sd_0000")
+        .get("/api/v1/incidents")
+        .await
+        .error(401, "unauthorized");
 
     let create = "/api/v1/incidents";
-    admin.send_raw(Method::POST, create, Some("application/json"), b"{\"summary\": ".to_vec()).await.error(400, "malformed_json");
-    admin.send_raw(Method::POST, create, Some("text/plain"), b"{\"summary\": \"x\", \"priority\": 1}".to_vec()).await.error(415, "unsupported_media_type");
-    let wrong = admin.post(create, json!({"summary": "x", "priority": "high"})).await.error(400, "validation_failed");
-    assert!(wrong["details"]["fields"]["priority"].is_string(), "{wrong}");
-    let missing = admin.post(create, json!({"priority": 1})).await.error(400, "validation_failed");
-    assert!(missing["details"]["fields"]["summary"].is_string(), "{missing}");
-    let unknown = admin.post(create, json!({"summary": "x", "priority": 1, "colour": "red"})).await.error(400, "validation_failed");
-    assert!(unknown["message"].as_str().unwrap_or("").contains("colour"), "{unknown}");
-    let range = admin.post(create, json!({"summary": "x", "priority": 9})).await.error(400, "validation_failed");
-    assert!(range["details"]["fields"]["priority"].is_string(), "{range}");
-    admin.post(create, json!({"summary": "   ", "priority": 1})).await.error(400, "validation_failed");
-    admin.post(create, json!({"summary": "x"})).await.error(400, "validation_failed");
-    admin.post(create, json!({"summary": "x", "impact": 4, "urgency": 1})).await.error(400, "validation_failed");
+    admin
+        .send_raw(
+            Method::POST,
+            create,
+            Some("application/json"),
+            b"{\"summary\": ".to_vec(),
+        )
+        .await
+        .error(400, "malformed_json");
+    admin
+        .send_raw(
+            Method::POST,
+            create,
+            Some("text/plain"),
+            b"{\"summary\": \"x\", \"priority\": 1}".to_vec(),
+        )
+        .await
+        .error(415, "unsupported_media_type");
+    let wrong = admin
+        .post(create, json!({"summary": "x", "priority": "high"}))
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        wrong["details"]["fields"]["priority"].is_string(),
+        "{wrong}"
+    );
+    let missing = admin
+        .post(create, json!({"priority": 1}))
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        missing["details"]["fields"]["summary"].is_string(),
+        "{missing}"
+    );
+    let unknown = admin
+        .post(
+            create,
+            json!({"summary": "x", "priority": 1, "colour": "red"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        unknown["message"].as_str().unwrap_or("").contains("colour"),
+        "{unknown}"
+    );
+    let range = admin
+        .post(create, json!({"summary": "x", "priority": 9}))
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        range["details"]["fields"]["priority"].is_string(),
+        "{range}"
+    );
+    admin
+        .post(create, json!({"summary": "   ", "priority": 1}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post(create, json!({"summary": "x"}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post(create, json!({"summary": "x", "impact": 4, "urgency": 1}))
+        .await
+        .error(400, "validation_failed");
     let nobody = admin.post(create, json!({"summary": "x", "priority": 1, "customer_id": "0190f0a0-0000-7000-8000-000000000000"})).await.error(400, "validation_failed");
-    assert!(nobody["details"]["fields"]["customer_id"].is_string(), "{nobody}");
+    assert!(
+        nobody["details"]["fields"]["customer_id"].is_string(),
+        "{nobody}"
+    );
     let huge = json!({"summary": "x", "priority": 1, "description": "a".repeat(300 * 1024)});
-    admin.send_raw(Method::POST, create, Some("application/json"), serde_json::to_vec(&huge).expect("json")).await.error(413, "payload_too_large");
-    admin.get("/api/v1/incidents/INC-999999").await.error(404, "not_found");
-    admin.get("/api/v1/incidents/0190f0a0-0000-7000-8000-000000000000").await.error(404, "not_found");
-    admin.get("/api/v1/nothing-here").await.error(404, "not_found");
-    admin.send(Method::DELETE, "/api/v1/incidents", None).await.error(405, "method_not_allowed");
-    admin.post("/api/v1/agents", json!({"name": "Eve", "email": "eve@@example"})).await.error(400, "validation_failed");
-    admin.post("/api/v1/agents", json!({"name": "Eve\r\nBcc: x@y"})).await.error(400, "validation_failed");
-    admin.post("/api/v1/tokens", json!({"role": "agent"})).await.error(400, "validation_failed");
-    admin.post("/api/v1/tokens", json!({"role": "janitor", "name": "x"})).await.error(400, "validation_failed");
+    admin
+        .send_raw(
+            Method::POST,
+            create,
+            Some("application/json"),
+            serde_json::to_vec(&huge).expect("json"),
+        )
+        .await
+        .error(413, "payload_too_large");
+    admin
+        .get("/api/v1/incidents/INC-999999")
+        .await
+        .error(404, "not_found");
+    admin
+        .get("/api/v1/incidents/0190f0a0-0000-7000-8000-000000000000")
+        .await
+        .error(404, "not_found");
+    admin
+        .get("/api/v1/nothing-here")
+        .await
+        .error(404, "not_found");
+    admin
+        .send(Method::DELETE, "/api/v1/incidents", None)
+        .await
+        .error(405, "method_not_allowed");
+    admin
+        .post(
+            "/api/v1/agents",
+            json!({"name": "Eve", "email": "eve@@example"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post("/api/v1/agents", json!({"name": "Eve\r\nBcc: x@y"}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post("/api/v1/tokens", json!({"role": "agent"}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post("/api/v1/tokens", json!({"role": "janitor", "name": "x"}))
+        .await
+        .error(400, "validation_failed");
 
     // Nothing above was stored.
     let list = admin.get("/api/v1/incidents").await.expect(200);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
     // And the desk still works.
-    admin.post(create, json!({"summary": "after all that", "priority": 5})).await.expect(201);
+    admin
+        .post(create, json!({"summary": "after all that", "priority": 5}))
+        .await
+        .expect(201);
 }
 
 /// Health, readiness, metrics and the API description answer without a token.
@@ -326,7 +728,10 @@ pub async fn operations_endpoints(desk: &Desk) {
     assert_eq!(anyone.get("/readyz").await.expect(200)["status"], "ready");
     let doc = anyone.get("/api/v1/openapi.json").await.expect(200);
     assert_eq!(doc["openapi"], "3.1.0");
-    assert!(doc["paths"]["/api/v1/incidents"]["post"].is_object(), "documents incident creation");
+    assert!(
+        doc["paths"]["/api/v1/incidents"]["post"].is_object(),
+        "documents incident creation"
+    );
     let metrics = anyone.get("/metrics").await.expect(200);
     let text = metrics.as_str().expect("text exposition");
     assert!(text.contains("http_requests_total"), "{text}");

@@ -118,7 +118,9 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::new(Code::Unauthorized, "send Authorization: Bearer <token>"))?;
+            .ok_or_else(|| {
+                ApiError::new(Code::Unauthorized, "send Authorization: Bearer <token>")
+            })?;
         let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT tenant_id, role, principal_id, principal_name FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -131,7 +133,8 @@ impl FromRequestParts<AppState> for Principal {
         let principal = Principal {
             tenant_id: Uuid::parse_str(&tenant).map_err(|e| ApiError::internal(&e))?,
             actor: Actor {
-                role: Role::parse(&role).ok_or_else(|| ApiError::internal(&format!("stored role {role}")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| ApiError::internal(&format!("stored role {role}")))?,
                 id: Uuid::parse_str(&id).map_err(|e| ApiError::internal(&e))?,
                 name,
             },

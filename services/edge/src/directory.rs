@@ -86,7 +86,9 @@ impl PageParams {
     pub fn limit(&self) -> ApiResult<u32> {
         match self.limit {
             Some(0) => Err(ApiError::field("limit", "must be at least 1")),
-            Some(l) if l > MAX_LIMIT => Err(ApiError::field("limit", format!("at most {MAX_LIMIT}"))),
+            Some(l) if l > MAX_LIMIT => {
+                Err(ApiError::field("limit", format!("at most {MAX_LIMIT}")))
+            }
             Some(l) => Ok(l),
             None => Ok(DEFAULT_LIMIT),
         }
@@ -95,7 +97,8 @@ impl PageParams {
 
 fn uuid_at(row: &AnyRow, i: usize) -> sqlx::Result<Option<Uuid>> {
     let s: Option<String> = row.try_get(i)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
 }
 
 fn id_at(row: &AnyRow, i: usize) -> sqlx::Result<Uuid> {
@@ -115,7 +118,11 @@ impl Entry for Company {
     const COLUMNS: &'static str = "id, name, created_at";
     const WHAT: &'static str = "company";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
-        Ok(Self { id: id_at(row, 0)?, name: row.try_get(1)?, created_at: from_micros(row.try_get(2)?) })
+        Ok(Self {
+            id: id_at(row, 0)?,
+            name: row.try_get(1)?,
+            created_at: from_micros(row.try_get(2)?),
+        })
     }
 }
 
@@ -178,22 +185,36 @@ async fn find<E: Entry>(state: &AppState, tenant: Uuid, id: Uuid) -> ApiResult<O
 }
 
 /// The entry, or a 400 naming `field` if the tenant has no such entry.
-async fn must_exist<E: Entry>(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<E> {
+async fn must_exist<E: Entry>(
+    state: &AppState,
+    tenant: Uuid,
+    field: &str,
+    id: Uuid,
+) -> ApiResult<E> {
     find(state, tenant, id)
         .await?
         .ok_or_else(|| ApiError::field(field, format!("no {} with this id", E::WHAT)))
 }
 
 pub async fn agent_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
-    must_exist::<Agent>(state, tenant, field, id).await.map(drop)
+    must_exist::<Agent>(state, tenant, field, id)
+        .await
+        .map(drop)
 }
 
 pub async fn team_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
     must_exist::<Team>(state, tenant, field, id).await.map(drop)
 }
 
-pub async fn customer_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) -> ApiResult<()> {
-    must_exist::<Customer>(state, tenant, field, id).await.map(drop)
+pub async fn customer_exists(
+    state: &AppState,
+    tenant: Uuid,
+    field: &str,
+    id: Uuid,
+) -> ApiResult<()> {
+    must_exist::<Customer>(state, tenant, field, id)
+        .await
+        .map(drop)
 }
 
 async fn get_one<E: Entry>(state: &AppState, who: &Principal, id: &str) -> ApiResult<Json<E>> {
@@ -205,10 +226,18 @@ async fn get_one<E: Entry>(state: &AppState, who: &Principal, id: &str) -> ApiRe
         .ok_or_else(|| ApiError::not_found(E::WHAT))
 }
 
-async fn list<E: Entry>(state: &AppState, who: &Principal, page: &PageParams) -> ApiResult<Json<Page<E>>> {
+async fn list<E: Entry>(
+    state: &AppState,
+    who: &Principal,
+    page: &PageParams,
+) -> ApiResult<Json<Page<E>>> {
     who.require(STAFF)?;
     let limit = page.limit()?;
-    let after = if page.cursor.is_some() { " AND id > $2" } else { "" };
+    let after = if page.cursor.is_some() {
+        " AND id > $2"
+    } else {
+        ""
+    };
     let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM {} WHERE tenant_id = $1{after} ORDER BY id LIMIT {}",
         E::COLUMNS,
@@ -220,10 +249,15 @@ async fn list<E: Entry>(state: &AppState, who: &Principal, page: &PageParams) ->
         query = query.bind(c.to_string());
     }
     let rows = query.fetch_all(state.store.pool()).await?;
-    let mut items = rows.iter().map(E::from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let mut items = rows
+        .iter()
+        .map(E::from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        rows.get(limit as usize - 1).map(|r| r.try_get::<String, _>(0)).transpose()?
+        rows.get(limit as usize - 1)
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?
     } else {
         None
     };
@@ -236,7 +270,10 @@ fn check_name(value: &str) -> ApiResult<String> {
         return Err(ApiError::field("name", "must not be empty"));
     }
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::field("name", "at most 200 characters, no control characters"));
+        return Err(ApiError::field(
+            "name",
+            "at most 200 characters, no control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -244,19 +281,36 @@ fn check_name(value: &str) -> ApiResult<String> {
 /// A plausible single address: one `@`, no spaces or control characters.
 /// (Deliverability is the mail service's business.)
 fn check_email(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(email) = value.map(str::trim) else { return Ok(None) };
+    let Some(email) = value.map(str::trim) else {
+        return Ok(None);
+    };
     let ok = email.len() <= 254
         && email.split('@').count() == 2
         && email.split('@').all(|p| !p.is_empty())
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
-    if ok { Ok(Some(email.to_owned())) } else { Err(ApiError::field("email", "not a valid email address")) }
+        && !email.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        });
+    if ok {
+        Ok(Some(email.to_owned()))
+    } else {
+        Err(ApiError::field("email", "not a valid email address"))
+    }
 }
 
 fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     let Some(lang) = value else { return Ok(None) };
     let ok = (2..=12).contains(&lang.len())
-        && lang.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok { Ok(Some(lang.to_owned())) } else { Err(ApiError::field("language", "a language tag such as en or pt-BR")) }
+        && lang
+            .split('-')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(Some(lang.to_owned()))
+    } else {
+        Err(ApiError::field(
+            "language",
+            "a language tag such as en or pt-BR",
+        ))
+    }
 }
 
 use runtime::store::now;
@@ -267,9 +321,17 @@ struct NewCompany {
     name: String,
 }
 
-async fn create_company(State(state): State<AppState>, who: Principal, Body(body): Body<NewCompany>) -> ApiResult<(StatusCode, Json<Company>)> {
+async fn create_company(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(body): Body<NewCompany>,
+) -> ApiResult<(StatusCode, Json<Company>)> {
     who.require(&[Role::Admin])?;
-    let c = Company { id: Uuid::now_v7(), name: check_name(&body.name)?, created_at: now() };
+    let c = Company {
+        id: Uuid::now_v7(),
+        name: check_name(&body.name)?,
+        created_at: now(),
+    };
     sqlx::query("INSERT INTO companies (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(c.id.to_string())
         .bind(who.tenant_id.to_string())
@@ -280,11 +342,19 @@ async fn create_company(State(state): State<AppState>, who: Principal, Body(body
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-async fn list_companies(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Company>>> {
+async fn list_companies(
+    State(s): State<AppState>,
+    who: Principal,
+    Params(p): Params<PageParams>,
+) -> ApiResult<Json<Page<Company>>> {
     list(&s, &who, &p).await
 }
 
-async fn get_company(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Company>> {
+async fn get_company(
+    State(s): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Company>> {
     get_one(&s, &who, &id).await
 }
 
@@ -300,7 +370,11 @@ struct NewCustomer {
     language: Option<String>,
 }
 
-async fn create_customer(State(state): State<AppState>, who: Principal, Body(body): Body<NewCustomer>) -> ApiResult<(StatusCode, Json<Customer>)> {
+async fn create_customer(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(body): Body<NewCustomer>,
+) -> ApiResult<(StatusCode, Json<Customer>)> {
     who.require(&[Role::Admin])?;
     if let Some(company) = body.company_id {
         must_exist::<Company>(&state, who.tenant_id, "company_id", company).await?;
@@ -329,11 +403,19 @@ async fn create_customer(State(state): State<AppState>, who: Principal, Body(bod
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-async fn list_customers(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Customer>>> {
+async fn list_customers(
+    State(s): State<AppState>,
+    who: Principal,
+    Params(p): Params<PageParams>,
+) -> ApiResult<Json<Page<Customer>>> {
     list(&s, &who, &p).await
 }
 
-async fn get_customer(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Customer>> {
+async fn get_customer(
+    State(s): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Customer>> {
     get_one(&s, &who, &id).await
 }
 
@@ -345,12 +427,21 @@ struct NewTeam {
     leader_id: Option<Uuid>,
 }
 
-async fn create_team(State(state): State<AppState>, who: Principal, Body(body): Body<NewTeam>) -> ApiResult<(StatusCode, Json<Team>)> {
+async fn create_team(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(body): Body<NewTeam>,
+) -> ApiResult<(StatusCode, Json<Team>)> {
     who.require(&[Role::Admin])?;
     if let Some(leader) = body.leader_id {
         agent_exists(&state, who.tenant_id, "leader_id", leader).await?;
     }
-    let t = Team { id: Uuid::now_v7(), name: check_name(&body.name)?, leader_id: body.leader_id, created_at: now() };
+    let t = Team {
+        id: Uuid::now_v7(),
+        name: check_name(&body.name)?,
+        leader_id: body.leader_id,
+        created_at: now(),
+    };
     sqlx::query("INSERT INTO teams (id, tenant_id, name, leader_id, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(t.id.to_string())
         .bind(who.tenant_id.to_string())
@@ -362,11 +453,19 @@ async fn create_team(State(state): State<AppState>, who: Principal, Body(body): 
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-async fn list_teams(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Team>>> {
+async fn list_teams(
+    State(s): State<AppState>,
+    who: Principal,
+    Params(p): Params<PageParams>,
+) -> ApiResult<Json<Page<Team>>> {
     list(&s, &who, &p).await
 }
 
-async fn get_team(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Team>> {
+async fn get_team(
+    State(s): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Team>> {
     get_one(&s, &who, &id).await
 }
 
@@ -380,7 +479,11 @@ struct NewAgent {
     team_id: Option<Uuid>,
 }
 
-async fn create_agent(State(state): State<AppState>, who: Principal, Body(body): Body<NewAgent>) -> ApiResult<(StatusCode, Json<Agent>)> {
+async fn create_agent(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(body): Body<NewAgent>,
+) -> ApiResult<(StatusCode, Json<Agent>)> {
     who.require(&[Role::Admin])?;
     if let Some(team) = body.team_id {
         team_exists(&state, who.tenant_id, "team_id", team).await?;
@@ -404,11 +507,19 @@ async fn create_agent(State(state): State<AppState>, who: Principal, Body(body):
     Ok((StatusCode::CREATED, Json(a)))
 }
 
-async fn list_agents(State(s): State<AppState>, who: Principal, Params(p): Params<PageParams>) -> ApiResult<Json<Page<Agent>>> {
+async fn list_agents(
+    State(s): State<AppState>,
+    who: Principal,
+    Params(p): Params<PageParams>,
+) -> ApiResult<Json<Page<Agent>>> {
     list(&s, &who, &p).await
 }
 
-async fn get_agent(State(s): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Agent>> {
+async fn get_agent(
+    State(s): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Agent>> {
     get_one(&s, &who, &id).await
 }
 
@@ -434,17 +545,35 @@ struct IssuedToken {
 
 /// Issues a token. Agent and customer tokens act as that agent or customer;
 /// admin and integration tokens act under their own name.
-async fn create_token(State(state): State<AppState>, who: Principal, Body(body): Body<NewToken>) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
+async fn create_token(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(body): Body<NewToken>,
+) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
     who.require(&[Role::Admin])?;
     let tenant = who.tenant_id;
     let (principal_id, principal_name) = match body.role {
         Role::Agent => {
-            let id = body.agent_id.ok_or_else(|| ApiError::field("agent_id", "required for an agent token"))?;
-            (id, must_exist::<Agent>(&state, tenant, "agent_id", id).await?.name)
+            let id = body
+                .agent_id
+                .ok_or_else(|| ApiError::field("agent_id", "required for an agent token"))?;
+            (
+                id,
+                must_exist::<Agent>(&state, tenant, "agent_id", id)
+                    .await?
+                    .name,
+            )
         }
         Role::Customer => {
-            let id = body.customer_id.ok_or_else(|| ApiError::field("customer_id", "required for a customer token"))?;
-            (id, must_exist::<Customer>(&state, tenant, "customer_id", id).await?.name)
+            let id = body
+                .customer_id
+                .ok_or_else(|| ApiError::field("customer_id", "required for a customer token"))?;
+            (
+                id,
+                must_exist::<Customer>(&state, tenant, "customer_id", id)
+                    .await?
+                    .name,
+            )
         }
         Role::Admin | Role::Integration => {
             let name = check_name(body.name.as_deref().unwrap_or(""))?;
@@ -455,8 +584,21 @@ async fn create_token(State(state): State<AppState>, who: Principal, Body(body):
     let mut conn = state.store.pool().acquire().await?;
     let issued = auth::issue(
         &mut conn,
-        TokenFor { tenant_id: tenant, role: body.role, principal_id, principal_name: &principal_name, name: &name },
+        TokenFor {
+            tenant_id: tenant,
+            role: body.role,
+            principal_id,
+            principal_name: &principal_name,
+            name: &name,
+        },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(IssuedToken { id: issued.id, role: body.role, token: issued.token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedToken {
+            id: issued.id,
+            role: body.role,
+            token: issued.token,
+        }),
+    ))
 }

@@ -106,7 +106,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
             tracing::warn!(error = %e, "edge database unavailable");
-            Self::new(Code::DependencyUnavailable, "the desk's database is unavailable; try again shortly")
+            Self::new(
+                Code::DependencyUnavailable,
+                "the desk's database is unavailable; try again shortly",
+            )
         } else {
             Self::internal(&e)
         }
@@ -124,8 +127,12 @@ impl From<BusError> for ApiError {
         tracing::warn!(error = %e, "service call failed");
         let message = match e {
             BusError::NoRoute(_) => "the ticketing service is not running; try again shortly",
-            BusError::Timeout(_) => "the ticketing service did not answer in time; try again shortly",
-            BusError::Nacked | BusError::Unavailable(_) => "the message broker is unavailable; try again shortly",
+            BusError::Timeout(_) => {
+                "the ticketing service did not answer in time; try again shortly"
+            }
+            BusError::Nacked | BusError::Unavailable(_) => {
+                "the message broker is unavailable; try again shortly"
+            }
         };
         Self::new(Code::DependencyUnavailable, message)
     }
@@ -136,9 +143,10 @@ impl IntoResponse for ApiError {
         let status = self.error.status();
         let mut response = (status, Json(self)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
         }
         response
     }

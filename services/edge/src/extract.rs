@@ -23,15 +23,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(Code::PayloadTooLarge, "request body too large")
-            } else {
-                ApiError::new(Code::MalformedJson, e.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(Code::PayloadTooLarge, "request body too large")
+                } else {
+                    ApiError::new(Code::MalformedJson, e.body_text())
+                }
+            })?;
         if !is_json {
-            return Err(ApiError::new(Code::UnsupportedMediaType, "send the body as application/json"));
+            return Err(ApiError::new(
+                Code::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
         }
         parse(&bytes).map(Body)
     }
@@ -43,7 +48,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(Code::MalformedJson, format!("body is not valid JSON: {inner}"));
+            return ApiError::new(
+                Code::MalformedJson,
+                format!("body is not valid JSON: {inner}"),
+            );
         }
         // A missing field is reported at its parent; name it from the message.
         let field = if path == "." {
@@ -77,11 +85,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(Params).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let field = if path == "." { missing_field(&message).unwrap_or(path) } else { path };
-            ApiError::field(&field, message)
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Params)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                let field = if path == "." {
+                    missing_field(&message).unwrap_or(path)
+                } else {
+                    path
+                };
+                ApiError::field(&field, message)
+            })
     }
 }

@@ -29,15 +29,26 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Sends `command` to its service and turns the reply into a result.
-pub async fn call<C: Command>(state: &AppState, who: &Principal, headers: &HeaderMap, command: &C) -> ApiResult<C::Output> {
+pub async fn call<C: Command>(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    command: &C,
+) -> ApiResult<C::Output> {
     let traceparent = headers
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
         .filter(|t| telemetry::trace_id(t).is_some())
         .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent);
     let envelope = Envelope::new(who.tenant_id, command).with_traceparent(Some(traceparent));
-    let reply = state.bus.request(C::QUEUE, &envelope, state.request_timeout).await?;
-    match reply.decode::<ReplyV1>().map_err(|e| ApiError::internal(&e))? {
+    let reply = state
+        .bus
+        .request(C::QUEUE, &envelope, state.request_timeout)
+        .await?;
+    match reply
+        .decode::<ReplyV1>()
+        .map_err(|e| ApiError::internal(&e))?
+    {
         ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
         ReplyV1::Error(body) => Err(body.into()),
     }
@@ -89,8 +100,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(incident)))
 }
 
-async fn read(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<IncidentV1>> {
-    let command = GetIncidentV1 { viewer: who.actor.clone(), incident: id };
+async fn read(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncidentV1>> {
+    let command = GetIncidentV1 {
+        viewer: who.actor.clone(),
+        incident: id,
+    };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
@@ -116,8 +135,17 @@ struct ListQuery {
     cursor: Option<Uuid>,
 }
 
-async fn list(State(state): State<AppState>, who: Principal, headers: HeaderMap, Params(q): Params<ListQuery>) -> ApiResult<Json<Page<IncidentV1>>> {
-    let limit = PageParams { limit: q.limit, cursor: q.cursor }.limit()?;
+async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Page<IncidentV1>>> {
+    let limit = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .limit()?;
     let command = ListIncidentsV1 {
         viewer: who.actor.clone(),
         filter: IncidentFilter {
@@ -200,11 +228,22 @@ async fn add_action(
         email_customer: body.email_customer,
         knowledge_base: body.knowledge_base,
     };
-    Ok((StatusCode::CREATED, Json(call(&state, &who, &headers, &command).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(call(&state, &who, &headers, &command).await?),
+    ))
 }
 
-async fn actions(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Vec<ActionV1>>> {
-    let command = ListIncidentActionsV1 { viewer: who.actor.clone(), incident: id };
+async fn actions(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ActionV1>>> {
+    let command = ListIncidentActionsV1 {
+        viewer: who.actor.clone(),
+        incident: id,
+    };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
@@ -233,8 +272,16 @@ async fn change_status(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-async fn history(State(state): State<AppState>, who: Principal, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Vec<AuditEntryV1>>> {
+async fn history(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AuditEntryV1>>> {
     who.require(STAFF)?;
-    let command = GetIncidentHistoryV1 { viewer: who.actor.clone(), incident: id };
+    let command = GetIncidentHistoryV1 {
+        viewer: who.actor.clone(),
+        incident: id,
+    };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

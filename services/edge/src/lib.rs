@@ -77,7 +77,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(Code::MethodNotAllowed, "method not allowed on this endpoint")
+    ApiError::new(
+        Code::MethodNotAllowed,
+        "method not allowed on this endpoint",
+    )
 }
 
 /// One span and one set of metrics per request, labelled by route (the
@@ -102,7 +105,8 @@ async fn track(req: Request, next: Next) -> Response {
     span.record("status", status);
     let elapsed = started.elapsed().as_secs_f64();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(elapsed);
     if response.status().is_server_error() {
         tracing::warn!(parent: &span, status, "request failed");
     }
@@ -110,7 +114,11 @@ async fn track(req: Request, next: Next) -> Response {
 }
 
 /// Serves `router` on `listener` until `stop`, then finishes open requests.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router, stop: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    stop: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await

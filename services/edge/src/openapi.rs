@@ -77,12 +77,21 @@ fn tags() -> Value {
     let tag = |name: &str, description: &str| json!({ "name": name, "description": description });
     json!([
         tag(COMPANIES, "The tenant's customer companies."),
-        tag(CUSTOMERS, "The tenant's customers: the people incidents are for."),
+        tag(
+            CUSTOMERS,
+            "The tenant's customers: the people incidents are for."
+        ),
         tag(TEAMS, "The tenant's teams of agents."),
-        tag(AGENTS, "The tenant's agents: the people who work incidents."),
+        tag(
+            AGENTS,
+            "The tenant's agents: the people who work incidents."
+        ),
         tag(TOKENS, "API tokens."),
         tag(INCIDENTS, "Incidents, their actions and their history."),
-        tag(OPERATIONS, "Health, readiness, metrics and this document; no token needed."),
+        tag(
+            OPERATIONS,
+            "Health, readiness, metrics and this document; no token needed."
+        ),
     ])
 }
 
@@ -117,9 +126,16 @@ fn component(name: &str) -> Value {
 
 /// An object with `properties`, of which `required` must be present.
 fn object(required: &[&str], properties: Vec<(&str, Value)>) -> Value {
-    let properties: Map<String, Value> = properties.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
+    let properties: Map<String, Value> = properties
+        .into_iter()
+        .map(|(name, schema)| (name.to_owned(), schema))
+        .collect();
     let object = json!({ "type": "object", "properties": properties });
-    if required.is_empty() { object } else { set(object, "required", json!(required)) }
+    if required.is_empty() {
+        object
+    } else {
+        set(object, "required", json!(required))
+    }
 }
 
 /// A request body: unknown fields are refused (`deny_unknown_fields`).
@@ -164,8 +180,19 @@ fn list_of(item: &str) -> Value {
 
 fn schemas() -> Value {
     let mut all = Map::new();
-    for group in [common_schemas(), directory_schemas(), token_schemas(), incident_schemas(), request_schemas(), ops_schemas()] {
-        all.extend(group.into_iter().map(|(name, schema)| (name.to_owned(), schema)));
+    for group in [
+        common_schemas(),
+        directory_schemas(),
+        token_schemas(),
+        incident_schemas(),
+        request_schemas(),
+        ops_schemas(),
+    ] {
+        all.extend(
+            group
+                .into_iter()
+                .map(|(name, schema)| (name.to_owned(), schema)),
+        );
     }
     Value::Object(all)
 }
@@ -182,7 +209,13 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
         &["role", "id", "name"],
         vec![
             ("role", component("Role")),
-            ("id", about(uuid(), "The agent's or customer's id for those roles; for admin and integration tokens, an id of their own.")),
+            (
+                "id",
+                about(
+                    uuid(),
+                    "The agent's or customer's id for those roles; for admin and integration tokens, an id of their own.",
+                ),
+            ),
             ("name", text()),
         ],
     );
@@ -226,10 +259,34 @@ fn error_schema() -> Value {
         &[],
         vec![
             ("fields", fields),
-            ("status", about(component("IncidentStatus"), "`invalid_transition` of an assignment or action: the incident's status.")),
-            ("from", about(component("IncidentStatus"), "`invalid_transition` of a status change: the incident's status.")),
-            ("to", about(component("IncidentStatus"), "`invalid_transition` of a status change: the status asked for.")),
-            ("allowed", about(statuses, "`invalid_transition`: the statuses the incident may move to.")),
+            (
+                "status",
+                about(
+                    component("IncidentStatus"),
+                    "`invalid_transition` of an assignment or action: the incident's status.",
+                ),
+            ),
+            (
+                "from",
+                about(
+                    component("IncidentStatus"),
+                    "`invalid_transition` of a status change: the incident's status.",
+                ),
+            ),
+            (
+                "to",
+                about(
+                    component("IncidentStatus"),
+                    "`invalid_transition` of a status change: the status asked for.",
+                ),
+            ),
+            (
+                "allowed",
+                about(
+                    statuses,
+                    "`invalid_transition`: the statuses the incident may move to.",
+                ),
+            ),
         ],
     );
     let error = object(
@@ -237,22 +294,51 @@ fn error_schema() -> Value {
         vec![
             ("error", code),
             ("message", about(text(), "For people; not stable.")),
-            ("details", about(details, "More about some errors; absent from the others.")),
+            (
+                "details",
+                about(details, "More about some errors; absent from the others."),
+            ),
         ],
     );
-    about(error, "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.")
+    about(
+        error,
+        "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.",
+    )
 }
 
 fn directory_schemas() -> Vec<(&'static str, Value)> {
-    let company = object(&["id", "name", "created_at"], vec![("id", uuid()), ("name", text()), ("created_at", timestamp())]);
+    let company = object(
+        &["id", "name", "created_at"],
+        vec![
+            ("id", uuid()),
+            ("name", text()),
+            ("created_at", timestamp()),
+        ],
+    );
     let customer = object(
-        &["id", "name", "email", "company_id", "language", "created_at"],
+        &[
+            "id",
+            "name",
+            "email",
+            "company_id",
+            "language",
+            "created_at",
+        ],
         vec![
             ("id", uuid()),
             ("name", text()),
             ("email", text_or_null()),
-            ("company_id", about(uuid_or_null(), "The customer's company.")),
-            ("language", about(text_or_null(), "The language emails to the customer are written in (`en`, `nl`, `pt-BR`).")),
+            (
+                "company_id",
+                about(uuid_or_null(), "The customer's company."),
+            ),
+            (
+                "language",
+                about(
+                    text_or_null(),
+                    "The language emails to the customer are written in (`en`, `nl`, `pt-BR`).",
+                ),
+            ),
             ("created_at", timestamp()),
         ],
     );
@@ -261,7 +347,10 @@ fn directory_schemas() -> Vec<(&'static str, Value)> {
         vec![
             ("id", uuid()),
             ("name", text()),
-            ("leader_id", about(uuid_or_null(), "The agent who leads the team.")),
+            (
+                "leader_id",
+                about(uuid_or_null(), "The agent who leads the team."),
+            ),
             ("created_at", timestamp()),
         ],
     );
@@ -277,9 +366,15 @@ fn directory_schemas() -> Vec<(&'static str, Value)> {
     );
     vec![
         ("Company", about(company, "A customer company.")),
-        ("Customer", about(customer, "A customer: someone incidents are logged for.")),
+        (
+            "Customer",
+            about(customer, "A customer: someone incidents are logged for."),
+        ),
         ("Team", about(team, "A team of agents.")),
-        ("Agent", about(agent, "An agent: someone who works incidents.")),
+        (
+            "Agent",
+            about(agent, "An agent: someone who works incidents."),
+        ),
         ("CompanyPage", page("Company", "companies, oldest first")),
         ("CustomerPage", page("Customer", "customers, oldest first")),
         ("TeamPage", page("Team", "teams, oldest first")),
@@ -289,8 +384,14 @@ fn directory_schemas() -> Vec<(&'static str, Value)> {
 
 /// One page of a list of `item`.
 fn page(item: &str, what: &str) -> Value {
-    let next = about(uuid_or_null(), "Pass as `cursor` for the next page; null on the last page.");
-    let page = object(&["items", "next_cursor"], vec![("items", list_of(item)), ("next_cursor", next)]);
+    let next = about(
+        uuid_or_null(),
+        "Pass as `cursor` for the next page; null on the last page.",
+    );
+    let page = object(
+        &["items", "next_cursor"],
+        vec![("items", list_of(item)), ("next_cursor", next)],
+    );
     about(page, &format!("One page of {what}."))
 }
 
@@ -298,11 +399,23 @@ fn token_schemas() -> Vec<(&'static str, Value)> {
     let new_token = object(
         &["role"],
         vec![
-            ("role", about(component("Role"), "The role the token acts in.")),
-            ("agent_id", about(uuid_or_null(), "Required for an `agent` token: the agent it acts as (one of the tenant's). Ignored for other roles.")),
+            (
+                "role",
+                about(component("Role"), "The role the token acts in."),
+            ),
+            (
+                "agent_id",
+                about(
+                    uuid_or_null(),
+                    "Required for an `agent` token: the agent it acts as (one of the tenant's). Ignored for other roles.",
+                ),
+            ),
             (
                 "customer_id",
-                about(uuid_or_null(), "Required for a `customer` token: the customer it acts as (one of the tenant's). Ignored for other roles."),
+                about(
+                    uuid_or_null(),
+                    "Required for a `customer` token: the customer it acts as (one of the tenant's). Ignored for other roles.",
+                ),
             ),
             (
                 "name",
@@ -320,21 +433,37 @@ fn token_schemas() -> Vec<(&'static str, Value)> {
         json!({ "type": "string", "pattern": "^sd_[0-9a-f]{64}$" }),
         "Send as `Authorization: Bearer <token>`. Shown only now: the desk keeps only its SHA-256 digest.",
     );
-    let issued = object(&["id", "role", "token"], vec![("id", about(uuid(), "The token's id.")), ("role", component("Role")), ("token", token)]);
+    let issued = object(
+        &["id", "role", "token"],
+        vec![
+            ("id", about(uuid(), "The token's id.")),
+            ("role", component("Role")),
+            ("token", token),
+        ],
+    );
     vec![
         ("NewToken", about(new_token, "A token to issue.")),
         ("IssuedToken", about(issued, "A new token.")),
     ]
 }
 
-/// Which fields of a [`NewToken`](token_schemas) each role requires.
+/// Which fields of a `NewToken` each role requires.
 fn token_rules() -> Value {
     let when = |roles: Value, then: Value| json!({ "if": { "properties": { "role": { "enum": roles } }, "required": ["role"] }, "then": then });
     let needs = |field: &str, schema: Value| json!({ "required": [field], "properties": { field: schema } });
     json!([
-        when(json!(["agent"]), needs("agent_id", json!({ "type": "string" }))),
-        when(json!(["customer"]), needs("customer_id", json!({ "type": "string" }))),
-        when(json!(["admin", "integration"]), needs("name", json!({ "type": "string", "minLength": 1 }))),
+        when(
+            json!(["agent"]),
+            needs("agent_id", json!({ "type": "string" }))
+        ),
+        when(
+            json!(["customer"]),
+            needs("customer_id", json!({ "type": "string" }))
+        ),
+        when(
+            json!(["admin", "integration"]),
+            needs("name", json!({ "type": "string", "minLength": 1 }))
+        ),
     ])
 }
 
@@ -344,16 +473,34 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
         "Where an incident is. open → in_progress | pending | resolved; in_progress → pending | resolved; \
          pending → in_progress | resolved; resolved → closed | open (reopen); closed is final.",
     );
-    let kind = about(json!({ "type": "string", "enum": ["note", "progress"] }), "A note, or an update on progress.");
+    let kind = about(
+        json!({ "type": "string", "enum": ["note", "progress"] }),
+        "A note, or an update on progress.",
+    );
     let action = object(
-        &["id", "kind", "text", "public", "email_customer", "knowledge_base", "author", "created_at"],
+        &[
+            "id",
+            "kind",
+            "text",
+            "public",
+            "email_customer",
+            "knowledge_base",
+            "author",
+            "created_at",
+        ],
         vec![
             ("id", uuid()),
             ("kind", component("ActionKind")),
             ("text", text()),
-            ("public", boolean("Visible to the customer (portal and emails).")),
+            (
+                "public",
+                boolean("Visible to the customer (portal and emails)."),
+            ),
             ("email_customer", boolean("Emailed to the customer.")),
-            ("knowledge_base", boolean("Included when the ticket is exported to the knowledge base.")),
+            (
+                "knowledge_base",
+                boolean("Included when the ticket is exported to the knowledge base."),
+            ),
             ("author", component("Actor")),
             ("created_at", timestamp()),
         ],
@@ -369,8 +516,20 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
                     "What changed: `created`, `status`, `priority`, `assignee`, `team`, `action`.",
                 ),
             ),
-            ("from", about(text_or_null(), "The value before: a status, or an agent's or team's id.")),
-            ("to", about(text_or_null(), "The value after: a status, an agent's or team's id, or for `action` its kind and id (`note <id>`).")),
+            (
+                "from",
+                about(
+                    text_or_null(),
+                    "The value before: a status, or an agent's or team's id.",
+                ),
+            ),
+            (
+                "to",
+                about(
+                    text_or_null(),
+                    "The value after: a status, an agent's or team's id, or for `action` its kind and id (`note <id>`).",
+                ),
+            ),
             ("actor", component("Actor")),
             ("at", timestamp()),
         ],
@@ -379,16 +538,34 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
         ("IncidentStatus", status),
         ("ActionKind", kind),
         ("IncidentV1", incident()),
-        ("IncidentPage", page("IncidentV1", "incidents, newest first")),
-        ("ActionV1", about(action, "A note or progress update on an incident.")),
-        ("AuditEntryV1", about(audit, "One recorded change to an incident.")),
+        (
+            "IncidentPage",
+            page("IncidentV1", "incidents, newest first"),
+        ),
+        (
+            "ActionV1",
+            about(action, "A note or progress update on an incident."),
+        ),
+        (
+            "AuditEntryV1",
+            about(audit, "One recorded change to an incident."),
+        ),
     ]
 }
 
 fn incident() -> Value {
-    let priority = about(json!({ "type": "integer", "minimum": 1, "maximum": 5 }), "1 (highest) to 5.");
-    let impact = about(json!({ "type": "integer", "minimum": 1, "maximum": 3 }), "1 (high) to 3 (low); absent if not given.");
-    let urgency = about(json!({ "type": "integer", "minimum": 1, "maximum": 3 }), "1 (high) to 3 (low); absent if not given.");
+    let priority = about(
+        json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+        "1 (highest) to 5.",
+    );
+    let impact = about(
+        json!({ "type": "integer", "minimum": 1, "maximum": 3 }),
+        "1 (high) to 3 (low); absent if not given.",
+    );
+    let urgency = about(
+        json!({ "type": "integer", "minimum": 1, "maximum": 3 }),
+        "1 (high) to 3 (low); absent if not given.",
+    );
     let incident = object(
         &[
             "id",
@@ -412,17 +589,29 @@ fn incident() -> Value {
         ],
         vec![
             ("id", uuid()),
-            ("reference", about(json!({ "type": "string", "pattern": "^INC-[0-9]{6,}$" }), "Per tenant: `INC-000042`.")),
+            (
+                "reference",
+                about(
+                    json!({ "type": "string", "pattern": "^INC-[0-9]{6,}$" }),
+                    "Per tenant: `INC-000042`.",
+                ),
+            ),
             ("status", component("IncidentStatus")),
             ("priority", priority),
             ("impact", impact),
             ("urgency", urgency),
             ("summary", text()),
             ("description", text()),
-            ("customer_id", about(uuid_or_null(), "The customer affected.")),
+            (
+                "customer_id",
+                about(uuid_or_null(), "The customer affected."),
+            ),
             ("category", text_or_null()),
             ("service", text_or_null()),
-            ("assignee_id", about(uuid_or_null(), "The agent working it.")),
+            (
+                "assignee_id",
+                about(uuid_or_null(), "The agent working it."),
+            ),
             ("team_id", about(uuid_or_null(), "The team it is with.")),
             ("resolution", about(text_or_null(), "How it was resolved.")),
             ("logged_by", component("Actor")),
@@ -430,7 +619,13 @@ fn incident() -> Value {
             ("updated_at", timestamp()),
             ("resolved_at", timestamp_or_null()),
             ("closed_at", timestamp_or_null()),
-            ("version", about(json!({ "type": "integer", "format": "int64", "minimum": 1 }), "Bumped on every change.")),
+            (
+                "version",
+                about(
+                    json!({ "type": "integer", "format": "int64", "minimum": 1 }),
+                    "Bumped on every change.",
+                ),
+            ),
         ],
     );
     about(incident, "An incident.")
@@ -444,7 +639,10 @@ fn request_schemas() -> Vec<(&'static str, Value)> {
 }
 
 fn name_input() -> Value {
-    about(json!({ "type": "string", "minLength": 1 }), "Trimmed; 1 to 200 characters, no control characters.")
+    about(
+        json!({ "type": "string", "minLength": 1 }),
+        "Trimmed; 1 to 200 characters, no control characters.",
+    )
 }
 
 fn email_input() -> Value {
@@ -465,17 +663,42 @@ fn directory_requests() -> Vec<(&'static str, Value)> {
         vec![
             ("name", name_input()),
             ("email", email_input()),
-            ("company_id", about(uuid_or_null(), "One of the tenant's companies.")),
+            (
+                "company_id",
+                about(uuid_or_null(), "One of the tenant's companies."),
+            ),
             ("language", language),
         ],
     );
-    let team = object(&["name"], vec![("name", name_input()), ("leader_id", about(uuid_or_null(), "One of the tenant's agents."))]);
+    let team = object(
+        &["name"],
+        vec![
+            ("name", name_input()),
+            (
+                "leader_id",
+                about(uuid_or_null(), "One of the tenant's agents."),
+            ),
+        ],
+    );
     let agent = object(
         &["name"],
-        vec![("name", name_input()), ("email", email_input()), ("team_id", about(uuid_or_null(), "One of the tenant's teams."))],
+        vec![
+            ("name", name_input()),
+            ("email", email_input()),
+            (
+                "team_id",
+                about(uuid_or_null(), "One of the tenant's teams."),
+            ),
+        ],
     );
     vec![
-        ("NewCompany", about(closed(object(&["name"], vec![("name", name_input())])), "A company to add.")),
+        (
+            "NewCompany",
+            about(
+                closed(object(&["name"], vec![("name", name_input())])),
+                "A company to add.",
+            ),
+        ),
         ("NewCustomer", about(closed(customer), "A customer to add.")),
         ("NewTeam", about(closed(team), "A team to add.")),
         ("NewAgent", about(closed(agent), "An agent to add.")),
@@ -483,24 +706,56 @@ fn directory_requests() -> Vec<(&'static str, Value)> {
 }
 
 fn incident_requests() -> Vec<(&'static str, Value)> {
-    let level = |max: u8, description: &str| about(json!({ "type": ["integer", "null"], "minimum": 1, "maximum": max }), description);
+    let level = |max: u8, description: &str| {
+        about(
+            json!({ "type": ["integer", "null"], "minimum": 1, "maximum": max }),
+            description,
+        )
+    };
     let new_incident = object(
         &["summary"],
         vec![
-            ("summary", about(json!({ "type": "string", "minLength": 1 }), "Not blank; at most 200 characters; stored trimmed.")),
-            ("description", about(json!({ "type": "string", "default": "" }), "At most 100000 characters.")),
-            ("priority", level(5, "1 (highest) to 5. Required unless both `impact` and `urgency` are given; wins over them.")),
+            (
+                "summary",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "Not blank; at most 200 characters; stored trimmed.",
+                ),
+            ),
+            (
+                "description",
+                about(
+                    json!({ "type": "string", "default": "" }),
+                    "At most 100000 characters.",
+                ),
+            ),
+            (
+                "priority",
+                level(
+                    5,
+                    "1 (highest) to 5. Required unless both `impact` and `urgency` are given; wins over them.",
+                ),
+            ),
             (
                 "impact",
-                level(3, "1 (high) to 3 (low). With `urgency` and no `priority`, the priority comes from the tenant's priority matrix."),
+                level(
+                    3,
+                    "1 (high) to 3 (low). With `urgency` and no `priority`, the priority comes from the tenant's priority matrix.",
+                ),
             ),
             (
                 "urgency",
-                level(3, "1 (high) to 3 (low). With `impact` and no `priority`, the priority comes from the tenant's priority matrix."),
+                level(
+                    3,
+                    "1 (high) to 3 (low). With `impact` and no `priority`, the priority comes from the tenant's priority matrix.",
+                ),
             ),
             (
                 "customer_id",
-                about(uuid_or_null(), "The customer affected: one of the tenant's. Ignored for a customer token, whose incidents are always their own."),
+                about(
+                    uuid_or_null(),
+                    "The customer affected: one of the tenant's. Ignored for a customer token, whose incidents are always their own.",
+                ),
             ),
             ("category", text_or_null()),
             ("service", about(text_or_null(), "The service affected.")),
@@ -509,8 +764,20 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
     let assignment = object(
         &[],
         vec![
-            ("assignee_id", about(uuid_or_null(), "One of the tenant's agents; absent or null leaves the assignee unchanged.")),
-            ("team_id", about(uuid_or_null(), "One of the tenant's teams; absent or null leaves the team unchanged.")),
+            (
+                "assignee_id",
+                about(
+                    uuid_or_null(),
+                    "One of the tenant's agents; absent or null leaves the assignee unchanged.",
+                ),
+            ),
+            (
+                "team_id",
+                about(
+                    uuid_or_null(),
+                    "One of the tenant's teams; absent or null leaves the team unchanged.",
+                ),
+            ),
         ],
     );
     let assignment = set(
@@ -524,35 +791,96 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
     let new_action = object(
         &["text"],
         vec![
-            ("kind", set(component("ActionKind"), "default", json!("note"))),
-            ("text", about(json!({ "type": "string", "minLength": 1 }), "Not blank; at most 100000 characters.")),
-            ("public", set(boolean("Visible to the customer. Always true when a customer writes."), "default", json!(false))),
-            ("email_customer", set(boolean("Email it to the customer. Always false when a customer writes."), "default", json!(false))),
+            (
+                "kind",
+                set(component("ActionKind"), "default", json!("note")),
+            ),
+            (
+                "text",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "Not blank; at most 100000 characters.",
+                ),
+            ),
+            (
+                "public",
+                set(
+                    boolean("Visible to the customer. Always true when a customer writes."),
+                    "default",
+                    json!(false),
+                ),
+            ),
+            (
+                "email_customer",
+                set(
+                    boolean("Email it to the customer. Always false when a customer writes."),
+                    "default",
+                    json!(false),
+                ),
+            ),
             (
                 "knowledge_base",
-                set(boolean("Include it when the ticket is exported to the knowledge base. Always false when a customer writes."), "default", json!(false)),
+                set(
+                    boolean(
+                        "Include it when the ticket is exported to the knowledge base. Always false when a customer writes.",
+                    ),
+                    "default",
+                    json!(false),
+                ),
             ),
         ],
     );
     let status_change = object(
         &["status"],
         vec![
-            ("status", about(component("IncidentStatus"), "The status to move to.")),
-            ("resolution", about(text_or_null(), "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.")),
+            (
+                "status",
+                about(component("IncidentStatus"), "The status to move to."),
+            ),
+            (
+                "resolution",
+                about(
+                    text_or_null(),
+                    "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.",
+                ),
+            ),
         ],
     );
-    let status_change = set(closed(status_change), "if", json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }));
-    let status_change = set(status_change, "then", json!({ "required": ["resolution"], "properties": { "resolution": { "type": "string", "minLength": 1 } } }));
+    let status_change = set(
+        closed(status_change),
+        "if",
+        json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }),
+    );
+    let status_change = set(
+        status_change,
+        "then",
+        json!({ "required": ["resolution"], "properties": { "resolution": { "type": "string", "minLength": 1 } } }),
+    );
     vec![
-        ("NewIncident", about(closed(new_incident), "An incident to log.")),
-        ("Assignment", about(assignment, "A new assignee, a new team, or both.")),
-        ("NewAction", about(closed(new_action), "A note or progress update to add.")),
-        ("StatusChange", about(status_change, "A move along the incident's lifecycle.")),
+        (
+            "NewIncident",
+            about(closed(new_incident), "An incident to log."),
+        ),
+        (
+            "Assignment",
+            about(assignment, "A new assignee, a new team, or both."),
+        ),
+        (
+            "NewAction",
+            about(closed(new_action), "A note or progress update to add."),
+        ),
+        (
+            "StatusChange",
+            about(status_change, "A move along the incident's lifecycle."),
+        ),
     ]
 }
 
 fn ops_schemas() -> Vec<(&'static str, Value)> {
-    let health = object(&["status"], vec![("status", json!({ "type": "string", "const": "ok" }))]);
+    let health = object(
+        &["status"],
+        vec![("status", json!({ "type": "string", "const": "ok" }))],
+    );
     let check = json!({ "type": "string", "enum": ["ok", "unavailable"] });
     let checks = about(
         json!({ "type": "object", "additionalProperties": check }),
@@ -560,11 +888,20 @@ fn ops_schemas() -> Vec<(&'static str, Value)> {
     );
     let readiness = object(
         &["status", "checks"],
-        vec![("status", json!({ "type": "string", "enum": ["ready", "not_ready"] })), ("checks", checks)],
+        vec![
+            (
+                "status",
+                json!({ "type": "string", "enum": ["ready", "not_ready"] }),
+            ),
+            ("checks", checks),
+        ],
     );
     vec![
         ("Health", about(health, "The process is up.")),
-        ("Readiness", about(readiness, "Whether the target can reach what it needs.")),
+        (
+            "Readiness",
+            about(readiness, "Whether the target can reach what it needs."),
+        ),
     ]
 }
 
@@ -615,7 +952,13 @@ fn public(operation: Value) -> Value {
     set(operation, "security", json!([]))
 }
 
-fn parameter(name: &str, location: &str, required: bool, schema: Value, description: &str) -> Value {
+fn parameter(
+    name: &str,
+    location: &str,
+    required: bool,
+    schema: Value,
+    description: &str,
+) -> Value {
     json!({ "name": name, "in": location, "required": required, "schema": schema, "description": description })
 }
 
@@ -630,7 +973,11 @@ fn page_parameters() -> Vec<Value> {
             json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }),
             "The most items the page holds.",
         ),
-        query("cursor", uuid(), "The `next_cursor` of the previous page; absent for the first page."),
+        query(
+            "cursor",
+            uuid(),
+            "The `next_cursor` of the previous page; absent for the first page.",
+        ),
     ]
 }
 
@@ -649,15 +996,25 @@ fn bad_body(rules: &str) -> (u16, String) {
 }
 
 fn unauthorized() -> (u16, String) {
-    (401, "`unauthorized`: no `Authorization: Bearer` token, or an unknown or revoked one.".to_owned())
+    (
+        401,
+        "`unauthorized`: no `Authorization: Bearer` token, or an unknown or revoked one."
+            .to_owned(),
+    )
 }
 
 fn admin_only() -> (u16, String) {
-    (403, "`forbidden`: only admin tokens may do this.".to_owned())
+    (
+        403,
+        "`forbidden`: only admin tokens may do this.".to_owned(),
+    )
 }
 
 fn staff_only() -> (u16, String) {
-    (403, "`forbidden`: customer tokens may not do this.".to_owned())
+    (
+        403,
+        "`forbidden`: customer tokens may not do this.".to_owned(),
+    )
 }
 
 fn not_found(when: &str) -> (u16, String) {
@@ -665,19 +1022,35 @@ fn not_found(when: &str) -> (u16, String) {
 }
 
 fn too_large() -> (u16, String) {
-    (413, format!("`payload_too_large`: the body is larger than {} KiB.", BODY_LIMIT / 1024))
+    (
+        413,
+        format!(
+            "`payload_too_large`: the body is larger than {} KiB.",
+            BODY_LIMIT / 1024
+        ),
+    )
 }
 
 fn not_json() -> (u16, String) {
-    (415, "`unsupported_media_type`: the body must be sent as `Content-Type: application/json`.".to_owned())
+    (
+        415,
+        "`unsupported_media_type`: the body must be sent as `Content-Type: application/json`."
+            .to_owned(),
+    )
 }
 
 fn internal() -> (u16, String) {
-    (500, "`internal`: something broke on the desk's side; it is logged there.".to_owned())
+    (
+        500,
+        "`internal`: something broke on the desk's side; it is logged there.".to_owned(),
+    )
 }
 
 fn database_down() -> (u16, String) {
-    (503, "`dependency_unavailable`: the desk's database is unavailable.".to_owned())
+    (
+        503,
+        "`dependency_unavailable`: the desk's database is unavailable.".to_owned(),
+    )
 }
 
 fn ticketing_down() -> (u16, String) {
@@ -751,15 +1124,32 @@ const DIRECTORY: [Kind; 4] = [
 ];
 
 fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
-    let Kind { path, title, schema, one, rules } = kind;
+    let Kind {
+        path,
+        title,
+        schema,
+        one,
+        rules,
+    } = kind;
     let list = operation(
         &format!("list{title}"),
         title,
         &format!("List {path}"),
-        &format!("One page of the tenant's {path}, oldest first. Admin, agent and integration tokens."),
+        &format!(
+            "One page of the tenant's {path}, oldest first. Admin, agent and integration tokens."
+        ),
         responses(
-            vec![(200, answer("One page.", component(&format!("{schema}Page"))))],
-            vec![bad_query(), unauthorized(), staff_only(), internal(), database_down()],
+            vec![(
+                200,
+                answer("One page.", component(&format!("{schema}Page"))),
+            )],
+            vec![
+                bad_query(),
+                unauthorized(),
+                staff_only(),
+                internal(),
+                database_down(),
+            ],
         ),
     );
     let create = operation(
@@ -769,7 +1159,15 @@ fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
         &format!("Adds {one} to the tenant's directory. Admin tokens only."),
         responses(
             vec![(201, answer("Created.", component(schema)))],
-            vec![bad_body(rules), unauthorized(), admin_only(), too_large(), not_json(), internal(), database_down()],
+            vec![
+                bad_body(rules),
+                unauthorized(),
+                admin_only(),
+                too_large(),
+                not_json(),
+                internal(),
+                database_down(),
+            ],
         ),
     );
     let get = operation(
@@ -782,19 +1180,30 @@ fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
             vec![
                 unauthorized(),
                 staff_only(),
-                not_found("the tenant has none with this id (an id that is not a UUID answers this too)."),
+                not_found(
+                    "the tenant has none with this id (an id that is not a UUID answers this too).",
+                ),
                 internal(),
                 database_down(),
             ],
         ),
     );
-    let id = parameter("id", "path", true, uuid(), "Its id; a value that is not a UUID answers 404.");
+    let id = parameter(
+        "id",
+        "path",
+        true,
+        uuid(),
+        "Its id; a value that is not a UUID answers 404.",
+    );
     vec![
         (
             format!("/api/v1/{path}"),
             json!({ "get": with_parameters(list, page_parameters()), "post": with_body(create, &format!("New{schema}")) }),
         ),
-        (format!("/api/v1/{path}/{{id}}"), json!({ "get": with_parameters(get, vec![id]) })),
+        (
+            format!("/api/v1/{path}/{{id}}"),
+            json!({ "get": with_parameters(get, vec![id]) }),
+        ),
     ]
 }
 
@@ -822,7 +1231,10 @@ fn token_paths() -> Vec<(String, Value)> {
             ],
         ),
     );
-    vec![("/api/v1/tokens".to_owned(), json!({ "post": with_body(create, "NewToken") }))]
+    vec![(
+        "/api/v1/tokens".to_owned(),
+        json!({ "post": with_body(create, "NewToken") }),
+    )]
 }
 
 fn traceparent() -> Value {
@@ -837,21 +1249,49 @@ fn traceparent() -> Value {
 
 fn incident_id() -> Value {
     let schema = json!({ "type": "string", "examples": ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
-    parameter("id", "path", true, schema, "The incident's id (a UUID) or its reference (`INC-000042`, in any case).")
+    parameter(
+        "id",
+        "path",
+        true,
+        schema,
+        "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
+    )
 }
 
 fn incident_missing() -> (u16, String) {
-    not_found("no such incident in the tenant, or (for a customer token) not one of the customer's own.")
+    not_found(
+        "no such incident in the tenant, or (for a customer token) not one of the customer's own.",
+    )
 }
 
 fn incident_paths() -> Vec<(String, Value)> {
     let mut filters = vec![
-        query("status", component("IncidentStatus"), "Only incidents in this status."),
-        query("priority", json!({ "type": "integer", "minimum": 0, "maximum": 255 }), "Only incidents of this priority (1 to 5)."),
-        query("assignee_id", uuid(), "Only incidents assigned to this agent."),
+        query(
+            "status",
+            component("IncidentStatus"),
+            "Only incidents in this status.",
+        ),
+        query(
+            "priority",
+            json!({ "type": "integer", "minimum": 0, "maximum": 255 }),
+            "Only incidents of this priority (1 to 5).",
+        ),
+        query(
+            "assignee_id",
+            uuid(),
+            "Only incidents assigned to this agent.",
+        ),
         query("team_id", uuid(), "Only incidents with this team."),
-        query("customer_id", uuid(), "Only this customer's incidents. Ignored for customer tokens, which see only their own."),
-        query("q", text(), "Only incidents whose summary contains this text, in any case."),
+        query(
+            "customer_id",
+            uuid(),
+            "Only this customer's incidents. Ignored for customer tokens, which see only their own.",
+        ),
+        query(
+            "q",
+            text(),
+            "Only incidents whose summary contains this text, in any case.",
+        ),
     ];
     filters.extend(page_parameters());
     filters.push(traceparent());
@@ -860,7 +1300,10 @@ fn incident_paths() -> Vec<(String, Value)> {
         INCIDENTS,
         "List incidents",
         "One page of the tenant's incidents, newest first, filtered. A customer token sees only the customer's own.",
-        responses(vec![(200, answer("One page.", component("IncidentPage")))], vec![bad_query(), unauthorized(), internal(), ticketing_down()]),
+        responses(
+            vec![(200, answer("One page.", component("IncidentPage")))],
+            vec![bad_query(), unauthorized(), internal(), ticketing_down()],
+        ),
     );
     let create = operation(
         "createIncident",
@@ -890,19 +1333,32 @@ fn incident_paths() -> Vec<(String, Value)> {
         INCIDENTS,
         "Get an incident",
         "An incident by id or reference. A customer token sees only the customer's own.",
-        responses(vec![(200, answer("Found.", component("IncidentV1")))], vec![unauthorized(), incident_missing(), internal(), ticketing_down()]),
+        responses(
+            vec![(200, answer("Found.", component("IncidentV1")))],
+            vec![
+                unauthorized(),
+                incident_missing(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
     );
     vec![
         (
             "/api/v1/incidents".to_owned(),
             json!({ "get": with_parameters(list, filters), "post": with_parameters(with_body(create, "NewIncident"), vec![traceparent()]) }),
         ),
-        ("/api/v1/incidents/{id}".to_owned(), json!({ "get": with_parameters(get, vec![incident_id(), traceparent()]) })),
+        (
+            "/api/v1/incidents/{id}".to_owned(),
+            json!({ "get": with_parameters(get, vec![incident_id(), traceparent()]) }),
+        ),
     ]
 }
 
 fn incident_detail_paths() -> Vec<(String, Value)> {
-    let closed_incident = || -> (u16, String) { (409, "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` say so.".to_owned()) };
+    let closed_incident = || -> (u16, String) {
+        (409, "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` say so.".to_owned())
+    };
     let assign = operation(
         "assignIncident",
         INCIDENTS,
@@ -910,7 +1366,10 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
         "Sets the assignee, the team, or both; a field absent or null is left as it is. Admin, agent and \
          integration tokens.",
         responses(
-            vec![(200, answer("The incident as assigned.", component("IncidentV1")))],
+            vec![(
+                200,
+                answer("The incident as assigned.", component("IncidentV1")),
+            )],
             vec![
                 bad_body(
                     "`assignee_id` must name one of the tenant's agents and `team_id` one of its teams, and at \
@@ -935,7 +1394,12 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
          on the customer's own incidents.",
         responses(
             vec![(200, answer("The actions.", list_of("ActionV1")))],
-            vec![unauthorized(), incident_missing(), internal(), ticketing_down()],
+            vec![
+                unauthorized(),
+                incident_missing(),
+                internal(),
+                ticketing_down(),
+            ],
         ),
     );
     let add_action = operation(
@@ -991,18 +1455,33 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
         "Every recorded change to the incident, oldest first (not paged). Admin, agent and integration tokens.",
         responses(
             vec![(200, answer("The changes.", list_of("AuditEntryV1")))],
-            vec![unauthorized(), staff_only(), incident_missing(), internal(), ticketing_down()],
+            vec![
+                unauthorized(),
+                staff_only(),
+                incident_missing(),
+                internal(),
+                ticketing_down(),
+            ],
         ),
     );
     let on = || vec![incident_id(), traceparent()];
     vec![
-        ("/api/v1/incidents/{id}/assign".to_owned(), json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) })),
+        (
+            "/api/v1/incidents/{id}/assign".to_owned(),
+            json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) }),
+        ),
         (
             "/api/v1/incidents/{id}/actions".to_owned(),
             json!({ "get": with_parameters(actions, on()), "post": with_parameters(with_body(add_action, "NewAction"), on()) }),
         ),
-        ("/api/v1/incidents/{id}/status".to_owned(), json!({ "post": with_parameters(with_body(change_status, "StatusChange"), on()) })),
-        ("/api/v1/incidents/{id}/history".to_owned(), json!({ "get": with_parameters(history, on()) })),
+        (
+            "/api/v1/incidents/{id}/status".to_owned(),
+            json!({ "post": with_parameters(with_body(change_status, "StatusChange"), on()) }),
+        ),
+        (
+            "/api/v1/incidents/{id}/history".to_owned(),
+            json!({ "get": with_parameters(history, on()) }),
+        ),
     ]
 }
 
@@ -1012,7 +1491,10 @@ fn ops_paths() -> Vec<(String, Value)> {
         OPERATIONS,
         "This document",
         "The OpenAPI 3.1 description of the API.",
-        responses(vec![(200, answer("This document.", json!({ "type": "object" })))], vec![]),
+        responses(
+            vec![(200, answer("This document.", json!({ "type": "object" })))],
+            vec![],
+        ),
     );
     let health = operation(
         "getHealth",
@@ -1028,8 +1510,17 @@ fn ops_paths() -> Vec<(String, Value)> {
         "Whether the target reaches its databases and the message bus.",
         responses(
             vec![
-                (200, answer("Everything is reachable.", component("Readiness"))),
-                (503, answer("Something is not reachable; `checks` says what.", component("Readiness"))),
+                (
+                    200,
+                    answer("Everything is reachable.", component("Readiness")),
+                ),
+                (
+                    503,
+                    answer(
+                        "Something is not reachable; `checks` says what.",
+                        component("Readiness"),
+                    ),
+                ),
             ],
             vec![],
         ),
@@ -1040,10 +1531,19 @@ fn ops_paths() -> Vec<(String, Value)> {
         OPERATIONS,
         "Metrics",
         "The target's metrics in the Prometheus text format.",
-        responses(vec![(200, json!({ "description": "The metrics.", "content": prometheus }))], vec![]),
+        responses(
+            vec![(
+                200,
+                json!({ "description": "The metrics.", "content": prometheus }),
+            )],
+            vec![],
+        ),
     );
     vec![
-        ("/api/v1/openapi.json".to_owned(), json!({ "get": public(openapi) })),
+        (
+            "/api/v1/openapi.json".to_owned(),
+            json!({ "get": public(openapi) }),
+        ),
         ("/healthz".to_owned(), json!({ "get": public(health) })),
         ("/readyz".to_owned(), json!({ "get": public(ready) })),
         ("/metrics".to_owned(), json!({ "get": public(metrics) })),
@@ -1059,7 +1559,9 @@ mod tests {
     use super::document;
     use crate::error::Code;
 
-    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
 
     /// Every [`Code`] the API answers with.
     const ALL_CODES: [Code; 12] = [
@@ -1097,11 +1599,16 @@ mod tests {
     }
 
     fn code_name(code: Code) -> String {
-        serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     fn paths(doc: &Value) -> &Map<String, Value> {
-        let Some(paths) = doc["paths"].as_object() else { panic!("paths is not an object") };
+        let Some(paths) = doc["paths"].as_object() else {
+            panic!("paths is not an object")
+        };
         paths
     }
 
@@ -1109,9 +1616,14 @@ mod tests {
     fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
         let mut all = Vec::new();
         for (path, item) in paths(doc) {
-            let Some(item) = item.as_object() else { panic!("{path} is not an object") };
+            let Some(item) = item.as_object() else {
+                panic!("{path} is not an object")
+            };
             for (method, operation) in item {
-                assert!(METHODS.contains(&method.as_str()), "{path}: {method} is not a method");
+                assert!(
+                    METHODS.contains(&method.as_str()),
+                    "{path}: {method} is not a method"
+                );
                 all.push((method.as_str(), path.as_str(), operation));
             }
         }
@@ -1146,7 +1658,8 @@ mod tests {
         assert!(!paths(&doc).is_empty());
         for path in paths(&doc).keys() {
             assert!(
-                path.starts_with("/api/v1/") || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
+                path.starts_with("/api/v1/")
+                    || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
                 "unexpected path {path}"
             );
         }
@@ -1155,13 +1668,18 @@ mod tests {
     #[test]
     fn every_ref_names_a_schema_and_every_schema_is_used() {
         let doc = document();
-        let Some(schemas) = doc["components"]["schemas"].as_object() else { panic!("components.schemas is not an object") };
+        let Some(schemas) = doc["components"]["schemas"].as_object() else {
+            panic!("components.schemas is not an object")
+        };
         let mut found = Vec::new();
         refs(&doc, &mut found);
         let mut used = BTreeSet::new();
         for target in found {
             let name = target.strip_prefix("#/components/schemas/");
-            assert!(name.is_some_and(|n| schemas.contains_key(n)), "$ref {target} names no schema");
+            assert!(
+                name.is_some_and(|n| schemas.contains_key(n)),
+                "$ref {target} names no schema"
+            );
             used.extend(name);
         }
         for name in schemas.keys() {
@@ -1174,12 +1692,21 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         for (method, path, operation) in operations(&doc) {
-            let Some(id) = operation["operationId"].as_str().filter(|id| !id.is_empty()) else {
+            let Some(id) = operation["operationId"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+            else {
                 panic!("{method} {path} has no operationId")
             };
             assert!(ids.insert(id), "operationId {id} is used twice");
-            assert!(operation["summary"].as_str().is_some_and(|s| !s.is_empty()), "{method} {path} has no summary");
-            assert!(operation["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path} has no tags");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no summary"
+            );
+            assert!(
+                operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path} has no tags"
+            );
         }
     }
 
@@ -1198,12 +1725,13 @@ mod tests {
     fn error_codes_are_the_ones_the_api_answers_with() {
         assert!(ALL_CODES.iter().all(|code| listed(*code)));
         let doc = document();
-        let documented: BTreeSet<String> = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|code| code.as_str().map(str::to_owned))
-            .collect();
+        let documented: BTreeSet<String> =
+            doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|code| code.as_str().map(str::to_owned))
+                .collect();
         let actual: BTreeSet<String> = ALL_CODES.iter().map(|code| code_name(*code)).collect();
         assert_eq!(documented, actual);
     }
@@ -1211,19 +1739,38 @@ mod tests {
     /// Each error answer names (in backquotes) codes whose status it is.
     #[test]
     fn error_responses_name_codes_of_their_status() {
-        let status_of: BTreeMap<String, u16> = ALL_CODES.iter().map(|code| (code_name(*code), code.status().as_u16())).collect();
+        let status_of: BTreeMap<String, u16> = ALL_CODES
+            .iter()
+            .map(|code| (code_name(*code), code.status().as_u16()))
+            .collect();
         let doc = document();
         for (method, path, operation) in operations(&doc) {
-            let Some(responses) = operation["responses"].as_object() else { panic!("{method} {path} has no responses") };
+            let Some(responses) = operation["responses"].as_object() else {
+                panic!("{method} {path} has no responses")
+            };
             for (status, response) in responses {
-                if response["content"]["application/json"]["schema"]["$ref"] != "#/components/schemas/Error" {
+                if response["content"]["application/json"]["schema"]["$ref"]
+                    != "#/components/schemas/Error"
+                {
                     continue;
                 }
                 let description = response["description"].as_str().unwrap_or("");
-                let codes: Vec<&str> = description.split('`').skip(1).step_by(2).filter(|w| status_of.contains_key(*w)).collect();
-                assert!(!codes.is_empty(), "{method} {path} {status}: names no error code");
+                let codes: Vec<&str> = description
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter(|w| status_of.contains_key(*w))
+                    .collect();
+                assert!(
+                    !codes.is_empty(),
+                    "{method} {path} {status}: names no error code"
+                );
                 for code in codes {
-                    assert_eq!(status_of[code].to_string(), *status, "{method} {path}: `{code}` under {status}");
+                    assert_eq!(
+                        status_of[code].to_string(),
+                        *status,
+                        "{method} {path}: `{code}` under {status}"
+                    );
                 }
             }
         }

@@ -34,12 +34,14 @@ pub async fn record(
     message_id: Uuid,
     reply: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO inbox (consumer, message_id, reply, processed_at) VALUES ($1, $2, $3, $4)")
-        .bind(consumer)
-        .bind(message_id.to_string())
-        .bind(reply)
-        .bind(micros(time::OffsetDateTime::now_utc()))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO inbox (consumer, message_id, reply, processed_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(consumer)
+    .bind(message_id.to_string())
+    .bind(reply)
+    .bind(micros(time::OffsetDateTime::now_utc()))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -39,7 +39,10 @@ pub async fn enqueue<E: Event>(tx: &mut Tx, envelope: &Envelope) -> Result<(), S
 type Row = (String, String, String);
 
 /// Deletes what was confirmed and counts an attempt on what was not.
-async fn settle(tx: &mut Tx, outcomes: Vec<(&str, Result<(), String>)>) -> Result<usize, StoreError> {
+async fn settle(
+    tx: &mut Tx,
+    outcomes: Vec<(&str, Result<(), String>)>,
+) -> Result<usize, StoreError> {
     let mut sent = 0;
     for (id, outcome) in outcomes {
         match outcome {
@@ -94,10 +97,12 @@ impl Relay {
             // an event is not published twice by two relays.
             Backend::Postgres => {
                 let mut tx = self.store.begin().await?;
-                let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} FOR UPDATE SKIP LOCKED")))
-                    .bind(BATCH)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} FOR UPDATE SKIP LOCKED"
+                )))
+                .bind(BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
                 let sent = self.publish_and_settle(&mut tx, rows).await?;
                 tx.commit().await?;
                 Ok(sent)
@@ -105,7 +110,10 @@ impl Relay {
             // One process, and the embedded bus's publish waits for consumers
             // that may write this same file: hold no lock while publishing.
             Backend::Sqlite => {
-                let rows = sqlx::query_as(SELECT).bind(BATCH).fetch_all(self.store.pool()).await?;
+                let rows = sqlx::query_as(SELECT)
+                    .bind(BATCH)
+                    .fetch_all(self.store.pool())
+                    .await?;
                 if rows.is_empty() {
                     return Ok(0);
                 }
@@ -126,7 +134,11 @@ impl Relay {
     async fn publish<'r>(&self, rows: &'r [Row]) -> Vec<(&'r str, Result<(), String>)> {
         join_all(rows.iter().map(|(id, key, body)| async move {
             let outcome = match serde_json::from_str::<Envelope>(body) {
-                Ok(envelope) => self.bus.publish(key, &envelope).await.map_err(|e| e.to_string()),
+                Ok(envelope) => self
+                    .bus
+                    .publish(key, &envelope)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(format!("outbox row is not an envelope: {e}")),
             };
             (id.as_str(), outcome)

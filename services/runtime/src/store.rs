@@ -170,10 +170,11 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE scope = $1")
-            .bind(scope)
-            .fetch_all(&mut *tx)
-            .await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE scope = $1")
+                .bind(scope)
+                .fetch_all(&mut *tx)
+                .await?;
         for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
             sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
                 .execute(&mut *tx)
@@ -189,11 +190,16 @@ impl Store {
             )
             .bind(scope)
             .bind(m.version)
-                .bind(m.name)
-                .bind(micros(OffsetDateTime::now_utc()))
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(scope, version = m.version, name = m.name, "migration applied");
+            .bind(m.name)
+            .bind(micros(OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
+            tracing::info!(
+                scope,
+                version = m.version,
+                name = m.name,
+                "migration applied"
+            );
         }
         tx.commit().await?;
         Ok(())

@@ -18,7 +18,9 @@ pub enum LogFormat {
 /// Installs the global subscriber; `RUST_LOG` filters (default `info`).
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // try_init: a second call (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -48,16 +50,25 @@ pub fn child_traceparent(parent: &str) -> String {
 /// The trace id of a well-formed `traceparent`, or `None`.
 pub fn trace_id(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');
-    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex(version, 2) && hex(trace, 32) && hex(span, 16) && hex(flags, 2) && parts.next().is_none()
+    (hex(version, 2)
+        && hex(trace, 32)
+        && hex(span, 16)
+        && hex(flags, 2)
+        && parts.next().is_none()
         && trace != "00000000000000000000000000000000")
         .then_some(trace)
 }
 
 /// The span a message is handled in.
 pub fn message_span(queue: &str, envelope: &Envelope) -> tracing::Span {
-    let trace = envelope.traceparent.as_deref().and_then(trace_id).unwrap_or("");
+    let trace = envelope
+        .traceparent
+        .as_deref()
+        .and_then(trace_id)
+        .unwrap_or("");
     tracing::info_span!(
         "message",
         queue,
@@ -80,6 +91,9 @@ mod tests {
         assert_eq!(trace_id(&child), Some(trace.as_str()));
         assert_ne!(child, t);
         assert_eq!(trace_id("00-abc-def-01"), None);
-        assert_eq!(trace_id("00-00000000000000000000000000000000-b7ad6b7169203331-01"), None);
+        assert_eq!(
+            trace_id("00-00000000000000000000000000000000-b7ad6b7169203331-01"),
+            None
+        );
     }
 }

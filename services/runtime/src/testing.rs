@@ -37,7 +37,9 @@ pub async fn fresh_postgres(prefix: &str) -> String {
     let name = unique(prefix);
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&server)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {server} is needed by this test and is not reachable: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL at {server} is needed by this test and is not reachable: {e}")
+        });
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
@@ -49,7 +51,10 @@ pub async fn fresh_postgres(prefix: &str) -> String {
 /// lifetime by the returned guard).
 pub fn fresh_sqlite() -> (TempDir, String) {
     let dir = TempDir::new();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("test.sqlite").display()
+    );
     (dir, url)
 }
 
@@ -59,7 +64,8 @@ pub struct TempDir(std::path::PathBuf);
 impl TempDir {
     pub fn new() -> Self {
         let path = std::env::temp_dir().join(unique("servicedesk"));
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
         Self(path)
     }
 

@@ -60,7 +60,9 @@ impl Transport {
         for _ in 0..200 {
             match self {
                 Self::Embedded(b) => got = b.dead_letters(),
-                Self::Amqp(b) => got.extend(b.take_dead_letters(100).await.expect("read dead letters")),
+                Self::Amqp(b) => {
+                    got.extend(b.take_dead_letters(100).await.expect("read dead letters"))
+                }
             }
             if got.len() >= n {
                 return got;
@@ -84,21 +86,36 @@ struct Recorder {
 impl Handler for Recorder {
     async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
         let attempt = self.deliveries.fetch_add(1, Ordering::SeqCst) + 1;
-        let ping: Ping = env.decode().map_err(|e| HandlerError::Reject(e.to_string()))?;
+        let ping: Ping = env
+            .decode()
+            .map_err(|e| HandlerError::Reject(e.to_string()))?;
         if ping.poison {
             return Err(HandlerError::Reject(format!("poison ping {}", ping.n)));
         }
         if self.always_retry || attempt <= self.fail_first {
-            return Err(HandlerError::Retry(format!("attempt {attempt} fails on purpose")));
+            return Err(HandlerError::Retry(format!(
+                "attempt {attempt} fails on purpose"
+            )));
         }
         let _ = self.seen.send(env.clone());
-        Ok(Some(env.caused(&Ping { n: ping.n * 10, poison: false })))
+        Ok(Some(env.caused(&Ping {
+            n: ping.n * 10,
+            poison: false,
+        })))
     }
 }
 
-fn recorder(fail_first: u32, always_retry: bool) -> (Arc<Recorder>, mpsc::UnboundedReceiver<Envelope>) {
+fn recorder(
+    fail_first: u32,
+    always_retry: bool,
+) -> (Arc<Recorder>, mpsc::UnboundedReceiver<Envelope>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let r = Recorder { seen: tx, deliveries: AtomicU32::new(0), fail_first, always_retry };
+    let r = Recorder {
+        seen: tx,
+        deliveries: AtomicU32::new(0),
+        fail_first,
+        always_retry,
+    };
     (Arc::new(r), rx)
 }
 
@@ -118,26 +135,50 @@ async fn events_reach_bound_queues(t: Transport) {
     let stop = CancellationToken::new();
     let (handler, mut rx) = recorder(0, false);
     let spec = QueueSpec::events("test.pings", &["test.ping.*"], 8);
-    let task = bus.consume(spec, handler, stop.clone()).await.expect("consume");
+    let task = bus
+        .consume(spec, handler, stop.clone())
+        .await
+        .expect("consume");
     let sent = ping(1, false);
     bus.publish("test.ping.sent", &sent).await.expect("publish");
     // Not bound: goes nowhere, and that is not an error.
-    bus.publish("other.thing.happened", &ping(2, false)).await.expect("publish unbound");
+    bus.publish("other.thing.happened", &ping(2, false))
+        .await
+        .expect("publish unbound");
     let got = next(&mut rx).await;
     assert_eq!(got, sent);
     stop.cancel();
     task.await.expect("consumer stops");
-    assert!(rx.try_recv().is_err(), "the unbound event was not delivered");
+    assert!(
+        rx.try_recv().is_err(),
+        "the unbound event was not delivered"
+    );
 }
 
 async fn request_gets_reply(t: Transport) {
     let bus = t.bus();
     let stop = CancellationToken::new();
     let (handler, _rx) = recorder(0, false);
-    let _task = bus.consume(QueueSpec::commands("test.commands", 8), handler, stop.clone()).await.expect("consume");
+    let _task = bus
+        .consume(
+            QueueSpec::commands("test.commands", 8),
+            handler,
+            stop.clone(),
+        )
+        .await
+        .expect("consume");
     let req = ping(7, false);
-    let reply = bus.request("test.commands", &req, Duration::from_secs(10)).await.expect("reply");
-    assert_eq!(reply.decode::<Ping>().expect("ping"), Ping { n: 70, poison: false });
+    let reply = bus
+        .request("test.commands", &req, Duration::from_secs(10))
+        .await
+        .expect("reply");
+    assert_eq!(
+        reply.decode::<Ping>().expect("ping"),
+        Ping {
+            n: 70,
+            poison: false
+        }
+    );
     assert_eq!(reply.causation_id, Some(req.message_id));
     assert_eq!(reply.correlation_id, req.correlation_id);
     stop.cancel();
@@ -156,11 +197,22 @@ async fn retry_then_success(t: Transport) {
     let bus = t.bus();
     let stop = CancellationToken::new();
     let (handler, mut rx) = recorder(2, false);
-    let _task = bus.consume(QueueSpec::events("test.flaky", &["test.flaky"], 4), handler.clone(), stop.clone()).await.expect("consume");
+    let _task = bus
+        .consume(
+            QueueSpec::events("test.flaky", &["test.flaky"], 4),
+            handler.clone(),
+            stop.clone(),
+        )
+        .await
+        .expect("consume");
     let sent = ping(3, false);
     bus.publish("test.flaky", &sent).await.expect("publish");
     assert_eq!(next(&mut rx).await, sent);
-    assert_eq!(handler.deliveries.load(Ordering::SeqCst), 3, "two failures, then success");
+    assert_eq!(
+        handler.deliveries.load(Ordering::SeqCst),
+        3,
+        "two failures, then success"
+    );
     stop.cancel();
 }
 
@@ -168,18 +220,42 @@ async fn poison_and_malformed_are_dead_lettered_and_consumer_goes_on(t: Transpor
     let bus = t.bus();
     let stop = CancellationToken::new();
     let (handler, mut rx) = recorder(0, false);
-    let _task = bus.consume(QueueSpec::events("test.mixed", &["test.mixed"], 4), handler, stop.clone()).await.expect("consume");
-    bus.publish("test.mixed", &ping(13, true)).await.expect("publish poison");
-    t.publish_raw("test.mixed", b"{ this is not an envelope").await;
+    let _task = bus
+        .consume(
+            QueueSpec::events("test.mixed", &["test.mixed"], 4),
+            handler,
+            stop.clone(),
+        )
+        .await
+        .expect("consume");
+    bus.publish("test.mixed", &ping(13, true))
+        .await
+        .expect("publish poison");
+    t.publish_raw("test.mixed", b"{ this is not an envelope")
+        .await;
     let good = ping(14, false);
-    bus.publish("test.mixed", &good).await.expect("publish good");
+    bus.publish("test.mixed", &good)
+        .await
+        .expect("publish good");
     assert_eq!(next(&mut rx).await, good, "the consumer kept running");
     let dead = t.dead_letters(2).await;
     let reasons: Vec<&str> = dead.iter().map(|d| d.reason.as_str()).collect();
-    assert!(reasons.iter().any(|r| r.contains("poison ping 13")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("malformed envelope")), "{reasons:?}");
-    assert!(dead.iter().all(|d| d.queue.ends_with("test.mixed")), "{dead:?}");
-    assert!(dead.iter().any(|d| d.body == b"{ this is not an envelope"), "the body is kept");
+    assert!(
+        reasons.iter().any(|r| r.contains("poison ping 13")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("malformed envelope")),
+        "{reasons:?}"
+    );
+    assert!(
+        dead.iter().all(|d| d.queue.ends_with("test.mixed")),
+        "{dead:?}"
+    );
+    assert!(
+        dead.iter().any(|d| d.body == b"{ this is not an envelope"),
+        "the body is kept"
+    );
     stop.cancel();
 }
 
@@ -187,14 +263,26 @@ async fn endless_retries_stop_at_the_delivery_limit(t: Transport) {
     let bus = t.bus();
     let stop = CancellationToken::new();
     let (handler, _rx) = recorder(0, true);
-    let _task = bus.consume(QueueSpec::events("test.doomed", &["test.doomed"], 4), handler.clone(), stop.clone()).await.expect("consume");
+    let _task = bus
+        .consume(
+            QueueSpec::events("test.doomed", &["test.doomed"], 4),
+            handler.clone(),
+            stop.clone(),
+        )
+        .await
+        .expect("consume");
     let sent = ping(99, false);
     // The embedded publish returns once the message is dead-lettered; the
     // broker's once it is queued.
     bus.publish("test.doomed", &sent).await.expect("publish");
     let dead = t.dead_letters(1).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(Envelope::from_bytes(&dead[0].body).expect("envelope").message_id, sent.message_id);
+    assert_eq!(
+        Envelope::from_bytes(&dead[0].body)
+            .expect("envelope")
+            .message_id,
+        sent.message_id
+    );
     let deliveries = handler.deliveries.load(Ordering::SeqCst);
     assert!(
         (DELIVERY_LIMIT..=DELIVERY_LIMIT + 1).contains(&deliveries),

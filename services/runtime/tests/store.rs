@@ -46,8 +46,14 @@ async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
     };
     let store = Store::connect(&url).await.expect("connect");
     assert_eq!(store.backend(), backend);
-    store.migrate("runtime", runtime::MIGRATIONS).await.expect("runtime migrations");
-    store.migrate("test", THINGS).await.expect("test migrations");
+    store
+        .migrate("runtime", runtime::MIGRATIONS)
+        .await
+        .expect("runtime migrations");
+    store
+        .migrate("test", THINGS)
+        .await
+        .expect("test migrations");
     (store, dir)
 }
 
@@ -83,7 +89,9 @@ async fn write(store: &Store, n: i64, commit: bool) -> Envelope {
         .execute(&mut *tx)
         .await
         .expect("insert");
-    outbox::enqueue::<ThingHappened>(&mut tx, &env).await.expect("enqueue");
+    outbox::enqueue::<ThingHappened>(&mut tx, &env)
+        .await
+        .expect("enqueue");
     if commit {
         tx.commit().await.expect("commit");
     } else {
@@ -97,18 +105,37 @@ async fn outbox_relays_committed_events_only(backend: Backend) {
     let bus = Arc::new(EmbeddedBus::new());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
-    bus.consume(QueueSpec::events("test.things", &["test.#"], 8), Arc::new(Collect(tx)), stop.clone())
-        .await
-        .expect("consume");
+    bus.consume(
+        QueueSpec::events("test.things", &["test.#"], 8),
+        Arc::new(Collect(tx)),
+        stop.clone(),
+    )
+    .await
+    .expect("consume");
     let relay = Relay::new(store.clone(), bus.clone());
     let kept = write(&store, 1, true).await;
     let _dropped = write(&store, 2, false).await;
-    assert_eq!(relay.pending().await.expect("pending"), 1, "the rolled-back event was never written");
+    assert_eq!(
+        relay.pending().await.expect("pending"),
+        1,
+        "the rolled-back event was never written"
+    );
     assert_eq!(relay.relay_once().await.expect("relay"), 1);
-    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("in time")
+        .expect("event");
     assert_eq!(got, kept);
-    assert_eq!(relay.pending().await.expect("pending"), 0, "deleted once confirmed");
-    assert_eq!(relay.relay_once().await.expect("relay"), 0, "nothing left to do");
+    assert_eq!(
+        relay.pending().await.expect("pending"),
+        0,
+        "deleted once confirmed"
+    );
+    assert_eq!(
+        relay.relay_once().await.expect("relay"),
+        0,
+        "nothing left to do"
+    );
     assert!(rx.try_recv().is_err(), "published once");
     stop.cancel();
 }
@@ -120,7 +147,11 @@ async fn outbox_keeps_what_the_bus_did_not_take(backend: Backend) {
     let stop = CancellationToken::new();
     let (tx, _rx) = mpsc::unbounded_channel();
     let task = bus
-        .consume(QueueSpec::events("test.gone", &["test.#"], 1), Arc::new(Collect(tx)), stop.clone())
+        .consume(
+            QueueSpec::events("test.gone", &["test.#"], 1),
+            Arc::new(Collect(tx)),
+            stop.clone(),
+        )
         .await
         .expect("consume");
     stop.cancel();
@@ -140,8 +171,13 @@ async fn inbox_remembers_replies(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let id = Uuid::now_v7();
     let mut tx = store.begin().await.expect("begin");
-    assert!(matches!(inbox::check(&mut tx, "c", id).await.expect("check"), Seen::New));
-    inbox::record(&mut tx, "c", id, Some("the answer")).await.expect("record");
+    assert!(matches!(
+        inbox::check(&mut tx, "c", id).await.expect("check"),
+        Seen::New
+    ));
+    inbox::record(&mut tx, "c", id, Some("the answer"))
+        .await
+        .expect("record");
     tx.commit().await.expect("commit");
     let mut tx = store.begin().await.expect("begin");
     match inbox::check(&mut tx, "c", id).await.expect("check") {
@@ -155,7 +191,10 @@ async fn inbox_remembers_replies(backend: Backend) {
     drop(tx);
     // Another consumer has its own record of the same message.
     let mut tx = store.begin().await.expect("begin");
-    assert!(matches!(inbox::check(&mut tx, "other", id).await.expect("check"), Seen::New));
+    assert!(matches!(
+        inbox::check(&mut tx, "other", id).await.expect("check"),
+        Seen::New
+    ));
 }
 
 macro_rules! both {

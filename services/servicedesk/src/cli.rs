@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "servicedesk", version, about = "An IT service desk: incidents, SLAs, email, CMDB, inventory, monitoring.")]
+#[command(
+    name = "servicedesk",
+    version,
+    about = "An IT service desk: incidents, SLAs, email, CMDB, inventory, monitoring."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -74,7 +78,12 @@ pub struct ServeArgs {
     /// Seconds the edge waits for a service's answer before answering 503.
     #[arg(long, env = "SERVICEDESK_REQUEST_TIMEOUT", default_value_t = 10)]
     pub request_timeout: u64,
-    #[arg(long, value_enum, env = "SERVICEDESK_LOG_FORMAT", default_value = "json")]
+    #[arg(
+        long,
+        value_enum,
+        env = "SERVICEDESK_LOG_FORMAT",
+        default_value = "json"
+    )]
     pub log_format: LogFormat,
 }
 

@@ -26,12 +26,17 @@ pub async fn edge_store(args: &StoreArgs) -> anyhow::Result<Store> {
 
 async fn open_store(args: &StoreArgs, service: &str) -> anyhow::Result<Store> {
     match &args.database_url {
-        Some(url) => Store::connect(url).await.with_context(|| format!("connecting to the {service} database")),
+        Some(url) => Store::connect(url)
+            .await
+            .with_context(|| format!("connecting to the {service} database")),
         None => {
-            std::fs::create_dir_all(&args.data_dir)
-                .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+            std::fs::create_dir_all(&args.data_dir).with_context(|| {
+                format!("creating the data directory {}", args.data_dir.display())
+            })?;
             let path = args.data_dir.join(format!("{service}.sqlite"));
-            Store::open_sqlite(&path).await.with_context(|| format!("opening {}", path.display()))
+            Store::open_sqlite(&path)
+                .await
+                .with_context(|| format!("opening {}", path.display()))
         }
     }
 }
@@ -49,10 +54,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return embedded(args, stop).await;
     }
     let (Some(amqp), Some(_)) = (&args.amqp_url, &args.store.database_url) else {
-        bail!("distributed mode needs both --amqp-url and --database-url (this target's own database)");
+        bail!(
+            "distributed mode needs both --amqp-url and --database-url (this target's own database)"
+        );
     };
     if args.target == Target::All {
-        bail!("distributed mode runs one target per process: pass --target edge or --target ticketing");
+        bail!(
+            "distributed mode runs one target per process: pass --target edge or --target ticketing"
+        );
     }
     let bus: Arc<dyn Bus> = Arc::new(
         AmqpBus::connect(amqp, &args.bus_prefix)
@@ -62,16 +71,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match args.target {
         Target::Edge => {
             let store = edge_store(&args.store).await?;
-            edge::migrate(&store).await.context("migrating the edge database")?;
+            edge::migrate(&store)
+                .await
+                .context("migrating the edge database")?;
             serve_edge(&args, store, bus.clone(), vec![], stop).await
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
             let services = CancellationToken::new();
-            let ticketing = ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
-                .await
-                .context("starting ticketing")?;
-            let readiness = edge::ops::Readiness { stores: vec![("ticketing", store)], bus };
+            let ticketing =
+                ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
+                    .await
+                    .context("starting ticketing")?;
+            let readiness = edge::ops::Readiness {
+                stores: vec![("ticketing", store)],
+                bus,
+            };
             let listener = bind(&args).await?;
             announce(&listener, "ticketing", None)?;
             edge::serve(listener, edge::ops::router(readiness), stop).await?;
@@ -89,19 +104,32 @@ fn unreachable_target() -> anyhow::Result<()> {
 
 async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {
     if args.target != Target::All {
-        bail!("--target {:?} needs --amqp-url and --database-url; the embedded default runs --target all", args.target);
+        bail!(
+            "--target {:?} needs --amqp-url and --database-url; the embedded default runs --target all",
+            args.target
+        );
     }
     let bus = Arc::new(EmbeddedBus::new());
     let ticketing_store = open_store(&args.store, "ticketing").await?;
     let edge_store = edge_store(&args.store).await?;
-    edge::migrate(&edge_store).await.context("migrating the edge database")?;
+    edge::migrate(&edge_store)
+        .await
+        .context("migrating the edge database")?;
     // Services stop after the HTTP server has drained, so requests in
     // flight still get their answers.
     let services = CancellationToken::new();
-    let ticketing = ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
-        .await
-        .context("starting ticketing")?;
-    serve_edge(&args, edge_store, bus, vec![("ticketing", ticketing_store)], stop).await?;
+    let ticketing =
+        ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
+            .await
+            .context("starting ticketing")?;
+    serve_edge(
+        &args,
+        edge_store,
+        bus,
+        vec![("ticketing", ticketing_store)],
+        stop,
+    )
+    .await?;
     services.cancel();
     ticketing.run_until_stopped().await;
     Ok(())
@@ -116,7 +144,10 @@ async fn serve_edge(
 ) -> anyhow::Result<()> {
     let mut stores = vec![("edge", store.clone())];
     stores.extend(more_stores);
-    let readiness = edge::ops::Readiness { stores, bus: bus.clone() };
+    let readiness = edge::ops::Readiness {
+        stores,
+        bus: bus.clone(),
+    };
     let state = edge::AppState {
         store,
         bus,
@@ -124,8 +155,13 @@ async fn serve_edge(
     };
     let listener = bind(args).await?;
     let hint = match &args.store.database_url {
-        Some(_) => "servicedesk tenant create <name> --database-url <this edge's database>".to_owned(),
-        None => format!("servicedesk tenant create <name> --data-dir {}", args.store.data_dir.display()),
+        Some(_) => {
+            "servicedesk tenant create <name> --database-url <this edge's database>".to_owned()
+        }
+        None => format!(
+            "servicedesk tenant create <name> --data-dir {}",
+            args.store.data_dir.display()
+        ),
     };
     announce(&listener, "edge", Some(&hint))?;
     edge::serve(listener, edge::router(state, readiness), stop).await?;
@@ -139,7 +175,11 @@ async fn bind(args: &ServeArgs) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 /// Tells the person (and the tests, which read stdout) where we listen.
-fn announce(listener: &tokio::net::TcpListener, target: &str, hint: Option<&str>) -> anyhow::Result<()> {
+fn announce(
+    listener: &tokio::net::TcpListener,
+    target: &str,
+    hint: Option<&str>,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("servicedesk {target} listening on http://{addr}");
     if let Some(hint) = hint {

@@ -38,7 +38,8 @@ impl Commands {
 }
 
 fn decode<C: Message>(env: &Envelope) -> std::result::Result<C, HandlerError> {
-    env.decode::<C>().map_err(|e| HandlerError::Reject(e.to_string()))
+    env.decode::<C>()
+        .map_err(|e| HandlerError::Reject(e.to_string()))
 }
 
 fn output<C: Command>(value: &C::Output) -> serde_json::Value {
@@ -61,7 +62,11 @@ impl Handler for Commands {
             | AssignIncidentV1::TYPE
             | AddIncidentActionV1::TYPE
             | ChangeIncidentStatusV1::TYPE => return self.mutate(&env).await.map(Some),
-            other => return Err(HandlerError::Reject(format!("unknown message type {other}"))),
+            other => {
+                return Err(HandlerError::Reject(format!(
+                    "unknown message type {other}"
+                )));
+            }
         };
         Ok(Some(reply(&env, outcome)))
     }
@@ -77,9 +82,17 @@ fn settle(outcome: Result<serde_json::Value>) -> std::result::Result<ReplyV1, Ha
 
 impl Commands {
     /// Read-only commands: no transaction, no inbox (repeating them is harmless).
-    async fn query<C: Command + Query>(&self, env: &Envelope) -> std::result::Result<ReplyV1, HandlerError> {
+    async fn query<C: Command + Query>(
+        &self,
+        env: &Envelope,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
         let cmd: C = decode(env)?;
-        let mut conn = self.store.pool().acquire().await.map_err(|e| HandlerError::Retry(e.to_string()))?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
         settle(cmd.run(&mut conn, env.tenant_id).await)
     }
 
@@ -87,10 +100,16 @@ impl Commands {
     async fn mutate(&self, env: &Envelope) -> std::result::Result<Envelope, HandlerError> {
         let retry = |e: runtime::store::StoreError| HandlerError::Retry(e.to_string());
         let mut tx = self.store.begin().await.map_err(retry)?;
-        if let Seen::Done(stored) = inbox::check(&mut tx, CONSUMER, env.message_id).await.map_err(retry)? {
+        if let Seen::Done(stored) = inbox::check(&mut tx, CONSUMER, env.message_id)
+            .await
+            .map_err(retry)?
+        {
             let body = stored
                 .and_then(|s| serde_json::from_str::<ReplyV1>(&s).ok())
-                .unwrap_or(ReplyV1::Error(ErrorBody::new(ErrorCode::Conflict, "already processed")));
+                .unwrap_or(ReplyV1::Error(ErrorBody::new(
+                    ErrorCode::Conflict,
+                    "already processed",
+                )));
             return Ok(reply(env, body));
         }
         let now = runtime::store::now();
@@ -99,7 +118,11 @@ impl Commands {
             AssignIncidentV1::TYPE => assign(&mut tx, env, decode(env)?, now).await,
             AddIncidentActionV1::TYPE => add_action(&mut tx, env, decode(env)?, now).await,
             ChangeIncidentStatusV1::TYPE => change_status(&mut tx, env, decode(env)?, now).await,
-            other => return Err(HandlerError::Reject(format!("unknown message type {other}"))),
+            other => {
+                return Err(HandlerError::Reject(format!(
+                    "unknown message type {other}"
+                )));
+            }
         };
         let body = settle(outcome)?;
         if let ReplyV1::Error(_) = body {
@@ -107,10 +130,15 @@ impl Commands {
             return Ok(reply(env, body));
         }
         let stored = serde_json::to_string(&body).unwrap_or_default();
-        inbox::record(&mut tx, CONSUMER, env.message_id, Some(&stored)).await.map_err(retry)?;
-        tx.commit().await.map_err(|e| HandlerError::Retry(e.to_string()))?;
+        inbox::record(&mut tx, CONSUMER, env.message_id, Some(&stored))
+            .await
+            .map_err(retry)?;
+        tx.commit()
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
         self.relay.wake();
-        metrics::counter!("ticketing_commands_total", "type" => env.message_type.clone()).increment(1);
+        metrics::counter!("ticketing_commands_total", "type" => env.message_type.clone())
+            .increment(1);
         Ok(reply(env, body))
     }
 }
@@ -138,7 +166,15 @@ impl Query for ListIncidentsV1 {
             return Err(Error::field("cursor", "not a cursor this desk issued"));
         }
         let limit = self.limit.clamp(1, MAX_PAGE);
-        let page = incidents::list(conn, tenant, &self.viewer, &self.filter, self.cursor.as_deref(), limit).await?;
+        let page = incidents::list(
+            conn,
+            tenant,
+            &self.viewer,
+            &self.filter,
+            self.cursor.as_deref(),
+            limit,
+        )
+        .await?;
         Ok(output::<Self>(&page))
     }
 }
@@ -176,7 +212,9 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
 
 fn check_level(field: &str, value: Option<u8>, max: u8) -> Result<()> {
     match value {
-        Some(v) if !(1..=max).contains(&v) => Err(Error::field(field, format!("must be 1 to {max}"))),
+        Some(v) if !(1..=max).contains(&v) => {
+            Err(Error::field(field, format!("must be 1 to {max}")))
+        }
         _ => Ok(()),
     }
 }
@@ -186,7 +224,12 @@ async fn publish<E: Event>(tx: &mut Tx, env: &Envelope, event: &E) -> Result<()>
     Ok(())
 }
 
-async fn log(tx: &mut Tx, env: &Envelope, cmd: LogIncidentV1, now: OffsetDateTime) -> Result<serde_json::Value> {
+async fn log(
+    tx: &mut Tx,
+    env: &Envelope,
+    cmd: LogIncidentV1,
+    now: OffsetDateTime,
+) -> Result<serde_json::Value> {
     check_text("summary", &cmd.summary, MAX_SUMMARY, true)?;
     check_text("description", &cmd.description, MAX_TEXT, false)?;
     check_level("priority", cmd.priority, 5)?;
@@ -196,7 +239,12 @@ async fn log(tx: &mut Tx, env: &Envelope, cmd: LogIncidentV1, now: OffsetDateTim
     let priority = match (cmd.priority, cmd.impact, cmd.urgency) {
         (Some(p), _, _) => p,
         (None, Some(i), Some(u)) => incidents::matrix_priority(tx, tenant, i, u).await?,
-        _ => return Err(Error::field("priority", "give a priority, or both impact and urgency")),
+        _ => {
+            return Err(Error::field(
+                "priority",
+                "give a priority, or both impact and urgency",
+            ));
+        }
     };
     // A customer logs incidents for themself only.
     let customer_id = cmd.actor.customer_scope().or(cmd.customer_id);
@@ -230,7 +278,14 @@ async fn log(tx: &mut Tx, env: &Envelope, cmd: LogIncidentV1, now: OffsetDateTim
         to: Some(incident.status.as_str().to_owned()),
     };
     incidents::audit(tx, tenant, incident.id, &cmd.actor, now, created).await?;
-    publish(tx, env, &IncidentLoggedV1 { incident: incident.clone() }).await?;
+    publish(
+        tx,
+        env,
+        &IncidentLoggedV1 {
+            incident: incident.clone(),
+        },
+    )
+    .await?;
     Ok(output::<LogIncidentV1>(&incident))
 }
 
@@ -238,10 +293,18 @@ fn opt(u: Option<Uuid>) -> Option<String> {
     u.map(|u| u.to_string())
 }
 
-async fn assign(tx: &mut Tx, env: &Envelope, cmd: AssignIncidentV1, now: OffsetDateTime) -> Result<serde_json::Value> {
+async fn assign(
+    tx: &mut Tx,
+    env: &Envelope,
+    cmd: AssignIncidentV1,
+    now: OffsetDateTime,
+) -> Result<serde_json::Value> {
     let tenant = env.tenant_id;
     if cmd.assignee_id.is_none() && cmd.team_id.is_none() {
-        return Err(Error::field("assignee_id", "give an assignee_id, a team_id or both"));
+        return Err(Error::field(
+            "assignee_id",
+            "give an assignee_id, a team_id or both",
+        ));
     }
     let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
     if i.status == IncidentStatus::Closed {
@@ -254,11 +317,19 @@ async fn assign(tx: &mut Tx, env: &Envelope, cmd: AssignIncidentV1, now: OffsetD
     i.version += 1;
     incidents::update(tx, tenant, &i).await?;
     if old_assignee != i.assignee_id {
-        let c = Change { change: "assignee", from: opt(old_assignee), to: opt(i.assignee_id) };
+        let c = Change {
+            change: "assignee",
+            from: opt(old_assignee),
+            to: opt(i.assignee_id),
+        };
         incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
     }
     if old_team != i.team_id {
-        let c = Change { change: "team", from: opt(old_team), to: opt(i.team_id) };
+        let c = Change {
+            change: "team",
+            from: opt(old_team),
+            to: opt(i.team_id),
+        };
         incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
     }
     let event = IncidentAssignedV1 {
@@ -272,7 +343,12 @@ async fn assign(tx: &mut Tx, env: &Envelope, cmd: AssignIncidentV1, now: OffsetD
     Ok(output::<AssignIncidentV1>(&i))
 }
 
-async fn add_action(tx: &mut Tx, env: &Envelope, cmd: AddIncidentActionV1, now: OffsetDateTime) -> Result<serde_json::Value> {
+async fn add_action(
+    tx: &mut Tx,
+    env: &Envelope,
+    cmd: AddIncidentActionV1,
+    now: OffsetDateTime,
+) -> Result<serde_json::Value> {
     let tenant = env.tenant_id;
     check_text("text", &cmd.text, MAX_TEXT, true)?;
     let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
@@ -300,9 +376,17 @@ async fn add_action(tx: &mut Tx, env: &Envelope, cmd: AddIncidentActionV1, now: 
         ActionKind::Note => "note",
         ActionKind::Progress => "progress",
     };
-    let c = Change { change: "action", from: None, to: Some(format!("{kind} {}", action.id)) };
+    let c = Change {
+        change: "action",
+        from: None,
+        to: Some(format!("{kind} {}", action.id)),
+    };
     incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
-    let event = IncidentActionAddedV1 { incident_id: i.id, reference: i.reference, action: action.clone() };
+    let event = IncidentActionAddedV1 {
+        incident_id: i.id,
+        reference: i.reference,
+        action: action.clone(),
+    };
     publish(tx, env, &event).await?;
     Ok(output::<AddIncidentActionV1>(&action))
 }
@@ -312,11 +396,17 @@ fn invalid(from: IncidentStatus, what: &str) -> Error {
         ErrorCode::InvalidTransition,
         format!("cannot {what} an incident that is {}", from.as_str()),
     );
-    body.details = Some(serde_json::json!({ "status": from.as_str(), "allowed": lifecycle::next(from) }));
+    body.details =
+        Some(serde_json::json!({ "status": from.as_str(), "allowed": lifecycle::next(from) }));
     Error::Domain(body)
 }
 
-async fn change_status(tx: &mut Tx, env: &Envelope, cmd: ChangeIncidentStatusV1, now: OffsetDateTime) -> Result<serde_json::Value> {
+async fn change_status(
+    tx: &mut Tx,
+    env: &Envelope,
+    cmd: ChangeIncidentStatusV1,
+    now: OffsetDateTime,
+) -> Result<serde_json::Value> {
     let tenant = env.tenant_id;
     if cmd.actor.role == Role::Customer {
         return Err(Error::not_found("incident"));
@@ -326,9 +416,15 @@ async fn change_status(tx: &mut Tx, env: &Envelope, cmd: ChangeIncidentStatusV1,
     if !lifecycle::allowed(from, cmd.to) {
         let mut body = ErrorBody::new(
             ErrorCode::InvalidTransition,
-            format!("an incident cannot go from {} to {}", from.as_str(), cmd.to.as_str()),
+            format!(
+                "an incident cannot go from {} to {}",
+                from.as_str(),
+                cmd.to.as_str()
+            ),
         );
-        body.details = Some(serde_json::json!({ "from": from.as_str(), "to": cmd.to.as_str(), "allowed": lifecycle::next(from) }));
+        body.details = Some(
+            serde_json::json!({ "from": from.as_str(), "to": cmd.to.as_str(), "allowed": lifecycle::next(from) }),
+        );
         return Err(Error::Domain(body));
     }
     if cmd.to == IncidentStatus::Resolved {
@@ -347,14 +443,21 @@ async fn change_status(tx: &mut Tx, env: &Envelope, cmd: ChangeIncidentStatusV1,
     i.updated_at = now;
     i.version += 1;
     incidents::update(tx, tenant, &i).await?;
-    let c = Change { change: "status", from: Some(from.as_str().to_owned()), to: Some(cmd.to.as_str().to_owned()) };
+    let c = Change {
+        change: "status",
+        from: Some(from.as_str().to_owned()),
+        to: Some(cmd.to.as_str().to_owned()),
+    };
     incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
     let event = IncidentStatusChangedV1 {
         incident_id: i.id,
         reference: i.reference.clone(),
         from,
         to: cmd.to,
-        resolution: i.resolution.clone().filter(|_| cmd.to == IncidentStatus::Resolved),
+        resolution: i
+            .resolution
+            .clone()
+            .filter(|_| cmd.to == IncidentStatus::Resolved),
         actor: cmd.actor,
     };
     publish(tx, env, &event).await?;

@@ -24,7 +24,10 @@ impl From<sqlx::Error> for Error {
 
 impl Error {
     pub fn not_found(what: &str) -> Self {
-        Self::Domain(ErrorBody::new(ErrorCode::NotFound, format!("{what} not found")))
+        Self::Domain(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("{what} not found"),
+        ))
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {

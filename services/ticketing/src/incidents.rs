@@ -131,9 +131,22 @@ pub async fn update(tx: &mut Tx, tenant: Uuid, i: &IncidentV1) -> Result<()> {
 
 /// The incident by id or reference, as `viewer` may see it: a customer sees
 /// only their own, and anything else is "not found".
-pub async fn find(conn: &mut AnyConnection, tenant: Uuid, key: &str, viewer: &Actor) -> Result<IncidentV1> {
-    let by = if Uuid::parse_str(key).is_ok() { "id" } else { "reference" };
-    let key = if by == "reference" { key.to_ascii_uppercase() } else { key.to_owned() };
+pub async fn find(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    key: &str,
+    viewer: &Actor,
+) -> Result<IncidentV1> {
+    let by = if Uuid::parse_str(key).is_ok() {
+        "id"
+    } else {
+        "reference"
+    };
+    let key = if by == "reference" {
+        key.to_ascii_uppercase()
+    } else {
+        key.to_owned()
+    };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM incidents WHERE tenant_id = $1 AND {by} = $2"
     )))
@@ -187,8 +200,16 @@ pub async fn list(
         push("team_id =", Arg::Text(t.to_string()), "");
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        push("lower(summary) LIKE", Arg::Text(format!("%{escaped}%")), " ESCAPE '\\'");
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        push(
+            "lower(summary) LIKE",
+            Arg::Text(format!("%{escaped}%")),
+            " ESCAPE '\\'",
+        );
     }
     if let Some(c) = cursor {
         push("id <", Arg::Text(c.to_owned()), "");
@@ -202,7 +223,10 @@ pub async fn list(
         };
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    let mut items = rows.iter().map(incident_from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let mut items = rows
+        .iter()
+        .map(incident_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|i| i.id.to_string())
@@ -242,8 +266,17 @@ pub async fn insert_action(tx: &mut Tx, tenant: Uuid, incident: Uuid, a: &Action
 }
 
 /// The actions on an incident, oldest first; only public ones for customers.
-pub async fn actions(conn: &mut AnyConnection, tenant: Uuid, incident: Uuid, viewer: &Actor) -> Result<Vec<ActionV1>> {
-    let public_only = if viewer.customer_scope().is_some() { " AND public = 1" } else { "" };
+pub async fn actions(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    incident: Uuid,
+    viewer: &Actor,
+) -> Result<Vec<ActionV1>> {
+    let public_only = if viewer.customer_scope().is_some() {
+        " AND public = 1"
+    } else {
+        ""
+    };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, kind, body, public, email_customer, knowledge_base, author, created_at \
          FROM incident_actions WHERE tenant_id = $1 AND incident_id = $2{public_only} ORDER BY id"
@@ -257,7 +290,11 @@ pub async fn actions(conn: &mut AnyConnection, tenant: Uuid, incident: Uuid, vie
             let kind: String = row.try_get(1)?;
             Ok(ActionV1 {
                 id: uuid_col(row, 0)?.unwrap_or_default(),
-                kind: if kind == "progress" { ActionKind::Progress } else { ActionKind::Note },
+                kind: if kind == "progress" {
+                    ActionKind::Progress
+                } else {
+                    ActionKind::Note
+                },
                 text: row.try_get(2)?,
                 public: row.try_get::<i64, _>(3)? != 0,
                 email_customer: row.try_get::<i64, _>(4)? != 0,
@@ -301,7 +338,11 @@ pub async fn audit(
     Ok(())
 }
 
-pub async fn history(conn: &mut AnyConnection, tenant: Uuid, incident: Uuid) -> Result<Vec<AuditEntryV1>> {
+pub async fn history(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    incident: Uuid,
+) -> Result<Vec<AuditEntryV1>> {
     let rows = sqlx::query(
         "SELECT id, change, from_value, to_value, actor, at FROM incident_audit \
          WHERE tenant_id = $1 AND incident_id = $2 ORDER BY id",

@@ -47,13 +47,21 @@ pub struct Ticketing {
 
 impl Ticketing {
     /// Migrates the store and starts consuming commands and relaying events.
-    pub async fn start(store: Store, bus: Arc<dyn Bus>, stop: CancellationToken) -> Result<Self, StartError> {
+    pub async fn start(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        stop: CancellationToken,
+    ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("ticketing", MIGRATIONS).await?;
         let relay = Relay::new(store.clone(), bus.clone());
         let handler = commands::Commands::new(store.clone(), relay.clone());
         let consumer = bus
-            .consume(QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH), handler, stop.clone())
+            .consume(
+                QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH),
+                handler,
+                stop.clone(),
+            )
             .await?;
         let relay_task = tokio::spawn(relay.clone().run(stop));
         Ok(Self {

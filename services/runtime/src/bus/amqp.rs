@@ -28,7 +28,9 @@ use lapin::options::{
     QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -78,7 +80,10 @@ fn properties(envelope: &Envelope) -> BasicProperties {
     if let Some(tp) = &envelope.traceparent {
         headers.insert("traceparent".into(), header(tp));
     }
-    headers.insert("x-tenant-id".into(), header(&envelope.tenant_id.to_string()));
+    headers.insert(
+        "x-tenant-id".into(),
+        header(&envelope.tenant_id.to_string()),
+    );
     BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(PERSISTENT)
@@ -111,11 +116,21 @@ impl AmqpBus {
         let dlx = format!("{prefix}.dlx");
         let dead = format!("{prefix}.dead-letters");
         publisher
-            .exchange_declare(events.into(), ExchangeKind::Topic, durable, FieldTable::default())
+            .exchange_declare(
+                events.into(),
+                ExchangeKind::Topic,
+                durable,
+                FieldTable::default(),
+            )
             .await
             .map_err(unavailable)?;
         publisher
-            .exchange_declare(dlx.clone().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+            .exchange_declare(
+                dlx.clone().into(),
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
             .await
             .map_err(unavailable)?;
         let mut args = FieldTable::default();
@@ -132,7 +147,13 @@ impl AmqpBus {
             .await
             .map_err(unavailable)?;
         publisher
-            .queue_bind(dead.into(), dlx.into(), "".into(), QueueBindOptions::default(), FieldTable::default())
+            .queue_bind(
+                dead.into(),
+                dlx.into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
             .await
             .map_err(unavailable)?;
 
@@ -189,8 +210,14 @@ impl AmqpBus {
         let name = self.queue_name(&spec.name);
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), header("quorum"));
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT as i32));
-        args.insert("x-dead-letter-exchange".into(), header(&format!("{}.dlx", self.prefix)));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(DELIVERY_LIMIT as i32),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            header(&format!("{}.dlx", self.prefix)),
+        );
         // Dead-letter at least once: a dead letter is not dropped if the
         // dead-letter queue is briefly unavailable.
         args.insert("x-dead-letter-strategy".into(), header("at-least-once"));
@@ -248,7 +275,9 @@ impl AmqpBus {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(_)) => Err(BusError::NoRoute(routing_key.to_owned())),
             Confirmation::Nack(_) => Err(BusError::Nacked),
-            Confirmation::NotRequested => Err(BusError::Unavailable("channel not in confirm mode".into())),
+            Confirmation::NotRequested => {
+                Err(BusError::Unavailable("channel not in confirm mode".into()))
+            }
         }
     }
 
@@ -265,8 +294,15 @@ impl AmqpBus {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
         headers.insert("x-reason".into(), header(reason));
         headers.insert("x-original-queue".into(), header(queue));
-        headers.insert("x-original-routing-key".into(), header(delivery.routing_key.as_str()));
-        let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(PERSISTENT);
+        headers.insert(
+            "x-original-routing-key".into(),
+            header(delivery.routing_key.as_str()),
+        );
+        let props = delivery
+            .properties
+            .clone()
+            .with_headers(headers)
+            .with_delivery_mode(PERSISTENT);
         Self::confirm(publisher, dlx, "", false, &delivery.data, props).await
     }
 }
@@ -293,7 +329,10 @@ impl AmqpBus {
             let original = header_str(props, "x-original-queue")
                 .or_else(|| header_str(props, "x-first-death-queue"))
                 .unwrap_or_default();
-            delivery.ack(BasicAckOptions::default()).await.map_err(unavailable)?;
+            delivery
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(unavailable)?;
             out.push(DeadLetter {
                 queue: original,
                 reason,
@@ -316,7 +355,15 @@ impl AmqpBus {
 impl Bus for AmqpBus {
     async fn publish(&self, routing_key: &str, envelope: &Envelope) -> Result<(), BusError> {
         let exchange = format!("{}.events", self.prefix);
-        Self::confirm(&self.publisher, &exchange, routing_key, false, &envelope.to_bytes(), properties(envelope)).await
+        Self::confirm(
+            &self.publisher,
+            &exchange,
+            routing_key,
+            false,
+            &envelope.to_bytes(),
+            properties(envelope),
+        )
+        .await
     }
 
     async fn request(
@@ -334,7 +381,15 @@ impl Bus for AmqpBus {
             // A command nobody took in time expires (and is dead-lettered as
             // expired) instead of being done after its caller gave up.
             .with_expiration(timeout.as_millis().to_string().into());
-        let sent = Self::confirm(&self.rpc, "", &self.queue_name(queue), true, &envelope.to_bytes(), props).await;
+        let sent = Self::confirm(
+            &self.rpc,
+            "",
+            &self.queue_name(queue),
+            true,
+            &envelope.to_bytes(),
+            props,
+        )
+        .await;
         if let Err(e) = sent {
             lock(&self.pending).remove(&corr);
             return Err(match e {
@@ -365,7 +420,12 @@ impl Bus for AmqpBus {
         let queue = self.declare(&channel, &spec).await?;
         let tag = format!("{}-{}", queue, uuid::Uuid::now_v7());
         let mut consumer = channel
-            .basic_consume(queue.clone().into(), tag.clone().into(), BasicConsumeOptions::default(), FieldTable::default())
+            .basic_consume(
+                queue.clone().into(),
+                tag.clone().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
             .await
             .map_err(unavailable)?;
         let publisher = self.publisher.clone();
@@ -391,8 +451,15 @@ impl Bus for AmqpBus {
                     }
                     None => break,
                 };
-                let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                let (handler, publisher, dlx, queue) = (handler.clone(), publisher.clone(), dlx.clone(), queue.clone());
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let (handler, publisher, dlx, queue) = (
+                    handler.clone(),
+                    publisher.clone(),
+                    dlx.clone(),
+                    queue.clone(),
+                );
                 tokio::spawn(async move {
                     handle_delivery(&queue, handler.as_ref(), &publisher, &dlx, delivery).await;
                     drop(permit);
@@ -400,7 +467,9 @@ impl Bus for AmqpBus {
             }
             // Stop taking deliveries, let in-flight ones finish (and be
             // acked), then close: anything unacked goes back to the queue.
-            let _ = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await;
+            let _ = channel
+                .basic_cancel(tag.into(), BasicCancelOptions::default())
+                .await;
             let _ = permits.acquire_many(in_flight).await;
             let _ = channel.close(200, "consumer stopped".into()).await;
         }))
@@ -439,9 +508,17 @@ async fn handle_delivery(
             ) {
                 // The requester may be gone; its retry is answered from the
                 // inbox, so a lost reply loses nothing.
-                let props = properties(&reply).with_correlation_id(corr.clone()).with_delivery_mode(1);
+                let props = properties(&reply)
+                    .with_correlation_id(corr.clone())
+                    .with_delivery_mode(1);
                 let sent = publisher
-                    .basic_publish("".into(), reply_to.clone(), BasicPublishOptions::default(), &reply.to_bytes(), props)
+                    .basic_publish(
+                        "".into(),
+                        reply_to.clone(),
+                        BasicPublishOptions::default(),
+                        &reply.to_bytes(),
+                        props,
+                    )
                     .await;
                 if let Err(e) = sent {
                     tracing::warn!(queue, error = %e, "reply not sent");
@@ -452,7 +529,9 @@ async fn handle_delivery(
                 tracing::warn!(queue, error = %e, "ack failed");
             }
         }
-        Err(HandlerError::Reject(reason)) => finish_dead(queue, publisher, dlx, &reason, delivery).await,
+        Err(HandlerError::Reject(reason)) => {
+            finish_dead(queue, publisher, dlx, &reason, delivery).await
+        }
         Err(HandlerError::Retry(reason)) => {
             tracing::debug!(queue, %reason, "handler asked for a retry");
             let _ = delivery
@@ -467,7 +546,13 @@ async fn handle_delivery(
 
 /// Dead-letters with the reason, then acks; if the dead letter could not be
 /// published the message goes back to the queue instead of being lost.
-async fn finish_dead(queue: &str, publisher: &Channel, dlx: &str, reason: &str, delivery: lapin::message::Delivery) {
+async fn finish_dead(
+    queue: &str,
+    publisher: &Channel,
+    dlx: &str,
+    reason: &str,
+    delivery: lapin::message::Delivery,
+) {
     match AmqpBus::dead_letter(publisher, dlx, queue, reason, &delivery).await {
         Ok(()) => {
             let _ = delivery.ack(BasicAckOptions::default()).await;

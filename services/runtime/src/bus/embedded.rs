@@ -190,7 +190,8 @@ impl Bus for EmbeddedBus {
                     item = async { rx.lock().await.recv().await } => item,
                 };
                 let Some(item) = item else { break };
-                let (bus, handler, tx, name) = (bus.clone(), handler.clone(), tx.clone(), name.clone());
+                let (bus, handler, tx, name) =
+                    (bus.clone(), handler.clone(), tx.clone(), name.clone());
                 tokio::spawn(async move {
                     deliver(&bus, &name, handler.as_ref(), &tx, item).await;
                     drop(permit);
@@ -243,7 +244,11 @@ async fn deliver(
             finish(item.done);
         }
         Err(HandlerError::Retry(reason)) if item.deliveries >= DELIVERY_LIMIT => {
-            bus.dead_letter(queue, format!("delivery limit reached; last error: {reason}"), item.body);
+            bus.dead_letter(
+                queue,
+                format!("delivery limit reached; last error: {reason}"),
+                item.body,
+            );
             finish(item.done);
         }
         Err(HandlerError::Retry(reason)) => {

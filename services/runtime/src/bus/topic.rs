@@ -24,14 +24,20 @@ mod tests {
 
     #[test]
     fn topic_patterns() {
-        assert!(matches("ticketing.incident.logged", "ticketing.incident.logged"));
+        assert!(matches(
+            "ticketing.incident.logged",
+            "ticketing.incident.logged"
+        ));
         assert!(matches("ticketing.*.logged", "ticketing.incident.logged"));
         assert!(matches("ticketing.#", "ticketing.incident.logged"));
         assert!(matches("#", "a"));
         assert!(matches("#.logged", "ticketing.incident.logged"));
         assert!(matches("ticketing.incident.#", "ticketing.incident"));
         assert!(!matches("ticketing.*", "ticketing.incident.logged"));
-        assert!(!matches("ticketing.incident.logged", "ticketing.incident.closed"));
+        assert!(!matches(
+            "ticketing.incident.logged",
+            "ticketing.incident.closed"
+        ));
         assert!(!matches("*.incident.logged", "incident.logged"));
     }
 }

@@ -1,0 +1,3 @@
+-- One database per service (DESIGN.md section 4).
+CREATE DATABASE servicedesk_edge;
+CREATE DATABASE servicedesk_ticketing;
