@@ -125,3 +125,13 @@ pub trait Event: Message {
     /// `<service>.<entity>.<event>`.
     const ROUTING_KEY: &'static str;
 }
+
+/// For `Option<Option<T>>` fields: absent means "leave it", `null` means
+/// "clear it". Use with `#[serde(default, deserialize_with = "...")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -103,7 +103,7 @@ pub struct ActionV1 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntryV1 {
     pub id: Uuid,
-    /// What changed: `created`, `status`, `priority`, `assignee`, `team`, `action`.
+    /// What changed: `created`, `status`, `resolution`, `assignee`, `team`, `action`.
     pub change: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -169,15 +169,24 @@ pub struct ListIncidentsV1 {
     pub limit: u32,
 }
 
-/// Set the assignee and/or team. A field left out is unchanged.
+/// Set the assignee and/or team. A field left out is unchanged; `null`
+/// clears it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignIncidentV1 {
     pub actor: Actor,
     pub incident: String,
-    #[serde(default)]
-    pub assignee_id: Option<Uuid>,
-    #[serde(default)]
-    pub team_id: Option<Uuid>,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assignee_id: Option<Option<Uuid>>,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub team_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -125,8 +125,8 @@ fn commands() {
     check(&AssignIncidentV1 {
         actor: agent(),
         incident: id(10).to_string(),
-        assignee_id: Some(id(2)),
-        team_id: None,
+        assignee_id: Some(Some(id(2))),
+        team_id: Some(None),
     });
     check(&AddIncidentActionV1 {
         actor: agent(),

@@ -133,6 +133,28 @@ pub async fn incident_lifecycle(desk: &Desk) {
         .expect(200);
     assert_eq!(assigned["assignee_id"], agent.as_str());
     assert_eq!(assigned["team_id"], team.as_str());
+    let unteamed = ada
+        .post(
+            &format!("/api/v1/incidents/{iid}/assign"),
+            json!({"team_id": null}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(unteamed["team_id"], Value::Null, "null clears");
+    assert_eq!(
+        unteamed["assignee_id"],
+        agent.as_str(),
+        "absent leaves as is"
+    );
+    ada.post(&format!("/api/v1/incidents/{iid}/assign"), json!({}))
+        .await
+        .error(400, "validation_failed");
+    ada.post(
+        &format!("/api/v1/incidents/{iid}/assign"),
+        json!({"team_id": team}),
+    )
+    .await
+    .expect(200);
 
     let note = ada
         .post(
@@ -247,11 +269,28 @@ pub async fn incident_lifecycle(desk: &Desk) {
             .any(|c| c.starts_with(&format!("assignee - {agent}"))),
         "{changes:?}"
     );
-    assert!(
-        changes
-            .iter()
-            .any(|c| c.starts_with(&format!("team - {team}"))),
-        "{changes:?}"
+    let teams: Vec<&String> = changes.iter().filter(|c| c.starts_with("team")).collect();
+    assert_eq!(
+        teams,
+        [
+            &format!("team - {team}"),
+            &format!("team {team} -"),
+            &format!("team - {team}")
+        ]
+    );
+    let resolutions: Vec<String> = changes
+        .iter()
+        .filter(|c| c.starts_with("resolution"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        resolutions,
+        [
+            "resolution - Restarted the transport service",
+            "resolution Restarted the transport service -",
+            "resolution - Again"
+        ]
+        .map(str::to_owned)
     );
     assert_eq!(
         changes.iter().filter(|c| c.starts_with("action")).count(),
@@ -578,6 +617,15 @@ pub async fn customers_see_only_their_own(desk: &Desk) {
         .post("/api/v1/teams", json!({"name": "mine"}))
         .await
         .error(403, "forbidden");
+    // The role is checked before the body: a customer hears 403, not 400.
+    carl_api
+        .post("/api/v1/teams", json!({"colour": 1}))
+        .await
+        .error(403, "forbidden");
+    carl_api
+        .post(&format!("/api/v1/incidents/{mid}/status"), json!({}))
+        .await
+        .error(403, "forbidden");
 }
 
 /// Bad input gets a clear error with a stable code and loses nothing.
@@ -710,6 +758,22 @@ pub async fn bad_input_is_refused_clearly(desk: &Desk) {
         .post("/api/v1/tokens", json!({"role": "janitor", "name": "x"}))
         .await
         .error(400, "validation_failed");
+    admin
+        .post("/api/v1/tokens", json!({"role": "integration"}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .post("/api/v1/tokens", json!({"role": "integration", "name": "x", "customer_id": "0190f0a0-0000-7000-8000-000000000000"}))
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get("/api/v1/incidents?priority=9")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .send(Method::POST, "/healthz", None)
+        .await
+        .error(405, "method_not_allowed");
 
     // Nothing above was stored.
     let list = admin.get("/api/v1/incidents").await.expect(200);

@@ -41,6 +41,33 @@ impl Principal {
 
 pub const STAFF: &[Role] = &[Role::Admin, Role::Agent, Role::Integration];
 
+/// A caller who must be an admin; extracted before the body, so a caller
+/// without the role hears 403 whatever they sent.
+pub struct Admin(pub Principal);
+
+/// A caller who must be staff (admin, agent or integration), not a customer.
+pub struct Staff(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        who.require(&[Role::Admin])?;
+        Ok(Self(who))
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        who.require(STAFF)?;
+        Ok(Self(who))
+    }
+}
+
 pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

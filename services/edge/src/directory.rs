@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{self, Principal, STAFF, TokenFor};
+use crate::auth::{self, Admin, Principal, Staff, TokenFor};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
 
@@ -218,7 +218,6 @@ pub async fn customer_exists(
 }
 
 async fn get_one<E: Entry>(state: &AppState, who: &Principal, id: &str) -> ApiResult<Json<E>> {
-    who.require(STAFF)?;
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::WHAT))?;
     find(state, who.tenant_id, id)
         .await?
@@ -231,7 +230,6 @@ async fn list<E: Entry>(
     who: &Principal,
     page: &PageParams,
 ) -> ApiResult<Json<Page<E>>> {
-    who.require(STAFF)?;
     let limit = page.limit()?;
     let after = if page.cursor.is_some() {
         " AND id > $2"
@@ -323,10 +321,9 @@ struct NewCompany {
 
 async fn create_company(
     State(state): State<AppState>,
-    who: Principal,
+    Admin(who): Admin,
     Body(body): Body<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<Company>)> {
-    who.require(&[Role::Admin])?;
     let c = Company {
         id: Uuid::now_v7(),
         name: check_name(&body.name)?,
@@ -344,7 +341,7 @@ async fn create_company(
 
 async fn list_companies(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<Page<Company>>> {
     list(&s, &who, &p).await
@@ -352,7 +349,7 @@ async fn list_companies(
 
 async fn get_company(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Company>> {
     get_one(&s, &who, &id).await
@@ -372,10 +369,9 @@ struct NewCustomer {
 
 async fn create_customer(
     State(state): State<AppState>,
-    who: Principal,
+    Admin(who): Admin,
     Body(body): Body<NewCustomer>,
 ) -> ApiResult<(StatusCode, Json<Customer>)> {
-    who.require(&[Role::Admin])?;
     if let Some(company) = body.company_id {
         must_exist::<Company>(&state, who.tenant_id, "company_id", company).await?;
     }
@@ -405,7 +401,7 @@ async fn create_customer(
 
 async fn list_customers(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<Page<Customer>>> {
     list(&s, &who, &p).await
@@ -413,7 +409,7 @@ async fn list_customers(
 
 async fn get_customer(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Customer>> {
     get_one(&s, &who, &id).await
@@ -429,10 +425,9 @@ struct NewTeam {
 
 async fn create_team(
     State(state): State<AppState>,
-    who: Principal,
+    Admin(who): Admin,
     Body(body): Body<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    who.require(&[Role::Admin])?;
     if let Some(leader) = body.leader_id {
         agent_exists(&state, who.tenant_id, "leader_id", leader).await?;
     }
@@ -455,7 +450,7 @@ async fn create_team(
 
 async fn list_teams(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<Page<Team>>> {
     list(&s, &who, &p).await
@@ -463,7 +458,7 @@ async fn list_teams(
 
 async fn get_team(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Team>> {
     get_one(&s, &who, &id).await
@@ -481,10 +476,9 @@ struct NewAgent {
 
 async fn create_agent(
     State(state): State<AppState>,
-    who: Principal,
+    Admin(who): Admin,
     Body(body): Body<NewAgent>,
 ) -> ApiResult<(StatusCode, Json<Agent>)> {
-    who.require(&[Role::Admin])?;
     if let Some(team) = body.team_id {
         team_exists(&state, who.tenant_id, "team_id", team).await?;
     }
@@ -509,7 +503,7 @@ async fn create_agent(
 
 async fn list_agents(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<Page<Agent>>> {
     list(&s, &who, &p).await
@@ -517,7 +511,7 @@ async fn list_agents(
 
 async fn get_agent(
     State(s): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Agent>> {
     get_one(&s, &who, &id).await
@@ -547,11 +541,17 @@ struct IssuedToken {
 /// admin and integration tokens act under their own name.
 async fn create_token(
     State(state): State<AppState>,
-    who: Principal,
+    Admin(who): Admin,
     Body(body): Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
-    who.require(&[Role::Admin])?;
     let tenant = who.tenant_id;
+    if body.agent_id.is_some() && body.role != Role::Agent {
+        return Err(ApiError::field("agent_id", "only for an agent token"));
+    }
+    if body.customer_id.is_some() && body.role != Role::Customer {
+        return Err(ApiError::field("customer_id", "only for a customer token"));
+    }
+    let given_name = body.name.as_deref().map(check_name).transpose()?;
     let (principal_id, principal_name) = match body.role {
         Role::Agent => {
             let id = body
@@ -576,11 +576,13 @@ async fn create_token(
             )
         }
         Role::Admin | Role::Integration => {
-            let name = check_name(body.name.as_deref().unwrap_or(""))?;
+            let name = given_name.clone().ok_or_else(|| {
+                ApiError::field("name", "required for an admin or integration token")
+            })?;
             (Uuid::now_v7(), name)
         }
     };
-    let name = body.name.clone().unwrap_or_else(|| principal_name.clone());
+    let name = given_name.unwrap_or_else(|| principal_name.clone());
     let mut conn = state.store.pool().acquire().await?;
     let issued = auth::issue(
         &mut conn,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, STAFF};
+use crate::auth::{Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
@@ -141,6 +141,9 @@ async fn list(
     headers: HeaderMap,
     Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
+    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+        return Err(ApiError::field("priority", "must be 1 to 5"));
+    }
     let limit = PageParams {
         limit: q.limit,
         cursor: q.cursor,
@@ -165,24 +168,24 @@ async fn list(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Assignment {
-    #[serde(default)]
-    assignee_id: Option<Uuid>,
-    #[serde(default)]
-    team_id: Option<Uuid>,
+    /// Absent: unchanged; `null`: unassign.
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    team_id: Option<Option<Uuid>>,
 }
 
 async fn assign(
     State(state): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<Assignment>,
 ) -> ApiResult<Json<IncidentV1>> {
-    who.require(STAFF)?;
-    if let Some(agent) = body.assignee_id {
+    if let Some(Some(agent)) = body.assignee_id {
         directory::agent_exists(&state, who.tenant_id, "assignee_id", agent).await?;
     }
-    if let Some(team) = body.team_id {
+    if let Some(Some(team)) = body.team_id {
         directory::team_exists(&state, who.tenant_id, "team_id", team).await?;
     }
     let command = AssignIncidentV1 {
@@ -257,12 +260,11 @@ struct StatusChange {
 
 async fn change_status(
     State(state): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,
 ) -> ApiResult<Json<IncidentV1>> {
-    who.require(STAFF)?;
     let command = ChangeIncidentStatusV1 {
         actor: who.actor.clone(),
         incident: id,
@@ -274,11 +276,10 @@ async fn change_status(
 
 async fn history(
     State(state): State<AppState>,
-    who: Principal,
+    Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<AuditEntryV1>>> {
-    who.require(STAFF)?;
     let command = GetIncidentHistoryV1 {
         viewer: who.actor.clone(),
         incident: id,

@@ -66,6 +66,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .nest("/api/v1", api)
         .merge(ops::router(readiness))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(Code::Internal, "internal error").into_response()

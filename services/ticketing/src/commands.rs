@@ -303,7 +303,7 @@ async fn assign(
     if cmd.assignee_id.is_none() && cmd.team_id.is_none() {
         return Err(Error::field(
             "assignee_id",
-            "give an assignee_id, a team_id or both",
+            "give an assignee_id, a team_id or both (null unassigns)",
         ));
     }
     let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
@@ -311,8 +311,12 @@ async fn assign(
         return Err(invalid(i.status, "assign"));
     }
     let (old_assignee, old_team) = (i.assignee_id, i.team_id);
-    i.assignee_id = cmd.assignee_id.or(i.assignee_id);
-    i.team_id = cmd.team_id.or(i.team_id);
+    if let Some(assignee) = cmd.assignee_id {
+        i.assignee_id = assignee;
+    }
+    if let Some(team) = cmd.team_id {
+        i.team_id = team;
+    }
     i.updated_at = now;
     i.version += 1;
     incidents::update(tx, tenant, &i).await?;
@@ -427,6 +431,7 @@ async fn change_status(
         );
         return Err(Error::Domain(body));
     }
+    let old_resolution = i.resolution.clone();
     if cmd.to == IncidentStatus::Resolved {
         let resolution = cmd.resolution.as_deref().unwrap_or("");
         check_text("resolution", resolution, MAX_TEXT, true)?;
@@ -437,7 +442,9 @@ async fn change_status(
         i.closed_at = Some(now);
     }
     if from == IncidentStatus::Resolved && cmd.to == IncidentStatus::Open {
+        // Reopened: the old resolution no longer holds (the audit keeps it).
         i.resolved_at = None;
+        i.resolution = None;
     }
     i.status = cmd.to;
     i.updated_at = now;
@@ -449,6 +456,14 @@ async fn change_status(
         to: Some(cmd.to.as_str().to_owned()),
     };
     incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+    if old_resolution != i.resolution {
+        let c = Change {
+            change: "resolution",
+            from: old_resolution,
+            to: i.resolution.clone(),
+        };
+        incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+    }
     let event = IncidentStatusChangedV1 {
         incident_id: i.id,
         reference: i.reference.clone(),
