@@ -41,14 +41,14 @@ async fn start(replicas: usize) -> Cluster {
         let mut args = vec!["--target".to_owned(), "ticketing".to_owned()];
         args.extend(common(&ticketing_db));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ticketing.push(Process::serve(&args, &[]).await);
+        ticketing.push(Process::serve(&args).await);
     }
     let mut args = vec!["--target".to_owned(), "edge".to_owned()];
     args.extend(common(&edge_db));
     let edge_args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let edge = Process::serve(&edge_args, &[]).await;
+    let edge = Process::serve(&edge_args).await;
     let desk = Desk {
-        base: edge.url.clone(),
+        base: edge.url().to_owned(),
         store_args: vec!["--database-url".into(), edge_db],
     };
     Cluster {
@@ -65,11 +65,11 @@ async fn every_scenario_on_the_distributed_desk() {
     scenarios::all(&cluster.desk).await;
     // Every target serves health and readiness of its own.
     for replica in &cluster.replicas {
-        let api = Api::new(&replica.url, None);
+        let api = Api::new(replica.url(), None);
         assert_eq!(api.get("/readyz").await.expect(200)["status"], "ready");
     }
     assert_eq!(
-        Api::new(&cluster.edge.url, None)
+        Api::new(cluster.edge.url(), None)
             .get("/readyz")
             .await
             .expect(200)["checks"]["bus"],
@@ -79,7 +79,7 @@ async fn every_scenario_on_the_distributed_desk() {
 
 /// How many commands a ticketing replica has handled, from its /metrics.
 async fn commands_handled(replica: &Process) -> u64 {
-    let text = Api::new(&replica.url, None)
+    let text = Api::new(replica.url(), None)
         .get("/metrics")
         .await
         .expect(200);

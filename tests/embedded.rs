@@ -10,9 +10,9 @@ use serde_json::json;
 
 async fn start(dir: &TempDir) -> (Process, Desk) {
     let data = dir_arg(dir.path());
-    let process = Process::serve(&["--data-dir", &data], &[]).await;
+    let process = Process::serve(&["--data-dir", &data]).await;
     let desk = Desk {
-        base: process.url.clone(),
+        base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
     };
     (process, desk)

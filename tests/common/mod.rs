@@ -5,92 +5,47 @@
 pub mod scenarios;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use servicedesk::process::Served;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_servicedesk");
 
-/// One `servicedesk` process, killed when dropped.
-pub struct Process {
-    pub child: Child,
-    /// `http://127.0.0.1:port` as the process announced it.
-    pub url: String,
-}
+/// One `servicedesk serve` process (see `servicedesk::process`), killed
+/// when dropped.
+pub struct Process(pub Served);
 
 impl Process {
-    /// Starts `servicedesk serve <args>` on a free port and waits until it
-    /// says where it listens.
-    pub async fn serve(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn servicedesk");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(rest) = line.split(" listening on ").nth(1) {
-                    return rest.trim().to_owned();
-                }
-            }
-            panic!("servicedesk exited before listening (args {args:?})");
-        })
-        .await
-        .expect("servicedesk listens within 60 s");
-        // Keep draining stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, url }
+    pub async fn serve(args: &[&str]) -> Self {
+        Self(
+            Served::start(Path::new(BIN), args)
+                .await
+                .expect("servicedesk starts and listens"),
+        )
+    }
+
+    pub fn url(&self) -> &str {
+        &self.0.url
     }
 
     /// SIGKILL: the crash case.
     pub async fn kill(&mut self) {
-        let _ = self.child.kill().await;
+        self.0.kill().await;
     }
 
-    /// SIGTERM and wait: the graceful case. Returns the exit status.
+    /// SIGTERM and wait for the exit.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("stops within 30 s of SIGTERM")
-            .expect("wait")
+        self.0.terminate().await.expect("stops after SIGTERM")
     }
 }
 
 /// `servicedesk tenant create <name> <store args>`; returns (tenant_id, token).
 pub async fn create_tenant(name: &str, store_args: &[&str]) -> (String, String) {
-    let out = Command::new(BIN)
-        .args(["tenant", "create", name])
-        .args(store_args)
-        .output()
+    servicedesk::process::create_tenant(Path::new(BIN), name, store_args)
         .await
-        .expect("run tenant create");
-    assert!(
-        out.status.success(),
-        "tenant create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("tenant create prints JSON");
-    (
-        v["tenant_id"].as_str().expect("tenant_id").to_owned(),
-        v["token"].as_str().expect("token").to_owned(),
-    )
+        .expect("tenant create")
 }
 
 /// A client for one caller of the API.

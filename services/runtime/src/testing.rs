@@ -31,20 +31,23 @@ pub fn unique(prefix: &str) -> String {
 /// If the server cannot be reached: the test needs it and must not pass
 /// without it.
 pub async fn fresh_postgres(prefix: &str) -> String {
+    let server = postgres_server_url();
+    create_database(&server, prefix).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {server} is needed by this test and did not create a database: {e}")
+    })
+}
+
+/// Creates a database named `<prefix>_<unique>` on the PostgreSQL server at
+/// `server` and returns its URL.
+pub async fn create_database(server: &str, prefix: &str) -> Result<String, sqlx::Error> {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
-    let server = postgres_server_url();
     let name = unique(prefix);
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&server)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL at {server} is needed by this test and is not reachable: {e}")
-        });
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(server).await?;
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-    format!("{base}/{name}")
+        .await?;
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
 }
 
 /// A SQLite file in a fresh temporary directory (kept for the test's

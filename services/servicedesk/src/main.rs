@@ -1,20 +1,10 @@
 //! `servicedesk`: the one binary. `serve` runs every part in one process on
 //! the embedded default, or one target against RabbitMQ and PostgreSQL;
 //! `tenant create` makes a tenant and its first admin token; `bench`
-//! measures the desk.
-//!
-//! # Layout
-//! - [`cli`]: the command line (every flag also reads an environment variable).
-//! - [`serve`]: the targets and how they are wired in each mode.
-//! - [`tenant`]: `tenant create`.
-//! - [`bench`]: `bench`, the end-to-end benchmark and its ceilings.
-
-mod bench;
-mod cli;
-mod serve;
-mod tenant;
+//! measures the desk. The parts live in the crate's library (`lib.rs`).
 
 use clap::Parser;
+use servicedesk::{bench, cli, serve, tenant};
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

@@ -1,0 +1,183 @@
+//! `servicedesk bench`: incidents created per second end to end through the
+//! HTTP edge, in both modes, with p50/p99 latency at full load and at half
+//! that rate; and, in the same run, the ceilings of the parts the desk stands
+//! on: SQLite and PostgreSQL inserting the same rows with the same
+//! durability, RabbitMQ publishing, confirming and consuming the same
+//! messages, and request/reply round trips over direct reply-to.
+//!
+//! The desk under test runs as child processes of this one (the real
+//! binary, as users run it); the load comes from this process over loopback.
+
+mod ceilings;
+mod load;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use runtime::testing;
+
+use crate::bench::load::Stats;
+use crate::process::{Served, create_tenant};
+
+async fn tenant(exe: &Path, store_args: &[&str]) -> anyhow::Result<String> {
+    Ok(create_tenant(exe, "Bench", store_args).await?.1)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    /// Which desk to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    pub mode: Mode,
+    /// Incidents created in the full-load phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent HTTP clients in the full-load phase.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// RabbitMQ for the distributed desk and the broker ceiling.
+    #[arg(
+        long,
+        env = "SERVICEDESK_TEST_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// A PostgreSQL server on which the bench may create databases.
+    #[arg(
+        long,
+        env = "SERVICEDESK_TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Ticketing replicas in distributed mode.
+    #[arg(long, default_value_t = 2)]
+    pub replicas: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    Embedded,
+    Distributed,
+    Both,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let exe = std::env::current_exe().context("finding the servicedesk binary")?;
+    println!(
+        "servicedesk bench: {} incidents, {} clients per run",
+        args.requests, args.concurrency
+    );
+
+    if matches!(args.mode, Mode::Embedded | Mode::Both) {
+        let full = embedded(&exe, &args).await?;
+        let sqlite = ceilings::sqlite(args.requests).await?;
+        rows.push((
+            "embedded: incidents created end to end".into(),
+            full.0.line(),
+        ));
+        rows.push(("embedded: at half that rate".into(), full.1.line()));
+        rows.push((
+            "ceiling: SQLite (WAL, synchronous=FULL), incident + outbox row, 1 tx each".into(),
+            sqlite.line(),
+        ));
+    }
+    if matches!(args.mode, Mode::Distributed | Mode::Both) {
+        let full = distributed(&exe, &args).await?;
+        let pg = ceilings::postgres(&args.postgres_url, args.requests, 16).await?;
+        let broker = ceilings::rabbitmq(&args.amqp_url, args.requests).await?;
+        let rpc =
+            ceilings::request_reply(&args.amqp_url, args.requests / 2, args.concurrency).await?;
+        rows.push((
+            "distributed: incidents created end to end".into(),
+            full.0.line(),
+        ));
+        rows.push(("distributed: at half that rate".into(), full.1.line()));
+        rows.push((
+            "ceiling: PostgreSQL, incident + outbox row, 1 tx each, 16 clients".into(),
+            pg.line(),
+        ));
+        rows.push((
+            "ceiling: RabbitMQ quorum queue, publish + confirm + consume".into(),
+            broker.line(),
+        ));
+        rows.push((
+            "ceiling: bus request/reply (direct reply-to), echo handler".into(),
+            rpc.line(),
+        ));
+    }
+    println!();
+    println!("| what | result |");
+    println!("| --- | --- |");
+    for (what, result) in rows {
+        println!("| {what} | {result} |");
+    }
+    Ok(())
+}
+
+/// Full load, then half of that rate.
+async fn measure(base: &str, token: &str, args: &BenchArgs) -> anyhow::Result<(Stats, Stats)> {
+    // Warm up connections, caches and the JIT-less but cold page cache.
+    load::create_incidents(base, token, 500.min(args.requests), args.concurrency, None).await?;
+    let full = load::create_incidents(base, token, args.requests, args.concurrency, None).await?;
+    let half_rate = full.per_second / 2.0;
+    let half_count = (args.requests / 2).max(100);
+    let half =
+        load::create_incidents(base, token, half_count, args.concurrency, Some(half_rate)).await?;
+    Ok((full, half))
+}
+
+async fn embedded(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Stats)> {
+    let dir = testing::TempDir::new();
+    let data = dir.path().display().to_string();
+    let desk = Served::start(exe, &["--data-dir", &data]).await?;
+    let token = tenant(exe, &["--data-dir", &data]).await?;
+    let stats = measure(&desk.url, &token, args).await;
+    drop(desk);
+    stats
+}
+
+async fn distributed(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Stats)> {
+    let edge_db = ceilings::fresh_database(&args.postgres_url, "bench").await?;
+    let ticketing_db = ceilings::fresh_database(&args.postgres_url, "bench").await?;
+    let prefix = testing::unique("bench");
+    let mut children = Vec::new();
+    for _ in 0..args.replicas.max(1) {
+        children.push(
+            Served::start(
+                exe,
+                &[
+                    "--target",
+                    "ticketing",
+                    "--amqp-url",
+                    &args.amqp_url,
+                    "--bus-prefix",
+                    &prefix,
+                    "--database-url",
+                    &ticketing_db,
+                ],
+            )
+            .await?,
+        );
+    }
+    let edge = Served::start(
+        exe,
+        &[
+            "--target",
+            "edge",
+            "--amqp-url",
+            &args.amqp_url,
+            "--bus-prefix",
+            &prefix,
+            "--database-url",
+            &edge_db,
+        ],
+    )
+    .await?;
+    let token = tenant(exe, &["--database-url", &edge_db]).await?;
+    let stats = measure(&edge.url, &token, args).await;
+    drop(edge);
+    drop(children);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stats
+}

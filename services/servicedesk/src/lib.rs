@@ -1,0 +1,15 @@
+//! The `servicedesk` binary's parts, as a library so the cross-service tests
+//! in the workspace's `tests/` can drive the binary the way the benchmark does.
+//!
+//! # Layout
+//! - [`cli`]: the command line (every flag also reads an environment variable).
+//! - [`serve`]: the targets and how they are wired in each mode.
+//! - [`tenant`]: `tenant create`.
+//! - [`bench`]: `bench`, the end-to-end benchmark and its ceilings.
+//! - [`process`]: running `servicedesk` as a child process.
+
+pub mod bench;
+pub mod cli;
+pub mod process;
+pub mod serve;
+pub mod tenant;
