@@ -4,7 +4,9 @@
 
 use uuid::Uuid;
 
-use crate::store::{StoreError, Tx, micros};
+use sqlx::AnyConnection;
+
+use crate::store::{StoreError, micros};
 
 pub enum Seen {
     New,
@@ -12,12 +14,16 @@ pub enum Seen {
     Done(Option<String>),
 }
 
-pub async fn check(tx: &mut Tx, consumer: &str, message_id: Uuid) -> Result<Seen, StoreError> {
+pub async fn check(
+    tx: &mut AnyConnection,
+    consumer: &str,
+    message_id: Uuid,
+) -> Result<Seen, StoreError> {
     let row: Option<(Option<String>,)> =
         sqlx::query_as("SELECT reply FROM inbox WHERE consumer = $1 AND message_id = $2")
             .bind(consumer)
             .bind(message_id.to_string())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(match row {
         Some((reply,)) => Seen::Done(reply),
@@ -29,7 +35,7 @@ pub async fn check(tx: &mut Tx, consumer: &str, message_id: Uuid) -> Result<Seen
 /// the insert fails and the caller's transaction rolls back: the message is
 /// retried and then answered from the inbox.
 pub async fn record(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     consumer: &str,
     message_id: Uuid,
     reply: Option<&str>,
@@ -41,7 +47,7 @@ pub async fn record(
     .bind(message_id.to_string())
     .bind(reply)
     .bind(micros(time::OffsetDateTime::now_utc()))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

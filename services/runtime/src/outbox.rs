@@ -13,7 +13,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::store::{Backend, Store, StoreError, Tx, micros};
+use sqlx::AnyConnection;
+
+use crate::store::{Backend, Store, StoreError, micros};
 
 /// How many events one relay step publishes at most.
 const BATCH: i64 = 256;
@@ -22,7 +24,10 @@ const BATCH: i64 = 256;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Writes `event` to the outbox inside the caller's transaction.
-pub async fn enqueue<E: Event>(tx: &mut Tx, envelope: &Envelope) -> Result<(), StoreError> {
+pub async fn enqueue<E: Event>(
+    tx: &mut AnyConnection,
+    envelope: &Envelope,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO outbox (message_id, routing_key, envelope, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -30,7 +35,7 @@ pub async fn enqueue<E: Event>(tx: &mut Tx, envelope: &Envelope) -> Result<(), S
     .bind(E::ROUTING_KEY)
     .bind(serde_json::to_string(envelope).unwrap_or_default())
     .bind(micros(envelope.occurred_at))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -40,7 +45,7 @@ type Row = (String, String, String);
 
 /// Deletes what was confirmed and counts an attempt on what was not.
 async fn settle(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     outcomes: Vec<(&str, Result<(), String>)>,
 ) -> Result<usize, StoreError> {
     let mut sent = 0;
@@ -49,7 +54,7 @@ async fn settle(
             Ok(()) => {
                 sqlx::query("DELETE FROM outbox WHERE message_id = $1")
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
                 sent += 1;
             }
@@ -57,7 +62,7 @@ async fn settle(
                 tracing::warn!(message_id = %id, %reason, "outbox publish failed; will retry");
                 sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = $1")
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
@@ -126,7 +131,11 @@ impl Relay {
         }
     }
 
-    async fn publish_and_settle(&self, tx: &mut Tx, rows: Vec<Row>) -> Result<usize, StoreError> {
+    async fn publish_and_settle(
+        &self,
+        tx: &mut AnyConnection,
+        rows: Vec<Row>,
+    ) -> Result<usize, StoreError> {
         let outcomes = self.publish(&rows).await;
         settle(tx, outcomes).await
     }

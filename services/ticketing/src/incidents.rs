@@ -4,7 +4,7 @@ use contracts::incident::{
     ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1,
 };
 use contracts::{Actor, Page};
-use runtime::store::{Tx, from_micros, micros};
+use runtime::store::{from_micros, micros};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -59,7 +59,7 @@ fn incident_from_row(row: &AnyRow) -> sqlx::Result<IncidentV1> {
 }
 
 /// The next reference number of `kind` for the tenant (1, 2, …).
-pub async fn next_number(tx: &mut Tx, tenant: Uuid, kind: &str) -> Result<i64> {
+pub async fn next_number(tx: &mut AnyConnection, tenant: Uuid, kind: &str) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO ticket_sequences (tenant_id, kind, last) VALUES ($1, $2, 1) \
          ON CONFLICT (tenant_id, kind) DO UPDATE SET last = ticket_sequences.last + 1 \
@@ -67,11 +67,11 @@ pub async fn next_number(tx: &mut Tx, tenant: Uuid, kind: &str) -> Result<i64> {
     )
     .bind(tenant.to_string())
     .bind(kind)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
-pub async fn insert(tx: &mut Tx, tenant: Uuid, i: &IncidentV1) -> Result<()> {
+pub async fn insert(tx: &mut AnyConnection, tenant: Uuid, i: &IncidentV1) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO incidents (tenant_id, {COLUMNS}) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
@@ -97,13 +97,13 @@ pub async fn insert(tx: &mut Tx, tenant: Uuid, i: &IncidentV1) -> Result<()> {
     .bind(i.resolved_at.map(micros))
     .bind(i.closed_at.map(micros))
     .bind(i.version)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Writes the mutable fields of `i`, if nobody changed it since `i.version - 1`.
-pub async fn update(tx: &mut Tx, tenant: Uuid, i: &IncidentV1) -> Result<()> {
+pub async fn update(tx: &mut AnyConnection, tenant: Uuid, i: &IncidentV1) -> Result<()> {
     let done = sqlx::query(
         "UPDATE incidents SET status = $1, priority = $2, assignee_id = $3, team_id = $4, \
          resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9 \
@@ -121,7 +121,7 @@ pub async fn update(tx: &mut Tx, tenant: Uuid, i: &IncidentV1) -> Result<()> {
     .bind(tenant.to_string())
     .bind(i.id.to_string())
     .bind(i.version - 1)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Err(Error::Conflict(i.reference.clone()));
@@ -241,7 +241,12 @@ enum Arg {
     Int(i64),
 }
 
-pub async fn insert_action(tx: &mut Tx, tenant: Uuid, incident: Uuid, a: &ActionV1) -> Result<()> {
+pub async fn insert_action(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    incident: Uuid,
+    a: &ActionV1,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO incident_actions (id, tenant_id, incident_id, kind, body, public, \
          email_customer, knowledge_base, author, created_at) \
@@ -260,7 +265,7 @@ pub async fn insert_action(tx: &mut Tx, tenant: Uuid, incident: Uuid, a: &Action
     .bind(i64::from(a.knowledge_base))
     .bind(serde_json::to_string(&a.author).unwrap_or_default())
     .bind(micros(a.created_at))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -314,7 +319,7 @@ pub struct Change<'a> {
 }
 
 pub async fn audit(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     tenant: Uuid,
     incident: Uuid,
     actor: &Actor,
@@ -333,7 +338,7 @@ pub async fn audit(
     .bind(change.to)
     .bind(serde_json::to_string(actor).unwrap_or_default())
     .bind(micros(at))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -367,14 +372,19 @@ pub async fn history(
 }
 
 /// The tenant's priority for `impact` × `urgency` (each 1 high … 3 low).
-pub async fn matrix_priority(tx: &mut Tx, tenant: Uuid, impact: u8, urgency: u8) -> Result<u8> {
+pub async fn matrix_priority(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    impact: u8,
+    urgency: u8,
+) -> Result<u8> {
     let own: Option<i64> = sqlx::query_scalar(
         "SELECT priority FROM priority_matrix WHERE tenant_id = $1 AND impact = $2 AND urgency = $3",
     )
     .bind(tenant.to_string())
     .bind(i64::from(impact))
     .bind(i64::from(urgency))
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     Ok(small(own).unwrap_or(impact + urgency - 1))
 }

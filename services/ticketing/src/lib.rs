@@ -42,11 +42,15 @@ pub enum StartError {
 pub struct Ticketing {
     pub store: Store,
     pub relay: Relay,
-    tasks: Vec<JoinHandle<()>>,
+    consumer: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    relay_task: JoinHandle<()>,
+    relay_stop: CancellationToken,
 }
 
 impl Ticketing {
-    /// Migrates the store and starts consuming commands and relaying events.
+    /// Migrates the store and starts consuming commands and relaying events
+    /// until `stop`.
     pub async fn start(
         store: Store,
         bus: Arc<dyn Bus>,
@@ -55,26 +59,29 @@ impl Ticketing {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("ticketing", MIGRATIONS).await?;
         let relay = Relay::new(store.clone(), bus.clone());
-        let handler = commands::Commands::new(store.clone(), relay.clone());
-        let consumer = bus
-            .consume(
-                QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH),
-                handler,
-                stop.clone(),
-            )
-            .await?;
-        let relay_task = tokio::spawn(relay.clone().run(stop));
+        let (handler, writer) = commands::Commands::new(store.clone(), relay.clone());
+        let spec = QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH);
+        let consumer = bus.consume(spec, handler, stop).await?;
+        let relay_stop = CancellationToken::new();
+        let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
         Ok(Self {
             store,
             relay,
-            tasks: vec![consumer, relay_task],
+            consumer,
+            writer,
+            relay_task,
+            relay_stop,
         })
     }
 
-    /// Waits until the consumer drained and the relay flushed.
+    /// Waits until the consumer drained, the writer committed what it was
+    /// handed, and the relay published what they wrote.
     pub async fn run_until_stopped(self) {
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        let _ = self.consumer.await;
+        // The consumer dropped the handler, so the writer ends when its
+        // queue is empty.
+        let _ = self.writer.await;
+        self.relay_stop.cancel();
+        let _ = self.relay_task.await;
     }
 }
