@@ -18,7 +18,29 @@ struct Cluster {
     edge: Process,
     replicas: Vec<Process>,
     ticketing_db: String,
+    prefix: String,
     desk: Desk,
+}
+
+/// The bus arguments of every target of one cluster.
+fn bus_args(prefix: &str, db: &str) -> Vec<String> {
+    [
+        "--amqp-url",
+        &testing::amqp_url(),
+        "--bus-prefix",
+        prefix,
+        "--database-url",
+        db,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+async fn ticketing_replica(prefix: &str, db: &str) -> Process {
+    let mut args = vec!["--target".to_owned(), "ticketing".to_owned()];
+    args.extend(bus_args(prefix, db));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Process::serve(&args).await
 }
 
 async fn start(replicas: usize) -> Cluster {
@@ -55,6 +77,7 @@ async fn start(replicas: usize) -> Cluster {
         edge,
         replicas: ticketing,
         ticketing_db,
+        prefix,
         desk,
     }
 }
@@ -198,4 +221,126 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
         )
         .await
         .expect(201);
+}
+
+/// Collects the events a cluster publishes.
+struct Events(tokio::sync::mpsc::UnboundedSender<contracts::Envelope>);
+
+#[async_trait::async_trait]
+impl runtime::bus::Handler for Events {
+    async fn handle(
+        &self,
+        env: contracts::Envelope,
+    ) -> Result<Option<contracts::Envelope>, runtime::bus::HandlerError> {
+        let _ = self.0.send(env);
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn one_trace_spans_edge_broker_ticketing_and_the_events() {
+    use runtime::bus::Bus;
+    let cluster = start(1).await;
+    let bus = runtime::bus::amqp::AmqpBus::connect(&testing::amqp_url(), &cluster.prefix)
+        .await
+        .expect("RabbitMQ");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let spec = runtime::bus::QueueSpec::events("test.observer", &["ticketing.incident.*"], 16);
+    bus.consume(spec, Arc::new(Events(tx)), stop.clone())
+        .await
+        .expect("observe events");
+
+    let admin = cluster.desk.tenant("Traced").await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let reply = reqwest::Client::new()
+        .post(format!("{}/api/v1/incidents", cluster.desk.base))
+        .bearer_auth(admin.token.as_deref().expect("token"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&json!({"summary": "traced", "priority": 2}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(reply.status().as_u16(), 201);
+    let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the event within 10 s")
+        .expect("an event");
+    assert_eq!(event.message_type, "IncidentLoggedV1");
+    let tp = event
+        .traceparent
+        .as_deref()
+        .expect("the event carries the trace context");
+    assert_eq!(runtime::telemetry::trace_id(tp), Some(trace), "{tp}");
+    assert!(
+        event.causation_id.is_some(),
+        "the event names the command that caused it"
+    );
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn without_ticketing_the_edge_answers_503_and_recovers() {
+    let edge_db = testing::fresh_postgres("edge").await;
+    let ticketing_db = testing::fresh_postgres("ticketing").await;
+    let prefix = testing::unique("desk");
+    let mut args = vec![
+        "--target".to_owned(),
+        "edge".to_owned(),
+        "--request-timeout".to_owned(),
+        "2".to_owned(),
+    ];
+    args.extend(bus_args(&prefix, &edge_db));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let edge = Process::serve(&args).await;
+    let desk = Desk {
+        base: edge.url().to_owned(),
+        store_args: vec!["--database-url".into(), edge_db],
+    };
+    let admin = desk.tenant("Patient").await;
+
+    // Ticketing has never run: nothing takes the command.
+    let body = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "too early", "priority": 1}),
+        )
+        .await;
+    let body = body.error(503, "dependency_unavailable");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("ticketing"),
+        "{body}"
+    );
+
+    // Ticketing came and went: the command waits in its queue, the caller
+    // gives up after the timeout, and the command expires unprocessed.
+    let mut replica = ticketing_replica(&prefix, &ticketing_db).await;
+    replica.kill().await;
+    admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "while down", "priority": 1}),
+        )
+        .await
+        .error(503, "dependency_unavailable");
+
+    // It returns: the desk works again by itself, and what the caller was
+    // told failed was not done behind their back.
+    let _replica = ticketing_replica(&prefix, &ticketing_db).await;
+    admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "after", "priority": 1}),
+        )
+        .await
+        .expect(201);
+    let list = admin.get("/api/v1/incidents").await.expect(200);
+    let summaries: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["summary"].as_str())
+        .collect();
+    assert_eq!(summaries, ["after"]);
+    assert_eq!(admin.get("/readyz").await.expect(200)["status"], "ready");
 }

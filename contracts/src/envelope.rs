@@ -103,7 +103,16 @@ impl Envelope {
                 found: self.message_type.clone(),
             });
         }
-        M::deserialize(&self.payload).map_err(|e| DecodeError::Payload(e.to_string()))
+        // Name the field that is wrong: a supplier reading a dead letter's
+        // reason should not have to guess.
+        serde_path_to_error::deserialize(&self.payload).map_err(|e| {
+            let path = e.path().to_string();
+            DecodeError::Payload(if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            })
+        })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

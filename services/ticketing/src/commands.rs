@@ -202,6 +202,12 @@ enum Applied {
 }
 
 impl Applied {
+    fn rejected(e: HandlerError) -> Self {
+        match e {
+            HandlerError::Reject(reason) | HandlerError::Retry(reason) => Self::Rejected(reason),
+        }
+    }
+
     fn into_reply(self, env: &Envelope) -> Outcome {
         match self {
             Self::Wrote(body) | Self::Answered(body) => Ok(reply(env, body)),
@@ -227,19 +233,19 @@ async fn apply(tx: &mut Tx, env: &Envelope) -> Result<Applied> {
     let outcome = match env.message_type.as_str() {
         LogIncidentV1::TYPE => match decode(env) {
             Ok(cmd) => log(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e.to_string())),
+            Err(e) => return Ok(Applied::rejected(e)),
         },
         AssignIncidentV1::TYPE => match decode(env) {
             Ok(cmd) => assign(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e.to_string())),
+            Err(e) => return Ok(Applied::rejected(e)),
         },
         AddIncidentActionV1::TYPE => match decode(env) {
             Ok(cmd) => add_action(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e.to_string())),
+            Err(e) => return Ok(Applied::rejected(e)),
         },
         ChangeIncidentStatusV1::TYPE => match decode(env) {
             Ok(cmd) => change_status(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e.to_string())),
+            Err(e) => return Ok(Applied::rejected(e)),
         },
         other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
     };

@@ -49,6 +49,12 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres_url: String,
+    /// Load a desk that is already running at this URL instead (with `--token`).
+    #[arg(long, requires = "token")]
+    pub url: Option<String>,
+    /// An admin token of a tenant on the desk at `--url`.
+    #[arg(long)]
+    pub token: Option<String>,
     /// Ticketing replicas in distributed mode.
     #[arg(long, default_value_t = 2)]
     pub replicas: usize,
@@ -69,6 +75,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.requests, args.concurrency
     );
 
+    if let (Some(url), Some(token)) = (&args.url, &args.token) {
+        let (full, half) = measure(url, token, &args).await?;
+        println!("{url}: {}", full.line());
+        println!("{url} at half that rate: {}", half.line());
+        return Ok(());
+    }
     if matches!(args.mode, Mode::Embedded | Mode::Both) {
         let full = embedded(&exe, &args).await?;
         let sqlite = ceilings::sqlite(args.requests).await?;

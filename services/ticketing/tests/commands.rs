@@ -1,0 +1,236 @@
+//! The ticketing command handler against a real store, on SQLite and
+//! PostgreSQL: grouped commits, refusals inside a group, redelivery.
+
+use std::sync::Arc;
+
+use contracts::common::ReplyV1;
+use contracts::incident::*;
+use contracts::{Actor, Envelope, ErrorCode, Role};
+use runtime::bus::embedded::EmbeddedBus;
+use runtime::bus::{Handler, HandlerError};
+use runtime::outbox::Relay;
+use runtime::store::{Backend, Store};
+use runtime::testing;
+use ticketing::commands::Commands;
+use uuid::Uuid;
+
+async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
+    let (url, dir) = match backend {
+        Backend::Postgres => (testing::fresh_postgres("ticketing").await, None),
+        Backend::Sqlite => {
+            let (dir, url) = testing::fresh_sqlite();
+            (url, Some(dir))
+        }
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    store
+        .migrate("runtime", runtime::MIGRATIONS)
+        .await
+        .expect("migrate");
+    store
+        .migrate("ticketing", ticketing::MIGRATIONS)
+        .await
+        .expect("migrate");
+    (store, dir)
+}
+
+fn agent() -> Actor {
+    Actor {
+        role: Role::Agent,
+        id: Uuid::now_v7(),
+        name: "Ada".into(),
+    }
+}
+
+fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
+    let cmd = LogIncidentV1 {
+        actor: agent(),
+        summary: summary.into(),
+        description: String::new(),
+        priority,
+        impact: None,
+        urgency: None,
+        customer_id: None,
+        category: None,
+        service: None,
+    };
+    Envelope::new(tenant, &cmd)
+}
+
+fn body(reply: Result<Option<Envelope>, HandlerError>) -> ReplyV1 {
+    reply
+        .expect("handled")
+        .expect("a reply")
+        .decode::<ReplyV1>()
+        .expect("a ReplyV1")
+}
+
+async fn concurrent_commands_commit_together(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay.clone());
+    let tenant = Uuid::now_v7();
+    // 60 at once, every third one invalid: the writer groups them, and the
+    // refused ones must not undo (or be undone by) their neighbours.
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let h = handler.clone();
+        let env = log(
+            tenant,
+            &format!("incident {n}"),
+            if n % 3 == 0 { Some(9) } else { Some(2) },
+        );
+        tasks.push(tokio::spawn(async move { (n, body(h.handle(env).await)) }));
+    }
+    let mut refs = Vec::new();
+    for t in tasks {
+        let (n, reply) = t.await.expect("task");
+        match reply {
+            ReplyV1::Ok(v) => {
+                assert_ne!(n % 3, 0, "invalid {n} accepted");
+                refs.push(v["reference"].as_str().expect("reference").to_owned());
+            }
+            ReplyV1::Error(e) => {
+                assert_eq!(n % 3, 0, "valid {n} refused: {e:?}");
+                assert_eq!(e.code, ErrorCode::ValidationFailed);
+            }
+        }
+    }
+    refs.sort();
+    let expected: Vec<String> = (1..=40).map(|n| format!("INC-{n:06}")).collect();
+    assert_eq!(
+        refs, expected,
+        "references are gap-free: refused commands take no number"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(stored, 40);
+    assert_eq!(
+        relay.pending().await.expect("outbox"),
+        40,
+        "one event per incident, in the same commits"
+    );
+}
+
+async fn a_redelivered_command_is_answered_not_repeated(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let tenant = Uuid::now_v7();
+    let env = log(tenant, "only once", Some(1));
+    // The same message three times, two of them in the same group.
+    let (a, b) = tokio::join!(handler.handle(env.clone()), handler.handle(env.clone()));
+    let c = handler.handle(env.clone()).await;
+    let (a, b, c) = (body(a), body(b), body(c));
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(stored, 1);
+}
+
+async fn malformed_commands_are_rejected_alone(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let tenant = Uuid::now_v7();
+    let mut bad = log(tenant, "x", Some(1));
+    bad.payload = serde_json::json!({"summary": 5});
+    let mut unknown = log(tenant, "x", Some(1));
+    unknown.message_type = "SummonDragonV1".into();
+    let good = log(tenant, "fine", Some(1));
+    let (bad, unknown, good) = tokio::join!(
+        handler.handle(bad),
+        handler.handle(unknown),
+        handler.handle(good)
+    );
+    assert!(
+        matches!(bad, Err(HandlerError::Reject(ref r)) if r.contains("summary")),
+        "{bad:?}"
+    );
+    assert!(
+        matches!(unknown, Err(HandlerError::Reject(ref r)) if r.contains("SummonDragonV1")),
+        "{unknown:?}"
+    );
+    assert!(matches!(body(good), ReplyV1::Ok(_)));
+}
+
+async fn lifecycle_rules_hold(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let tenant = Uuid::now_v7();
+    let ReplyV1::Ok(inc) = body(handler.handle(log(tenant, "disk", Some(3))).await) else {
+        panic!("logged")
+    };
+    let id = inc["id"].as_str().expect("id").to_owned();
+    let change = |to: IncidentStatus, resolution: Option<&str>| {
+        Envelope::new(
+            tenant,
+            &ChangeIncidentStatusV1 {
+                actor: agent(),
+                incident: id.clone(),
+                to,
+                resolution: resolution.map(str::to_owned),
+            },
+        )
+    };
+    let ReplyV1::Error(e) = body(handler.handle(change(IncidentStatus::Closed, None)).await) else {
+        panic!("refused")
+    };
+    assert_eq!(e.code, ErrorCode::InvalidTransition);
+    let ReplyV1::Ok(v) = body(
+        handler
+            .handle(change(IncidentStatus::Resolved, Some("fixed")))
+            .await,
+    ) else {
+        panic!("resolved")
+    };
+    assert_eq!(v["version"], 2);
+    // Another tenant cannot touch it.
+    let other = Envelope::new(
+        Uuid::now_v7(),
+        &ChangeIncidentStatusV1 {
+            actor: agent(),
+            incident: id.clone(),
+            to: IncidentStatus::Closed,
+            resolution: None,
+        },
+    );
+    let ReplyV1::Error(e) = body(handler.handle(other).await) else {
+        panic!("refused")
+    };
+    assert_eq!(e.code, ErrorCode::NotFound);
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(runtime::store::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(runtime::store::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    concurrent_commands_commit_together,
+    a_redelivered_command_is_answered_not_repeated,
+    malformed_commands_are_rejected_alone,
+    lifecycle_rules_hold,
+);
