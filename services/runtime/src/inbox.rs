@@ -2,52 +2,67 @@
 //! the same transaction as the effect, with the reply it gave. A redelivered
 //! message then changes nothing and gets the same reply.
 
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
-use sqlx::AnyConnection;
+use crate::store::{Param, StoreError, bind_all, insert_many, micros, placeholders};
 
-use crate::store::{StoreError, micros};
-
-pub enum Seen {
-    New,
-    /// Processed before; here is the reply that was given (if any).
-    Done(Option<String>),
-}
-
+/// Which of `message_ids` this consumer processed before, with the reply
+/// each was given (if any).
 pub async fn check(
-    tx: &mut AnyConnection,
+    conn: &mut AnyConnection,
     consumer: &str,
-    message_id: Uuid,
-) -> Result<Seen, StoreError> {
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT reply FROM inbox WHERE consumer = $1 AND message_id = $2")
-            .bind(consumer)
-            .bind(message_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    Ok(match row {
-        Some((reply,)) => Seen::Done(reply),
-        None => Seen::New,
-    })
+    message_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Option<String>>, StoreError> {
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT message_id, reply FROM inbox WHERE consumer = $1 AND message_id IN ({})",
+        placeholders(2, message_ids.len())
+    );
+    let mut params = vec![Param::from(consumer)];
+    params.extend(message_ids.iter().map(|id| Param::from(id.to_string())));
+    let rows = bind_all(sql, params).fetch_all(&mut *conn).await?;
+    let mut seen = HashMap::new();
+    for row in rows {
+        let id: String = row.try_get(0)?;
+        let reply: Option<String> = row.try_get(1)?;
+        if let Ok(id) = Uuid::parse_str(&id) {
+            seen.insert(id, reply);
+        }
+    }
+    Ok(seen)
 }
 
-/// Records `message_id` as processed. If another replica recorded it first
-/// the insert fails and the caller's transaction rolls back: the message is
-/// retried and then answered from the inbox.
+/// Records messages as processed, each with its reply. If another replica
+/// recorded one first the insert fails and the caller's transaction rolls
+/// back: the message is retried and then answered from the inbox.
 pub async fn record(
-    tx: &mut AnyConnection,
+    conn: &mut AnyConnection,
     consumer: &str,
-    message_id: Uuid,
-    reply: Option<&str>,
+    processed: Vec<(Uuid, Option<String>)>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO inbox (consumer, message_id, reply, processed_at) VALUES ($1, $2, $3, $4)",
+    let at = micros(time::OffsetDateTime::now_utc());
+    let rows = processed
+        .into_iter()
+        .map(|(id, reply)| {
+            vec![
+                Param::from(consumer),
+                Param::from(id.to_string()),
+                Param::from(reply),
+                Param::from(at),
+            ]
+        })
+        .collect();
+    insert_many(
+        conn,
+        "inbox",
+        &["consumer", "message_id", "reply", "processed_at"],
+        rows,
     )
-    .bind(consumer)
-    .bind(message_id.to_string())
-    .bind(reply)
-    .bind(micros(time::OffsetDateTime::now_utc()))
-    .execute(&mut *tx)
     .await?;
     Ok(())
 }

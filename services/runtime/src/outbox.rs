@@ -12,10 +12,12 @@ use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Bus;
 use sqlx::AnyConnection;
 
-use crate::store::{Backend, Store, StoreError, micros};
+use crate::bus::Bus;
+use crate::store::{
+    Backend, Param, Store, StoreError, bind_all, insert_many, micros, placeholders,
+};
 
 /// How many events one relay step publishes at most.
 const BATCH: i64 = 256;
@@ -23,19 +25,40 @@ const BATCH: i64 = 256;
 /// another replica, or left by a crash).
 const POLL: Duration = Duration::from_millis(500);
 
-/// Writes `event` to the outbox inside the caller's transaction.
-pub async fn enqueue<E: Event>(
-    tx: &mut AnyConnection,
-    envelope: &Envelope,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (message_id, routing_key, envelope, created_at) VALUES ($1, $2, $3, $4)",
+/// An event on its way to the outbox.
+pub struct Outgoing {
+    pub routing_key: &'static str,
+    pub envelope: Envelope,
+}
+
+impl Outgoing {
+    pub fn event<E: Event>(envelope: Envelope) -> Self {
+        Self {
+            routing_key: E::ROUTING_KEY,
+            envelope,
+        }
+    }
+}
+
+/// Writes `events` to the outbox inside the caller's transaction.
+pub async fn enqueue(conn: &mut AnyConnection, events: &[Outgoing]) -> Result<(), StoreError> {
+    let rows = events
+        .iter()
+        .map(|e| {
+            vec![
+                Param::from(e.envelope.message_id.to_string()),
+                Param::from(e.routing_key),
+                Param::from(serde_json::to_string(&e.envelope).unwrap_or_default()),
+                Param::from(micros(e.envelope.occurred_at)),
+            ]
+        })
+        .collect();
+    insert_many(
+        conn,
+        "outbox",
+        &["message_id", "routing_key", "envelope", "created_at"],
+        rows,
     )
-    .bind(envelope.message_id.to_string())
-    .bind(E::ROUTING_KEY)
-    .bind(serde_json::to_string(envelope).unwrap_or_default())
-    .bind(micros(envelope.occurred_at))
-    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -45,30 +68,35 @@ type Row = (String, String, String);
 
 /// Deletes what was confirmed and counts an attempt on what was not.
 async fn settle(
-    tx: &mut AnyConnection,
+    conn: &mut AnyConnection,
     outcomes: Vec<(&str, Result<(), String>)>,
 ) -> Result<usize, StoreError> {
-    let mut sent = 0;
+    let mut sent = Vec::new();
+    let mut failed = Vec::new();
     for (id, outcome) in outcomes {
         match outcome {
-            Ok(()) => {
-                sqlx::query("DELETE FROM outbox WHERE message_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sent += 1;
-            }
+            Ok(()) => sent.push(Param::from(id)),
             Err(reason) => {
                 tracing::warn!(message_id = %id, %reason, "outbox publish failed; will retry");
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                failed.push(Param::from(id));
             }
         }
     }
-    metrics::counter!("outbox_published_total").increment(sent as u64);
-    Ok(sent)
+    let count = sent.len();
+    for (sql, ids) in [
+        ("DELETE FROM outbox WHERE message_id IN", sent),
+        (
+            "UPDATE outbox SET attempts = attempts + 1 WHERE message_id IN",
+            failed,
+        ),
+    ] {
+        if !ids.is_empty() {
+            let sql = format!("{sql} ({})", placeholders(1, ids.len()));
+            bind_all(sql, ids).execute(&mut *conn).await?;
+        }
+    }
+    metrics::counter!("outbox_published_total").increment(count as u64);
+    Ok(count)
 }
 
 #[derive(Clone)]
@@ -108,7 +136,9 @@ impl Relay {
                 .bind(BATCH)
                 .fetch_all(&mut *tx)
                 .await?;
-                let sent = self.publish_and_settle(&mut tx, rows).await?;
+                let rows: Vec<Row> = rows;
+                let outcomes = self.publish(&rows).await;
+                let sent = settle(&mut tx, outcomes).await?;
                 tx.commit().await?;
                 Ok(sent)
             }
@@ -129,15 +159,6 @@ impl Relay {
                 Ok(sent)
             }
         }
-    }
-
-    async fn publish_and_settle(
-        &self,
-        tx: &mut AnyConnection,
-        rows: Vec<Row>,
-    ) -> Result<usize, StoreError> {
-        let outcomes = self.publish(&rows).await;
-        settle(tx, outcomes).await
     }
 
     async fn publish<'r>(&self, rows: &'r [Row]) -> Vec<(&'r str, Result<(), String>)> {

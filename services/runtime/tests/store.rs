@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use contracts::{Envelope, Event, Message};
 use runtime::bus::embedded::EmbeddedBus;
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
-use runtime::inbox::{self, Seen};
-use runtime::outbox::{self, Relay};
+use runtime::inbox;
+use runtime::outbox::{self, Outgoing, Relay};
 use runtime::store::{Backend, Migration, Store};
 use runtime::testing;
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,7 @@ async fn write(store: &Store, n: i64, commit: bool) -> Envelope {
         .execute(&mut *tx)
         .await
         .expect("insert");
-    outbox::enqueue::<ThingHappened>(&mut tx, &env)
+    outbox::enqueue(&mut tx, &[Outgoing::event::<ThingHappened>(env.clone())])
         .await
         .expect("enqueue");
     if commit {
@@ -169,32 +169,59 @@ async fn outbox_keeps_what_the_bus_did_not_take(backend: Backend) {
 
 async fn inbox_remembers_replies(backend: Backend) {
     let (store, _dir) = store(backend).await;
-    let id = Uuid::now_v7();
+    let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let mut tx = store.begin().await.expect("begin");
-    assert!(matches!(
-        inbox::check(&mut tx, "c", id).await.expect("check"),
-        Seen::New
-    ));
-    inbox::record(&mut tx, "c", id, Some("the answer"))
-        .await
-        .expect("record");
+    assert!(
+        inbox::check(&mut tx, "c", &[a, b])
+            .await
+            .expect("check")
+            .is_empty()
+    );
+    inbox::record(
+        &mut tx,
+        "c",
+        vec![(a, Some("the answer".into())), (b, None)],
+    )
+    .await
+    .expect("record");
     tx.commit().await.expect("commit");
     let mut tx = store.begin().await.expect("begin");
-    match inbox::check(&mut tx, "c", id).await.expect("check") {
-        Seen::Done(reply) => assert_eq!(reply.as_deref(), Some("the answer")),
-        Seen::New => panic!("recorded message seen as new"),
-    }
+    let seen = inbox::check(&mut tx, "c", &[a, b, c]).await.expect("check");
+    assert_eq!(seen.get(&a), Some(&Some("the answer".to_owned())));
+    assert_eq!(seen.get(&b), Some(&None));
+    assert!(!seen.contains_key(&c));
     assert!(
-        inbox::record(&mut tx, "c", id, None).await.is_err(),
+        inbox::record(&mut tx, "c", vec![(a, None)]).await.is_err(),
         "recording twice fails, so a racing replica rolls back"
     );
     drop(tx);
     // Another consumer has its own record of the same message.
     let mut tx = store.begin().await.expect("begin");
-    assert!(matches!(
-        inbox::check(&mut tx, "other", id).await.expect("check"),
-        Seen::New
-    ));
+    assert!(
+        inbox::check(&mut tx, "other", &[a])
+            .await
+            .expect("check")
+            .is_empty()
+    );
+}
+
+async fn many_rows_in_one_statement(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let mut tx = store.begin().await.expect("begin");
+    // More rows than fit one statement's parameters, so it splits.
+    let rows: Vec<Vec<runtime::store::Param>> = (0..16_000i64)
+        .map(|n| vec![Uuid::now_v7().to_string().into(), n.into()])
+        .collect();
+    runtime::store::insert_many(&mut tx, "things", &["id", "n"], rows)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let (count, sum): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), CAST(SUM(n) AS BIGINT) FROM things")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+    assert_eq!((count, sum), (16_000, (0..16_000).sum()));
 }
 
 macro_rules! both {
@@ -223,4 +250,5 @@ both!(
     outbox_relays_committed_events_only,
     outbox_keeps_what_the_bus_did_not_take,
     inbox_remembers_replies,
+    many_rows_in_one_statement,
 );

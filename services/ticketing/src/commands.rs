@@ -6,23 +6,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use contracts::common::ReplyV1;
 use contracts::incident::*;
-use contracts::{Command, Envelope, ErrorBody, ErrorCode, Event, Message, Role};
+use contracts::{Command, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError};
-use runtime::inbox::{self, Seen};
-use runtime::outbox::{self, Relay};
-use runtime::store::{Store, Tx};
-use sqlx::{Acquire, AnyConnection};
+use runtime::inbox;
+use runtime::outbox::Relay;
+use runtime::store::Store;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::batch::{Batch, CONSUMER};
 use crate::error::{Error, Result};
 use crate::incidents::{self, Change};
 use crate::lifecycle;
 
-/// The inbox name of this consumer.
-const CONSUMER: &str = "ticketing.commands";
 /// Longest summary accepted; longer is a validation error, not a truncation.
 const MAX_SUMMARY: usize = 200;
 const MAX_TEXT: usize = 100_000;
@@ -56,9 +55,9 @@ impl Commands {
     }
 }
 
-fn decode<C: Message>(env: &Envelope) -> std::result::Result<C, HandlerError> {
-    env.decode::<C>()
-        .map_err(|e| HandlerError::Reject(e.to_string()))
+/// The command in `env`, or why it is not one (the dead letter's reason).
+fn decode<C: Message>(env: &Envelope) -> std::result::Result<C, String> {
+    env.decode::<C>().map_err(|e| e.to_string())
 }
 
 fn output<C: Command>(value: &C::Output) -> serde_json::Value {
@@ -122,7 +121,7 @@ impl Commands {
         &self,
         env: &Envelope,
     ) -> std::result::Result<ReplyV1, HandlerError> {
-        let cmd: C = decode(env)?;
+        let cmd: C = decode(env).map_err(HandlerError::Reject)?;
         let mut conn = self
             .store
             .pool()
@@ -177,14 +176,30 @@ impl Writer {
 
     /// One transaction for `envs`. `Err` means nothing was committed.
     async fn commit<'e>(&self, envs: impl Iterator<Item = &'e Envelope>) -> Result<Vec<Outcome>> {
+        let envs: Vec<&Envelope> = envs.collect();
         let mut tx = self.store.begin().await?;
-        let mut outcomes = Vec::new();
-        let mut wrote = false;
+        let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
+        let mut answered = inbox::check(&mut tx, CONSUMER, &ids).await?;
+        let mut batch = Batch::new(self.store.backend());
+        let mut outcomes = Vec::with_capacity(envs.len());
         for env in envs {
-            let outcome = apply(&mut tx, env).await?;
-            wrote |= matches!(outcome, Applied::Wrote(_));
-            outcomes.push(outcome.into_reply(env));
+            let applied = match answered.get(&env.message_id) {
+                Some(stored) => Applied::Answered(stored_reply(stored.as_deref())),
+                None => {
+                    let applied = apply(&mut tx, &mut batch, env).await?;
+                    if let Applied::Wrote(body) = &applied {
+                        let stored = serde_json::to_string(body).unwrap_or_default();
+                        batch.processed(env.message_id, stored.clone());
+                        // A redelivered copy later in this group gets the same answer.
+                        answered.insert(env.message_id, Some(stored));
+                    }
+                    applied
+                }
+            };
+            outcomes.push(applied.into_reply(env));
         }
+        let wrote = batch.wrote();
+        batch.flush(&mut tx).await?;
         tx.commit().await?;
         if wrote {
             self.relay.wake();
@@ -193,21 +208,24 @@ impl Writer {
     }
 }
 
+fn stored_reply(stored: Option<&str>) -> ReplyV1 {
+    stored
+        .and_then(|s| serde_json::from_str::<ReplyV1>(s).ok())
+        .unwrap_or(ReplyV1::Error(ErrorBody::new(
+            ErrorCode::Conflict,
+            "already processed",
+        )))
+}
+
 enum Applied {
-    /// Done now: the reply, whose effects commit with the group.
+    /// Done: the reply, whose effects commit with the group.
     Wrote(ReplyV1),
-    /// Refused (nothing written), answered from the inbox, or rejected.
+    /// Refused (nothing written) or answered from the inbox.
     Answered(ReplyV1),
     Rejected(String),
 }
 
 impl Applied {
-    fn rejected(e: HandlerError) -> Self {
-        match e {
-            HandlerError::Reject(reason) | HandlerError::Retry(reason) => Self::Rejected(reason),
-        }
-    }
-
     fn into_reply(self, env: &Envelope) -> Outcome {
         match self {
             Self::Wrote(body) | Self::Answered(body) => Ok(reply(env, body)),
@@ -216,54 +234,39 @@ impl Applied {
     }
 }
 
-/// One command inside the group's transaction, in a savepoint of its own:
-/// inbox check, effect, audit, outbox, inbox record.
-async fn apply(tx: &mut Tx, env: &Envelope) -> Result<Applied> {
-    if let Seen::Done(stored) = inbox::check(tx, CONSUMER, env.message_id).await? {
-        let body = stored
-            .and_then(|s| serde_json::from_str::<ReplyV1>(&s).ok())
-            .unwrap_or(ReplyV1::Error(ErrorBody::new(
-                ErrorCode::Conflict,
-                "already processed",
-            )));
-        return Ok(Applied::Answered(body));
-    }
+/// Decodes `env` and runs its command.
+///
+/// Every command checks everything that can refuse it before it writes
+/// anything (to the store or the batch): a refusal then needs no undo, and
+/// the group's other commands go on in the same transaction.
+async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> Result<Applied> {
     let now = runtime::store::now();
-    let mut sp = tx.begin().await?;
     let outcome = match env.message_type.as_str() {
         LogIncidentV1::TYPE => match decode(env) {
-            Ok(cmd) => log(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::rejected(e)),
+            Ok(cmd) => log(conn, batch, env, cmd, now).await,
+            Err(e) => return Ok(Applied::Rejected(e)),
         },
         AssignIncidentV1::TYPE => match decode(env) {
-            Ok(cmd) => assign(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::rejected(e)),
+            Ok(cmd) => assign(conn, batch, env, cmd, now).await,
+            Err(e) => return Ok(Applied::Rejected(e)),
         },
         AddIncidentActionV1::TYPE => match decode(env) {
-            Ok(cmd) => add_action(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::rejected(e)),
+            Ok(cmd) => add_action(conn, batch, env, cmd, now).await,
+            Err(e) => return Ok(Applied::Rejected(e)),
         },
         ChangeIncidentStatusV1::TYPE => match decode(env) {
-            Ok(cmd) => change_status(&mut sp, env, cmd, now).await,
-            Err(e) => return Ok(Applied::rejected(e)),
+            Ok(cmd) => change_status(conn, batch, env, cmd, now).await,
+            Err(e) => return Ok(Applied::Rejected(e)),
         },
         other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
     };
     match outcome {
         Ok(value) => {
-            let body = ReplyV1::Ok(value);
-            let stored = serde_json::to_string(&body).unwrap_or_default();
-            inbox::record(&mut sp, CONSUMER, env.message_id, Some(&stored)).await?;
-            sp.commit().await?;
             metrics::counter!("ticketing_commands_total", "type" => env.message_type.clone())
                 .increment(1);
-            Ok(Applied::Wrote(body))
+            Ok(Applied::Wrote(ReplyV1::Ok(value)))
         }
-        // Refused: undo anything it wrote; a retry is judged afresh.
-        Err(Error::Domain(body)) => {
-            sp.rollback().await?;
-            Ok(Applied::Answered(ReplyV1::Error(body)))
-        }
+        Err(Error::Domain(body)) => Ok(Applied::Answered(ReplyV1::Error(body))),
         Err(e) => Err(e),
     }
 }
@@ -344,13 +347,9 @@ fn check_level(field: &str, value: Option<u8>, max: u8) -> Result<()> {
     }
 }
 
-async fn publish<E: Event>(tx: &mut AnyConnection, env: &Envelope, event: &E) -> Result<()> {
-    outbox::enqueue::<E>(tx, &env.caused(event)).await?;
-    Ok(())
-}
-
 async fn log(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     env: &Envelope,
     cmd: LogIncidentV1,
     now: OffsetDateTime,
@@ -373,7 +372,7 @@ async fn log(
     };
     // A customer logs incidents for themself only.
     let customer_id = cmd.actor.customer_scope().or(cmd.customer_id);
-    let number = incidents::next_number(tx, tenant, "incident").await?;
+    let number = batch.next_number(tx, tenant, "incident").await?;
     let incident = IncidentV1 {
         id: Uuid::now_v7(),
         reference: format!("INC-{number:06}"),
@@ -396,21 +395,19 @@ async fn log(
         closed_at: None,
         version: 1,
     };
-    incidents::insert(tx, tenant, &incident).await?;
+    batch.insert_incident(tenant, &incident);
     let created = Change {
         change: "created",
         from: None,
         to: Some(incident.status.as_str().to_owned()),
     };
-    incidents::audit(tx, tenant, incident.id, &cmd.actor, now, created).await?;
-    publish(
-        tx,
+    batch.audit(tenant, incident.id, &cmd.actor, now, created);
+    batch.publish(
         env,
         &IncidentLoggedV1 {
             incident: incident.clone(),
         },
-    )
-    .await?;
+    );
     Ok(output::<LogIncidentV1>(&incident))
 }
 
@@ -420,6 +417,7 @@ fn opt(u: Option<Uuid>) -> Option<String> {
 
 async fn assign(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     env: &Envelope,
     cmd: AssignIncidentV1,
     now: OffsetDateTime,
@@ -451,7 +449,7 @@ async fn assign(
             from: opt(old_assignee),
             to: opt(i.assignee_id),
         };
-        incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+        batch.audit(tenant, i.id, &cmd.actor, now, c);
     }
     if old_team != i.team_id {
         let c = Change {
@@ -459,7 +457,7 @@ async fn assign(
             from: opt(old_team),
             to: opt(i.team_id),
         };
-        incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+        batch.audit(tenant, i.id, &cmd.actor, now, c);
     }
     let event = IncidentAssignedV1 {
         incident_id: i.id,
@@ -468,12 +466,13 @@ async fn assign(
         team_id: i.team_id,
         actor: cmd.actor,
     };
-    publish(tx, env, &event).await?;
+    batch.publish(env, &event);
     Ok(output::<AssignIncidentV1>(&i))
 }
 
 async fn add_action(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     env: &Envelope,
     cmd: AddIncidentActionV1,
     now: OffsetDateTime,
@@ -497,7 +496,7 @@ async fn add_action(
         author: cmd.actor.clone(),
         created_at: now,
     };
-    incidents::insert_action(tx, tenant, i.id, &action).await?;
+    batch.insert_action(tenant, i.id, &action);
     i.updated_at = now;
     i.version += 1;
     incidents::update(tx, tenant, &i).await?;
@@ -510,13 +509,13 @@ async fn add_action(
         from: None,
         to: Some(format!("{kind} {}", action.id)),
     };
-    incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+    batch.audit(tenant, i.id, &cmd.actor, now, c);
     let event = IncidentActionAddedV1 {
         incident_id: i.id,
         reference: i.reference,
         action: action.clone(),
     };
-    publish(tx, env, &event).await?;
+    batch.publish(env, &event);
     Ok(output::<AddIncidentActionV1>(&action))
 }
 
@@ -532,6 +531,7 @@ fn invalid(from: IncidentStatus, what: &str) -> Error {
 
 async fn change_status(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     env: &Envelope,
     cmd: ChangeIncidentStatusV1,
     now: OffsetDateTime,
@@ -580,14 +580,14 @@ async fn change_status(
         from: Some(from.as_str().to_owned()),
         to: Some(cmd.to.as_str().to_owned()),
     };
-    incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+    batch.audit(tenant, i.id, &cmd.actor, now, c);
     if old_resolution != i.resolution {
         let c = Change {
             change: "resolution",
             from: old_resolution,
             to: i.resolution.clone(),
         };
-        incidents::audit(tx, tenant, i.id, &cmd.actor, now, c).await?;
+        batch.audit(tenant, i.id, &cmd.actor, now, c);
     }
     let event = IncidentStatusChangedV1 {
         incident_id: i.id,
@@ -600,6 +600,6 @@ async fn change_status(
             .filter(|_| cmd.to == IncidentStatus::Resolved),
         actor: cmd.actor,
     };
-    publish(tx, env, &event).await?;
+    batch.publish(env, &event);
     Ok(output::<ChangeIncidentStatusV1>(&i))
 }

@@ -4,10 +4,9 @@ use contracts::incident::{
     ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1,
 };
 use contracts::{Actor, Page};
-use runtime::store::{from_micros, micros};
+use runtime::store::{Backend, Param, bind_all, from_micros, micros};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -58,48 +57,102 @@ fn incident_from_row(row: &AnyRow) -> sqlx::Result<IncidentV1> {
     })
 }
 
-/// The next reference number of `kind` for the tenant (1, 2, …).
-pub async fn next_number(tx: &mut AnyConnection, tenant: Uuid, kind: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO ticket_sequences (tenant_id, kind, last) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id, kind) DO UPDATE SET last = ticket_sequences.last + 1 \
-         RETURNING last",
-    )
+/// Locks the tenant's counter of `kind` for this transaction and returns
+/// the last number handed out (0 if none yet). Replicas queue here, which is
+/// why the writer takes it once per group, not once per incident.
+pub async fn lock_sequence(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    tenant: Uuid,
+    kind: &str,
+) -> Result<i64> {
+    sqlx::query("INSERT INTO ticket_sequences (tenant_id, kind, last) VALUES ($1, $2, 0) ON CONFLICT (tenant_id, kind) DO NOTHING")
+        .bind(tenant.to_string())
+        .bind(kind)
+        .execute(&mut *conn)
+        .await?;
+    // SQLite's transaction already holds the database's write lock.
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT last FROM ticket_sequences WHERE tenant_id = $1 AND kind = $2{lock}"
+    )))
     .bind(tenant.to_string())
     .bind(kind)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?)
 }
 
-pub async fn insert(tx: &mut AnyConnection, tenant: Uuid, i: &IncidentV1) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO incidents (tenant_id, {COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-    )))
-    .bind(tenant.to_string())
-    .bind(i.id.to_string())
-    .bind(&i.reference)
-    .bind(i.status.as_str())
-    .bind(i64::from(i.priority))
-    .bind(i.impact.map(i64::from))
-    .bind(i.urgency.map(i64::from))
-    .bind(&i.summary)
-    .bind(&i.description)
-    .bind(i.customer_id.map(|u| u.to_string()))
-    .bind(&i.category)
-    .bind(&i.service)
-    .bind(i.assignee_id.map(|u| u.to_string()))
-    .bind(i.team_id.map(|u| u.to_string()))
-    .bind(&i.resolution)
-    .bind(serde_json::to_string(&i.logged_by).unwrap_or_default())
-    .bind(micros(i.created_at))
-    .bind(micros(i.updated_at))
-    .bind(i.resolved_at.map(micros))
-    .bind(i.closed_at.map(micros))
-    .bind(i.version)
-    .execute(&mut *tx)
-    .await?;
+pub async fn store_sequence(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: &str,
+    last: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE ticket_sequences SET last = $1 WHERE tenant_id = $2 AND kind = $3")
+        .bind(last)
+        .bind(tenant.to_string())
+        .bind(kind)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+pub const INSERT_COLUMNS: &[&str] = &[
+    "tenant_id",
+    "id",
+    "reference",
+    "status",
+    "priority",
+    "impact",
+    "urgency",
+    "summary",
+    "description",
+    "customer_id",
+    "category",
+    "service",
+    "assignee_id",
+    "team_id",
+    "resolution",
+    "logged_by",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "closed_at",
+    "version",
+];
+
+/// An incident as a row of [`INSERT_COLUMNS`].
+pub fn incident_row(tenant: Uuid, i: &IncidentV1) -> Vec<Param> {
+    let id = |u: Option<Uuid>| Param::from(u.map(|u| u.to_string()));
+    vec![
+        tenant.to_string().into(),
+        i.id.to_string().into(),
+        i.reference.clone().into(),
+        i.status.as_str().into(),
+        i64::from(i.priority).into(),
+        i.impact.map(i64::from).into(),
+        i.urgency.map(i64::from).into(),
+        i.summary.clone().into(),
+        i.description.clone().into(),
+        id(i.customer_id),
+        i.category.clone().into(),
+        i.service.clone().into(),
+        id(i.assignee_id),
+        id(i.team_id),
+        i.resolution.clone().into(),
+        serde_json::to_string(&i.logged_by)
+            .unwrap_or_default()
+            .into(),
+        micros(i.created_at).into(),
+        micros(i.updated_at).into(),
+        i.resolved_at.map(micros).into(),
+        i.closed_at.map(micros).into(),
+        i.version.into(),
+    ]
 }
 
 /// Writes the mutable fields of `i`, if nobody changed it since `i.version - 1`.
@@ -178,26 +231,26 @@ pub async fn list(
     limit: u32,
 ) -> Result<Page<IncidentV1>> {
     let mut sql = format!("SELECT {COLUMNS} FROM incidents WHERE tenant_id = $1");
-    let mut args: Vec<Arg> = vec![Arg::Text(tenant.to_string())];
-    let mut push = |clause: &str, arg: Arg, suffix: &str| {
+    let mut args: Vec<Param> = vec![Param::from(tenant.to_string())];
+    let mut push = |clause: &str, arg: Param, suffix: &str| {
         args.push(arg);
         sql.push_str(&format!(" AND {clause} ${}{suffix}", args.len()));
     };
     let customer = viewer.customer_scope().or(filter.customer_id);
     if let Some(c) = customer {
-        push("customer_id =", Arg::Text(c.to_string()), "");
+        push("customer_id =", Param::from(c.to_string()), "");
     }
     if let Some(s) = filter.status {
-        push("status =", Arg::Text(s.as_str().to_owned()), "");
+        push("status =", Param::from(s.as_str().to_owned()), "");
     }
     if let Some(p) = filter.priority {
-        push("priority =", Arg::Int(i64::from(p)), "");
+        push("priority =", Param::from(i64::from(p)), "");
     }
     if let Some(a) = filter.assignee_id {
-        push("assignee_id =", Arg::Text(a.to_string()), "");
+        push("assignee_id =", Param::from(a.to_string()), "");
     }
     if let Some(t) = filter.team_id {
-        push("team_id =", Arg::Text(t.to_string()), "");
+        push("team_id =", Param::from(t.to_string()), "");
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         let escaped = text
@@ -207,22 +260,15 @@ pub async fn list(
             .replace('_', "\\_");
         push(
             "lower(summary) LIKE",
-            Arg::Text(format!("%{escaped}%")),
+            Param::from(format!("%{escaped}%")),
             " ESCAPE '\\'",
         );
     }
     if let Some(c) = cursor {
-        push("id <", Arg::Text(c.to_owned()), "");
+        push("id <", Param::from(c.to_owned()), "");
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", i64::from(limit) + 1));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for arg in args {
-        query = match arg {
-            Arg::Text(s) => query.bind(s),
-            Arg::Int(i) => query.bind(i),
-        };
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
     let mut items = rows
         .iter()
         .map(incident_from_row)
@@ -234,40 +280,6 @@ pub async fn list(
         None
     };
     Ok(Page { items, next_cursor })
-}
-
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-pub async fn insert_action(
-    tx: &mut AnyConnection,
-    tenant: Uuid,
-    incident: Uuid,
-    a: &ActionV1,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO incident_actions (id, tenant_id, incident_id, kind, body, public, \
-         email_customer, knowledge_base, author, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(a.id.to_string())
-    .bind(tenant.to_string())
-    .bind(incident.to_string())
-    .bind(match a.kind {
-        ActionKind::Note => "note",
-        ActionKind::Progress => "progress",
-    })
-    .bind(&a.text)
-    .bind(i64::from(a.public))
-    .bind(i64::from(a.email_customer))
-    .bind(i64::from(a.knowledge_base))
-    .bind(serde_json::to_string(&a.author).unwrap_or_default())
-    .bind(micros(a.created_at))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// The actions on an incident, oldest first; only public ones for customers.
@@ -316,31 +328,6 @@ pub struct Change<'a> {
     pub change: &'a str,
     pub from: Option<String>,
     pub to: Option<String>,
-}
-
-pub async fn audit(
-    tx: &mut AnyConnection,
-    tenant: Uuid,
-    incident: Uuid,
-    actor: &Actor,
-    at: OffsetDateTime,
-    change: Change<'_>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO incident_audit (id, tenant_id, incident_id, change, from_value, to_value, actor, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(tenant.to_string())
-    .bind(incident.to_string())
-    .bind(change.change)
-    .bind(change.from)
-    .bind(change.to)
-    .bind(serde_json::to_string(actor).unwrap_or_default())
-    .bind(micros(at))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 pub async fn history(

@@ -3,11 +3,14 @@
 //! announces every change as an event through its outbox.
 //!
 //! # Layout
-//! - [`commands`]: the command handler (one transaction per command).
+//! - [`commands`]: the command handler and its writer, which commits waiting
+//!   commands in groups.
+//! - [`batch`]: the rows a commit group writes, one statement per table.
 //! - [`incidents`]: the incident store.
 //! - [`lifecycle`]: which status may follow which.
 //! - [`error`]: the service's error type.
 
+pub mod batch;
 pub mod commands;
 pub mod error;
 pub mod incidents;

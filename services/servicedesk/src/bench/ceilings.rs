@@ -17,8 +17,8 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use runtime::bus::amqp::AmqpBus;
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
-use runtime::outbox;
-use runtime::store::Store;
+use runtime::outbox::{self, Outgoing};
+use runtime::store::{Store, insert_many};
 use runtime::testing;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -61,19 +61,33 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
     }
 }
 
-/// One transaction per incident: the incident row and its outbox row, as
-/// ticketing writes them.
-async fn insert_one(store: &Store, tenant: Uuid, n: usize) -> anyhow::Result<()> {
-    let i = incident(tenant, n);
-    let event = Envelope::new(
-        tenant,
-        &IncidentLoggedV1 {
-            incident: i.clone(),
-        },
-    );
+/// One transaction for `group` incidents: their rows and outbox rows, as
+/// ticketing writes them (one multi-row statement per table).
+async fn insert_group(
+    store: &Store,
+    tenant: Uuid,
+    first: usize,
+    group: usize,
+) -> anyhow::Result<()> {
+    let mut rows = Vec::with_capacity(group);
+    let mut events = Vec::with_capacity(group);
+    for n in first..first + group {
+        let i = incident(tenant, n);
+        rows.push(ticketing::incidents::incident_row(tenant, &i));
+        events.push(Outgoing::event::<IncidentLoggedV1>(Envelope::new(
+            tenant,
+            &IncidentLoggedV1 { incident: i },
+        )));
+    }
     let mut tx = store.begin().await?;
-    ticketing::incidents::insert(&mut tx, tenant, &i).await?;
-    outbox::enqueue::<IncidentLoggedV1>(&mut tx, &event).await?;
+    insert_many(
+        &mut tx,
+        "incidents",
+        ticketing::incidents::INSERT_COLUMNS,
+        rows,
+    )
+    .await?;
+    outbox::enqueue(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -84,8 +98,14 @@ async fn migrated(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts with `clients` concurrent writers.
-async fn inserts(store: Store, count: usize, clients: usize) -> anyhow::Result<Stats> {
+/// Inserts `count` incidents with `clients` concurrent writers, `group`
+/// incidents per transaction; latency is per transaction.
+async fn inserts(
+    store: Store,
+    count: usize,
+    clients: usize,
+    group: usize,
+) -> anyhow::Result<Stats> {
     let tenant = Uuid::now_v7();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
@@ -95,12 +115,12 @@ async fn inserts(store: Store, count: usize, clients: usize) -> anyhow::Result<S
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= count {
+                let first = next.fetch_add(group, std::sync::atomic::Ordering::Relaxed);
+                if first >= count {
                     break;
                 }
                 let t = Instant::now();
-                insert_one(&store, tenant, n).await?;
+                insert_group(&store, tenant, first, group.min(count - first)).await?;
                 latencies.push(t.elapsed().as_secs_f64());
             }
             anyhow::Ok(latencies)
@@ -110,22 +130,38 @@ async fn inserts(store: Store, count: usize, clients: usize) -> anyhow::Result<S
     for t in tasks {
         latencies.extend(t.await??);
     }
-    Ok(Stats::new(latencies, 0, start.elapsed()))
+    let elapsed = start.elapsed();
+    let mut stats = Stats::new(latencies, 0, elapsed);
+    // Throughput in incidents, not transactions.
+    stats.count = count;
+    stats.per_second = count as f64 / elapsed.as_secs_f64();
+    Ok(stats)
 }
 
-pub async fn sqlite(count: usize) -> anyhow::Result<Stats> {
+/// SQLite: one transaction per incident, and in groups of `group`.
+pub async fn sqlite(count: usize, group: usize) -> anyhow::Result<(Stats, Stats)> {
     let dir = testing::TempDir::new();
     let store = Store::open_sqlite(&dir.path().join("ceiling.sqlite")).await?;
     migrated(&store).await?;
     // SQLite has one writer at a time; more clients only queue.
-    inserts(store, count, 1).await
+    let single = inserts(store.clone(), count, 1, 1).await?;
+    let grouped = inserts(store, count, 1, group).await?;
+    Ok((single, grouped))
 }
 
-pub async fn postgres(server: &str, count: usize, clients: usize) -> anyhow::Result<Stats> {
+/// PostgreSQL: one transaction per incident, and in groups of `group`.
+pub async fn postgres(
+    server: &str,
+    count: usize,
+    clients: usize,
+    group: usize,
+) -> anyhow::Result<(Stats, Stats)> {
     let url = fresh_database(server, "bench").await?;
     let store = Store::connect(&url).await?;
     migrated(&store).await?;
-    inserts(store, count, clients).await
+    let single = inserts(store.clone(), count, clients, 1).await?;
+    let grouped = inserts(store, count, clients, group).await?;
+    Ok((single, grouped))
 }
 
 /// Raw lapin on a quorum queue: publish with confirms (a window of

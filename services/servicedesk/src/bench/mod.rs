@@ -60,6 +60,10 @@ pub struct BenchArgs {
     pub replicas: usize,
 }
 
+/// Incidents per transaction in the grouped ceilings: about what the
+/// ticketing writer groups under full load.
+const GROUP: usize = 32;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
     Embedded,
@@ -83,7 +87,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if matches!(args.mode, Mode::Embedded | Mode::Both) {
         let full = embedded(&exe, &args).await?;
-        let sqlite = ceilings::sqlite(args.requests).await?;
+        let (sqlite, sqlite_grouped) = ceilings::sqlite(args.requests, GROUP).await?;
         rows.push((
             "embedded: incidents created end to end".into(),
             full.0.line(),
@@ -93,10 +97,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "ceiling: SQLite (WAL, synchronous=FULL), incident + outbox row, 1 tx each".into(),
             sqlite.line(),
         ));
+        rows.push((
+            format!("ceiling: SQLite, the same rows, {GROUP} incidents per tx"),
+            sqlite_grouped.line(),
+        ));
     }
     if matches!(args.mode, Mode::Distributed | Mode::Both) {
         let full = distributed(&exe, &args).await?;
-        let pg = ceilings::postgres(&args.postgres_url, args.requests, 16).await?;
+        let (pg, pg_grouped) =
+            ceilings::postgres(&args.postgres_url, args.requests, 16, GROUP).await?;
         let broker = ceilings::rabbitmq(&args.amqp_url, args.requests).await?;
         let rpc =
             ceilings::request_reply(&args.amqp_url, args.requests / 2, args.concurrency).await?;
@@ -108,6 +117,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         rows.push((
             "ceiling: PostgreSQL, incident + outbox row, 1 tx each, 16 clients".into(),
             pg.line(),
+        ));
+        rows.push((
+            format!("ceiling: PostgreSQL, the same rows, {GROUP} incidents per tx, 16 clients"),
+            pg_grouped.line(),
         ));
         rows.push((
             "ceiling: RabbitMQ quorum queue, publish + confirm + consume".into(),

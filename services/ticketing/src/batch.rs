@@ -1,0 +1,172 @@
+//! The rows one commit group writes, gathered while its commands run and
+//! written at the end with one statement per table.
+//!
+//! What is gathered is only ever inserted, never read back by a command of
+//! the same group: new incidents (nobody knows their ids before the group
+//! commits and answers), their actions, audit rows, outbox events and inbox
+//! records. Updates of existing incidents run at once, since a later command
+//! of the group may read them.
+
+use std::collections::HashMap;
+
+use contracts::incident::{ActionKind, ActionV1, IncidentV1};
+use contracts::{Actor, Envelope, Event};
+use runtime::outbox::{self, Outgoing};
+use runtime::store::{Backend, Param, insert_many, micros};
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::incidents::{self, Change};
+
+/// The inbox name of the ticketing command consumer.
+pub const CONSUMER: &str = "ticketing.commands";
+
+pub struct Batch {
+    backend: Backend,
+    /// (tenant, kind) → (last number handed out, last number stored).
+    sequences: HashMap<(Uuid, &'static str), (i64, i64)>,
+    incidents: Vec<Vec<Param>>,
+    actions: Vec<Vec<Param>>,
+    audits: Vec<Vec<Param>>,
+    events: Vec<Outgoing>,
+    processed: Vec<(Uuid, Option<String>)>,
+}
+
+impl Batch {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            sequences: HashMap::new(),
+            incidents: Vec::new(),
+            actions: Vec::new(),
+            audits: Vec::new(),
+            events: Vec::new(),
+            processed: Vec::new(),
+        }
+    }
+
+    /// The tenant's next reference number of `kind`. The counter row is
+    /// locked (and read) once per group and written once at the end, so
+    /// numbers stay gap-free: a refused command takes none.
+    pub async fn next_number(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        kind: &'static str,
+    ) -> Result<i64> {
+        if let Some((last, _)) = self.sequences.get_mut(&(tenant, kind)) {
+            *last += 1;
+            return Ok(*last);
+        }
+        let current = incidents::lock_sequence(conn, self.backend, tenant, kind).await?;
+        self.sequences
+            .insert((tenant, kind), (current + 1, current));
+        Ok(current + 1)
+    }
+
+    pub fn insert_incident(&mut self, tenant: Uuid, i: &IncidentV1) {
+        self.incidents.push(incidents::incident_row(tenant, i));
+    }
+
+    pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {
+        let kind = match a.kind {
+            ActionKind::Note => "note",
+            ActionKind::Progress => "progress",
+        };
+        self.actions.push(vec![
+            a.id.to_string().into(),
+            tenant.to_string().into(),
+            incident.to_string().into(),
+            kind.into(),
+            a.text.clone().into(),
+            i64::from(a.public).into(),
+            i64::from(a.email_customer).into(),
+            i64::from(a.knowledge_base).into(),
+            serde_json::to_string(&a.author).unwrap_or_default().into(),
+            micros(a.created_at).into(),
+        ]);
+    }
+
+    pub fn audit(
+        &mut self,
+        tenant: Uuid,
+        incident: Uuid,
+        actor: &Actor,
+        at: OffsetDateTime,
+        change: Change<'_>,
+    ) {
+        self.audits.push(vec![
+            Uuid::now_v7().to_string().into(),
+            tenant.to_string().into(),
+            incident.to_string().into(),
+            change.change.into(),
+            change.from.into(),
+            change.to.into(),
+            serde_json::to_string(actor).unwrap_or_default().into(),
+            micros(at).into(),
+        ]);
+    }
+
+    /// Announces `event`, caused by the command `cause`.
+    pub fn publish<E: Event>(&mut self, cause: &Envelope, event: &E) {
+        self.events.push(Outgoing::event::<E>(cause.caused(event)));
+    }
+
+    /// Marks the command `message_id` processed, with the reply it got.
+    pub fn processed(&mut self, message_id: Uuid, reply: String) {
+        self.processed.push((message_id, Some(reply)));
+    }
+
+    pub fn wrote(&self) -> bool {
+        !self.processed.is_empty()
+    }
+
+    /// Writes everything gathered: one statement per table.
+    pub async fn flush(self, conn: &mut AnyConnection) -> Result<()> {
+        for ((tenant, kind), (last, stored)) in self.sequences {
+            if last != stored {
+                incidents::store_sequence(conn, tenant, kind, last).await?;
+            }
+        }
+        insert_many(conn, "incidents", incidents::INSERT_COLUMNS, self.incidents).await?;
+        insert_many(
+            conn,
+            "incident_actions",
+            &[
+                "id",
+                "tenant_id",
+                "incident_id",
+                "kind",
+                "body",
+                "public",
+                "email_customer",
+                "knowledge_base",
+                "author",
+                "created_at",
+            ],
+            self.actions,
+        )
+        .await?;
+        insert_many(
+            conn,
+            "incident_audit",
+            &[
+                "id",
+                "tenant_id",
+                "incident_id",
+                "change",
+                "from_value",
+                "to_value",
+                "actor",
+                "at",
+            ],
+            self.audits,
+        )
+        .await?;
+        outbox::enqueue(conn, &self.events).await?;
+        runtime::inbox::record(conn, CONSUMER, self.processed).await?;
+        Ok(())
+    }
+}
