@@ -5,6 +5,10 @@
 //! is a high-entropy secret, so it needs no slow password hash (which would
 //! cost every API call hundreds of milliseconds).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use contracts::{Actor, Role};
@@ -148,11 +152,16 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| {
                 ApiError::new(Code::Unauthorized, "send Authorization: Bearer <token>")
             })?;
+        let digest = digest(token);
+        if let Some(principal) = state.tokens.get(&digest) {
+            record(&principal);
+            return Ok(principal);
+        }
         let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT tenant_id, role, principal_id, principal_name FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
         )
-        .bind(digest(token))
+        .bind(&digest)
         .fetch_optional(state.store.pool())
         .await?;
         let (tenant, role, id, name) =
@@ -166,9 +175,50 @@ impl FromRequestParts<AppState> for Principal {
                 name,
             },
         };
-        let span = tracing::Span::current();
-        span.record("tenant", tracing::field::display(principal.tenant_id));
-        span.record("role", principal.actor.role.as_str());
+        state.tokens.put(digest, &principal);
+        record(&principal);
         Ok(principal)
+    }
+}
+
+/// Names the caller on the request's span.
+fn record(principal: &Principal) {
+    let span = tracing::Span::current();
+    span.record("tenant", tracing::field::display(principal.tenant_id));
+    span.record("role", principal.actor.role.as_str());
+}
+
+/// How long a token checked against the store is trusted without asking
+/// again; a token revoked in the store stops working within this time.
+const TOKEN_TTL: Duration = Duration::from_secs(10);
+/// Bound on the cache; past it the cache starts over.
+const MAX_CACHED: usize = 100_000;
+
+/// Tokens recently found valid, by digest, so a busy client costs a digest
+/// per request instead of a database read.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Principal, Instant)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, digest: &str) -> Option<Principal> {
+        let entries = self.lock();
+        let (principal, at) = entries.get(digest)?;
+        (at.elapsed() < TOKEN_TTL).then(|| principal.clone())
+    }
+
+    fn put(&self, digest: String, principal: &Principal) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED {
+            entries.clear();
+        }
+        entries.insert(digest, (principal.clone(), Instant::now()));
     }
 }

@@ -45,6 +45,7 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// How long a request waits for the service behind it.
     pub request_timeout: Duration,
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// Applies the edge's migrations.

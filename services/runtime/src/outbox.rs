@@ -21,6 +21,8 @@ use crate::store::{
 
 /// How many events one relay step publishes at most.
 const BATCH: i64 = 256;
+/// How long the relay lets events gather before it publishes a batch.
+const LINGER: Duration = Duration::from_millis(10);
 /// How often the relay looks even if nobody woke it (events written by
 /// another replica, or left by a crash).
 const POLL: Duration = Duration::from_millis(500);
@@ -196,6 +198,13 @@ impl Relay {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
                 }
+            }
+            // Let a few commits gather before the next step: each step is a
+            // write transaction of its own, which on SQLite takes the same
+            // lock (and fsync) as the commands whose events it publishes.
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(LINGER) => {}
             }
         }
         if let Err(e) = self.relay_once().await {

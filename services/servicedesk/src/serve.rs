@@ -152,6 +152,7 @@ async fn serve_edge(
         store,
         bus,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        tokens: Arc::default(),
     };
     let listener = bind(args).await?;
     let hint = match &args.store.database_url {

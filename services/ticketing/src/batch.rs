@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use contracts::incident::{ActionKind, ActionV1, IncidentV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
-use runtime::store::{Backend, Param, insert_many, micros};
+use runtime::store::{Param, insert_many, micros};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -23,8 +23,8 @@ use crate::incidents::{self, Change};
 /// The inbox name of the ticketing command consumer.
 pub const CONSUMER: &str = "ticketing.commands";
 
+#[derive(Default)]
 pub struct Batch {
-    backend: Backend,
     /// (tenant, kind) → (last number handed out, last number stored).
     sequences: HashMap<(Uuid, &'static str), (i64, i64)>,
     incidents: Vec<Vec<Param>>,
@@ -35,18 +35,6 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new(backend: Backend) -> Self {
-        Self {
-            backend,
-            sequences: HashMap::new(),
-            incidents: Vec::new(),
-            actions: Vec::new(),
-            audits: Vec::new(),
-            events: Vec::new(),
-            processed: Vec::new(),
-        }
-    }
-
     /// The tenant's next reference number of `kind`. The counter row is
     /// locked (and read) once per group and written once at the end, so
     /// numbers stay gap-free: a refused command takes none.
@@ -60,7 +48,7 @@ impl Batch {
             *last += 1;
             return Ok(*last);
         }
-        let current = incidents::lock_sequence(conn, self.backend, tenant, kind).await?;
+        let current = incidents::lock_sequence(conn, tenant, kind).await?;
         self.sequences
             .insert((tenant, kind), (current + 1, current));
         Ok(current + 1)

@@ -180,7 +180,7 @@ impl Writer {
         let mut tx = self.store.begin().await?;
         let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
         let mut answered = inbox::check(&mut tx, CONSUMER, &ids).await?;
-        let mut batch = Batch::new(self.store.backend());
+        let mut batch = Batch::default();
         let mut outcomes = Vec::with_capacity(envs.len());
         for env in envs {
             let applied = match answered.get(&env.message_id) {

@@ -4,7 +4,7 @@ use contracts::incident::{
     ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1,
 };
 use contracts::{Actor, Page};
-use runtime::store::{Backend, Param, bind_all, from_micros, micros};
+use runtime::store::{Param, bind_all, from_micros, micros};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -58,28 +58,15 @@ fn incident_from_row(row: &AnyRow) -> sqlx::Result<IncidentV1> {
 }
 
 /// Locks the tenant's counter of `kind` for this transaction and returns
-/// the last number handed out (0 if none yet). Replicas queue here, which is
-/// why the writer takes it once per group, not once per incident.
-pub async fn lock_sequence(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    tenant: Uuid,
-    kind: &str,
-) -> Result<i64> {
-    sqlx::query("INSERT INTO ticket_sequences (tenant_id, kind, last) VALUES ($1, $2, 0) ON CONFLICT (tenant_id, kind) DO NOTHING")
-        .bind(tenant.to_string())
-        .bind(kind)
-        .execute(&mut *conn)
-        .await?;
-    // SQLite's transaction already holds the database's write lock.
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT last FROM ticket_sequences WHERE tenant_id = $1 AND kind = $2{lock}"
-    )))
+/// the last number handed out (0 if none yet). The no-op update takes the
+/// row lock on PostgreSQL (SQLite's transaction holds the write lock
+/// already). Replicas queue here, which is why the writer takes it once per
+/// group, not once per incident.
+pub async fn lock_sequence(conn: &mut AnyConnection, tenant: Uuid, kind: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO ticket_sequences (tenant_id, kind, last) VALUES ($1, $2, 0) \
+         ON CONFLICT (tenant_id, kind) DO UPDATE SET last = ticket_sequences.last RETURNING last",
+    )
     .bind(tenant.to_string())
     .bind(kind)
     .fetch_one(&mut *conn)
