@@ -116,6 +116,22 @@ async fn commands_handled(replica: &Process) -> u64 {
 
 #[tokio::test]
 async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
+    replica_stopped_mid_load(Stop::Kill).await;
+}
+
+#[tokio::test]
+async fn a_replica_stopped_by_sigterm_mid_load_finishes_its_work() {
+    replica_stopped_mid_load(Stop::Term).await;
+}
+
+enum Stop {
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGTERM: a rolling restart.
+    Term,
+}
+
+async fn replica_stopped_mid_load(how: Stop) {
     let mut cluster = start(2).await;
     let admin = Arc::new(cluster.desk.tenant("Load Test").await);
     const CLIENTS: usize = 12;
@@ -152,7 +168,16 @@ async fn a_replica_killed_mid_load_loses_nothing_and_doubles_nothing() {
         waited += 1;
         assert!(waited < 1500, "both replicas should take work");
     }
-    cluster.replicas[0].kill().await;
+    match how {
+        Stop::Kill => cluster.replicas[0].kill().await,
+        Stop::Term => {
+            let status = cluster.replicas[0].terminate().await;
+            assert!(
+                status.success(),
+                "a replica stops cleanly on SIGTERM: {status}"
+            );
+        }
+    }
     killed.store(true, Ordering::SeqCst);
 
     let mut accepted = Vec::new();

@@ -58,26 +58,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "distributed mode needs both --amqp-url and --database-url (this target's own database)"
         );
     };
-    if args.target == Target::All {
-        bail!(
-            "distributed mode runs one target per process: pass --target edge or --target ticketing"
-        );
-    }
-    let bus: Arc<dyn Bus> = Arc::new(
-        AmqpBus::connect(amqp, &args.bus_prefix)
+    let connect = || async {
+        let bus = AmqpBus::connect(amqp, &args.bus_prefix)
             .await
-            .context("connecting to RabbitMQ")?,
-    );
+            .context("connecting to RabbitMQ")?;
+        anyhow::Ok(Arc::new(bus) as Arc<dyn Bus>)
+    };
     match args.target {
+        Target::All => bail!(
+            "distributed mode runs one target per process: pass --target edge or --target ticketing"
+        ),
         Target::Edge => {
             let store = edge_store(&args.store).await?;
             edge::migrate(&store)
                 .await
                 .context("migrating the edge database")?;
-            serve_edge(&args, store, bus.clone(), vec![], stop).await
+            serve_edge(&args, store, connect().await?, vec![], stop).await
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
+            let bus = connect().await?;
             let services = CancellationToken::new();
             let ticketing =
                 ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
@@ -89,17 +89,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             };
             let listener = bind(&args).await?;
             announce(&listener, "ticketing", None)?;
+            // On SIGTERM: stop taking commands at once; in-flight ones finish
+            // and are acked, the rest stay queued for another replica.
+            let drained = tokio::spawn({
+                let stop = stop.clone();
+                async move {
+                    stop.cancelled().await;
+                    services.cancel();
+                    ticketing.run_until_stopped().await;
+                }
+            });
             edge::serve(listener, edge::ops::router(readiness), stop).await?;
-            services.cancel();
-            ticketing.run_until_stopped().await;
+            drained.await?;
             Ok(())
         }
-        Target::All => unreachable_target(),
     }
-}
-
-fn unreachable_target() -> anyhow::Result<()> {
-    bail!("--target all is the embedded mode")
 }
 
 async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {

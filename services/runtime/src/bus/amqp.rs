@@ -381,27 +381,28 @@ impl Bus for AmqpBus {
             // A command nobody took in time expires (and is dead-lettered as
             // expired) instead of being done after its caller gave up.
             .with_expiration(timeout.as_millis().to_string().into());
-        let sent = Self::confirm(
-            &self.rpc,
-            "",
-            &self.queue_name(queue),
-            true,
-            &envelope.to_bytes(),
-            props,
-        )
+        // The broker's confirm and the service's reply race: a reply means
+        // the command was taken, so wait for whichever settles it first, and
+        // for the confirm only to learn that nothing could take it.
+        let (target, body) = (self.queue_name(queue), envelope.to_bytes());
+        let confirmed = Self::confirm(&self.rpc, "", &target, true, &body, props);
+        let outcome = tokio::time::timeout(timeout, async {
+            tokio::pin!(confirmed);
+            tokio::pin!(rx);
+            tokio::select! {
+                reply = &mut rx => reply.map_err(|_| BusError::Unavailable("reply channel closed".into())),
+                sent = &mut confirmed => {
+                    sent?;
+                    rx.await.map_err(|_| BusError::Unavailable("reply channel closed".into()))
+                }
+            }
+        })
         .await;
-        if let Err(e) = sent {
-            lock(&self.pending).remove(&corr);
-            return Err(match e {
-                BusError::NoRoute(_) => BusError::NoRoute(queue.to_owned()),
-                other => other,
-            });
-        }
-        let outcome = tokio::time::timeout(timeout, rx).await;
         lock(&self.pending).remove(&corr);
         match outcome {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(BusError::Unavailable("reply channel closed".into())),
+            Ok(Err(BusError::NoRoute(_))) => Err(BusError::NoRoute(queue.to_owned())),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(BusError::Timeout(timeout)),
         }
     }
