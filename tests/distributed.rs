@@ -369,3 +369,71 @@ async fn without_ticketing_the_edge_answers_503_and_recovers() {
     assert_eq!(summaries, ["after"]);
     assert_eq!(admin.get("/readyz").await.expect(200)["status"], "ready");
 }
+
+/// Closes, from the broker's side, every connection of the desk using
+/// `prefix` (as a broker restart or a network cut would).
+fn broker_drops_connections(prefix: &str) -> usize {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(["list_connections", "pid", "client_properties"])
+        .output()
+        .expect("rabbitmqctl (installed with RabbitMQ) is needed by this test");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let name = format!("servicedesk-{prefix}");
+    let pids: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains(&name))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for pid in &pids {
+        let closed = std::process::Command::new("rabbitmqctl")
+            .args(["close_connection", pid, "test: the broker drops the desk"])
+            .status()
+            .expect("rabbitmqctl close_connection");
+        assert!(closed.success(), "closing {pid}");
+    }
+    pids.len()
+}
+
+#[tokio::test]
+async fn the_desk_recovers_when_the_broker_drops_its_connections() {
+    let cluster = start(1).await;
+    let admin = cluster.desk.tenant("Resilient").await;
+    admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "before", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    let dropped = broker_drops_connections(&cluster.prefix);
+    assert!(
+        dropped >= 2,
+        "the edge's and ticketing's connections were dropped ({dropped})"
+    );
+    // The connections recover by themselves; the desk answers again.
+    let mut recovered = false;
+    for _ in 0..60 {
+        let reply = admin
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": "after", "priority": 2}),
+            )
+            .await;
+        match reply.status.as_u16() {
+            201 => {
+                recovered = true;
+                break;
+            }
+            503 => tokio::time::sleep(Duration::from_millis(500)).await,
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert!(recovered, "the desk works again within 30 s");
+    assert_eq!(admin.get("/readyz").await.expect(200)["status"], "ready");
+    let listed = admin.get("/api/v1/incidents?q=after").await.expect(200);
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "created once"
+    );
+}
