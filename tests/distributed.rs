@@ -437,3 +437,61 @@ async fn the_desk_recovers_when_the_broker_drops_its_connections() {
         "created once"
     );
 }
+
+/// Runs one statement on the test server's maintenance database.
+async fn admin_sql(sql: String) {
+    sqlx::any::install_default_drivers();
+    let mut conn =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&testing::postgres_server_url())
+            .await
+            .expect("PostgreSQL");
+    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
+        .await
+        .expect("admin statement");
+}
+
+#[tokio::test]
+async fn the_edge_answers_503_while_its_database_is_down_and_recovers() {
+    let cluster = start(1).await;
+    let admin = cluster.desk.tenant("Outage").await;
+    admin
+        .post("/api/v1/teams", json!({"name": "Night shift"}))
+        .await
+        .expect(201);
+    let url = &cluster.desk.store_args[1];
+    let db = url.rsplit('/').next().expect("database name").to_owned();
+
+    // The edge's database goes away: no new connections, the open ones cut.
+    admin_sql(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false")).await;
+    admin_sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .await;
+    let down = admin
+        .get("/api/v1/teams")
+        .await
+        .error(503, "dependency_unavailable");
+    assert!(
+        down["message"].as_str().unwrap_or("").contains("database"),
+        "{down}"
+    );
+    assert_eq!(
+        admin.get("/readyz").await.status.as_u16(),
+        503,
+        "not ready while the database is down"
+    );
+
+    // It comes back: so does the edge, by itself.
+    admin_sql(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).await;
+    let mut back = false;
+    for _ in 0..40 {
+        if admin.get("/api/v1/teams").await.status.as_u16() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(back, "the edge recovers within 10 s");
+    let teams = admin.get("/api/v1/teams").await.expect(200);
+    assert_eq!(teams["items"][0]["name"], "Night shift", "nothing was lost");
+}

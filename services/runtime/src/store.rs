@@ -40,15 +40,25 @@ impl StoreError {
     }
 }
 
+/// Whether `e` says the database could not be reached or refused the
+/// connection (rather than refusing a query).
 pub fn is_connection_error(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
+    match e {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_)
-    )
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL: connection exceptions (class 08), shutting down or not
+        // accepting connections (57P01-57P03), too many connections (53300),
+        // a database closed to connections (55000, as when it is being
+        // restored or moved).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08")
+                || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "55000")
+        }),
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -534,7 +534,23 @@ async fn handle_delivery(
             finish_dead(queue, publisher, dlx, &reason, delivery).await
         }
         Err(HandlerError::Retry(reason)) => {
-            tracing::debug!(queue, %reason, "handler asked for a retry");
+            // Quorum queues count deliveries in `x-delivery-count` (absent
+            // on the first).
+            let deliveries = delivery
+                .properties
+                .headers()
+                .as_ref()
+                .and_then(
+                    |h| match h.inner().get(&ShortString::from("x-delivery-count")) {
+                        Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).ok(),
+                        Some(AMQPValue::LongInt(n)) => u32::try_from(*n).ok(),
+                        _ => None,
+                    },
+                )
+                .unwrap_or(0)
+                + 1;
+            tracing::debug!(queue, %reason, deliveries, "handler asked for a retry");
+            tokio::time::sleep(super::retry_backoff(deliveries)).await;
             let _ = delivery
                 .nack(BasicNackOptions {
                     requeue: true,

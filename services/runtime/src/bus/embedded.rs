@@ -18,9 +18,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec, topic};
 
-/// Pause before a message whose handler asked for a retry is delivered again.
-const RETRY_DELAY: Duration = Duration::from_millis(50);
-
 struct Item {
     body: Vec<u8>,
     deliveries: u32,
@@ -255,7 +252,7 @@ async fn deliver(
             tracing::debug!(queue, %reason, deliveries = item.deliveries, "redelivering");
             let requeue = requeue.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(RETRY_DELAY).await;
+                tokio::time::sleep(super::retry_backoff(item.deliveries)).await;
                 let _ = requeue.send(item);
             });
         }

@@ -31,6 +31,16 @@ use tokio_util::sync::CancellationToken;
 /// How many times a message is delivered before it is dead-lettered.
 pub const DELIVERY_LIMIT: u32 = 5;
 
+/// How long a consumer holds a message whose handler asked for a retry
+/// before handing it back, after its `deliveries`-th delivery: growing, so
+/// that a dependency that is down for a while (the database) is waited out
+/// instead of burning the delivery limit in a few milliseconds: 50 ms, then
+/// doubling, at most 5 s.
+pub fn retry_backoff(deliveries: u32) -> Duration {
+    let ms = 50u64 << deliveries.saturating_sub(1).min(7);
+    Duration::from_millis(ms.min(5_000))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     /// No queue takes this routing key: the service that handles it has
