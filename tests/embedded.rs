@@ -68,3 +68,97 @@ async fn sigterm_stops_cleanly() {
     let status = process.terminate().await;
     assert!(status.success(), "exit status {status}");
 }
+
+/// A stand-in OTLP/HTTP collector: answers 200 to every POST and keeps the
+/// bodies (protobuf `ExportTraceServiceRequest`s).
+async fn collector() -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    // Request line and headers.
+                    loop {
+                        line.clear();
+                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let _ = tx.send(body);
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if stream.get_mut().write_all(ok).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn spans_are_exported_over_otlp_in_the_callers_trace() {
+    let (endpoint, mut exported) = collector().await;
+    let dir = TempDir::new();
+    let data = dir_arg(dir.path());
+    let mut process = Process::serve(&["--data-dir", &data, "--otlp-endpoint", &endpoint]).await;
+    let desk = Desk {
+        base: process.url().to_owned(),
+        store_args: vec!["--data-dir".into(), data],
+    };
+    let admin = desk.tenant("Observed").await;
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let reply = reqwest::Client::new()
+        .post(format!("{}/api/v1/incidents", desk.base))
+        .bearer_auth(admin.token.as_deref().expect("token"))
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .json(&json!({"summary": "observed", "priority": 3}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(reply.status().as_u16(), 201);
+    // A clean stop flushes what is not exported yet.
+    assert!(process.terminate().await.success());
+    let trace_bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let mut bodies = Vec::new();
+    while let Ok(Some(body)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), exported.recv()).await
+    {
+        bodies.push(body);
+    }
+    let all: Vec<u8> = bodies.concat();
+    assert!(!all.is_empty(), "spans were exported");
+    assert!(
+        contains(&all, &trace_bytes),
+        "the request's trace id is in the export"
+    );
+    // The edge's request span and ticketing's message span, in that trace.
+    assert!(contains(&all, b"request"), "the request span");
+    assert!(contains(&all, b"message"), "the message span");
+    assert!(contains(&all, b"servicedesk"), "the service name");
+}

@@ -35,11 +35,15 @@ pub async fn call<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
-    let traceparent = headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| telemetry::trace_id(t).is_some())
-        .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent);
+    // The exported span's context when spans are exported; else the
+    // caller's trace (or a new one) with a span id of our own.
+    let traceparent = telemetry::current_traceparent().unwrap_or_else(|| {
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| telemetry::trace_id(t).is_some())
+            .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
+    });
     let envelope = Envelope::new(who.tenant_id, command).with_traceparent(Some(traceparent));
     let reply = state
         .bus

@@ -101,6 +101,13 @@ async fn track(req: Request, next: Next) -> Response {
         role = tracing::field::Empty,
         status = tracing::field::Empty,
     );
+    if let Some(tp) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        runtime::telemetry::continue_trace(&span, tp);
+    }
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();

@@ -3,10 +3,20 @@
 //! One span per HTTP request (the edge) and per message handled (the bus),
 //! each carrying the trace id from the `traceparent` that travels in the
 //! envelope and in the AMQP headers, so the log lines of one user action can
-//! be followed from edge to broker to service.
+//! be followed from edge to broker to service. With an OTLP endpoint the
+//! spans are exported too, each message's span a child of the request that
+//! sent it, so one trace shows the whole path.
+
+use std::collections::HashMap;
 
 use contracts::Envelope;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use rand::RngExt;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,17 +25,106 @@ pub enum LogFormat {
     Text,
 }
 
-/// Installs the global subscriber; `RUST_LOG` filters (default `info`).
-pub fn init(format: LogFormat) {
+/// Keeps the trace exporter alive; dropping it flushes the spans not yet
+/// sent (so keep it until the process ends).
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("servicedesk: flushing traces failed: {e}");
+        }
+    }
+}
+
+/// Installs the global subscriber: logs to stderr in `format`, filtered by
+/// `RUST_LOG` (default `info`), and, if `otlp_endpoint` is given, every span
+/// at info or above exported over OTLP/HTTP as `service`.
+pub fn init(format: LogFormat, otlp_endpoint: Option<&str>, service: &str) -> Telemetry {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+    }
+    .with_filter(filter);
+    let provider = otlp_endpoint.and_then(|endpoint| match exporter(endpoint, service) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("servicedesk: no trace export to {endpoint}: {e}");
+            None
+        }
+    });
+    // Spans are exported at info whatever RUST_LOG says of the logs.
+    let traces = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("servicedesk"))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
     // try_init: a second call (tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init();
+    Telemetry { provider }
+}
+
+fn exporter(
+    endpoint: &str,
+    service: &str,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::WithExportConfig;
+    let url = if endpoint.ends_with("/v1/traces") {
+        endpoint.to_owned()
+    } else {
+        format!("{}/v1/traces", endpoint.trim_end_matches('/'))
     };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .build()?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service.to_owned())
+                .build(),
+        )
+        .build())
+}
+
+/// The W3C trace context of the current span, when spans are exported
+/// (otherwise `None`: the caller makes one of its own).
+pub fn current_traceparent() -> Option<String> {
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the remote span `traceparent` names, so the
+/// exported trace continues across the process boundary.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    // Fails only when spans are not exported, when there is nothing to link.
+    let _ = span.set_parent(cx);
 }
 
 /// A new trace: `00-<32 hex trace id>-<16 hex span id>-01`.
@@ -69,14 +168,18 @@ pub fn message_span(queue: &str, envelope: &Envelope) -> tracing::Span {
         .as_deref()
         .and_then(trace_id)
         .unwrap_or("");
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "message",
         queue,
         message_type = %envelope.message_type,
         message_id = %envelope.message_id,
         tenant = %envelope.tenant_id,
         trace_id = trace,
-    )
+    );
+    if let Some(tp) = &envelope.traceparent {
+        continue_trace(&span, tp);
+    }
+    span
 }
 
 #[cfg(test)]

@@ -85,6 +85,9 @@ pub struct ServeArgs {
         default_value = "json"
     )]
     pub log_format: LogFormat,
+    /// Export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Args)]

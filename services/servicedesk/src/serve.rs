@@ -42,10 +42,17 @@ async fn open_store(args: &StoreArgs, service: &str) -> anyhow::Result<Store> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    telemetry::init(match args.log_format {
+    let format = match args.log_format {
         LogFormat::Json => telemetry::LogFormat::Json,
         LogFormat::Text => telemetry::LogFormat::Text,
-    });
+    };
+    let service = match args.target {
+        Target::All => "servicedesk",
+        Target::Edge => "servicedesk-edge",
+        Target::Ticketing => "servicedesk-ticketing",
+    };
+    // Held to the end of `run`: dropping it flushes the spans.
+    let _telemetry = telemetry::init(format, args.otlp_endpoint.as_deref(), service);
     // Prometheus recorder before anything records.
     runtime::metrics::handle();
     let stop = shutdown::on_signal();
