@@ -31,6 +31,14 @@ pub struct Envelope {
     /// W3C trace context (`00-<trace>-<span>-<flags>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// For a command: when its caller stops waiting. A command handled
+    /// after this is not carried out (its caller was told it failed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
     pub payload: serde_json::Value,
 }
 
@@ -72,6 +80,7 @@ impl Envelope {
             correlation_id: id,
             causation_id: None,
             traceparent: None,
+            expires_at: None,
             // Serializing a plain data type into a Value cannot fail: every
             // message type is made of strings, numbers, options and vectors.
             payload: serde_json::to_value(message).unwrap_or(serde_json::Value::Null),
@@ -85,6 +94,23 @@ impl Envelope {
         next.causation_id = Some(self.message_id);
         next.traceparent = self.traceparent.clone();
         next
+    }
+
+    /// The same message under the id `id`: a caller that retries with the
+    /// same id is answered from the consumer's inbox, not served twice.
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.message_id = id;
+        self.correlation_id = id;
+        self
+    }
+
+    pub fn expiring_at(mut self, at: OffsetDateTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|at| now > at)
     }
 
     pub fn with_traceparent(mut self, traceparent: Option<String>) -> Self {

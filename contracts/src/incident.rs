@@ -51,6 +51,21 @@ pub enum ActionKind {
     Progress,
 }
 
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Note => "note",
+            Self::Progress => "progress",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Note, Self::Progress]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
 /// An incident as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentV1 {

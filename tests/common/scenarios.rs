@@ -770,6 +770,27 @@ pub async fn bad_input_is_refused_clearly(desk: &Desk) {
         .get("/api/v1/incidents?priority=9")
         .await
         .error(400, "validation_failed");
+    // Control characters (NUL above all, which PostgreSQL cannot store).
+    let nul = admin
+        .post(create, json!({"summary": "bad\u{0}byte", "priority": 1}))
+        .await
+        .error(400, "validation_failed");
+    assert!(nul["details"]["fields"]["summary"].is_string(), "{nul}");
+    admin
+        .post(
+            create,
+            json!({"summary": "x", "priority": 1, "category": "a\u{7}"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get("/api/v1/incidents/INC%00")
+        .await
+        .error(404, "not_found");
+    admin
+        .get("/api/v1/incidents?q=%00")
+        .await
+        .error(400, "validation_failed");
     admin
         .send(Method::POST, "/healthz", None)
         .await
@@ -801,6 +822,60 @@ pub async fn operations_endpoints(desk: &Desk) {
     assert!(text.contains("http_requests_total"), "{text}");
 }
 
+/// A client that retries with the same `Idempotency-Key` gets the first
+/// answer again; nothing is created twice.
+pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
+    let admin = desk.tenant("Retry Ltd").await;
+    let http = reqwest::Client::new();
+    let send = |key: &'static str, summary: &'static str| {
+        http.post(format!("{}/api/v1/incidents", desk.base))
+            .bearer_auth(admin.token.as_deref().unwrap_or(""))
+            .header("Idempotency-Key", key)
+            .json(&json!({"summary": summary, "priority": 3}))
+            .send()
+    };
+    let first: Value = send("order-7781", "Printer on fire")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let again: Value = send("order-7781", "Printer on fire")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        first["id"], again["id"],
+        "the retry is answered, not done again"
+    );
+    assert_eq!(first["reference"], "INC-000001");
+    let other: Value = send("order-7782", "Printer on fire")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        other["reference"], "INC-000002",
+        "another key is another request"
+    );
+    let list = admin.get("/api/v1/incidents").await.expect(200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
+    // The scheme of Authorization is case-insensitive.
+    let lower = http
+        .get(format!("{}/api/v1/incidents", desk.base))
+        .header(
+            "Authorization",
+            format!("bearer {}", admin.token.as_deref().unwrap_or("")),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(lower.status().as_u16(), 200);
+}
+
 /// Runs every scenario against `desk`.
 pub async fn all(desk: &Desk) {
     incident_lifecycle(desk).await;
@@ -809,4 +884,5 @@ pub async fn all(desk: &Desk) {
     customers_see_only_their_own(desk).await;
     bad_input_is_refused_clearly(desk).await;
     operations_endpoints(desk).await;
+    retries_with_an_idempotency_key_are_served_once(desk).await;
 }

@@ -44,7 +44,12 @@ pub async fn call<C: Command>(
             .filter(|t| telemetry::trace_id(t).is_some())
             .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
     });
-    let envelope = Envelope::new(who.tenant_id, command).with_traceparent(Some(traceparent));
+    let mut envelope = Envelope::new(who.tenant_id, command)
+        .with_traceparent(Some(traceparent))
+        .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
+    if let Some(key) = idempotency_key(headers)? {
+        envelope = envelope.with_id(idempotent_id(who.tenant_id, C::TYPE, key));
+    }
     let reply = state
         .bus
         .request(C::QUEUE, &envelope, state.request_timeout)
@@ -56,6 +61,35 @@ pub async fn call<C: Command>(
         ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
         ReplyV1::Error(body) => Err(body.into()),
     }
+}
+
+/// The `Idempotency-Key` header, if the caller sent one.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=200).contains(&key.len()) => Ok(Some(key)),
+        _ => Err(ApiError::field(
+            "Idempotency-Key",
+            "1 to 200 visible ASCII characters",
+        )),
+    }
+}
+
+/// The message id of a request retried under `key`: the same for the same
+/// tenant, command and key, so the service answers the retry from its inbox.
+fn idempotent_id(tenant: Uuid, command: &str, key: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(tenant.as_bytes())
+        .chain_update(command.as_bytes())
+        .chain_update([0])
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 #[derive(Deserialize)]

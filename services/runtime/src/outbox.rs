@@ -207,8 +207,16 @@ impl Relay {
                 _ = tokio::time::sleep(LINGER) => {}
             }
         }
-        if let Err(e) = self.relay_once().await {
-            tracing::warn!(error = %e, "final outbox flush failed; rows stay for the next start");
+        // Flush what committed meanwhile, batch by batch.
+        loop {
+            match self.relay_once().await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "final outbox flush failed; rows stay for the next start");
+                    break;
+                }
+            }
         }
     }
 

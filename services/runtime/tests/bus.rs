@@ -291,6 +291,27 @@ async fn endless_retries_stop_at_the_delivery_limit(t: Transport) {
     stop.cancel();
 }
 
+async fn rejected_commands_stay_dead_lettered(t: Transport) {
+    let bus = t.bus();
+    let stop = CancellationToken::new();
+    let (handler, _rx) = recorder(0, false);
+    let _task = bus
+        .consume(QueueSpec::commands("test.strict", 4), handler, stop.clone())
+        .await
+        .expect("consume");
+    let timeout = Duration::from_millis(500);
+    let refused = bus.request("test.strict", &ping(5, true), timeout).await;
+    assert!(refused.is_err(), "a rejected command gets no reply");
+    // Commands carry an expiry; their dead letters must not inherit it.
+    tokio::time::sleep(timeout * 3).await;
+    let dead = t.dead_letters(1).await;
+    assert!(
+        dead.iter().any(|d| d.reason.contains("poison ping 5")),
+        "{dead:?}"
+    );
+    stop.cancel();
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -319,4 +340,5 @@ both!(
     retry_then_success,
     poison_and_malformed_are_dead_lettered_and_consumer_goes_on,
     endless_retries_stop_at_the_delivery_limit,
+    rejected_commands_stay_dead_lettered,
 );

@@ -8,8 +8,9 @@
 //! of the group may read them.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use contracts::incident::{ActionKind, ActionV1, IncidentV1};
+use contracts::incident::{ActionV1, IncidentV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
 use runtime::store::{Param, insert_many, micros};
@@ -54,20 +55,46 @@ impl Batch {
         Ok(current + 1)
     }
 
+    /// Takes the counters of `kind` for `tenants` up front, in one order, so
+    /// that two replicas' groups never wait on each other's rows crosswise.
+    pub async fn lock_counters(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenants: std::collections::BTreeSet<Uuid>,
+        kind: &'static str,
+    ) -> Result<()> {
+        for tenant in tenants {
+            self.counter(conn, tenant, kind).await?;
+        }
+        Ok(())
+    }
+
+    /// The counter's (last handed out, last stored), locked on first use.
+    async fn counter(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        kind: &'static str,
+    ) -> Result<&mut (i64, i64)> {
+        Ok(match self.sequences.entry((tenant, kind)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let current = incidents::lock_sequence(conn, tenant, kind).await?;
+                e.insert((current, current))
+            }
+        })
+    }
+
     pub fn insert_incident(&mut self, tenant: Uuid, i: &IncidentV1) {
         self.incidents.push(incidents::incident_row(tenant, i));
     }
 
     pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {
-        let kind = match a.kind {
-            ActionKind::Note => "note",
-            ActionKind::Progress => "progress",
-        };
         self.actions.push(vec![
             a.id.to_string().into(),
             tenant.to_string().into(),
             incident.to_string().into(),
-            kind.into(),
+            a.kind.as_str().into(),
             a.text.clone().into(),
             i64::from(a.public).into(),
             i64::from(a.email_customer).into(),

@@ -133,7 +133,7 @@ impl Commands {
 }
 
 /// Applies state changes in groups: whatever commands are waiting are
-/// committed in one transaction, each inside its own savepoint. One commit
+/// committed in one transaction. One commit
 /// (one fsync, one hold of the tenant's reference counter) then serves many
 /// commands, which is what lets a desk log thousands of incidents a second
 /// with every 201 durable. A group that fails as a whole is retried command
@@ -153,7 +153,10 @@ impl Writer {
             metrics::histogram!("ticketing_commit_group_size").record(group.len() as f64);
             let outcomes = match self.commit(group.iter().map(|p| &p.env)).await {
                 Ok(outcomes) => outcomes,
-                Err(e) if group.len() == 1 => vec![Err(HandlerError::Retry(e.to_string()))],
+                Err(e) if group.len() == 1 || e.is_unavailable() => group
+                    .iter()
+                    .map(|_| Err(HandlerError::Retry(e.to_string())))
+                    .collect(),
                 Err(e) => {
                     tracing::debug!(error = %e, size = group.len(), "group failed; one by one");
                     let mut alone = Vec::with_capacity(group.len());
@@ -181,10 +184,25 @@ impl Writer {
         let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
         let mut answered = inbox::check(&mut tx, CONSUMER, &ids).await?;
         let mut batch = Batch::default();
+        // Counters before any incident row: every replica takes its locks
+        // in the same order.
+        let logging = envs
+            .iter()
+            .filter(|e| {
+                e.message_type == LogIncidentV1::TYPE && !answered.contains_key(&e.message_id)
+            })
+            .map(|e| e.tenant_id)
+            .collect();
+        batch.lock_counters(&mut tx, logging, "incident").await?;
         let mut outcomes = Vec::with_capacity(envs.len());
         for env in envs {
             let applied = match answered.get(&env.message_id) {
                 Some(stored) => Applied::Answered(stored_reply(stored.as_deref())),
+                // Its caller has been told it failed: doing it now would do
+                // behind their back what they may well try again.
+                None if env.is_expired(runtime::store::now()) => Applied::Rejected(
+                    "expired: the caller stopped waiting before it was handled".into(),
+                ),
                 None => {
                     let applied = apply(&mut tx, &mut batch, env).await?;
                     if let Applied::Wrote(body) = &applied {
@@ -293,6 +311,9 @@ impl Query for ListIncidentsV1 {
         {
             return Err(Error::field("cursor", "not a cursor this desk issued"));
         }
+        if let Some(text) = &self.filter.text {
+            check_text("q", text, MAX_SUMMARY, false)?;
+        }
         let limit = self.limit.clamp(1, MAX_PAGE);
         let page = incidents::list(
             conn,
@@ -328,12 +349,22 @@ impl Query for GetIncidentHistoryV1 {
     }
 }
 
+/// Text a person typed: `required` non-blank, at most `max` characters, and
+/// no control characters but line breaks and tabs (and none at all in a
+/// one-line field). PostgreSQL cannot store NUL; nobody means to send it.
 fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
     if required && value.trim().is_empty() {
         return Err(Error::field(field, "must not be empty"));
     }
     if value.chars().count() > max {
         return Err(Error::field(field, format!("at most {max} characters")));
+    }
+    let one_line = max <= MAX_SUMMARY;
+    if value
+        .chars()
+        .any(|c| c.is_control() && (one_line || !matches!(c, '\n' | '\r' | '\t')))
+    {
+        return Err(Error::field(field, "must not contain control characters"));
     }
     Ok(())
 }
@@ -356,6 +387,9 @@ async fn log(
 ) -> Result<serde_json::Value> {
     check_text("summary", &cmd.summary, MAX_SUMMARY, true)?;
     check_text("description", &cmd.description, MAX_TEXT, false)?;
+    for (field, value) in [("category", &cmd.category), ("service", &cmd.service)] {
+        check_text(field, value.as_deref().unwrap_or(""), MAX_SUMMARY, false)?;
+    }
     check_level("priority", cmd.priority, 5)?;
     check_level("impact", cmd.impact, 3)?;
     check_level("urgency", cmd.urgency, 3)?;
@@ -500,10 +534,7 @@ async fn add_action(
     i.updated_at = now;
     i.version += 1;
     incidents::update(tx, tenant, &i).await?;
-    let kind = match action.kind {
-        ActionKind::Note => "note",
-        ActionKind::Progress => "progress",
-    };
+    let kind = action.kind.as_str();
     let c = Change {
         change: "action",
         from: None,

@@ -33,6 +33,12 @@ impl Error {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::Domain(ErrorBody::field(field, message))
     }
+
+    /// The database could not be reached: retrying command by command would
+    /// only wait out the same timeout again for each.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_unavailable())
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

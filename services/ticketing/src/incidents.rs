@@ -177,15 +177,14 @@ pub async fn find(
     key: &str,
     viewer: &Actor,
 ) -> Result<IncidentV1> {
-    let by = if Uuid::parse_str(key).is_ok() {
-        "id"
-    } else {
-        "reference"
-    };
-    let key = if by == "reference" {
-        key.to_ascii_uppercase()
-    } else {
-        key.to_owned()
+    // Ids compare in their canonical form; references in upper case. A key
+    // that can name nothing (control characters) is simply not found.
+    if key.chars().any(char::is_control) {
+        return Err(Error::not_found("incident"));
+    }
+    let (by, key) = match Uuid::parse_str(key) {
+        Ok(id) => ("id", id.to_string()),
+        Err(_) => ("reference", key.to_ascii_uppercase()),
     };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM incidents WHERE tenant_id = $1 AND {by} = $2"
@@ -294,11 +293,9 @@ pub async fn actions(
             let kind: String = row.try_get(1)?;
             Ok(ActionV1 {
                 id: uuid_col(row, 0)?.unwrap_or_default(),
-                kind: if kind == "progress" {
-                    ActionKind::Progress
-                } else {
-                    ActionKind::Note
-                },
+                kind: ActionKind::parse(&kind).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown action kind {kind}").into())
+                })?,
                 text: row.try_get(2)?,
                 public: row.try_get::<i64, _>(3)? != 0,
                 email_customer: row.try_get::<i64, _>(4)? != 0,

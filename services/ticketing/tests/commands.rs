@@ -207,6 +207,31 @@ async fn lifecycle_rules_hold(backend: Backend) {
     assert_eq!(e.code, ErrorCode::NotFound);
 }
 
+async fn an_expired_command_is_not_carried_out(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let tenant = Uuid::now_v7();
+    let late = log(tenant, "too late", Some(1))
+        .expiring_at(time::OffsetDateTime::now_utc() - time::Duration::seconds(1));
+    let outcome = handler.handle(late).await;
+    assert!(
+        matches!(outcome, Err(HandlerError::Reject(ref r)) if r.contains("expired")),
+        "{outcome:?}"
+    );
+    let in_time = log(tenant, "in time", Some(1))
+        .expiring_at(time::OffsetDateTime::now_utc() + time::Duration::seconds(30));
+    assert!(matches!(
+        body(handler.handle(in_time).await),
+        ReplyV1::Ok(_)
+    ));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT summary FROM incidents")
+        .fetch_all(store.pool())
+        .await
+        .expect("rows");
+    assert_eq!(stored, ["in time"]);
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -233,4 +258,5 @@ both!(
     a_redelivered_command_is_answered_not_repeated,
     malformed_commands_are_rejected_alone,
     lifecycle_rules_hold,
+    an_expired_command_is_not_carried_out,
 );

@@ -35,7 +35,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec};
+use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec, lock};
 
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 /// Persistent messages: they survive a broker restart.
@@ -58,10 +58,6 @@ fn unavailable(e: lapin::Error) -> BusError {
     BusError::Unavailable(e.to_string())
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 fn header(value: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(value.as_bytes().to_vec()))
 }
@@ -71,6 +67,38 @@ fn header_str(props: &BasicProperties, key: &str) -> Option<String> {
     match headers.inner().get(&ShortString::from(key))? {
         AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// Declares a durable quorum queue (idempotent) with `args` added.
+async fn declare_quorum(
+    channel: &Channel,
+    name: &str,
+    mut args: FieldTable,
+) -> Result<(), BusError> {
+    args.insert("x-queue-type".into(), header("quorum"));
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(name.into(), durable, args)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn header_int(props: &BasicProperties, key: &str) -> Option<u32> {
+    match props
+        .headers()
+        .as_ref()?
+        .inner()
+        .get(&ShortString::from(key))?
+    {
+        AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongUInt(n) => Some(*n),
         _ => None,
     }
 }
@@ -133,19 +161,7 @@ impl AmqpBus {
             )
             .await
             .map_err(unavailable)?;
-        let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), header("quorum"));
-        publisher
-            .queue_declare(
-                dead.clone().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..QueueDeclareOptions::default()
-                },
-                args,
-            )
-            .await
-            .map_err(unavailable)?;
+        declare_quorum(&publisher, &dead, FieldTable::default()).await?;
         publisher
             .queue_bind(
                 dead.into(),
@@ -209,7 +225,6 @@ impl AmqpBus {
     async fn declare(&self, channel: &Channel, spec: &QueueSpec) -> Result<String, BusError> {
         let name = self.queue_name(&spec.name);
         let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), header("quorum"));
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongInt(DELIVERY_LIMIT as i32),
@@ -222,17 +237,7 @@ impl AmqpBus {
         // dead-letter queue is briefly unavailable.
         args.insert("x-dead-letter-strategy".into(), header("at-least-once"));
         args.insert("x-overflow".into(), header("reject-publish"));
-        channel
-            .queue_declare(
-                name.clone().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..QueueDeclareOptions::default()
-                },
-                args,
-            )
-            .await
-            .map_err(unavailable)?;
+        declare_quorum(channel, &name, args).await?;
         for binding in &spec.bindings {
             channel
                 .queue_bind(
@@ -298,11 +303,17 @@ impl AmqpBus {
             "x-original-routing-key".into(),
             header(delivery.routing_key.as_str()),
         );
-        let props = delivery
-            .properties
-            .clone()
+        // Fresh properties: a copied `expiration` (commands carry one) would
+        // make the dead letter itself expire out of the dead-letter queue.
+        let mut props = BasicProperties::default()
             .with_headers(headers)
             .with_delivery_mode(PERSISTENT);
+        if let Some(id) = delivery.properties.message_id() {
+            props = props.with_message_id(id.clone());
+        }
+        if let Some(kind) = delivery.properties.kind() {
+            props = props.with_type(kind.clone());
+        }
         Self::confirm(publisher, dlx, "", false, &delivery.data, props).await
     }
 }
@@ -536,19 +547,7 @@ async fn handle_delivery(
         Err(HandlerError::Retry(reason)) => {
             // Quorum queues count deliveries in `x-delivery-count` (absent
             // on the first).
-            let deliveries = delivery
-                .properties
-                .headers()
-                .as_ref()
-                .and_then(
-                    |h| match h.inner().get(&ShortString::from("x-delivery-count")) {
-                        Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).ok(),
-                        Some(AMQPValue::LongInt(n)) => u32::try_from(*n).ok(),
-                        _ => None,
-                    },
-                )
-                .unwrap_or(0)
-                + 1;
+            let deliveries = header_int(&delivery.properties, "x-delivery-count").unwrap_or(0) + 1;
             tracing::debug!(queue, %reason, deliveries, "handler asked for a retry");
             tokio::time::sleep(super::retry_backoff(deliveries)).await;
             let _ = delivery

@@ -16,7 +16,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec, topic};
+use super::{
+    Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec, lock, topic,
+};
 
 struct Item {
     body: Vec<u8>,
@@ -60,17 +62,24 @@ impl EmbeddedBus {
     /// Publishes raw bytes, as a misbehaving producer would; for tests of
     /// what consumers do with malformed messages.
     pub async fn publish_raw(&self, routing_key: &str, body: Vec<u8>) {
-        let waits = self.route(routing_key, &body);
-        for done in waits {
+        for done in self.route(routing_key, &body).unwrap_or_default() {
             let _ = done.await;
         }
     }
 
-    fn route(&self, routing_key: &str, body: &[u8]) -> Vec<oneshot::Receiver<()>> {
+    fn route(
+        &self,
+        routing_key: &str,
+        body: &[u8],
+    ) -> Result<Vec<oneshot::Receiver<()>>, BusError> {
         let queues = lock(&self.inner.queues);
         let mut waits = Vec::new();
         for q in queues.values() {
             if q.bindings.iter().any(|p| topic::matches(p, routing_key)) {
+                if q.consumers == 0 {
+                    // Nobody would handle it: the publisher keeps it.
+                    return Err(BusError::Unavailable(format!("{} has no consumer", q.name)));
+                }
                 let (done, wait) = oneshot::channel();
                 let item = Item {
                     body: body.to_vec(),
@@ -84,7 +93,7 @@ impl EmbeddedBus {
                 }
             }
         }
-        waits
+        Ok(waits)
     }
 
     fn dead_letter(&self, queue: &str, reason: String, body: Vec<u8>) {
@@ -98,16 +107,10 @@ impl EmbeddedBus {
     }
 }
 
-/// A poisoned lock only means another thread panicked mid-update of a plain
-/// map; the data is still usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 #[async_trait]
 impl Bus for EmbeddedBus {
     async fn publish(&self, routing_key: &str, envelope: &Envelope) -> Result<(), BusError> {
-        let waits = self.route(routing_key, &envelope.to_bytes());
+        let waits = self.route(routing_key, &envelope.to_bytes())?;
         for done in waits {
             // A dropped sender means the consumer stopped before handling it:
             // the caller keeps its outbox row and publishes again later.
@@ -196,8 +199,18 @@ impl Bus for EmbeddedBus {
             }
             // Wait for in-flight messages before saying we stopped.
             let _ = permits.acquire_many(u32::from(spec.prefetch.max(1))).await;
-            if let Some(q) = lock(&bus.inner.queues).get_mut(&name) {
-                q.consumers = q.consumers.saturating_sub(1);
+            let last = match lock(&bus.inner.queues).get_mut(&name) {
+                Some(q) => {
+                    q.consumers = q.consumers.saturating_sub(1);
+                    q.consumers == 0
+                }
+                None => false,
+            };
+            if last {
+                // Hand back what nobody will handle now: dropping an item
+                // tells its publisher (who keeps it) and its requester.
+                let mut rx = rx.lock().await;
+                while rx.try_recv().is_ok() {}
             }
         }))
     }

@@ -28,6 +28,12 @@ use contracts::Envelope;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// A poisoned lock only means another thread panicked mid-update of a plain
+/// map; the data is still usable.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How many times a message is delivered before it is dead-lettered.
 pub const DELIVERY_LIMIT: u32 = 5;
 
