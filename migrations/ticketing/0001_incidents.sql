@@ -18,6 +18,9 @@ CREATE TABLE incidents (
     impact BIGINT,
     urgency BIGINT,
     summary TEXT NOT NULL,
+    -- The summary in lower case as Rust folds it (all of Unicode), for
+    -- search: SQLite's lower() folds ASCII only.
+    summary_folded TEXT NOT NULL,
     description TEXT NOT NULL,
     customer_id TEXT,
     category TEXT,

@@ -392,6 +392,23 @@ pub async fn lists_filter_and_page(desk: &Desk) {
         "% is literal"
     );
     admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Überweisung fehlgeschlagen", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        count(
+            admin
+                .get("/api/v1/incidents?q=%C3%BCBERWEISUNG")
+                .await
+                .expect(200)
+        ),
+        1,
+        "case folds beyond ASCII on every store"
+    );
+    admin
         .get("/api/v1/incidents?status=sleeping")
         .await
         .error(400, "validation_failed");

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::{Page, Role};
-use runtime::store::{from_micros, micros};
+use runtime::store::{from_micros, micros, now, uuid_at};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -93,12 +93,6 @@ impl PageParams {
             None => Ok(DEFAULT_LIMIT),
         }
     }
-}
-
-fn uuid_at(row: &AnyRow, i: usize) -> sqlx::Result<Option<Uuid>> {
-    let s: Option<String> = row.try_get(i)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .transpose()
 }
 
 fn id_at(row: &AnyRow, i: usize) -> sqlx::Result<Uuid> {
@@ -310,8 +304,6 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
         ))
     }
 }
-
-use runtime::store::now;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

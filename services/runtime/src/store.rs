@@ -232,6 +232,14 @@ pub fn from_micros(us: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// Column `i` of `row` as a UUID (stored as text), or `None` for NULL.
+pub fn uuid_at(row: &sqlx::any::AnyRow, i: usize) -> sqlx::Result<Option<uuid::Uuid>> {
+    use sqlx::Row;
+    let s: Option<String> = row.try_get(i)?;
+    s.map(|s| uuid::Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
 /// A value bound to a portable statement: text, a number, or NULL of either.
 #[derive(Debug, Clone)]
 pub enum Param {

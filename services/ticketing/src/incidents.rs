@@ -4,7 +4,7 @@ use contracts::incident::{
     ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1,
 };
 use contracts::{Actor, Page};
-use runtime::store::{Param, bind_all, from_micros, micros};
+use runtime::store::{Param, bind_all, from_micros, micros, uuid_at};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -14,12 +14,6 @@ use crate::error::{Error, Result};
 const COLUMNS: &str = "id, reference, status, priority, impact, urgency, summary, description, \
     customer_id, category, service, assignee_id, team_id, resolution, logged_by, created_at, \
     updated_at, resolved_at, closed_at, version";
-
-fn uuid_col(row: &AnyRow, i: usize) -> sqlx::Result<Option<Uuid>> {
-    let s: Option<String> = row.try_get(i)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .transpose()
-}
 
 fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, i: usize) -> sqlx::Result<T> {
     let s: String = row.try_get(i)?;
@@ -33,7 +27,7 @@ fn small(v: Option<i64>) -> Option<u8> {
 fn incident_from_row(row: &AnyRow) -> sqlx::Result<IncidentV1> {
     let status: String = row.try_get(2)?;
     Ok(IncidentV1 {
-        id: uuid_col(row, 0)?.unwrap_or_default(),
+        id: uuid_at(row, 0)?.unwrap_or_default(),
         reference: row.try_get(1)?,
         status: IncidentStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
@@ -42,11 +36,11 @@ fn incident_from_row(row: &AnyRow) -> sqlx::Result<IncidentV1> {
         urgency: small(row.try_get(5)?),
         summary: row.try_get(6)?,
         description: row.try_get(7)?,
-        customer_id: uuid_col(row, 8)?,
+        customer_id: uuid_at(row, 8)?,
         category: row.try_get(9)?,
         service: row.try_get(10)?,
-        assignee_id: uuid_col(row, 11)?,
-        team_id: uuid_col(row, 12)?,
+        assignee_id: uuid_at(row, 11)?,
+        team_id: uuid_at(row, 12)?,
         resolution: row.try_get(13)?,
         logged_by: json_col(row, 14)?,
         created_at: from_micros(row.try_get(15)?),
@@ -97,6 +91,7 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "impact",
     "urgency",
     "summary",
+    "summary_folded",
     "description",
     "customer_id",
     "category",
@@ -124,6 +119,7 @@ pub fn incident_row(tenant: Uuid, i: &IncidentV1) -> Vec<Param> {
         i.impact.map(i64::from).into(),
         i.urgency.map(i64::from).into(),
         i.summary.clone().into(),
+        i.summary.to_lowercase().into(),
         i.description.clone().into(),
         id(i.customer_id),
         i.category.clone().into(),
@@ -245,7 +241,7 @@ pub async fn list(
             .replace('%', "\\%")
             .replace('_', "\\_");
         push(
-            "lower(summary) LIKE",
+            "summary_folded LIKE",
             Param::from(format!("%{escaped}%")),
             " ESCAPE '\\'",
         );
@@ -292,7 +288,7 @@ pub async fn actions(
         .map(|row| {
             let kind: String = row.try_get(1)?;
             Ok(ActionV1 {
-                id: uuid_col(row, 0)?.unwrap_or_default(),
+                id: uuid_at(row, 0)?.unwrap_or_default(),
                 kind: ActionKind::parse(&kind).ok_or_else(|| {
                     sqlx::Error::Decode(format!("unknown action kind {kind}").into())
                 })?,
@@ -330,7 +326,7 @@ pub async fn history(
     rows.iter()
         .map(|row| {
             Ok(AuditEntryV1 {
-                id: uuid_col(row, 0)?.unwrap_or_default(),
+                id: uuid_at(row, 0)?.unwrap_or_default(),
                 change: row.try_get(1)?,
                 from: row.try_get(2)?,
                 to: row.try_get(3)?,
