@@ -38,6 +38,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Bus, BusError, DELIVERY_LIMIT, DeadLetter, Handler, HandlerError, QueueSpec, lock};
 
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
+/// Longest wait for the broker to accept a connection or confirm a message.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Persistent messages: they survive a broker restart.
 const PERSISTENT: u8 = 2;
 
@@ -123,14 +125,16 @@ fn properties(envelope: &Envelope) -> BasicProperties {
 impl AmqpBus {
     /// Connects and declares the shared topology under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
-        let conn = Connection::connect(
+        let connecting = Connection::connect(
             url,
             ConnectionProperties::default()
                 .with_connection_name(format!("servicedesk-{prefix}").into())
                 .enable_auto_recover(),
-        )
-        .await
-        .map_err(unavailable)?;
+        );
+        let conn = tokio::time::timeout(BROKER_TIMEOUT, connecting)
+            .await
+            .map_err(|_| BusError::Unavailable(format!("no answer from {url} within {BROKER_TIMEOUT:?}")))?
+            .map_err(unavailable)?;
         let publisher = conn.create_channel().await.map_err(unavailable)?;
         publisher
             .confirm_select(ConfirmSelectOptions::default())
@@ -261,7 +265,7 @@ impl AmqpBus {
         body: &[u8],
         props: BasicProperties,
     ) -> Result<(), BusError> {
-        let confirm = channel
+        let publishing = channel
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
@@ -273,8 +277,13 @@ impl AmqpBus {
                 props,
             )
             .await
-            .map_err(unavailable)?
+            .map_err(unavailable)?;
+        // A broker that takes a message but never confirms it (out of file
+        // handles, say) must not hang the caller: an unconfirmed message is
+        // not safe, and the caller retries.
+        let confirm = tokio::time::timeout(BROKER_TIMEOUT, publishing)
             .await
+            .map_err(|_| BusError::Unavailable(format!("no confirm within {BROKER_TIMEOUT:?}")))?
             .map_err(unavailable)?;
         match confirm {
             Confirmation::Ack(None) => Ok(()),
