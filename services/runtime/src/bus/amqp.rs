@@ -133,7 +133,9 @@ impl AmqpBus {
         );
         let conn = tokio::time::timeout(BROKER_TIMEOUT, connecting)
             .await
-            .map_err(|_| BusError::Unavailable(format!("no answer from {url} within {BROKER_TIMEOUT:?}")))?
+            .map_err(|_| {
+                BusError::Unavailable(format!("no answer from {url} within {BROKER_TIMEOUT:?}"))
+            })?
             .map_err(unavailable)?;
         let publisher = conn.create_channel().await.map_err(unavailable)?;
         publisher
