@@ -1,7 +1,7 @@
 //! Every error the API answers with: `{"error": code, "message", "details"}`,
-//! a stable code and the right status. Internal errors become an opaque 500
-//! here and are logged once, with their cause, by this conversion's caller
-//! (the response is built in one place so none slips through as a bare 500).
+//! a stable code and the right status. An internal error becomes an opaque
+//! 500 in [`ApiError::internal`], which logs its cause once; the caller never
+//! sees it. Every response is built here, so none slips out as a bare 500.
 
 use axum::Json;
 use axum::http::StatusCode;
