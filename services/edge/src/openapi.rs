@@ -1247,6 +1247,17 @@ fn traceparent() -> Value {
     )
 }
 
+fn idempotency_key() -> Value {
+    let schema = json!({ "type": "string", "minLength": 1, "maxLength": 200 });
+    parameter(
+        "Idempotency-Key",
+        "header",
+        false,
+        schema,
+        "Send the same key when retrying: the retry is answered with the first result and nothing is done twice.",
+    )
+}
+
 fn incident_id() -> Value {
     let schema = json!({ "type": "string", "examples": ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
     parameter(
@@ -1273,8 +1284,8 @@ fn incident_paths() -> Vec<(String, Value)> {
         ),
         query(
             "priority",
-            json!({ "type": "integer", "minimum": 0, "maximum": 255 }),
-            "Only incidents of this priority (1 to 5).",
+            json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+            "Only incidents of this priority.",
         ),
         query(
             "assignee_id",
@@ -1346,7 +1357,7 @@ fn incident_paths() -> Vec<(String, Value)> {
     vec![
         (
             "/api/v1/incidents".to_owned(),
-            json!({ "get": with_parameters(list, filters), "post": with_parameters(with_body(create, "NewIncident"), vec![traceparent()]) }),
+            json!({ "get": with_parameters(list, filters), "post": with_parameters(with_body(create, "NewIncident"), vec![traceparent(), idempotency_key()]) }),
         ),
         (
             "/api/v1/incidents/{id}".to_owned(),
