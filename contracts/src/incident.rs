@@ -240,6 +240,34 @@ pub struct GetIncidentHistoryV1 {
     pub incident: String,
 }
 
+/// One cell of a priority matrix: impact × urgency (each 1 high … 3 low) →
+/// priority (1 … 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityCell {
+    pub impact: u8,
+    pub urgency: u8,
+    pub priority: u8,
+}
+
+/// A tenant's priority matrix: all nine cells as they apply now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorityMatrixV1 {
+    pub cells: Vec<PriorityCell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetPriorityMatrixV1 {
+    pub viewer: Actor,
+}
+
+/// Replaces the tenant's own cells; a cell not given takes the default
+/// (impact + urgency - 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetPriorityMatrixV1 {
+    pub actor: Actor,
+    pub cells: Vec<PriorityCell>,
+}
+
 // ---- events (ticketing → anyone, on the topic exchange) ----
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,6 +337,8 @@ command!(AddIncidentActionV1, ActionV1);
 command!(ChangeIncidentStatusV1, IncidentV1);
 command!(ListIncidentActionsV1, Vec<ActionV1>);
 command!(GetIncidentHistoryV1, Vec<AuditEntryV1>);
+command!(GetPriorityMatrixV1, PriorityMatrixV1);
+command!(SetPriorityMatrixV1, PriorityMatrixV1);
 
 event!(IncidentLoggedV1, "ticketing.incident.logged");
 event!(IncidentAssignedV1, "ticketing.incident.assigned");

@@ -154,6 +154,19 @@ fn commands() {
 }
 
 #[test]
+fn priority_matrix() {
+    check(&GetPriorityMatrixV1 { viewer: agent() });
+    check(&SetPriorityMatrixV1 {
+        actor: agent(),
+        cells: vec![PriorityCell {
+            impact: 2,
+            urgency: 3,
+            priority: 2,
+        }],
+    });
+}
+
+#[test]
 fn replies() {
     check(&ReplyV1::Ok(
         serde_json::to_value(incident()).expect("incident to value"),

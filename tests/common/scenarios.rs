@@ -893,6 +893,95 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
     assert_eq!(lower.status().as_u16(), 200);
 }
 
+/// Each tenant maps impact × urgency to priority through its own matrix.
+pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
+    let admin = desk.tenant("Matrix Inc").await;
+    let other = desk.tenant("Other Inc").await;
+    let matrix = admin.get("/api/v1/priority-matrix").await.expect(200);
+    let cells = matrix["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 9);
+    let cell = |m: &Value, i: u64, u: u64| {
+        m["cells"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["impact"] == i && c["urgency"] == u))
+            .map(|c| c["priority"].clone())
+    };
+    assert_eq!(
+        cell(&matrix, 2, 3),
+        Some(json!(4)),
+        "the default: impact + urgency - 1"
+    );
+    let set = admin
+        .send(
+            Method::PUT,
+            "/api/v1/priority-matrix",
+            Some(&json!({"cells": [{"impact": 2, "urgency": 3, "priority": 2}]})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(cell(&set, 2, 3), Some(json!(2)));
+    assert_eq!(
+        cell(&set, 1, 1),
+        Some(json!(1)),
+        "cells left out keep the default"
+    );
+    let inc = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "VPN flaky", "impact": 2, "urgency": 3}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(inc["priority"], 2, "logged through the tenant's matrix");
+    let theirs = other
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "VPN flaky", "impact": 2, "urgency": 3}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(theirs["priority"], 4, "another tenant keeps its own");
+    let bad = json!({"cells": [{"impact": 2, "urgency": 3, "priority": 7}]});
+    admin
+        .send(Method::PUT, "/api/v1/priority-matrix", Some(&bad))
+        .await
+        .error(400, "validation_failed");
+    let twice = json!({"cells": [{"impact": 1, "urgency": 1, "priority": 1}, {"impact": 1, "urgency": 1, "priority": 2}]});
+    admin
+        .send(Method::PUT, "/api/v1/priority-matrix", Some(&twice))
+        .await
+        .error(400, "validation_failed");
+    let agent = admin
+        .post("/api/v1/agents", json!({"name": "Al"}))
+        .await
+        .expect(201);
+    let token = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "agent", "agent_id": agent["id"]}),
+        )
+        .await
+        .expect(201);
+    let al = admin.as_token(token["token"].as_str().expect("token"));
+    al.get("/api/v1/priority-matrix").await.expect(200);
+    al.send(
+        Method::PUT,
+        "/api/v1/priority-matrix",
+        Some(&json!({"cells": []})),
+    )
+    .await
+    .error(403, "forbidden");
+    assert_eq!(
+        cell(
+            &admin.get("/api/v1/priority-matrix").await.expect(200),
+            2,
+            3
+        ),
+        Some(json!(2)),
+        "refusals changed nothing"
+    );
+}
+
 /// Runs every scenario against `desk`.
 pub async fn all(desk: &Desk) {
     incident_lifecycle(desk).await;
@@ -902,4 +991,5 @@ pub async fn all(desk: &Desk) {
     bad_input_is_refused_clearly(desk).await;
     operations_endpoints(desk).await;
     retries_with_an_idempotency_key_are_served_once(desk).await;
+    the_priority_matrix_is_the_tenants_own(desk).await;
 }

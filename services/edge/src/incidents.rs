@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Staff};
+use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}/actions", get(actions).post(add_action))
         .route("/incidents/{id}/status", post(change_status))
         .route("/incidents/{id}/history", get(history))
+        .route(
+            "/priority-matrix",
+            get(priority_matrix).put(set_priority_matrix),
+        )
 }
 
 /// Sends `command` to its service and turns the reply into a result.
@@ -321,6 +325,37 @@ async fn history(
     let command = GetIncidentHistoryV1 {
         viewer: who.actor.clone(),
         incident: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn priority_matrix(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+) -> ApiResult<Json<PriorityMatrixV1>> {
+    let command = GetPriorityMatrixV1 {
+        viewer: who.actor.clone(),
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixInput {
+    cells: Vec<PriorityCell>,
+}
+
+/// Sets the tenant's own cells; the ones left out take the default.
+async fn set_priority_matrix(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(body): Body<MatrixInput>,
+) -> ApiResult<Json<PriorityMatrixV1>> {
+    let command = SetPriorityMatrixV1 {
+        actor: who.actor.clone(),
+        cells: body.cells,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

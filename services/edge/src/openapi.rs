@@ -185,6 +185,7 @@ fn schemas() -> Value {
         directory_schemas(),
         token_schemas(),
         incident_schemas(),
+        matrix_schemas(),
         request_schemas(),
         ops_schemas(),
     ] {
@@ -1064,6 +1065,77 @@ fn ticketing_down() -> (u16, String) {
 
 // ---- paths ----
 
+fn matrix_schemas() -> Vec<(&'static str, Value)> {
+    let level = |max: u8, what: &str| {
+        about(
+            json!({ "type": "integer", "minimum": 1, "maximum": max }),
+            what,
+        )
+    };
+    let cell = closed(object(
+        &["impact", "urgency", "priority"],
+        vec![
+            ("impact", level(3, "1 (high) to 3 (low).")),
+            ("urgency", level(3, "1 (high) to 3 (low).")),
+            ("priority", level(5, "1 (highest) to 5.")),
+        ],
+    ));
+    let matrix = about(
+        object(&["cells"], vec![("cells", list_of("PriorityCell"))]),
+        "All nine impact × urgency cells as they apply; a cell the tenant did not set is impact + urgency - 1.",
+    );
+    let input = about(
+        closed(object(&["cells"], vec![("cells", list_of("PriorityCell"))])),
+        "The tenant's own cells, each impact × urgency at most once; the cells left out take the default.",
+    );
+    vec![
+        ("PriorityCell", cell),
+        ("PriorityMatrixV1", matrix),
+        ("PriorityMatrixInput", input),
+    ]
+}
+
+fn matrix_paths() -> Vec<(String, Value)> {
+    let get = operation(
+        "getPriorityMatrix",
+        INCIDENTS,
+        "Get the priority matrix",
+        "How impact and urgency map to priority when an incident is logged with those instead of a priority. \
+         Admin, agent and integration tokens.",
+        responses(
+            vec![(200, answer("The matrix.", component("PriorityMatrixV1")))],
+            vec![unauthorized(), staff_only(), internal(), ticketing_down()],
+        ),
+    );
+    let put = operation(
+        "setPriorityMatrix",
+        INCIDENTS,
+        "Set the priority matrix",
+        "Replaces the tenant's own cells. Admin tokens only.",
+        responses(
+            vec![(
+                200,
+                answer("The matrix now.", component("PriorityMatrixV1")),
+            )],
+            vec![
+                bad_body(
+                    "impact and urgency 1 to 3, priority 1 to 5, each impact × urgency at most once.",
+                ),
+                unauthorized(),
+                admin_only(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    vec![(
+        "/api/v1/priority-matrix".to_owned(),
+        json!({ "get": get, "put": with_body(put, "PriorityMatrixInput") }),
+    )]
+}
+
 fn paths() -> Value {
     let mut all = Map::new();
     for kind in &DIRECTORY {
@@ -1072,6 +1144,7 @@ fn paths() -> Value {
     all.extend(token_paths());
     all.extend(incident_paths());
     all.extend(incident_detail_paths());
+    all.extend(matrix_paths());
     all.extend(ops_paths());
     Value::Object(all)
 }

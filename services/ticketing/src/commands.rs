@@ -68,16 +68,6 @@ fn reply(env: &Envelope, body: ReplyV1) -> Envelope {
     env.caused(&body)
 }
 
-fn is_mutation(message_type: &str) -> bool {
-    matches!(
-        message_type,
-        LogIncidentV1::TYPE
-            | AssignIncidentV1::TYPE
-            | AddIncidentActionV1::TYPE
-            | ChangeIncidentStatusV1::TYPE
-    )
-}
-
 #[async_trait]
 impl Handler for Commands {
     async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
@@ -86,7 +76,10 @@ impl Handler for Commands {
             ListIncidentsV1::TYPE => self.query::<ListIncidentsV1>(&env).await?,
             ListIncidentActionsV1::TYPE => self.query::<ListIncidentActionsV1>(&env).await?,
             GetIncidentHistoryV1::TYPE => self.query::<GetIncidentHistoryV1>(&env).await?,
-            t if is_mutation(t) => {
+            GetPriorityMatrixV1::TYPE => self.query::<GetPriorityMatrixV1>(&env).await?,
+            // Everything else changes state: the writer knows each kind and
+            // rejects what it does not know.
+            _ => {
                 let (done, outcome) = oneshot::channel();
                 self.writer
                     .send(Pending { env, done })
@@ -96,11 +89,6 @@ impl Handler for Commands {
                     .await
                     .map_err(|_| HandlerError::Retry("ticketing is stopping".into()))?
                     .map(Some);
-            }
-            other => {
-                return Err(HandlerError::Reject(format!(
-                    "unknown message type {other}"
-                )));
             }
         };
         Ok(Some(reply(&env, outcome)))
@@ -276,6 +264,10 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
             Ok(cmd) => change_status(conn, batch, env, cmd, now).await,
             Err(e) => return Ok(Applied::Rejected(e)),
         },
+        SetPriorityMatrixV1::TYPE => match decode(env) {
+            Ok(cmd) => set_matrix(conn, env, cmd).await,
+            Err(e) => return Ok(Applied::Rejected(e)),
+        },
         other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
     };
     match outcome {
@@ -352,6 +344,41 @@ impl Query for GetIncidentHistoryV1 {
 /// Text a person typed: `required` non-blank, at most `max` characters, and
 /// no control characters but line breaks and tabs (and none at all in a
 /// one-line field). PostgreSQL cannot store NUL; nobody means to send it.
+#[async_trait]
+impl Query for GetPriorityMatrixV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let cells = incidents::matrix(conn, tenant).await?;
+        Ok(output::<Self>(&PriorityMatrixV1 { cells }))
+    }
+}
+
+async fn set_matrix(
+    conn: &mut AnyConnection,
+    env: &Envelope,
+    cmd: SetPriorityMatrixV1,
+) -> Result<serde_json::Value> {
+    if cmd.actor.role != Role::Admin {
+        return Err(Error::not_found("priority matrix"));
+    }
+    for (n, c) in cmd.cells.iter().enumerate() {
+        check_level(&format!("cells[{n}].impact"), Some(c.impact), 3)?;
+        check_level(&format!("cells[{n}].urgency"), Some(c.urgency), 3)?;
+        check_level(&format!("cells[{n}].priority"), Some(c.priority), 5)?;
+        if cmd.cells[..n]
+            .iter()
+            .any(|o| (o.impact, o.urgency) == (c.impact, c.urgency))
+        {
+            return Err(Error::field(
+                &format!("cells[{n}]"),
+                "this impact and urgency are given twice",
+            ));
+        }
+    }
+    incidents::set_matrix(conn, env.tenant_id, &cmd.cells).await?;
+    let cells = incidents::matrix(conn, env.tenant_id).await?;
+    Ok(output::<SetPriorityMatrixV1>(&PriorityMatrixV1 { cells }))
+}
+
 fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
     if required && value.trim().is_empty() {
         return Err(Error::field(field, "must not be empty"));

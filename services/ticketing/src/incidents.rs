@@ -1,10 +1,10 @@
 //! The incident store: every query filters on the tenant.
 
 use contracts::incident::{
-    ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1,
+    ActionKind, ActionV1, AuditEntryV1, IncidentFilter, IncidentStatus, IncidentV1, PriorityCell,
 };
 use contracts::{Actor, Page};
-use runtime::store::{Param, bind_all, from_micros, micros, uuid_at};
+use runtime::store::{Param, bind_all, from_micros, insert_many, micros, uuid_at};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -336,6 +336,62 @@ pub async fn history(
         })
         .collect::<sqlx::Result<Vec<_>>>()
         .map_err(Error::from)
+}
+
+/// The tenant's matrix: all nine cells, its own where it set them.
+pub async fn matrix(conn: &mut AnyConnection, tenant: Uuid) -> Result<Vec<PriorityCell>> {
+    let own: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT impact, urgency, priority FROM priority_matrix WHERE tenant_id = $1",
+    )
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut cells = Vec::with_capacity(9);
+    for impact in 1..=3u8 {
+        for urgency in 1..=3u8 {
+            let set = own
+                .iter()
+                .find(|(i, u, _)| *i == i64::from(impact) && *u == i64::from(urgency))
+                .and_then(|(_, _, p)| small(Some(*p)));
+            cells.push(PriorityCell {
+                impact,
+                urgency,
+                priority: set.unwrap_or(impact + urgency - 1),
+            });
+        }
+    }
+    Ok(cells)
+}
+
+/// Replaces the tenant's own cells with `cells`.
+pub async fn set_matrix(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cells: &[PriorityCell],
+) -> Result<()> {
+    sqlx::query("DELETE FROM priority_matrix WHERE tenant_id = $1")
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let rows = cells
+        .iter()
+        .map(|c| {
+            vec![
+                tenant.to_string().into(),
+                i64::from(c.impact).into(),
+                i64::from(c.urgency).into(),
+                i64::from(c.priority).into(),
+            ]
+        })
+        .collect();
+    insert_many(
+        conn,
+        "priority_matrix",
+        &["tenant_id", "impact", "urgency", "priority"],
+        rows,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The tenant's priority for `impact` × `urgency` (each 1 high … 3 low).
