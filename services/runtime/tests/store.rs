@@ -224,28 +224,7 @@ async fn many_rows_in_one_statement(backend: Backend) {
     assert_eq!((count, sum), (16_000, (0..16_000).sum()));
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(runtime::store::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(runtime::store::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+runtime::on_both_stores!(
     migrations_apply_once,
     outbox_relays_committed_events_only,
     outbox_keeps_what_the_bus_did_not_take,

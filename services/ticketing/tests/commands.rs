@@ -232,28 +232,7 @@ async fn an_expired_command_is_not_carried_out(backend: Backend) {
     assert_eq!(stored, ["in time"]);
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(runtime::store::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(runtime::store::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+runtime::on_both_stores!(
     concurrent_commands_commit_together,
     a_redelivered_command_is_answered_not_repeated,
     malformed_commands_are_rejected_alone,
