@@ -8,6 +8,7 @@
 //! sent it, so one trace shows the whole path.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use contracts::Envelope;
 use opentelemetry::propagation::TextMapPropagator;
@@ -24,6 +25,9 @@ pub enum LogFormat {
     Json,
     Text,
 }
+
+/// Whether spans are exported (an OTLP endpoint was configured).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Keeps the trace exporter alive; dropping it flushes the spans not yet
 /// sent (so keep it until the process ends).
@@ -69,6 +73,9 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>, service: &str) -> Te
         }
     });
     // Spans are exported at info whatever RUST_LOG says of the logs.
+    if provider.is_some() {
+        EXPORTING.store(true, Ordering::Relaxed);
+    }
     let traces = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("servicedesk"))
@@ -109,6 +116,9 @@ fn exporter(
 /// The W3C trace context of the current span, when spans are exported
 /// (otherwise `None`: the caller makes one of its own).
 pub fn current_traceparent() -> Option<String> {
+    if !EXPORTING.load(Ordering::Relaxed) {
+        return None;
+    }
     let cx = tracing::Span::current().context();
     if !cx.span().span_context().is_valid() {
         return None;
@@ -121,6 +131,10 @@ pub fn current_traceparent() -> Option<String> {
 /// Makes `span` a child of the remote span `traceparent` names, so the
 /// exported trace continues across the process boundary.
 pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    // Per message and request: skip the parsing when nothing is exported.
+    if !EXPORTING.load(Ordering::Relaxed) {
+        return;
+    }
     let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     let cx = TraceContextPropagator::new().extract(&carrier);
     // Fails only when spans are not exported, when there is nothing to link.

@@ -183,6 +183,7 @@ impl Writer {
             .collect();
         batch.lock_counters(&mut tx, logging, "incident").await?;
         let mut outcomes = Vec::with_capacity(envs.len());
+        let mut committed = Vec::new();
         for env in envs {
             let applied = match answered.get(&env.message_id) {
                 Some(stored) => Applied::Answered(stored_reply(stored.as_deref())),
@@ -194,6 +195,7 @@ impl Writer {
                 None => {
                     let applied = apply(&mut tx, &mut batch, env).await?;
                     if let Applied::Wrote(body) = &applied {
+                        committed.push(env.message_type.as_str());
                         let stored = serde_json::to_string(body).unwrap_or_default();
                         batch.processed(env.message_id, stored.clone());
                         // A redelivered copy later in this group gets the same answer.
@@ -209,6 +211,11 @@ impl Writer {
         tx.commit().await?;
         if wrote {
             self.relay.wake();
+        }
+        // Counted once committed: a group that fails and is retried one by
+        // one counts each command once.
+        for t in committed {
+            metrics::counter!("ticketing_commands_total", "type" => t.to_owned()).increment(1);
         }
         Ok(outcomes)
     }
@@ -271,11 +278,7 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
         other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
     };
     match outcome {
-        Ok(value) => {
-            metrics::counter!("ticketing_commands_total", "type" => env.message_type.clone())
-                .increment(1);
-            Ok(Applied::Wrote(ReplyV1::Ok(value)))
-        }
+        Ok(value) => Ok(Applied::Wrote(ReplyV1::Ok(value))),
         Err(Error::Domain(body)) => Ok(Applied::Answered(ReplyV1::Error(body))),
         Err(e) => Err(e),
     }

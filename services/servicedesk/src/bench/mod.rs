@@ -35,20 +35,14 @@ pub struct BenchArgs {
     /// Concurrent HTTP clients in the full-load phase.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// RabbitMQ for the distributed desk and the broker ceiling.
-    #[arg(
-        long,
-        env = "SERVICEDESK_TEST_AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub amqp_url: String,
-    /// A PostgreSQL server on which the bench may create databases.
-    #[arg(
-        long,
-        env = "SERVICEDESK_TEST_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_url: String,
+    /// RabbitMQ for the distributed desk and the broker ceiling (default: the
+    /// tests' broker, `SERVICEDESK_TEST_AMQP_URL` or the local one).
+    #[arg(long)]
+    pub amqp_url: Option<String>,
+    /// A PostgreSQL server on which the bench may create databases (default:
+    /// the tests' server, `SERVICEDESK_TEST_DATABASE_URL` or the local one).
+    #[arg(long)]
+    pub postgres_url: Option<String>,
     /// Load a desk that is already running at this URL instead (with `--token`).
     #[arg(long, requires = "token")]
     pub url: Option<String>,
@@ -63,6 +57,18 @@ pub struct BenchArgs {
 /// Incidents per transaction in the grouped ceilings: about what the
 /// ticketing writer groups under full load.
 const GROUP: usize = 32;
+
+impl BenchArgs {
+    fn amqp(&self) -> String {
+        self.amqp_url.clone().unwrap_or_else(testing::amqp_url)
+    }
+
+    fn postgres(&self) -> String {
+        self.postgres_url
+            .clone()
+            .unwrap_or_else(testing::postgres_server_url)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -105,10 +111,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if matches!(args.mode, Mode::Distributed | Mode::Both) {
         let full = distributed(&exe, &args).await?;
         let (pg, pg_grouped) =
-            ceilings::postgres(&args.postgres_url, args.requests, 16, GROUP).await?;
-        let broker = ceilings::rabbitmq(&args.amqp_url, args.requests).await?;
+            ceilings::postgres(&args.postgres(), args.requests, 16, GROUP).await?;
+        let broker = ceilings::rabbitmq(&args.amqp(), args.requests).await?;
         let rpc =
-            ceilings::request_reply(&args.amqp_url, args.requests / 2, args.concurrency).await?;
+            ceilings::request_reply(&args.amqp(), args.requests / 2, args.concurrency).await?;
         rows.push((
             "distributed: incidents created end to end".into(),
             full.0.line(),
@@ -163,8 +169,8 @@ async fn embedded(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Stats)
 }
 
 async fn distributed(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Stats)> {
-    let edge_db = ceilings::fresh_database(&args.postgres_url, "bench").await?;
-    let ticketing_db = ceilings::fresh_database(&args.postgres_url, "bench").await?;
+    let edge_db = ceilings::fresh_database(&args.postgres(), "bench").await?;
+    let ticketing_db = ceilings::fresh_database(&args.postgres(), "bench").await?;
     let prefix = testing::unique("bench");
     let mut children = Vec::new();
     for _ in 0..args.replicas.max(1) {
@@ -175,7 +181,7 @@ async fn distributed(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Sta
                     "--target",
                     "ticketing",
                     "--amqp-url",
-                    &args.amqp_url,
+                    &args.amqp(),
                     "--bus-prefix",
                     &prefix,
                     "--database-url",
@@ -191,7 +197,7 @@ async fn distributed(exe: &Path, args: &BenchArgs) -> anyhow::Result<(Stats, Sta
             "--target",
             "edge",
             "--amqp-url",
-            &args.amqp_url,
+            &args.amqp(),
             "--bus-prefix",
             &prefix,
             "--database-url",
