@@ -201,7 +201,7 @@ async fn replica_stopped_mid_load(how: Stop) {
         .await
         .expect("ticketing db");
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, reference, summary FROM incidents")
+        sqlx::query_as("SELECT id, reference, summary FROM tickets")
             .fetch_all(&pool)
             .await
             .expect("incidents");

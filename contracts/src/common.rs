@@ -62,6 +62,9 @@ pub enum ErrorCode {
     ValidationFailed,
     InvalidTransition,
     Conflict,
+    /// The actor may see the object but not do this to it (e.g. decide on
+    /// a change they are not an approver of).
+    Forbidden,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Actor, Command, Event, Message, Page};
+use crate::Actor;
+use crate::ticket::FieldValues;
 
 /// The queue of the ticketing service's commands.
 pub const TICKETING_QUEUE: &str = "ticketing.commands";
@@ -96,6 +97,12 @@ pub struct IncidentV1 {
     pub closed_at: Option<OffsetDateTime>,
     /// Bumped on every change; lets clients detect concurrent edits.
     pub version: i64,
+    /// The problem this incident is linked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<Uuid>,
+    /// Extended data: the tenant's own fields for incidents.
+    #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    pub fields: FieldValues,
 }
 
 /// A note or progress update on an incident.
@@ -148,6 +155,9 @@ pub struct LogIncidentV1 {
     pub category: Option<String>,
     #[serde(default)]
     pub service: Option<String>,
+    /// Extended data, checked against the tenant's field definitions.
+    #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    pub fields: FieldValues,
 }
 
 /// The incident by id or by reference (`INC-000042`), as seen by `viewer`.
@@ -172,6 +182,12 @@ pub struct IncidentFilter {
     /// Case-insensitive text in the summary.
     #[serde(default)]
     pub text: Option<String>,
+    /// Incidents linked to this problem (id or reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Extended data equal to these values.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,37 +317,9 @@ pub struct IncidentStatusChangedV1 {
     pub actor: Actor,
 }
 
-macro_rules! message {
-    ($ty:ident, $version:literal) => {
-        impl Message for $ty {
-            const TYPE: &'static str = stringify!($ty);
-            const VERSION: u32 = $version;
-        }
-    };
-}
-
-macro_rules! command {
-    ($ty:ident, $output:ty) => {
-        message!($ty, 1);
-        impl Command for $ty {
-            type Output = $output;
-            const QUEUE: &'static str = TICKETING_QUEUE;
-        }
-    };
-}
-
-macro_rules! event {
-    ($ty:ident, $key:literal) => {
-        message!($ty, 1);
-        impl Event for $ty {
-            const ROUTING_KEY: &'static str = $key;
-        }
-    };
-}
-
 command!(LogIncidentV1, IncidentV1);
 command!(GetIncidentV1, IncidentV1);
-command!(ListIncidentsV1, Page<IncidentV1>);
+command!(ListIncidentsV1, crate::Page<IncidentV1>);
 command!(AssignIncidentV1, IncidentV1);
 command!(AddIncidentActionV1, ActionV1);
 command!(ChangeIncidentStatusV1, IncidentV1);

@@ -6,6 +6,8 @@
 //!   that ties a Rust type to its versioned wire name.
 //! - [`common`]: value types shared by several messages (actors, errors, pages).
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
+//! - [`ticket`]: problems, changes, service requests, and what every kind of
+//!   ticket shares (links, actions, extended data).
 //!
 //! # Versioning
 //! A message type carries its version in its name (`IncidentLoggedV1`). Adding an
@@ -13,9 +15,39 @@
 //! are accepted for a deprecation period. `tests/golden.rs` pins the JSON of
 //! every type: a test that changes there is a wire change.
 
+// Tie a type to its wire name and version, and to its queue or routing key.
+macro_rules! message {
+    ($ty:ident, $version:literal) => {
+        impl $crate::Message for $ty {
+            const TYPE: &'static str = stringify!($ty);
+            const VERSION: u32 = $version;
+        }
+    };
+}
+
+macro_rules! command {
+    ($ty:ident, $output:ty) => {
+        message!($ty, 1);
+        impl $crate::Command for $ty {
+            type Output = $output;
+            const QUEUE: &'static str = $crate::incident::TICKETING_QUEUE;
+        }
+    };
+}
+
+macro_rules! event {
+    ($ty:ident, $key:literal) => {
+        message!($ty, 1);
+        impl $crate::Event for $ty {
+            const ROUTING_KEY: &'static str = $key;
+        }
+    };
+}
+
 pub mod common;
 pub mod envelope;
 pub mod incident;
+pub mod ticket;
 
 pub use common::{Actor, Command, ErrorBody, ErrorCode, Event, Page, ReplyV1, Role};
 pub use envelope::{DecodeError, Envelope, Message};

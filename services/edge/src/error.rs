@@ -93,6 +93,7 @@ impl From<ErrorBody> for ApiError {
             ErrorCode::ValidationFailed => Code::ValidationFailed,
             ErrorCode::InvalidTransition => Code::InvalidTransition,
             ErrorCode::Conflict => Code::Conflict,
+            ErrorCode::Forbidden => Code::Forbidden,
         };
         Self {
             error,

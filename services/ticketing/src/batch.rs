@@ -2,15 +2,16 @@
 //! written at the end with one statement per table.
 //!
 //! What is gathered is only ever inserted, never read back by a command of
-//! the same group: new incidents (nobody knows their ids before the group
-//! commits and answers), their actions, audit rows, outbox events and inbox
-//! records. Updates of existing incidents run at once, since a later command
-//! of the group may read them.
+//! the same group: new tickets (nobody knows their ids before the group
+//! commits and answers) with their extended data and links, actions, audit
+//! rows, outbox events and inbox records. Updates of existing tickets run at
+//! once, since a later command of the group may read them.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use contracts::incident::{ActionV1, IncidentV1};
+use contracts::ticket::{LinkType, TicketV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
 use runtime::store::{Param, insert_many, micros};
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::incidents::{self, Change};
+use crate::tickets;
 
 /// The inbox name of the ticketing command consumer.
 pub const CONSUMER: &str = "ticketing.commands";
@@ -28,7 +30,9 @@ pub const CONSUMER: &str = "ticketing.commands";
 pub struct Batch {
     /// (tenant, kind) → (last number handed out, last number stored).
     sequences: HashMap<(Uuid, &'static str), (i64, i64)>,
-    incidents: Vec<Vec<Param>>,
+    tickets: Vec<Vec<Param>>,
+    field_values: Vec<Vec<Param>>,
+    links: Vec<Vec<Param>>,
     actions: Vec<Vec<Param>>,
     audits: Vec<Vec<Param>>,
     events: Vec<Outgoing>,
@@ -55,15 +59,14 @@ impl Batch {
         Ok(current + 1)
     }
 
-    /// Takes the counters of `kind` for `tenants` up front, in one order, so
-    /// that two replicas' groups never wait on each other's rows crosswise.
+    /// Takes the counters (tenant, kind) up front, in one order, so that two
+    /// replicas' groups never wait on each other's rows crosswise.
     pub async fn lock_counters(
         &mut self,
         conn: &mut AnyConnection,
-        tenants: std::collections::BTreeSet<Uuid>,
-        kind: &'static str,
+        counters: std::collections::BTreeSet<(Uuid, &'static str)>,
     ) -> Result<()> {
-        for tenant in tenants {
+        for (tenant, kind) in counters {
             self.counter(conn, tenant, kind).await?;
         }
         Ok(())
@@ -86,7 +89,30 @@ impl Batch {
     }
 
     pub fn insert_incident(&mut self, tenant: Uuid, i: &IncidentV1) {
-        self.incidents.push(incidents::incident_row(tenant, i));
+        self.insert_ticket(tenant, &tickets::from_incident(i));
+    }
+
+    pub fn insert_ticket(&mut self, tenant: Uuid, t: &TicketV1) {
+        self.tickets.push(tickets::row(tenant, t));
+        self.field_values
+            .extend(tickets::field_value_rows(tenant, t.id, &t.fields));
+    }
+
+    /// A link between two tickets, of which `from` may be new in this group.
+    pub fn insert_link(
+        &mut self,
+        tenant: Uuid,
+        from: Uuid,
+        link_type: LinkType,
+        to: Uuid,
+        actor: &Actor,
+        at: OffsetDateTime,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        self.links.push(crate::links::row(
+            tenant, id, from, link_type, to, actor, at,
+        ));
+        id
     }
 
     pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {
@@ -145,14 +171,22 @@ impl Batch {
                 incidents::store_sequence(conn, tenant, kind, last).await?;
             }
         }
-        insert_many(conn, "incidents", incidents::INSERT_COLUMNS, self.incidents).await?;
+        insert_many(conn, "tickets", tickets::INSERT_COLUMNS, self.tickets).await?;
         insert_many(
             conn,
-            "incident_actions",
+            "ticket_field_values",
+            tickets::FIELD_VALUE_COLUMNS,
+            self.field_values,
+        )
+        .await?;
+        insert_many(conn, "ticket_links", crate::links::COLUMNS, self.links).await?;
+        insert_many(
+            conn,
+            "ticket_actions",
             &[
                 "id",
                 "tenant_id",
-                "incident_id",
+                "ticket_id",
                 "kind",
                 "body",
                 "public",
@@ -166,11 +200,11 @@ impl Batch {
         .await?;
         insert_many(
             conn,
-            "incident_audit",
+            "ticket_audit",
             &[
                 "id",
                 "tenant_id",
-                "incident_id",
+                "ticket_id",
                 "change",
                 "from_value",
                 "to_value",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use contracts::common::ReplyV1;
 use contracts::incident::*;
+use contracts::ticket::*;
 use contracts::{Command, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError};
 use runtime::inbox;
@@ -18,13 +19,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::batch::{Batch, CONSUMER};
+use crate::desk::{self, incident_v1};
 use crate::error::{Error, Result};
 use crate::incidents::{self, Change};
-use crate::lifecycle;
+use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
+use crate::{changes, fields, links, problems, requests, tickets};
 
-/// Longest summary accepted; longer is a validation error, not a truncation.
-const MAX_SUMMARY: usize = 200;
-const MAX_TEXT: usize = 100_000;
 /// Most incidents one page returns.
 pub const MAX_PAGE: u32 = 500;
 
@@ -77,6 +77,14 @@ impl Handler for Commands {
             ListIncidentActionsV1::TYPE => self.query::<ListIncidentActionsV1>(&env).await?,
             GetIncidentHistoryV1::TYPE => self.query::<GetIncidentHistoryV1>(&env).await?,
             GetPriorityMatrixV1::TYPE => self.query::<GetPriorityMatrixV1>(&env).await?,
+            GetTicketV1::TYPE => self.query::<GetTicketV1>(&env).await?,
+            ListTicketsV1::TYPE => self.query::<ListTicketsV1>(&env).await?,
+            ListActionsV1::TYPE => self.query::<ListActionsV1>(&env).await?,
+            GetHistoryV1::TYPE => self.query::<GetHistoryV1>(&env).await?,
+            ListLinksV1::TYPE => self.query::<ListLinksV1>(&env).await?,
+            GetChangeCalendarV1::TYPE => self.query::<GetChangeCalendarV1>(&env).await?,
+            GetFieldDefinitionsV1::TYPE => self.query::<GetFieldDefinitionsV1>(&env).await?,
+            ListRequestTypesV1::TYPE => self.query::<ListRequestTypesV1>(&env).await?,
             // Everything else changes state: the writer knows each kind and
             // rejects what it does not know.
             _ => {
@@ -172,16 +180,14 @@ impl Writer {
         let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
         let mut answered = inbox::check(&mut tx, CONSUMER, &ids).await?;
         let mut batch = Batch::default();
-        // Counters before any incident row: every replica takes its locks
+        // Counters before any ticket row: every replica takes its locks
         // in the same order.
         let logging = envs
             .iter()
-            .filter(|e| {
-                e.message_type == LogIncidentV1::TYPE && !answered.contains_key(&e.message_id)
-            })
-            .map(|e| e.tenant_id)
+            .filter(|e| !answered.contains_key(&e.message_id))
+            .filter_map(|e| Some((e.tenant_id, logs(e)?.as_str())))
             .collect();
-        batch.lock_counters(&mut tx, logging, "incident").await?;
+        batch.lock_counters(&mut tx, logging).await?;
         let mut outcomes = Vec::with_capacity(envs.len());
         let mut committed = Vec::new();
         for env in envs {
@@ -247,34 +253,126 @@ impl Applied {
     }
 }
 
+/// The kind of ticket `env` logs, if it logs one.
+fn logs(env: &Envelope) -> Option<TicketKind> {
+    match env.message_type.as_str() {
+        LogIncidentV1::TYPE => Some(TicketKind::Incident),
+        LogTicketV1::TYPE => env
+            .payload
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .and_then(TicketKind::parse)
+            .filter(|k| *k != TicketKind::Incident),
+        _ => None,
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// A ticket as the first version's incident commands answer.
+fn incident_json(t: TicketV1) -> Result<serde_json::Value> {
+    Ok(json(&tickets::to_incident(t)?))
+}
+
 /// Decodes `env` and runs its command.
-///
-/// Every command checks everything that can refuse it before it writes
-/// anything (to the store or the batch): a refusal then needs no undo, and
-/// the group's other commands go on in the same transaction.
 async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> Result<Applied> {
     let now = runtime::store::now();
-    let outcome = match env.message_type.as_str() {
-        LogIncidentV1::TYPE => match decode(env) {
-            Ok(cmd) => log(conn, batch, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e)),
-        },
-        AssignIncidentV1::TYPE => match decode(env) {
-            Ok(cmd) => assign(conn, batch, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e)),
-        },
-        AddIncidentActionV1::TYPE => match decode(env) {
-            Ok(cmd) => add_action(conn, batch, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e)),
-        },
-        ChangeIncidentStatusV1::TYPE => match decode(env) {
-            Ok(cmd) => change_status(conn, batch, env, cmd, now).await,
-            Err(e) => return Ok(Applied::Rejected(e)),
-        },
-        SetPriorityMatrixV1::TYPE => match decode(env) {
-            Ok(cmd) => set_matrix(conn, env, cmd).await,
-            Err(e) => return Ok(Applied::Rejected(e)),
-        },
+    // Decodes the command (a dead letter if it is not one), runs it, and
+    // turns what it returns into the reply's value.
+    macro_rules! run {
+        ($ty:ty, |$cmd:ident| $body:expr) => {
+            match decode::<$ty>(env) {
+                Ok($cmd) => $body,
+                Err(e) => return Ok(Applied::Rejected(e)),
+            }
+        };
+    }
+    let outcome: Result<serde_json::Value> = match env.message_type.as_str() {
+        LogIncidentV1::TYPE => run!(LogIncidentV1, |c| log(conn, batch, env, c, now).await),
+        AssignIncidentV1::TYPE => run!(AssignIncidentV1, |c| {
+            match desk::assign(conn, batch, env, incident_v1::assign(c), now).await {
+                Ok(t) => incident_json(t),
+                Err(e) => Err(e),
+            }
+        }),
+        AddIncidentActionV1::TYPE => run!(AddIncidentActionV1, |c| {
+            desk::add_action(conn, batch, env, incident_v1::add_action(c), now)
+                .await
+                .map(|a| json(&a))
+        }),
+        ChangeIncidentStatusV1::TYPE => run!(ChangeIncidentStatusV1, |c| {
+            match desk::change_status(conn, batch, env, incident_v1::change_status(c), now).await {
+                Ok(t) => incident_json(t),
+                Err(e) => Err(e),
+            }
+        }),
+        SetPriorityMatrixV1::TYPE => run!(SetPriorityMatrixV1, |c| set_matrix(conn, env, c).await),
+        LogTicketV1::TYPE => run!(LogTicketV1, |c| {
+            desk::log(conn, batch, env, c, now).await.map(|t| json(&t))
+        }),
+        UpdateTicketV1::TYPE => run!(UpdateTicketV1, |c| {
+            desk::update(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        AssignTicketV1::TYPE => run!(AssignTicketV1, |c| {
+            desk::assign(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        ChangeTicketStatusV1::TYPE => run!(ChangeTicketStatusV1, |c| {
+            desk::change_status(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        AddActionV1::TYPE => run!(AddActionV1, |c| {
+            desk::add_action(conn, batch, env, c, now)
+                .await
+                .map(|a| json(&a))
+        }),
+        LinkTicketsV1::TYPE => run!(LinkTicketsV1, |c| {
+            desk::link(conn, batch, env, c, now).await.map(|l| json(&l))
+        }),
+        UnlinkTicketsV1::TYPE => run!(UnlinkTicketsV1, |c| {
+            desk::unlink(conn, batch, env, c, now)
+                .await
+                .map(|l| json(&l))
+        }),
+        LinkIncidentsV1::TYPE => run!(LinkIncidentsV1, |c| {
+            problems::link_incidents(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        UnlinkIncidentV1::TYPE => run!(UnlinkIncidentV1, |c| {
+            problems::unlink_incident(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        ApplyWorkaroundV1::TYPE => run!(ApplyWorkaroundV1, |c| {
+            problems::apply_workaround(conn, batch, env, c, now)
+                .await
+                .map(|w| json(&w))
+        }),
+        DecideChangeV1::TYPE => run!(DecideChangeV1, |c| {
+            changes::decide(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        CompleteRequestStepV1::TYPE => run!(CompleteRequestStepV1, |c| {
+            requests::complete_step(conn, batch, env, c, now)
+                .await
+                .map(|t| json(&t))
+        }),
+        SetFieldDefinitionsV1::TYPE => run!(SetFieldDefinitionsV1, |c| {
+            desk::set_field_definitions(conn, env, c)
+                .await
+                .map(|d| json(&d))
+        }),
+        DefineRequestTypeV1::TYPE => run!(DefineRequestTypeV1, |c| {
+            requests::define_type(conn, env, c).await.map(|t| json(&t))
+        }),
         other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
     };
     match outcome {
@@ -290,6 +388,16 @@ trait Query: Command + Send {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value>;
 }
 
+/// A list's cursor: the id of the last item of the page before.
+fn check_cursor(cursor: Option<&str>) -> Result<()> {
+    if let Some(c) = cursor
+        && Uuid::parse_str(c).is_err()
+    {
+        return Err(Error::field("cursor", "not a cursor this desk issued"));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Query for GetIncidentV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
@@ -301,11 +409,7 @@ impl Query for GetIncidentV1 {
 #[async_trait]
 impl Query for ListIncidentsV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
-        if let Some(c) = &self.cursor
-            && Uuid::parse_str(c).is_err()
-        {
-            return Err(Error::field("cursor", "not a cursor this desk issued"));
-        }
+        check_cursor(self.cursor.as_deref())?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
@@ -326,32 +430,118 @@ impl Query for ListIncidentsV1 {
 #[async_trait]
 impl Query for ListIncidentActionsV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
-        let i = incidents::find(conn, tenant, &self.incident, &self.viewer).await?;
-        let actions = incidents::actions(conn, tenant, i.id, &self.viewer).await?;
-        Ok(output::<Self>(&actions))
+        incident_v1::actions(self).run(conn, tenant).await
     }
 }
 
 #[async_trait]
 impl Query for GetIncidentHistoryV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
-        if self.viewer.role == Role::Customer {
-            return Err(Error::not_found("incident"));
-        }
-        let i = incidents::find(conn, tenant, &self.incident, &self.viewer).await?;
-        let entries = incidents::history(conn, tenant, i.id).await?;
-        Ok(output::<Self>(&entries))
+        incident_v1::history(self).run(conn, tenant).await
     }
 }
 
-/// Text a person typed: `required` non-blank, at most `max` characters, and
-/// no control characters but line breaks and tabs (and none at all in a
-/// one-line field). PostgreSQL cannot store NUL; nobody means to send it.
 #[async_trait]
 impl Query for GetPriorityMatrixV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
         let cells = incidents::matrix(conn, tenant).await?;
         Ok(output::<Self>(&PriorityMatrixV1 { cells }))
+    }
+}
+
+#[async_trait]
+impl Query for GetTicketV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
+        Ok(output::<Self>(&t))
+    }
+}
+
+#[async_trait]
+impl Query for ListTicketsV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        check_cursor(self.cursor.as_deref())?;
+        if let Some(text) = &self.filter.text {
+            check_text("q", text, MAX_SUMMARY, false)?;
+        }
+        if let Some(s) = &self.filter.status
+            && !self.kind.statuses().contains(&s.as_str())
+        {
+            return Err(Error::field(
+                "status",
+                format!("one of {}", self.kind.statuses().join(", ")),
+            ));
+        }
+        let limit = self.limit.clamp(1, MAX_PAGE);
+        let page = tickets::list(
+            conn,
+            tenant,
+            self.kind,
+            &self.viewer,
+            tickets::Listing {
+                filter: &self.filter,
+                problem_id: None,
+                cursor: self.cursor.as_deref(),
+                limit,
+            },
+        )
+        .await?;
+        Ok(output::<Self>(&page))
+    }
+}
+
+#[async_trait]
+impl Query for ListActionsV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
+        let actions = incidents::actions(conn, tenant, t.id, &self.viewer).await?;
+        Ok(output::<Self>(&actions))
+    }
+}
+
+#[async_trait]
+impl Query for GetHistoryV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        desk::staff(&self.viewer, self.kind)?;
+        let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
+        let entries = tickets::history(conn, tenant, t.id).await?;
+        Ok(output::<Self>(&entries))
+    }
+}
+
+#[async_trait]
+impl Query for ListLinksV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
+        let links = links::list(conn, tenant, t.id, &self.viewer).await?;
+        Ok(output::<Self>(&links))
+    }
+}
+
+#[async_trait]
+impl Query for GetChangeCalendarV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let calendar = changes::calendar(conn, tenant, &self).await?;
+        Ok(output::<Self>(&calendar))
+    }
+}
+
+#[async_trait]
+impl Query for GetFieldDefinitionsV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let defs = FieldDefinitionsV1 {
+            kind: self.kind,
+            fields: fields::definitions(conn, tenant, self.kind).await?,
+        };
+        Ok(output::<Self>(&defs))
+    }
+}
+
+#[async_trait]
+impl Query for ListRequestTypesV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let types = fields::request_types(conn, tenant).await?;
+        Ok(output::<Self>(&types))
     }
 }
 
@@ -382,32 +572,6 @@ async fn set_matrix(
     Ok(output::<SetPriorityMatrixV1>(&PriorityMatrixV1 { cells }))
 }
 
-fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
-    if required && value.trim().is_empty() {
-        return Err(Error::field(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(Error::field(field, format!("at most {max} characters")));
-    }
-    let one_line = max <= MAX_SUMMARY;
-    if value
-        .chars()
-        .any(|c| c.is_control() && (one_line || !matches!(c, '\n' | '\r' | '\t')))
-    {
-        return Err(Error::field(field, "must not contain control characters"));
-    }
-    Ok(())
-}
-
-fn check_level(field: &str, value: Option<u8>, max: u8) -> Result<()> {
-    match value {
-        Some(v) if !(1..=max).contains(&v) => {
-            Err(Error::field(field, format!("must be 1 to {max}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 async fn log(
     tx: &mut AnyConnection,
     batch: &mut Batch,
@@ -434,6 +598,7 @@ async fn log(
             ));
         }
     };
+    let fields = desk::incident_fields(tx, tenant, &cmd.fields).await?;
     // A customer logs incidents for themself only.
     let customer_id = cmd.actor.customer_scope().or(cmd.customer_id);
     let number = batch.next_number(tx, tenant, "incident").await?;
@@ -458,6 +623,8 @@ async fn log(
         resolved_at: None,
         closed_at: None,
         version: 1,
+        problem_id: None,
+        fields,
     };
     batch.insert_incident(tenant, &incident);
     let created = Change {
@@ -473,194 +640,4 @@ async fn log(
         },
     );
     Ok(output::<LogIncidentV1>(&incident))
-}
-
-fn opt(u: Option<Uuid>) -> Option<String> {
-    u.map(|u| u.to_string())
-}
-
-async fn assign(
-    tx: &mut AnyConnection,
-    batch: &mut Batch,
-    env: &Envelope,
-    cmd: AssignIncidentV1,
-    now: OffsetDateTime,
-) -> Result<serde_json::Value> {
-    let tenant = env.tenant_id;
-    if cmd.assignee_id.is_none() && cmd.team_id.is_none() {
-        return Err(Error::field(
-            "assignee_id",
-            "give an assignee_id, a team_id or both (null unassigns)",
-        ));
-    }
-    let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
-    if i.status == IncidentStatus::Closed {
-        return Err(invalid(i.status, "assign"));
-    }
-    let (old_assignee, old_team) = (i.assignee_id, i.team_id);
-    if let Some(assignee) = cmd.assignee_id {
-        i.assignee_id = assignee;
-    }
-    if let Some(team) = cmd.team_id {
-        i.team_id = team;
-    }
-    i.updated_at = now;
-    i.version += 1;
-    incidents::update(tx, tenant, &i).await?;
-    if old_assignee != i.assignee_id {
-        let c = Change {
-            change: "assignee",
-            from: opt(old_assignee),
-            to: opt(i.assignee_id),
-        };
-        batch.audit(tenant, i.id, &cmd.actor, now, c);
-    }
-    if old_team != i.team_id {
-        let c = Change {
-            change: "team",
-            from: opt(old_team),
-            to: opt(i.team_id),
-        };
-        batch.audit(tenant, i.id, &cmd.actor, now, c);
-    }
-    let event = IncidentAssignedV1 {
-        incident_id: i.id,
-        reference: i.reference.clone(),
-        assignee_id: i.assignee_id,
-        team_id: i.team_id,
-        actor: cmd.actor,
-    };
-    batch.publish(env, &event);
-    Ok(output::<AssignIncidentV1>(&i))
-}
-
-async fn add_action(
-    tx: &mut AnyConnection,
-    batch: &mut Batch,
-    env: &Envelope,
-    cmd: AddIncidentActionV1,
-    now: OffsetDateTime,
-) -> Result<serde_json::Value> {
-    let tenant = env.tenant_id;
-    check_text("text", &cmd.text, MAX_TEXT, true)?;
-    let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
-    if i.status == IncidentStatus::Closed {
-        return Err(invalid(i.status, "add an action to"));
-    }
-    let is_customer = cmd.actor.role == Role::Customer;
-    let action = ActionV1 {
-        id: Uuid::now_v7(),
-        kind: cmd.kind,
-        text: cmd.text,
-        // What a customer writes is for both sides to see; they cannot
-        // email themselves or publish to the knowledge base.
-        public: cmd.public || is_customer,
-        email_customer: cmd.email_customer && !is_customer,
-        knowledge_base: cmd.knowledge_base && !is_customer,
-        author: cmd.actor.clone(),
-        created_at: now,
-    };
-    batch.insert_action(tenant, i.id, &action);
-    i.updated_at = now;
-    i.version += 1;
-    incidents::update(tx, tenant, &i).await?;
-    let kind = action.kind.as_str();
-    let c = Change {
-        change: "action",
-        from: None,
-        to: Some(format!("{kind} {}", action.id)),
-    };
-    batch.audit(tenant, i.id, &cmd.actor, now, c);
-    let event = IncidentActionAddedV1 {
-        incident_id: i.id,
-        reference: i.reference,
-        action: action.clone(),
-    };
-    batch.publish(env, &event);
-    Ok(output::<AddIncidentActionV1>(&action))
-}
-
-fn invalid(from: IncidentStatus, what: &str) -> Error {
-    let mut body = ErrorBody::new(
-        ErrorCode::InvalidTransition,
-        format!("cannot {what} an incident that is {}", from.as_str()),
-    );
-    body.details =
-        Some(serde_json::json!({ "status": from.as_str(), "allowed": lifecycle::next(from) }));
-    Error::Domain(body)
-}
-
-async fn change_status(
-    tx: &mut AnyConnection,
-    batch: &mut Batch,
-    env: &Envelope,
-    cmd: ChangeIncidentStatusV1,
-    now: OffsetDateTime,
-) -> Result<serde_json::Value> {
-    let tenant = env.tenant_id;
-    if cmd.actor.role == Role::Customer {
-        return Err(Error::not_found("incident"));
-    }
-    let mut i = incidents::find(tx, tenant, &cmd.incident, &cmd.actor).await?;
-    let from = i.status;
-    if !lifecycle::allowed(from, cmd.to) {
-        let mut body = ErrorBody::new(
-            ErrorCode::InvalidTransition,
-            format!(
-                "an incident cannot go from {} to {}",
-                from.as_str(),
-                cmd.to.as_str()
-            ),
-        );
-        body.details = Some(
-            serde_json::json!({ "from": from.as_str(), "to": cmd.to.as_str(), "allowed": lifecycle::next(from) }),
-        );
-        return Err(Error::Domain(body));
-    }
-    let old_resolution = i.resolution.clone();
-    if cmd.to == IncidentStatus::Resolved {
-        let resolution = cmd.resolution.as_deref().unwrap_or("");
-        check_text("resolution", resolution, MAX_TEXT, true)?;
-        i.resolution = Some(resolution.to_owned());
-        i.resolved_at = Some(now);
-    }
-    if cmd.to == IncidentStatus::Closed {
-        i.closed_at = Some(now);
-    }
-    if from == IncidentStatus::Resolved && cmd.to == IncidentStatus::Open {
-        // Reopened: the old resolution no longer holds (the audit keeps it).
-        i.resolved_at = None;
-        i.resolution = None;
-    }
-    i.status = cmd.to;
-    i.updated_at = now;
-    i.version += 1;
-    incidents::update(tx, tenant, &i).await?;
-    let c = Change {
-        change: "status",
-        from: Some(from.as_str().to_owned()),
-        to: Some(cmd.to.as_str().to_owned()),
-    };
-    batch.audit(tenant, i.id, &cmd.actor, now, c);
-    if old_resolution != i.resolution {
-        let c = Change {
-            change: "resolution",
-            from: old_resolution,
-            to: i.resolution.clone(),
-        };
-        batch.audit(tenant, i.id, &cmd.actor, now, c);
-    }
-    let event = IncidentStatusChangedV1 {
-        incident_id: i.id,
-        reference: i.reference.clone(),
-        from,
-        to: cmd.to,
-        resolution: i
-            .resolution
-            .clone()
-            .filter(|_| cmd.to == IncidentStatus::Resolved),
-        actor: cmd.actor,
-    };
-    batch.publish(env, &event);
-    Ok(output::<ChangeIncidentStatusV1>(&i))
 }

@@ -1,20 +1,36 @@
-//! The ticketing service: incidents, their actions, lifecycle and audit
-//! history. It answers commands from the edge over request/reply and
-//! announces every change as an event through its outbox.
+//! The ticketing service: incidents, problems and known errors, changes and
+//! service requests, with their actions, links, extended data, lifecycle
+//! and audit history. It answers commands from the edge over request/reply
+//! and announces every change as an event through its outbox.
 //!
 //! # Layout
 //! - [`commands`]: the command handler and its writer, which commits waiting
-//!   commands in groups.
+//!   commands in groups; dispatches each command to the module below.
 //! - [`batch`]: the rows a commit group writes, one statement per table.
-//! - [`incidents`]: the incident store.
-//! - [`lifecycle`]: which status may follow which.
-//! - [`error`]: the service's error type.
+//! - [`desk`]: commands on tickets of any kind (log, update, assign, status,
+//!   actions, links).
+//! - [`problems`], [`changes`], [`requests`]: what only that kind does.
+//! - [`tickets`]: the ticket store (one table for every kind).
+//! - [`incidents`]: incidents as their own type, reference counters, actions
+//!   and the priority matrix.
+//! - [`links`]: typed links between tickets, read from both ends.
+//! - [`fields`]: extended data definitions and checks; request types.
+//! - [`lifecycle`]: which status may follow which, per kind.
+//! - [`validate`], [`error`]: input checks; the service's error type.
 
 pub mod batch;
+pub mod changes;
 pub mod commands;
+pub mod desk;
 pub mod error;
+pub mod fields;
 pub mod incidents;
 pub mod lifecycle;
+pub mod links;
+pub mod problems;
+pub mod requests;
+pub mod tickets;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -24,11 +40,18 @@ use runtime::store::{Migration, Store, StoreError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "incidents",
-    sql: include_str!("../../../migrations/ticketing/0001_incidents.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "incidents",
+        sql: include_str!("../../../migrations/ticketing/0001_incidents.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tickets",
+        sql: include_str!("../../../migrations/ticketing/0002_tickets.sql"),
+    },
+];
 
 /// How many commands one replica handles at once.
 const PREFETCH: u16 = 64;

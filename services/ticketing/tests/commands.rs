@@ -53,6 +53,7 @@ fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
         customer_id: None,
         category: None,
         service: None,
+        fields: Default::default(),
     };
     Envelope::new(tenant, &cmd)
 }
@@ -102,7 +103,7 @@ async fn concurrent_commands_commit_together(backend: Backend) {
         refs, expected,
         "references are gap-free: refused commands take no number"
     );
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
         .fetch_one(store.pool())
         .await
         .expect("count");
@@ -126,7 +127,7 @@ async fn a_redelivered_command_is_answered_not_repeated(backend: Backend) {
     let (a, b, c) = (body(a), body(b), body(c));
     assert_eq!(a, b);
     assert_eq!(a, c);
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
         .fetch_one(store.pool())
         .await
         .expect("count");
@@ -225,7 +226,7 @@ async fn an_expired_command_is_not_carried_out(backend: Backend) {
         body(handler.handle(in_time).await),
         ReplyV1::Ok(_)
     ));
-    let stored: Vec<String> = sqlx::query_scalar("SELECT summary FROM incidents")
+    let stored: Vec<String> = sqlx::query_scalar("SELECT summary FROM tickets")
         .fetch_all(store.pool())
         .await
         .expect("rows");

@@ -1,0 +1,752 @@
+//! Problems, changes and service requests, and what every kind of ticket
+//! shares: links between tickets, actions, audit history and extended data
+//! (tenant-defined fields).
+//!
+//! Incidents keep their own view and commands ([`crate::incident`]); the
+//! commands here that take a [`TicketKind`] (actions, history, links) work
+//! on incidents too.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Actor;
+use crate::incident::{ActionKind, ActionV1, AuditEntryV1};
+
+/// Extended data values by field key.
+pub type FieldValues = BTreeMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    Incident,
+    Problem,
+    Change,
+    Request,
+}
+
+impl TicketKind {
+    pub const ALL: [Self; 4] = [Self::Incident, Self::Problem, Self::Change, Self::Request];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incident => "incident",
+            Self::Problem => "problem",
+            Self::Change => "change",
+            Self::Request => "request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The prefix of its references: `INC-000042`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Incident => "INC",
+            Self::Problem => "PRB",
+            Self::Change => "CHG",
+            Self::Request => "REQ",
+        }
+    }
+
+    /// What a person calls it, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Incident => "incident",
+            Self::Problem => "problem",
+            Self::Change => "change",
+            Self::Request => "service request",
+        }
+    }
+
+    /// Its statuses, in the order of its lifecycle.
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Self::Incident => &["open", "in_progress", "pending", "resolved", "closed"],
+            Self::Problem => &["open", "investigating", "known_error", "resolved", "closed"],
+            Self::Change => &[
+                "requested",
+                "approved",
+                "rejected",
+                "scheduled",
+                "implementing",
+                "implemented",
+                "backed_out",
+                "reviewed",
+                "closed",
+                "cancelled",
+            ],
+            Self::Request => &["open", "in_progress", "pending", "fulfilled", "closed"],
+        }
+    }
+}
+
+/// A problem, change or service request as the API shows it. `status` is
+/// one of [`TicketKind::statuses`] of its kind; the section of its kind
+/// (`problem`, `change` or `request`) carries what only that kind has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketV1 {
+    pub id: Uuid,
+    pub kind: TicketKind,
+    pub reference: String,
+    pub status: String,
+    pub priority: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
+    pub summary: String,
+    pub description: String,
+    pub customer_id: Option<Uuid>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub resolution: Option<String>,
+    pub logged_by: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    pub version: i64,
+    /// Incidents only: the problem it is linked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    pub fields: FieldValues,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemDetailsV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeDetailsV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestDetailsV1>,
+}
+
+/// How a problem was resolved, for the problem management report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemOutcome {
+    /// By one or more changes (which must be linked to it).
+    Change,
+    /// Documented as a known error, with its workaround.
+    KnownError,
+    /// A workaround that makes the fault harmless.
+    Workaround,
+    /// The root cause went away or was never found.
+    Other,
+}
+
+impl ProblemOutcome {
+    pub const ALL: [Self; 4] = [
+        Self::Change,
+        Self::KnownError,
+        Self::Workaround,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Change => "change",
+            Self::KnownError => "known_error",
+            Self::Workaround => "workaround",
+            Self::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProblemDetailsV1 {
+    pub root_cause: Option<String>,
+    pub workaround: Option<String>,
+    /// The workaround is usable: agents may apply it to linked incidents.
+    pub workaround_flagged: bool,
+    /// The problem has been a known error (it stays true once set).
+    pub known_error: bool,
+    pub outcome: Option<ProblemOutcome>,
+    /// Incidents linked to the problem (computed, not stored).
+    #[serde(default)]
+    pub linked_incidents: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+}
+
+/// Whether every named approver must approve a change, or any one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalRule {
+    #[default]
+    All,
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalV1 {
+    pub approver_id: Uuid,
+    pub decision: Option<Decision>,
+    pub comment: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// What a change request says: why, what it risks, how to back out, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeDetailsV1 {
+    pub reason: String,
+    pub impact_assessment: String,
+    pub risk: Risk,
+    pub risk_assessment: String,
+    pub backout_plan: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub planned_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub planned_end: OffsetDateTime,
+    /// The configuration items it touches (free text until the CMDB exists).
+    pub affected_items: Vec<String>,
+    pub approval: ApprovalRule,
+    pub approvals: Vec<ApprovalV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestStepV1 {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub done_at: Option<OffsetDateTime>,
+    pub done_by: Option<Actor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestDetailsV1 {
+    pub request_type_id: Uuid,
+    pub request_type: String,
+    /// The fulfilment steps of its type, each done once.
+    pub steps: Vec<RequestStepV1>,
+}
+
+// ---- extended data and request types ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One line of text.
+    Text,
+    /// Many lines of text.
+    Memo,
+    Number,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// One of `choices`.
+    Choice,
+}
+
+/// A tenant-defined field: its key (used in the API), label, type and rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDefV1 {
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    /// For `choice`: the values allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// For `number`: the range allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// For `text` and `memo`: the most characters allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDefinitionsV1 {
+    pub kind: TicketKind,
+    pub fields: Vec<FieldDefV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestTypeV1 {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<FieldDefV1>,
+    pub steps: Vec<String>,
+}
+
+// ---- links ----
+
+/// How two tickets relate, read from one end to the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkType {
+    CausedBy,
+    Causes,
+    ResolvedBy,
+    Resolves,
+    Related,
+    ParentOf,
+    ChildOf,
+}
+
+impl LinkType {
+    pub const ALL: [Self; 7] = [
+        Self::CausedBy,
+        Self::Causes,
+        Self::ResolvedBy,
+        Self::Resolves,
+        Self::Related,
+        Self::ParentOf,
+        Self::ChildOf,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CausedBy => "caused_by",
+            Self::Causes => "causes",
+            Self::ResolvedBy => "resolved_by",
+            Self::Resolves => "resolves",
+            Self::Related => "related",
+            Self::ParentOf => "parent_of",
+            Self::ChildOf => "child_of",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The same link read from the other end.
+    pub fn inverse(self) -> Self {
+        match self {
+            Self::CausedBy => Self::Causes,
+            Self::Causes => Self::CausedBy,
+            Self::ResolvedBy => Self::Resolves,
+            Self::Resolves => Self::ResolvedBy,
+            Self::Related => Self::Related,
+            Self::ParentOf => Self::ChildOf,
+            Self::ChildOf => Self::ParentOf,
+        }
+    }
+}
+
+/// The other end of a link, enough to show it in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSummaryV1 {
+    pub id: Uuid,
+    pub kind: TicketKind,
+    pub reference: String,
+    pub summary: String,
+    pub status: String,
+}
+
+/// A link as seen from one ticket: `link_type` reads from that ticket to
+/// `ticket` ("this is caused_by PRB-000002").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkV1 {
+    pub id: Uuid,
+    pub link_type: LinkType,
+    pub ticket: TicketSummaryV1,
+    pub created_by: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+// ---- commands (edge → ticketing) ----
+
+/// A new change's plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePlanV1 {
+    pub reason: String,
+    #[serde(default)]
+    pub impact_assessment: String,
+    pub risk: Risk,
+    #[serde(default)]
+    pub risk_assessment: String,
+    pub backout_plan: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub planned_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub planned_end: OffsetDateTime,
+    #[serde(default)]
+    pub affected_items: Vec<String>,
+    #[serde(default)]
+    pub approval: ApprovalRule,
+    pub approvers: Vec<Uuid>,
+    /// Incidents and problems (ids or references) the change is for: each
+    /// is linked to it as `resolved_by`.
+    #[serde(default)]
+    pub incidents: Vec<String>,
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// Logs a problem, requests a change (with `change`), or logs a service
+/// request (with `request_type`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogTicketV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub summary: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub priority: Option<u8>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    pub fields: FieldValues,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangePlanV1>,
+    /// A request type's id or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_type: Option<String>,
+}
+
+/// A ticket of `kind` by id or reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetTicketV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketFilter {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub priority: Option<u8>,
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Case-insensitive text in the summary.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Extended data equal to these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListTicketsV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+    #[serde(default)]
+    pub filter: TicketFilter,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Edits a ticket. A field left out is unchanged; for the optional ones,
+/// `null` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketChangesV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub category: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service: Option<Option<String>>,
+    /// Extended data to set; a `null` value clears that field.
+    #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    pub fields: FieldValues,
+    /// Problems only.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub root_cause: Option<Option<String>>,
+    /// Problems only.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub workaround: Option<Option<String>>,
+    /// Problems only: the workaround may be applied to linked incidents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workaround_flagged: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateTicketV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    pub changes: TicketChangesV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignTicketV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assignee_id: Option<Option<Uuid>>,
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub team_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeTicketStatusV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    pub to: String,
+    /// Required to resolve a problem or fulfil a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    /// Required to resolve a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ProblemOutcome>,
+}
+
+/// Adds an action to a ticket of any kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddActionV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    pub action_kind: ActionKind,
+    pub text: String,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub email_customer: bool,
+    #[serde(default)]
+    pub knowledge_base: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListActionsV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetHistoryV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+}
+
+/// Links incidents to a problem (an incident has at most one problem; a
+/// linked one moves).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkIncidentsV1 {
+    pub actor: Actor,
+    pub problem: String,
+    pub incidents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnlinkIncidentV1 {
+    pub actor: Actor,
+    pub problem: String,
+    pub incident: String,
+}
+
+/// Adds the problem's flagged workaround as an action to every linked
+/// incident that is still open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyWorkaroundV1 {
+    pub actor: Actor,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkaroundAppliedV1 {
+    /// References of the incidents that got the workaround.
+    pub incidents: Vec<String>,
+}
+
+/// An approver's decision on a change they are named on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecideChangeV1 {
+    pub actor: Actor,
+    pub change: String,
+    pub decision: Decision,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Changes whose window overlaps `from`..`to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetChangeCalendarV1 {
+    pub viewer: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+}
+
+/// Two approved changes whose windows overlap on the same items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictV1 {
+    pub changes: [String; 2],
+    pub affected_items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeCalendarV1 {
+    pub changes: Vec<TicketV1>,
+    pub conflicts: Vec<ConflictV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkTicketsV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    pub link_type: LinkType,
+    pub other_kind: TicketKind,
+    pub other: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnlinkTicketsV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+    pub link_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListLinksV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+    pub ticket: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetFieldDefinitionsV1 {
+    pub viewer: Actor,
+    pub kind: TicketKind,
+}
+
+/// Replaces the extended data fields of `kind`. Values already stored for a
+/// removed field stay on their tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetFieldDefinitionsV1 {
+    pub actor: Actor,
+    pub kind: TicketKind,
+    pub fields: Vec<FieldDefV1>,
+}
+
+/// Creates a request type, or replaces the one of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefineRequestTypeV1 {
+    pub actor: Actor,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub fields: Vec<FieldDefV1>,
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListRequestTypesV1 {
+    pub viewer: Actor,
+}
+
+/// Marks step `step` (0-based) of a service request done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompleteRequestStepV1 {
+    pub actor: Actor,
+    pub request: String,
+    pub step: u32,
+}
+
+// ---- events ----
+
+/// Something happened to a problem, change or service request: `change`
+/// says what (`logged`, `updated`, `assigned`, `status`, `action`, `linked`,
+/// `approval`, `step`), `ticket` is how it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketChangedV1 {
+    pub ticket: TicketV1,
+    pub change: String,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionV1>,
+}
+
+command!(LogTicketV1, TicketV1);
+command!(GetTicketV1, TicketV1);
+command!(ListTicketsV1, crate::Page<TicketV1>);
+command!(UpdateTicketV1, TicketV1);
+command!(AssignTicketV1, TicketV1);
+command!(ChangeTicketStatusV1, TicketV1);
+command!(AddActionV1, ActionV1);
+command!(ListActionsV1, Vec<ActionV1>);
+command!(GetHistoryV1, Vec<AuditEntryV1>);
+command!(LinkIncidentsV1, TicketV1);
+command!(UnlinkIncidentV1, TicketV1);
+command!(ApplyWorkaroundV1, WorkaroundAppliedV1);
+command!(DecideChangeV1, TicketV1);
+command!(GetChangeCalendarV1, ChangeCalendarV1);
+command!(LinkTicketsV1, LinkV1);
+command!(UnlinkTicketsV1, Vec<LinkV1>);
+command!(ListLinksV1, Vec<LinkV1>);
+command!(GetFieldDefinitionsV1, FieldDefinitionsV1);
+command!(SetFieldDefinitionsV1, FieldDefinitionsV1);
+command!(DefineRequestTypeV1, RequestTypeV1);
+command!(ListRequestTypesV1, Vec<RequestTypeV1>);
+command!(CompleteRequestStepV1, TicketV1);
+
+event!(TicketChangedV1, "ticketing.ticket.changed");

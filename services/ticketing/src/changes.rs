@@ -1,0 +1,265 @@
+//! Changes: the plan a change is requested with, the approvers' decisions,
+//! and the change calendar with its conflicts.
+//!
+//! A change is approved by its named approvers: all of them, or any one,
+//! as its approval rule says. One rejection rejects it. Two changes
+//! conflict when both are approved (or scheduled, or being implemented),
+//! their windows overlap, and they touch an item in common.
+
+use std::collections::BTreeSet;
+
+use contracts::ticket::*;
+use contracts::{Actor, Envelope, ErrorBody, ErrorCode};
+use runtime::store::micros;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::batch::Batch;
+use crate::desk::{announce, refused, save, staff};
+use crate::error::{Error, Result};
+use crate::incidents::Change;
+use crate::tickets;
+use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
+
+const MAX_APPROVERS: usize = 20;
+const MAX_ITEMS: usize = 100;
+/// Statuses in which a change holds its window.
+const HOLDS_WINDOW: &[&str] = &["approved", "scheduled", "implementing"];
+
+/// Checks a new change's plan; returns its details and the incidents and
+/// problems it resolves (each to be linked `resolved_by` the change).
+pub async fn plan(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    plan: &ChangePlanV1,
+    actor: &Actor,
+) -> Result<(ChangeDetailsV1, Vec<TicketV1>)> {
+    check_text("change.reason", &plan.reason, MAX_TEXT, true)?;
+    check_text(
+        "change.impact_assessment",
+        &plan.impact_assessment,
+        MAX_TEXT,
+        false,
+    )?;
+    check_text(
+        "change.risk_assessment",
+        &plan.risk_assessment,
+        MAX_TEXT,
+        false,
+    )?;
+    check_text("change.backout_plan", &plan.backout_plan, MAX_TEXT, true)?;
+    if plan.planned_end <= plan.planned_start {
+        return Err(Error::field(
+            "change.planned_end",
+            "must be after planned_start",
+        ));
+    }
+    if plan.approvers.is_empty() || plan.approvers.len() > MAX_APPROVERS {
+        return Err(Error::field(
+            "change.approvers",
+            format!("1 to {MAX_APPROVERS} approvers"),
+        ));
+    }
+    if plan.approvers.iter().collect::<BTreeSet<_>>().len() != plan.approvers.len() {
+        return Err(Error::field(
+            "change.approvers",
+            "an approver is named twice",
+        ));
+    }
+    if plan.affected_items.len() > MAX_ITEMS {
+        return Err(Error::field(
+            "change.affected_items",
+            format!("at most {MAX_ITEMS} items"),
+        ));
+    }
+    for (n, item) in plan.affected_items.iter().enumerate() {
+        check_text(
+            &format!("change.affected_items[{n}]"),
+            item,
+            MAX_SUMMARY,
+            true,
+        )?;
+    }
+    let mut resolves = Vec::new();
+    for (field, kind, keys) in [
+        ("change.incidents", TicketKind::Incident, &plan.incidents),
+        ("change.problems", TicketKind::Problem, &plan.problems),
+    ] {
+        for (n, key) in keys.iter().enumerate() {
+            match tickets::find(tx, tenant, kind, key, actor).await {
+                Ok(t) if !resolves.iter().any(|r: &TicketV1| r.id == t.id) => resolves.push(t),
+                Ok(_) => {}
+                Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
+                    return Err(Error::field(
+                        &format!("{field}[{n}]"),
+                        format!("no such {}", kind.noun()),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let details = ChangeDetailsV1 {
+        reason: plan.reason.clone(),
+        impact_assessment: plan.impact_assessment.clone(),
+        risk: plan.risk,
+        risk_assessment: plan.risk_assessment.clone(),
+        backout_plan: plan.backout_plan.clone(),
+        planned_start: plan.planned_start,
+        planned_end: plan.planned_end,
+        affected_items: plan
+            .affected_items
+            .iter()
+            .map(|i| i.trim().to_owned())
+            .collect(),
+        approval: plan.approval,
+        approvals: plan
+            .approvers
+            .iter()
+            .map(|a| ApprovalV1 {
+                approver_id: *a,
+                decision: None,
+                comment: None,
+                decided_at: None,
+            })
+            .collect(),
+    };
+    Ok((details, resolves))
+}
+
+pub async fn decide(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: DecideChangeV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, TicketKind::Change)?;
+    if let Some(c) = &cmd.comment {
+        check_text("comment", c, MAX_TEXT, false)?;
+    }
+    let mut t = tickets::find(tx, tenant, TicketKind::Change, &cmd.change, &cmd.actor).await?;
+    if t.status != "requested" {
+        return Err(refused(&t, "decide on"));
+    }
+    let Some(details) = t.change.as_mut() else {
+        return Err(Error::not_found("change"));
+    };
+    let Some(approval) = details
+        .approvals
+        .iter_mut()
+        .find(|a| a.approver_id == cmd.actor.id)
+    else {
+        return Err(Error::Domain(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "only the change's named approvers decide on it",
+        )));
+    };
+    if approval.decision.is_some() {
+        return Err(Error::Domain(ErrorBody::new(
+            ErrorCode::Conflict,
+            "you have already decided on this change",
+        )));
+    }
+    approval.decision = Some(cmd.decision);
+    approval.comment = cmd.comment.filter(|c| !c.trim().is_empty());
+    approval.decided_at = Some(now);
+    let approved = |a: &ApprovalV1| a.decision == Some(Decision::Approve);
+    let outcome = match (cmd.decision, details.approval) {
+        (Decision::Reject, _) => Some("rejected"),
+        (Decision::Approve, ApprovalRule::Any) => Some("approved"),
+        (Decision::Approve, ApprovalRule::All) => {
+            details.approvals.iter().all(approved).then_some("approved")
+        }
+    };
+    let decision = match cmd.decision {
+        Decision::Approve => "approve",
+        Decision::Reject => "reject",
+    };
+    let mut audit = vec![Change {
+        change: "approval",
+        from: None,
+        to: Some(format!("{decision} by {}", cmd.actor.name)),
+    }];
+    if let Some(status) = outcome {
+        audit.push(Change {
+            change: "status",
+            from: Some(t.status.clone()),
+            to: Some(status.to_owned()),
+        });
+        t.status = status.to_owned();
+        if status == "rejected" {
+            t.closed_at = Some(now);
+        }
+    }
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    announce(batch, env, &t, "approval", &cmd.actor, None);
+    Ok(t)
+}
+
+/// The longest range the calendar shows at once.
+const MAX_RANGE_DAYS: i64 = 366;
+
+pub async fn calendar(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: &GetChangeCalendarV1,
+) -> Result<ChangeCalendarV1> {
+    staff(&cmd.viewer, TicketKind::Change)?;
+    if cmd.to <= cmd.from {
+        return Err(Error::field("to", "must be after from"));
+    }
+    if (cmd.to - cmd.from).whole_days() > MAX_RANGE_DAYS {
+        return Err(Error::field(
+            "to",
+            format!("at most {MAX_RANGE_DAYS} days after from"),
+        ));
+    }
+    let changes: Vec<TicketV1> =
+        tickets::changes_between(conn, tenant, micros(cmd.from), micros(cmd.to))
+            .await?
+            .into_iter()
+            .filter(|c| !matches!(c.status.as_str(), "rejected" | "cancelled"))
+            .collect();
+    Ok(ChangeCalendarV1 {
+        conflicts: conflicts(&changes),
+        changes,
+    })
+}
+
+/// Pairs of window-holding changes that overlap in time on a common item.
+pub fn conflicts(changes: &[TicketV1]) -> Vec<ConflictV1> {
+    let holding: Vec<(&TicketV1, &ChangeDetailsV1, BTreeSet<String>)> = changes
+        .iter()
+        .filter(|c| HOLDS_WINDOW.contains(&c.status.as_str()))
+        .filter_map(|c| {
+            let d = c.change.as_ref()?;
+            let items = d.affected_items.iter().map(|i| i.to_lowercase()).collect();
+            Some((c, d, items))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (n, (a, da, ia)) in holding.iter().enumerate() {
+        for (b, db, ib) in &holding[n + 1..] {
+            let overlap = da.planned_start < db.planned_end && db.planned_start < da.planned_end;
+            if !overlap {
+                continue;
+            }
+            let common: Vec<String> = da
+                .affected_items
+                .iter()
+                .filter(|i| ia.contains(&i.to_lowercase()) && ib.contains(&i.to_lowercase()))
+                .cloned()
+                .collect();
+            if !common.is_empty() {
+                out.push(ConflictV1 {
+                    changes: [a.reference.clone(), b.reference.clone()],
+                    affected_items: common,
+                });
+            }
+        }
+    }
+    out
+}

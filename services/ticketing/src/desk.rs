@@ -1,0 +1,695 @@
+//! Commands on tickets of any kind: log, update, assign, move through the
+//! lifecycle, actions, links and extended data. What only one kind does
+//! lives in [`crate::problems`], [`crate::changes`] and [`crate::requests`].
+//!
+//! Every command checks everything that can refuse it before it writes
+//! anything (to the store or the batch): a refusal then needs no undo, and
+//! the other commands of its group go on in the same transaction.
+
+use contracts::incident::{
+    ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentStatus, IncidentStatusChangedV1,
+};
+use contracts::ticket::*;
+use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::incidents::Change;
+use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
+use crate::{changes, fields, lifecycle, links, problems, requests, tickets};
+
+/// Staff only: to a customer the ticket does not exist.
+pub fn staff(actor: &Actor, kind: TicketKind) -> Result<()> {
+    if actor.role == Role::Customer {
+        return Err(Error::not_found(kind.noun()));
+    }
+    Ok(())
+}
+
+/// 409: `t` is in a status where `what` cannot be done.
+pub fn refused(t: &TicketV1, what: &str) -> Error {
+    let mut body = ErrorBody::new(
+        ErrorCode::InvalidTransition,
+        format!("cannot {what} a {} that is {}", t.kind.noun(), t.status),
+    );
+    body.details = Some(serde_json::json!({
+        "status": t.status,
+        "allowed": lifecycle::next_of(t.kind, &t.status),
+    }));
+    Error::Domain(body)
+}
+
+/// 409 with `message`, for a move the ticket's state does not allow yet.
+pub fn not_yet(message: impl Into<String>, details: serde_json::Value) -> Error {
+    let mut body = ErrorBody::new(ErrorCode::InvalidTransition, message);
+    body.details = Some(details);
+    Error::Domain(body)
+}
+
+/// Writes `t` (one version on) and records what changed.
+pub async fn save(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    tenant: Uuid,
+    t: &mut TicketV1,
+    actor: &Actor,
+    now: OffsetDateTime,
+    changes: Vec<Change<'_>>,
+) -> Result<()> {
+    t.updated_at = now;
+    t.version += 1;
+    tickets::update(tx, tenant, t).await?;
+    for c in changes {
+        batch.audit(tenant, t.id, actor, now, c);
+    }
+    Ok(())
+}
+
+/// Announces a change to `t`. Incidents keep their own events for what they
+/// have one for (those are what escalation and notification follow).
+pub fn announce(
+    batch: &mut Batch,
+    env: &Envelope,
+    t: &TicketV1,
+    change: &str,
+    actor: &Actor,
+    action: Option<ActionV1>,
+) {
+    batch.publish(
+        env,
+        &TicketChangedV1 {
+            ticket: t.clone(),
+            change: change.to_owned(),
+            actor: actor.clone(),
+            action,
+        },
+    );
+}
+
+fn text_change<'a>(
+    change: &'a str,
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Option<Change<'a>> {
+    (from != to).then(|| Change {
+        change,
+        from: from.clone(),
+        to: to.clone(),
+    })
+}
+
+fn opt(u: Option<Uuid>) -> Option<String> {
+    u.map(|u| u.to_string())
+}
+
+/// The field definitions that apply to `t`: its kind's, and for a service
+/// request its type's.
+pub async fn field_defs(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+    request_type: Option<&RequestTypeV1>,
+) -> Result<Vec<FieldDefV1>> {
+    let mut defs = fields::definitions(tx, tenant, kind).await?;
+    if let Some(t) = request_type {
+        defs.extend(t.fields.iter().cloned());
+    }
+    Ok(defs)
+}
+
+pub async fn log(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: LogTicketV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    let kind = cmd.kind;
+    if kind == TicketKind::Incident {
+        return Err(Error::field("kind", "incidents are logged as incidents"));
+    }
+    if kind != TicketKind::Request {
+        staff(&cmd.actor, kind)?;
+    }
+    check_text("summary", &cmd.summary, MAX_SUMMARY, true)?;
+    check_text("description", &cmd.description, MAX_TEXT, false)?;
+    for (field, value) in [("category", &cmd.category), ("service", &cmd.service)] {
+        check_text(field, value.as_deref().unwrap_or(""), MAX_SUMMARY, false)?;
+    }
+    check_level("priority", cmd.priority, 5)?;
+    if cmd.change.is_some() != (kind == TicketKind::Change) {
+        return Err(Error::field(
+            "change",
+            "a change, and only a change, has a plan",
+        ));
+    }
+    if cmd.request_type.is_some() != (kind == TicketKind::Request) {
+        return Err(Error::field(
+            "request_type",
+            "a service request, and only one, has a type",
+        ));
+    }
+    let request_type = match &cmd.request_type {
+        Some(key) => Some(
+            fields::request_type(tx, tenant, key)
+                .await?
+                .ok_or_else(|| Error::field("request_type", "no such request type"))?,
+        ),
+        None => None,
+    };
+    let defs = field_defs(tx, tenant, kind, request_type.as_ref()).await?;
+    let values = fields::apply_values(&defs, &FieldValues::new(), &cmd.fields)?;
+    let id = Uuid::now_v7();
+    // What the change resolves: checked (and found) before anything is written.
+    let (change, resolves) = match &cmd.change {
+        Some(plan) => {
+            let (details, resolves) = changes::plan(tx, tenant, plan, &cmd.actor).await?;
+            (Some(details), resolves)
+        }
+        None => (None, Vec::new()),
+    };
+    let number = batch.next_number(tx, tenant, kind.as_str()).await?;
+    let ticket = TicketV1 {
+        id,
+        kind,
+        reference: format!("{}-{number:06}", kind.prefix()),
+        status: kind.statuses()[0].to_owned(),
+        priority: cmd.priority.unwrap_or(3),
+        impact: None,
+        urgency: None,
+        summary: cmd.summary.trim().to_owned(),
+        description: cmd.description,
+        // A customer logs requests for themself only.
+        customer_id: cmd.actor.customer_scope().or(cmd.customer_id),
+        category: cmd.category,
+        service: cmd.service,
+        assignee_id: None,
+        team_id: None,
+        resolution: None,
+        logged_by: cmd.actor.clone(),
+        created_at: now,
+        updated_at: now,
+        resolved_at: None,
+        closed_at: None,
+        version: 1,
+        problem_id: None,
+        fields: values,
+        problem: (kind == TicketKind::Problem).then(ProblemDetailsV1::default),
+        change,
+        request: request_type.map(requests::details),
+    };
+    batch.insert_ticket(tenant, &ticket);
+    let created = Change {
+        change: "created",
+        from: None,
+        to: Some(ticket.status.clone()),
+    };
+    batch.audit(tenant, id, &cmd.actor, now, created);
+    for other in resolves {
+        batch.insert_link(tenant, other.id, LinkType::ResolvedBy, id, &cmd.actor, now);
+        let c = Change {
+            change: "link",
+            from: None,
+            to: Some(format!("resolved_by {}", ticket.reference)),
+        };
+        batch.audit(tenant, other.id, &cmd.actor, now, c);
+    }
+    announce(batch, env, &ticket, "logged", &cmd.actor, None);
+    Ok(ticket)
+}
+
+pub async fn update(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: UpdateTicketV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, cmd.kind)?;
+    let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    if lifecycle::is_final(t.kind, &t.status) {
+        return Err(refused(&t, "update"));
+    }
+    let c = cmd.changes;
+    if let Some(s) = &c.summary {
+        check_text("summary", s, MAX_SUMMARY, true)?;
+    }
+    if let Some(d) = &c.description {
+        check_text("description", d, MAX_TEXT, false)?;
+    }
+    for (field, value) in [("category", &c.category), ("service", &c.service)] {
+        if let Some(Some(v)) = value {
+            check_text(field, v, MAX_SUMMARY, false)?;
+        }
+    }
+    check_level("priority", c.priority, 5)?;
+    let problem_only =
+        c.root_cause.is_some() || c.workaround.is_some() || c.workaround_flagged.is_some();
+    if problem_only && t.kind != TicketKind::Problem {
+        return Err(Error::field(
+            "root_cause",
+            "only a problem has a root cause and workaround",
+        ));
+    }
+    let request_type = match &t.request {
+        Some(r) => fields::request_type(tx, tenant, &r.request_type_id.to_string()).await?,
+        None => None,
+    };
+    let defs = field_defs(tx, tenant, t.kind, request_type.as_ref()).await?;
+    let values = fields::apply_values(&defs, &t.fields, &c.fields)?;
+    let mut audit = Vec::new();
+    if let Some(s) = c.summary {
+        let s = s.trim().to_owned();
+        audit.extend(text_change(
+            "summary",
+            &Some(t.summary.clone()),
+            &Some(s.clone()),
+        ));
+        t.summary = s;
+    }
+    if let Some(d) = c.description {
+        audit.extend(text_change(
+            "description",
+            &Some(t.description.clone()),
+            &Some(d.clone()),
+        ));
+        t.description = d;
+    }
+    if let Some(p) = c.priority {
+        let p = Some(p.to_string());
+        audit.extend(text_change("priority", &Some(t.priority.to_string()), &p));
+        t.priority = c.priority.unwrap_or(t.priority);
+    }
+    if let Some(cat) = c.category {
+        audit.extend(text_change("category", &t.category, &cat));
+        t.category = cat;
+    }
+    if let Some(svc) = c.service {
+        audit.extend(text_change("service", &t.service, &svc));
+        t.service = svc;
+    }
+    if let Some(p) = t.problem.as_mut() {
+        problems::update(
+            p,
+            c.root_cause,
+            c.workaround,
+            c.workaround_flagged,
+            &mut audit,
+        )?;
+    }
+    let fields_changed = values != t.fields;
+    if fields_changed {
+        let show = |v: &FieldValues| serde_json::to_string(v).ok();
+        audit.push(Change {
+            change: "fields",
+            from: show(&t.fields),
+            to: show(&values),
+        });
+        t.fields = values;
+    }
+    if audit.is_empty() {
+        return Ok(t);
+    }
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    if fields_changed {
+        tickets::store_field_values(tx, tenant, t.id, &t.fields).await?;
+    }
+    announce(batch, env, &t, "updated", &cmd.actor, None);
+    Ok(t)
+}
+
+pub async fn assign(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: AssignTicketV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, cmd.kind)?;
+    if cmd.assignee_id.is_none() && cmd.team_id.is_none() {
+        return Err(Error::field(
+            "assignee_id",
+            "give an assignee_id, a team_id or both (null unassigns)",
+        ));
+    }
+    let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    if lifecycle::is_final(t.kind, &t.status) {
+        return Err(refused(&t, "assign"));
+    }
+    let (old_assignee, old_team) = (t.assignee_id, t.team_id);
+    if let Some(assignee) = cmd.assignee_id {
+        t.assignee_id = assignee;
+    }
+    if let Some(team) = cmd.team_id {
+        t.team_id = team;
+    }
+    let mut audit = Vec::new();
+    audit.extend(text_change(
+        "assignee",
+        &opt(old_assignee),
+        &opt(t.assignee_id),
+    ));
+    audit.extend(text_change("team", &opt(old_team), &opt(t.team_id)));
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    if t.kind == TicketKind::Incident {
+        let event = IncidentAssignedV1 {
+            incident_id: t.id,
+            reference: t.reference.clone(),
+            assignee_id: t.assignee_id,
+            team_id: t.team_id,
+            actor: cmd.actor,
+        };
+        batch.publish(env, &event);
+    } else {
+        announce(batch, env, &t, "assigned", &cmd.actor, None);
+    }
+    Ok(t)
+}
+
+pub async fn change_status(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: ChangeTicketStatusV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, cmd.kind)?;
+    let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    let kind = t.kind;
+    if !kind.statuses().contains(&cmd.to.as_str()) {
+        return Err(Error::field(
+            "status",
+            format!("one of {}", kind.statuses().join(", ")),
+        ));
+    }
+    let from = t.status.clone();
+    if !lifecycle::allowed_for(kind, &from, &cmd.to) {
+        let mut body = ErrorBody::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} cannot go from {from} to {}", kind.noun(), cmd.to),
+        );
+        body.details = Some(serde_json::json!({
+            "from": from, "to": cmd.to, "allowed": lifecycle::next_of(kind, &from),
+        }));
+        return Err(Error::Domain(body));
+    }
+    if cmd.outcome.is_some() && !(kind == TicketKind::Problem && cmd.to == "resolved") {
+        return Err(Error::field(
+            "outcome",
+            "only resolving a problem has an outcome",
+        ));
+    }
+    let resolving = matches!(
+        (kind, cmd.to.as_str()),
+        (TicketKind::Incident | TicketKind::Problem, "resolved")
+            | (TicketKind::Request, "fulfilled")
+    );
+    let resolution = cmd.resolution.as_deref().unwrap_or("");
+    if resolving {
+        check_text(
+            "resolution",
+            resolution,
+            MAX_TEXT,
+            kind != TicketKind::Request,
+        )?;
+    }
+    match kind {
+        TicketKind::Problem => problems::check_move(tx, tenant, &t, &cmd.to, cmd.outcome).await?,
+        TicketKind::Request => requests::check_move(&t, &cmd.to)?,
+        TicketKind::Incident | TicketKind::Change => {}
+    }
+    let old_resolution = t.resolution.clone();
+    if resolving {
+        t.resolution = Some(resolution.to_owned()).filter(|r| !r.is_empty());
+        t.resolved_at = Some(now);
+    }
+    if lifecycle::is_final(kind, &cmd.to) {
+        t.closed_at = Some(now);
+    }
+    let reopened = cmd.to == kind.statuses()[0];
+    if reopened {
+        // Reopened: the old resolution no longer holds (the audit keeps it).
+        t.resolved_at = None;
+        t.resolution = None;
+    }
+    if let Some(p) = t.problem.as_mut() {
+        problems::moved(p, &cmd.to, cmd.outcome);
+    }
+    t.status = cmd.to.clone();
+    let mut audit = vec![Change {
+        change: "status",
+        from: Some(from.clone()),
+        to: Some(cmd.to.clone()),
+    }];
+    audit.extend(text_change("resolution", &old_resolution, &t.resolution));
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    if kind == TicketKind::Incident {
+        let status = |s: &str| IncidentStatus::parse(s).unwrap_or(IncidentStatus::Open);
+        let event = IncidentStatusChangedV1 {
+            incident_id: t.id,
+            reference: t.reference.clone(),
+            from: status(&from),
+            to: status(&cmd.to),
+            resolution: t.resolution.clone().filter(|_| resolving),
+            actor: cmd.actor,
+        };
+        batch.publish(env, &event);
+    } else {
+        announce(batch, env, &t, "status", &cmd.actor, None);
+    }
+    Ok(t)
+}
+
+/// Adds an action to `t` (already found and checked) and announces it.
+pub async fn act(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    t: &mut TicketV1,
+    actor: &Actor,
+    action: ActionV1,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let tenant = env.tenant_id;
+    batch.insert_action(tenant, t.id, &action);
+    let c = Change {
+        change: "action",
+        from: None,
+        to: Some(format!("{} {}", action.kind.as_str(), action.id)),
+    };
+    save(tx, batch, tenant, t, actor, now, vec![c]).await?;
+    if t.kind == TicketKind::Incident {
+        let event = IncidentActionAddedV1 {
+            incident_id: t.id,
+            reference: t.reference.clone(),
+            action,
+        };
+        batch.publish(env, &event);
+    } else {
+        announce(batch, env, t, "action", actor, Some(action));
+    }
+    Ok(())
+}
+
+pub async fn add_action(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: AddActionV1,
+    now: OffsetDateTime,
+) -> Result<ActionV1> {
+    check_text("text", &cmd.text, MAX_TEXT, true)?;
+    let mut t = tickets::find(tx, env.tenant_id, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    if lifecycle::is_final(t.kind, &t.status) {
+        return Err(refused(&t, "add an action to"));
+    }
+    let is_customer = cmd.actor.role == Role::Customer;
+    let action = ActionV1 {
+        id: Uuid::now_v7(),
+        kind: cmd.action_kind,
+        text: cmd.text,
+        // What a customer writes is for both sides to see; they cannot
+        // email themselves or publish to the knowledge base.
+        public: cmd.public || is_customer,
+        email_customer: cmd.email_customer && !is_customer,
+        knowledge_base: cmd.knowledge_base && !is_customer,
+        author: cmd.actor.clone(),
+        created_at: now,
+    };
+    act(tx, batch, env, &mut t, &cmd.actor, action.clone(), now).await?;
+    Ok(action)
+}
+
+pub async fn link(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: LinkTicketsV1,
+    now: OffsetDateTime,
+) -> Result<LinkV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, cmd.kind)?;
+    let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    let mut other = match tickets::find(tx, tenant, cmd.other_kind, &cmd.other, &cmd.actor).await {
+        Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
+            return Err(Error::field(
+                "other",
+                format!("no such {}", cmd.other_kind.noun()),
+            ));
+        }
+        found => found?,
+    };
+    if t.id == other.id {
+        return Err(Error::field("other", "a ticket cannot be linked to itself"));
+    }
+    if links::exists(tx, tenant, t.id, cmd.link_type, other.id).await? {
+        return Err(Error::Domain(ErrorBody::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} is already {} {}",
+                t.reference,
+                cmd.link_type.as_str(),
+                other.reference
+            ),
+        )));
+    }
+    let id = batch.insert_link(tenant, t.id, cmd.link_type, other.id, &cmd.actor, now);
+    let here = Change {
+        change: "link",
+        from: None,
+        to: Some(format!("{} {}", cmd.link_type.as_str(), other.reference)),
+    };
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, vec![here]).await?;
+    let there = Change {
+        change: "link",
+        from: None,
+        to: Some(format!(
+            "{} {}",
+            cmd.link_type.inverse().as_str(),
+            t.reference
+        )),
+    };
+    save(tx, batch, tenant, &mut other, &cmd.actor, now, vec![there]).await?;
+    announce(batch, env, &t, "linked", &cmd.actor, None);
+    announce(batch, env, &other, "linked", &cmd.actor, None);
+    Ok(LinkV1 {
+        id,
+        link_type: cmd.link_type,
+        ticket: tickets::summary(&other),
+        created_by: cmd.actor,
+        created_at: now,
+    })
+}
+
+pub async fn unlink(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: UnlinkTicketsV1,
+    now: OffsetDateTime,
+) -> Result<Vec<LinkV1>> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, cmd.kind)?;
+    let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    if !links::delete(tx, tenant, t.id, cmd.link_id).await? {
+        return Err(Error::not_found("link"));
+    }
+    let c = Change {
+        change: "unlink",
+        from: Some(cmd.link_id.to_string()),
+        to: None,
+    };
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, vec![c]).await?;
+    announce(batch, env, &t, "linked", &cmd.actor, None);
+    links::list(tx, tenant, t.id, &cmd.actor).await
+}
+
+pub async fn set_field_definitions(
+    tx: &mut AnyConnection,
+    env: &Envelope,
+    cmd: SetFieldDefinitionsV1,
+) -> Result<FieldDefinitionsV1> {
+    if cmd.actor.role != Role::Admin {
+        return Err(Error::not_found("field definitions"));
+    }
+    fields::check_definitions("fields", &cmd.fields)?;
+    fields::set_definitions(tx, env.tenant_id, cmd.kind, &cmd.fields).await?;
+    Ok(FieldDefinitionsV1 {
+        kind: cmd.kind,
+        fields: cmd.fields,
+    })
+}
+
+/// The incident commands of the first version, run as the commands of any
+/// kind they now are.
+pub mod incident_v1 {
+    use contracts::incident::*;
+    use contracts::ticket::*;
+
+    pub fn assign(c: AssignIncidentV1) -> AssignTicketV1 {
+        AssignTicketV1 {
+            actor: c.actor,
+            kind: TicketKind::Incident,
+            ticket: c.incident,
+            assignee_id: c.assignee_id,
+            team_id: c.team_id,
+        }
+    }
+
+    pub fn add_action(c: AddIncidentActionV1) -> AddActionV1 {
+        AddActionV1 {
+            actor: c.actor,
+            kind: TicketKind::Incident,
+            ticket: c.incident,
+            action_kind: c.kind,
+            text: c.text,
+            public: c.public,
+            email_customer: c.email_customer,
+            knowledge_base: c.knowledge_base,
+        }
+    }
+
+    pub fn change_status(c: ChangeIncidentStatusV1) -> ChangeTicketStatusV1 {
+        ChangeTicketStatusV1 {
+            actor: c.actor,
+            kind: TicketKind::Incident,
+            ticket: c.incident,
+            to: c.to.as_str().to_owned(),
+            resolution: c.resolution,
+            outcome: None,
+        }
+    }
+
+    pub fn actions(c: ListIncidentActionsV1) -> ListActionsV1 {
+        ListActionsV1 {
+            viewer: c.viewer,
+            kind: TicketKind::Incident,
+            ticket: c.incident,
+        }
+    }
+
+    pub fn history(c: GetIncidentHistoryV1) -> GetHistoryV1 {
+        GetHistoryV1 {
+            viewer: c.viewer,
+            kind: TicketKind::Incident,
+            ticket: c.incident,
+        }
+    }
+}
+
+/// The incident log command's extended data, checked.
+pub async fn incident_fields(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    given: &FieldValues,
+) -> Result<FieldValues> {
+    let defs = fields::definitions(tx, tenant, TicketKind::Incident).await?;
+    fields::apply_values(&defs, &FieldValues::new(), given)
+}

@@ -1,0 +1,575 @@
+//! The ticket store: every kind of ticket in one table, read into
+//! [`TicketV1`]. Every query filters on the tenant (and the kind), and a
+//! customer sees only their own tickets: anything else is "not found".
+
+use std::collections::HashMap;
+
+use contracts::incident::{AuditEntryV1, IncidentStatus, IncidentV1};
+use contracts::ticket::{
+    ChangeDetailsV1, FieldValues, ProblemDetailsV1, RequestDetailsV1, TicketFilter, TicketKind,
+    TicketSummaryV1, TicketV1,
+};
+use contracts::{Actor, Page};
+use runtime::store::{Param, bind_all, from_micros, micros, placeholders, uuid_at};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+const COLUMNS: &str = "id, kind, reference, status, priority, impact, urgency, summary, \
+    description, customer_id, category, service, assignee_id, team_id, resolution, logged_by, \
+    created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields";
+
+/// What only one kind has, as stored in the `details` column.
+#[derive(Default, Serialize, Deserialize)]
+struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    problem: Option<ProblemDetailsV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    change: Option<ChangeDetailsV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<RequestDetailsV1>,
+}
+
+pub fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, i: usize) -> sqlx::Result<T> {
+    let s: String = row.try_get(i)?;
+    serde_json::from_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+pub fn small(v: Option<i64>) -> Option<u8> {
+    v.and_then(|v| u8::try_from(v).ok())
+}
+
+fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
+    let kind: String = row.try_get(1)?;
+    let details: Details = json_col(row, 22)?;
+    Ok(TicketV1 {
+        id: uuid_at(row, 0)?.unwrap_or_default(),
+        kind: TicketKind::parse(&kind)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
+        reference: row.try_get(2)?,
+        status: row.try_get(3)?,
+        priority: small(Some(row.try_get(4)?)).unwrap_or(5),
+        impact: small(row.try_get(5)?),
+        urgency: small(row.try_get(6)?),
+        summary: row.try_get(7)?,
+        description: row.try_get(8)?,
+        customer_id: uuid_at(row, 9)?,
+        category: row.try_get(10)?,
+        service: row.try_get(11)?,
+        assignee_id: uuid_at(row, 12)?,
+        team_id: uuid_at(row, 13)?,
+        resolution: row.try_get(14)?,
+        logged_by: json_col(row, 15)?,
+        created_at: from_micros(row.try_get(16)?),
+        updated_at: from_micros(row.try_get(17)?),
+        resolved_at: row.try_get::<Option<i64>, _>(18)?.map(from_micros),
+        closed_at: row.try_get::<Option<i64>, _>(19)?.map(from_micros),
+        version: row.try_get(20)?,
+        problem_id: uuid_at(row, 21)?,
+        fields: json_col(row, 23)?,
+        problem: details.problem,
+        change: details.change,
+        request: details.request,
+    })
+}
+
+fn details_json(t: &TicketV1) -> String {
+    let details = Details {
+        problem: t.problem.clone().map(|mut p| {
+            // Counted when read, never stored.
+            p.linked_incidents = 0;
+            p
+        }),
+        change: t.change.clone(),
+        request: t.request.clone(),
+    };
+    serde_json::to_string(&details).unwrap_or_else(|_| "{}".into())
+}
+
+fn window(t: &TicketV1) -> (Option<i64>, Option<i64>) {
+    t.change.as_ref().map_or((None, None), |c| {
+        (Some(micros(c.planned_start)), Some(micros(c.planned_end)))
+    })
+}
+
+pub const INSERT_COLUMNS: &[&str] = &[
+    "tenant_id",
+    "id",
+    "kind",
+    "reference",
+    "status",
+    "priority",
+    "impact",
+    "urgency",
+    "summary",
+    "summary_folded",
+    "description",
+    "customer_id",
+    "category",
+    "service",
+    "assignee_id",
+    "team_id",
+    "resolution",
+    "logged_by",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "closed_at",
+    "version",
+    "problem_id",
+    "details",
+    "fields",
+    "planned_start",
+    "planned_end",
+];
+
+fn id_param(u: Option<Uuid>) -> Param {
+    Param::from(u.map(|u| u.to_string()))
+}
+
+/// A new ticket as a row of [`INSERT_COLUMNS`].
+pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
+    let (start, end) = window(t);
+    vec![
+        tenant.to_string().into(),
+        t.id.to_string().into(),
+        t.kind.as_str().into(),
+        t.reference.clone().into(),
+        t.status.clone().into(),
+        i64::from(t.priority).into(),
+        t.impact.map(i64::from).into(),
+        t.urgency.map(i64::from).into(),
+        t.summary.clone().into(),
+        t.summary.to_lowercase().into(),
+        t.description.clone().into(),
+        id_param(t.customer_id),
+        t.category.clone().into(),
+        t.service.clone().into(),
+        id_param(t.assignee_id),
+        id_param(t.team_id),
+        t.resolution.clone().into(),
+        serde_json::to_string(&t.logged_by)
+            .unwrap_or_default()
+            .into(),
+        micros(t.created_at).into(),
+        micros(t.updated_at).into(),
+        t.resolved_at.map(micros).into(),
+        t.closed_at.map(micros).into(),
+        t.version.into(),
+        id_param(t.problem_id),
+        details_json(t).into(),
+        serde_json::to_string(&t.fields)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
+        start.into(),
+        end.into(),
+    ]
+}
+
+/// Writes the mutable fields of `t`, if nobody changed it since
+/// `t.version - 1` (else [`Error::Conflict`], and the command is retried).
+pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Result<()> {
+    let (start, end) = window(t);
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $1, priority = $2, assignee_id = $3, team_id = $4, \
+         resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9, \
+         summary = $10, summary_folded = $11, description = $12, category = $13, service = $14, \
+         problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19 \
+         WHERE tenant_id = $20 AND id = $21 AND version = $22",
+    )
+    .bind(&t.status)
+    .bind(i64::from(t.priority))
+    .bind(t.assignee_id.map(|u| u.to_string()))
+    .bind(t.team_id.map(|u| u.to_string()))
+    .bind(&t.resolution)
+    .bind(micros(t.updated_at))
+    .bind(t.resolved_at.map(micros))
+    .bind(t.closed_at.map(micros))
+    .bind(t.version)
+    .bind(&t.summary)
+    .bind(t.summary.to_lowercase())
+    .bind(&t.description)
+    .bind(&t.category)
+    .bind(&t.service)
+    .bind(t.problem_id.map(|u| u.to_string()))
+    .bind(details_json(t))
+    .bind(serde_json::to_string(&t.fields).unwrap_or_else(|_| "{}".into()))
+    .bind(start)
+    .bind(end)
+    .bind(tenant.to_string())
+    .bind(t.id.to_string())
+    .bind(t.version - 1)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(t.reference.clone()));
+    }
+    Ok(())
+}
+
+/// The ticket of `kind` by id or reference, as `viewer` may see it.
+pub async fn find(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+    key: &str,
+    viewer: &Actor,
+) -> Result<TicketV1> {
+    // Ids compare in their canonical form; references in upper case. A key
+    // that can name nothing (control characters) is simply not found.
+    if key.chars().any(char::is_control) {
+        return Err(Error::not_found(kind.noun()));
+    }
+    let (by, key) = match Uuid::parse_str(key) {
+        Ok(id) => ("id", id.to_string()),
+        Err(_) => ("reference", key.to_ascii_uppercase()),
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = $2 AND {by} = $3"
+    )))
+    .bind(tenant.to_string())
+    .bind(kind.as_str())
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let mut ticket = row
+        .as_ref()
+        .map(ticket_from_row)
+        .transpose()?
+        .ok_or_else(|| Error::not_found(kind.noun()))?;
+    if let Some(customer) = viewer.customer_scope()
+        && ticket.customer_id != Some(customer)
+    {
+        return Err(Error::not_found(kind.noun()));
+    }
+    count_linked(conn, tenant, std::slice::from_mut(&mut ticket)).await?;
+    Ok(ticket)
+}
+
+/// Fills in each problem's count of linked incidents.
+async fn count_linked(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    tickets: &mut [TicketV1],
+) -> Result<()> {
+    let problems: Vec<String> = tickets
+        .iter()
+        .filter(|t| t.kind == TicketKind::Problem)
+        .map(|t| t.id.to_string())
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT problem_id, COUNT(*) FROM tickets WHERE tenant_id = $1 AND problem_id IN ({}) \
+         GROUP BY problem_id",
+        placeholders(2, problems.len())
+    );
+    let mut args = vec![Param::from(tenant.to_string())];
+    args.extend(problems.into_iter().map(Param::from));
+    let counts: HashMap<String, i64> = bind_all(sql, args)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
+    for t in tickets {
+        if let Some(p) = t.problem.as_mut() {
+            let n = counts.get(&t.id.to_string()).copied().unwrap_or(0);
+            p.linked_incidents = u64::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok(())
+}
+
+/// Which page of a list: the filter, what else it may filter on, and where
+/// the page starts.
+pub struct Listing<'a> {
+    pub filter: &'a TicketFilter,
+    /// Incidents linked to this problem.
+    pub problem_id: Option<Uuid>,
+    /// The id of the last ticket of the page before.
+    pub cursor: Option<&'a str>,
+    pub limit: u32,
+}
+
+/// One page of tickets of `kind`, newest first. The cursor is the id of the
+/// last ticket of the previous page (ids sort by creation time).
+pub async fn list(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+    viewer: &Actor,
+    listing: Listing<'_>,
+) -> Result<Page<TicketV1>> {
+    let Listing {
+        filter,
+        problem_id,
+        cursor,
+        limit,
+    } = listing;
+    let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = $2");
+    let mut args: Vec<Param> = vec![Param::from(tenant.to_string()), Param::from(kind.as_str())];
+    let mut push = |clause: &str, arg: Param, suffix: &str| {
+        args.push(arg);
+        sql.push_str(&format!(" AND {clause} ${}{suffix}", args.len()));
+    };
+    let customer = viewer.customer_scope().or(filter.customer_id);
+    if let Some(c) = customer {
+        push("customer_id =", Param::from(c.to_string()), "");
+    }
+    if let Some(s) = &filter.status {
+        push("status =", Param::from(s.clone()), "");
+    }
+    if let Some(p) = filter.priority {
+        push("priority =", Param::from(i64::from(p)), "");
+    }
+    if let Some(a) = filter.assignee_id {
+        push("assignee_id =", Param::from(a.to_string()), "");
+    }
+    if let Some(t) = filter.team_id {
+        push("team_id =", Param::from(t.to_string()), "");
+    }
+    if let Some(p) = problem_id {
+        push("problem_id =", Param::from(p.to_string()), "");
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        push(
+            "summary_folded LIKE",
+            Param::from(format!("%{escaped}%")),
+            " ESCAPE '\\'",
+        );
+    }
+    for (field, value) in &filter.fields {
+        push(
+            "id IN (SELECT ticket_id FROM ticket_field_values WHERE tenant_id = $1 AND field =",
+            Param::from(field.clone()),
+            "",
+        );
+        push("value =", Param::from(value.clone()), ")");
+    }
+    if let Some(c) = cursor {
+        push("id <", Param::from(c.to_owned()), "");
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", i64::from(limit) + 1));
+    let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
+    let mut items = rows
+        .iter()
+        .map(ticket_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|i| i.id.to_string())
+    } else {
+        None
+    };
+    count_linked(conn, tenant, &mut items).await?;
+    Ok(Page { items, next_cursor })
+}
+
+/// Tickets of `kind` by id, for linking (any that is not there is left out).
+pub async fn by_ids(conn: &mut AnyConnection, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<TicketV1>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut args = vec![Param::from(tenant.to_string())];
+    args.extend(ids.iter().map(|i| Param::from(i.to_string())));
+    let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(ticket_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?)
+}
+
+/// The incidents linked to problem `problem`, oldest first.
+pub async fn incidents_of(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    problem: Uuid,
+) -> Result<Vec<TicketV1>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND problem_id = $2 ORDER BY id"
+    )))
+    .bind(tenant.to_string())
+    .bind(problem.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(ticket_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?)
+}
+
+/// Changes whose window overlaps `from`..`to`, by start.
+pub async fn changes_between(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    from: i64,
+    to: i64,
+) -> Result<Vec<TicketV1>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = 'change' \
+         AND planned_start < $2 AND planned_end > $3 ORDER BY planned_start, id LIMIT 10000"
+    )))
+    .bind(tenant.to_string())
+    .bind(to)
+    .bind(from)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(ticket_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?)
+}
+
+pub fn summary(t: &TicketV1) -> TicketSummaryV1 {
+    TicketSummaryV1 {
+        id: t.id,
+        kind: t.kind,
+        reference: t.reference.clone(),
+        summary: t.summary.clone(),
+        status: t.status.clone(),
+    }
+}
+
+/// Replaces the stored extended data values of a ticket (they mirror its
+/// `fields` so that lists can filter on them).
+pub async fn store_field_values(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    ticket: Uuid,
+    fields: &FieldValues,
+) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_field_values WHERE ticket_id = $1")
+        .bind(ticket.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let rows = field_value_rows(tenant, ticket, fields);
+    runtime::store::insert_many(tx, "ticket_field_values", FIELD_VALUE_COLUMNS, rows).await?;
+    Ok(())
+}
+
+pub const FIELD_VALUE_COLUMNS: &[&str] = &["tenant_id", "ticket_id", "field", "value"];
+
+/// The rows that mirror `fields` for filtering: each value as text.
+pub fn field_value_rows(tenant: Uuid, ticket: Uuid, fields: &FieldValues) -> Vec<Vec<Param>> {
+    fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => return None,
+                other => other.to_string(),
+            };
+            Some(vec![
+                tenant.to_string().into(),
+                ticket.to_string().into(),
+                k.clone().into(),
+                text.into(),
+            ])
+        })
+        .collect()
+}
+
+/// The audit trail of a ticket, oldest first.
+pub async fn history(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    ticket: Uuid,
+) -> Result<Vec<AuditEntryV1>> {
+    let rows = sqlx::query(
+        "SELECT id, change, from_value, to_value, actor, at FROM ticket_audit \
+         WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY id",
+    )
+    .bind(tenant.to_string())
+    .bind(ticket.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEntryV1 {
+                id: uuid_at(row, 0)?.unwrap_or_default(),
+                change: row.try_get(1)?,
+                from: row.try_get(2)?,
+                to: row.try_get(3)?,
+                actor: json_col(row, 4)?,
+                at: from_micros(row.try_get(5)?),
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(Error::from)
+}
+
+// ---- incidents: the same rows, seen through their own type ----
+
+pub fn to_incident(t: TicketV1) -> Result<IncidentV1> {
+    let status = IncidentStatus::parse(&t.status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {}", t.status).into()))?;
+    Ok(IncidentV1 {
+        id: t.id,
+        reference: t.reference,
+        status,
+        priority: t.priority,
+        impact: t.impact,
+        urgency: t.urgency,
+        summary: t.summary,
+        description: t.description,
+        customer_id: t.customer_id,
+        category: t.category,
+        service: t.service,
+        assignee_id: t.assignee_id,
+        team_id: t.team_id,
+        resolution: t.resolution,
+        logged_by: t.logged_by,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        resolved_at: t.resolved_at,
+        closed_at: t.closed_at,
+        version: t.version,
+        problem_id: t.problem_id,
+        fields: t.fields,
+    })
+}
+
+pub fn from_incident(i: &IncidentV1) -> TicketV1 {
+    TicketV1 {
+        id: i.id,
+        kind: TicketKind::Incident,
+        reference: i.reference.clone(),
+        status: i.status.as_str().to_owned(),
+        priority: i.priority,
+        impact: i.impact,
+        urgency: i.urgency,
+        summary: i.summary.clone(),
+        description: i.description.clone(),
+        customer_id: i.customer_id,
+        category: i.category.clone(),
+        service: i.service.clone(),
+        assignee_id: i.assignee_id,
+        team_id: i.team_id,
+        resolution: i.resolution.clone(),
+        logged_by: i.logged_by.clone(),
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        resolved_at: i.resolved_at,
+        closed_at: i.closed_at,
+        version: i.version,
+        problem_id: i.problem_id,
+        fields: i.fields.clone(),
+        problem: None,
+        change: None,
+        request: None,
+    }
+}
