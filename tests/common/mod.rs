@@ -2,6 +2,7 @@
 //! as OS processes, and a small API client.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod processes;
 pub mod scenarios;
 
 use std::path::Path;
@@ -151,6 +152,18 @@ impl Api {
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(Method::POST, path, Some(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
     }
 }
 

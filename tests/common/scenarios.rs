@@ -23,7 +23,7 @@ impl Desk {
     }
 }
 
-fn id(v: &Value) -> String {
+pub(super) fn id(v: &Value) -> String {
     v["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no id in {v}"))
@@ -31,7 +31,7 @@ fn id(v: &Value) -> String {
 }
 
 /// An admin sets up the directory; returns (agent id, team id, customer id).
-async fn directory(admin: &Api) -> (String, String, String) {
+pub(super) async fn directory(admin: &Api) -> (String, String, String) {
     let company = admin
         .post("/api/v1/companies", json!({"name": "Globex"}))
         .await
@@ -992,4 +992,8 @@ pub async fn all(desk: &Desk) {
     operations_endpoints(desk).await;
     retries_with_an_idempotency_key_are_served_once(desk).await;
     the_priority_matrix_is_the_tenants_own(desk).await;
+    super::processes::problem_management(desk).await;
+    super::processes::change_management(desk).await;
+    super::processes::service_requests(desk).await;
+    super::processes::links_and_extended_data(desk).await;
 }

@@ -1,6 +1,8 @@
 //! Request extractors whose failures are API errors: a JSON body whose
 //! errors name the field, and query parameters likewise.
 
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -84,18 +86,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(Params)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.into_inner().to_string();
-                let field = if path == "." {
-                    missing_field(&message).unwrap_or(path)
-                } else {
-                    path
-                };
-                ApiError::field(&field, message)
-            })
+        from_query(query.as_bytes()).map(Params)
+    }
+}
+
+fn from_query<T: DeserializeOwned>(query: &[u8]) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = if path == "." {
+            missing_field(&message).unwrap_or(path)
+        } else {
+            path
+        };
+        ApiError::field(&field, message)
+    })
+}
+
+/// The prefix of query parameters that filter on extended data:
+/// `?field.site=York`.
+pub const FIELD_PREFIX: &str = "field.";
+
+/// A list's query parameters: `T` from the named ones, and the extended
+/// data filters (`field.<key>=<value>`) by key.
+pub struct Filters<T>(pub T, pub BTreeMap<String, String>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filters<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let mut fields = BTreeMap::new();
+        let mut rest = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match k.strip_prefix(FIELD_PREFIX) {
+                Some(key) => {
+                    fields.insert(key.to_owned(), v.into_owned());
+                }
+                None => {
+                    rest.append_pair(&k, &v);
+                }
+            }
+        }
+        Ok(Filters(from_query(rest.finish().as_bytes())?, fields))
     }
 }

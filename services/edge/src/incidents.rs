@@ -16,12 +16,15 @@ use crate::AppState;
 use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Filters};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/incidents", get(list).post(create))
-        .route("/incidents/{id}", get(read))
+        .route(
+            "/incidents/{id}",
+            get(read).patch(crate::tickets::edit_incident),
+        )
         .route("/incidents/{id}/assign", post(assign))
         .route("/incidents/{id}/actions", get(actions).post(add_action))
         .route("/incidents/{id}/status", post(change_status))
@@ -114,6 +117,8 @@ struct NewIncident {
     category: Option<String>,
     #[serde(default)]
     service: Option<String>,
+    #[serde(default)]
+    fields: contracts::ticket::FieldValues,
 }
 
 async fn create(
@@ -137,6 +142,7 @@ async fn create(
         customer_id: body.customer_id,
         category: body.category,
         service: body.service,
+        fields: body.fields,
     };
     let incident = call(&state, &who, &headers, &command).await?;
     Ok((StatusCode::CREATED, Json(incident)))
@@ -171,6 +177,9 @@ struct ListQuery {
     /// Text in the summary.
     #[serde(default)]
     q: Option<String>,
+    /// Incidents linked to this problem (id or reference).
+    #[serde(default)]
+    problem: Option<String>,
     #[serde(default)]
     limit: Option<u32>,
     #[serde(default)]
@@ -181,7 +190,7 @@ async fn list(
     State(state): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Params(q): Params<ListQuery>,
+    Filters(q, fields): Filters<ListQuery>,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
     if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
         return Err(ApiError::field("priority", "must be 1 to 5"));
@@ -200,6 +209,8 @@ async fn list(
             team_id: q.team_id,
             customer_id: q.customer_id,
             text: q.q,
+            problem: q.problem,
+            fields,
         },
         cursor: q.cursor.map(|c| c.to_string()),
         limit,

@@ -5,6 +5,8 @@
 //! - [`auth`]: API tokens (stored as SHA-256) and the [`auth::Principal`] extractor.
 //! - [`directory`]: companies, customers, teams, agents, tokens (the edge's own store).
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
+//! - [`tickets`]: problems, changes, service requests, links and extended
+//!   data, forwarded likewise.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
@@ -16,6 +18,7 @@ pub mod extract;
 pub mod incidents;
 pub mod openapi;
 pub mod ops;
+pub mod tickets;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +61,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
         .merge(directory::routes())
         .merge(incidents::routes())
+        .merge(tickets::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

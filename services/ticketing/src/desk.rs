@@ -540,14 +540,17 @@ pub async fn link(
     let mut other = match tickets::find(tx, tenant, cmd.other_kind, &cmd.other, &cmd.actor).await {
         Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
             return Err(Error::field(
-                "other",
+                "ticket",
                 format!("no such {}", cmd.other_kind.noun()),
             ));
         }
         found => found?,
     };
     if t.id == other.id {
-        return Err(Error::field("other", "a ticket cannot be linked to itself"));
+        return Err(Error::field(
+            "ticket",
+            "a ticket cannot be linked to itself",
+        ));
     }
     if links::exists(tx, tenant, t.id, cmd.link_type, other.id).await? {
         return Err(Error::Domain(ErrorBody::new(

@@ -58,6 +58,8 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
         resolved_at: None,
         closed_at: None,
         version: 1,
+        problem_id: None,
+        fields: Default::default(),
     }
 }
 
@@ -73,20 +75,17 @@ async fn insert_group(
     let mut events = Vec::with_capacity(group);
     for n in first..first + group {
         let i = incident(tenant, n);
-        rows.push(ticketing::incidents::incident_row(tenant, &i));
+        rows.push(ticketing::tickets::row(
+            tenant,
+            &ticketing::tickets::from_incident(&i),
+        ));
         events.push(Outgoing::event::<IncidentLoggedV1>(Envelope::new(
             tenant,
             &IncidentLoggedV1 { incident: i },
         )));
     }
     let mut tx = store.begin().await?;
-    insert_many(
-        &mut tx,
-        "incidents",
-        ticketing::incidents::INSERT_COLUMNS,
-        rows,
-    )
-    .await?;
+    insert_many(&mut tx, "tickets", ticketing::tickets::INSERT_COLUMNS, rows).await?;
     outbox::enqueue(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(())

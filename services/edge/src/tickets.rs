@@ -1,0 +1,713 @@
+//! `/api/v1/problems`, `/api/v1/changes`, `/api/v1/requests`, and what
+//! every kind of ticket shares (links, edits, extended data definitions),
+//! forwarded to ticketing over the bus. Incidents keep their own routes in
+//! [`crate::incidents`]; the shared ones here serve them too.
+//!
+//! Which kind a route is for comes from its path ([`Kind`]), so one handler
+//! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
+
+use axum::extract::{FromRequestParts, MatchedPath, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1, ListIncidentsV1};
+use contracts::ticket::*;
+use contracts::{Page, Role};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Admin, Principal, Staff};
+use crate::directory::{self, PageParams};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Filters, Params};
+use crate::incidents::call;
+
+/// The path segment of each kind: `/api/v1/<segment>`.
+pub fn segment(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::Incident => "incidents",
+        TicketKind::Problem => "problems",
+        TicketKind::Change => "changes",
+        TicketKind::Request => "requests",
+    }
+}
+
+/// The kind of ticket the matched route is for.
+pub struct Kind(pub TicketKind);
+
+impl<S: Send + Sync> FromRequestParts<S> for Kind {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let matched = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        matched
+            .split('/')
+            .find_map(|s| TicketKind::ALL.into_iter().find(|k| segment(*k) == s))
+            .map(Kind)
+            .ok_or_else(|| ApiError::not_found("ticket kind"))
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in [TicketKind::Problem, TicketKind::Change, TicketKind::Request] {
+        let base = format!("/{}", segment(kind));
+        router = router
+            .route(&base, get(list).post(create))
+            .route(&format!("{base}/{{id}}"), get(read).patch(edit))
+            .route(&format!("{base}/{{id}}/assign"), post(assign))
+            .route(&format!("{base}/{{id}}/status"), post(change_status))
+            .route(
+                &format!("{base}/{{id}}/actions"),
+                get(actions).post(add_action),
+            )
+            .route(&format!("{base}/{{id}}/history"), get(history));
+    }
+    for kind in TicketKind::ALL {
+        let base = format!("/{}", segment(kind));
+        router = router
+            .route(&format!("{base}/{{id}}/links"), get(links).post(link))
+            .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink));
+    }
+    router
+        .route(
+            "/problems/{id}/incidents",
+            get(problem_incidents).post(link_incidents),
+        )
+        .route(
+            "/problems/{id}/incidents/{incident}",
+            delete(unlink_incident),
+        )
+        .route("/problems/{id}/workaround/apply", post(apply_workaround))
+        .route("/changes/{id}/decision", post(decide))
+        .route("/changes/calendar", get(calendar))
+        .route("/requests/{id}/steps/{step}/done", post(complete_step))
+        .route(
+            "/request-types",
+            get(request_types).post(define_request_type),
+        )
+        .route(
+            "/fields/{kind}",
+            get(field_definitions).put(set_field_definitions),
+        )
+}
+
+/// Problems and changes are the staff's; customers may log service requests.
+fn may_log(who: &Principal, kind: TicketKind) -> ApiResult<()> {
+    if who.role() == Role::Customer && kind != TicketKind::Request {
+        return Err(ApiError::forbidden());
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTicket {
+    summary: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    customer_id: Option<Uuid>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    fields: FieldValues,
+    /// Changes: the plan.
+    #[serde(default)]
+    change: Option<ChangePlanV1>,
+    /// Service requests: the type's id or name.
+    #[serde(default)]
+    request_type: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Body(body): Body<NewTicket>,
+) -> ApiResult<(StatusCode, Json<TicketV1>)> {
+    may_log(&who, kind)?;
+    if who.role() != Role::Customer
+        && let Some(customer) = body.customer_id
+    {
+        directory::customer_exists(&state, who.tenant_id, "customer_id", customer).await?;
+    }
+    if let Some(plan) = &body.change {
+        for (n, approver) in plan.approvers.iter().enumerate() {
+            let field = format!("change.approvers[{n}]");
+            directory::agent_exists(&state, who.tenant_id, &field, *approver).await?;
+        }
+    }
+    let command = LogTicketV1 {
+        actor: who.actor.clone(),
+        kind,
+        summary: body.summary,
+        description: body.description,
+        priority: body.priority,
+        customer_id: body.customer_id,
+        category: body.category,
+        service: body.service,
+        fields: body.fields,
+        change: body.change,
+        request_type: body.request_type,
+    };
+    let ticket = call(&state, &who, &headers, &command).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TicketV1>> {
+    let command = GetTicketV1 {
+        viewer: who.actor.clone(),
+        kind,
+        ticket: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    assignee_id: Option<Uuid>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+    #[serde(default)]
+    customer_id: Option<Uuid>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<Uuid>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Filters(q, fields): Filters<ListQuery>,
+) -> ApiResult<Json<Page<TicketV1>>> {
+    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+        return Err(ApiError::field("priority", "must be 1 to 5"));
+    }
+    let limit = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .limit()?;
+    let command = ListTicketsV1 {
+        viewer: who.actor.clone(),
+        kind,
+        filter: TicketFilter {
+            status: q.status,
+            priority: q.priority,
+            assignee_id: q.assignee_id,
+            team_id: q.team_id,
+            customer_id: q.customer_id,
+            text: q.q,
+            fields,
+        },
+        cursor: q.cursor.map(|c| c.to_string()),
+        limit,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn update(
+    state: &AppState,
+    kind: TicketKind,
+    who: &Principal,
+    headers: &HeaderMap,
+    id: String,
+    changes: TicketChangesV1,
+) -> ApiResult<TicketV1> {
+    let command = UpdateTicketV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        changes,
+    };
+    call(state, who, headers, &command).await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(changes): Body<TicketChangesV1>,
+) -> ApiResult<Json<TicketV1>> {
+    Ok(Json(
+        update(&state, kind, &who, &headers, id, changes).await?,
+    ))
+}
+
+/// `PATCH /incidents/{id}`: the same edit, answered as an incident.
+pub async fn edit_incident(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(changes): Body<TicketChangesV1>,
+) -> ApiResult<Json<IncidentV1>> {
+    let ticket = update(&state, TicketKind::Incident, &who, &headers, id, changes).await?;
+    serde_json::to_value(ticket)
+        .and_then(serde_json::from_value)
+        .map(Json)
+        .map_err(|e| ApiError::internal(&e))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assignment {
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    team_id: Option<Option<Uuid>>,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<Assignment>,
+) -> ApiResult<Json<TicketV1>> {
+    if let Some(Some(agent)) = body.assignee_id {
+        directory::agent_exists(&state, who.tenant_id, "assignee_id", agent).await?;
+    }
+    if let Some(Some(team)) = body.team_id {
+        directory::team_exists(&state, who.tenant_id, "team_id", team).await?;
+    }
+    let command = AssignTicketV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: String,
+    #[serde(default)]
+    resolution: Option<String>,
+    #[serde(default)]
+    outcome: Option<ProblemOutcome>,
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<StatusChange>,
+) -> ApiResult<Json<TicketV1>> {
+    let command = ChangeTicketStatusV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        to: body.status,
+        resolution: body.resolution,
+        outcome: body.outcome,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAction {
+    #[serde(default = "note")]
+    kind: ActionKind,
+    text: String,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    email_customer: bool,
+    #[serde(default)]
+    knowledge_base: bool,
+}
+
+fn note() -> ActionKind {
+    ActionKind::Note
+}
+
+async fn add_action(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<NewAction>,
+) -> ApiResult<(StatusCode, Json<ActionV1>)> {
+    let command = AddActionV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        action_kind: body.kind,
+        text: body.text,
+        public: body.public,
+        email_customer: body.email_customer,
+        knowledge_base: body.knowledge_base,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(call(&state, &who, &headers, &command).await?),
+    ))
+}
+
+async fn actions(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ActionV1>>> {
+    let command = ListActionsV1 {
+        viewer: who.actor.clone(),
+        kind,
+        ticket: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AuditEntryV1>>> {
+    let command = GetHistoryV1 {
+        viewer: who.actor.clone(),
+        kind,
+        ticket: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+// ---- links ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLink {
+    link_type: LinkType,
+    /// The other ticket's reference (`PRB-000002`), or its id with `kind`.
+    ticket: String,
+    #[serde(default)]
+    kind: Option<TicketKind>,
+}
+
+/// The kind a reference names by its prefix (`PRB-…`).
+fn kind_of(reference: &str) -> Option<TicketKind> {
+    let prefix = reference.split('-').next()?.to_ascii_uppercase();
+    TicketKind::ALL.into_iter().find(|k| k.prefix() == prefix)
+}
+
+async fn link(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<NewLink>,
+) -> ApiResult<(StatusCode, Json<LinkV1>)> {
+    let other_kind = body.kind.or_else(|| kind_of(&body.ticket)).ok_or_else(|| {
+        ApiError::field(
+            "kind",
+            "give the other ticket's kind, or its reference (INC-, PRB-, CHG-, REQ-)",
+        )
+    })?;
+    let command = LinkTicketsV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        link_type: body.link_type,
+        other_kind,
+        other: body.ticket,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(call(&state, &who, &headers, &command).await?),
+    ))
+}
+
+async fn links(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<LinkV1>>> {
+    let command = ListLinksV1 {
+        viewer: who.actor.clone(),
+        kind,
+        ticket: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path((id, link)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<LinkV1>>> {
+    let link_id = Uuid::parse_str(&link).map_err(|_| ApiError::not_found("link"))?;
+    let command = UnlinkTicketsV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        link_id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+// ---- problems ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentList {
+    incidents: Vec<String>,
+}
+
+async fn link_incidents(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<IncidentList>,
+) -> ApiResult<Json<TicketV1>> {
+    let command = LinkIncidentsV1 {
+        actor: who.actor.clone(),
+        problem: id,
+        incidents: body.incidents,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn unlink_incident(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path((id, incident)): Path<(String, String)>,
+) -> ApiResult<Json<TicketV1>> {
+    let command = UnlinkIncidentV1 {
+        actor: who.actor.clone(),
+        problem: id,
+        incident,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+/// The incidents linked to a problem, as a page of incidents.
+async fn problem_incidents(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+) -> ApiResult<Json<Page<IncidentV1>>> {
+    let command = ListIncidentsV1 {
+        viewer: who.actor.clone(),
+        filter: contracts::incident::IncidentFilter {
+            problem: Some(id),
+            ..Default::default()
+        },
+        cursor: page.cursor.map(|c| c.to_string()),
+        limit: page.limit()?,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn apply_workaround(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkaroundAppliedV1>> {
+    let command = ApplyWorkaroundV1 {
+        actor: who.actor.clone(),
+        problem: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+// ---- changes ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionInput {
+    decision: Decision,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<DecisionInput>,
+) -> ApiResult<Json<TicketV1>> {
+    let command = DecideChangeV1 {
+        actor: who.actor.clone(),
+        change: id,
+        decision: body.decision,
+        comment: body.comment,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    #[serde(with = "time::serde::rfc3339")]
+    from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    to: OffsetDateTime,
+}
+
+async fn calendar(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Params(range): Params<Range>,
+) -> ApiResult<Json<ChangeCalendarV1>> {
+    let command = GetChangeCalendarV1 {
+        viewer: who.actor.clone(),
+        from: range.from,
+        to: range.to,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+// ---- service requests ----
+
+async fn complete_step(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path((id, step)): Path<(String, String)>,
+) -> ApiResult<Json<TicketV1>> {
+    let step = step.parse().map_err(|_| ApiError::not_found("step"))?;
+    let command = CompleteRequestStepV1 {
+        actor: who.actor.clone(),
+        request: id,
+        step,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn request_types(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<RequestTypeV1>>> {
+    let command = ListRequestTypesV1 {
+        viewer: who.actor.clone(),
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestTypeInput {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    fields: Vec<FieldDefV1>,
+    #[serde(default)]
+    steps: Vec<String>,
+}
+
+/// Creates a request type, or replaces the one of the same name.
+async fn define_request_type(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(body): Body<RequestTypeInput>,
+) -> ApiResult<Json<RequestTypeV1>> {
+    let command = DefineRequestTypeV1 {
+        actor: who.actor.clone(),
+        name: body.name,
+        description: body.description,
+        fields: body.fields,
+        steps: body.steps,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+// ---- extended data ----
+
+fn kind_segment(segment_name: &str) -> ApiResult<TicketKind> {
+    TicketKind::ALL
+        .into_iter()
+        .find(|k| segment(*k) == segment_name)
+        .ok_or_else(|| ApiError::not_found("ticket kind"))
+}
+
+async fn field_definitions(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+) -> ApiResult<Json<FieldDefinitionsV1>> {
+    let command = GetFieldDefinitionsV1 {
+        viewer: who.actor.clone(),
+        kind: kind_segment(&kind)?,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldsInput {
+    fields: Vec<FieldDefV1>,
+}
+
+async fn set_field_definitions(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+    Body(body): Body<FieldsInput>,
+) -> ApiResult<Json<FieldDefinitionsV1>> {
+    let command = SetFieldDefinitionsV1 {
+        actor: who.actor.clone(),
+        kind: kind_segment(&kind)?,
+        fields: body.fields,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}

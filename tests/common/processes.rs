@@ -1,0 +1,810 @@
+//! The desk's processes beyond incidents, as users run them: problem
+//! management with known errors, change management with approvals and the
+//! change calendar, service requests with their types, links between
+//! tickets, and extended data.
+
+use serde_json::{Value, json};
+
+use super::Api;
+use super::scenarios::{Desk, directory, id};
+
+/// A token for `body` (`{"role": …}`) as a client.
+async fn client(admin: &Api, body: Value) -> Api {
+    let token = admin.post("/api/v1/tokens", body).await.expect(201);
+    admin.as_token(token["token"].as_str().expect("token"))
+}
+
+async fn agent(admin: &Api, name: &str) -> (String, Api) {
+    let agent = admin
+        .post("/api/v1/agents", json!({"name": name}))
+        .await
+        .expect(201);
+    let api = client(admin, json!({"role": "agent", "agent_id": id(&agent)})).await;
+    (id(&agent), api)
+}
+
+async fn incident(api: &Api, summary: &str) -> Value {
+    api.post(
+        "/api/v1/incidents",
+        json!({"summary": summary, "priority": 3}),
+    )
+    .await
+    .expect(201)
+}
+
+fn change_plan(approvers: &[&str], start: &str, end: &str, items: &[&str]) -> Value {
+    json!({
+        "reason": "The disks report errors",
+        "impact_assessment": "Mail is down during the window",
+        "risk": "medium",
+        "risk_assessment": "Done before on the spare",
+        "backout_plan": "Put the old disks back",
+        "planned_start": start,
+        "planned_end": end,
+        "affected_items": items,
+        "approvers": approvers,
+    })
+}
+
+pub async fn problem_management(desk: &Desk) {
+    let admin = desk.tenant("Problem Co").await;
+    let (_, _, customer) = directory(&admin).await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
+
+    let first = incident(&ada, "Mail bounces").await;
+    let second = incident(&ada, "Mail bounces again").await;
+    let third = incident(&ada, "Printer jam").await;
+
+    let problem = ada
+        .post(
+            "/api/v1/problems",
+            json!({"summary": "Recurring mail outages", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(problem["reference"], "PRB-000001");
+    assert_eq!(problem["kind"], "problem");
+    assert_eq!(problem["status"], "open");
+    assert_eq!(problem["problem"]["linked_incidents"], 0);
+    carl.post("/api/v1/problems", json!({"summary": "Mine"}))
+        .await
+        .error(403, "forbidden");
+    carl.get("/api/v1/problems/PRB-000001")
+        .await
+        .error(404, "not_found");
+
+    // Incidents link to the problem, many to one.
+    let linked = ada
+        .post(
+            "/api/v1/problems/PRB-000001/incidents",
+            json!({"incidents": ["INC-000001", id(&second)]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(linked["problem"]["linked_incidents"], 2);
+    let inc = ada.get("/api/v1/incidents/INC-000001").await.expect(200);
+    assert_eq!(inc["problem_id"], problem["id"]);
+    let listed = ada
+        .get("/api/v1/problems/PRB-000001/incidents")
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+    let filtered = ada
+        .get("/api/v1/incidents?problem=prb-000001")
+        .await
+        .expect(200);
+    assert_eq!(filtered["items"].as_array().map(Vec::len), Some(2));
+    let body = ada
+        .post(
+            "/api/v1/problems/PRB-000001/incidents",
+            json!({"incidents": ["INC-000999"]}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["incidents[0]"].is_string(),
+        "{body}"
+    );
+
+    // A known error needs its root cause.
+    let body = ada
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "known_error"}),
+        )
+        .await
+        .error(409, "invalid_transition");
+    assert_eq!(body["details"]["missing"], "root_cause");
+    let body = ada
+        .patch(
+            "/api/v1/problems/PRB-000001",
+            json!({"workaround_flagged": true}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("workaround_flagged")
+    );
+    let edited = ada
+        .patch(
+            "/api/v1/problems/PRB-000001",
+            json!({"root_cause": "The mail relay's disk fills up", "workaround": "Rotate the relay's logs",
+                   "workaround_flagged": true}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited["problem"]["workaround_flagged"], true);
+    let ke = ada
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "known_error"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ke["status"], "known_error");
+    assert_eq!(ke["problem"]["known_error"], true);
+
+    // The workaround goes to every linked incident still open.
+    ada.post(
+        &format!("/api/v1/incidents/{}/status", id(&second)),
+        json!({"status": "resolved", "resolution": "Relay restarted"}),
+    )
+    .await
+    .expect(200);
+    let applied = ada
+        .post("/api/v1/problems/PRB-000001/workaround/apply", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(applied["incidents"], json!(["INC-000001"]));
+    let actions = ada
+        .get("/api/v1/incidents/INC-000001/actions")
+        .await
+        .expect(200);
+    let text = actions[0]["text"].as_str().unwrap_or("");
+    assert!(
+        text.contains("PRB-000001") && text.contains("Rotate the relay's logs"),
+        "{actions}"
+    );
+    assert_eq!(
+        ada.get(&format!("/api/v1/incidents/{}/actions", id(&second)))
+            .await
+            .expect(200),
+        json!([]),
+        "a resolved incident does not get it"
+    );
+
+    // Resolved by a change: the change must be linked first.
+    let body = ada
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "resolved", "resolution": "Bigger disk", "outcome": "change"}),
+        )
+        .await
+        .error(409, "invalid_transition");
+    assert_eq!(body["details"]["outcome"], "change");
+    let (approver, approver_api) = agent(&admin, "Cleo").await;
+    let mut plan = change_plan(
+        &[&approver],
+        "2026-12-01T20:00:00Z",
+        "2026-12-01T22:00:00Z",
+        &["RELAY-01"],
+    );
+    plan["problems"] = json!(["PRB-000001"]);
+    let change = ada
+        .post(
+            "/api/v1/changes",
+            json!({"summary": "Bigger disk for the relay", "change": plan}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(change["reference"], "CHG-000001");
+    let links = ada
+        .get("/api/v1/problems/PRB-000001/links")
+        .await
+        .expect(200);
+    assert_eq!(links[0]["link_type"], "resolved_by");
+    assert_eq!(links[0]["ticket"]["reference"], "CHG-000001");
+    let resolved = ada
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "resolved", "resolution": "Bigger disk", "outcome": "change"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(resolved["problem"]["outcome"], "change");
+    assert!(resolved["resolved_at"].is_string());
+
+    // Closed only once its changes are done.
+    let body = ada
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "closed"}),
+        )
+        .await
+        .error(409, "invalid_transition");
+    assert_eq!(body["details"]["changes"], json!(["CHG-000001"]));
+    approver_api
+        .post(
+            "/api/v1/changes/CHG-000001/decision",
+            json!({"decision": "reject", "comment": "Buy a new relay instead"}),
+        )
+        .await
+        .expect(200);
+    ada.post(
+        "/api/v1/problems/PRB-000001/status",
+        json!({"status": "closed"}),
+    )
+    .await
+    .expect(200);
+
+    // Unlinking; and the trail of it all.
+    let unlinked = ada
+        .delete(&format!(
+            "/api/v1/problems/PRB-000001/incidents/{}",
+            id(&first)
+        ))
+        .await
+        .expect(200);
+    assert_eq!(unlinked["problem"]["linked_incidents"], 1);
+    ada.delete(&format!(
+        "/api/v1/problems/PRB-000001/incidents/{}",
+        id(&third)
+    ))
+    .await
+    .error(404, "not_found");
+    let history = ada
+        .get("/api/v1/problems/PRB-000001/history")
+        .await
+        .expect(200);
+    let changes: Vec<&str> = history
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["change"].as_str()).collect())
+        .unwrap_or_default();
+    for expected in [
+        "created",
+        "incident_linked",
+        "root_cause",
+        "workaround",
+        "status",
+        "workaround_applied",
+        "link",
+        "incident_unlinked",
+    ] {
+        assert!(changes.contains(&expected), "{expected} in {changes:?}");
+    }
+    let page = ada.get("/api/v1/problems?status=closed").await.expect(200);
+    assert_eq!(page["items"][0]["reference"], "PRB-000001");
+    ada.get("/api/v1/problems?status=approved")
+        .await
+        .error(400, "validation_failed");
+}
+
+pub async fn change_management(desk: &Desk) {
+    let admin = desk.tenant("Change Co").await;
+    let (ada_id, ada) = agent(&admin, "Ada").await;
+    let (bob_id, bob) = agent(&admin, "Bob").await;
+    let (_, eve) = agent(&admin, "Eve").await;
+
+    let window = |start: &str, end: &str, items: &[&str]| {
+        change_plan(&[&ada_id, &bob_id], start, end, items)
+    };
+    let mut bad = window("2026-12-01T20:00:00Z", "2026-12-01T22:00:00Z", &["MAIL-01"]);
+    bad["backout_plan"] = json!(" ");
+    let body = ada
+        .post(
+            "/api/v1/changes",
+            json!({"summary": "Disks", "change": bad}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["change.backout_plan"].is_string(),
+        "{body}"
+    );
+    let backwards = window("2026-12-01T22:00:00Z", "2026-12-01T20:00:00Z", &["MAIL-01"]);
+    let body = ada
+        .post(
+            "/api/v1/changes",
+            json!({"summary": "Disks", "change": backwards}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["change.planned_end"].is_string(),
+        "{body}"
+    );
+    let stranger = change_plan(
+        &["0190f0a0-0000-7000-8000-000000000001"],
+        "2026-12-01T20:00:00Z",
+        "2026-12-01T22:00:00Z",
+        &[],
+    );
+    let body = ada
+        .post(
+            "/api/v1/changes",
+            json!({"summary": "Disks", "change": stranger}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["change.approvers[0]"].is_string(),
+        "{body}"
+    );
+    ada.post("/api/v1/changes", json!({"summary": "No plan"}))
+        .await
+        .error(400, "validation_failed");
+
+    let first = ada
+        .post(
+            "/api/v1/changes",
+            json!({"summary": "Replace the mail disks",
+                   "change": window("2026-12-01T20:00:00Z", "2026-12-01T22:00:00Z", &["MAIL-01", "DNS-01"])}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(first["reference"], "CHG-000001");
+    assert_eq!(first["status"], "requested");
+    assert_eq!(
+        first["change"]["approvals"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // Approval comes from the approvers, never from a status change.
+    ada.post(
+        "/api/v1/changes/CHG-000001/status",
+        json!({"status": "approved"}),
+    )
+    .await
+    .error(409, "invalid_transition");
+    ada.post(
+        "/api/v1/changes/CHG-000001/status",
+        json!({"status": "scheduled"}),
+    )
+    .await
+    .error(409, "invalid_transition");
+    eve.post(
+        "/api/v1/changes/CHG-000001/decision",
+        json!({"decision": "approve"}),
+    )
+    .await
+    .error(403, "forbidden");
+    let half = ada
+        .post(
+            "/api/v1/changes/CHG-000001/decision",
+            json!({"decision": "approve", "comment": "Fine"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(half["status"], "requested", "all must approve");
+    ada.post(
+        "/api/v1/changes/CHG-000001/decision",
+        json!({"decision": "approve"}),
+    )
+    .await
+    .error(409, "conflict");
+    let approved = bob
+        .post(
+            "/api/v1/changes/CHG-000001/decision",
+            json!({"decision": "approve"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(approved["status"], "approved");
+
+    // Any one approver is enough when the rule says so.
+    let mut any = window("2026-12-01T21:00:00Z", "2026-12-01T23:00:00Z", &["mail-01"]);
+    any["approval"] = json!("any");
+    ada.post(
+        "/api/v1/changes",
+        json!({"summary": "Patch the mail server", "change": any}),
+    )
+    .await
+    .expect(201);
+    let second = bob
+        .post(
+            "/api/v1/changes/CHG-000002/decision",
+            json!({"decision": "approve"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(second["status"], "approved");
+    // A rejected change in the same window holds nothing.
+    ada.post(
+        "/api/v1/changes",
+        json!({"summary": "Move the mail server", "change": window("2026-12-01T20:30:00Z", "2026-12-01T21:30:00Z", &["MAIL-01"])}),
+    )
+    .await
+    .expect(201);
+    let rejected = ada
+        .post(
+            "/api/v1/changes/CHG-000003/decision",
+            json!({"decision": "reject"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rejected["status"], "rejected");
+    // Elsewhere in time: no conflict.
+    ada.post(
+        "/api/v1/changes",
+        json!({"summary": "Later disks", "change": window("2026-12-03T20:00:00Z", "2026-12-03T22:00:00Z", &["MAIL-01"])}),
+    )
+    .await
+    .expect(201);
+
+    let calendar = ada
+        .get("/api/v1/changes/calendar?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z")
+        .await
+        .expect(200);
+    let shown: Vec<&str> = calendar["changes"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["reference"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(shown, vec!["CHG-000001", "CHG-000002"]);
+    assert_eq!(
+        calendar["conflicts"],
+        json!([{"changes": ["CHG-000001", "CHG-000002"], "affected_items": ["MAIL-01"]}])
+    );
+    ada.get("/api/v1/changes/calendar?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z")
+        .await
+        .error(400, "validation_failed");
+    ada.get("/api/v1/changes/calendar?from=yesterday&to=2026-12-01T00:00:00Z")
+        .await
+        .error(400, "validation_failed");
+
+    // Through the lifecycle to the post-implementation review.
+    for status in [
+        "scheduled",
+        "implementing",
+        "implemented",
+        "reviewed",
+        "closed",
+    ] {
+        let moved = ada
+            .post(
+                "/api/v1/changes/CHG-000001/status",
+                json!({"status": status}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(moved["status"], status);
+    }
+    ada.post(
+        "/api/v1/changes/CHG-000001/actions",
+        json!({"text": "One more thing"}),
+    )
+    .await
+    .error(409, "invalid_transition");
+    let history = ada
+        .get("/api/v1/changes/CHG-000001/history")
+        .await
+        .expect(200);
+    let approvals = history
+        .as_array()
+        .map(|h| h.iter().filter(|e| e["change"] == "approval").count())
+        .unwrap_or(0);
+    assert_eq!(approvals, 2);
+}
+
+pub async fn service_requests(desk: &Desk) {
+    let admin = desk.tenant("Request Co").await;
+    let (_, _, customer) = directory(&admin).await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
+    let other = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    let dora = client(
+        &admin,
+        json!({"role": "customer", "customer_id": id(&other)}),
+    )
+    .await;
+
+    let fields = json!([
+        {"key": "start_date", "label": "Start date", "type": "date", "required": true},
+        {"key": "site", "label": "Site", "type": "choice", "choices": ["Leeds", "York"], "required": true},
+    ]);
+    let body = admin
+        .post(
+            "/api/v1/request-types",
+            json!({"name": "Broken", "fields": [{"key": "site", "label": "Site", "type": "choice"}]}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["fields[0].choices"].is_string(),
+        "{body}"
+    );
+    ada.post("/api/v1/request-types", json!({"name": "Mine"}))
+        .await
+        .error(403, "forbidden");
+    let starter = admin
+        .post(
+            "/api/v1/request-types",
+            json!({"name": "New starter", "description": "A new colleague", "fields": fields,
+                   "steps": ["Create the account", "Order a laptop"]}),
+        )
+        .await
+        .expect(200);
+    let listed = carl.get("/api/v1/request-types").await.expect(200);
+    assert_eq!(listed, json!([starter]));
+
+    // A customer asks; the request is theirs.
+    let request = |f: Value| json!({"summary": "New starter: Dana", "request_type": "new starter", "fields": f});
+    let body = carl
+        .post(
+            "/api/v1/requests",
+            request(json!({"start_date": "2026-12-07"})),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["fields.site"].is_string(),
+        "{body}"
+    );
+    let body = carl
+        .post(
+            "/api/v1/requests",
+            request(json!({"start_date": "7/12/2026", "site": "York"})),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["fields.start_date"].is_string(),
+        "{body}"
+    );
+    let body = carl
+        .post(
+            "/api/v1/requests",
+            json!({"summary": "Something", "request_type": "Nope"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["request_type"].is_string(),
+        "{body}"
+    );
+    let req = carl
+        .post(
+            "/api/v1/requests",
+            request(json!({"start_date": "2026-12-07", "site": "York"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(req["reference"], "REQ-000001");
+    assert_eq!(req["customer_id"], customer.as_str());
+    assert_eq!(req["request"]["request_type"], "New starter");
+    assert_eq!(req["request"]["steps"][1]["name"], "Order a laptop");
+    assert_eq!(req["request"]["steps"][1]["done_at"], Value::Null);
+    assert_eq!(
+        carl.get("/api/v1/requests").await.expect(200)["items"][0]["id"],
+        req["id"]
+    );
+    assert_eq!(
+        dora.get("/api/v1/requests").await.expect(200)["items"],
+        json!([])
+    );
+    dora.get("/api/v1/requests/REQ-000001")
+        .await
+        .error(404, "not_found");
+    carl.post("/api/v1/requests/REQ-000001/steps/0/done", json!({}))
+        .await
+        .error(403, "forbidden");
+
+    // Fulfilled once every step is done.
+    let body = ada
+        .post(
+            "/api/v1/requests/REQ-000001/status",
+            json!({"status": "fulfilled"}),
+        )
+        .await
+        .error(409, "invalid_transition");
+    assert_eq!(
+        body["details"]["pending_steps"],
+        json!(["Create the account", "Order a laptop"])
+    );
+    ada.post("/api/v1/requests/REQ-000001/steps/0/done", json!({}))
+        .await
+        .expect(200);
+    ada.post("/api/v1/requests/REQ-000001/steps/0/done", json!({}))
+        .await
+        .error(409, "conflict");
+    ada.post("/api/v1/requests/REQ-000001/steps/7/done", json!({}))
+        .await
+        .error(400, "validation_failed");
+    let done = ada
+        .post("/api/v1/requests/REQ-000001/steps/1/done", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(done["request"]["steps"][1]["done_by"]["name"], "Ada");
+    let fulfilled = ada
+        .post(
+            "/api/v1/requests/REQ-000001/status",
+            json!({"status": "fulfilled", "resolution": "Dana is set up"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(fulfilled["status"], "fulfilled");
+    carl.post(
+        "/api/v1/requests/REQ-000001/actions",
+        json!({"text": "Thanks!"}),
+    )
+    .await
+    .expect(201);
+
+    // Lists filter on the request's own fields.
+    let york = ada
+        .get("/api/v1/requests?field.site=York")
+        .await
+        .expect(200);
+    assert_eq!(york["items"].as_array().map(Vec::len), Some(1));
+    let leeds = ada
+        .get("/api/v1/requests?field.site=Leeds")
+        .await
+        .expect(200);
+    assert_eq!(leeds["items"], json!([]));
+}
+
+pub async fn links_and_extended_data(desk: &Desk) {
+    let admin = desk.tenant("Links Co").await;
+    let (_, ada) = agent(&admin, "Ada").await;
+
+    // Extended data on incidents.
+    ada.put("/api/v1/fields/incidents", json!({"fields": []}))
+        .await
+        .error(403, "forbidden");
+    admin
+        .put("/api/v1/fields/widgets", json!({"fields": []}))
+        .await
+        .error(404, "not_found");
+    let defs = admin
+        .put(
+            "/api/v1/fields/incidents",
+            json!({"fields": [
+                {"key": "asset_tag", "label": "Asset tag", "type": "text", "max_length": 12},
+                {"key": "cost", "label": "Cost", "type": "number", "min": 0},
+            ]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ada.get("/api/v1/fields/incidents").await.expect(200), defs);
+    let new = |fields: Value| json!({"summary": "Broken laptop", "priority": 3, "fields": fields});
+    for (fields, bad) in [
+        (json!({"nope": 1}), "fields.nope"),
+        (
+            json!({"asset_tag": "PC-0042-0042-0042"}),
+            "fields.asset_tag",
+        ),
+        (json!({"cost": -1}), "fields.cost"),
+        (json!({"cost": "cheap"}), "fields.cost"),
+    ] {
+        let body = ada
+            .post("/api/v1/incidents", new(fields))
+            .await
+            .error(400, "validation_failed");
+        assert!(body["details"]["fields"][bad].is_string(), "{bad}: {body}");
+    }
+    let laptop = ada
+        .post("/api/v1/incidents", new(json!({"asset_tag": "PC-0042"})))
+        .await
+        .expect(201);
+    assert_eq!(laptop["fields"]["asset_tag"], "PC-0042");
+    incident(&ada, "Another laptop").await;
+    let found = ada
+        .get("/api/v1/incidents?field.asset_tag=PC-0042")
+        .await
+        .expect(200);
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["items"][0]["id"], laptop["id"]);
+    let edited = ada
+        .patch(
+            "/api/v1/incidents/INC-000001",
+            json!({"fields": {"cost": 12.5}, "summary": "Broken laptop screen"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        edited["fields"],
+        json!({"asset_tag": "PC-0042", "cost": 12.5})
+    );
+    assert_eq!(edited["summary"], "Broken laptop screen");
+    assert_eq!(edited["status"], "open");
+    let cleared = ada
+        .patch(
+            "/api/v1/incidents/INC-000001",
+            json!({"fields": {"asset_tag": null}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(cleared["fields"], json!({"cost": 12.5}));
+    let gone = ada
+        .get("/api/v1/incidents?field.asset_tag=PC-0042")
+        .await
+        .expect(200);
+    assert_eq!(gone["items"], json!([]));
+    ada.patch("/api/v1/incidents/INC-000001", json!({"root_cause": "x"}))
+        .await
+        .error(400, "validation_failed");
+
+    // Links, read from both ends.
+    ada.post("/api/v1/problems", json!({"summary": "Bad laptop batch"}))
+        .await
+        .expect(201);
+    let link = ada
+        .post(
+            "/api/v1/incidents/INC-000001/links",
+            json!({"link_type": "caused_by", "ticket": "PRB-000001"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(link["link_type"], "caused_by");
+    assert_eq!(link["ticket"]["reference"], "PRB-000001");
+    let from_problem = ada
+        .get("/api/v1/problems/PRB-000001/links")
+        .await
+        .expect(200);
+    assert_eq!(from_problem[0]["link_type"], "causes");
+    assert_eq!(from_problem[0]["ticket"]["reference"], "INC-000001");
+    ada.post(
+        "/api/v1/problems/PRB-000001/links",
+        json!({"link_type": "causes", "ticket": "INC-000001"}),
+    )
+    .await
+    .error(409, "conflict");
+    ada.post(
+        "/api/v1/incidents/INC-000001/links",
+        json!({"link_type": "related", "ticket": "INC-000001"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    ada.post(
+        "/api/v1/incidents/INC-000001/links",
+        json!({"link_type": "related", "ticket": "CHG-000404"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    ada.post(
+        "/api/v1/incidents/INC-000001/links",
+        json!({"link_type": "sibling_of", "ticket": "INC-000002"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    ada.post(
+        "/api/v1/incidents/INC-000002/links",
+        json!({"link_type": "parent_of", "ticket": "INC-000001"}),
+    )
+    .await
+    .expect(201);
+    let child = ada
+        .get("/api/v1/incidents/INC-000001/links")
+        .await
+        .expect(200);
+    let types: Vec<&str> = child
+        .as_array()
+        .map(|l| l.iter().filter_map(|l| l["link_type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(types, vec!["caused_by", "child_of"]);
+    let left = ada
+        .delete(&format!("/api/v1/problems/PRB-000001/links/{}", id(&link)))
+        .await
+        .expect(200);
+    assert_eq!(left, json!([]));
+    ada.delete(&format!("/api/v1/problems/PRB-000001/links/{}", id(&link)))
+        .await
+        .error(404, "not_found");
+
+    // Another tenant sees none of it.
+    let other = desk.tenant("Other Links Co").await;
+    other
+        .get("/api/v1/problems/PRB-000001")
+        .await
+        .error(404, "not_found");
+    other
+        .get("/api/v1/incidents/INC-000001/links")
+        .await
+        .error(404, "not_found");
+}
