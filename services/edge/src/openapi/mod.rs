@@ -1,18 +1,25 @@
 //! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`.
 //!
 //! Written by hand from the routes in [`crate::router`], the handlers in
-//! [`crate::directory`], [`crate::incidents`] and [`crate::ops`], the errors in
-//! [`crate::error`] and the wire types in [`contracts`], so it must change
-//! with them: a route, a field, a status or an error code added or changed
-//! there is changed here in the same commit. The tests at the bottom check the
-//! document against itself (paths, `$ref`s, operation ids) and its error codes
-//! against [`crate::error::Code`]; they cannot tell that a handler changed.
+//! [`crate::directory`], [`crate::incidents`], [`crate::tickets`] and
+//! [`crate::ops`], the errors in [`crate::error`] and the wire types in
+//! [`contracts`], so it must change with them: a route, a field, a status or
+//! an error code added or changed there is changed here in the same commit.
+//! The tests at the bottom check the document against itself (paths, `$ref`s,
+//! operation ids) and its error codes against [`crate::error::Code`]; they
+//! cannot tell that a handler changed.
 //!
 //! Built from small pieces, one function per schema group and per path group,
 //! because `serde_json::json!` recurses per token and one literal this size
-//! would exceed the macro recursion limit.
+//! would exceed the macro recursion limit. This module holds the building
+//! blocks, the directory, tokens, incidents and operations; [`tickets`] holds
+//! problems, changes, service requests, links and extended data, with the same
+//! building blocks.
+
+mod tickets;
 
 use axum::Json;
+use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
 use crate::BODY_LIMIT;
@@ -42,13 +49,14 @@ pub async fn serve() -> Json<serde_json::Value> {
 fn info() -> Value {
     let description = format!(
         "The service desk's HTTP API: the tenant's directory (companies, customers, teams, \
-         agents and API tokens) and its incidents.\n\n\
+         agents and API tokens) and its tickets: incidents, problems, changes and service \
+         requests, the links between them and the tenant's own fields on them (extended data).\n\n\
          **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
-         `admin` may do everything; `agent` and `integration` work incidents and read the \
-         directory; `customer` sees and logs only their own incidents and sees only the public \
-         actions on them (another customer's incident answers 404). Admins issue tokens with \
-         `POST /api/v1/tokens`.\n\n\
+         `admin` may do everything; `agent` and `integration` work tickets and read the \
+         directory; `customer` logs incidents and service requests, sees only their own tickets \
+         and only the public actions on them (another customer's ticket answers 404). Admins \
+         issue tokens with `POST /api/v1/tokens`.\n\n\
          **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
          `validation_failed`.\n\n\
@@ -57,9 +65,10 @@ fn info() -> Value {
          of a `validation_failed`). An unknown path answers 404 `not_found`; a method an \
          `/api/v1` path does not take answers 405 `method_not_allowed`. A 503 carries \
          `Retry-After`.\n\n\
-         **Lists.** Directory and incident lists take `limit` (1 to {MAX_LIMIT}, default \
+         **Lists.** Directory and ticket lists take `limit` (1 to {MAX_LIMIT}, default \
          {DEFAULT_LIMIT}) and `cursor`, and answer `{{\"items\": [...], \"next_cursor\": ...}}`: \
-         pass `next_cursor` as `cursor` for the next page; it is null on the last one.",
+         pass `next_cursor` as `cursor` for the next page; it is null on the last one. Ticket \
+         lists also filter on extended data: `field.<key>=<value>`, any number of them.",
         kib = BODY_LIMIT / 1024,
     );
     json!({ "title": "Servicedesk API", "version": "1", "description": description })
@@ -73,26 +82,32 @@ const TOKENS: &str = "Tokens";
 const INCIDENTS: &str = "Incidents";
 const OPERATIONS: &str = "Operations";
 
+fn tag(name: &str, description: &str) -> Value {
+    json!({ "name": name, "description": description })
+}
+
 fn tags() -> Value {
-    let tag = |name: &str, description: &str| json!({ "name": name, "description": description });
-    json!([
+    let mut all = vec![
         tag(COMPANIES, "The tenant's customer companies."),
         tag(
             CUSTOMERS,
-            "The tenant's customers: the people incidents are for."
+            "The tenant's customers: the people tickets are for.",
         ),
         tag(TEAMS, "The tenant's teams of agents."),
-        tag(
-            AGENTS,
-            "The tenant's agents: the people who work incidents."
-        ),
+        tag(AGENTS, "The tenant's agents: the people who work tickets."),
         tag(TOKENS, "API tokens."),
-        tag(INCIDENTS, "Incidents, their actions and their history."),
         tag(
-            OPERATIONS,
-            "Health, readiness, metrics and this document; no token needed."
+            INCIDENTS,
+            "Incidents: something that does not work as it should. Their actions, their history and \
+             the priority matrix. Links, edits and extended data work as for every kind of ticket.",
         ),
-    ])
+    ];
+    all.extend(tickets::tags());
+    all.push(tag(
+        OPERATIONS,
+        "Health, readiness, metrics and this document; no token needed.",
+    ));
+    Value::Array(all)
 }
 
 fn bearer() -> Value {
@@ -187,6 +202,7 @@ fn schemas() -> Value {
         incident_schemas(),
         matrix_schemas(),
         request_schemas(),
+        tickets::schemas(),
         ops_schemas(),
     ] {
         all.extend(
@@ -203,8 +219,8 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
     let role = about(
         role,
         "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
-         a monitor): incidents and reading the directory. `customer`: their own incidents and the \
-         public actions on them.",
+         a monitor): tickets and reading the directory. `customer`: logging incidents and service \
+         requests, their own tickets and the public actions on them.",
     );
     let actor = object(
         &["role", "id", "name"],
@@ -247,15 +263,16 @@ fn error_schema() -> Value {
         "Stable; each has one status. 400: `malformed_json` (the body is not JSON), `validation_failed` \
          (a field or query parameter is wrong). 401: `unauthorized`. 403: `forbidden` (the token's role \
          may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
-         incident's status does not allow it), `conflict` (an already processed command whose answer \
-         was lost). 413: `payload_too_large`. 415: `unsupported_media_type`. 500: `internal`. 503: \
-         `dependency_unavailable`.",
+         ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
+         already: a duplicate link, a decision already made, a step already done, or an already \
+         processed command whose answer was lost). 413: `payload_too_large`. 415: \
+         `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
     );
     let fields = about(
         json!({ "type": "object", "additionalProperties": { "type": "string" } }),
         "`validation_failed`: the wrong field or query parameter (or `body` if the body as a whole is wrong) and what is wrong with it.",
     );
-    let statuses = json!({ "type": "array", "items": component("IncidentStatus") });
+    let strings = || json!({ "type": "array", "items": { "type": "string" } });
     let details = object(
         &[],
         vec![
@@ -263,29 +280,62 @@ fn error_schema() -> Value {
             (
                 "status",
                 about(
-                    component("IncidentStatus"),
-                    "`invalid_transition` of an assignment or action: the incident's status.",
+                    text(),
+                    "`invalid_transition` of anything but a status change (an edit, assignment, action, \
+                     decision, step): the ticket's status, one of its kind's.",
                 ),
             ),
             (
                 "from",
                 about(
-                    component("IncidentStatus"),
-                    "`invalid_transition` of a status change: the incident's status.",
+                    text(),
+                    "`invalid_transition` of a status change: the ticket's status.",
                 ),
             ),
             (
                 "to",
                 about(
-                    component("IncidentStatus"),
+                    text(),
                     "`invalid_transition` of a status change: the status asked for.",
                 ),
             ),
             (
                 "allowed",
                 about(
-                    statuses,
-                    "`invalid_transition`: the statuses the incident may move to.",
+                    strings(),
+                    "`invalid_transition` with `status` or `from`: the statuses the ticket may move to.",
+                ),
+            ),
+            (
+                "missing",
+                about(
+                    json!({ "type": "string", "enum": ["root_cause", "workaround_flagged"] }),
+                    "`invalid_transition` of a problem not ready yet: what it needs first (a root cause \
+                     to become a known error, a flagged workaround to apply it).",
+                ),
+            ),
+            (
+                "outcome",
+                about(
+                    component("ProblemOutcome"),
+                    "`invalid_transition` of resolving a problem: the outcome the problem does not \
+                     have what it takes for yet.",
+                ),
+            ),
+            (
+                "changes",
+                about(
+                    strings(),
+                    "`invalid_transition` of closing a problem: the changes that resolve it and are \
+                     still under way (their references).",
+                ),
+            ),
+            (
+                "pending_steps",
+                about(
+                    strings(),
+                    "`invalid_transition` of fulfilling a service request: the names of its steps \
+                     still to do.",
                 ),
             ),
         ],
@@ -514,21 +564,27 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
                 "change",
                 about(
                     json!({ "type": "string", "examples": ["created", "status", "assignee", "team", "action"] }),
-                    "What changed: `created`, `status`, `priority`, `assignee`, `team`, `action`.",
+                    "What changed. Every kind: `created`, `status`, `resolution`, `summary`, `description`, \
+                     `priority`, `category`, `service`, `fields`, `assignee`, `team`, `action`, `link`, \
+                     `unlink`. Incidents: `problem`. Problems: `root_cause`, `workaround`, \
+                     `workaround_flagged`, `incident_linked`, `incident_unlinked`, `workaround_applied`. \
+                     Changes: `approval`. Service requests: `step`.",
                 ),
             ),
             (
                 "from",
                 about(
                     text_or_null(),
-                    "The value before: a status, or an agent's or team's id.",
+                    "The value before: a status, an agent's or team's id, the text or value replaced.",
                 ),
             ),
             (
                 "to",
                 about(
                     text_or_null(),
-                    "The value after: a status, an agent's or team's id, or for `action` its kind and id (`note <id>`).",
+                    "The value after: a status, an agent's or team's id, the new text or value; for `action` \
+                     its kind and id (`note <id>`), for `link` the link type and the other ticket \
+                     (`caused_by PRB-000002`), for `approval` the decision and who (`approve by Ann`).",
                 ),
             ),
             ("actor", component("Actor")),
@@ -545,11 +601,11 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
         ),
         (
             "ActionV1",
-            about(action, "A note or progress update on an incident."),
+            about(action, "A note or progress update on a ticket."),
         ),
         (
             "AuditEntryV1",
-            about(audit, "One recorded change to an incident."),
+            about(audit, "One recorded change to a ticket."),
         ),
     ]
 }
@@ -625,6 +681,20 @@ fn incident() -> Value {
                 about(
                     json!({ "type": "integer", "format": "int64", "minimum": 1 }),
                     "Bumped on every change.",
+                ),
+            ),
+            (
+                "problem_id",
+                about(
+                    uuid(),
+                    "The problem it is linked to; absent if none (see `/api/v1/problems/{id}/incidents`).",
+                ),
+            ),
+            (
+                "fields",
+                about(
+                    component("FieldValues"),
+                    "Extended data: the tenant's own fields for incidents; absent if none has a value.",
                 ),
             ),
         ],
@@ -760,6 +830,14 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
             ),
             ("category", text_or_null()),
             ("service", about(text_or_null(), "The service affected.")),
+            (
+                "fields",
+                about(
+                    component("FieldValues"),
+                    "Extended data, by key: values for the tenant's fields for incidents (see \
+                     `/api/v1/fields/incidents`); required fields must be given.",
+                ),
+            ),
         ],
     );
     let assignment = object(
@@ -769,14 +847,14 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
                 "assignee_id",
                 about(
                     uuid_or_null(),
-                    "One of the tenant's agents; absent or null leaves the assignee unchanged.",
+                    "One of the tenant's agents; null unassigns; absent leaves the assignee unchanged.",
                 ),
             ),
             (
                 "team_id",
                 about(
                     uuid_or_null(),
-                    "One of the tenant's teams; absent or null leaves the team unchanged.",
+                    "One of the tenant's teams; null clears the team; absent leaves it unchanged.",
                 ),
             ),
         ],
@@ -784,10 +862,7 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
     let assignment = set(
         closed(assignment),
         "anyOf",
-        json!([
-            { "required": ["assignee_id"], "properties": { "assignee_id": { "type": "string" } } },
-            { "required": ["team_id"], "properties": { "team_id": { "type": "string" } } },
-        ]),
+        json!([{ "required": ["assignee_id"] }, { "required": ["team_id"] }]),
     );
     let new_action = object(
         &["text"],
@@ -864,7 +939,10 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
         ),
         (
             "Assignment",
-            about(assignment, "A new assignee, a new team, or both."),
+            about(
+                assignment,
+                "A new assignee, a new team, or both, for a ticket of any kind.",
+            ),
         ),
         (
             "NewAction",
@@ -1137,7 +1215,13 @@ fn matrix_paths() -> Vec<(String, Value)> {
 }
 
 fn paths() -> Value {
-    let mut all = Map::new();
+    Value::Object(every_path().into_iter().collect())
+}
+
+/// Every path item, each path once (a test checks that no group repeats
+/// another's path, which would replace it).
+fn every_path() -> Vec<(String, Value)> {
+    let mut all = Vec::new();
     for kind in &DIRECTORY {
         all.extend(directory_paths(kind));
     }
@@ -1145,8 +1229,9 @@ fn paths() -> Value {
     all.extend(incident_paths());
     all.extend(incident_detail_paths());
     all.extend(matrix_paths());
+    all.extend(tickets::paths());
     all.extend(ops_paths());
-    Value::Object(all)
+    all
 }
 
 /// One kind of directory entry, as its routes name it.
@@ -1332,21 +1417,21 @@ fn idempotency_key() -> Value {
 }
 
 fn incident_id() -> Value {
-    let schema = json!({ "type": "string", "examples": ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
-    parameter(
-        "id",
-        "path",
-        true,
-        schema,
-        "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
-    )
+    tickets::ticket_id(TicketKind::Incident)
 }
 
 fn incident_missing() -> (u16, String) {
-    not_found(
-        "no such incident in the tenant, or (for a customer token) not one of the customer's own.",
-    )
+    tickets::ticket_missing(TicketKind::Incident)
 }
+
+/// What an assignment checks, for every kind of ticket.
+const ASSIGNMENT_RULES: &str = "`assignee_id` must name one of the tenant's agents and `team_id` one of its \
+     teams, and at least one of them must be given.";
+
+/// How lists filter on extended data.
+const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
+     must hold): the value is compared as text with the stored one (a number as JSON writes it, `12` or \
+     `12.5`; a date as `YYYY-MM-DD`); a key no field has matches nothing.";
 
 fn incident_paths() -> Vec<(String, Value)> {
     let mut filters = vec![
@@ -1376,6 +1461,11 @@ fn incident_paths() -> Vec<(String, Value)> {
             text(),
             "Only incidents whose summary contains this text, in any case.",
         ),
+        query(
+            "problem",
+            text(),
+            "Only incidents linked to this problem: its id or reference (`PRB-000042`).",
+        ),
     ];
     filters.extend(page_parameters());
     filters.push(traceparent());
@@ -1383,10 +1473,19 @@ fn incident_paths() -> Vec<(String, Value)> {
         "listIncidents",
         INCIDENTS,
         "List incidents",
-        "One page of the tenant's incidents, newest first, filtered. A customer token sees only the customer's own.",
+        &format!(
+            "One page of the tenant's incidents, newest first, filtered. A customer token sees only the \
+             customer's own. {FIELD_FILTERS}"
+        ),
         responses(
             vec![(200, answer("One page.", component("IncidentPage")))],
-            vec![bad_query(), unauthorized(), internal(), ticketing_down()],
+            vec![
+                bad_query(),
+                unauthorized(),
+                not_found("`problem` names no problem of the tenant's."),
+                internal(),
+                ticketing_down(),
+            ],
         ),
     );
     let create = operation(
@@ -1402,7 +1501,8 @@ fn incident_paths() -> Vec<(String, Value)> {
                 bad_body(
                     "`summary` must not be blank (at most 200 characters); `priority` must be 1 to 5, `impact` \
                      and `urgency` 1 to 3, and a priority or both impact and urgency are required; `customer_id` \
-                     must name one of the tenant's customers.",
+                     must name one of the tenant's customers; `fields` must fit the tenant's fields for \
+                     incidents (`details.fields` names `fields.<key>`).",
                 ),
                 unauthorized(),
                 too_large(),
@@ -1434,7 +1534,10 @@ fn incident_paths() -> Vec<(String, Value)> {
         ),
         (
             "/api/v1/incidents/{id}".to_owned(),
-            json!({ "get": with_parameters(get, vec![incident_id(), traceparent()]) }),
+            json!({
+                "get": with_parameters(get, vec![incident_id(), traceparent()]),
+                "patch": tickets::edit_incident(),
+            }),
         ),
     ]
 }
@@ -1447,18 +1550,15 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
         "assignIncident",
         INCIDENTS,
         "Assign an incident",
-        "Sets the assignee, the team, or both; a field absent or null is left as it is. Admin, agent and \
-         integration tokens.",
+        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Admin, \
+         agent and integration tokens.",
         responses(
             vec![(
                 200,
                 answer("The incident as assigned.", component("IncidentV1")),
             )],
             vec![
-                bad_body(
-                    "`assignee_id` must name one of the tenant's agents and `team_id` one of its teams, and at \
-                     least one of them must be given.",
-                ),
+                bad_body(ASSIGNMENT_RULES),
                 unauthorized(),
                 staff_only(),
                 incident_missing(),
@@ -1745,6 +1845,90 @@ mod tests {
                 path.starts_with("/api/v1/")
                     || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
                 "unexpected path {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_path_is_given_twice() {
+        let mut seen = BTreeSet::new();
+        for (path, _) in super::every_path() {
+            assert!(seen.insert(path.clone()), "{path} is given twice");
+        }
+    }
+
+    /// Each operation declares the parameters its path names, and no others.
+    #[test]
+    fn path_parameters_are_declared() {
+        let doc = document();
+        for (method, path, operation) in operations(&doc) {
+            let named: BTreeSet<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split('}').next())
+                .collect();
+            let declared: BTreeSet<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(named, declared, "{method} {path}: path parameters");
+        }
+    }
+
+    /// The routes of [`crate::tickets::routes`] (and the incident edit it
+    /// serves), listed again: a route added there is documented, and listed
+    /// here, in the same commit.
+    #[test]
+    fn every_ticket_route_is_documented() {
+        use contracts::ticket::TicketKind;
+
+        use crate::tickets::segment;
+
+        let doc = document();
+        let mut routes = vec![
+            ("patch", "/incidents/{id}".to_owned()),
+            ("get", "/problems/{id}/incidents".to_owned()),
+            ("post", "/problems/{id}/incidents".to_owned()),
+            ("delete", "/problems/{id}/incidents/{incident}".to_owned()),
+            ("post", "/problems/{id}/workaround/apply".to_owned()),
+            ("post", "/changes/{id}/decision".to_owned()),
+            ("get", "/changes/calendar".to_owned()),
+            ("post", "/requests/{id}/steps/{step}/done".to_owned()),
+            ("get", "/request-types".to_owned()),
+            ("post", "/request-types".to_owned()),
+            ("get", "/fields/{kind}".to_owned()),
+            ("put", "/fields/{kind}".to_owned()),
+        ];
+        for kind in TicketKind::ALL {
+            let base = format!("/{}", segment(kind));
+            routes.push(("get", format!("{base}/{{id}}/links")));
+            routes.push(("post", format!("{base}/{{id}}/links")));
+            routes.push(("delete", format!("{base}/{{id}}/links/{{link}}")));
+            if kind == TicketKind::Incident {
+                continue;
+            }
+            for (method, rest) in [
+                ("get", ""),
+                ("post", ""),
+                ("get", "/{id}"),
+                ("patch", "/{id}"),
+                ("post", "/{id}/assign"),
+                ("post", "/{id}/status"),
+                ("get", "/{id}/actions"),
+                ("post", "/{id}/actions"),
+                ("get", "/{id}/history"),
+            ] {
+                routes.push((method, format!("{base}{rest}")));
+            }
+        }
+        for (method, route) in routes {
+            let path = format!("/api/v1{route}");
+            assert!(
+                doc["paths"][&path][method].is_object(),
+                "{method} {path} is not documented"
             );
         }
     }

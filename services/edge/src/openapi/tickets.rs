@@ -1,0 +1,2159 @@
+//! The document's ticket processes: problems, changes and service requests,
+//! the links between tickets of any kind, and extended data, from the
+//! handlers in [`crate::tickets`] and the wire types in [`contracts::ticket`].
+//!
+//! What every process shares is generated from [`PROCESSES`] (and the links
+//! of every kind from [`TICKETS`]), as the handlers' routes are; what only
+//! one kind has follows in a function of its own.
+
+use contracts::ticket::{LinkType, ProblemOutcome, TicketKind};
+use serde_json::{Value, json};
+
+use super::{
+    ASSIGNMENT_RULES, FIELD_FILTERS, INCIDENTS, about, admin_only, answer, bad_body, bad_query,
+    boolean, closed, component, idempotency_key, internal, list_of, not_found, not_json, object,
+    operation, page, page_parameters, parameter, query, responses, set, staff_only, tag, text,
+    text_or_null, ticketing_down, timestamp, timestamp_or_null, too_large, traceparent,
+    unauthorized, uuid, uuid_or_null, with_body, with_parameters,
+};
+use crate::tickets::segment;
+
+const PROBLEMS: &str = "Problems";
+const CHANGES: &str = "Changes";
+const REQUESTS: &str = "Service requests";
+const LINKS: &str = "Links";
+const EXTENDED_DATA: &str = "Extended data";
+
+pub(super) fn tags() -> Vec<Value> {
+    vec![
+        tag(
+            PROBLEMS,
+            "Problems: the cause, unknown at first, of one or more incidents, which are linked to it (an \
+             incident to at most one problem). Once its root cause is recorded a problem may become a \
+             **known error**; a workaround, once flagged, can be applied to every linked incident still \
+             open. Resolving a problem needs an outcome it is ready for: `change` (a linked change resolves \
+             it), `known_error` (it has been a known error), `workaround` (a flagged workaround) or `other`; \
+             closing it waits until the changes that resolve it are done. Staff only.",
+        ),
+        tag(
+            CHANGES,
+            "Change requests: a plan (reason, risk, backout plan, planned window, affected items) and the \
+             agents who approve it. As its approval rule says, every approver must approve or any one may; \
+             one rejection rejects it. An approved change is scheduled, implemented (or backed out), \
+             reviewed and closed. The change calendar shows the changes in a window and their conflicts: \
+             two approved, scheduled or implementing changes whose windows overlap and which touch an item \
+             in common. Staff only.",
+        ),
+        tag(
+            REQUESTS,
+            "Service requests: asking for something standard (a new starter, a password reset), of one of \
+             the tenant's request types, which brings its own fields and fulfilment steps. Each step is \
+             marked done once; a request is fulfilled only when every step is done. Customers may log \
+             requests and see their own.",
+        ),
+        tag(
+            LINKS,
+            "Typed links between tickets of any kind (`caused_by`, `resolves`, `parent_of`, `related`...). \
+             A link is made once and read from either end: `INC-000001 caused_by PRB-000002` reads \
+             `causes INC-000001` from the problem. Staff make and remove links; a customer sees the links \
+             of their own tickets to their own tickets.",
+        ),
+        tag(
+            EXTENDED_DATA,
+            "The tenant's own fields on each kind of ticket (text, memo, number, date or choice, with their \
+             rules), which admins define. A ticket's values are in its `fields`, checked when it is logged \
+             or edited; ticket lists filter on them with `field.<key>=<value>`. Service requests also have \
+             the fields of their request type.",
+        ),
+    ]
+}
+
+// ---- the kinds ----
+
+/// One kind of ticket, as its routes name it.
+struct Ticket {
+    kind: TicketKind,
+    /// The middle of its operation ids: `ServiceRequest`.
+    title: &'static str,
+    /// The tag of its own operations.
+    tag: &'static str,
+}
+
+impl Ticket {
+    /// The path segment: `requests`.
+    fn path(&self) -> &'static str {
+        segment(self.kind)
+    }
+
+    /// `service request`.
+    fn noun(&self) -> &'static str {
+        self.kind.noun()
+    }
+
+    /// `a service request`, `an incident`.
+    fn one(&self) -> String {
+        let noun = self.noun();
+        let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {noun}")
+    }
+}
+
+/// Every kind of ticket: each has links.
+const TICKETS: [Ticket; 4] = [
+    Ticket {
+        kind: TicketKind::Incident,
+        title: "Incident",
+        tag: INCIDENTS,
+    },
+    PROBLEM,
+    CHANGE,
+    REQUEST,
+];
+
+const PROBLEM: Ticket = Ticket {
+    kind: TicketKind::Problem,
+    title: "Problem",
+    tag: PROBLEMS,
+};
+
+const CHANGE: Ticket = Ticket {
+    kind: TicketKind::Change,
+    title: "Change",
+    tag: CHANGES,
+};
+
+const REQUEST: Ticket = Ticket {
+    kind: TicketKind::Request,
+    title: "ServiceRequest",
+    tag: REQUESTS,
+};
+
+/// A kind of ticket with routes of its own under `/api/v1/<path>`.
+struct Process {
+    ticket: Ticket,
+    /// Its schemas: its statuses, its log body, its status change body.
+    status: &'static str,
+    new: &'static str,
+    status_change: &'static str,
+    /// Its lifecycle, for its status schema.
+    lifecycle: &'static str,
+    /// Its final statuses: no more edits, assignments or actions.
+    done: &'static str,
+    /// The summary and description of logging one.
+    log: &'static str,
+    logs: &'static str,
+    /// What logging one checks beyond what every kind checks.
+    log_rules: &'static str,
+    /// What a status change checks (400).
+    move_rules: &'static str,
+    /// When a move the lifecycle allows is refused all the same (409).
+    not_ready: &'static str,
+}
+
+const PROCESSES: [Process; 3] = [PROBLEMS_PROCESS, CHANGES_PROCESS, REQUESTS_PROCESS];
+
+const PROBLEMS_PROCESS: Process = Process {
+    ticket: PROBLEM,
+    status: "ProblemStatus",
+    new: "NewProblem",
+    status_change: "ProblemStatusChange",
+    lifecycle: "Where a problem is. open → investigating | known_error | resolved; investigating → \
+                known_error | resolved; known_error → investigating | resolved; resolved → closed | open \
+                (reopen); closed is final. Becoming a known error needs a root cause, resolving an \
+                outcome the problem is ready for, closing every change that resolves it done.",
+    done: "closed",
+    log: "Log a problem",
+    logs: "Logs a problem; it starts `open` with the tenant's next `PRB-` reference. Link its incidents \
+           with `POST /api/v1/problems/{id}/incidents`. Admin, agent and integration tokens.",
+    log_rules: "",
+    move_rules: "`status` must be a problem status. Resolving needs a `resolution` (not blank, at most \
+                 100000 characters) and an `outcome`; any other move refuses an `outcome`.",
+    not_ready: "Or the problem is not ready for the move: a known error needs a root cause \
+                (`details.missing`); resolving by `change` needs a linked change that resolves it, by \
+                `known_error` the problem to have been a known error, by `workaround` a flagged \
+                workaround (`details.outcome`); closing needs the changes that resolve it to be done \
+                (`details.changes` names those still under way).",
+};
+
+const CHANGES_PROCESS: Process = Process {
+    ticket: CHANGE,
+    status: "ChangeStatus",
+    new: "NewChange",
+    status_change: "ChangeStatusChange",
+    lifecycle: "Where a change is. requested → cancelled, or approved | rejected by the approvers' \
+                decisions (never by a status change); approved → scheduled | cancelled; scheduled → \
+                implementing | cancelled; implementing → implemented | backed_out; implemented | \
+                backed_out → reviewed (the post-implementation review); reviewed → closed. Rejected, \
+                cancelled and closed are final.",
+    done: "rejected, cancelled or closed",
+    log: "Request a change",
+    logs: "Requests a change with its plan; it starts `requested` with the tenant's next `CHG-` \
+           reference and waits for its approvers' decisions (`POST /api/v1/changes/{id}/decision`). \
+           The incidents and problems in `change.incidents` and `change.problems` are linked to it as \
+           `resolved_by` it. Admin, agent and integration tokens.",
+    log_rules: "`change` is required: `change.reason` and `change.backout_plan` must not be blank, \
+                `change.planned_end` must be after `change.planned_start`, `change.approvers` must name \
+                1 to 20 different agents of the tenant's (`change.approvers[0]`...), \
+                `change.affected_items` at most 100 items of at most 200 characters, and \
+                `change.incidents` and `change.problems` the tenant's incidents and problems \
+                (`change.incidents[0]`...).",
+    move_rules: "`status` must be a change status.",
+    not_ready: "`approved` and `rejected` come only from the approvers' decisions.",
+};
+
+const REQUESTS_PROCESS: Process = Process {
+    ticket: REQUEST,
+    status: "ServiceRequestStatus",
+    new: "NewServiceRequest",
+    status_change: "ServiceRequestStatusChange",
+    lifecycle: "Where a service request is. open → in_progress | pending | fulfilled; in_progress → \
+                pending | fulfilled; pending → in_progress | fulfilled; fulfilled → closed | open \
+                (reopen); closed is final. Fulfilling needs every step of the request done.",
+    done: "closed",
+    log: "Log a service request",
+    logs: "Logs a service request of one of the tenant's request types; it starts `open` with the \
+           tenant's next `REQ-` reference and the type's steps, none done. Any token; a customer's \
+           request is always their own.",
+    log_rules: "`request_type` is required and must name one of the tenant's request types; `fields` \
+                must also fit the type's own fields.",
+    move_rules: "`status` must be a service request status; a `resolution` when fulfilling is at most \
+                 100000 characters.",
+    not_ready: "Or the request has steps still to do (`details.pending_steps`) and cannot be fulfilled \
+                yet.",
+};
+
+/// Who sees what of a list or a ticket.
+const OWN: &str =
+    "A customer token sees only the customer's own (those whose `customer_id` is the customer).";
+
+// ---- schemas ----
+
+pub(super) fn schemas() -> Vec<(&'static str, Value)> {
+    let kinds = TicketKind::ALL.map(TicketKind::as_str);
+    let mut all = vec![
+        (
+            "TicketKind",
+            about(
+                json!({ "type": "string", "enum": kinds }),
+                "A kind of ticket.",
+            ),
+        ),
+        ("TicketV1", ticket()),
+        (
+            "TicketPage",
+            page(
+                "TicketV1",
+                "problems, changes or service requests (one kind), newest first",
+            ),
+        ),
+        ("TicketChangesV1", changes()),
+    ];
+    for p in &PROCESSES {
+        let statuses = json!({ "type": "string", "enum": p.ticket.kind.statuses() });
+        all.push((p.status, about(statuses, p.lifecycle)));
+        all.push((p.new, new_ticket(p)));
+        all.push((p.status_change, status_change(p)));
+    }
+    all.extend(problem_schemas());
+    all.extend(change_schemas());
+    all.extend(request_schemas());
+    all.extend(field_schemas());
+    all.extend(link_schemas());
+    all
+}
+
+/// `then` applies to the tickets of `kind`.
+fn when_kind(kind: TicketKind, then: Value) -> Value {
+    json!({
+        "if": { "properties": { "kind": { "const": kind.as_str() } }, "required": ["kind"] },
+        "then": then,
+    })
+}
+
+/// `schema` or null.
+fn or_null(schema: Value) -> Value {
+    json!({ "anyOf": [schema, { "type": "null" }] })
+}
+
+fn ticket() -> Value {
+    let prefixes: Vec<&str> = PROCESSES.iter().map(|p| p.ticket.kind.prefix()).collect();
+    let reference = about(
+        json!({ "type": "string", "pattern": format!("^({})-[0-9]{{6,}}$", prefixes.join("|")) }),
+        "Per tenant and kind: `PRB-000042`, `CHG-000042`, `REQ-000042`.",
+    );
+    let statuses: Vec<String> = PROCESSES
+        .iter()
+        .map(|p| format!("`{}`", p.status))
+        .collect();
+    let ticket = object(
+        &[
+            "id",
+            "kind",
+            "reference",
+            "status",
+            "priority",
+            "summary",
+            "description",
+            "customer_id",
+            "category",
+            "service",
+            "assignee_id",
+            "team_id",
+            "resolution",
+            "logged_by",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "version",
+        ],
+        vec![
+            ("id", uuid()),
+            (
+                "kind",
+                about(
+                    component("TicketKind"),
+                    "`problem`, `change` or `request`; incidents are `IncidentV1`.",
+                ),
+            ),
+            ("reference", reference),
+            (
+                "status",
+                about(
+                    text(),
+                    &format!("One of its kind's statuses: {}.", statuses.join(", ")),
+                ),
+            ),
+            (
+                "priority",
+                about(
+                    json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+                    "1 (highest) to 5; 3 unless given when logged.",
+                ),
+            ),
+            ("summary", text()),
+            ("description", text()),
+            (
+                "customer_id",
+                about(uuid_or_null(), "The customer it is for."),
+            ),
+            ("category", text_or_null()),
+            ("service", text_or_null()),
+            (
+                "assignee_id",
+                about(uuid_or_null(), "The agent working it."),
+            ),
+            ("team_id", about(uuid_or_null(), "The team it is with.")),
+            (
+                "resolution",
+                about(
+                    text_or_null(),
+                    "How a problem was resolved or a service request fulfilled.",
+                ),
+            ),
+            ("logged_by", component("Actor")),
+            ("created_at", timestamp()),
+            ("updated_at", timestamp()),
+            (
+                "resolved_at",
+                about(
+                    timestamp_or_null(),
+                    "When a problem was resolved or a service request fulfilled. RFC 3339.",
+                ),
+            ),
+            (
+                "closed_at",
+                about(
+                    timestamp_or_null(),
+                    "When it reached a final status. RFC 3339.",
+                ),
+            ),
+            (
+                "version",
+                about(
+                    json!({ "type": "integer", "format": "int64", "minimum": 1 }),
+                    "Bumped on every change.",
+                ),
+            ),
+            (
+                "fields",
+                about(
+                    component("FieldValues"),
+                    "Extended data; absent if no field has a value.",
+                ),
+            ),
+            (
+                "problem",
+                about(component("ProblemDetailsV1"), "Problems only."),
+            ),
+            (
+                "change",
+                about(component("ChangeDetailsV1"), "Changes only."),
+            ),
+            (
+                "request",
+                about(component("RequestDetailsV1"), "Service requests only."),
+            ),
+        ],
+    );
+    let by_kind: Vec<Value> = PROCESSES
+        .iter()
+        .map(|p| {
+            let section = p.ticket.kind.as_str();
+            when_kind(
+                p.ticket.kind,
+                json!({ "properties": { "status": component(p.status) }, "required": [section] }),
+            )
+        })
+        .collect();
+    about(
+        set(ticket, "allOf", Value::Array(by_kind)),
+        "A problem, change or service request. The section of its kind (`problem`, `change` or \
+         `request`) holds what only that kind has.",
+    )
+}
+
+fn changes() -> Value {
+    let changes = object(
+        &[],
+        vec![
+            (
+                "summary",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "Not blank; at most 200 characters; stored trimmed.",
+                ),
+            ),
+            ("description", about(text(), "At most 100000 characters.")),
+            (
+                "priority",
+                about(
+                    json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+                    "1 (highest) to 5.",
+                ),
+            ),
+            (
+                "category",
+                about(text_or_null(), "At most 200 characters; null clears it."),
+            ),
+            (
+                "service",
+                about(text_or_null(), "At most 200 characters; null clears it."),
+            ),
+            (
+                "fields",
+                about(
+                    component("FieldValues"),
+                    "Extended data to set, by key; null clears a field; fields left out keep their values.",
+                ),
+            ),
+            (
+                "root_cause",
+                about(
+                    text_or_null(),
+                    "Problems only: the fault behind the problem (at most 100000 characters); null or blank \
+                     clears it. A problem needs one to become a known error.",
+                ),
+            ),
+            (
+                "workaround",
+                about(
+                    text_or_null(),
+                    "Problems only: how to work around the fault (at most 100000 characters); null or blank \
+                     clears it, and unflags it unless `workaround_flagged` is given.",
+                ),
+            ),
+            (
+                "workaround_flagged",
+                boolean(
+                    "Problems only: the workaround is usable and may be applied to the linked incidents. \
+                     Needs a workaround.",
+                ),
+            ),
+        ],
+    );
+    about(
+        changes,
+        "An edit of a ticket of any kind: a field left out is unchanged, and null clears an optional one. \
+         An edit that changes nothing answers the ticket as it is.",
+    )
+}
+
+/// The body that logs a ticket of `p`'s kind.
+fn new_ticket(p: &Process) -> Value {
+    let kind = p.ticket.kind;
+    let customer = if kind == TicketKind::Request {
+        "The customer it is for: one of the tenant's. Ignored for a customer token, whose requests are \
+         always their own."
+    } else {
+        "The customer it is for: one of the tenant's."
+    };
+    let mut required = vec!["summary"];
+    let mut properties = vec![
+        (
+            "summary",
+            about(
+                json!({ "type": "string", "minLength": 1 }),
+                "Not blank; at most 200 characters; stored trimmed.",
+            ),
+        ),
+        (
+            "description",
+            about(
+                json!({ "type": "string", "default": "" }),
+                "At most 100000 characters.",
+            ),
+        ),
+        (
+            "priority",
+            about(
+                json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 5, "default": 3 }),
+                "1 (highest) to 5.",
+            ),
+        ),
+        ("customer_id", about(uuid_or_null(), customer)),
+        ("category", about(text_or_null(), "At most 200 characters.")),
+        (
+            "service",
+            about(
+                text_or_null(),
+                "The service concerned; at most 200 characters.",
+            ),
+        ),
+        (
+            "fields",
+            about(
+                component("FieldValues"),
+                &format!(
+                    "Extended data, by key: values for the tenant's fields for {}s (see `/api/v1/fields/{}`){}; \
+                     required fields must be given.",
+                    p.ticket.noun(),
+                    p.ticket.path(),
+                    if kind == TicketKind::Request {
+                        " and for the request type's"
+                    } else {
+                        ""
+                    },
+                ),
+            ),
+        ),
+    ];
+    match kind {
+        TicketKind::Change => {
+            required.push("change");
+            properties.push(("change", about(component("ChangePlanV1"), "The plan.")));
+        }
+        TicketKind::Request => {
+            required.push("request_type");
+            properties.push((
+                "request_type",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "One of the tenant's request types (see `/api/v1/request-types`): its id, or its name in \
+                     any case.",
+                ),
+            ));
+        }
+        TicketKind::Incident | TicketKind::Problem => {}
+    }
+    about(
+        closed(object(&required, properties)),
+        &format!("{} to log.", capitalized(&p.ticket.one())),
+    )
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The body that moves a ticket of `p`'s kind along its lifecycle.
+fn status_change(p: &Process) -> Value {
+    let status = (
+        "status",
+        about(component(p.status), "The status to move to."),
+    );
+    let body = match p.ticket.kind {
+        TicketKind::Problem => {
+            let body = object(
+                &["status"],
+                vec![
+                    status,
+                    (
+                        "resolution",
+                        about(
+                            text_or_null(),
+                            "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.",
+                        ),
+                    ),
+                    (
+                        "outcome",
+                        about(
+                            component("ProblemOutcome"),
+                            "Required to resolve; refused otherwise.",
+                        ),
+                    ),
+                ],
+            );
+            let body = set(
+                closed(body),
+                "if",
+                json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }),
+            );
+            set(
+                body,
+                "then",
+                json!({
+                    "required": ["resolution", "outcome"],
+                    "properties": { "resolution": { "type": "string", "minLength": 1 } },
+                }),
+            )
+        }
+        TicketKind::Request => closed(object(
+            &["status"],
+            vec![
+                status,
+                (
+                    "resolution",
+                    about(
+                        text_or_null(),
+                        "How it was fulfilled (at most 100000 characters), when fulfilling; ignored otherwise.",
+                    ),
+                ),
+            ],
+        )),
+        TicketKind::Incident | TicketKind::Change => closed(object(&["status"], vec![status])),
+    };
+    about(
+        body,
+        &format!("A move along the {}'s lifecycle.", p.ticket.noun()),
+    )
+}
+
+fn problem_schemas() -> Vec<(&'static str, Value)> {
+    let outcomes = ProblemOutcome::ALL.map(ProblemOutcome::as_str);
+    let outcome = about(
+        json!({ "type": "string", "enum": outcomes }),
+        "How a problem was resolved: `change` (by a linked change that resolves it), `known_error` \
+         (documented as a known error), `workaround` (a flagged workaround makes the fault harmless), \
+         `other` (the cause went away or was never found).",
+    );
+    let details = object(
+        &[
+            "root_cause",
+            "workaround",
+            "workaround_flagged",
+            "known_error",
+            "outcome",
+            "linked_incidents",
+        ],
+        vec![
+            ("root_cause", text_or_null()),
+            ("workaround", text_or_null()),
+            (
+                "workaround_flagged",
+                boolean("The workaround is usable: it may be applied to the linked incidents."),
+            ),
+            (
+                "known_error",
+                boolean("The problem has been a known error (it stays true once set)."),
+            ),
+            (
+                "outcome",
+                about(
+                    or_null(component("ProblemOutcome")),
+                    "How it was resolved; null unless resolved or closed.",
+                ),
+            ),
+            (
+                "linked_incidents",
+                about(
+                    json!({ "type": "integer", "minimum": 0 }),
+                    "How many incidents are linked to it.",
+                ),
+            ),
+        ],
+    );
+    let incidents = object(
+        &["incidents"],
+        vec![(
+            "incidents",
+            about(
+                json!({ "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 500 }),
+                "Incidents by id or reference (`INC-000042`). One linked to another problem moves to this \
+                 one; one already linked to it stays.",
+            ),
+        )],
+    );
+    let applied = object(
+        &["incidents"],
+        vec![(
+            "incidents",
+            about(
+                json!({ "type": "array", "items": { "type": "string" } }),
+                "The references of the linked incidents that got the workaround: those not resolved or closed.",
+            ),
+        )],
+    );
+    vec![
+        ("ProblemOutcome", outcome),
+        (
+            "ProblemDetailsV1",
+            about(details, "What only a problem has."),
+        ),
+        (
+            "ProblemIncidents",
+            about(closed(incidents), "Incidents to link to a problem."),
+        ),
+        (
+            "WorkaroundAppliedV1",
+            about(applied, "Where a problem's workaround went."),
+        ),
+    ]
+}
+
+fn change_schemas() -> Vec<(&'static str, Value)> {
+    let risk = json!({ "type": "string", "enum": ["low", "medium", "high"] });
+    let rule = about(
+        json!({ "type": "string", "enum": ["all", "any"] }),
+        "`all`: every approver must approve the change; `any`: one approval is enough. Either way one \
+         rejection rejects it.",
+    );
+    let decision = json!({ "type": "string", "enum": ["approve", "reject"] });
+    let items = |what: &str| {
+        about(
+            json!({ "type": "array", "items": { "type": "string" } }),
+            what,
+        )
+    };
+    let approval = object(
+        &["approver_id", "decision", "comment", "decided_at"],
+        vec![
+            ("approver_id", about(uuid(), "The agent named to approve.")),
+            (
+                "decision",
+                about(
+                    or_null(component("Decision")),
+                    "Null until the approver decides.",
+                ),
+            ),
+            ("comment", text_or_null()),
+            ("decided_at", timestamp_or_null()),
+        ],
+    );
+    let details = object(
+        &[
+            "reason",
+            "impact_assessment",
+            "risk",
+            "risk_assessment",
+            "backout_plan",
+            "planned_start",
+            "planned_end",
+            "affected_items",
+            "approval",
+            "approvals",
+        ],
+        vec![
+            ("reason", text()),
+            ("impact_assessment", text()),
+            ("risk", component("Risk")),
+            ("risk_assessment", text()),
+            ("backout_plan", text()),
+            ("planned_start", timestamp()),
+            ("planned_end", timestamp()),
+            (
+                "affected_items",
+                items("The configuration items it touches."),
+            ),
+            ("approval", component("ApprovalRule")),
+            (
+                "approvals",
+                about(
+                    list_of("ApprovalV1"),
+                    "One per approver, in the order named.",
+                ),
+            ),
+        ],
+    );
+    let plan = object(
+        &[
+            "reason",
+            "risk",
+            "backout_plan",
+            "planned_start",
+            "planned_end",
+            "approvers",
+        ],
+        vec![
+            (
+                "reason",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "Why: not blank, at most 100000 characters.",
+                ),
+            ),
+            (
+                "impact_assessment",
+                about(
+                    json!({ "type": "string", "default": "" }),
+                    "At most 100000 characters.",
+                ),
+            ),
+            ("risk", component("Risk")),
+            (
+                "risk_assessment",
+                about(
+                    json!({ "type": "string", "default": "" }),
+                    "At most 100000 characters.",
+                ),
+            ),
+            (
+                "backout_plan",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "How to undo it: not blank, at most 100000 characters.",
+                ),
+            ),
+            ("planned_start", timestamp()),
+            (
+                "planned_end",
+                about(timestamp(), "After `planned_start`. RFC 3339."),
+            ),
+            (
+                "affected_items",
+                about(
+                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 }, "maxItems": 100, "default": [] }),
+                    "The configuration items it touches (free text, at most 200 characters each; compared in \
+                     any case for conflicts).",
+                ),
+            ),
+            (
+                "approval",
+                set(component("ApprovalRule"), "default", json!("all")),
+            ),
+            (
+                "approvers",
+                about(
+                    json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "minItems": 1, "maxItems": 20, "uniqueItems": true }),
+                    "The agents who decide on it: 1 to 20 of the tenant's, each once.",
+                ),
+            ),
+            (
+                "incidents",
+                about(
+                    json!({ "type": "array", "items": { "type": "string" }, "default": [] }),
+                    "Incidents (ids or references) the change resolves: each is linked `resolved_by` it.",
+                ),
+            ),
+            (
+                "problems",
+                about(
+                    json!({ "type": "array", "items": { "type": "string" }, "default": [] }),
+                    "Problems (ids or references) the change resolves: each is linked `resolved_by` it.",
+                ),
+            ),
+        ],
+    );
+    let input = object(
+        &["decision"],
+        vec![
+            ("decision", component("Decision")),
+            (
+                "comment",
+                about(
+                    text_or_null(),
+                    "Why; at most 100000 characters; blank is none.",
+                ),
+            ),
+        ],
+    );
+    let conflict = object(
+        &["changes", "affected_items"],
+        vec![
+            (
+                "changes",
+                about(
+                    json!({ "type": "array", "items": { "type": "string" }, "minItems": 2, "maxItems": 2 }),
+                    "The two changes' references.",
+                ),
+            ),
+            ("affected_items", items("The items both touch.")),
+        ],
+    );
+    let calendar = object(
+        &["changes", "conflicts"],
+        vec![
+            (
+                "changes",
+                about(
+                    list_of("TicketV1"),
+                    "The changes whose planned window overlaps the range, by planned start; rejected and \
+                     cancelled ones left out.",
+                ),
+            ),
+            ("conflicts", list_of("ConflictV1")),
+        ],
+    );
+    vec![
+        ("Risk", about(risk, "How risky a change is.")),
+        ("ApprovalRule", rule),
+        ("Decision", about(decision, "An approver's decision.")),
+        (
+            "ApprovalV1",
+            about(approval, "One approver's decision on a change."),
+        ),
+        (
+            "ChangeDetailsV1",
+            about(
+                details,
+                "What only a change has: its plan and its approvals.",
+            ),
+        ),
+        ("ChangePlanV1", about(plan, "A new change's plan.")),
+        (
+            "ChangeDecision",
+            about(closed(input), "An approver's decision on a change."),
+        ),
+        (
+            "ConflictV1",
+            about(
+                conflict,
+                "Two approved, scheduled or implementing changes whose windows overlap and which touch an \
+                 item in common.",
+            ),
+        ),
+        (
+            "ChangeCalendarV1",
+            about(calendar, "The changes in a range, and their conflicts."),
+        ),
+    ]
+}
+
+fn request_schemas() -> Vec<(&'static str, Value)> {
+    let step = object(
+        &["name", "done_at", "done_by"],
+        vec![
+            ("name", text()),
+            ("done_at", timestamp_or_null()),
+            ("done_by", or_null(component("Actor"))),
+        ],
+    );
+    let details = object(
+        &["request_type_id", "request_type", "steps"],
+        vec![
+            ("request_type_id", uuid()),
+            ("request_type", about(text(), "The request type's name.")),
+            (
+                "steps",
+                about(
+                    list_of("RequestStepV1"),
+                    "Its type's fulfilment steps as they were when it was logged; `POST \
+                     /api/v1/requests/{id}/steps/{step}/done` marks one done by its place here, from 0.",
+                ),
+            ),
+        ],
+    );
+    let request_type = object(
+        &["id", "name", "description", "fields", "steps"],
+        vec![
+            ("id", uuid()),
+            ("name", text()),
+            ("description", text()),
+            (
+                "fields",
+                about(
+                    list_of("FieldDefV1"),
+                    "Its own fields, besides those every service request has.",
+                ),
+            ),
+            (
+                "steps",
+                about(
+                    json!({ "type": "array", "items": { "type": "string" } }),
+                    "The names of its fulfilment steps, in order.",
+                ),
+            ),
+        ],
+    );
+    let input = object(
+        &["name"],
+        vec![
+            (
+                "name",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "Not blank, at most 200 characters; unique in any case: a type of the same name is \
+                     replaced.",
+                ),
+            ),
+            (
+                "description",
+                about(
+                    json!({ "type": "string", "default": "" }),
+                    "At most 100000 characters.",
+                ),
+            ),
+            (
+                "fields",
+                about(
+                    json!({ "type": "array", "items": component("FieldDefV1"), "maxItems": 100, "default": [] }),
+                    "Its own fields: none may have the key of a field every service request has.",
+                ),
+            ),
+            (
+                "steps",
+                about(
+                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 }, "maxItems": 50, "default": [] }),
+                    "Its fulfilment steps, in order: at most 50, each not blank and at most 200 characters.",
+                ),
+            ),
+        ],
+    );
+    vec![
+        (
+            "RequestStepV1",
+            about(step, "A fulfilment step of a service request; done once."),
+        ),
+        (
+            "RequestDetailsV1",
+            about(
+                details,
+                "What only a service request has: its type and its steps.",
+            ),
+        ),
+        (
+            "RequestTypeV1",
+            about(
+                request_type,
+                "A kind of service request the tenant offers, with its own fields and steps.",
+            ),
+        ),
+        (
+            "NewRequestType",
+            about(
+                closed(input),
+                "A request type to create, or to replace the one of the same name.",
+            ),
+        ),
+    ]
+}
+
+fn field_schemas() -> Vec<(&'static str, Value)> {
+    let values = about(
+        json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "null"] } }),
+        "Extended data by field key. Text, memo, date (`YYYY-MM-DD`) and choice values are strings, number \
+         values numbers. In a body each value must fit its field (`details.fields` names `fields.<key>`) \
+         and null clears it; an answer leaves out the fields with no value.",
+    );
+    let field_type = about(
+        json!({ "type": "string", "enum": ["text", "memo", "number", "date", "choice"] }),
+        "`text`: one line; `memo`: many lines; `number`; `date`: `YYYY-MM-DD`; `choice`: one of `choices`.",
+    );
+    let definition = object(
+        &["key", "label", "type"],
+        vec![
+            (
+                "key",
+                about(
+                    json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$" }),
+                    "How `fields` and `field.<key>` filters name it: 1 to 40 of a-z, 0-9 and _, starting \
+                     with a letter; once per kind.",
+                ),
+            ),
+            (
+                "label",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "For people: not blank, at most 100 characters.",
+                ),
+            ),
+            ("type", component("FieldType")),
+            (
+                "required",
+                set(
+                    boolean(
+                        "Every ticket must have a value: when logged, and after every edit (an edit of a \
+                         ticket logged before the field was required must give one).",
+                    ),
+                    "default",
+                    json!(false),
+                ),
+            ),
+            (
+                "choices",
+                about(
+                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 } }),
+                    "`choice` fields only, and required for them: the values allowed (each at most 200 \
+                     characters).",
+                ),
+            ),
+            (
+                "min",
+                about(
+                    json!({ "type": "number" }),
+                    "`number` fields only: the least value allowed.",
+                ),
+            ),
+            (
+                "max",
+                about(
+                    json!({ "type": "number" }),
+                    "`number` fields only: the greatest value allowed; not below `min`.",
+                ),
+            ),
+            (
+                "max_length",
+                about(
+                    json!({ "type": "integer", "minimum": 0 }),
+                    "`text` and `memo` fields only: the most characters (by default 200 for text, 100000 for \
+                     memo).",
+                ),
+            ),
+        ],
+    );
+    let definition = set(
+        definition,
+        "if",
+        json!({ "properties": { "type": { "const": "choice" } }, "required": ["type"] }),
+    );
+    let definition = set(
+        definition,
+        "then",
+        json!({ "required": ["choices"], "properties": { "choices": { "minItems": 1 } } }),
+    );
+    let definitions = object(
+        &["kind", "fields"],
+        vec![
+            ("kind", component("TicketKind")),
+            (
+                "fields",
+                about(list_of("FieldDefV1"), "In the order defined."),
+            ),
+        ],
+    );
+    let input = object(
+        &["fields"],
+        vec![(
+            "fields",
+            about(
+                json!({ "type": "array", "items": component("FieldDefV1"), "maxItems": 100 }),
+                "All the kind's fields, in order (at most 100): these replace the ones it had.",
+            ),
+        )],
+    );
+    vec![
+        ("FieldValues", values),
+        ("FieldType", field_type),
+        (
+            "FieldDefV1",
+            about(definition, "A field the tenant defined, with its rules."),
+        ),
+        (
+            "FieldDefinitionsV1",
+            about(definitions, "The tenant's fields for one kind of ticket."),
+        ),
+        (
+            "FieldDefinitionsInput",
+            about(
+                closed(input),
+                "The fields for one kind of ticket. Values already stored for a field left out stay on \
+                 their tickets.",
+            ),
+        ),
+    ]
+}
+
+fn link_schemas() -> Vec<(&'static str, Value)> {
+    let types = LinkType::ALL.map(LinkType::as_str);
+    let link_type = about(
+        json!({ "type": "string", "enum": types }),
+        "How one ticket relates to another, read from the first to the second. Read from the other end a \
+         link has the inverse type: `caused_by` and `causes`, `resolved_by` and `resolves`, `parent_of` and \
+         `child_of`; `related` is its own inverse.",
+    );
+    let mut by_kind: Vec<Value> = PROCESSES
+        .iter()
+        .map(|p| {
+            when_kind(
+                p.ticket.kind,
+                json!({ "properties": { "status": component(p.status) } }),
+            )
+        })
+        .collect();
+    by_kind.push(when_kind(
+        TicketKind::Incident,
+        json!({ "properties": { "status": component("IncidentStatus") } }),
+    ));
+    let summary = object(
+        &["id", "kind", "reference", "summary", "status"],
+        vec![
+            ("id", uuid()),
+            ("kind", component("TicketKind")),
+            ("reference", text()),
+            ("summary", text()),
+            ("status", about(text(), "One of its kind's statuses.")),
+        ],
+    );
+    let link = object(
+        &["id", "link_type", "ticket", "created_by", "created_at"],
+        vec![
+            (
+                "id",
+                about(
+                    uuid(),
+                    "The link's id, the same from both ends: remove it with `DELETE .../links/{link}`.",
+                ),
+            ),
+            (
+                "link_type",
+                about(
+                    component("LinkType"),
+                    "Read from the ticket whose links these are to `ticket`.",
+                ),
+            ),
+            (
+                "ticket",
+                about(component("TicketSummaryV1"), "The other end."),
+            ),
+            ("created_by", component("Actor")),
+            ("created_at", timestamp()),
+        ],
+    );
+    let new_link = object(
+        &["link_type", "ticket"],
+        vec![
+            (
+                "link_type",
+                about(
+                    component("LinkType"),
+                    "Read from this ticket to `ticket`: `caused_by` says this ticket is caused by that one.",
+                ),
+            ),
+            (
+                "ticket",
+                about(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "The other ticket: its reference (`PRB-000002`, whose prefix says its kind), or its id \
+                     with `kind`.",
+                ),
+            ),
+            (
+                "kind",
+                about(
+                    component("TicketKind"),
+                    "The other ticket's kind: needed with an id; wins over a reference's prefix.",
+                ),
+            ),
+        ],
+    );
+    vec![
+        ("LinkType", link_type),
+        (
+            "TicketSummaryV1",
+            about(
+                set(summary, "allOf", Value::Array(by_kind)),
+                "A ticket of any kind, enough to show it in a list.",
+            ),
+        ),
+        (
+            "LinkV1",
+            about(link, "A link as seen from one of its tickets."),
+        ),
+        (
+            "NewLink",
+            about(closed(new_link), "A link from this ticket to another."),
+        ),
+    ]
+}
+
+// ---- parameters and errors ----
+
+/// The path parameter `id` of a ticket of `kind`.
+pub(super) fn ticket_id(kind: TicketKind) -> Value {
+    let example = format!("{}-000042", kind.prefix());
+    let schema =
+        json!({ "type": "string", "examples": [example, "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
+    parameter(
+        "id",
+        "path",
+        true,
+        schema,
+        &format!(
+            "The {}'s id (a UUID) or its reference (`{example}`, in any case).",
+            kind.noun()
+        ),
+    )
+}
+
+pub(super) fn ticket_missing(kind: TicketKind) -> (u16, String) {
+    not_found(&format!(
+        "no such {} in the tenant, or (for a customer token) not one of the customer's own.",
+        kind.noun()
+    ))
+}
+
+/// 409: the ticket is in a final status.
+fn done(p: &Process) -> (u16, String) {
+    (
+        409,
+        format!(
+            "`invalid_transition`: the {} is {}; `details.status` and `details.allowed` say so.",
+            p.ticket.noun(),
+            p.done
+        ),
+    )
+}
+
+/// What logging a ticket of `p`'s kind checks.
+fn log_rules(p: &Process) -> String {
+    format!(
+        "`summary` must not be blank (at most 200 characters), `description` at most 100000 characters, \
+         `category` and `service` at most 200, `priority` 1 to 5; `customer_id` must name one of the \
+         tenant's customers; `fields` must fit the tenant's fields for {}s (`details.fields` names \
+         `fields.<key>`). {}",
+        p.ticket.noun(),
+        p.log_rules
+    )
+}
+
+/// What an edit of a ticket of `kind` checks.
+fn edit_rules(kind: TicketKind) -> String {
+    let fields = if kind == TicketKind::Request {
+        "service requests and for its request type"
+    } else {
+        &format!("{}s", kind.noun())
+    };
+    let problems = if kind == TicketKind::Problem {
+        "`root_cause` and `workaround` are at most 100000 characters, and `workaround_flagged` needs a \
+         workaround."
+    } else {
+        "`root_cause`, `workaround` and `workaround_flagged` are refused: only problems have them."
+    };
+    format!(
+        "`summary` must not be blank (at most 200 characters), `description` at most 100000 characters, \
+         `category` and `service` at most 200, `priority` 1 to 5; `fields` must fit the tenant's fields \
+         for {fields}, and a required field cannot be cleared (`details.fields` names `fields.<key>`). \
+         {problems}"
+    )
+}
+
+// ---- paths ----
+
+pub(super) fn paths() -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    for p in &PROCESSES {
+        all.extend(process_paths(p));
+    }
+    for t in &TICKETS {
+        all.extend(link_paths(t));
+    }
+    all.extend(problem_paths());
+    all.extend(change_paths());
+    all.extend(request_paths());
+    all.extend(field_paths());
+    all
+}
+
+/// `PATCH /api/v1/incidents/{id}`: the edit every kind has, answered as an incident.
+pub(super) fn edit_incident() -> Value {
+    let kind = TicketKind::Incident;
+    let edit = operation(
+        "updateIncident",
+        INCIDENTS,
+        "Edit an incident",
+        "Changes what is given: summary, description, priority, category, service and extended data (see \
+         `TicketChangesV1`). Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer("The incident as edited.", component("IncidentV1")),
+            )],
+            vec![
+                bad_body(&edit_rules(kind)),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                (
+                    409,
+                    "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` \
+                     say so."
+                        .to_owned(),
+                ),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    with_parameters(
+        with_body(edit, "TicketChangesV1"),
+        vec![ticket_id(kind), traceparent()],
+    )
+}
+
+/// The routes every process has: list, log, read, edit, assign, move,
+/// actions and history.
+fn process_paths(p: &Process) -> Vec<(String, Value)> {
+    let Ticket { kind, title, tag } = p.ticket;
+    let (path, noun, one) = (p.ticket.path(), p.ticket.noun(), p.ticket.one());
+    let mut filters = vec![
+        query(
+            "status",
+            component(p.status),
+            &format!("Only {noun}s in this status."),
+        ),
+        query(
+            "priority",
+            json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+            &format!("Only {noun}s of this priority."),
+        ),
+        query(
+            "assignee_id",
+            uuid(),
+            &format!("Only {noun}s assigned to this agent."),
+        ),
+        query("team_id", uuid(), &format!("Only {noun}s with this team.")),
+        query(
+            "customer_id",
+            uuid(),
+            &format!(
+                "Only this customer's {noun}s. Ignored for customer tokens, which see only their own."
+            ),
+        ),
+        query(
+            "q",
+            text(),
+            &format!(
+                "Only {noun}s whose summary contains this text, in any case (at most 200 characters)."
+            ),
+        ),
+    ];
+    filters.extend(page_parameters());
+    filters.push(traceparent());
+    let list = operation(
+        &format!("list{title}s"),
+        tag,
+        &format!("List {noun}s"),
+        &format!("One page of the tenant's {noun}s, newest first, filtered. {OWN} {FIELD_FILTERS}"),
+        responses(
+            vec![(200, answer("One page.", component("TicketPage")))],
+            vec![bad_query(), unauthorized(), internal(), ticketing_down()],
+        ),
+    );
+    let mut failures = vec![bad_body(&log_rules(p)), unauthorized()];
+    if kind != TicketKind::Request {
+        failures.push(staff_only());
+    }
+    failures.extend([too_large(), not_json(), internal(), ticketing_down()]);
+    let create = operation(
+        &format!("create{title}"),
+        tag,
+        p.log,
+        p.logs,
+        responses(
+            vec![(201, answer("Logged.", component("TicketV1")))],
+            failures,
+        ),
+    );
+    let get = operation(
+        &format!("get{title}"),
+        tag,
+        &format!("Get {one}"),
+        &format!("{} by id or reference. {OWN}", capitalized(&one)),
+        responses(
+            vec![(200, answer("Found.", component("TicketV1")))],
+            vec![
+                unauthorized(),
+                ticket_missing(kind),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let edit = operation(
+        &format!("update{title}"),
+        tag,
+        &format!("Edit {one}"),
+        &format!(
+            "Changes what is given (see `TicketChangesV1`){}. Admin, agent and integration tokens.",
+            if kind == TicketKind::Problem {
+                ", including the root cause and the workaround"
+            } else {
+                ""
+            }
+        ),
+        responses(
+            vec![(
+                200,
+                answer(&format!("The {noun} as edited."), component("TicketV1")),
+            )],
+            vec![
+                bad_body(&edit_rules(kind)),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                done(p),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let assign = operation(
+        &format!("assign{title}"),
+        tag,
+        &format!("Assign {one}"),
+        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Admin, \
+         agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer(&format!("The {noun} as assigned."), component("TicketV1")),
+            )],
+            vec![
+                bad_body(ASSIGNMENT_RULES),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                done(p),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let change_status = operation(
+        &format!("change{title}Status"),
+        tag,
+        &format!("Change {one}'s status"),
+        &format!(
+            "Moves the {noun} along its lifecycle (see `{}`). Admin, agent and integration tokens.",
+            p.status
+        ),
+        responses(
+            vec![(
+                200,
+                answer(
+                    &format!("The {noun} in its new status."),
+                    component("TicketV1"),
+                ),
+            )],
+            vec![
+                bad_body(p.move_rules),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                (
+                    409,
+                    format!(
+                        "`invalid_transition`: the lifecycle does not allow this move; `details.from`, \
+                         `details.to` and `details.allowed` say where it is and where it may go. {}",
+                        p.not_ready
+                    ),
+                ),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let actions = operation(
+        &format!("list{title}Actions"),
+        tag,
+        &format!("List {one}'s actions"),
+        &format!(
+            "Every action on the {noun}, oldest first (not paged). A customer token sees only public actions, \
+             on the customer's own {noun}s."
+        ),
+        responses(
+            vec![(200, answer("The actions.", list_of("ActionV1")))],
+            vec![
+                unauthorized(),
+                ticket_missing(kind),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let add_action = operation(
+        &format!("add{title}Action"),
+        tag,
+        &format!("Add an action to {one}"),
+        &format!(
+            "Adds a note or progress update. Any token, a customer's to the customer's own {noun}s only; \
+             what a customer writes is always public and is neither emailed nor exported to the knowledge \
+             base."
+        ),
+        responses(
+            vec![(201, answer("Added.", component("ActionV1")))],
+            vec![
+                bad_body("`text` must not be blank (at most 100000 characters)."),
+                unauthorized(),
+                ticket_missing(kind),
+                done(p),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let history = operation(
+        &format!("get{title}History"),
+        tag,
+        &format!("Get {one}'s history"),
+        &format!(
+            "Every recorded change to the {noun}, oldest first (not paged). Admin, agent and integration \
+             tokens."
+        ),
+        responses(
+            vec![(200, answer("The changes.", list_of("AuditEntryV1")))],
+            vec![
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let on = || vec![ticket_id(kind), traceparent()];
+    vec![
+        (
+            format!("/api/v1/{path}"),
+            json!({
+                "get": with_parameters(list, filters),
+                "post": with_parameters(with_body(create, p.new), vec![traceparent(), idempotency_key()]),
+            }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}"),
+            json!({
+                "get": with_parameters(get, on()),
+                "patch": with_parameters(with_body(edit, "TicketChangesV1"), on()),
+            }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}/assign"),
+            json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}/status"),
+            json!({ "post": with_parameters(with_body(change_status, p.status_change), on()) }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}/actions"),
+            json!({
+                "get": with_parameters(actions, on()),
+                "post": with_parameters(with_body(add_action, "NewAction"), on()),
+            }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}/history"),
+            json!({ "get": with_parameters(history, on()) }),
+        ),
+    ]
+}
+
+/// The links of a ticket of any kind.
+fn link_paths(t: &Ticket) -> Vec<(String, Value)> {
+    let Ticket { kind, title, .. } = *t;
+    let (path, noun, one) = (t.path(), t.noun(), t.one());
+    let list = operation(
+        &format!("list{title}Links"),
+        LINKS,
+        &format!("List {one}'s links"),
+        &format!(
+            "The links between the {noun} and other tickets, oldest first (not paged), each read from the \
+             {noun}. A customer token sees only the links of the customer's own {noun}s to the customer's \
+             own tickets."
+        ),
+        responses(
+            vec![(200, answer("The links.", list_of("LinkV1")))],
+            vec![
+                unauthorized(),
+                ticket_missing(kind),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let add = operation(
+        &format!("add{title}Link"),
+        LINKS,
+        &format!("Link {one} to another ticket"),
+        &format!(
+            "Links the {noun} to another ticket of any kind; the other ticket reads the link the other way \
+             round. Admin, agent and integration tokens."
+        ),
+        responses(
+            vec![(
+                201,
+                answer(
+                    "Linked: the link as seen from this ticket.",
+                    component("LinkV1"),
+                ),
+            )],
+            vec![
+                bad_body(
+                    "`kind` must be given when `ticket` is not a reference; `ticket` must name one of the \
+                     tenant's tickets of that kind, and not this one.",
+                ),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                (
+                    409,
+                    "`conflict`: the tickets are already linked this way (made from either end)."
+                        .to_owned(),
+                ),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let remove = operation(
+        &format!("remove{title}Link"),
+        LINKS,
+        &format!("Remove a link of {one}"),
+        "Removes the link from both of its tickets. Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer("The links left on this ticket.", list_of("LinkV1")),
+            )],
+            vec![
+                unauthorized(),
+                staff_only(),
+                not_found(&format!(
+                    "no such {noun} in the tenant, or it has no link with this id (a link id that is not a \
+                     UUID answers this too)."
+                )),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let link_id = parameter(
+        "link",
+        "path",
+        true,
+        uuid(),
+        "The link's id (`id` of a `LinkV1`).",
+    );
+    vec![
+        (
+            format!("/api/v1/{path}/{{id}}/links"),
+            json!({
+                "get": with_parameters(list, vec![ticket_id(kind), traceparent()]),
+                "post": with_parameters(with_body(add, "NewLink"), vec![ticket_id(kind), traceparent()]),
+            }),
+        ),
+        (
+            format!("/api/v1/{path}/{{id}}/links/{{link}}"),
+            json!({ "delete": with_parameters(remove, vec![ticket_id(kind), link_id, traceparent()]) }),
+        ),
+    ]
+}
+
+fn problem_paths() -> Vec<(String, Value)> {
+    let kind = TicketKind::Problem;
+    let incidents = operation(
+        "listProblemIncidents",
+        PROBLEMS,
+        "List a problem's incidents",
+        "One page of the incidents linked to the problem, newest first: the same as `GET \
+         /api/v1/incidents?problem={id}`. Admin, agent and integration tokens.",
+        responses(
+            vec![(200, answer("One page.", component("IncidentPage")))],
+            vec![
+                bad_query(),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let link = operation(
+        "linkProblemIncidents",
+        PROBLEMS,
+        "Link incidents to a problem",
+        "Links incidents to the problem. An incident has at most one problem: one linked to another \
+         problem moves to this one. Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer(
+                    "The problem, its `problem.linked_incidents` counted anew.",
+                    component("TicketV1"),
+                ),
+            )],
+            vec![
+                bad_body(
+                    "`incidents` must name 1 to 500 of the tenant's incidents (`details.fields` names \
+                     `incidents[0]`...).",
+                ),
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                done(&PROBLEMS_PROCESS),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let unlink = operation(
+        "unlinkProblemIncident",
+        PROBLEMS,
+        "Unlink an incident from a problem",
+        "The incident no longer has a problem. Admin, agent and integration tokens.",
+        responses(
+            vec![(200, answer("The problem.", component("TicketV1")))],
+            vec![
+                unauthorized(),
+                staff_only(),
+                not_found(
+                    "no such problem or incident in the tenant, or the incident is not linked to this \
+                     problem.",
+                ),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let apply = operation(
+        "applyProblemWorkaround",
+        PROBLEMS,
+        "Apply a problem's workaround",
+        "Adds the problem's flagged workaround as a private note to every linked incident that is not \
+         resolved or closed. Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer(
+                    "The incidents that got it.",
+                    component("WorkaroundAppliedV1"),
+                ),
+            )],
+            vec![
+                unauthorized(),
+                staff_only(),
+                ticket_missing(kind),
+                (
+                    409,
+                    "`invalid_transition`: the problem has no flagged workaround (`details.missing` is \
+                     `workaround_flagged`)."
+                        .to_owned(),
+                ),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let incident = parameter(
+        "incident",
+        "path",
+        true,
+        text(),
+        "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
+    );
+    let mut paged = vec![ticket_id(kind)];
+    paged.extend(page_parameters());
+    paged.push(traceparent());
+    vec![
+        (
+            "/api/v1/problems/{id}/incidents".to_owned(),
+            json!({
+                "get": with_parameters(incidents, paged),
+                "post": with_parameters(with_body(link, "ProblemIncidents"), vec![ticket_id(kind), traceparent()]),
+            }),
+        ),
+        (
+            "/api/v1/problems/{id}/incidents/{incident}".to_owned(),
+            json!({ "delete": with_parameters(unlink, vec![ticket_id(kind), incident, traceparent()]) }),
+        ),
+        (
+            "/api/v1/problems/{id}/workaround/apply".to_owned(),
+            json!({ "post": with_parameters(apply, vec![ticket_id(kind), traceparent()]) }),
+        ),
+    ]
+}
+
+fn change_paths() -> Vec<(String, Value)> {
+    let kind = TicketKind::Change;
+    let decide = operation(
+        "decideChange",
+        CHANGES,
+        "Decide on a change",
+        "An approver named on the change approves or rejects it, once. With approval rule `all` the \
+         change is approved when every approver has approved, with `any` at the first approval; one \
+         rejection rejects it. Approvers are agents, so only their agent tokens decide.",
+        responses(
+            vec![(
+                200,
+                answer(
+                    "The change with the decision, in its new status if the decision settled it.",
+                    component("TicketV1"),
+                ),
+            )],
+            vec![
+                bad_body("`comment` is at most 100000 characters."),
+                unauthorized(),
+                (
+                    403,
+                    "`forbidden`: customer tokens may not do this, and only the change's named approvers \
+                     decide on it."
+                        .to_owned(),
+                ),
+                ticket_missing(kind),
+                (
+                    409,
+                    "`invalid_transition`: the change is no longer `requested`; `details.status` and \
+                     `details.allowed` say where it is. `conflict`: this approver has already decided."
+                        .to_owned(),
+                ),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let calendar = operation(
+        "getChangeCalendar",
+        CHANGES,
+        "Get the change calendar",
+        "The changes whose planned window overlaps `from`..`to`, by planned start, leaving out rejected \
+         and cancelled ones, and their conflicts: pairs of approved, scheduled or implementing changes \
+         whose windows overlap and which touch an item in common. Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer(
+                    "The changes and conflicts.",
+                    component("ChangeCalendarV1"),
+                ),
+            )],
+            vec![
+                (
+                    400,
+                    "`validation_failed`: `from` or `to` is missing or not RFC 3339, `to` is not after \
+                     `from` or is more than 366 days after it, or a query parameter is unknown; \
+                     `details.fields` names it."
+                        .to_owned(),
+                ),
+                unauthorized(),
+                staff_only(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let range = |name: &str, description: &str| {
+        parameter(
+            name,
+            "query",
+            true,
+            json!({ "type": "string", "format": "date-time" }),
+            description,
+        )
+    };
+    vec![
+        (
+            "/api/v1/changes/{id}/decision".to_owned(),
+            json!({ "post": with_parameters(with_body(decide, "ChangeDecision"), vec![ticket_id(kind), traceparent()]) }),
+        ),
+        (
+            "/api/v1/changes/calendar".to_owned(),
+            json!({
+                "get": with_parameters(calendar, vec![
+                    range("from", "The start of the range, RFC 3339 (`2026-03-01T00:00:00Z`)."),
+                    range("to", "The end of the range, RFC 3339: after `from`, at most 366 days after it."),
+                    traceparent(),
+                ]),
+            }),
+        ),
+    ]
+}
+
+fn request_paths() -> Vec<(String, Value)> {
+    let kind = TicketKind::Request;
+    let complete = operation(
+        "completeServiceRequestStep",
+        REQUESTS,
+        "Mark a step of a service request done",
+        "Marks one fulfilment step done, by whom and when. Once every step is done the request can be \
+         fulfilled. Admin, agent and integration tokens.",
+        responses(
+            vec![(
+                200,
+                answer("The request with the step done.", component("TicketV1")),
+            )],
+            vec![
+                (
+                    400,
+                    "`validation_failed`: the request has no step at this place; `details.fields` names \
+                     `step`."
+                        .to_owned(),
+                ),
+                unauthorized(),
+                staff_only(),
+                not_found(
+                    "no such service request in the tenant, or `step` is not a number.",
+                ),
+                (
+                    409,
+                    "`invalid_transition`: the request is fulfilled or closed; `details.status` and \
+                     `details.allowed` say so. `conflict`: the step is already done."
+                        .to_owned(),
+                ),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let list = operation(
+        "listRequestTypes",
+        REQUESTS,
+        "List request types",
+        "The tenant's request types, by name (not paged). Any token: a customer picks one to log a request.",
+        responses(
+            vec![(200, answer("The types.", list_of("RequestTypeV1")))],
+            vec![unauthorized(), internal(), ticketing_down()],
+        ),
+    );
+    let define = operation(
+        "defineRequestType",
+        REQUESTS,
+        "Define a request type",
+        "Creates a request type, or replaces the one of the same name (in any case), keeping its id. \
+         Requests already logged keep the steps they were logged with. Admin tokens only.",
+        responses(
+            vec![(
+                200,
+                answer("The type as defined.", component("RequestTypeV1")),
+            )],
+            vec![
+                bad_body(
+                    "`name` must not be blank (at most 200 characters), `description` at most 100000 \
+                     characters; `fields` as for `PUT /api/v1/fields/requests` (`fields[0].key`...), none \
+                     with the key of a field every service request has; at most 50 `steps`, each not blank \
+                     and at most 200 characters (`steps[0]`...).",
+                ),
+                unauthorized(),
+                admin_only(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let step = parameter(
+        "step",
+        "path",
+        true,
+        json!({ "type": "integer", "minimum": 0 }),
+        "The step's place in `request.steps`, from 0.",
+    );
+    vec![
+        (
+            "/api/v1/requests/{id}/steps/{step}/done".to_owned(),
+            json!({ "post": with_parameters(complete, vec![ticket_id(kind), step, traceparent()]) }),
+        ),
+        (
+            "/api/v1/request-types".to_owned(),
+            json!({
+                "get": with_parameters(list, vec![traceparent()]),
+                "post": with_parameters(with_body(define, "NewRequestType"), vec![traceparent()]),
+            }),
+        ),
+    ]
+}
+
+fn field_paths() -> Vec<(String, Value)> {
+    let paths: Vec<&str> = TICKETS.iter().map(Ticket::path).collect();
+    let no_kind = || {
+        not_found(&format!(
+            "`kind` is not one of {}.",
+            paths
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    };
+    let get = operation(
+        "getFieldDefinitions",
+        EXTENDED_DATA,
+        "Get the fields of a kind of ticket",
+        "The tenant's own fields for tickets of this kind, in order. Any token. A service request also has \
+         the fields of its request type (see `/api/v1/request-types`).",
+        responses(
+            vec![(200, answer("The fields.", component("FieldDefinitionsV1")))],
+            vec![unauthorized(), no_kind(), internal(), ticketing_down()],
+        ),
+    );
+    let put = operation(
+        "setFieldDefinitions",
+        EXTENDED_DATA,
+        "Set the fields of a kind of ticket",
+        "Replaces the tenant's fields for tickets of this kind. Values already stored for a field left out \
+         stay on their tickets; tickets logged or edited from now on are checked against the new fields. \
+         Admin tokens only.",
+        responses(
+            vec![(
+                200,
+                answer("The fields now.", component("FieldDefinitionsV1")),
+            )],
+            vec![
+                bad_body(
+                    "At most 100 fields; each `key` 1 to 40 of a-z, 0-9 and _, starting with a letter, and \
+                     given once; `label` not blank (at most 100 characters); a `choice` field needs \
+                     `choices`, and only it may have them; only a `number` field has `min` and `max` (`min` \
+                     not above `max`), only `text` and `memo` a `max_length`. `details.fields` names the \
+                     field as `fields[0].key`.",
+                ),
+                unauthorized(),
+                admin_only(),
+                no_kind(),
+                too_large(),
+                not_json(),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let kind = parameter(
+        "kind",
+        "path",
+        true,
+        json!({ "type": "string", "enum": paths }),
+        "The kind of ticket, as its path names it.",
+    );
+    vec![(
+        "/api/v1/fields/{kind}".to_owned(),
+        json!({
+            "get": with_parameters(get, vec![kind.clone(), traceparent()]),
+            "put": with_parameters(with_body(put, "FieldDefinitionsInput"), vec![kind, traceparent()]),
+        }),
+    )]
+}
