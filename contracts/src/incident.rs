@@ -97,6 +97,13 @@ pub struct IncidentV1 {
     pub closed_at: Option<OffsetDateTime>,
     /// Bumped on every change; lets clients detect concurrent edits.
     pub version: i64,
+    /// When the desk first acted on it (an action by staff).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_response_at: Option<OffsetDateTime>,
     /// The problem this incident is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
@@ -284,7 +291,55 @@ pub struct SetPriorityMatrixV1 {
     pub cells: Vec<PriorityCell>,
 }
 
+/// A satisfaction survey on a resolved incident: offered to its customer,
+/// answered once (rating 1 poor … 5 excellent) through a link that carries
+/// `token`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyV1 {
+    pub token: String,
+    pub reference: String,
+    pub summary: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub rating: Option<u8>,
+    pub comment: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+}
+
+/// The survey behind a link (no principal: the token is the credential).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetSurveyV1 {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerSurveyV1 {
+    pub token: String,
+    pub rating: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The survey of an incident, for its customer (their portal's link).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetIncidentSurveyV1 {
+    pub viewer: Actor,
+    pub incident: String,
+}
+
 // ---- events (ticketing → anyone, on the topic exchange) ----
+
+/// A survey was offered: notification emails the customer the link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyOfferedV1 {
+    pub incident_id: Uuid,
+    pub reference: String,
+    pub customer_id: Uuid,
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentLoggedV1 {
@@ -328,6 +383,11 @@ command!(GetIncidentHistoryV1, Vec<AuditEntryV1>);
 command!(GetPriorityMatrixV1, PriorityMatrixV1);
 command!(SetPriorityMatrixV1, PriorityMatrixV1);
 
+command!(GetSurveyV1, SurveyV1);
+command!(AnswerSurveyV1, SurveyV1);
+command!(GetIncidentSurveyV1, SurveyV1);
+
+event!(SurveyOfferedV1, "ticketing.survey.offered");
 event!(IncidentLoggedV1, "ticketing.incident.logged");
 event!(IncidentAssignedV1, "ticketing.incident.assigned");
 event!(IncidentActionAddedV1, "ticketing.incident.action_added");

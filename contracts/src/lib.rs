@@ -6,6 +6,8 @@
 //!   that ties a Rust type to its versioned wire name.
 //! - [`common`]: value types shared by several messages (actors, errors, pages).
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
+//! - [`knowledge`]: the knowledge base: ticket export and published articles.
+//! - [`report`]: the KPI reports ticketing answers.
 //! - [`ticket`]: problems, changes, service requests, and what every kind of
 //!   ticket shares (links, actions, extended data).
 //!
@@ -47,6 +49,8 @@ macro_rules! event {
 pub mod common;
 pub mod envelope;
 pub mod incident;
+pub mod knowledge;
+pub mod report;
 pub mod ticket;
 
 pub use common::{Actor, Command, ErrorBody, ErrorCode, Event, Page, ReplyV1, Role};

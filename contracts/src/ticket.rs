@@ -117,6 +117,13 @@ pub struct TicketV1 {
     #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub version: i64,
+    /// When the desk first acted on it (an action by staff).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_response_at: Option<OffsetDateTime>,
     /// Incidents only: the problem it is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,

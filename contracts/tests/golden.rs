@@ -43,6 +43,7 @@ fn incident() -> IncidentV1 {
         resolved_at: None,
         closed_at: None,
         version: 3,
+        first_response_at: None,
         // Left out of the wire form when empty: the first version's golden
         // files still hold.
         problem_id: None,
@@ -266,6 +267,7 @@ fn change() -> TicketV1 {
         resolved_at: None,
         closed_at: None,
         version: 1,
+        first_response_at: None,
         problem_id: None,
         fields: [("cab".to_owned(), serde_json::json!("2026-01-05"))].into(),
         problem: None,
@@ -466,5 +468,47 @@ fn ticket_events() {
         change: "approval".into(),
         actor: agent(),
         action: None,
+    });
+}
+
+#[test]
+fn surveys() {
+    let token = format!("{}{}", id(1).simple(), "ab".repeat(32));
+    check(&GetSurveyV1 {
+        token: token.clone(),
+    });
+    check(&AnswerSurveyV1 {
+        token: token.clone(),
+        rating: 4,
+        comment: Some("Quick".into()),
+    });
+    check(&GetIncidentSurveyV1 {
+        viewer: agent(),
+        incident: "INC-000042".into(),
+    });
+    check(&SurveyOfferedV1 {
+        incident_id: id(10),
+        reference: "INC-000042".into(),
+        customer_id: id(3),
+        token,
+        expires_at: datetime!(2026-02-01 03:04:05 UTC),
+    });
+}
+
+#[test]
+fn reports() {
+    use contracts::report::*;
+    let range = ReportRangeV1 {
+        from: datetime!(2026-01-01 00:00:00 UTC),
+        to: datetime!(2026-04-01 00:00:00 UTC),
+        period: Period::Month,
+    };
+    check(&GetProblemReportV1 {
+        viewer: agent(),
+        range: range.clone(),
+    });
+    check(&GetIncidentReportV1 {
+        viewer: agent(),
+        range,
     });
 }

@@ -70,9 +70,26 @@ pub async fn problem_management(desk: &Desk) {
     carl.post("/api/v1/problems", json!({"summary": "Mine"}))
         .await
         .error(403, "forbidden");
-    carl.get("/api/v1/problems/PRB-000001")
+    // Problems are the desk's own, even one logged for a customer.
+    ada.post(
+        "/api/v1/problems",
+        json!({"summary": "Carl's printers", "customer_id": customer}),
+    )
+    .await
+    .expect(201);
+    carl.get("/api/v1/problems/PRB-000002")
         .await
         .error(404, "not_found");
+    assert_eq!(
+        carl.get("/api/v1/problems").await.expect(200)["items"],
+        json!([])
+    );
+    carl.post(
+        "/api/v1/problems/PRB-000002/actions",
+        json!({"text": "Mine?"}),
+    )
+    .await
+    .error(404, "not_found");
 
     // Incidents link to the problem, many to one.
     let linked = ada
@@ -106,6 +123,21 @@ pub async fn problem_management(desk: &Desk) {
         body["details"]["fields"]["incidents[0]"].is_string(),
         "{body}"
     );
+
+    // Unlinking one linked by mistake.
+    let third_path = format!("/api/v1/problems/PRB-000001/incidents/{}", id(&third));
+    ada.delete(&third_path).await.error(404, "not_found");
+    ada.post(
+        "/api/v1/problems/PRB-000001/incidents",
+        json!({"incidents": [id(&third)]}),
+    )
+    .await
+    .expect(200);
+    let unlinked = ada.delete(&third_path).await.expect(200);
+    assert_eq!(unlinked["problem"]["linked_incidents"], 2);
+    ada.get("/api/v1/incidents?problem=PRB-000404")
+        .await
+        .error(400, "validation_failed");
 
     // A known error needs its root cause.
     let body = ada
@@ -241,21 +273,13 @@ pub async fn problem_management(desk: &Desk) {
     .await
     .expect(200);
 
-    // Unlinking; and the trail of it all.
-    let unlinked = ada
-        .delete(&format!(
-            "/api/v1/problems/PRB-000001/incidents/{}",
-            id(&first)
-        ))
-        .await
-        .expect(200);
-    assert_eq!(unlinked["problem"]["linked_incidents"], 1);
+    // A closed problem's incidents stay as they are; and the trail of it all.
     ada.delete(&format!(
         "/api/v1/problems/PRB-000001/incidents/{}",
-        id(&third)
+        id(&first)
     ))
     .await
-    .error(404, "not_found");
+    .error(409, "invalid_transition");
     let history = ada
         .get("/api/v1/problems/PRB-000001/history")
         .await
@@ -615,7 +639,7 @@ pub async fn service_requests(desk: &Desk) {
         .error(409, "conflict");
     ada.post("/api/v1/requests/REQ-000001/steps/7/done", json!({}))
         .await
-        .error(400, "validation_failed");
+        .error(404, "not_found");
     let done = ada
         .post("/api/v1/requests/REQ-000001/steps/1/done", json!({}))
         .await
@@ -807,4 +831,326 @@ pub async fn links_and_extended_data(desk: &Desk) {
         .get("/api/v1/incidents/INC-000001/links")
         .await
         .error(404, "not_found");
+}
+
+pub async fn satisfaction_and_reports(desk: &Desk) {
+    let admin = desk.tenant("Report Co").await;
+    let (_, _, customer) = directory(&admin).await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
+    let other = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    let dora = client(
+        &admin,
+        json!({"role": "customer", "customer_id": id(&other)}),
+    )
+    .await;
+    let anyone = Api::new(&admin.base, None);
+
+    carl.post(
+        "/api/v1/incidents",
+        json!({"summary": "VPN drops", "priority": 3}),
+    )
+    .await
+    .expect(201);
+    incident(&ada, "Disk full").await;
+    incident(&ada, "Slow wiki").await;
+    let answered = ada
+        .post(
+            "/api/v1/incidents/INC-000001/actions",
+            json!({"text": "Looking at the VPN concentrator", "public": true}),
+        )
+        .await
+        .expect(201);
+    let first = ada.get("/api/v1/incidents/INC-000001").await.expect(200);
+    assert_eq!(first["first_response_at"], answered["created_at"]);
+
+    // Resolving offers the customer one survey, answered once by link.
+    carl.get("/api/v1/incidents/INC-000001/survey")
+        .await
+        .error(404, "not_found");
+    ada.post(
+        "/api/v1/incidents/INC-000001/status",
+        json!({"status": "resolved", "resolution": "Firmware updated"}),
+    )
+    .await
+    .expect(200);
+    let survey = carl
+        .get("/api/v1/incidents/INC-000001/survey")
+        .await
+        .expect(200);
+    assert_eq!(survey["reference"], "INC-000001");
+    assert_eq!(survey["rating"], Value::Null);
+    let token = survey["token"].as_str().expect("token").to_owned();
+    dora.get("/api/v1/incidents/INC-000001/survey")
+        .await
+        .error(404, "not_found");
+    ada.get("/api/v1/incidents/INC-000001/survey")
+        .await
+        .error(404, "not_found");
+    let link = format!("/api/v1/surveys/{token}");
+    assert_eq!(anyone.get(&link).await.expect(200)["summary"], "VPN drops");
+    anyone
+        .post(&link, json!({"rating": 6}))
+        .await
+        .error(400, "validation_failed");
+    let rated = anyone
+        .post(&link, json!({"rating": 5, "comment": "Quick & friendly"}))
+        .await
+        .expect(200);
+    assert_eq!(rated["rating"], 5);
+    anyone
+        .post(&link, json!({"rating": 1}))
+        .await
+        .error(409, "conflict");
+    let forged = format!("{}{}", &token[..32], "0".repeat(64));
+    anyone
+        .get(&format!("/api/v1/surveys/{forged}"))
+        .await
+        .error(404, "not_found");
+    anyone
+        .get("/api/v1/surveys/not-a-token")
+        .await
+        .error(404, "not_found");
+    // Reopened and resolved again: still the one survey.
+    for (status, resolution) in [("open", None), ("resolved", Some("Firmware rolled back"))] {
+        ada.post(
+            "/api/v1/incidents/INC-000001/status",
+            json!({"status": status, "resolution": resolution}),
+        )
+        .await
+        .expect(200);
+    }
+    let again = carl
+        .get("/api/v1/incidents/INC-000001/survey")
+        .await
+        .expect(200);
+    assert_eq!(again["token"], token.as_str());
+
+    // Problems for the problem management report.
+    ada.post("/api/v1/problems", json!({"summary": "VPN instability"}))
+        .await
+        .expect(201);
+    ada.post("/api/v1/problems", json!({"summary": "Disks fill up"}))
+        .await
+        .expect(201);
+    ada.post(
+        "/api/v1/problems/PRB-000001/incidents",
+        json!({"incidents": ["INC-000001"]}),
+    )
+    .await
+    .expect(200);
+    ada.post(
+        "/api/v1/problems/PRB-000001/status",
+        json!({"status": "resolved", "resolution": "Firmware fixed it", "outcome": "other"}),
+    )
+    .await
+    .expect(200);
+    ada.post(
+        "/api/v1/problems/PRB-000002/actions",
+        json!({"kind": "progress", "text": "Asked the vendor about log rotation\nMore detail here"}),
+    )
+    .await
+    .expect(201);
+
+    let report = ada
+        .get("/api/v1/reports/problems?period=day")
+        .await
+        .expect(200);
+    let sum = |items: &Value, key: &str| -> u64 {
+        items
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p[key].as_u64()).sum())
+            .unwrap_or(0)
+    };
+    assert_eq!(sum(&report["trend"], "problems_raised"), 2);
+    assert_eq!(sum(&report["trend"], "incidents_raised"), 3);
+    assert_eq!(report["resolved"]["total"], 1);
+    assert_eq!(report["resolved"]["other"], 1);
+    assert_eq!(report["resolved"]["linked_incidents"], 1);
+    assert_eq!(report["resolved"]["problems"][0]["reference"], "PRB-000001");
+    assert_eq!(report["days_open"][0]["reference"], "PRB-000002");
+    assert_eq!(report["days_open"][0]["days_open"], 0);
+    assert_eq!(
+        report["activity"][0]["actions"][0]["text"],
+        "Asked the vendor about log rotation"
+    );
+
+    let incidents = ada
+        .get("/api/v1/reports/incidents?period=month")
+        .await
+        .expect(200);
+    assert_eq!(sum(&incidents["volume"], "raised"), 3);
+    assert_eq!(sum(&incidents["volume"], "resolved"), 1);
+    assert_eq!(incidents["first_response"]["count"], 1);
+    assert_eq!(incidents["resolve"]["count"], 1);
+    assert_eq!(incidents["resolved"], 1);
+    assert_eq!(incidents["reopened"], 1);
+    assert_eq!(incidents["reopen_rate"], 1.0);
+    assert_eq!(incidents["satisfaction"]["responses"], 1);
+    assert_eq!(incidents["satisfaction"]["ratings"], json!([0, 0, 0, 0, 1]));
+
+    let csv = ada
+        .get("/api/v1/reports/problems/days-open.csv")
+        .await
+        .expect(200);
+    let csv = csv.as_str().expect("CSV text");
+    assert!(
+        csv.starts_with(
+            "reference,days_open,priority,status,summary\r\nPRB-000002,0,3,open,Disks fill up"
+        ),
+        "{csv}"
+    );
+    let svg = ada
+        .get("/api/v1/reports/problems/trend.svg")
+        .await
+        .expect(200);
+    assert!(svg.as_str().is_some_and(|s| s.starts_with("<svg")), "{svg}");
+    let summary = ada
+        .get("/api/v1/reports/incidents/summary.csv")
+        .await
+        .expect(200);
+    assert!(
+        summary
+            .as_str()
+            .is_some_and(|s| s.contains("satisfaction_mean,5")),
+        "{summary}"
+    );
+    ada.get("/api/v1/reports/problems/nothing.csv")
+        .await
+        .error(404, "not_found");
+    carl.get("/api/v1/reports/problems")
+        .await
+        .error(403, "forbidden");
+    ada.get("/api/v1/reports/incidents?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z")
+        .await
+        .error(400, "validation_failed");
+}
+
+pub async fn knowledge_base(desk: &Desk) {
+    let admin = desk.tenant("Knowledge Co").await;
+    let (_, _, customer) = directory(&admin).await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
+
+    ada.post(
+        "/api/v1/incidents",
+        json!({"summary": "Printer prints blank pages", "priority": 3,
+               "description": "Since the update <script>alert(1)</script>"}),
+    )
+    .await
+    .expect(201);
+    for (text, flagged) in [
+        ("Restart the <b>spooler</b>\nthen print a test page", true),
+        ("Internal: the vendor owes us one", false),
+    ] {
+        ada.post(
+            "/api/v1/incidents/INC-000001/actions",
+            json!({"text": text, "knowledge_base": flagged}),
+        )
+        .await
+        .expect(201);
+    }
+
+    // The export: only flagged actions, every value escaped.
+    let html = ada
+        .get("/api/v1/incidents/INC-000001/export")
+        .await
+        .expect(200);
+    let html = html.as_str().expect("HTML");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("Since the update &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("Restart the &lt;b&gt;spooler&lt;/b&gt;<br>\nthen print a test page"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("vendor owes us"),
+        "unflagged actions stay out: {html}"
+    );
+    carl.get("/api/v1/incidents/INC-000001/export")
+        .await
+        .error(403, "forbidden");
+
+    // The tenant's own template.
+    ada.put(
+        "/api/v1/kb/template",
+        json!({"template": "<p>{{summary}}</p>"}),
+    )
+    .await
+    .error(403, "forbidden");
+    let body = admin
+        .put(
+            "/api/v1/kb/template",
+            json!({"template": "<p>{{secret}}</p>"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(body["details"]["fields"]["template"].is_string(), "{body}");
+    let own = admin
+        .put(
+            "/api/v1/kb/template",
+            json!({"template": "<h1>{{summary}}</h1>{{#actions}}<p>{{text}}</p>{{/actions}}"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(own["is_default"], false);
+
+    // Published articles are for everyone in the tenant to read.
+    let article = ada
+        .post("/api/v1/incidents/INC-000001/publish", json!({}))
+        .await
+        .expect(201);
+    assert_eq!(article["title"], "Printer prints blank pages");
+    assert_eq!(
+        article["html"],
+        "<h1>Printer prints blank pages</h1><p>Restart the &lt;b&gt;spooler&lt;/b&gt;<br>\nthen print a test page</p>"
+    );
+    carl.post("/api/v1/incidents/INC-000001/publish", json!({}))
+        .await
+        .error(403, "forbidden");
+    let listed = carl.get("/api/v1/kb/articles").await.expect(200);
+    assert_eq!(listed["items"][0]["id"], article["id"]);
+    let path = format!("/api/v1/kb/articles/{}", id(&article));
+    assert_eq!(carl.get(&path).await.expect(200)["html"], article["html"]);
+    assert_eq!(
+        carl.get(&format!("{path}/html")).await.expect(200),
+        article["html"]
+    );
+    let again = ada
+        .post(
+            "/api/v1/incidents/INC-000001/publish",
+            json!({"title": "Blank pages after the printer update"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(again["id"], article["id"], "publishing again replaces it");
+    ada.post("/api/v1/problems", json!({"summary": "Spooler crashes"}))
+        .await
+        .expect(201);
+    ada.post("/api/v1/problems/PRB-000001/publish", json!({}))
+        .await
+        .expect(201);
+    let found = carl.get("/api/v1/kb/articles?q=BLANK").await.expect(200);
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        carl.get("/api/v1/kb/articles").await.expect(200)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    carl.delete(&path).await.error(403, "forbidden");
+    ada.delete(&path).await.expect(200);
+    carl.get(&path).await.error(404, "not_found");
+    let reset = admin
+        .put("/api/v1/kb/template", json!({"template": null}))
+        .await
+        .expect(200);
+    assert_eq!(reset["is_default"], true);
 }

@@ -996,4 +996,6 @@ pub async fn all(desk: &Desk) {
     super::processes::change_management(desk).await;
     super::processes::service_requests(desk).await;
     super::processes::links_and_extended_data(desk).await;
+    super::processes::satisfaction_and_reports(desk).await;
+    super::processes::knowledge_base(desk).await;
 }

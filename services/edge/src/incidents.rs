@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}/actions", get(actions).post(add_action))
         .route("/incidents/{id}/status", post(change_status))
         .route("/incidents/{id}/history", get(history))
+        .route("/incidents/{id}/survey", get(survey))
+        .route("/surveys/{token}", get(read_survey).post(answer_survey))
         .route(
             "/priority-matrix",
             get(priority_matrix).put(set_priority_matrix),
@@ -42,6 +44,16 @@ pub async fn call<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
+    call_for(state, who.tenant_id, headers, command).await
+}
+
+/// [`call`] for a tenant known without a principal (a survey link).
+pub async fn call_for<C: Command>(
+    state: &AppState,
+    tenant: Uuid,
+    headers: &HeaderMap,
+    command: &C,
+) -> ApiResult<C::Output> {
     // The exported span's context when spans are exported; else the
     // caller's trace (or a new one) with a span id of our own.
     let traceparent = telemetry::current_traceparent().unwrap_or_else(|| {
@@ -51,11 +63,11 @@ pub async fn call<C: Command>(
             .filter(|t| telemetry::trace_id(t).is_some())
             .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
     });
-    let mut envelope = Envelope::new(who.tenant_id, command)
+    let mut envelope = Envelope::new(tenant, command)
         .with_traceparent(Some(traceparent))
         .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
     if let Some(key) = idempotency_key(headers)? {
-        envelope = envelope.with_id(idempotent_id(who.tenant_id, C::TYPE, key));
+        envelope = envelope.with_id(idempotent_id(tenant, C::TYPE, key));
     }
     let reply = state
         .bus
@@ -369,4 +381,62 @@ async fn set_priority_matrix(
         cells: body.cells,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+/// The survey of the caller's own incident: where their portal links to.
+async fn survey(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SurveyV1>> {
+    let command = GetIncidentSurveyV1 {
+        viewer: who.actor.clone(),
+        incident: id,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+/// The tenant a survey token belongs to: its first 32 hex digits. Anything
+/// that is not a token this desk issued is simply not found.
+fn survey_tenant(token: &str) -> ApiResult<Uuid> {
+    let well_formed = token.len() == 96 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed
+        .then(|| Uuid::parse_str(&token[..32]).ok())
+        .flatten()
+        .ok_or_else(|| ApiError::not_found("survey"))
+}
+
+/// `GET /surveys/{token}`: the one-time link itself is the credential.
+async fn read_survey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> ApiResult<Json<SurveyV1>> {
+    let tenant = survey_tenant(&token)?;
+    let command = GetSurveyV1 { token };
+    Ok(Json(call_for(&state, tenant, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    rating: u8,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn answer_survey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Body(body): Body<Answer>,
+) -> ApiResult<Json<SurveyV1>> {
+    let tenant = survey_tenant(&token)?;
+    let command = AnswerSurveyV1 {
+        token,
+        rating: body.rating,
+        comment: body.comment,
+    };
+    Ok(Json(call_for(&state, tenant, &headers, &command).await?))
 }

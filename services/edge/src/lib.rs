@@ -5,6 +5,8 @@
 //! - [`auth`]: API tokens (stored as SHA-256) and the [`auth::Principal`] extractor.
 //! - [`directory`]: companies, customers, teams, agents, tokens (the edge's own store).
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
+//! - [`knowledge`]: export to the public knowledge base, and its articles.
+//! - [`reports`]: the KPI reports as JSON, CSV and SVG.
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
@@ -16,8 +18,10 @@ pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod incidents;
+pub mod knowledge;
 pub mod openapi;
 pub mod ops;
+pub mod reports;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -62,6 +66,8 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(directory::routes())
         .merge(incidents::routes())
         .merge(tickets::routes())
+        .merge(reports::routes())
+        .merge(knowledge::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -24,6 +24,7 @@ use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Params};
 use crate::incidents::call;
+use crate::knowledge;
 
 /// The path segment of each kind: `/api/v1/<segment>`.
 pub fn segment(kind: TicketKind) -> &'static str {
@@ -74,7 +75,9 @@ pub fn routes() -> Router<AppState> {
         let base = format!("/{}", segment(kind));
         router = router
             .route(&format!("{base}/{{id}}/links"), get(links).post(link))
-            .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink));
+            .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink))
+            .route(&format!("{base}/{{id}}/export"), get(knowledge::export))
+            .route(&format!("{base}/{{id}}/publish"), post(knowledge::publish));
     }
     router
         .route(

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use contracts::common::ReplyV1;
 use contracts::incident::*;
+use contracts::knowledge::*;
+use contracts::report::*;
 use contracts::ticket::*;
 use contracts::{Command, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError};
@@ -23,7 +25,7 @@ use crate::desk::{self, incident_v1};
 use crate::error::{Error, Result};
 use crate::incidents::{self, Change};
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
-use crate::{changes, fields, links, problems, requests, tickets};
+use crate::{changes, fields, knowledge, links, problems, reports, requests, surveys, tickets};
 
 /// Most incidents one page returns.
 pub const MAX_PAGE: u32 = 500;
@@ -85,6 +87,14 @@ impl Handler for Commands {
             GetChangeCalendarV1::TYPE => self.query::<GetChangeCalendarV1>(&env).await?,
             GetFieldDefinitionsV1::TYPE => self.query::<GetFieldDefinitionsV1>(&env).await?,
             ListRequestTypesV1::TYPE => self.query::<ListRequestTypesV1>(&env).await?,
+            GetKbTemplateV1::TYPE => self.query::<GetKbTemplateV1>(&env).await?,
+            ExportTicketV1::TYPE => self.query::<ExportTicketV1>(&env).await?,
+            ListArticlesV1::TYPE => self.query::<ListArticlesV1>(&env).await?,
+            GetArticleV1::TYPE => self.query::<GetArticleV1>(&env).await?,
+            GetSurveyV1::TYPE => self.query::<GetSurveyV1>(&env).await?,
+            GetIncidentSurveyV1::TYPE => self.query::<GetIncidentSurveyV1>(&env).await?,
+            GetProblemReportV1::TYPE => self.query::<GetProblemReportV1>(&env).await?,
+            GetIncidentReportV1::TYPE => self.query::<GetIncidentReportV1>(&env).await?,
             // Everything else changes state: the writer knows each kind and
             // rejects what it does not know.
             _ => {
@@ -370,6 +380,24 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
                 .await
                 .map(|d| json(&d))
         }),
+        SetKbTemplateV1::TYPE => run!(SetKbTemplateV1, |c| {
+            knowledge::set_template(conn, env, c)
+                .await
+                .map(|t| json(&t))
+        }),
+        PublishArticleV1::TYPE => run!(PublishArticleV1, |c| {
+            knowledge::publish(conn, env, c, now)
+                .await
+                .map(|a| json(&a))
+        }),
+        WithdrawArticleV1::TYPE => run!(WithdrawArticleV1, |c| {
+            knowledge::withdraw(conn, env, c).await.map(|a| json(&a))
+        }),
+        AnswerSurveyV1::TYPE => run!(AnswerSurveyV1, |c| {
+            surveys::answer(conn, env.tenant_id, &c.token, c.rating, c.comment, now)
+                .await
+                .map(|s| json(&s))
+        }),
         DefineRequestTypeV1::TYPE => run!(DefineRequestTypeV1, |c| {
             requests::define_type(conn, env, c).await.map(|t| json(&t))
         }),
@@ -545,6 +573,86 @@ impl Query for ListRequestTypesV1 {
     }
 }
 
+#[async_trait]
+impl Query for GetKbTemplateV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        desk::staff(&self.viewer, TicketKind::Problem)?;
+        Ok(output::<Self>(&knowledge::template(conn, tenant).await?))
+    }
+}
+
+#[async_trait]
+impl Query for ExportTicketV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let (_, export) =
+            knowledge::export(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
+        Ok(output::<Self>(&export))
+    }
+}
+
+#[async_trait]
+impl Query for ListArticlesV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        check_cursor(self.cursor.as_deref())?;
+        if let Some(text) = &self.text {
+            check_text("q", text, MAX_SUMMARY, false)?;
+        }
+        let limit = self.limit.clamp(1, MAX_PAGE);
+        Ok(output::<Self>(
+            &knowledge::list(conn, tenant, &self, limit).await?,
+        ))
+    }
+}
+
+#[async_trait]
+impl Query for GetArticleV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        Ok(output::<Self>(
+            &knowledge::get(conn, tenant, self.article).await?,
+        ))
+    }
+}
+
+#[async_trait]
+impl Query for GetSurveyV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let survey = surveys::by_token(conn, tenant, &self.token, runtime::store::now()).await?;
+        Ok(output::<Self>(&survey))
+    }
+}
+
+#[async_trait]
+impl Query for GetIncidentSurveyV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let t = tickets::find(
+            conn,
+            tenant,
+            TicketKind::Incident,
+            &self.incident,
+            &self.viewer,
+        )
+        .await?;
+        let survey = surveys::of_incident(conn, tenant, &t, &self.viewer).await?;
+        Ok(output::<Self>(&survey))
+    }
+}
+
+#[async_trait]
+impl Query for GetProblemReportV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let report = reports::problem_report(conn, tenant, &self).await?;
+        Ok(output::<Self>(&report))
+    }
+}
+
+#[async_trait]
+impl Query for GetIncidentReportV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        let report = reports::incident_report(conn, tenant, &self).await?;
+        Ok(output::<Self>(&report))
+    }
+}
+
 async fn set_matrix(
     conn: &mut AnyConnection,
     env: &Envelope,
@@ -623,6 +731,7 @@ async fn log(
         resolved_at: None,
         closed_at: None,
         version: 1,
+        first_response_at: None,
         problem_id: None,
         fields,
     };

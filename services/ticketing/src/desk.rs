@@ -19,7 +19,7 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::incidents::Change;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
-use crate::{changes, fields, lifecycle, links, problems, requests, tickets};
+use crate::{changes, fields, lifecycle, links, problems, requests, surveys, tickets};
 
 /// Staff only: to a customer the ticket does not exist.
 pub fn staff(actor: &Actor, kind: TicketKind) -> Result<()> {
@@ -196,6 +196,7 @@ pub async fn log(
         resolved_at: None,
         closed_at: None,
         version: 1,
+        first_response_at: None,
         problem_id: None,
         fields: values,
         problem: (kind == TicketKind::Problem).then(ProblemDetailsV1::default),
@@ -450,6 +451,12 @@ pub async fn change_status(
     }];
     audit.extend(text_change("resolution", &old_resolution, &t.resolution));
     save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    if reopened {
+        tickets::count_reopen(tx, tenant, t.id).await?;
+    }
+    if kind == TicketKind::Incident && cmd.to == "resolved" {
+        surveys::offer(tx, batch, env, &t, now).await?;
+    }
     if kind == TicketKind::Incident {
         let status = |s: &str| IncidentStatus::parse(s).unwrap_or(IncidentStatus::Open);
         let event = IncidentStatusChangedV1 {
@@ -479,6 +486,9 @@ pub async fn act(
 ) -> Result<()> {
     let tenant = env.tenant_id;
     batch.insert_action(tenant, t.id, &action);
+    if t.first_response_at.is_none() && actor.role != Role::Customer {
+        t.first_response_at = Some(now);
+    }
     let c = Change {
         change: "action",
         from: None,

@@ -13,6 +13,9 @@
 //! - [`tickets`]: the ticket store (one table for every kind).
 //! - [`incidents`]: incidents as their own type, reference counters, actions
 //!   and the priority matrix.
+//! - [`reports`]: the KPI reports, computed in the database.
+//! - [`knowledge`]: export to the public knowledge base; articles.
+//! - [`surveys`]: satisfaction surveys on resolved incidents.
 //! - [`links`]: typed links between tickets, read from both ends.
 //! - [`fields`]: extended data definitions and checks; request types.
 //! - [`lifecycle`]: which status may follow which, per kind.
@@ -25,10 +28,13 @@ pub mod desk;
 pub mod error;
 pub mod fields;
 pub mod incidents;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod links;
 pub mod problems;
+pub mod reports;
 pub mod requests;
+pub mod surveys;
 pub mod tickets;
 pub mod validate;
 
@@ -50,6 +56,16 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "tickets",
         sql: include_str!("../../../migrations/ticketing/0002_tickets.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "reports",
+        sql: include_str!("../../../migrations/ticketing/0003_reports.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "knowledge_base",
+        sql: include_str!("../../../migrations/ticketing/0004_knowledge_base.sql"),
     },
 ];
 

@@ -163,7 +163,7 @@ pub fn moved(p: &mut ProblemDetailsV1, to: &str, outcome: Option<ProblemOutcome>
     }
 }
 
-/// The problem `key`, open for linking (staff only).
+/// The problem `key`, not closed (staff only).
 async fn open_problem(
     tx: &mut AnyConnection,
     tenant: Uuid,
@@ -173,7 +173,7 @@ async fn open_problem(
     staff(actor, TicketKind::Problem)?;
     let p = tickets::find(tx, tenant, TicketKind::Problem, key, actor).await?;
     if lifecycle::is_final(p.kind, &p.status) {
-        return Err(refused(&p, "link incidents to"));
+        return Err(refused(&p, "change the incidents of"));
     }
     Ok(p)
 }
@@ -245,8 +245,7 @@ pub async fn unlink_incident(
     now: OffsetDateTime,
 ) -> Result<TicketV1> {
     let tenant = env.tenant_id;
-    staff(&cmd.actor, TicketKind::Problem)?;
-    let problem = tickets::find(tx, tenant, TicketKind::Problem, &cmd.problem, &cmd.actor).await?;
+    let problem = open_problem(tx, tenant, &cmd.problem, &cmd.actor).await?;
     let mut incident =
         tickets::find(tx, tenant, TicketKind::Incident, &cmd.incident, &cmd.actor).await?;
     if incident.problem_id != Some(problem.id) {
@@ -291,8 +290,7 @@ pub async fn apply_workaround(
     now: OffsetDateTime,
 ) -> Result<WorkaroundAppliedV1> {
     let tenant = env.tenant_id;
-    staff(&cmd.actor, TicketKind::Problem)?;
-    let problem = tickets::find(tx, tenant, TicketKind::Problem, &cmd.problem, &cmd.actor).await?;
+    let problem = open_problem(tx, tenant, &cmd.problem, &cmd.actor).await?;
     let details = problem.problem.clone().unwrap_or_default();
     let workaround = match details.workaround {
         Some(w) if details.workaround_flagged => w,

@@ -74,7 +74,7 @@ pub async fn complete_step(
         .as_mut()
         .and_then(|r| r.steps.get_mut(cmd.step as usize))
     else {
-        return Err(Error::field("step", "no such step"));
+        return Err(Error::not_found("step"));
     };
     if step.done_at.is_some() {
         return Err(Error::Domain(ErrorBody::new(

@@ -20,7 +20,8 @@ use crate::error::{Error, Result};
 
 const COLUMNS: &str = "id, kind, reference, status, priority, impact, urgency, summary, \
     description, customer_id, category, service, assignee_id, team_id, resolution, logged_by, \
-    created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields";
+    created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields, \
+    first_response_at";
 
 /// What only one kind has, as stored in the `details` column.
 #[derive(Default, Serialize, Deserialize)]
@@ -70,6 +71,7 @@ fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
         version: row.try_get(20)?,
         problem_id: uuid_at(row, 21)?,
         fields: json_col(row, 23)?,
+        first_response_at: row.try_get::<Option<i64>, _>(24)?.map(from_micros),
         problem: details.problem,
         change: details.change,
         request: details.request,
@@ -124,6 +126,7 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "fields",
     "planned_start",
     "planned_end",
+    "first_response_at",
 ];
 
 fn id_param(u: Option<Uuid>) -> Param {
@@ -166,6 +169,7 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
             .into(),
         start.into(),
         end.into(),
+        t.first_response_at.map(micros).into(),
     ]
 }
 
@@ -177,8 +181,8 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
         "UPDATE tickets SET status = $1, priority = $2, assignee_id = $3, team_id = $4, \
          resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9, \
          summary = $10, summary_folded = $11, description = $12, category = $13, service = $14, \
-         problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19 \
-         WHERE tenant_id = $20 AND id = $21 AND version = $22",
+         problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19, \
+         first_response_at = $20 WHERE tenant_id = $21 AND id = $22 AND version = $23",
     )
     .bind(&t.status)
     .bind(i64::from(t.priority))
@@ -199,6 +203,7 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
     .bind(serde_json::to_string(&t.fields).unwrap_or_else(|_| "{}".into()))
     .bind(start)
     .bind(end)
+    .bind(t.first_response_at.map(micros))
     .bind(tenant.to_string())
     .bind(t.id.to_string())
     .bind(t.version - 1)
@@ -208,6 +213,22 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
         return Err(Error::Conflict(t.reference.clone()));
     }
     Ok(())
+}
+
+/// Counts one more reopening of `ticket`, for the reopen rate.
+pub async fn count_reopen(tx: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Result<()> {
+    sqlx::query("UPDATE tickets SET reopened = reopened + 1 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(ticket.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Problems and changes are the desk's own work: customers see their
+/// incidents and service requests only.
+pub fn visible(kind: TicketKind, viewer: &Actor) -> bool {
+    viewer.customer_scope().is_none() || matches!(kind, TicketKind::Incident | TicketKind::Request)
 }
 
 /// The ticket of `kind` by id or reference, as `viewer` may see it.
@@ -220,7 +241,7 @@ pub async fn find(
 ) -> Result<TicketV1> {
     // Ids compare in their canonical form; references in upper case. A key
     // that can name nothing (control characters) is simply not found.
-    if key.chars().any(char::is_control) {
+    if key.chars().any(char::is_control) || !visible(kind, viewer) {
         return Err(Error::not_found(kind.noun()));
     }
     let (by, key) = match Uuid::parse_str(key) {
@@ -311,6 +332,12 @@ pub async fn list(
         cursor,
         limit,
     } = listing;
+    if !visible(kind, viewer) {
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
     let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = $2");
     let mut args: Vec<Param> = vec![Param::from(tenant.to_string()), Param::from(kind.as_str())];
     let mut push = |clause: &str, arg: Param, suffix: &str| {
@@ -540,6 +567,7 @@ pub fn to_incident(t: TicketV1) -> Result<IncidentV1> {
         version: t.version,
         problem_id: t.problem_id,
         fields: t.fields,
+        first_response_at: t.first_response_at,
     })
 }
 
@@ -568,6 +596,7 @@ pub fn from_incident(i: &IncidentV1) -> TicketV1 {
         version: i.version,
         problem_id: i.problem_id,
         fields: i.fields.clone(),
+        first_response_at: i.first_response_at,
         problem: None,
         change: None,
         request: None,

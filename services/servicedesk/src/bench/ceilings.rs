@@ -58,6 +58,7 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
         resolved_at: None,
         closed_at: None,
         version: 1,
+        first_response_at: None,
         problem_id: None,
         fields: Default::default(),
     }

@@ -5,11 +5,15 @@
 //! durability, RabbitMQ publishing, confirming and consuming the same
 //! messages, and request/reply round trips over direct reply-to.
 //!
+//! `--mode reports` measures the KPI reports over a million tickets instead
+//! (see [`reports`]).
+//!
 //! The desk under test runs as child processes of this one (the real
 //! binary, as users run it); the load comes from this process over loopback.
 
 mod ceilings;
 mod load;
+mod reports;
 
 use std::path::Path;
 use std::time::Duration;
@@ -52,6 +56,9 @@ pub struct BenchArgs {
     /// Ticketing replicas in distributed mode.
     #[arg(long, default_value_t = 2)]
     pub replicas: usize,
+    /// Tickets of the tenant the reports run over (`--mode reports`).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tickets: usize,
 }
 
 /// Incidents per transaction in the grouped ceilings: about what the
@@ -75,6 +82,8 @@ pub enum Mode {
     Embedded,
     Distributed,
     Both,
+    /// The KPI reports over `--tickets` tickets, on SQLite and PostgreSQL.
+    Reports,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -85,6 +94,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.requests, args.concurrency
     );
 
+    if args.mode == Mode::Reports {
+        rows = reports::run(args.tickets, &args.postgres()).await?;
+        print_table(rows);
+        return Ok(());
+    }
     if let (Some(url), Some(token)) = (&args.url, &args.token) {
         let (full, half) = measure(url, token, &args).await?;
         println!("{url}: {}", full.line());
@@ -137,13 +151,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             rpc.line(),
         ));
     }
+    print_table(rows);
+    Ok(())
+}
+
+fn print_table(rows: Vec<(String, String)>) {
     println!();
     println!("| what | result |");
     println!("| --- | --- |");
     for (what, result) in rows {
         println!("| {what} | {result} |");
     }
-    Ok(())
 }
 
 /// Full load, then half of that rate.

@@ -1,0 +1,453 @@
+//! The public knowledge base: a ticket rendered to HTML through the
+//! tenant's template, with only the actions flagged for the knowledge base,
+//! and the articles published from such exports.
+//!
+//! Templates are HTML with `{{placeholders}}` for the ticket (`reference`,
+//! `kind`, `summary`, `description`, `resolution`, `status`, `priority`,
+//! `category`, `service`, `created_at`, `resolved_at`) and one section,
+//! `{{#actions}}…{{/actions}}`, repeated per flagged action with `text`,
+//! `kind`, `author` and `created_at`. Every value is HTML-escaped (line
+//! breaks become `<br>`): what users typed can never become markup. A
+//! template is checked when it is saved, so rendering cannot fail.
+
+use contracts::incident::ActionV1;
+use contracts::knowledge::*;
+use contracts::ticket::{TicketKind, TicketV1};
+use contracts::{Actor, Envelope, Page, Role};
+use runtime::store::{Param, bind_all, from_micros, micros, uuid_at};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::desk::staff;
+use crate::error::{Error, Result};
+use crate::incidents;
+use crate::tickets::{self, json_col};
+use crate::validate::{MAX_SUMMARY, check_text};
+
+const MAX_TEMPLATE: usize = 100_000;
+
+pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{reference}}: {{summary}}</title>
+<style>
+body { font-family: sans-serif; max-width: 48em; margin: 2em auto; line-height: 1.5; color: #222; }
+.ref, .by { color: #666; font-size: 0.9em; }
+section { border-top: 1px solid #ddd; padding-top: 0.5em; }
+</style>
+</head>
+<body>
+<article>
+<h1>{{summary}}</h1>
+<p class="ref">{{reference}} &middot; {{kind}} &middot; logged {{created_at}}</p>
+<h2>Description</h2>
+<p>{{description}}</p>
+<h2>Resolution</h2>
+<p>{{resolution}}</p>
+<h2>Notes</h2>
+{{#actions}}<section>
+<p>{{text}}</p>
+<p class="by">{{author}}, {{created_at}}</p>
+</section>
+{{/actions}}</article>
+</body>
+</html>
+"#;
+
+const TICKET_FIELDS: &[&str] = &[
+    "reference",
+    "kind",
+    "summary",
+    "description",
+    "resolution",
+    "status",
+    "priority",
+    "category",
+    "service",
+    "created_at",
+    "resolved_at",
+];
+const ACTION_FIELDS: &[&str] = &["text", "kind", "author", "created_at"];
+
+#[derive(Debug, PartialEq)]
+enum Part<'a> {
+    Text(&'a str),
+    Value(&'a str),
+    Actions(Vec<Part<'a>>),
+}
+
+/// Parses a template; errors say what is wrong.
+fn parse(template: &str) -> std::result::Result<Vec<Part<'_>>, String> {
+    let mut top = Vec::new();
+    // The `{{#actions}}` section being read, if any.
+    let mut section: Option<Vec<Part<'_>>> = None;
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let (text, after) = rest.split_at(open);
+        let here = section.as_mut().unwrap_or(&mut top);
+        if !text.is_empty() {
+            here.push(Part::Text(text));
+        }
+        let Some(close) = after.find("}}") else {
+            return Err("a {{ is not closed".into());
+        };
+        let name = after[2..close].trim();
+        rest = &after[close + 2..];
+        let known = if section.is_some() {
+            ACTION_FIELDS
+        } else {
+            TICKET_FIELDS
+        };
+        match (name, section.take()) {
+            ("#actions", None) => section = Some(Vec::new()),
+            ("#actions", Some(_)) => return Err("{{#actions}} inside {{#actions}}".into()),
+            ("/actions", Some(parts)) => top.push(Part::Actions(parts)),
+            ("/actions", None) => return Err("{{/actions}} without {{#actions}}".into()),
+            (n, open) if known.contains(&n) => {
+                section = open;
+                section.as_mut().unwrap_or(&mut top).push(Part::Value(n));
+            }
+            (n, _) => {
+                return Err(format!(
+                    "unknown placeholder {{{{{n}}}}} here; known: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    if section.is_some() {
+        return Err("{{#actions}} is not closed".into());
+    }
+    if !rest.is_empty() {
+        top.push(Part::Text(rest));
+    }
+    Ok(top)
+}
+
+/// HTML-escapes `s`; line breaks become `<br>`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("<br>\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn date(t: Option<OffsetDateTime>) -> String {
+    t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+fn ticket_value(t: &TicketV1, name: &str) -> String {
+    match name {
+        "reference" => t.reference.clone(),
+        "kind" => t.kind.noun().to_owned(),
+        "summary" => t.summary.clone(),
+        "description" => t.description.clone(),
+        "resolution" => t.resolution.clone().unwrap_or_default(),
+        "status" => t.status.clone(),
+        "priority" => t.priority.to_string(),
+        "category" => t.category.clone().unwrap_or_default(),
+        "service" => t.service.clone().unwrap_or_default(),
+        "created_at" => date(Some(t.created_at)),
+        "resolved_at" => date(t.resolved_at),
+        _ => String::new(),
+    }
+}
+
+fn action_value(a: &ActionV1, name: &str) -> String {
+    match name {
+        "text" => a.text.clone(),
+        "kind" => a.kind.as_str().to_owned(),
+        "author" => a.author.name.clone(),
+        "created_at" => date(Some(a.created_at)),
+        _ => String::new(),
+    }
+}
+
+/// Renders `t` with `actions` (already only the flagged ones).
+fn render(template: &str, t: &TicketV1, actions: &[ActionV1]) -> Result<String> {
+    let parts = parse(template).map_err(|e| Error::field("template", e))?;
+    let mut out = String::with_capacity(template.len() + t.description.len());
+    for part in &parts {
+        match part {
+            Part::Text(s) => out.push_str(s),
+            Part::Value(name) => out.push_str(&escape(&ticket_value(t, name))),
+            Part::Actions(section) => {
+                for a in actions {
+                    for p in section {
+                        match p {
+                            Part::Text(s) => out.push_str(s),
+                            Part::Value(name) => out.push_str(&escape(&action_value(a, name))),
+                            Part::Actions(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn template(conn: &mut AnyConnection, tenant: Uuid) -> Result<KbTemplateV1> {
+    let own: Option<String> =
+        sqlx::query_scalar("SELECT template FROM kb_templates WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match own {
+        Some(template) => KbTemplateV1 {
+            template,
+            is_default: false,
+        },
+        None => KbTemplateV1 {
+            template: DEFAULT_TEMPLATE.to_owned(),
+            is_default: true,
+        },
+    })
+}
+
+pub async fn set_template(
+    conn: &mut AnyConnection,
+    env: &Envelope,
+    cmd: SetKbTemplateV1,
+) -> Result<KbTemplateV1> {
+    if cmd.actor.role != Role::Admin {
+        return Err(Error::not_found("knowledge base template"));
+    }
+    let tenant = env.tenant_id.to_string();
+    match &cmd.template {
+        Some(t) => {
+            if t.len() > MAX_TEMPLATE {
+                return Err(Error::field(
+                    "template",
+                    format!("at most {MAX_TEMPLATE} bytes"),
+                ));
+            }
+            if t.contains('\0') {
+                return Err(Error::field("template", "must not contain NUL"));
+            }
+            parse(t).map_err(|e| Error::field("template", e))?;
+            sqlx::query(
+                "INSERT INTO kb_templates (tenant_id, template) VALUES ($1, $2) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET template = excluded.template",
+            )
+            .bind(&tenant)
+            .bind(t)
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM kb_templates WHERE tenant_id = $1")
+                .bind(&tenant)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    template(conn, env.tenant_id).await
+}
+
+/// The ticket as the tenant's template renders it (staff only).
+pub async fn export(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+    key: &str,
+    viewer: &Actor,
+) -> Result<(TicketV1, ExportV1)> {
+    staff(viewer, kind)?;
+    let t = tickets::find(conn, tenant, kind, key, viewer).await?;
+    let actions: Vec<ActionV1> = incidents::actions(conn, tenant, t.id, viewer)
+        .await?
+        .into_iter()
+        .filter(|a| a.knowledge_base)
+        .collect();
+    let template = template(conn, tenant).await?.template;
+    let html = render(&template, &t, &actions)?;
+    let export = ExportV1 {
+        reference: t.reference.clone(),
+        html,
+    };
+    Ok((t, export))
+}
+
+pub async fn publish(
+    tx: &mut AnyConnection,
+    env: &Envelope,
+    cmd: PublishArticleV1,
+    now: OffsetDateTime,
+) -> Result<ArticleV1> {
+    let tenant = env.tenant_id;
+    if let Some(title) = &cmd.title {
+        check_text("title", title, MAX_SUMMARY, true)?;
+    }
+    let (t, export) = export(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    let title = cmd
+        .title
+        .map_or_else(|| t.summary.clone(), |s| s.trim().to_owned());
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM kb_articles WHERE tenant_id = $1 AND ticket_id = $2")
+            .bind(tenant.to_string())
+            .bind(t.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let id = match existing.as_deref().map(Uuid::parse_str) {
+        Some(Ok(id)) => id,
+        _ => Uuid::now_v7(),
+    };
+    let actor = serde_json::to_string(&cmd.actor).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO kb_articles (id, tenant_id, ticket_id, reference, title, title_folded, html, \
+         published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET title = excluded.title, \
+         title_folded = excluded.title_folded, html = excluded.html, \
+         published_by = excluded.published_by, published_at = excluded.published_at",
+    )
+    .bind(id.to_string())
+    .bind(tenant.to_string())
+    .bind(t.id.to_string())
+    .bind(&t.reference)
+    .bind(&title)
+    .bind(title.to_lowercase())
+    .bind(&export.html)
+    .bind(actor)
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok(ArticleV1 {
+        id,
+        reference: t.reference,
+        title,
+        html: export.html,
+        published_by: cmd.actor,
+        published_at: now,
+    })
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: &ListArticlesV1,
+    limit: u32,
+) -> Result<Page<ArticleSummaryV1>> {
+    let mut sql = "SELECT id, reference, title, published_at FROM kb_articles WHERE tenant_id = $1"
+        .to_owned();
+    let mut args = vec![Param::from(tenant.to_string())];
+    if let Some(text) = cmd.text.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(Param::from(format!("%{escaped}%")));
+        sql.push_str(&format!(
+            " AND title_folded LIKE ${} ESCAPE '\\'",
+            args.len()
+        ));
+    }
+    if let Some(c) = &cmd.cursor {
+        args.push(Param::from(c.clone()));
+        sql.push_str(&format!(" AND id < ${}", args.len()));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", i64::from(limit) + 1));
+    let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
+    let mut items = rows
+        .iter()
+        .map(|r| {
+            Ok(ArticleSummaryV1 {
+                id: uuid_at(r, 0)?.unwrap_or_default(),
+                reference: r.try_get(1)?,
+                title: r.try_get(2)?,
+                published_at: from_micros(r.try_get(3)?),
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+pub async fn get(conn: &mut AnyConnection, tenant: Uuid, id: Uuid) -> Result<ArticleV1> {
+    let row = sqlx::query(
+        "SELECT id, reference, title, html, published_by, published_at FROM kb_articles \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found("article"))?;
+    Ok(ArticleV1 {
+        id: uuid_at(&row, 0)?.unwrap_or_default(),
+        reference: row.try_get(1)?,
+        title: row.try_get(2)?,
+        html: row.try_get(3)?,
+        published_by: json_col(&row, 4)?,
+        published_at: from_micros(row.try_get(5)?),
+    })
+}
+
+pub async fn withdraw(
+    tx: &mut AnyConnection,
+    env: &Envelope,
+    cmd: WithdrawArticleV1,
+) -> Result<ArticleV1> {
+    staff(&cmd.actor, TicketKind::Problem)?;
+    let article = get(tx, env.tenant_id, cmd.article).await?;
+    sqlx::query("DELETE FROM kb_articles WHERE tenant_id = $1 AND id = $2")
+        .bind(env.tenant_id.to_string())
+        .bind(cmd.article.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(article)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_template_parses() {
+        assert!(parse(DEFAULT_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        assert!(parse("{{summary").is_err());
+        assert!(parse("{{nope}}").is_err());
+        assert!(
+            parse("{{text}}").is_err(),
+            "an action field outside the section"
+        );
+        assert!(parse("{{#actions}}{{summary}}{{/actions}}").is_err());
+        assert!(parse("{{#actions}}").is_err());
+        assert!(parse("{{/actions}}").is_err());
+        assert_eq!(
+            parse("a{{ summary }}b").expect("parses"),
+            vec![Part::Text("a"), Part::Value("summary"), Part::Text("b")]
+        );
+    }
+
+    #[test]
+    fn values_are_escaped() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\"\nnext"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;<br>\nnext"
+        );
+    }
+}
