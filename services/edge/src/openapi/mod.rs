@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`.
 //!
 //! Written by hand from the routes in [`crate::router`], the handlers in
-//! [`crate::directory`], [`crate::incidents`], [`crate::tickets`] and
-//! [`crate::ops`], the errors in [`crate::error`] and the wire types in
-//! [`contracts`], so it must change with them: a route, a field, a status or
+//! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
+//! [`crate::reports`], [`crate::knowledge`] and [`crate::ops`], the errors in
+//! [`crate::error`] and the wire types in [`contracts`], so it must change
+//! with them: a route, a field, a status or
 //! an error code added or changed there is changed here in the same commit.
 //! The tests at the bottom check the document against itself (paths, `$ref`s,
 //! operation ids) and its error codes against [`crate::error::Code`]; they
@@ -13,9 +14,13 @@
 //! because `serde_json::json!` recurses per token and one literal this size
 //! would exceed the macro recursion limit. This module holds the building
 //! blocks, the directory, tokens, incidents and operations; [`tickets`] holds
-//! problems, changes, service requests, links and extended data, with the same
-//! building blocks.
+//! problems, changes, service requests, links and extended data,
+//! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys and
+//! [`knowledge`] the knowledge base, with the same building blocks.
 
+mod knowledge;
+mod reports;
+mod surveys;
 mod tickets;
 
 use axum::Json;
@@ -50,16 +55,21 @@ fn info() -> Value {
     let description = format!(
         "The service desk's HTTP API: the tenant's directory (companies, customers, teams, \
          agents and API tokens) and its tickets: incidents, problems, changes and service \
-         requests, the links between them and the tenant's own fields on them (extended data).\n\n\
-         **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` needs \
+         requests, the links between them and the tenant's own fields on them (extended data); \
+         the KPI reports, satisfaction surveys and the knowledge base.\n\n\
+         **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` and a \
+         survey's link (`/api/v1/surveys/{{token}}`, whose token is its own credential) needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
          `admin` may do everything; `agent` and `integration` work tickets and read the \
-         directory; `customer` logs incidents and service requests, sees only their own tickets \
-         and only the public actions on them (another customer's ticket answers 404). Admins \
-         issue tokens with `POST /api/v1/tokens`.\n\n\
+         directory; `customer` logs incidents and service requests, sees only their own \
+         incidents and service requests and only the public actions on them (another \
+         customer's ticket answers 404; problems and changes are the staff's, so to a customer \
+         none exists: 404, or an empty list), and reads the knowledge base. Admins issue tokens \
+         with `POST /api/v1/tokens`.\n\n\
          **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
-         `validation_failed`.\n\n\
+         `validation_failed`. Answers are JSON, except the report tables (CSV or SVG) and the \
+         knowledge base's HTML.\n\n\
          **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \
          `message` for people and, for some codes, `details` (`details.fields` names the field \
          of a `validation_failed`). An unknown path answers 404 `not_found`; a method an \
@@ -103,6 +113,9 @@ fn tags() -> Value {
         ),
     ];
     all.extend(tickets::tags());
+    all.extend(reports::tags());
+    all.extend(surveys::tags());
+    all.extend(knowledge::tags());
     all.push(tag(
         OPERATIONS,
         "Health, readiness, metrics and this document; no token needed.",
@@ -191,6 +204,16 @@ fn list_of(item: &str) -> Value {
     json!({ "type": "array", "items": component(item) })
 }
 
+/// `schema` or null.
+fn or_null(schema: Value) -> Value {
+    json!({ "anyOf": [schema, { "type": "null" }] })
+}
+
+/// A count: an integer from 0.
+fn count(description: &str) -> Value {
+    about(json!({ "type": "integer", "minimum": 0 }), description)
+}
+
 // ---- schemas ----
 
 fn schemas() -> Value {
@@ -203,6 +226,9 @@ fn schemas() -> Value {
         matrix_schemas(),
         request_schemas(),
         tickets::schemas(),
+        reports::schemas(),
+        surveys::schemas(),
+        knowledge::schemas(),
         ops_schemas(),
     ] {
         all.extend(
@@ -219,8 +245,9 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
     let role = about(
         role,
         "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
-         a monitor): tickets and reading the directory. `customer`: logging incidents and service \
-         requests, their own tickets and the public actions on them.",
+         a monitor): tickets, reports and reading the directory. `customer`: logging incidents and \
+         service requests, their own incidents and service requests and the public actions on them, \
+         their surveys, and reading the knowledge base; no problems or changes.",
     );
     let actor = object(
         &["role", "id", "name"],
@@ -265,7 +292,7 @@ fn error_schema() -> Value {
          may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
          ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
          already: a duplicate link, a decision already made, a step already done, or an already \
-         processed command whose answer was lost). 413: `payload_too_large`. 415: \
+         processed command whose answer was lost, a survey already answered). 413: `payload_too_large`. 415: \
          `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
     );
     let fields = about(
@@ -683,6 +710,7 @@ fn incident() -> Value {
                     "Bumped on every change.",
                 ),
             ),
+            ("first_response_at", first_response_at()),
             (
                 "problem_id",
                 about(
@@ -955,6 +983,15 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// `first_response_at` of a ticket of any kind.
+fn first_response_at() -> Value {
+    about(
+        timestamp(),
+        "When the desk first acted on it: the first action added by an admin, agent or integration \
+         token. RFC 3339; absent until then.",
+    )
+}
+
 fn ops_schemas() -> Vec<(&'static str, Value)> {
     let health = object(
         &["status"],
@@ -987,7 +1024,12 @@ fn ops_schemas() -> Vec<(&'static str, Value)> {
 // ---- operation building blocks ----
 
 fn answer(description: &str, schema: Value) -> Value {
-    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+    answer_as(description, "application/json", schema)
+}
+
+/// A success answered as `media_type`.
+fn answer_as(description: &str, media_type: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { media_type: { "schema": schema } } })
 }
 
 /// An error answer: when it happens, and the `Error` body.
@@ -1230,6 +1272,9 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(incident_detail_paths());
     all.extend(matrix_paths());
     all.extend(tickets::paths());
+    all.extend(reports::paths());
+    all.extend(surveys::paths());
+    all.extend(knowledge::paths());
     all.extend(ops_paths());
     all
 }
@@ -1464,7 +1509,8 @@ fn incident_paths() -> Vec<(String, Value)> {
         query(
             "problem",
             text(),
-            "Only incidents linked to this problem: its id or reference (`PRB-000042`).",
+            "Only incidents linked to this problem: its id or reference (`PRB-000042`). Admin, agent and \
+             integration tokens: to a customer token no problem exists, so this answers 400.",
         ),
     ];
     filters.extend(page_parameters());
@@ -1480,9 +1526,14 @@ fn incident_paths() -> Vec<(String, Value)> {
         responses(
             vec![(200, answer("One page.", component("IncidentPage")))],
             vec![
-                bad_query(),
+                (
+                    400,
+                    "`validation_failed`: a query parameter is malformed, out of range or unknown, or \
+                     `problem` names no problem of the tenant's (for a customer token, any problem); \
+                     `details.fields` names it."
+                        .to_owned(),
+                ),
                 unauthorized(),
-                not_found("`problem` names no problem of the tenant's."),
                 internal(),
                 ticketing_down(),
             ],
@@ -1907,6 +1958,8 @@ mod tests {
             routes.push(("get", format!("{base}/{{id}}/links")));
             routes.push(("post", format!("{base}/{{id}}/links")));
             routes.push(("delete", format!("{base}/{{id}}/links/{{link}}")));
+            routes.push(("get", format!("{base}/{{id}}/export")));
+            routes.push(("post", format!("{base}/{{id}}/publish")));
             if kind == TicketKind::Incident {
                 continue;
             }
@@ -1931,6 +1984,57 @@ mod tests {
                 "{method} {path} is not documented"
             );
         }
+    }
+
+    /// The routes of [`crate::reports::routes`] (each table its handlers
+    /// serve under `{table}`), [`crate::knowledge::routes`] and the surveys
+    /// of [`crate::incidents::routes`], listed again likewise.
+    #[test]
+    fn every_report_knowledge_and_survey_route_is_documented() {
+        let doc = document();
+        let mut routes = vec![
+            ("get", "/reports/problems".to_owned()),
+            ("get", "/reports/incidents".to_owned()),
+            ("get", "/kb/articles".to_owned()),
+            ("get", "/kb/articles/{id}".to_owned()),
+            ("delete", "/kb/articles/{id}".to_owned()),
+            ("get", "/kb/articles/{id}/html".to_owned()),
+            ("get", "/kb/template".to_owned()),
+            ("put", "/kb/template".to_owned()),
+            ("get", "/incidents/{id}/survey".to_owned()),
+            ("get", "/surveys/{token}".to_owned()),
+            ("post", "/surveys/{token}".to_owned()),
+        ];
+        for table in [
+            "trend.csv",
+            "trend.svg",
+            "resolved.csv",
+            "resolved.svg",
+            "days-open.csv",
+            "days-open.svg",
+            "activity.csv",
+        ] {
+            routes.push(("get", format!("/reports/problems/{table}")));
+        }
+        for table in ["volume.csv", "volume.svg", "summary.csv"] {
+            routes.push(("get", format!("/reports/incidents/{table}")));
+        }
+        for (method, route) in &routes {
+            let path = format!("/api/v1{route}");
+            assert!(
+                doc["paths"][&path][method].is_object(),
+                "{method} {path} is not documented"
+            );
+        }
+        let tables = paths(&doc)
+            .keys()
+            .filter(|p| p.starts_with("/api/v1/reports/"))
+            .count();
+        let listed = routes
+            .iter()
+            .filter(|(_, r)| r.starts_with("/reports/"))
+            .count();
+        assert_eq!(tables, listed, "a report table no handler serves");
     }
 
     #[test]
@@ -1978,12 +2082,27 @@ mod tests {
         }
     }
 
+    /// The operations of the API that need no token: a survey's link, whose
+    /// token is its own credential.
+    const TOKENLESS: [(&str, &str); 2] = [
+        ("get", "/api/v1/surveys/{token}"),
+        ("post", "/api/v1/surveys/{token}"),
+    ];
+
     #[test]
     fn only_the_operational_endpoints_need_no_token() {
         let doc = document();
         assert_eq!(doc["security"][0]["bearerAuth"], Value::Array(Vec::new()));
+        for (method, path) in TOKENLESS {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is not documented"
+            );
+        }
         for (method, path, operation) in operations(&doc) {
-            let open = path == "/api/v1/openapi.json" || !path.starts_with("/api/v1/");
+            let open = path == "/api/v1/openapi.json"
+                || !path.starts_with("/api/v1/")
+                || TOKENLESS.contains(&(method, path));
             let public = operation["security"] == Value::Array(Vec::new());
             assert_eq!(open, public, "{method} {path}: security");
         }

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::{
     ASSIGNMENT_RULES, FIELD_FILTERS, INCIDENTS, about, admin_only, answer, bad_body, bad_query,
-    boolean, closed, component, idempotency_key, internal, list_of, not_found, not_json, object,
-    operation, page, page_parameters, parameter, query, responses, set, staff_only, tag, text,
-    text_or_null, ticketing_down, timestamp, timestamp_or_null, too_large, traceparent,
-    unauthorized, uuid, uuid_or_null, with_body, with_parameters,
+    boolean, closed, component, first_response_at, idempotency_key, internal, list_of, not_found,
+    not_json, object, operation, or_null, page, page_parameters, parameter, query, responses, set,
+    staff_only, tag, text, text_or_null, ticketing_down, timestamp, timestamp_or_null, too_large,
+    traceparent, unauthorized, uuid, uuid_or_null, with_body, with_parameters,
 };
 use crate::tickets::segment;
 
@@ -33,7 +33,8 @@ pub(super) fn tags() -> Vec<Value> {
              **known error**; a workaround, once flagged, can be applied to every linked incident still \
              open. Resolving a problem needs an outcome it is ready for: `change` (a linked change resolves \
              it), `known_error` (it has been a known error), `workaround` (a flagged workaround) or `other`; \
-             closing it waits until the changes that resolve it are done. Staff only.",
+             closing it waits until the changes that resolve it are done. Staff only: to a customer token \
+             no problem exists (404, or an empty list).",
         ),
         tag(
             CHANGES,
@@ -42,7 +43,7 @@ pub(super) fn tags() -> Vec<Value> {
              one rejection rejects it. An approved change is scheduled, implemented (or backed out), \
              reviewed and closed. The change calendar shows the changes in a window and their conflicts: \
              two approved, scheduled or implementing changes whose windows overlap and which touch an item \
-             in common. Staff only.",
+             in common. Staff only: to a customer token no change exists (404, or an empty list).",
         ),
         tag(
             REQUESTS,
@@ -56,7 +57,7 @@ pub(super) fn tags() -> Vec<Value> {
             "Typed links between tickets of any kind (`caused_by`, `resolves`, `parent_of`, `related`...). \
              A link is made once and read from either end: `INC-000001 caused_by PRB-000002` reads \
              `causes INC-000001` from the problem. Staff make and remove links; a customer sees the links \
-             of their own tickets to their own tickets.",
+             of their own incidents and service requests to their own tickets.",
         ),
         tag(
             EXTENDED_DATA,
@@ -71,27 +72,27 @@ pub(super) fn tags() -> Vec<Value> {
 // ---- the kinds ----
 
 /// One kind of ticket, as its routes name it.
-struct Ticket {
-    kind: TicketKind,
+pub(super) struct Ticket {
+    pub(super) kind: TicketKind,
     /// The middle of its operation ids: `ServiceRequest`.
-    title: &'static str,
+    pub(super) title: &'static str,
     /// The tag of its own operations.
     tag: &'static str,
 }
 
 impl Ticket {
     /// The path segment: `requests`.
-    fn path(&self) -> &'static str {
+    pub(super) fn path(&self) -> &'static str {
         segment(self.kind)
     }
 
     /// `service request`.
-    fn noun(&self) -> &'static str {
+    pub(super) fn noun(&self) -> &'static str {
         self.kind.noun()
     }
 
     /// `a service request`, `an incident`.
-    fn one(&self) -> String {
+    pub(super) fn one(&self) -> String {
         let noun = self.noun();
         let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "an"
@@ -102,8 +103,8 @@ impl Ticket {
     }
 }
 
-/// Every kind of ticket: each has links.
-const TICKETS: [Ticket; 4] = [
+/// Every kind of ticket: each has links, an export and a publication.
+pub(super) const TICKETS: [Ticket; 4] = [
     Ticket {
         kind: TicketKind::Incident,
         title: "Incident",
@@ -226,9 +227,29 @@ const REQUESTS_PROCESS: Process = Process {
                 yet.",
 };
 
-/// Who sees what of a list or a ticket.
-const OWN: &str =
-    "A customer token sees only the customer's own (those whose `customer_id` is the customer).";
+/// Who sees what of a list (`list`) or a ticket of `kind`.
+fn own(kind: TicketKind, list: bool) -> String {
+    if customers_see(kind) {
+        "A customer token sees only the customer's own (those whose `customer_id` is the customer)."
+            .to_owned()
+    } else if list {
+        format!(
+            "{}s are the staff's: a customer token gets an empty page.",
+            capitalized(kind.noun())
+        )
+    } else {
+        format!(
+            "{}s are the staff's: to a customer token none exists (404).",
+            capitalized(kind.noun())
+        )
+    }
+}
+
+/// Whether a customer sees their own tickets of `kind` (problems and
+/// changes are the staff's).
+fn customers_see(kind: TicketKind) -> bool {
+    matches!(kind, TicketKind::Incident | TicketKind::Request)
+}
 
 // ---- schemas ----
 
@@ -272,11 +293,6 @@ fn when_kind(kind: TicketKind, then: Value) -> Value {
         "if": { "properties": { "kind": { "const": kind.as_str() } }, "required": ["kind"] },
         "then": then,
     })
-}
-
-/// `schema` or null.
-fn or_null(schema: Value) -> Value {
-    json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
 fn ticket() -> Value {
@@ -379,6 +395,7 @@ fn ticket() -> Value {
                     "Bumped on every change.",
                 ),
             ),
+            ("first_response_at", first_response_at()),
             (
                 "fields",
                 about(
@@ -1294,10 +1311,16 @@ pub(super) fn ticket_id(kind: TicketKind) -> Value {
 }
 
 pub(super) fn ticket_missing(kind: TicketKind) -> (u16, String) {
-    not_found(&format!(
-        "no such {} in the tenant, or (for a customer token) not one of the customer's own.",
-        kind.noun()
-    ))
+    let noun = kind.noun();
+    if customers_see(kind) {
+        not_found(&format!(
+            "no such {noun} in the tenant, or (for a customer token) not one of the customer's own."
+        ))
+    } else {
+        not_found(&format!(
+            "no such {noun} in the tenant (to a customer token, none exists)."
+        ))
+    }
 }
 
 /// 409: the ticket is in a final status.
@@ -1443,7 +1466,10 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         &format!("list{title}s"),
         tag,
         &format!("List {noun}s"),
-        &format!("One page of the tenant's {noun}s, newest first, filtered. {OWN} {FIELD_FILTERS}"),
+        &format!(
+            "One page of the tenant's {noun}s, newest first, filtered. {} {FIELD_FILTERS}",
+            own(kind, true)
+        ),
         responses(
             vec![(200, answer("One page.", component("TicketPage")))],
             vec![bad_query(), unauthorized(), internal(), ticketing_down()],
@@ -1468,7 +1494,11 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         &format!("get{title}"),
         tag,
         &format!("Get {one}"),
-        &format!("{} by id or reference. {OWN}", capitalized(&one)),
+        &format!(
+            "{} by id or reference. {}",
+            capitalized(&one),
+            own(kind, false)
+        ),
         responses(
             vec![(200, answer("Found.", component("TicketV1")))],
             vec![
@@ -1573,10 +1603,16 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         &format!("list{title}Actions"),
         tag,
         &format!("List {one}'s actions"),
-        &format!(
-            "Every action on the {noun}, oldest first (not paged). A customer token sees only public actions, \
-             on the customer's own {noun}s."
-        ),
+        &if customers_see(kind) {
+            format!(
+                "Every action on the {noun}, oldest first (not paged). A customer token sees only public \
+                 actions, on the customer's own {noun}s."
+            )
+        } else {
+            format!(
+                "Every action on the {noun}, oldest first (not paged). Admin, agent and integration tokens."
+            )
+        },
         responses(
             vec![(200, answer("The actions.", list_of("ActionV1")))],
             vec![
@@ -1591,11 +1627,15 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         &format!("add{title}Action"),
         tag,
         &format!("Add an action to {one}"),
-        &format!(
-            "Adds a note or progress update. Any token, a customer's to the customer's own {noun}s only; \
-             what a customer writes is always public and is neither emailed nor exported to the knowledge \
-             base."
-        ),
+        &if customers_see(kind) {
+            format!(
+                "Adds a note or progress update. Any token, a customer's to the customer's own {noun}s only; \
+                 what a customer writes is always public and is neither emailed nor exported to the \
+                 knowledge base."
+            )
+        } else {
+            "Adds a note or progress update. Admin, agent and integration tokens.".to_owned()
+        },
         responses(
             vec![(201, answer("Added.", component("ActionV1")))],
             vec![
@@ -1677,8 +1717,15 @@ fn link_paths(t: &Ticket) -> Vec<(String, Value)> {
         &format!("List {one}'s links"),
         &format!(
             "The links between the {noun} and other tickets, oldest first (not paged), each read from the \
-             {noun}. A customer token sees only the links of the customer's own {noun}s to the customer's \
-             own tickets."
+             {noun}. {}",
+            if customers_see(kind) {
+                format!(
+                    "A customer token sees only the links of the customer's own {noun}s to the customer's own \
+                     tickets."
+                )
+            } else {
+                "Admin, agent and integration tokens.".to_owned()
+            }
         ),
         responses(
             vec![(200, answer("The links.", list_of("LinkV1")))],
@@ -1824,7 +1871,8 @@ fn problem_paths() -> Vec<(String, Value)> {
         "unlinkProblemIncident",
         PROBLEMS,
         "Unlink an incident from a problem",
-        "The incident no longer has a problem. Admin, agent and integration tokens.",
+        "The incident no longer has a problem. The problem must not be closed. Admin, agent and \
+         integration tokens.",
         responses(
             vec![(200, answer("The problem.", component("TicketV1")))],
             vec![
@@ -1834,6 +1882,7 @@ fn problem_paths() -> Vec<(String, Value)> {
                     "no such problem or incident in the tenant, or the incident is not linked to this \
                      problem.",
                 ),
+                done(&PROBLEMS_PROCESS),
                 internal(),
                 ticketing_down(),
             ],
@@ -1844,7 +1893,7 @@ fn problem_paths() -> Vec<(String, Value)> {
         PROBLEMS,
         "Apply a problem's workaround",
         "Adds the problem's flagged workaround as a private note to every linked incident that is not \
-         resolved or closed. Admin, agent and integration tokens.",
+         resolved or closed. The problem must not be closed. Admin, agent and integration tokens.",
         responses(
             vec![(
                 200,
@@ -1859,8 +1908,8 @@ fn problem_paths() -> Vec<(String, Value)> {
                 ticket_missing(kind),
                 (
                     409,
-                    "`invalid_transition`: the problem has no flagged workaround (`details.missing` is \
-                     `workaround_flagged`)."
+                    "`invalid_transition`: the problem is closed (`details.status` and `details.allowed` \
+                     say so), or it has no flagged workaround (`details.missing` is `workaround_flagged`)."
                         .to_owned(),
                 ),
                 internal(),
@@ -2008,16 +2057,11 @@ fn request_paths() -> Vec<(String, Value)> {
                 answer("The request with the step done.", component("TicketV1")),
             )],
             vec![
-                (
-                    400,
-                    "`validation_failed`: the request has no step at this place; `details.fields` names \
-                     `step`."
-                        .to_owned(),
-                ),
                 unauthorized(),
                 staff_only(),
                 not_found(
-                    "no such service request in the tenant, or `step` is not a number.",
+                    "no such service request in the tenant, or it has no step at this place (`step` is \
+                     past its last step, or not a number).",
                 ),
                 (
                     409,
@@ -2072,7 +2116,7 @@ fn request_paths() -> Vec<(String, Value)> {
         "path",
         true,
         json!({ "type": "integer", "minimum": 0 }),
-        "The step's place in `request.steps`, from 0.",
+        "The step's place in `request.steps`, from 0; a place with no step (or not a number) answers 404.",
     );
     vec![
         (
