@@ -1085,6 +1085,10 @@ pub async fn knowledge_base(desk: &Desk) {
     )
     .await
     .error(403, "forbidden");
+    admin
+        .put("/api/v1/kb/template", json!({}))
+        .await
+        .error(400, "validation_failed");
     let body = admin
         .put(
             "/api/v1/kb/template",
@@ -1153,4 +1157,187 @@ pub async fn knowledge_base(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(reset["is_default"], true);
+}
+
+pub async fn attachments(desk: &Desk) {
+    let admin = desk.tenant("Attachment Co").await;
+    let (_, _, customer) = directory(&admin).await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
+    let other = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    let dora = client(
+        &admin,
+        json!({"role": "customer", "customer_id": id(&other)}),
+    )
+    .await;
+    carl.post(
+        "/api/v1/incidents",
+        json!({"summary": "Screen flickers", "priority": 3}),
+    )
+    .await
+    .expect(201);
+    let path = "/api/v1/incidents/INC-000001/attachments";
+    let upload = |api: &Api, query: &str, content_type: &str, bytes: &[u8]| {
+        let (api, url, ct, bytes) = (
+            api.clone(),
+            format!("{path}?{query}"),
+            content_type.to_owned(),
+            bytes.to_vec(),
+        );
+        async move {
+            api.send_raw(reqwest::Method::POST, &url, Some(&ct), bytes)
+                .await
+        }
+    };
+
+    let notes = upload(
+        &carl,
+        "filename=notes.txt",
+        "text/plain",
+        b"It flickers at 60 Hz",
+    )
+    .await
+    .expect(201);
+    assert_eq!(notes["public"], true, "what a customer attaches is public");
+    assert_eq!(notes["size"], 20);
+    assert_eq!(notes["filename"], "notes.txt");
+    let pdf = upload(
+        &ada,
+        "filename=diagnosis.pdf",
+        "application/pdf",
+        b"%PDF-1.4 the findings",
+    )
+    .await
+    .expect(201);
+    assert_eq!(pdf["public"], false);
+    upload(
+        &ada,
+        "filename=page.html",
+        "text/html",
+        b"<script>alert(1)</script>",
+    )
+    .await
+    .error(415, "unsupported_media_type");
+    upload(
+        &ada,
+        "filename=logo.svg",
+        "image/svg+xml",
+        b"<svg onload=alert(1)/>",
+    )
+    .await
+    .error(415, "unsupported_media_type");
+    let body = upload(
+        &ada,
+        "filename=shot.png",
+        "image/png",
+        b"<html>not a png</html>",
+    )
+    .await
+    .error(400, "validation_failed");
+    assert!(body["details"]["fields"]["body"].is_string(), "{body}");
+    let body = upload(&ada, "filename=..%2F..%2Fetc%2Fpasswd", "text/plain", b"x")
+        .await
+        .error(400, "validation_failed");
+    assert!(body["details"]["fields"]["filename"].is_string(), "{body}");
+    upload(&ada, "public=true", "text/plain", b"x")
+        .await
+        .error(400, "validation_failed");
+    upload(
+        &ada,
+        "filename=big.bin",
+        "application/octet-stream",
+        &vec![0u8; 10 * 1024 * 1024 + 1],
+    )
+    .await
+    .error(413, "payload_too_large");
+    let action = ada
+        .post(
+            "/api/v1/incidents/INC-000001/actions",
+            json!({"text": "Swapped the cable", "public": true}),
+        )
+        .await
+        .expect(201);
+    let on_action = upload(
+        &ada,
+        &format!("filename=cable.txt&public=true&action_id={}", id(&action)),
+        "text/plain",
+        b"new cable",
+    )
+    .await
+    .expect(201);
+    assert_eq!(on_action["action_id"], action["id"]);
+    upload(
+        &ada,
+        &format!("filename=x.txt&action_id={}", id(&notes)),
+        "text/plain",
+        b"x",
+    )
+    .await
+    .error(400, "validation_failed");
+
+    // Customers see the public ones of their own tickets only.
+    let mine = carl.get(path).await.expect(200);
+    assert_eq!(mine.as_array().map(Vec::len), Some(2), "{mine}");
+    assert_eq!(
+        ada.get(path).await.expect(200).as_array().map(Vec::len),
+        Some(3)
+    );
+    dora.get(path).await.error(404, "not_found");
+    let (status, headers, bytes) = carl
+        .download(&format!("/api/v1/attachments/{}", id(&notes)))
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(bytes, b"It flickers at 60 Hz");
+    assert_eq!(headers["content-type"], "text/plain");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .is_ok_and(|d| d.starts_with("attachment; filename=\"notes.txt\"")),
+        "{headers:?}"
+    );
+    let private = format!("/api/v1/attachments/{}", id(&pdf));
+    assert_eq!(carl.download(&private).await.0.as_u16(), 404);
+    assert_eq!(
+        dora.download(&format!("/api/v1/attachments/{}", id(&notes)))
+            .await
+            .0
+            .as_u16(),
+        404
+    );
+    let (status, _, bytes) = ada.download(&private).await;
+    assert_eq!(
+        (status.as_u16(), bytes.as_slice()),
+        (200, &b"%PDF-1.4 the findings"[..])
+    );
+    let stranger = desk.tenant("Other Attachment Co").await;
+    assert_eq!(stranger.download(&private).await.0.as_u16(), 404);
+    carl.delete(&private).await.error(403, "forbidden");
+    ada.delete(&private).await.expect(200);
+    assert_eq!(ada.download(&private).await.0.as_u16(), 404);
+
+    // On other kinds too, as far as their readers go.
+    ada.post("/api/v1/problems", json!({"summary": "Monitors flicker"}))
+        .await
+        .expect(201);
+    let problem_files = "/api/v1/problems/PRB-000001/attachments?filename=trace.txt";
+    ada.send_raw(
+        reqwest::Method::POST,
+        problem_files,
+        Some("text/plain"),
+        b"trace".to_vec(),
+    )
+    .await
+    .expect(201);
+    carl.send_raw(
+        reqwest::Method::POST,
+        problem_files,
+        Some("text/plain"),
+        b"trace".to_vec(),
+    )
+    .await
+    .error(404, "not_found");
 }

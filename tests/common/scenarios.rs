@@ -998,4 +998,5 @@ pub async fn all(desk: &Desk) {
     super::processes::links_and_extended_data(desk).await;
     super::processes::satisfaction_and_reports(desk).await;
     super::processes::knowledge_base(desk).await;
+    super::processes::attachments(desk).await;
 }

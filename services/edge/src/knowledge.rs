@@ -195,8 +195,9 @@ async fn template(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplateInput {
-    /// `null` goes back to the default.
-    template: Option<String>,
+    /// Required; `null` goes back to the default.
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    template: Option<Option<String>>,
 }
 
 async fn set_template(
@@ -205,9 +206,12 @@ async fn set_template(
     headers: HeaderMap,
     Body(body): Body<TemplateInput>,
 ) -> ApiResult<Json<KbTemplateV1>> {
+    let template = body
+        .template
+        .ok_or_else(|| ApiError::field("template", "required (null for the default)"))?;
     let command = SetKbTemplateV1 {
         actor: who.actor.clone(),
-        template: body.template,
+        template,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

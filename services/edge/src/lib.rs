@@ -2,6 +2,7 @@
 //! their directory, and the operational endpoints.
 //!
 //! # Layout
+//! - [`attachments`]: files on tickets and actions, kept in the edge's store.
 //! - [`auth`]: API tokens (stored as SHA-256) and the [`auth::Principal`] extractor.
 //! - [`directory`]: companies, customers, teams, agents, tokens (the edge's own store).
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
@@ -13,6 +14,7 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
 
+pub mod attachments;
 pub mod auth;
 pub mod directory;
 pub mod error;
@@ -37,11 +39,18 @@ use tracing::Instrument;
 
 use crate::error::{ApiError, Code};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "directory",
-    sql: include_str!("../../../migrations/edge/0001_directory.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "directory",
+        sql: include_str!("../../../migrations/edge/0001_directory.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "attachments",
+        sql: include_str!("../../../migrations/edge/0002_attachments.sql"),
+    },
+];
 
 /// Largest request body accepted; larger answers 413.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -68,6 +77,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(tickets::routes())
         .merge(reports::routes())
         .merge(knowledge::routes())
+        .merge(attachments::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

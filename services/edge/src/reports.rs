@@ -267,6 +267,13 @@ async fn problem_table(
     Params(q): Params<RangeQuery>,
 ) -> ApiResult<Response> {
     let (name, format) = split(&table)?;
+    let known = match format {
+        Format::Csv => ["trend", "resolved", "days-open", "activity"].contains(&name),
+        Format::Svg => ["trend", "resolved", "days-open"].contains(&name),
+    };
+    if !known {
+        return Err(ApiError::not_found("report table"));
+    }
     let r = problem_report(&state, &who, &headers, q).await?;
     let t = match name {
         "trend" => Table {
@@ -389,6 +396,9 @@ async fn incident_table(
     Params(q): Params<RangeQuery>,
 ) -> ApiResult<Response> {
     let (name, format) = split(&table)?;
+    if !(name == "volume" || (name, format) == ("summary", Format::Csv)) {
+        return Err(ApiError::not_found("report table"));
+    }
     let r = incident_report(&state, &who, &headers, q).await?;
     let t = match (name, format) {
         ("volume", _) => Table {

@@ -85,7 +85,7 @@ async fn seen_from(conn: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Resu
 }
 
 /// The links of `ticket`, oldest first, each with the ticket at its other
-/// end. A customer sees only links to their own tickets.
+/// end. A customer sees only links to their own incidents and requests.
 pub async fn list(
     conn: &mut AnyConnection,
     tenant: Uuid,
@@ -99,6 +99,9 @@ pub async fn list(
         .into_iter()
         .filter_map(|s| {
             let other = others.iter().find(|t| t.id == s.other)?;
+            if !tickets::visible(other.kind, viewer) {
+                return None;
+            }
             if let Some(customer) = viewer.customer_scope()
                 && other.customer_id != Some(customer)
             {

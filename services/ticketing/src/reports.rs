@@ -217,8 +217,10 @@ async fn resolved_problems(
     Ok(out)
 }
 
-const UNRESOLVED: &str = "tenant_id = $1 AND kind = 'problem' AND status NOT IN ('resolved', 'closed') \
-    AND created_at < $2";
+/// Problems open at the end of the range ($2): logged before it, and not
+/// resolved before it (reopening clears `resolved_at`).
+const UNRESOLVED: &str = "tenant_id = $1 AND kind = 'problem' AND created_at < $2 \
+    AND (resolved_at IS NULL OR resolved_at >= $2)";
 
 async fn days_open(
     conn: &mut AnyConnection,

@@ -158,7 +158,7 @@ pub async fn answer(
             "this survey has been answered",
         )));
     }
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE surveys SET rating = $1, comment = $2, answered_at = $3 \
          WHERE tenant_id = $4 AND token = $5 AND answered_at IS NULL",
     )
@@ -169,6 +169,10 @@ pub async fn answer(
     .bind(token)
     .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 0 {
+        // Another replica's answer committed first.
+        return Err(Error::Conflict(token.to_owned()));
+    }
     Ok(SurveyV1 {
         rating: Some(rating),
         comment,

@@ -1,0 +1,465 @@
+//! Attachments: files on tickets of any kind, or on one of their actions.
+//!
+//! `POST /{kind}/{id}/attachments?filename=…` takes the file as the raw
+//! body with its `Content-Type` (up to [`MAX_SIZE`]). The type must be one
+//! of [`ALLOWED`]: nothing a browser would run (HTML, SVG, scripts) is
+//! taken, and a type with a signature (images, PDF, ZIP-based documents)
+//! must match the bytes. Files are always served as downloads, with
+//! `nosniff` and a CSP sandbox, never inline.
+//!
+//! Who may see a file is who may see its ticket, asked of ticketing on
+//! every access; customers see only the public ones (what they attach is
+//! public).
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use contracts::incident::ActionV1;
+use contracts::ticket::{GetTicketV1, ListActionsV1, TicketKind, TicketV1};
+use contracts::{Actor, Role};
+use runtime::store::{from_micros, micros, uuid_at};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, Staff};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::Params;
+use crate::incidents::call;
+use crate::tickets::{Kind, segment};
+
+/// Largest file accepted; larger answers 413.
+pub const MAX_SIZE: usize = 10 * 1024 * 1024;
+
+/// The content types accepted.
+pub const ALLOWED: &[&str] = &[
+    "application/json",
+    "application/msword",
+    "application/octet-stream",
+    "application/pdf",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/zip",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "message/rfc822",
+    "text/csv",
+    "text/plain",
+];
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in TicketKind::ALL {
+        router = router.route(
+            &format!("/{}/{{id}}/attachments", segment(kind)),
+            get(list).post(upload),
+        );
+    }
+    router
+        .route("/attachments/{id}", get(download).delete(remove))
+        .layer(DefaultBodyLimit::max(MAX_SIZE))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub ticket_kind: TicketKind,
+    pub ticket_id: Uuid,
+    pub action_id: Option<Uuid>,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Visible to the ticket's customer.
+    pub public: bool,
+    pub uploaded_by: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub uploaded_at: OffsetDateTime,
+}
+
+/// The ticket as `who` may see it (404 if they may not).
+async fn ticket(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    kind: TicketKind,
+    id: String,
+) -> ApiResult<TicketV1> {
+    let command = GetTicketV1 {
+        viewer: who.actor.clone(),
+        kind,
+        ticket: id,
+    };
+    call(state, who, headers, &command).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    filename: String,
+    #[serde(default)]
+    action_id: Option<Uuid>,
+    /// Staff choose; what a customer attaches is public.
+    #[serde(default)]
+    public: bool,
+}
+
+fn check_filename(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= 200
+        && !name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\'))
+        && name != "."
+        && name != "..";
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::field(
+            "filename",
+            "1 to 200 characters, no path separators or control characters",
+        ))
+    }
+}
+
+/// The declared type, checked against [`ALLOWED`] and the bytes.
+fn check_content(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<String> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !ALLOWED.contains(&declared.as_str()) {
+        return Err(ApiError::new(
+            Code::UnsupportedMediaType,
+            format!(
+                "{} is not a type this desk keeps; one of {}",
+                if declared.is_empty() {
+                    "no content type"
+                } else {
+                    &declared
+                },
+                ALLOWED.join(", ")
+            ),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::field("body", "the file is empty"));
+    }
+    let signature: Option<&[&[u8]]> = match declared.as_str() {
+        "image/png" => Some(&[b"\x89PNG\r\n\x1a\n"]),
+        "image/jpeg" => Some(&[b"\xff\xd8\xff"]),
+        "image/gif" => Some(&[b"GIF87a", b"GIF89a"]),
+        "application/pdf" => Some(&[b"%PDF-"]),
+        t if t == "application/zip" || t.starts_with("application/vnd.openxmlformats") => {
+            Some(&[b"PK\x03\x04", b"PK\x05\x06"])
+        }
+        _ => None,
+    };
+    let webp_ok = declared != "image/webp"
+        || (bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP");
+    let signed_ok = signature.is_none_or(|sigs| sigs.iter().any(|s| bytes.starts_with(s)));
+    if !(webp_ok && signed_ok) {
+        return Err(ApiError::field(
+            "body",
+            format!("the file is not {declared}"),
+        ));
+    }
+    Ok(declared)
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Params(q): Params<UploadQuery>,
+    bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Attachment>)> {
+    let bytes = bytes.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                Code::PayloadTooLarge,
+                format!("a file may be at most {MAX_SIZE} bytes"),
+            )
+        } else {
+            ApiError::field("body", e.body_text())
+        }
+    })?;
+    let filename = check_filename(&q.filename)?;
+    let content_type = check_content(&headers, &bytes)?;
+    let t = ticket(&state, &who, &headers, kind, id).await?;
+    if let Some(action) = q.action_id {
+        let command = ListActionsV1 {
+            viewer: who.actor.clone(),
+            kind,
+            ticket: t.id.to_string(),
+        };
+        let actions: Vec<ActionV1> = call(&state, &who, &headers, &command).await?;
+        if !actions.iter().any(|a| a.id == action) {
+            return Err(ApiError::field(
+                "action_id",
+                "no such action on this ticket",
+            ));
+        }
+    }
+    let attachment = Attachment {
+        id: Uuid::now_v7(),
+        ticket_kind: kind,
+        ticket_id: t.id,
+        action_id: q.action_id,
+        filename,
+        content_type,
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        public: q.public || who.role() == Role::Customer,
+        uploaded_by: who.actor.clone(),
+        uploaded_at: runtime::store::now(),
+    };
+    sqlx::query(
+        "INSERT INTO attachments (id, tenant_id, ticket_kind, ticket_id, action_id, filename, \
+         content_type, size, sha256, public, uploaded_by, uploaded_at, content) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(attachment.id.to_string())
+    .bind(who.tenant_id.to_string())
+    .bind(kind.as_str())
+    .bind(t.id.to_string())
+    .bind(attachment.action_id.map(|a| a.to_string()))
+    .bind(&attachment.filename)
+    .bind(&attachment.content_type)
+    .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+    .bind(&attachment.sha256)
+    .bind(i64::from(attachment.public))
+    .bind(serde_json::to_string(&attachment.uploaded_by).unwrap_or_default())
+    .bind(micros(attachment.uploaded_at))
+    .bind(bytes.to_vec())
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, Json(attachment)))
+}
+
+const COLUMNS: &str = "id, ticket_kind, ticket_id, action_id, filename, content_type, size, \
+    sha256, public, uploaded_by, uploaded_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Attachment> {
+    let kind: String = r.try_get(1)?;
+    let by: String = r.try_get(9)?;
+    Ok(Attachment {
+        id: uuid_at(r, 0)?.unwrap_or_default(),
+        ticket_kind: TicketKind::parse(&kind)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
+        ticket_id: uuid_at(r, 2)?.unwrap_or_default(),
+        action_id: uuid_at(r, 3)?,
+        filename: r.try_get(4)?,
+        content_type: r.try_get(5)?,
+        size: u64::try_from(r.try_get::<i64, _>(6)?).unwrap_or(0),
+        sha256: r.try_get(7)?,
+        public: r.try_get::<i64, _>(8)? != 0,
+        uploaded_by: serde_json::from_str(&by).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        uploaded_at: from_micros(r.try_get(10)?),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Attachment>>> {
+    let t = ticket(&state, &who, &headers, kind, id).await?;
+    let public_only = if who.role() == Role::Customer {
+        " AND public = 1"
+    } else {
+        ""
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM attachments WHERE tenant_id = $1 AND ticket_id = $2{public_only} \
+         ORDER BY id"
+    )))
+    .bind(who.tenant_id.to_string())
+    .bind(t.id.to_string())
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::from)?;
+    let items = rows
+        .iter()
+        .map(from_row)
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(items))
+}
+
+/// The attachment `id` if `who` may see it, with or without its bytes.
+async fn visible(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    id: &str,
+    with_content: bool,
+) -> ApiResult<(Attachment, Vec<u8>)> {
+    let missing = || ApiError::not_found("attachment");
+    let id = Uuid::parse_str(id).map_err(|_| missing())?;
+    let content = if with_content { ", content" } else { "" };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}{content} FROM attachments WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(who.tenant_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(ApiError::from)?
+    .ok_or_else(missing)?;
+    let a = from_row(&row).map_err(|e| ApiError::internal(&e))?;
+    if who.role() == Role::Customer && !a.public {
+        return Err(missing());
+    }
+    // Asked of ticketing each time: the ticket's visibility may have changed.
+    ticket(state, who, headers, a.ticket_kind, a.ticket_id.to_string())
+        .await
+        .map_err(|_| missing())?;
+    let bytes = if with_content {
+        row.try_get::<Vec<u8>, _>(11)
+            .map_err(|e| ApiError::internal(&e))?
+    } else {
+        Vec::new()
+    };
+    Ok((a, bytes))
+}
+
+async fn download(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (a, bytes) = visible(&state, &who, &headers, &id, true).await?;
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    let content_type = HeaderValue::from_str(&a.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::CONTENT_DISPOSITION, disposition(&a.filename));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
+/// `attachment`, with the name as ASCII and in full (RFC 6266 / 5987).
+fn disposition(filename: &str) -> HeaderValue {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Attachment>> {
+    let (a, _) = visible(&state, &who, &headers, &id, false).await?;
+    sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND id = $2")
+        .bind(who.tenant_id.to_string())
+        .bind(a.id.to_string())
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Json(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(t: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(t).expect("value"),
+        );
+        h
+    }
+
+    #[test]
+    fn content_types_are_checked_against_the_bytes() {
+        assert!(check_content(&typed("image/png"), b"\x89PNG\r\n\x1a\nrest").is_ok());
+        assert!(check_content(&typed("image/png"), b"<html>").is_err());
+        assert!(check_content(&typed("application/pdf"), b"%PDF-1.7").is_ok());
+        assert!(check_content(&typed("text/plain; charset=utf-8"), b"hello").is_ok());
+        for active in ["text/html", "image/svg+xml", "application/javascript", ""] {
+            let e = check_content(&typed(active), b"<svg onload=alert(1)>")
+                .err()
+                .map(|e| e.error);
+            assert_eq!(e, Some(Code::UnsupportedMediaType), "{active}");
+        }
+        assert!(check_content(&typed("text/plain"), b"").is_err());
+    }
+
+    #[test]
+    fn filenames_cannot_climb_or_inject_headers() {
+        assert!(check_filename("../etc/passwd").is_err());
+        assert!(check_filename("a\r\nSet-Cookie: x").is_err());
+        assert_eq!(
+            check_filename(" report.pdf ").ok().as_deref(),
+            Some("report.pdf")
+        );
+        let header = disposition("résumé \"final\".pdf");
+        let text = header.to_str().expect("ascii header");
+        assert!(
+            text.starts_with("attachment; filename=\"r_sum_ _final_.pdf\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"),
+            "{text}"
+        );
+    }
+}
