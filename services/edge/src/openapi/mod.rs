@@ -2,9 +2,9 @@
 //!
 //! Written by hand from the routes in [`crate::router`], the handlers in
 //! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
-//! [`crate::reports`], [`crate::knowledge`] and [`crate::ops`], the errors in
-//! [`crate::error`] and the wire types in [`contracts`], so it must change
-//! with them: a route, a field, a status or
+//! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`] and
+//! [`crate::ops`], the errors in [`crate::error`] and the wire types in
+//! [`contracts`], so it must change with them: a route, a field, a status or
 //! an error code added or changed there is changed here in the same commit.
 //! The tests at the bottom check the document against itself (paths, `$ref`s,
 //! operation ids) and its error codes against [`crate::error::Code`]; they
@@ -15,9 +15,11 @@
 //! would exceed the macro recursion limit. This module holds the building
 //! blocks, the directory, tokens, incidents and operations; [`tickets`] holds
 //! problems, changes, service requests, links and extended data,
-//! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys and
-//! [`knowledge`] the knowledge base, with the same building blocks.
+//! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys,
+//! [`knowledge`] the knowledge base and [`attachments`] the files on tickets,
+//! with the same building blocks.
 
+mod attachments;
 mod knowledge;
 mod reports;
 mod surveys;
@@ -28,6 +30,7 @@ use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
 use crate::BODY_LIMIT;
+use crate::attachments::MAX_SIZE;
 use crate::directory::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The whole document.
@@ -56,20 +59,22 @@ fn info() -> Value {
         "The service desk's HTTP API: the tenant's directory (companies, customers, teams, \
          agents and API tokens) and its tickets: incidents, problems, changes and service \
          requests, the links between them and the tenant's own fields on them (extended data); \
-         the KPI reports, satisfaction surveys and the knowledge base.\n\n\
+         the files attached to them, the KPI reports, satisfaction surveys and the knowledge \
+         base.\n\n\
          **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` and a \
          survey's link (`/api/v1/surveys/{{token}}`, whose token is its own credential) needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
          `admin` may do everything; `agent` and `integration` work tickets and read the \
          directory; `customer` logs incidents and service requests, sees only their own \
-         incidents and service requests and only the public actions on them (another \
-         customer's ticket answers 404; problems and changes are the staff's, so to a customer \
-         none exists: 404, or an empty list), and reads the knowledge base. Admins issue tokens \
-         with `POST /api/v1/tokens`.\n\n\
-         **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB. \
+         incidents and service requests and only the public actions and attachments on them \
+         (another customer's ticket answers 404; problems and changes are the staff's, so to a \
+         customer none exists: 404, or an empty list), and reads the knowledge base. Admins \
+         issue tokens with `POST /api/v1/tokens`.\n\n\
+         **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB, \
+         except an attachment's upload: the file itself, under its own type, of at most {mib} MiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
-         `validation_failed`. Answers are JSON, except the report tables (CSV or SVG) and the \
-         knowledge base's HTML.\n\n\
+         `validation_failed`. Answers are JSON, except the report tables (CSV or SVG), the \
+         knowledge base's HTML and an attachment's download.\n\n\
          **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \
          `message` for people and, for some codes, `details` (`details.fields` names the field \
          of a `validation_failed`). An unknown path answers 404 `not_found`; a method an \
@@ -80,6 +85,7 @@ fn info() -> Value {
          pass `next_cursor` as `cursor` for the next page; it is null on the last one. Ticket \
          lists also filter on extended data: `field.<key>=<value>`, any number of them.",
         kib = BODY_LIMIT / 1024,
+        mib = MAX_SIZE / (1024 * 1024),
     );
     json!({ "title": "Servicedesk API", "version": "1", "description": description })
 }
@@ -113,6 +119,7 @@ fn tags() -> Value {
         ),
     ];
     all.extend(tickets::tags());
+    all.extend(attachments::tags());
     all.extend(reports::tags());
     all.extend(surveys::tags());
     all.extend(knowledge::tags());
@@ -226,6 +233,7 @@ fn schemas() -> Value {
         matrix_schemas(),
         request_schemas(),
         tickets::schemas(),
+        attachments::schemas(),
         reports::schemas(),
         surveys::schemas(),
         knowledge::schemas(),
@@ -246,8 +254,8 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
         role,
         "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
          a monitor): tickets, reports and reading the directory. `customer`: logging incidents and \
-         service requests, their own incidents and service requests and the public actions on them, \
-         their surveys, and reading the knowledge base; no problems or changes.",
+         service requests, their own incidents and service requests and the public actions and \
+         attachments on them, their surveys, and reading the knowledge base; no problems or changes.",
     );
     let actor = object(
         &["role", "id", "name"],
@@ -1272,6 +1280,7 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(incident_detail_paths());
     all.extend(matrix_paths());
     all.extend(tickets::paths());
+    all.extend(attachments::paths());
     all.extend(reports::paths());
     all.extend(surveys::paths());
     all.extend(knowledge::paths());
@@ -1930,8 +1939,8 @@ mod tests {
     }
 
     /// The routes of [`crate::tickets::routes`] (and the incident edit it
-    /// serves), listed again: a route added there is documented, and listed
-    /// here, in the same commit.
+    /// serves) and of [`crate::attachments::routes`], listed again: a route
+    /// added there is documented, and listed here, in the same commit.
     #[test]
     fn every_ticket_route_is_documented() {
         use contracts::ticket::TicketKind;
@@ -1952,6 +1961,8 @@ mod tests {
             ("post", "/request-types".to_owned()),
             ("get", "/fields/{kind}".to_owned()),
             ("put", "/fields/{kind}".to_owned()),
+            ("get", "/attachments/{id}".to_owned()),
+            ("delete", "/attachments/{id}".to_owned()),
         ];
         for kind in TicketKind::ALL {
             let base = format!("/{}", segment(kind));
@@ -1960,6 +1971,8 @@ mod tests {
             routes.push(("delete", format!("{base}/{{id}}/links/{{link}}")));
             routes.push(("get", format!("{base}/{{id}}/export")));
             routes.push(("post", format!("{base}/{{id}}/publish")));
+            routes.push(("get", format!("{base}/{{id}}/attachments")));
+            routes.push(("post", format!("{base}/{{id}}/attachments")));
             if kind == TicketKind::Incident {
                 continue;
             }
@@ -2035,6 +2048,36 @@ mod tests {
             .filter(|(_, r)| r.starts_with("/reports/"))
             .count();
         assert_eq!(tables, listed, "a report table no handler serves");
+    }
+
+    /// Uploads take the raw file, not JSON, and a download answers each type
+    /// [`crate::attachments::ALLOWED`] takes, and no other.
+    #[test]
+    fn attachments_are_raw_files_of_the_allowed_types() {
+        use crate::attachments::ALLOWED;
+
+        let doc = document();
+        let uploads: Vec<&Value> = operations(&doc)
+            .into_iter()
+            .filter(|(method, path, _)| *method == "post" && path.ends_with("/attachments"))
+            .map(|(_, _, operation)| operation)
+            .collect();
+        assert_eq!(uploads.len(), 4, "one upload per kind of ticket");
+        for upload in uploads {
+            let Some(content) = upload["requestBody"]["content"].as_object() else {
+                panic!("{}: no request body", upload["operationId"])
+            };
+            let types: Vec<&str> = content.keys().map(String::as_str).collect();
+            assert_eq!(types, ["*/*", "application/octet-stream"]);
+        }
+        let download = &doc["paths"]["/api/v1/attachments/{id}"]["get"]["responses"]["200"];
+        let served: BTreeSet<&str> = download["content"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(served, ALLOWED.iter().copied().collect::<BTreeSet<_>>());
     }
 
     #[test]

@@ -247,7 +247,7 @@ fn own(kind: TicketKind, list: bool) -> String {
 
 /// Whether a customer sees their own tickets of `kind` (problems and
 /// changes are the staff's).
-fn customers_see(kind: TicketKind) -> bool {
+pub(super) fn customers_see(kind: TicketKind) -> bool {
     matches!(kind, TicketKind::Incident | TicketKind::Request)
 }
 
