@@ -495,3 +495,166 @@ async fn the_edge_answers_503_while_its_database_is_down_and_recovers() {
     let teams = admin.get("/api/v1/teams").await.expect(200);
     assert_eq!(teams["items"][0]["name"], "Night shift", "nothing was lost");
 }
+
+/// A supplier, played by a Python program with pika (from PyPI), receives an
+/// incident over the queue and resolves it through the queue; what it may
+/// not do is dead-lettered with a reason, and it is told why.
+#[tokio::test]
+async fn a_supplier_works_an_incident_over_the_queue() {
+    let cluster = start(1).await;
+    let admin = cluster.desk.tenant("Supplier Co").await;
+    let acme = admin
+        .post("/api/v1/suppliers", json!({"name": "Acme Hardware"}))
+        .await
+        .expect(201);
+    let other = admin
+        .post("/api/v1/suppliers", json!({"name": "Other Parts"}))
+        .await
+        .expect(201);
+    admin
+        .post("/api/v1/suppliers", json!({"name": "acme hardware"}))
+        .await
+        .error(409, "conflict");
+    assert_eq!(
+        acme["queue"],
+        format!("supplier.{}", acme["supplier"]["id"].as_str().expect("id"))
+    );
+    let listed = admin.get("/api/v1/suppliers").await.expect(200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert!(
+        listed.to_string().find("token").is_none(),
+        "tokens are shown once"
+    );
+
+    admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Disk failing on MAIL-01", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    admin
+        .post(
+            "/api/v1/incidents/INC-000001/assign",
+            json!({"supplier_id": "0190f0a0-0000-7000-8000-000000000001"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    let assigned = admin
+        .post(
+            "/api/v1/incidents/INC-000001/assign",
+            json!({"supplier_id": acme["supplier"]["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(assigned["supplier_id"], acme["supplier"]["id"]);
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/supplier/supplier.py"
+    );
+    let run = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("AMQP_URL", testing::amqp_url())
+        .env("BUS_PREFIX", &cluster.prefix)
+        .env("SUPPLIER_ID", acme["supplier"]["id"].as_str().expect("id"))
+        .env("SUPPLIER_TOKEN", acme["token"].as_str().expect("token"))
+        .env(
+            "OTHER_SUPPLIER_ID",
+            other["supplier"]["id"].as_str().expect("id"),
+        )
+        .env(
+            "OTHER_SUPPLIER_TOKEN",
+            other["token"].as_str().expect("token"),
+        )
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the supplier finishes")
+        .expect("python3 runs (pika installed from PyPI)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "supplier failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("a JSON line");
+    assert_eq!(seen["incident"], "INC-000001");
+    assert!(
+        seen["rejected"]
+            .as_str()
+            .is_some_and(|r| r.contains("SupplierUpdateV1")),
+        "{seen}"
+    );
+    assert!(
+        seen["foreign"]
+            .as_str()
+            .is_some_and(|r| r.contains("not an incident assigned to you")),
+        "{seen}"
+    );
+
+    // The updates are taken in order: resolved, by the supplier.
+    let mut incident = serde_json::Value::Null;
+    for _ in 0..100 {
+        incident = admin.get("/api/v1/incidents/INC-000001").await.expect(200);
+        if incident["status"] == "resolved" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(incident["status"], "resolved", "{incident}");
+    assert_eq!(incident["resolution"], "Disk replaced under warranty");
+    let actions = admin
+        .get("/api/v1/incidents/INC-000001/actions")
+        .await
+        .expect(200);
+    assert_eq!(
+        actions.as_array().map(Vec::len),
+        Some(1),
+        "only the real note: {actions}"
+    );
+    assert_eq!(actions[0]["text"], "Replacement disk ordered");
+    assert_eq!(actions[0]["author"]["name"], "Acme Hardware");
+    let history = admin
+        .get("/api/v1/incidents/INC-000001/history")
+        .await
+        .expect(200);
+    let by_supplier = history
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter(|e| e["change"] == "status" && e["actor"]["name"] == "Acme Hardware")
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(by_supplier, 2, "in_progress, then resolved: {history}");
+
+    // Each refused message is a dead letter with its reason.
+    let bus = runtime::bus::amqp::AmqpBus::connect(&testing::amqp_url(), &cluster.prefix)
+        .await
+        .expect("broker");
+    let mut reasons = Vec::new();
+    for _ in 0..50 {
+        reasons.extend(
+            bus.take_dead_letters(100)
+                .await
+                .expect("dead letters")
+                .into_iter()
+                .map(|d| d.reason),
+        );
+        if reasons.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for expected in [
+        "not a valid SupplierUpdateV1",
+        "not an incident assigned to you",
+        "not its token",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected} in {reasons:?}"
+        );
+    }
+}

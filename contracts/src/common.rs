@@ -8,6 +8,7 @@ use crate::Message;
 /// What a principal may do. Customers see only their own tickets and public
 /// actions; integrations act for another system (a supplier, a monitor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -40,6 +41,7 @@ impl Role {
 /// Who did something, or who is looking. For a customer, `id` is the
 /// customer's id, which is what scopes what they may see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Actor {
     pub role: Role,
     pub id: Uuid,

@@ -14,6 +14,7 @@ pub trait Message: Serialize + DeserializeOwned {
 
 /// Every message on the bus, event, command or reply, travels in one of these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Envelope {
     /// Unique per message (UUIDv7); the idempotency key of every consumer.
     pub message_id: Uuid,
@@ -22,6 +23,7 @@ pub struct Envelope {
     pub type_version: u32,
     pub tenant_id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub occurred_at: OffsetDateTime,
     /// The id shared by every message one user action caused.
     pub correlation_id: Uuid,
@@ -38,6 +40,7 @@ pub struct Envelope {
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub expires_at: Option<OffsetDateTime>,
     pub payload: serde_json::Value,
 }

@@ -12,6 +12,7 @@ use crate::ticket::FieldValues;
 pub const TICKETING_QUEUE: &str = "ticketing.commands";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     Open,
@@ -69,6 +70,7 @@ impl ActionKind {
 
 /// An incident as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IncidentV1 {
     pub id: Uuid,
     pub reference: String,
@@ -88,12 +90,16 @@ pub struct IncidentV1 {
     pub resolution: Option<String>,
     pub logged_by: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub resolved_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub closed_at: Option<OffsetDateTime>,
     /// Bumped on every change; lets clients detect concurrent edits.
     pub version: i64,
@@ -103,7 +109,11 @@ pub struct IncidentV1 {
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub first_response_at: Option<OffsetDateTime>,
+    /// The supplier it is handed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<Uuid>,
     /// The problem this incident is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
@@ -225,6 +235,13 @@ pub struct AssignIncidentV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub team_id: Option<Option<Uuid>>,
+    /// The supplier to hand it to (`null` takes it back).
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplier_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

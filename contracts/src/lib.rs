@@ -8,6 +8,7 @@
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
 //! - [`knowledge`]: the knowledge base: ticket export and published articles.
 //! - [`report`]: the KPI reports ticketing answers.
+//! - [`supplier`]: suppliers, and the messages they exchange with the desk.
 //! - [`ticket`]: problems, changes, service requests, and what every kind of
 //!   ticket shares (links, actions, extended data).
 //!
@@ -51,6 +52,7 @@ pub mod envelope;
 pub mod incident;
 pub mod knowledge;
 pub mod report;
+pub mod supplier;
 pub mod ticket;
 
 pub use common::{Actor, Command, ErrorBody, ErrorCode, Event, Page, ReplyV1, Role};

@@ -124,6 +124,9 @@ pub struct TicketV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub first_response_at: Option<OffsetDateTime>,
+    /// Incidents only: the supplier it is handed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<Uuid>,
     /// Incidents only: the problem it is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
@@ -544,6 +547,13 @@ pub struct AssignTicketV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub team_id: Option<Option<Uuid>>,
+    /// Incidents only: the supplier to hand it to (`null` takes it back).
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplier_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -44,6 +44,7 @@ fn incident() -> IncidentV1 {
         closed_at: None,
         version: 3,
         first_response_at: None,
+        supplier_id: None,
         // Left out of the wire form when empty: the first version's golden
         // files still hold.
         problem_id: None,
@@ -134,6 +135,7 @@ fn commands() {
         incident: id(10).to_string(),
         assignee_id: Some(Some(id(2))),
         team_id: Some(None),
+        supplier_id: None,
     });
     check(&AddIncidentActionV1 {
         actor: agent(),
@@ -268,6 +270,7 @@ fn change() -> TicketV1 {
         closed_at: None,
         version: 1,
         first_response_at: None,
+        supplier_id: None,
         problem_id: None,
         fields: [("cab".to_owned(), serde_json::json!("2026-01-05"))].into(),
         problem: None,
@@ -354,6 +357,7 @@ fn ticket_commands() {
         ticket: "REQ-000003".into(),
         assignee_id: Some(Some(id(2))),
         team_id: None,
+        supplier_id: None,
     });
     check(&ChangeTicketStatusV1 {
         actor: agent(),
@@ -510,5 +514,34 @@ fn reports() {
     check(&GetIncidentReportV1 {
         viewer: agent(),
         range,
+    });
+}
+
+#[test]
+fn suppliers() {
+    use contracts::supplier::*;
+    check(&RegisterSupplierV1 {
+        actor: agent(),
+        name: "Acme Hardware".into(),
+    });
+    check(&ListSuppliersV1 { viewer: agent() });
+    let mut incident = incident();
+    incident.supplier_id = Some(id(40));
+    check(&SupplierAssignmentV1 {
+        supplier_id: id(40),
+        incident,
+        assigned_by: agent(),
+    });
+    check(&SupplierUpdateV1 {
+        supplier_id: id(40),
+        token: format!("sup_{}", "ab".repeat(32)),
+        incident: "INC-000042".into(),
+        update: SupplierUpdate::Status {
+            status: IncidentStatus::InProgress,
+        },
+    });
+    check(&SupplierMessageRejectedV1 {
+        message_id: id(100),
+        reason: "INC-000042 is not an incident assigned to you".into(),
     });
 }

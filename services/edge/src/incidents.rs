@@ -238,6 +238,9 @@ struct Assignment {
     assignee_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "contracts::common::present")]
     team_id: Option<Option<Uuid>>,
+    /// Incidents only: hand it to a supplier (`null` takes it back).
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    supplier_id: Option<Option<Uuid>>,
 }
 
 async fn assign(
@@ -258,6 +261,7 @@ async fn assign(
         incident: id,
         assignee_id: body.assignee_id,
         team_id: body.team_id,
+        supplier_id: body.supplier_id,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

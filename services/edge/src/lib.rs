@@ -8,6 +8,7 @@
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
 //! - [`knowledge`]: export to the public knowledge base, and its articles.
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
+//! - [`suppliers`]: the suppliers incidents can be handed to.
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
@@ -24,6 +25,7 @@ pub mod knowledge;
 pub mod openapi;
 pub mod ops;
 pub mod reports;
+pub mod suppliers;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -78,6 +80,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(reports::routes())
         .merge(knowledge::routes())
         .merge(attachments::routes())
+        .merge(suppliers::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -29,14 +29,23 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// An event on its way to the outbox.
 pub struct Outgoing {
-    pub routing_key: &'static str,
+    pub routing_key: std::borrow::Cow<'static, str>,
     pub envelope: Envelope,
 }
 
 impl Outgoing {
     pub fn event<E: Event>(envelope: Envelope) -> Self {
         Self {
-            routing_key: E::ROUTING_KEY,
+            routing_key: E::ROUTING_KEY.into(),
+            envelope,
+        }
+    }
+
+    /// A message for one addressee, whose routing key names them
+    /// (`supplier.<id>.assignment`).
+    pub fn addressed(routing_key: String, envelope: Envelope) -> Self {
+        Self {
+            routing_key: routing_key.into(),
             envelope,
         }
     }
@@ -49,7 +58,7 @@ pub async fn enqueue(conn: &mut AnyConnection, events: &[Outgoing]) -> Result<()
         .map(|e| {
             vec![
                 Param::from(e.envelope.message_id.to_string()),
-                Param::from(e.routing_key),
+                Param::from(e.routing_key.to_string()),
                 Param::from(serde_json::to_string(&e.envelope).unwrap_or_default()),
                 Param::from(micros(e.envelope.occurred_at)),
             ]

@@ -26,6 +26,8 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Measure incidents created per second end to end, next to the ceilings of the parts.
     Bench(crate::bench::BenchArgs),
+    /// Print the AsyncAPI document of the messages suppliers exchange with the desk.
+    Asyncapi,
 }
 
 #[derive(Subcommand)]

@@ -5,9 +5,11 @@
 //! - [`cli`]: the command line (every flag also reads an environment variable).
 //! - [`serve`]: the targets and how they are wired in each mode.
 //! - [`tenant`]: `tenant create`.
+//! - [`asyncapi`]: `asyncapi`, the AsyncAPI document of the supplier messages.
 //! - [`bench`]: `bench`, the end-to-end benchmark and its ceilings.
 //! - [`process`]: running `servicedesk` as a child process.
 
+pub mod asyncapi;
 pub mod bench;
 pub mod cli;
 pub mod process;

@@ -23,6 +23,10 @@ fn main() -> std::process::ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Tenant(cli::TenantCommand::Create(args)) => tenant::create(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
+            cli::Command::Asyncapi => {
+                println!("{:#}", servicedesk::asyncapi::document());
+                Ok(())
+            }
         }
     });
     match outcome {

@@ -155,6 +155,17 @@ impl Batch {
         self.events.push(Outgoing::event::<E>(cause.caused(event)));
     }
 
+    /// Sends `message` to one addressee by `routing_key` (a supplier).
+    pub fn send<M: contracts::Message + serde::Serialize>(
+        &mut self,
+        cause: &Envelope,
+        routing_key: String,
+        message: &M,
+    ) {
+        self.events
+            .push(Outgoing::addressed(routing_key, cause.caused(message)));
+    }
+
     /// Marks the command `message_id` processed, with the reply it got.
     pub fn processed(&mut self, message_id: Uuid, reply: String) {
         self.processed.push((message_id, Some(reply)));

@@ -8,9 +8,10 @@ use contracts::common::ReplyV1;
 use contracts::incident::*;
 use contracts::knowledge::*;
 use contracts::report::*;
+use contracts::supplier::*;
 use contracts::ticket::*;
 use contracts::{Command, Envelope, ErrorBody, ErrorCode, Message, Role};
-use runtime::bus::{Handler, HandlerError};
+use runtime::bus::{Bus, Handler, HandlerError};
 use runtime::inbox;
 use runtime::outbox::Relay;
 use runtime::store::Store;
@@ -25,7 +26,9 @@ use crate::desk::{self, incident_v1};
 use crate::error::{Error, Result};
 use crate::incidents::{self, Change};
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
-use crate::{changes, fields, knowledge, links, problems, reports, requests, surveys, tickets};
+use crate::{
+    changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
+};
 
 /// Most incidents one page returns.
 pub const MAX_PAGE: u32 = 500;
@@ -46,13 +49,13 @@ const MAX_BATCH: usize = 128;
 
 impl Commands {
     /// The handler, and its writer task (ends when the handler is dropped).
-    pub fn new(store: Store, relay: Relay) -> (Arc<Self>, JoinHandle<()>) {
+    pub fn new(store: Store, relay: Relay, bus: Arc<dyn Bus>) -> (Arc<Self>, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let commands = Arc::new(Self {
             store: store.clone(),
             writer: tx,
         });
-        let writer = tokio::spawn(Writer { store, relay }.run(rx));
+        let writer = tokio::spawn(Writer { store, relay, bus }.run(rx));
         (commands, writer)
     }
 }
@@ -91,6 +94,7 @@ impl Handler for Commands {
             ExportTicketV1::TYPE => self.query::<ExportTicketV1>(&env).await?,
             ListArticlesV1::TYPE => self.query::<ListArticlesV1>(&env).await?,
             GetArticleV1::TYPE => self.query::<GetArticleV1>(&env).await?,
+            ListSuppliersV1::TYPE => self.query::<ListSuppliersV1>(&env).await?,
             GetSurveyV1::TYPE => self.query::<GetSurveyV1>(&env).await?,
             GetIncidentSurveyV1::TYPE => self.query::<GetIncidentSurveyV1>(&env).await?,
             GetProblemReportV1::TYPE => self.query::<GetProblemReportV1>(&env).await?,
@@ -147,6 +151,7 @@ impl Commands {
 struct Writer {
     store: Store,
     relay: Relay,
+    bus: Arc<dyn Bus>,
 }
 
 type Outcome = std::result::Result<Envelope, HandlerError>;
@@ -209,7 +214,7 @@ impl Writer {
                     "expired: the caller stopped waiting before it was handled".into(),
                 ),
                 None => {
-                    let applied = apply(&mut tx, &mut batch, env).await?;
+                    let applied = apply(&mut tx, &mut batch, self.bus.as_ref(), env).await?;
                     if let Applied::Wrote(body) = &applied {
                         committed.push(env.message_type.as_str());
                         let stored = serde_json::to_string(body).unwrap_or_default();
@@ -287,7 +292,12 @@ fn incident_json(t: TicketV1) -> Result<serde_json::Value> {
 }
 
 /// Decodes `env` and runs its command.
-async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> Result<Applied> {
+async fn apply(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
+    bus: &dyn Bus,
+    env: &Envelope,
+) -> Result<Applied> {
     let now = runtime::store::now();
     // Decodes the command (a dead letter if it is not one), runs it, and
     // turns what it returns into the reply's value.
@@ -395,6 +405,11 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
         }),
         AnswerSurveyV1::TYPE => run!(AnswerSurveyV1, |c| {
             surveys::answer(conn, env.tenant_id, &c.token, c.rating, c.comment, now)
+                .await
+                .map(|s| json(&s))
+        }),
+        RegisterSupplierV1::TYPE => run!(RegisterSupplierV1, |c| {
+            suppliers::register(conn, bus, env, c, now)
                 .await
                 .map(|s| json(&s))
         }),
@@ -614,6 +629,14 @@ impl Query for GetArticleV1 {
 }
 
 #[async_trait]
+impl Query for ListSuppliersV1 {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+        desk::staff(&self.viewer, TicketKind::Incident)?;
+        Ok(output::<Self>(&suppliers::list(conn, tenant).await?))
+    }
+}
+
+#[async_trait]
 impl Query for GetSurveyV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
         let survey = surveys::by_token(conn, tenant, &self.token, runtime::store::now()).await?;
@@ -732,6 +755,7 @@ async fn log(
         closed_at: None,
         version: 1,
         first_response_at: None,
+        supplier_id: None,
         problem_id: None,
         fields,
     };

@@ -9,6 +9,7 @@
 use contracts::incident::{
     ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentStatus, IncidentStatusChangedV1,
 };
+use contracts::supplier::{SupplierAssignmentV1, supplier_key};
 use contracts::ticket::*;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
 use sqlx::AnyConnection;
@@ -19,7 +20,7 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::incidents::Change;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
-use crate::{changes, fields, lifecycle, links, problems, requests, surveys, tickets};
+use crate::{changes, fields, lifecycle, links, problems, requests, suppliers, surveys, tickets};
 
 /// Staff only: to a customer the ticket does not exist.
 pub fn staff(actor: &Actor, kind: TicketKind) -> Result<()> {
@@ -197,6 +198,7 @@ pub async fn log(
         closed_at: None,
         version: 1,
         first_response_at: None,
+        supplier_id: None,
         problem_id: None,
         fields: values,
         problem: (kind == TicketKind::Problem).then(ProblemDetailsV1::default),
@@ -333,22 +335,39 @@ pub async fn assign(
 ) -> Result<TicketV1> {
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
-    if cmd.assignee_id.is_none() && cmd.team_id.is_none() {
+    if cmd.assignee_id.is_none() && cmd.team_id.is_none() && cmd.supplier_id.is_none() {
         return Err(Error::field(
             "assignee_id",
-            "give an assignee_id, a team_id or both (null unassigns)",
+            "give an assignee_id, a team_id, a supplier_id or more (null unassigns)",
         ));
     }
+    if cmd.supplier_id.is_some() && cmd.kind != TicketKind::Incident {
+        return Err(Error::field(
+            "supplier_id",
+            "only an incident goes to a supplier",
+        ));
+    }
+    let supplier = match cmd.supplier_id {
+        Some(Some(id)) => Some(
+            suppliers::find(tx, tenant, id)
+                .await?
+                .ok_or_else(|| Error::field("supplier_id", "no supplier with this id"))?,
+        ),
+        _ => None,
+    };
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
     if lifecycle::is_final(t.kind, &t.status) {
         return Err(refused(&t, "assign"));
     }
-    let (old_assignee, old_team) = (t.assignee_id, t.team_id);
+    let (old_assignee, old_team, old_supplier) = (t.assignee_id, t.team_id, t.supplier_id);
     if let Some(assignee) = cmd.assignee_id {
         t.assignee_id = assignee;
     }
     if let Some(team) = cmd.team_id {
         t.team_id = team;
+    }
+    if let Some(s) = cmd.supplier_id {
+        t.supplier_id = s;
     }
     let mut audit = Vec::new();
     audit.extend(text_change(
@@ -357,7 +376,23 @@ pub async fn assign(
         &opt(t.assignee_id),
     ));
     audit.extend(text_change("team", &opt(old_team), &opt(t.team_id)));
+    audit.extend(text_change(
+        "supplier",
+        &opt(old_supplier),
+        &opt(t.supplier_id),
+    ));
     save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    // The supplier hears of it on its own queue.
+    if let Some(s) = supplier
+        && old_supplier != Some(s.id)
+    {
+        let assignment = SupplierAssignmentV1 {
+            supplier_id: s.id,
+            incident: tickets::to_incident(t.clone())?,
+            assigned_by: cmd.actor.clone(),
+        };
+        batch.send(env, supplier_key(s.id, "assignment"), &assignment);
+    }
     if t.kind == TicketKind::Incident {
         let event = IncidentAssignedV1 {
             incident_id: t.id,
@@ -653,6 +688,7 @@ pub mod incident_v1 {
             ticket: c.incident,
             assignee_id: c.assignee_id,
             team_id: c.team_id,
+            supplier_id: c.supplier_id,
         }
     }
 

@@ -14,6 +14,10 @@ pub enum Error {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something the command needs is not there now (the broker, a reply):
+    /// the command is retried.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for Error {

@@ -15,6 +15,7 @@
 //!   and the priority matrix.
 //! - [`reports`]: the KPI reports, computed in the database.
 //! - [`knowledge`]: export to the public knowledge base; articles.
+//! - [`suppliers`]: suppliers and the updates they send over the queue.
 //! - [`surveys`]: satisfaction surveys on resolved incidents.
 //! - [`links`]: typed links between tickets, read from both ends.
 //! - [`fields`]: extended data definitions and checks; request types.
@@ -34,6 +35,7 @@ pub mod links;
 pub mod problems;
 pub mod reports;
 pub mod requests;
+pub mod suppliers;
 pub mod surveys;
 pub mod tickets;
 pub mod validate;
@@ -67,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "knowledge_base",
         sql: include_str!("../../../migrations/ticketing/0004_knowledge_base.sql"),
     },
+    Migration {
+        version: 5,
+        name: "suppliers",
+        sql: include_str!("../../../migrations/ticketing/0005_suppliers.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.
@@ -85,6 +92,7 @@ pub struct Ticketing {
     pub store: Store,
     pub relay: Relay,
     consumer: JoinHandle<()>,
+    supplier_consumer: JoinHandle<()>,
     writer: JoinHandle<()>,
     relay_task: JoinHandle<()>,
     relay_stop: CancellationToken,
@@ -101,7 +109,15 @@ impl Ticketing {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("ticketing", MIGRATIONS).await?;
         let relay = Relay::new(store.clone(), bus.clone());
-        let (handler, writer) = commands::Commands::new(store.clone(), relay.clone());
+        let (handler, writer) = commands::Commands::new(store.clone(), relay.clone(), bus.clone());
+        let inbound = suppliers::Inbound {
+            store: store.clone(),
+            commands: handler.clone(),
+            relay: relay.clone(),
+        };
+        let supplier_consumer = bus
+            .consume(suppliers::inbound_spec(), Arc::new(inbound), stop.clone())
+            .await?;
         let spec = QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH);
         let consumer = bus.consume(spec, handler, stop).await?;
         let relay_stop = CancellationToken::new();
@@ -110,6 +126,7 @@ impl Ticketing {
             store,
             relay,
             consumer,
+            supplier_consumer,
             writer,
             relay_task,
             relay_stop,
@@ -120,6 +137,7 @@ impl Ticketing {
     /// handed, and the relay published what they wrote.
     pub async fn run_until_stopped(self) {
         let _ = self.consumer.await;
+        let _ = self.supplier_consumer.await;
         // The consumer dropped the handler, so the writer ends when its
         // queue is empty.
         let _ = self.writer.await;

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 const COLUMNS: &str = "id, kind, reference, status, priority, impact, urgency, summary, \
     description, customer_id, category, service, assignee_id, team_id, resolution, logged_by, \
     created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields, \
-    first_response_at";
+    first_response_at, supplier_id";
 
 /// What only one kind has, as stored in the `details` column.
 #[derive(Default, Serialize, Deserialize)]
@@ -72,6 +72,7 @@ fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
         problem_id: uuid_at(row, 21)?,
         fields: json_col(row, 23)?,
         first_response_at: row.try_get::<Option<i64>, _>(24)?.map(from_micros),
+        supplier_id: uuid_at(row, 25)?,
         problem: details.problem,
         change: details.change,
         request: details.request,
@@ -127,6 +128,7 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "planned_start",
     "planned_end",
     "first_response_at",
+    "supplier_id",
 ];
 
 fn id_param(u: Option<Uuid>) -> Param {
@@ -170,6 +172,7 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
         start.into(),
         end.into(),
         t.first_response_at.map(micros).into(),
+        id_param(t.supplier_id),
     ]
 }
 
@@ -182,7 +185,8 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
          resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9, \
          summary = $10, summary_folded = $11, description = $12, category = $13, service = $14, \
          problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19, \
-         first_response_at = $20 WHERE tenant_id = $21 AND id = $22 AND version = $23",
+         first_response_at = $20, supplier_id = $21 WHERE tenant_id = $22 AND id = $23 \
+         AND version = $24",
     )
     .bind(&t.status)
     .bind(i64::from(t.priority))
@@ -204,6 +208,7 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
     .bind(start)
     .bind(end)
     .bind(t.first_response_at.map(micros))
+    .bind(t.supplier_id.map(|u| u.to_string()))
     .bind(tenant.to_string())
     .bind(t.id.to_string())
     .bind(t.version - 1)
@@ -568,6 +573,7 @@ pub fn to_incident(t: TicketV1) -> Result<IncidentV1> {
         problem_id: t.problem_id,
         fields: t.fields,
         first_response_at: t.first_response_at,
+        supplier_id: t.supplier_id,
     })
 }
 
@@ -597,6 +603,7 @@ pub fn from_incident(i: &IncidentV1) -> TicketV1 {
         problem_id: i.problem_id,
         fields: i.fields.clone(),
         first_response_at: i.first_response_at,
+        supplier_id: i.supplier_id,
         problem: None,
         change: None,
         request: None,

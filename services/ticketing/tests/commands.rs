@@ -69,7 +69,8 @@ fn body(reply: Result<Option<Envelope>, HandlerError>) -> ReplyV1 {
 async fn concurrent_commands_commit_together(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
-    let (handler, _writer) = Commands::new(store.clone(), relay.clone());
+    let (handler, _writer) =
+        Commands::new(store.clone(), relay.clone(), Arc::new(EmbeddedBus::new()));
     let tenant = Uuid::now_v7();
     // 60 at once, every third one invalid: the writer groups them, and the
     // refused ones must not undo (or be undone by) their neighbours.
@@ -118,7 +119,7 @@ async fn concurrent_commands_commit_together(backend: Backend) {
 async fn a_redelivered_command_is_answered_not_repeated(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
-    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
     let tenant = Uuid::now_v7();
     let env = log(tenant, "only once", Some(1));
     // The same message three times, two of them in the same group.
@@ -137,7 +138,7 @@ async fn a_redelivered_command_is_answered_not_repeated(backend: Backend) {
 async fn malformed_commands_are_rejected_alone(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
-    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
     let tenant = Uuid::now_v7();
     let mut bad = log(tenant, "x", Some(1));
     bad.payload = serde_json::json!({"summary": 5});
@@ -163,7 +164,7 @@ async fn malformed_commands_are_rejected_alone(backend: Backend) {
 async fn lifecycle_rules_hold(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
-    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
     let tenant = Uuid::now_v7();
     let ReplyV1::Ok(inc) = body(handler.handle(log(tenant, "disk", Some(3))).await) else {
         panic!("logged")
@@ -211,7 +212,7 @@ async fn lifecycle_rules_hold(backend: Backend) {
 async fn an_expired_command_is_not_carried_out(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
-    let (handler, _writer) = Commands::new(store.clone(), relay);
+    let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
     let tenant = Uuid::now_v7();
     let late = log(tenant, "too late", Some(1))
         .expiring_at(time::OffsetDateTime::now_utc() - time::Duration::seconds(1));

@@ -228,7 +228,7 @@ impl AmqpBus {
     }
 
     /// Declares `spec`'s quorum queue and its bindings (idempotent).
-    async fn declare(&self, channel: &Channel, spec: &QueueSpec) -> Result<String, BusError> {
+    async fn declare_on(&self, channel: &Channel, spec: &QueueSpec) -> Result<String, BusError> {
         let name = self.queue_name(&spec.name);
         let mut args = FieldTable::default();
         args.insert(
@@ -244,11 +244,31 @@ impl AmqpBus {
         args.insert("x-dead-letter-strategy".into(), header("at-least-once"));
         args.insert("x-overflow".into(), header("reject-publish"));
         declare_quorum(channel, &name, args).await?;
+        let exchange = format!(
+            "{}.{}",
+            self.prefix,
+            spec.exchange.as_deref().unwrap_or("events")
+        );
+        if spec.exchange.is_some() {
+            let durable = ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            };
+            channel
+                .exchange_declare(
+                    exchange.clone().into(),
+                    ExchangeKind::Topic,
+                    durable,
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
         for binding in &spec.bindings {
             channel
                 .queue_bind(
                     name.clone().into(),
-                    format!("{}.events", self.prefix).into(),
+                    exchange.clone().into(),
                     binding.as_str().into(),
                     QueueBindOptions::default(),
                     FieldTable::default(),
@@ -429,6 +449,13 @@ impl Bus for AmqpBus {
         }
     }
 
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), BusError> {
+        let channel = self.conn.create_channel().await.map_err(unavailable)?;
+        self.declare_on(&channel, spec).await?;
+        let _ = channel.close(200, "declared".into()).await;
+        Ok(())
+    }
+
     async fn consume(
         &self,
         spec: QueueSpec,
@@ -440,7 +467,7 @@ impl Bus for AmqpBus {
             .basic_qos(spec.prefetch.max(1), BasicQosOptions::default())
             .await
             .map_err(unavailable)?;
-        let queue = self.declare(&channel, &spec).await?;
+        let queue = self.declare_on(&channel, &spec).await?;
         let tag = format!("{}-{}", queue, uuid::Uuid::now_v7());
         let mut consumer = channel
             .basic_consume(

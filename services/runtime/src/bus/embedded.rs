@@ -151,12 +151,21 @@ impl Bus for EmbeddedBus {
         }
     }
 
+    async fn declare(&self, _spec: &QueueSpec) -> Result<(), BusError> {
+        Ok(())
+    }
+
     async fn consume(
         &self,
-        spec: QueueSpec,
+        mut spec: QueueSpec,
         handler: Arc<dyn Handler>,
         stop: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError> {
+        if spec.exchange.is_some() {
+            // Another exchange is for publishers outside the process; in
+            // process nothing publishes there.
+            spec.bindings.clear();
+        }
         let rx = {
             let mut queues = lock(&self.inner.queues);
             let q = queues.entry(spec.name.clone()).or_insert_with(|| {

@@ -84,6 +84,10 @@ pub struct QueueSpec {
     pub bindings: Vec<String>,
     /// Messages in flight per consumer; also how many are handled at once.
     pub prefetch: u16,
+    /// The topic exchange `bindings` are on: the events exchange, unless
+    /// this names another (e.g. `suppliers`, where suppliers publish, kept
+    /// apart from the desk's own events). Transports prefix it.
+    pub exchange: Option<String>,
 }
 
 impl QueueSpec {
@@ -92,6 +96,7 @@ impl QueueSpec {
             name: name.to_owned(),
             bindings: Vec::new(),
             prefetch,
+            exchange: None,
         }
     }
 
@@ -100,6 +105,7 @@ impl QueueSpec {
             name: name.to_owned(),
             bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
             prefetch,
+            exchange: None,
         }
     }
 }
@@ -135,6 +141,11 @@ pub trait Bus: Send + Sync + 'static {
         envelope: &Envelope,
         timeout: Duration,
     ) -> Result<Envelope, BusError>;
+
+    /// Declares `spec`'s queue and bindings for a consumer outside the desk
+    /// (a supplier), so that what is published for it waits for it. The
+    /// embedded bus has no outside consumers: there it does nothing.
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), BusError>;
 
     /// Consumes `spec` with `handler` until `stop` is cancelled; the returned
     /// task ends after in-flight messages finished.

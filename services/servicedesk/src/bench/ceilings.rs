@@ -59,6 +59,7 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
         closed_at: None,
         version: 1,
         first_response_at: None,
+        supplier_id: None,
         problem_id: None,
         fields: Default::default(),
     }

@@ -1,0 +1,119 @@
+//! Suppliers: the companies an incident can be handed to, who work it over
+//! the message queue instead of the API.
+//!
+//! - The desk registers a supplier ([`RegisterSupplierV1`]) and hands it a
+//!   token once. The supplier's queue, `<prefix>.supplier.<id>`, is declared
+//!   then, bound to `supplier.<id>.#` on the events exchange.
+//! - Assigning an incident to the supplier puts a [`SupplierAssignmentV1`]
+//!   (routing key `supplier.<id>.assignment`) on that queue.
+//! - The supplier sends [`SupplierUpdateV1`]s (a note, a status, a
+//!   resolution) to the `<prefix>.suppliers` exchange, routing key
+//!   `updates`, with its id and token in each. The desk checks the token and
+//!   that the incident is assigned to that supplier, in that tenant.
+//! - An update the desk cannot take is dead-lettered with its reason, and
+//!   the supplier gets a [`SupplierMessageRejectedV1`] (routing key
+//!   `supplier.<id>.rejected`) on its queue saying why.
+//!
+//! These are the types `docs/asyncapi.json` documents.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Actor;
+use crate::incident::{IncidentStatus, IncidentV1};
+
+/// The exchange suppliers publish their updates to (under the prefix).
+pub const SUPPLIER_EXCHANGE: &str = "suppliers";
+/// The routing key of updates on [`SUPPLIER_EXCHANGE`].
+pub const UPDATE_KEY: &str = "updates";
+
+/// The routing key of a message for supplier `id`: `supplier.<id>.<what>`.
+pub fn supplier_key(id: Uuid, what: &str) -> String {
+    format!("supplier.{id}.{what}")
+}
+
+/// The queue a supplier consumes (the transport prefixes it).
+pub fn supplier_queue(id: Uuid) -> String {
+    format!("supplier.{id}")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupplierV1 {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterSupplierV1 {
+    pub actor: Actor,
+    pub name: String,
+}
+
+/// A registered supplier and its token: shown this once, stored hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupplierRegisteredV1 {
+    pub supplier: SupplierV1,
+    pub token: String,
+    /// The queue it consumes, before the deployment's prefix.
+    pub queue: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListSuppliersV1 {
+    pub viewer: Actor,
+}
+
+// ---- supplier-facing messages ----
+
+/// An incident handed to the supplier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SupplierAssignmentV1 {
+    pub supplier_id: Uuid,
+    pub incident: IncidentV1,
+    pub assigned_by: Actor,
+}
+
+/// What a supplier reports on an incident assigned to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SupplierUpdate {
+    /// A note for the desk (not shown to the customer).
+    Note { text: String },
+    /// Work under way (`in_progress`) or waiting (`pending`).
+    Status { status: IncidentStatus },
+    /// Resolved, with what was done.
+    Resolution { resolution: String },
+}
+
+/// A supplier's update, authenticated by its token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SupplierUpdateV1 {
+    pub supplier_id: Uuid,
+    /// The token the desk handed the supplier when it was registered.
+    pub token: String,
+    /// The incident's reference (`INC-000042`) or id.
+    pub incident: String,
+    pub update: SupplierUpdate,
+}
+
+/// Why the desk did not take one of the supplier's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SupplierMessageRejectedV1 {
+    /// The `message_id` of the envelope that was rejected.
+    pub message_id: Uuid,
+    pub reason: String,
+}
+
+command!(RegisterSupplierV1, SupplierRegisteredV1);
+command!(ListSuppliersV1, Vec<SupplierV1>);
+message!(SupplierAssignmentV1, 1);
+message!(SupplierUpdateV1, 1);
+message!(SupplierMessageRejectedV1, 1);
