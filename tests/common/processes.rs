@@ -750,6 +750,14 @@ pub async fn links_and_extended_data(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(gone["items"], json!([]));
+    let body = ada
+        .patch("/api/v1/incidents/INC-000001", json!({"colour": "red"}))
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("colour"),
+        "{body}"
+    );
     ada.patch("/api/v1/incidents/INC-000001", json!({"root_cause": "x"}))
         .await
         .error(400, "validation_failed");

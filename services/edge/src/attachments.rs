@@ -114,13 +114,19 @@ struct UploadQuery {
     public: bool,
 }
 
+/// Characters that reorder or hide text: a name with them can disguise its
+/// real extension (`invoice\u{202E}fdp.exe`).
+fn hides_text(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 fn check_filename(name: &str) -> ApiResult<String> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.chars().count() <= 200
         && !name
             .chars()
-            .any(|c| c.is_control() || matches!(c, '/' | '\\'))
+            .any(|c| c.is_control() || hides_text(c) || matches!(c, '/' | '\\'))
         && name != "."
         && name != "..";
     if ok {
@@ -168,6 +174,10 @@ fn check_content(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<String> {
         "image/jpeg" => Some(&[b"\xff\xd8\xff"]),
         "image/gif" => Some(&[b"GIF87a", b"GIF89a"]),
         "application/pdf" => Some(&[b"%PDF-"]),
+        // The old Office formats are OLE compound files.
+        "application/msword" | "application/vnd.ms-excel" => {
+            Some(&[b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+        }
         t if t == "application/zip" || t.starts_with("application/vnd.openxmlformats") => {
             Some(&[b"PK\x03\x04", b"PK\x05\x06"])
         }
@@ -214,11 +224,21 @@ async fn upload(
             ticket: t.id.to_string(),
         };
         let actions: Vec<ActionV1> = call(&state, &who, &headers, &command).await?;
-        if !actions.iter().any(|a| a.id == action) {
-            return Err(ApiError::field(
-                "action_id",
-                "no such action on this ticket",
-            ));
+        match actions.iter().find(|a| a.id == action) {
+            // A file on an action the customer cannot see is not theirs either.
+            Some(a) if !a.public && q.public => {
+                return Err(ApiError::field(
+                    "public",
+                    "a file on a private action is private",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                return Err(ApiError::field(
+                    "action_id",
+                    "no such action on this ticket",
+                ));
+            }
         }
     }
     let attachment = Attachment {
@@ -337,7 +357,13 @@ async fn visible(
     // Asked of ticketing each time: the ticket's visibility may have changed.
     ticket(state, who, headers, a.ticket_kind, a.ticket_id.to_string())
         .await
-        .map_err(|_| missing())?;
+        .map_err(|e| {
+            if e.error == Code::NotFound {
+                missing()
+            } else {
+                e
+            }
+        })?;
     let bytes = if with_content {
         row.try_get::<Vec<u8>, _>(11)
             .map_err(|e| ApiError::internal(&e))?
@@ -433,6 +459,7 @@ mod tests {
         assert!(check_content(&typed("image/png"), b"\x89PNG\r\n\x1a\nrest").is_ok());
         assert!(check_content(&typed("image/png"), b"<html>").is_err());
         assert!(check_content(&typed("application/pdf"), b"%PDF-1.7").is_ok());
+        assert!(check_content(&typed("application/msword"), b"<html>").is_err());
         assert!(check_content(&typed("text/plain; charset=utf-8"), b"hello").is_ok());
         for active in ["text/html", "image/svg+xml", "application/javascript", ""] {
             let e = check_content(&typed(active), b"<svg onload=alert(1)>")
@@ -447,6 +474,7 @@ mod tests {
     fn filenames_cannot_climb_or_inject_headers() {
         assert!(check_filename("../etc/passwd").is_err());
         assert!(check_filename("a\r\nSet-Cookie: x").is_err());
+        assert!(check_filename("invoice\u{202E}fdp.exe").is_err());
         assert_eq!(
             check_filename(" report.pdf ").ok().as_deref(),
             Some("report.pdf")
