@@ -2,10 +2,11 @@
 //!
 //! Written by hand from the routes in [`crate::router`], the handlers in
 //! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
-//! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`] and
-//! [`crate::ops`], the errors in [`crate::error`] and the wire types in
-//! [`contracts`], so it must change with them: a route, a field, a status or
-//! an error code added or changed there is changed here in the same commit.
+//! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`],
+//! [`crate::suppliers`] and [`crate::ops`], the errors in [`crate::error`]
+//! and the wire types in [`contracts`], so it must change with them: a
+//! route, a field, a status or an error code added or changed there is
+//! changed here in the same commit.
 //! The tests at the bottom check the document against itself (paths, `$ref`s,
 //! operation ids) and its error codes against [`crate::error::Code`]; they
 //! cannot tell that a handler changed.
@@ -16,12 +17,14 @@
 //! blocks, the directory, tokens, incidents and operations; [`tickets`] holds
 //! problems, changes, service requests, links and extended data,
 //! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys,
-//! [`knowledge`] the knowledge base and [`attachments`] the files on tickets,
-//! with the same building blocks.
+//! [`knowledge`] the knowledge base, [`attachments`] the files on tickets
+//! and [`suppliers`] the suppliers incidents are handed to, with the same
+//! building blocks.
 
 mod attachments;
 mod knowledge;
 mod reports;
+mod suppliers;
 mod surveys;
 mod tickets;
 
@@ -59,8 +62,8 @@ fn info() -> Value {
         "The service desk's HTTP API: the tenant's directory (companies, customers, teams, \
          agents and API tokens) and its tickets: incidents, problems, changes and service \
          requests, the links between them and the tenant's own fields on them (extended data); \
-         the files attached to them, the KPI reports, satisfaction surveys and the knowledge \
-         base.\n\n\
+         the files attached to them, the suppliers incidents are handed to, the KPI reports, \
+         satisfaction surveys and the knowledge base.\n\n\
          **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` and a \
          survey's link (`/api/v1/surveys/{{token}}`, whose token is its own credential) needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
@@ -123,6 +126,7 @@ fn tags() -> Value {
     all.extend(reports::tags());
     all.extend(surveys::tags());
     all.extend(knowledge::tags());
+    all.extend(suppliers::tags());
     all.push(tag(
         OPERATIONS,
         "Health, readiness, metrics and this document; no token needed.",
@@ -237,6 +241,7 @@ fn schemas() -> Value {
         reports::schemas(),
         surveys::schemas(),
         knowledge::schemas(),
+        suppliers::schemas(),
         ops_schemas(),
     ] {
         all.extend(
@@ -265,7 +270,8 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
                 "id",
                 about(
                     uuid(),
-                    "The agent's or customer's id for those roles; for admin and integration tokens, an id of their own.",
+                    "The agent's or customer's id for those roles; for admin and integration tokens, an id of their \
+                     own; for a supplier's updates over the queue (role `integration`), the supplier's id.",
                 ),
             ),
             ("name", text()),
@@ -300,7 +306,8 @@ fn error_schema() -> Value {
          may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
          ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
          already: a duplicate link, a decision already made, a step already done, or an already \
-         processed command whose answer was lost, a survey already answered). 413: `payload_too_large`. 415: \
+         processed command whose answer was lost, a survey already answered, a supplier's name already \
+         taken). 413: `payload_too_large`. 415: \
          `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
     );
     let fields = about(
@@ -601,7 +608,7 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
                     json!({ "type": "string", "examples": ["created", "status", "assignee", "team", "action"] }),
                     "What changed. Every kind: `created`, `status`, `resolution`, `summary`, `description`, \
                      `priority`, `category`, `service`, `fields`, `assignee`, `team`, `action`, `link`, \
-                     `unlink`. Incidents: `problem`. Problems: `root_cause`, `workaround`, \
+                     `unlink`. Incidents: `problem`, `supplier`. Problems: `root_cause`, `workaround`, \
                      `workaround_flagged`, `incident_linked`, `incident_unlinked`, `workaround_applied`. \
                      Changes: `approval`. Service requests: `step`.",
                 ),
@@ -610,14 +617,14 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
                 "from",
                 about(
                     text_or_null(),
-                    "The value before: a status, an agent's or team's id, the text or value replaced.",
+                    "The value before: a status, an agent's, team's or supplier's id, the text or value replaced.",
                 ),
             ),
             (
                 "to",
                 about(
                     text_or_null(),
-                    "The value after: a status, an agent's or team's id, the new text or value; for `action` \
+                    "The value after: a status, an agent's, team's or supplier's id, the new text or value; for `action` \
                      its kind and id (`note <id>`), for `link` the link type and the other ticket \
                      (`caused_by PRB-000002`), for `approval` the decision and who (`approve by Ann`).",
                 ),
@@ -719,6 +726,13 @@ fn incident() -> Value {
                 ),
             ),
             ("first_response_at", first_response_at()),
+            (
+                "supplier_id",
+                about(
+                    uuid(),
+                    "The supplier it is handed to (see `/api/v1/suppliers`); absent if none.",
+                ),
+            ),
             (
                 "problem_id",
                 about(
@@ -893,12 +907,25 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
                     "One of the tenant's teams; null clears the team; absent leaves it unchanged.",
                 ),
             ),
+            (
+                "supplier_id",
+                about(
+                    uuid_or_null(),
+                    "Incidents only: one of the tenant's suppliers (see `/api/v1/suppliers`) to hand the \
+                     incident to; null takes it back; absent leaves it unchanged. For any other kind it \
+                     is refused, even null.",
+                ),
+            ),
         ],
     );
     let assignment = set(
         closed(assignment),
         "anyOf",
-        json!([{ "required": ["assignee_id"] }, { "required": ["team_id"] }]),
+        json!([
+            { "required": ["assignee_id"] },
+            { "required": ["team_id"] },
+            { "required": ["supplier_id"] },
+        ]),
     );
     let new_action = object(
         &["text"],
@@ -977,7 +1004,8 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
             "Assignment",
             about(
                 assignment,
-                "A new assignee, a new team, or both, for a ticket of any kind.",
+                "A new assignee, team or supplier (incidents only), or more than one, for a ticket of any \
+                 kind: give at least one of `assignee_id`, `team_id` and `supplier_id`.",
             ),
         ),
         (
@@ -1284,6 +1312,7 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(reports::paths());
     all.extend(surveys::paths());
     all.extend(knowledge::paths());
+    all.extend(suppliers::paths());
     all.extend(ops_paths());
     all
 }
@@ -1478,9 +1507,23 @@ fn incident_missing() -> (u16, String) {
     tickets::ticket_missing(TicketKind::Incident)
 }
 
-/// What an assignment checks, for every kind of ticket.
-const ASSIGNMENT_RULES: &str = "`assignee_id` must name one of the tenant's agents and `team_id` one of its \
-     teams, and at least one of them must be given.";
+/// What an assignment of a ticket of `kind` checks.
+fn assignment_rules(kind: TicketKind) -> String {
+    if kind == TicketKind::Incident {
+        "`assignee_id` must name one of the tenant's agents, `team_id` one of its teams and `supplier_id` \
+         one of its suppliers; at least one of them must be given (else `details.fields` names \
+         `assignee_id`)."
+            .to_owned()
+    } else {
+        format!(
+            "`assignee_id` must name one of the tenant's agents and `team_id` one of its teams, and at \
+             least one of them must be given (else `details.fields` names `assignee_id`); `supplier_id` \
+             is refused, even null (`details.fields` names it): only an incident goes to a supplier, \
+             not a {}.",
+            kind.noun()
+        )
+    }
+}
 
 /// How lists filter on extended data.
 const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
@@ -1610,15 +1653,18 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
         "assignIncident",
         INCIDENTS,
         "Assign an incident",
-        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Admin, \
-         agent and integration tokens.",
+        "Sets the assignee, the team, the supplier, or more than one; a field left out is unchanged and \
+         null clears it. Handing the incident to a supplier it is not already with puts a \
+         `SupplierAssignmentV1` on that supplier's queue (see the Suppliers tag); null takes it back, \
+         and the supplier's updates on it are refused from then on (it is sent nothing). Admin, agent \
+         and integration tokens.",
         responses(
             vec![(
                 200,
                 answer("The incident as assigned.", component("IncidentV1")),
             )],
             vec![
-                bad_body(ASSIGNMENT_RULES),
+                bad_body(&assignment_rules(TicketKind::Incident)),
                 unauthorized(),
                 staff_only(),
                 incident_missing(),
@@ -2000,10 +2046,11 @@ mod tests {
     }
 
     /// The routes of [`crate::reports::routes`] (each table its handlers
-    /// serve under `{table}`), [`crate::knowledge::routes`] and the surveys
-    /// of [`crate::incidents::routes`], listed again likewise.
+    /// serve under `{table}`), [`crate::knowledge::routes`], the surveys of
+    /// [`crate::incidents::routes`] and [`crate::suppliers::routes`], listed
+    /// again likewise.
     #[test]
-    fn every_report_knowledge_and_survey_route_is_documented() {
+    fn every_report_knowledge_survey_and_supplier_route_is_documented() {
         let doc = document();
         let mut routes = vec![
             ("get", "/reports/problems".to_owned()),
@@ -2017,6 +2064,8 @@ mod tests {
             ("get", "/incidents/{id}/survey".to_owned()),
             ("get", "/surveys/{token}".to_owned()),
             ("post", "/surveys/{token}".to_owned()),
+            ("get", "/suppliers".to_owned()),
+            ("post", "/suppliers".to_owned()),
         ];
         for table in [
             "trend.csv",
@@ -2078,6 +2127,43 @@ mod tests {
             .map(|(t, _)| t.as_str())
             .collect();
         assert_eq!(served, ALLOWED.iter().copied().collect::<BTreeSet<_>>());
+    }
+
+    /// Any one field of an `Assignment` is enough ("give at least one of"),
+    /// and every assign says what becomes of `supplier_id`: taken for
+    /// incidents, refused for the other kinds.
+    #[test]
+    fn an_assignment_takes_any_of_its_fields() {
+        let doc = document();
+        let assignment = &doc["components"]["schemas"]["Assignment"];
+        let fields: BTreeSet<&str> = assignment["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let alternatives: BTreeSet<&str> = assignment["anyOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["required"][0].as_str())
+            .collect();
+        assert_eq!(fields, alternatives);
+        assert!(fields.contains("supplier_id"));
+        let assigns: Vec<(&str, &Value)> = operations(&doc)
+            .into_iter()
+            .filter(|(method, path, _)| *method == "post" && path.ends_with("/{id}/assign"))
+            .map(|(_, path, operation)| (path, operation))
+            .collect();
+        assert_eq!(assigns.len(), 4, "one assign per kind of ticket");
+        for (path, operation) in assigns {
+            let rules = operation["responses"]["400"]["description"]
+                .as_str()
+                .unwrap_or("");
+            assert!(rules.contains("`supplier_id`"), "{path}: {rules}");
+            let refused = rules.contains("`supplier_id` is refused");
+            assert_eq!(refused, path != "/api/v1/incidents/{id}/assign", "{path}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use contracts::ticket::{LinkType, ProblemOutcome, TicketKind};
 use serde_json::{Value, json};
 
 use super::{
-    ASSIGNMENT_RULES, FIELD_FILTERS, INCIDENTS, about, admin_only, answer, bad_body, bad_query,
+    FIELD_FILTERS, INCIDENTS, about, admin_only, answer, assignment_rules, bad_body, bad_query,
     boolean, closed, component, first_response_at, idempotency_key, internal, list_of, not_found,
     not_json, object, operation, or_null, page, page_parameters, parameter, query, responses, set,
     staff_only, tag, text, text_or_null, ticketing_down, timestamp, timestamp_or_null, too_large,
@@ -1543,15 +1543,15 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         &format!("assign{title}"),
         tag,
         &format!("Assign {one}"),
-        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Admin, \
-         agent and integration tokens.",
+        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Only \
+         incidents go to suppliers: `supplier_id` is refused here. Admin, agent and integration tokens.",
         responses(
             vec![(
                 200,
                 answer(&format!("The {noun} as assigned."), component("TicketV1")),
             )],
             vec![
-                bad_body(ASSIGNMENT_RULES),
+                bad_body(&assignment_rules(kind)),
                 unauthorized(),
                 staff_only(),
                 ticket_missing(kind),
