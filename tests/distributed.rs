@@ -519,8 +519,28 @@ async fn a_supplier_works_an_incident_over_the_queue() {
         acme["queue"],
         format!("supplier.{}", acme["supplier"]["id"].as_str().expect("id"))
     );
+    // A retried registration is answered, not done again, and the token is
+    // not kept to be shown twice.
+    let register = || {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/suppliers", cluster.desk.base))
+            .bearer_auth(admin.token.as_deref().unwrap_or(""))
+            .header("Idempotency-Key", "register-spare-parts")
+            .json(&json!({"name": "Spare Parts"}))
+            .send()
+    };
+    let first: serde_json::Value = register().await.expect("sent").json().await.expect("json");
+    let again: serde_json::Value = register().await.expect("sent").json().await.expect("json");
+    assert_eq!(first["supplier"]["id"], again["supplier"]["id"]);
+    assert!(
+        first["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("sup_")),
+        "{first}"
+    );
+    assert_eq!(again["token"], "(shown once, when it was issued)");
     let listed = admin.get("/api/v1/suppliers").await.expect(200);
-    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
     assert!(
         listed.to_string().find("token").is_none(),
         "tokens are shown once"

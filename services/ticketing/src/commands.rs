@@ -217,7 +217,7 @@ impl Writer {
                     let applied = apply(&mut tx, &mut batch, self.bus.as_ref(), env).await?;
                     if let Applied::Wrote(body) = &applied {
                         committed.push(env.message_type.as_str());
-                        let stored = serde_json::to_string(body).unwrap_or_default();
+                        let stored = inbox_copy(&env.message_type, body);
                         batch.processed(env.message_id, stored.clone());
                         // A redelivered copy later in this group gets the same answer.
                         answered.insert(env.message_id, Some(stored));
@@ -240,6 +240,19 @@ impl Writer {
         }
         Ok(outcomes)
     }
+}
+
+/// The reply as the inbox keeps it, to answer a redelivery. A secret shown
+/// once (a supplier's token) is not kept: a retry hears that it was issued.
+fn inbox_copy(message_type: &str, reply: &ReplyV1) -> String {
+    let mut reply = reply.clone();
+    if message_type == RegisterSupplierV1::TYPE
+        && let ReplyV1::Ok(value) = &mut reply
+        && let Some(token) = value.get_mut("token")
+    {
+        *token = serde_json::Value::String("(shown once, when it was issued)".into());
+    }
+    serde_json::to_string(&reply).unwrap_or_default()
 }
 
 fn stored_reply(stored: Option<&str>) -> ReplyV1 {
