@@ -10,6 +10,8 @@
 //!   resolution) to the `<prefix>.suppliers` exchange, routing key
 //!   `updates`, with its id and token in each. The desk checks the token and
 //!   that the incident is assigned to that supplier, in that tenant.
+//! - Taking the incident back (or handing it to another supplier) puts a
+//!   [`SupplierUnassignedV1`] (`supplier.<id>.unassigned`) on its queue.
 //! - An update the desk cannot take is dead-lettered with its reason, and
 //!   the supplier gets a [`SupplierMessageRejectedV1`] (routing key
 //!   `supplier.<id>.rejected`) on its queue saying why.
@@ -77,6 +79,17 @@ pub struct SupplierAssignmentV1 {
     pub assigned_by: Actor,
 }
 
+/// An incident was taken back from the supplier (or handed to another):
+/// its updates on it are refused from now on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SupplierUnassignedV1 {
+    pub supplier_id: Uuid,
+    pub incident_id: Uuid,
+    pub reference: String,
+    pub unassigned_by: Actor,
+}
+
 /// What a supplier reports on an incident assigned to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -115,5 +128,6 @@ pub struct SupplierMessageRejectedV1 {
 command!(RegisterSupplierV1, SupplierRegisteredV1);
 command!(ListSuppliersV1, Vec<SupplierV1>);
 message!(SupplierAssignmentV1, 1);
+message!(SupplierUnassignedV1, 1);
 message!(SupplierUpdateV1, 1);
 message!(SupplierMessageRejectedV1, 1);

@@ -540,6 +540,12 @@ fn suppliers() {
             status: IncidentStatus::InProgress,
         },
     });
+    check(&SupplierUnassignedV1 {
+        supplier_id: id(40),
+        incident_id: id(10),
+        reference: "INC-000042".into(),
+        unassigned_by: agent(),
+    });
     check(&SupplierMessageRejectedV1 {
         message_id: id(100),
         reason: "INC-000042 is not an incident assigned to you".into(),

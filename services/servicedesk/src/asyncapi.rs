@@ -53,6 +53,11 @@ pub fn document() -> Value {
         &mut messages,
         "An incident handed to the supplier, with the incident as it is now.",
     );
+    message::<SupplierUnassignedV1>(
+        &mut generator,
+        &mut messages,
+        "The incident was taken back from the supplier (or handed to another); updates on it are refused from now on.",
+    );
     message::<SupplierMessageRejectedV1>(
         &mut generator,
         &mut messages,
@@ -95,13 +100,14 @@ pub fn document() -> Value {
             "supplierQueue": {
                 "address": "{prefix}.supplier.{supplierId}",
                 "title": "The supplier's own queue",
-                "description": "A durable quorum queue, declared when the supplier is registered and bound to `supplier.{supplierId}.#` on `{prefix}.events`: assignments (`supplier.{supplierId}.assignment`) and rejections (`supplier.{supplierId}.rejected`) wait here until the supplier consumes and acks them.",
+                "description": "A durable quorum queue, declared when the supplier is registered and bound to `supplier.{supplierId}.#` on `{prefix}.events`: assignments (`supplier.{supplierId}.assignment`), incidents taken back (`supplier.{supplierId}.unassigned`) and rejections (`supplier.{supplierId}.rejected`) wait here until the supplier consumes and acks them.",
                 "parameters": {
                     "prefix": {"description": "The deployment's bus prefix."},
                     "supplierId": {"description": "The supplier's id, from its registration."},
                 },
                 "messages": {
                     "SupplierAssignmentV1": reference("SupplierAssignmentV1"),
+                    "SupplierUnassignedV1": reference("SupplierUnassignedV1"),
                     "SupplierMessageRejectedV1": reference("SupplierMessageRejectedV1"),
                 },
                 "bindings": {"amqp": {"is": "queue", "queue": {"name": "{prefix}.supplier.{supplierId}", "durable": true, "exclusive": false, "autoDelete": false}}},
@@ -119,9 +125,10 @@ pub fn document() -> Value {
             "receiveFromDesk": {
                 "action": "receive",
                 "channel": {"$ref": "#/channels/supplierQueue"},
-                "summary": "Assignments, and why a message was rejected.",
+                "summary": "Assignments, incidents taken back, and why a message was rejected.",
                 "messages": [
                     {"$ref": "#/channels/supplierQueue/messages/SupplierAssignmentV1"},
+                    {"$ref": "#/channels/supplierQueue/messages/SupplierUnassignedV1"},
                     {"$ref": "#/channels/supplierQueue/messages/SupplierMessageRejectedV1"},
                 ],
             },

@@ -9,7 +9,7 @@
 use contracts::incident::{
     ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentStatus, IncidentStatusChangedV1,
 };
-use contracts::supplier::{SupplierAssignmentV1, supplier_key};
+use contracts::supplier::{SupplierAssignmentV1, SupplierUnassignedV1, supplier_key};
 use contracts::ticket::*;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
 use sqlx::AnyConnection;
@@ -392,6 +392,17 @@ pub async fn assign(
             assigned_by: cmd.actor.clone(),
         };
         batch.send(env, supplier_key(s.id, "assignment"), &assignment);
+    }
+    if let Some(old) = old_supplier
+        && t.supplier_id != Some(old)
+    {
+        let taken_back = SupplierUnassignedV1 {
+            supplier_id: old,
+            incident_id: t.id,
+            reference: t.reference.clone(),
+            unassigned_by: cmd.actor.clone(),
+        };
+        batch.send(env, supplier_key(old, "unassigned"), &taken_back);
     }
     if t.kind == TicketKind::Incident {
         let event = IncidentAssignedV1 {
