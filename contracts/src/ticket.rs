@@ -271,8 +271,6 @@ pub enum FieldType {
 
 /// A tenant-defined field: its key (used in the API), label, type and rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// Also the API's input: a field it does not know is refused, not dropped.
-#[serde(deny_unknown_fields)]
 pub struct FieldDefV1 {
     pub key: String,
     pub label: String,
@@ -390,8 +388,6 @@ pub struct LinkV1 {
 
 /// A new change's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// Also the API's input: a field it does not know is refused, not dropped.
-#[serde(deny_unknown_fields)]
 pub struct ChangePlanV1 {
     pub reason: String,
     #[serde(default)]
@@ -485,8 +481,6 @@ pub struct ListTicketsV1 {
 /// Edits a ticket. A field left out is unchanged; for the optional ones,
 /// `null` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-// Also the API's input: a field it does not know is refused, not dropped.
-#[serde(deny_unknown_fields)]
 pub struct TicketChangesV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,

@@ -240,6 +240,28 @@ pub async fn problem_management(desk: &Desk) {
         .expect(200);
     assert_eq!(links[0]["link_type"], "resolved_by");
     assert_eq!(links[0]["ticket"]["reference"], "CHG-000001");
+    // Only a change carried out resolves it.
+    ada.post(
+        "/api/v1/problems/PRB-000001/status",
+        json!({"status": "resolved", "resolution": "Bigger disk", "outcome": "change"}),
+    )
+    .await
+    .error(409, "invalid_transition");
+    approver_api
+        .post(
+            "/api/v1/changes/CHG-000001/decision",
+            json!({"decision": "approve"}),
+        )
+        .await
+        .expect(200);
+    for status in ["scheduled", "implementing", "implemented"] {
+        ada.post(
+            "/api/v1/changes/CHG-000001/status",
+            json!({"status": status}),
+        )
+        .await
+        .expect(200);
+    }
     let resolved = ada
         .post(
             "/api/v1/problems/PRB-000001/status",
@@ -250,7 +272,20 @@ pub async fn problem_management(desk: &Desk) {
     assert_eq!(resolved["problem"]["outcome"], "change");
     assert!(resolved["resolved_at"].is_string());
 
-    // Closed only once its changes are done.
+    // Closed only once its changes are done: a second one is still requested.
+    let mut follow_up = change_plan(
+        &[&approver],
+        "2026-12-02T20:00:00Z",
+        "2026-12-02T22:00:00Z",
+        &["RELAY-02"],
+    );
+    follow_up["problems"] = json!(["PRB-000001"]);
+    ada.post(
+        "/api/v1/changes",
+        json!({"summary": "The spare relay too", "change": follow_up}),
+    )
+    .await
+    .expect(201);
     let body = ada
         .post(
             "/api/v1/problems/PRB-000001/status",
@@ -258,10 +293,10 @@ pub async fn problem_management(desk: &Desk) {
         )
         .await
         .error(409, "invalid_transition");
-    assert_eq!(body["details"]["changes"], json!(["CHG-000001"]));
+    assert_eq!(body["details"]["changes"], json!(["CHG-000002"]));
     approver_api
         .post(
-            "/api/v1/changes/CHG-000001/decision",
+            "/api/v1/changes/CHG-000002/decision",
             json!({"decision": "reject", "comment": "Buy a new relay instead"}),
         )
         .await
@@ -1050,13 +1085,18 @@ pub async fn knowledge_base(desk: &Desk) {
     )
     .await
     .expect(201);
-    for (text, flagged) in [
-        ("Restart the <b>spooler</b>\nthen print a test page", true),
-        ("Internal: the vendor owes us one", false),
+    for (text, flagged, public) in [
+        (
+            "Restart the <b>spooler</b>\nthen print a test page",
+            true,
+            true,
+        ),
+        ("Internal: the vendor owes us one", false, false),
+        ("Internal: flagged, but private", true, false),
     ] {
         ada.post(
             "/api/v1/incidents/INC-000001/actions",
-            json!({"text": text, "knowledge_base": flagged}),
+            json!({"text": text, "knowledge_base": flagged, "public": public}),
         )
         .await
         .expect(201);
@@ -1081,6 +1121,10 @@ pub async fn knowledge_base(desk: &Desk) {
     assert!(
         !html.contains("vendor owes us"),
         "unflagged actions stay out: {html}"
+    );
+    assert!(
+        !html.contains("flagged, but private"),
+        "private ones too: {html}"
     );
     carl.get("/api/v1/incidents/INC-000001/export")
         .await

@@ -44,13 +44,16 @@ pub async fn call<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
-    call_for(state, who.tenant_id, headers, command).await
+    let caller = who.actor.id.to_string();
+    call_for(state, who.tenant_id, &caller, headers, command).await
 }
 
-/// [`call`] for a tenant known without a principal (a survey link).
+/// [`call`] for a tenant known without a principal (a survey link), with
+/// `caller` what tells this caller from others (the link's token).
 pub async fn call_for<C: Command>(
     state: &AppState,
     tenant: Uuid,
+    caller: &str,
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
@@ -67,7 +70,7 @@ pub async fn call_for<C: Command>(
         .with_traceparent(Some(traceparent))
         .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
     if let Some(key) = idempotency_key(headers)? {
-        envelope = envelope.with_id(idempotent_id(tenant, C::TYPE, key));
+        envelope = envelope.with_id(idempotent_id(tenant, caller, C::TYPE, key));
     }
     let reply = state
         .bus
@@ -97,11 +100,14 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<&str>> {
 }
 
 /// The message id of a request retried under `key`: the same for the same
-/// tenant, command and key, so the service answers the retry from its inbox.
-fn idempotent_id(tenant: Uuid, command: &str, key: &str) -> Uuid {
+/// tenant, caller, command and key, so the service answers the retry from
+/// its inbox, and two callers who pick the same key never share an answer.
+fn idempotent_id(tenant: Uuid, caller: &str, command: &str, key: &str) -> Uuid {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(tenant.as_bytes())
+        .chain_update(caller.as_bytes())
+        .chain_update([0])
         .chain_update(command.as_bytes())
         .chain_update([0])
         .chain_update(key.as_bytes())
@@ -418,8 +424,12 @@ async fn read_survey(
     Path(token): Path<String>,
 ) -> ApiResult<Json<SurveyV1>> {
     let tenant = survey_tenant(&token)?;
-    let command = GetSurveyV1 { token };
-    Ok(Json(call_for(&state, tenant, &headers, &command).await?))
+    let command = GetSurveyV1 {
+        token: token.clone(),
+    };
+    Ok(Json(
+        call_for(&state, tenant, &token, &headers, &command).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -438,9 +448,11 @@ async fn answer_survey(
 ) -> ApiResult<Json<SurveyV1>> {
     let tenant = survey_tenant(&token)?;
     let command = AnswerSurveyV1 {
-        token,
+        token: token.clone(),
         rating: body.rating,
         comment: body.comment,
     };
-    Ok(Json(call_for(&state, tenant, &headers, &command).await?))
+    Ok(Json(
+        call_for(&state, tenant, &token, &headers, &command).await?,
+    ))
 }

@@ -6,6 +6,7 @@
 //! - [`auth`]: API tokens (stored as SHA-256) and the [`auth::Principal`] extractor.
 //! - [`directory`]: companies, customers, teams, agents, tokens (the edge's own store).
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
+//! - [`inputs`]: request bodies mirroring wire types, refusing unknown fields.
 //! - [`knowledge`]: export to the public knowledge base, and its articles.
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
 //! - [`suppliers`]: the suppliers incidents can be handed to.
@@ -21,6 +22,7 @@ pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod incidents;
+pub mod inputs;
 pub mod knowledge;
 pub mod openapi;
 pub mod ops;

@@ -24,6 +24,7 @@ use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Params};
 use crate::incidents::call;
+use crate::inputs;
 use crate::knowledge;
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -128,7 +129,7 @@ struct NewTicket {
     fields: FieldValues,
     /// Changes: the plan.
     #[serde(default)]
-    change: Option<ChangePlanV1>,
+    change: Option<inputs::ChangePlan>,
     /// Service requests: the type's id or name.
     #[serde(default)]
     request_type: Option<String>,
@@ -148,7 +149,7 @@ async fn create(
         directory::customer_exists(&state, who.tenant_id, "customer_id", customer).await?;
     }
     if let Some(plan) = &body.change {
-        for (n, approver) in plan.approvers.iter().enumerate() {
+        for (n, approver) in plan.approvers().iter().enumerate() {
             let field = format!("change.approvers[{n}]");
             directory::agent_exists(&state, who.tenant_id, &field, *approver).await?;
         }
@@ -163,7 +164,7 @@ async fn create(
         category: body.category,
         service: body.service,
         fields: body.fields,
-        change: body.change,
+        change: body.change.map(Into::into),
         request_type: body.request_type,
     };
     let ticket = call(&state, &who, &headers, &command).await?;
@@ -275,9 +276,17 @@ pub async fn edit_incident(
     Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Body(changes): Body<TicketChangesV1>,
+    Body(changes): Body<inputs::TicketChanges>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let ticket = update(&state, TicketKind::Incident, &who, &headers, id, changes).await?;
+    let ticket = update(
+        &state,
+        TicketKind::Incident,
+        &who,
+        &headers,
+        id,
+        changes.into(),
+    )
+    .await?;
     serde_json::to_value(ticket)
         .and_then(serde_json::from_value)
         .map(Json)
@@ -654,7 +663,7 @@ struct RequestTypeInput {
     #[serde(default)]
     description: String,
     #[serde(default)]
-    fields: Vec<FieldDefV1>,
+    fields: Vec<inputs::FieldDef>,
     #[serde(default)]
     steps: Vec<String>,
 }
@@ -670,7 +679,7 @@ async fn define_request_type(
         actor: who.actor.clone(),
         name: body.name,
         description: body.description,
-        fields: body.fields,
+        fields: inputs::field_defs(body.fields),
         steps: body.steps,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
@@ -701,7 +710,7 @@ async fn field_definitions(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldsInput {
-    fields: Vec<FieldDefV1>,
+    fields: Vec<inputs::FieldDef>,
 }
 
 async fn set_field_definitions(
@@ -714,7 +723,7 @@ async fn set_field_definitions(
     let command = SetFieldDefinitionsV1 {
         actor: who.actor.clone(),
         kind: kind_segment(&kind)?,
-        fields: body.fields,
+        fields: inputs::field_defs(body.fields),
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

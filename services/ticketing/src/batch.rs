@@ -115,6 +115,17 @@ impl Batch {
         id
     }
 
+    /// Whether a link to or from `ticket` waits in this group.
+    pub fn links_pending(&self, ticket: Uuid) -> bool {
+        let id = ticket.to_string();
+        self.links.iter().any(|row| {
+            row.iter()
+                .skip(2)
+                .take(2)
+                .any(|p| matches!(p, Param::Text(Some(t)) if *t == id))
+        })
+    }
+
     pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {
         self.actions.push(vec![
             a.id.to_string().into(),

@@ -36,6 +36,7 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Commands {
     store: Store,
     writer: mpsc::Sender<Pending>,
+    bus: Arc<dyn Bus>,
 }
 
 /// A state change waiting for the writer, and where its outcome goes.
@@ -54,8 +55,9 @@ impl Commands {
         let commands = Arc::new(Self {
             store: store.clone(),
             writer: tx,
+            bus,
         });
-        let writer = tokio::spawn(Writer { store, relay, bus }.run(rx));
+        let writer = tokio::spawn(Writer { store, relay }.run(rx));
         (commands, writer)
     }
 }
@@ -102,6 +104,16 @@ impl Handler for Commands {
             // Everything else changes state: the writer knows each kind and
             // rejects what it does not know.
             _ => {
+                if env.message_type == RegisterSupplierV1::TYPE {
+                    // The supplier's queue, declared before its row commits
+                    // (and outside the writer's transaction): what is sent
+                    // to it waits for it.
+                    let id = suppliers::id_for(&env);
+                    self.bus
+                        .declare(&suppliers::outbound_spec(id))
+                        .await
+                        .map_err(|e| HandlerError::Retry(e.to_string()))?;
+                }
                 let (done, outcome) = oneshot::channel();
                 self.writer
                     .send(Pending { env, done })
@@ -151,7 +163,6 @@ impl Commands {
 struct Writer {
     store: Store,
     relay: Relay,
-    bus: Arc<dyn Bus>,
 }
 
 type Outcome = std::result::Result<Envelope, HandlerError>;
@@ -214,7 +225,7 @@ impl Writer {
                     "expired: the caller stopped waiting before it was handled".into(),
                 ),
                 None => {
-                    let applied = apply(&mut tx, &mut batch, self.bus.as_ref(), env).await?;
+                    let applied = apply(&mut tx, &mut batch, env).await?;
                     if let Applied::Wrote(body) = &applied {
                         committed.push(env.message_type.as_str());
                         let stored = inbox_copy(&env.message_type, body);
@@ -305,12 +316,7 @@ fn incident_json(t: TicketV1) -> Result<serde_json::Value> {
 }
 
 /// Decodes `env` and runs its command.
-async fn apply(
-    conn: &mut AnyConnection,
-    batch: &mut Batch,
-    bus: &dyn Bus,
-    env: &Envelope,
-) -> Result<Applied> {
+async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> Result<Applied> {
     let now = runtime::store::now();
     // Decodes the command (a dead letter if it is not one), runs it, and
     // turns what it returns into the reply's value.
@@ -422,7 +428,7 @@ async fn apply(
                 .map(|s| json(&s))
         }),
         RegisterSupplierV1::TYPE => run!(RegisterSupplierV1, |c| {
-            suppliers::register(conn, bus, env, c, now)
+            suppliers::register(conn, env, c, now)
                 .await
                 .map(|s| json(&s))
         }),
@@ -442,6 +448,16 @@ async fn apply(
 #[async_trait]
 trait Query: Command + Send {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value>;
+}
+
+/// Extended data filters (`field.<key>=<value>`): one-line text each.
+fn check_field_filters(fields: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    for (key, value) in fields {
+        let name = format!("field.{key}");
+        check_text(&name, key, MAX_SUMMARY, true)?;
+        check_text(&name, value, MAX_SUMMARY, false)?;
+    }
+    Ok(())
 }
 
 /// A list's cursor: the id of the last item of the page before.
@@ -469,6 +485,7 @@ impl Query for ListIncidentsV1 {
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
+        check_field_filters(&self.filter.fields)?;
         let limit = self.limit.clamp(1, MAX_PAGE);
         let page = incidents::list(
             conn,
@@ -520,6 +537,7 @@ impl Query for ListTicketsV1 {
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
+        check_field_filters(&self.filter.fields)?;
         if let Some(s) = &self.filter.status
             && !self.kind.statuses().contains(&s.as_str())
         {

@@ -154,6 +154,9 @@ pub async fn log(
             "a service request, and only one, has a type",
         ));
     }
+    if let Some(key) = &cmd.request_type {
+        check_text("request_type", key, MAX_SUMMARY, true)?;
+    }
     let request_type = match &cmd.request_type {
         Some(key) => Some(
             fields::request_type(tx, tenant, key)
@@ -212,14 +215,16 @@ pub async fn log(
         to: Some(ticket.status.clone()),
     };
     batch.audit(tenant, id, &cmd.actor, now, created);
-    for other in resolves {
+    for mut other in resolves {
         batch.insert_link(tenant, other.id, LinkType::ResolvedBy, id, &cmd.actor, now);
         let c = Change {
             change: "link",
             from: None,
             to: Some(format!("resolved_by {}", ticket.reference)),
         };
-        batch.audit(tenant, other.id, &cmd.actor, now, c);
+        // A new version: a replica closing the problem at the same time
+        // conflicts with this instead of missing the link.
+        save(tx, batch, tenant, &mut other, &cmd.actor, now, vec![c]).await?;
     }
     announce(batch, env, &ticket, "logged", &cmd.actor, None);
     Ok(ticket)
@@ -468,7 +473,10 @@ pub async fn change_status(
         )?;
     }
     match kind {
-        TicketKind::Problem => problems::check_move(tx, tenant, &t, &cmd.to, cmd.outcome).await?,
+        TicketKind::Problem => {
+            let pending = batch.links_pending(t.id);
+            problems::check_move(tx, tenant, &t, &cmd.to, cmd.outcome, pending).await?;
+        }
         TicketKind::Request => requests::check_move(&t, &cmd.to)?,
         TicketKind::Incident | TicketKind::Change => {}
     }
@@ -657,16 +665,44 @@ pub async fn unlink(
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
-    if !links::delete(tx, tenant, t.id, cmd.link_id).await? {
+    let Some(link) = links::list(tx, tenant, t.id, &cmd.actor)
+        .await?
+        .into_iter()
+        .find(|l| l.id == cmd.link_id)
+    else {
         return Err(Error::not_found("link"));
-    }
-    let c = Change {
+    };
+    links::delete(tx, tenant, t.id, cmd.link_id).await?;
+    let here = Change {
         change: "unlink",
-        from: Some(cmd.link_id.to_string()),
+        from: Some(format!(
+            "{} {}",
+            link.link_type.as_str(),
+            link.ticket.reference
+        )),
         to: None,
     };
-    save(tx, batch, tenant, &mut t, &cmd.actor, now, vec![c]).await?;
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, vec![here]).await?;
+    let mut other = tickets::find(
+        tx,
+        tenant,
+        link.ticket.kind,
+        &link.ticket.id.to_string(),
+        &cmd.actor,
+    )
+    .await?;
+    let there = Change {
+        change: "unlink",
+        from: Some(format!(
+            "{} {}",
+            link.link_type.inverse().as_str(),
+            t.reference
+        )),
+        to: None,
+    };
+    save(tx, batch, tenant, &mut other, &cmd.actor, now, vec![there]).await?;
     announce(batch, env, &t, "linked", &cmd.actor, None);
+    announce(batch, env, &other, "linked", &cmd.actor, None);
     links::list(tx, tenant, t.id, &cmd.actor).await
 }
 

@@ -1,5 +1,6 @@
 //! The public knowledge base: a ticket rendered to HTML through the
-//! tenant's template, with only the actions flagged for the knowledge base,
+//! tenant's template, with only the public actions flagged for the knowledge
+//! base (a private note stays private even if flagged),
 //! and the articles published from such exports.
 //!
 //! Templates are HTML with `{{placeholders}}` for the ticket (`reference`,
@@ -271,7 +272,8 @@ pub async fn export(
     let actions: Vec<ActionV1> = incidents::actions(conn, tenant, t.id, viewer)
         .await?
         .into_iter()
-        .filter(|a| a.knowledge_base)
+        // Only what the customer could see anyway goes public.
+        .filter(|a| a.knowledge_base && a.public)
         .collect();
     let template = template(conn, tenant).await?.template;
     let html = render(&template, &t, &actions)?;

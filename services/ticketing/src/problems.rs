@@ -3,7 +3,7 @@
 //!
 //! - Known error: the root cause is recorded.
 //! - Resolved: with an outcome. `change` needs a linked change (the problem
-//!   is `resolved_by` it), `known_error` needs the problem to have been a
+//!   is `resolved_by` it) that was carried out (implemented or later), `known_error` needs the problem to have been a
 //!   known error, `workaround` a flagged workaround.
 //! - Closed: every linked change is done (implemented, backed out,
 //!   reviewed, closed, rejected or cancelled).
@@ -24,6 +24,8 @@ use crate::{lifecycle, links, tickets};
 
 /// Changes still under way block closing the problem they resolve.
 const CHANGE_UNDER_WAY: &[&str] = &["requested", "approved", "scheduled", "implementing"];
+/// A problem is resolved by a change only once the change was carried out.
+const CHANGE_DONE: &[&str] = &["implemented", "reviewed", "closed"];
 
 /// Applies an edit's problem fields to `p`, recording what changed.
 pub fn update(
@@ -80,13 +82,15 @@ pub fn update(
     Ok(())
 }
 
-/// Refuses a move the problem is not ready for.
+/// Refuses a move the problem is not ready for. `pending_links`: links to
+/// it are waiting in this commit group (not yet readable).
 pub async fn check_move(
     tx: &mut AnyConnection,
     tenant: Uuid,
     t: &TicketV1,
     to: &str,
     outcome: Option<ProblemOutcome>,
+    pending_links: bool,
 ) -> Result<()> {
     let p = t.problem.clone().unwrap_or_default();
     match to {
@@ -102,7 +106,10 @@ pub async fn check_move(
                 )
             })?;
             let ready = match outcome {
-                ProblemOutcome::Change => !resolving_changes(tx, tenant, t.id).await?.is_empty(),
+                ProblemOutcome::Change => resolving_changes(tx, tenant, t.id)
+                    .await?
+                    .iter()
+                    .any(|c| CHANGE_DONE.contains(&c.status.as_str())),
                 ProblemOutcome::KnownError => p.known_error,
                 ProblemOutcome::Workaround => p.workaround_flagged,
                 ProblemOutcome::Other => true,
@@ -115,7 +122,9 @@ pub async fn check_move(
                         "a problem resolved by {} needs {}",
                         outcome.as_str(),
                         match outcome {
-                            ProblemOutcome::Change => "a linked change that resolves it",
+                            ProblemOutcome::Change => {
+                                "a linked change that resolves it, implemented"
+                            }
                             ProblemOutcome::KnownError => "to have been a known error",
                             _ => "a flagged workaround",
                         }
@@ -124,6 +133,10 @@ pub async fn check_move(
                 ))
             }
         }
+        "closed" if pending_links => Err(not_yet(
+            "a change that resolves this problem is being linked; try again",
+            serde_json::json!({ "changes": [] }),
+        )),
         "closed" => {
             let open: Vec<String> = resolving_changes(tx, tenant, t.id)
                 .await?
@@ -200,11 +213,23 @@ pub async fn link_incidents(
             Err(e) => return Err(e),
         }
     }
+    // The same incident named twice (by id and by reference) is linked once.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|i| seen.insert(i.id));
     for mut incident in found {
         if incident.problem_id == Some(problem.id) {
             continue;
         }
         let old = incident.problem_id;
+        if let Some(previous) = old {
+            // Moved from another problem: that one's trail says so too.
+            let c = Change {
+                change: "incident_unlinked",
+                from: Some(incident.reference.clone()),
+                to: None,
+            };
+            batch.audit(tenant, previous, &cmd.actor, now, c);
+        }
         incident.problem_id = Some(problem.id);
         let c = Change {
             change: "problem",

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use contracts::report::*;
 use contracts::ticket::{ProblemDetailsV1, ProblemOutcome, TicketKind};
 use contracts::{Actor, Role};
-use runtime::store::{Param, bind_all, from_micros, micros};
+use runtime::store::{Param, bind_all, from_micros, micros, placeholders};
 use sqlx::{AnyConnection, Row};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -276,17 +276,26 @@ async fn activity(
             actions: Vec::new(),
         });
     }
-    let actions = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT a.ticket_id, a.created_at, a.author, a.body FROM ticket_actions a \
-         WHERE a.tenant_id = $1 AND a.created_at >= $3 AND a.created_at < $2 \
-         AND a.ticket_id IN (SELECT id FROM tickets WHERE {UNRESOLVED}) \
-         ORDER BY a.created_at, a.id"
-    )))
-    .bind(tenant.to_string())
-    .bind(micros(range.to))
-    .bind(micros(range.from))
-    .fetch_all(&mut *conn)
-    .await?;
+    if index.is_empty() {
+        return Ok(out);
+    }
+    // By the listed problems' ids: each through the actions-by-ticket index,
+    // whatever else the tenant did in the range.
+    let ids: Vec<String> = index.keys().cloned().collect();
+    let sql = format!(
+        "SELECT ticket_id, created_at, author, body FROM ticket_actions \
+         WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 AND ticket_id IN ({}) \
+         ORDER BY created_at, id LIMIT {}",
+        placeholders(4, ids.len()),
+        MAX_LISTED * 20
+    );
+    let mut args = vec![
+        Param::from(tenant.to_string()),
+        Param::from(micros(range.from)),
+        Param::from(micros(range.to)),
+    ];
+    args.extend(ids.into_iter().map(Param::from));
+    let actions = bind_all(sql, args).fetch_all(&mut *conn).await?;
     for a in &actions {
         let ticket: String = a.try_get(0)?;
         let Some(&i) = index.get(&ticket) else {

@@ -18,7 +18,7 @@ use contracts::incident::{ActionKind, IncidentStatus};
 use contracts::supplier::*;
 use contracts::ticket::{AddActionV1, ChangeTicketStatusV1, TicketKind};
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
-use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
+use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::outbox::{self, Outgoing, Relay};
 use runtime::store::{Store, from_micros, micros, uuid_at};
 use sha2::{Digest, Sha256};
@@ -58,9 +58,26 @@ fn supplier(r: &sqlx::any::AnyRow) -> sqlx::Result<SupplierV1> {
     })
 }
 
+/// The id of the supplier registered by `env`: fixed by the command, so
+/// that its queue can be declared before the command runs.
+pub fn id_for(env: &Envelope) -> Uuid {
+    derived(&[b"supplier", env.message_id.as_bytes()])
+}
+
+/// A UUID from a digest of `parts`.
+fn derived(parts: &[&[u8]]) -> Uuid {
+    let mut digest = Sha256::new();
+    for p in parts {
+        digest.update(p);
+        digest.update([0]);
+    }
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.finalize()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 pub async fn register(
     tx: &mut AnyConnection,
-    bus: &dyn Bus,
     env: &Envelope,
     cmd: RegisterSupplierV1,
     now: OffsetDateTime,
@@ -83,13 +100,8 @@ pub async fn register(
             format!("a supplier called {name} exists"),
         )));
     }
-    let id = Uuid::now_v7();
+    let id = id_for(env);
     let token = format!("sup_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    // Declared before the row commits: assignments published once it has
-    // are kept until the supplier first connects.
-    bus.declare(&outbound_spec(id))
-        .await
-        .map_err(|e| Error::Unavailable(e.to_string()))?;
     sqlx::query(
         "INSERT INTO suppliers (id, tenant_id, name, name_folded, token_hash, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -295,10 +307,16 @@ impl Inbound {
                 },
             ),
         };
-        // The supplier's message id keys the command: a redelivered update
-        // is answered from the inbox, not done twice.
+        // The supplier's message id keys the command, within its tenant and
+        // its own messages: a redelivered update is answered from the inbox,
+        // not done twice, and no other sender's id can stand for it.
+        let key = derived(&[
+            env.tenant_id.as_bytes(),
+            supplier.id.as_bytes(),
+            env.message_id.as_bytes(),
+        ]);
         let command = command
-            .with_id(env.message_id)
+            .with_id(key)
             .with_traceparent(env.traceparent.clone());
         let reply = match self.commands.handle(command).await {
             Ok(Some(reply)) => reply,

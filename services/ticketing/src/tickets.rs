@@ -453,7 +453,8 @@ pub async fn changes_between(
 ) -> Result<Vec<TicketV1>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = 'change' \
-         AND planned_start < $2 AND planned_end > $3 ORDER BY planned_start, id LIMIT 10000"
+         AND planned_start < $2 AND planned_end > $3 \
+         AND status NOT IN ('rejected', 'cancelled') ORDER BY planned_start, id LIMIT 10000"
     )))
     .bind(tenant.to_string())
     .bind(to)
@@ -484,7 +485,8 @@ pub async fn store_field_values(
     ticket: Uuid,
     fields: &FieldValues,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM ticket_field_values WHERE ticket_id = $1")
+    sqlx::query("DELETE FROM ticket_field_values WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.to_string())
         .bind(ticket.to_string())
         .execute(&mut *tx)
         .await?;
