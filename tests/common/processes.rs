@@ -551,7 +551,7 @@ pub async fn change_management(desk: &Desk) {
 pub async fn service_requests(desk: &Desk) {
     let admin = desk.tenant("Request Co").await;
     let (_, _, customer) = directory(&admin).await;
-    let (_, ada) = agent(&admin, "Ada").await;
+    let (ada_id, ada) = agent(&admin, "Ada").await;
     let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
     let other = admin
         .post("/api/v1/customers", json!({"name": "Dora"}))
@@ -653,6 +653,32 @@ pub async fn service_requests(desk: &Desk) {
     carl.post("/api/v1/requests/REQ-000001/steps/0/done", json!({}))
         .await
         .error(403, "forbidden");
+
+    // Assignable like incidents; suppliers are for incidents only.
+    let assigned = ada
+        .post(
+            "/api/v1/requests/REQ-000001/assign",
+            json!({"assignee_id": ada_id}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(assigned["assignee_id"], ada_id.as_str());
+    let body = ada
+        .post(
+            "/api/v1/requests/REQ-000001/assign",
+            json!({"supplier_id": ada_id}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["supplier_id"].is_string(),
+        "{body}"
+    );
+    let mine = ada
+        .get(&format!("/api/v1/requests?assignee_id={ada_id}"))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
 
     // Fulfilled once every step is done.
     let body = ada
@@ -1078,10 +1104,18 @@ pub async fn knowledge_base(desk: &Desk) {
     let (_, ada) = agent(&admin, "Ada").await;
     let carl = client(&admin, json!({"role": "customer", "customer_id": customer})).await;
 
+    admin
+        .put(
+            "/api/v1/fields/incidents",
+            json!({"fields": [{"key": "model", "label": "Printer model", "type": "text"}]}),
+        )
+        .await
+        .expect(200);
     ada.post(
         "/api/v1/incidents",
         json!({"summary": "Printer prints blank pages", "priority": 3,
-               "description": "Since the update <script>alert(1)</script>"}),
+               "description": "Since the update <script>alert(1)</script>",
+               "fields": {"model": "HP <4050>"}}),
     )
     .await
     .expect(201);
@@ -1114,6 +1148,10 @@ pub async fn knowledge_base(desk: &Desk) {
         "{html}"
     );
     assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("<dt>Printer model</dt><dd>HP &lt;4050&gt;</dd>"),
+        "extended data is in the export: {html}"
+    );
     assert!(
         html.contains("Restart the &lt;b&gt;spooler&lt;/b&gt;<br>\nthen print a test page"),
         "{html}"

@@ -7,7 +7,8 @@
 //! `kind`, `summary`, `description`, `resolution`, `status`, `priority`,
 //! `category`, `service`, `created_at`, `resolved_at`) and one section,
 //! `{{#actions}}…{{/actions}}`, repeated per flagged action with `text`,
-//! `kind`, `author` and `created_at`. Every value is HTML-escaped (line
+//! `kind`, `author` and `created_at`, and `{{#fields}}…{{/fields}}`, per
+//! extended data value, with `label` and `value`. Every value is HTML-escaped (line
 //! breaks become `<br>`): what users typed can never become markup. A
 //! template is checked when it is saved, so rendering cannot fail.
 
@@ -48,6 +49,9 @@ section { border-top: 1px solid #ddd; padding-top: 0.5em; }
 <p>{{description}}</p>
 <h2>Resolution</h2>
 <p>{{resolution}}</p>
+<dl>
+{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>
+{{/fields}}</dl>
 <h2>Notes</h2>
 {{#actions}}<section>
 <p>{{text}}</p>
@@ -72,23 +76,58 @@ const TICKET_FIELDS: &[&str] = &[
     "resolved_at",
 ];
 const ACTION_FIELDS: &[&str] = &["text", "kind", "author", "created_at"];
+const FIELD_FIELDS: &[&str] = &["label", "value"];
+
+/// A repeated section: once per flagged action, or per extended data field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    Actions,
+    Fields,
+}
+
+impl Section {
+    fn parse(tag: &str) -> Option<Self> {
+        match tag {
+            "actions" => Some(Self::Actions),
+            "fields" => Some(Self::Fields),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Actions => "actions",
+            Self::Fields => "fields",
+        }
+    }
+
+    fn known(self) -> &'static [&'static str] {
+        match self {
+            Self::Actions => ACTION_FIELDS,
+            Self::Fields => FIELD_FIELDS,
+        }
+    }
+}
 
 #[derive(Debug, PartialEq)]
 enum Part<'a> {
     Text(&'a str),
     Value(&'a str),
-    Actions(Vec<Part<'a>>),
+    Repeat(Section, Vec<Part<'a>>),
 }
 
 /// Parses a template; errors say what is wrong.
 fn parse(template: &str) -> std::result::Result<Vec<Part<'_>>, String> {
     let mut top = Vec::new();
-    // The `{{#actions}}` section being read, if any.
-    let mut section: Option<Vec<Part<'_>>> = None;
+    // The section being read, if any (sections do not nest).
+    let mut open: Option<(Section, Vec<Part<'_>>)> = None;
     let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let (text, after) = rest.split_at(open);
-        let here = section.as_mut().unwrap_or(&mut top);
+    while let Some(at) = rest.find("{{") {
+        let (text, after) = rest.split_at(at);
+        let here = match open.as_mut() {
+            Some((_, parts)) => parts,
+            None => &mut top,
+        };
         if !text.is_empty() {
             here.push(Part::Text(text));
         }
@@ -97,30 +136,37 @@ fn parse(template: &str) -> std::result::Result<Vec<Part<'_>>, String> {
         };
         let name = after[2..close].trim();
         rest = &after[close + 2..];
-        let known = if section.is_some() {
-            ACTION_FIELDS
-        } else {
-            TICKET_FIELDS
-        };
-        match (name, section.take()) {
-            ("#actions", None) => section = Some(Vec::new()),
-            ("#actions", Some(_)) => return Err("{{#actions}} inside {{#actions}}".into()),
-            ("/actions", Some(parts)) => top.push(Part::Actions(parts)),
-            ("/actions", None) => return Err("{{/actions}} without {{#actions}}".into()),
-            (n, open) if known.contains(&n) => {
-                section = open;
-                section.as_mut().unwrap_or(&mut top).push(Part::Value(n));
+        if let Some(tag) = name.strip_prefix('#') {
+            let section = Section::parse(tag).ok_or(format!("unknown section {{{{#{tag}}}}}"))?;
+            if let Some((outer, _)) = open {
+                return Err(format!("{{{{#{tag}}}}} inside {{{{#{}}}}}", outer.name()));
             }
-            (n, _) => {
-                return Err(format!(
-                    "unknown placeholder {{{{{n}}}}} here; known: {}",
-                    known.join(", ")
-                ));
+            open = Some((section, Vec::new()));
+            continue;
+        }
+        if let Some(tag) = name.strip_prefix('/') {
+            match open.take() {
+                Some((section, parts)) if section.name() == tag => {
+                    top.push(Part::Repeat(section, parts));
+                }
+                _ => return Err(format!("{{{{/{tag}}}}} closes no section")),
             }
+            continue;
+        }
+        let known = open.as_ref().map_or(TICKET_FIELDS, |(s, _)| s.known());
+        if !known.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{{{name}}}}} here; known: {}",
+                known.join(", ")
+            ));
+        }
+        match open.as_mut() {
+            Some((_, parts)) => parts.push(Part::Value(name)),
+            None => top.push(Part::Value(name)),
         }
     }
-    if section.is_some() {
-        return Err("{{#actions}} is not closed".into());
+    if let Some((section, _)) = open {
+        return Err(format!("{{{{#{}}}}} is not closed", section.name()));
     }
     if !rest.is_empty() {
         top.push(Part::Text(rest));
@@ -177,21 +223,48 @@ fn action_value(a: &ActionV1, name: &str) -> String {
     }
 }
 
-/// Renders `t` with `actions` (already only the flagged ones).
-fn render(template: &str, t: &TicketV1, actions: &[ActionV1]) -> Result<String> {
+/// Renders `t` with `actions` (already only the flagged public ones) and
+/// its extended data as (label, value) rows.
+fn render(
+    template: &str,
+    t: &TicketV1,
+    actions: &[ActionV1],
+    fields: &[(String, String)],
+) -> Result<String> {
     let parts = parse(template).map_err(|e| Error::field("template", e))?;
     let mut out = String::with_capacity(template.len() + t.description.len());
     for part in &parts {
         match part {
             Part::Text(s) => out.push_str(s),
             Part::Value(name) => out.push_str(&escape(&ticket_value(t, name))),
-            Part::Actions(section) => {
-                for a in actions {
-                    for p in section {
+            Part::Repeat(section, inner) => {
+                // Each repetition's values by placeholder name.
+                let rows: Vec<Vec<(&str, String)>> = match section {
+                    Section::Actions => actions
+                        .iter()
+                        .map(|a| {
+                            ACTION_FIELDS
+                                .iter()
+                                .map(|n| (*n, action_value(a, n)))
+                                .collect()
+                        })
+                        .collect(),
+                    Section::Fields => fields
+                        .iter()
+                        .map(|(label, value)| {
+                            vec![("label", label.clone()), ("value", value.clone())]
+                        })
+                        .collect(),
+                };
+                for row in &rows {
+                    for p in inner {
                         match p {
                             Part::Text(s) => out.push_str(s),
-                            Part::Value(name) => out.push_str(&escape(&action_value(a, name))),
-                            Part::Actions(_) => {}
+                            Part::Value(name) => {
+                                let value = row.iter().find(|(n, _)| n == name);
+                                out.push_str(&escape(value.map_or("", |(_, v)| v)));
+                            }
+                            Part::Repeat(..) => {}
                         }
                     }
                 }
@@ -199,6 +272,37 @@ fn render(template: &str, t: &TicketV1, actions: &[ActionV1]) -> Result<String> 
         }
     }
     Ok(out)
+}
+
+/// `t`'s extended data as (label, value), in the order the fields are
+/// defined; a value whose field was since removed shows under its key.
+async fn field_rows(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    t: &TicketV1,
+) -> Result<Vec<(String, String)>> {
+    let mut defs = crate::fields::definitions(conn, tenant, t.kind).await?;
+    if let Some(r) = &t.request
+        && let Some(rt) =
+            crate::fields::request_type(conn, tenant, &r.request_type_id.to_string()).await?
+    {
+        defs.extend(rt.fields);
+    }
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut rows: Vec<(String, String)> = defs
+        .iter()
+        .filter_map(|d| t.fields.get(&d.key).map(|v| (d.label.clone(), text(v))))
+        .collect();
+    rows.extend(
+        t.fields
+            .iter()
+            .filter(|(k, _)| !defs.iter().any(|d| &d.key == *k))
+            .map(|(k, v)| (k.clone(), text(v))),
+    );
+    Ok(rows)
 }
 
 pub async fn template(conn: &mut AnyConnection, tenant: Uuid) -> Result<KbTemplateV1> {
@@ -275,8 +379,9 @@ pub async fn export(
         // Only what the customer could see anyway goes public.
         .filter(|a| a.knowledge_base && a.public)
         .collect();
+    let fields = field_rows(conn, tenant, &t).await?;
     let template = template(conn, tenant).await?.template;
-    let html = render(&template, &t, &actions)?;
+    let html = render(&template, &t, &actions, &fields)?;
     let export = ExportV1 {
         reference: t.reference.clone(),
         html,
@@ -439,6 +544,16 @@ mod tests {
         assert!(parse("{{#actions}}{{summary}}{{/actions}}").is_err());
         assert!(parse("{{#actions}}").is_err());
         assert!(parse("{{/actions}}").is_err());
+        assert!(
+            parse("{{#fields}}{{text}}{{/fields}}").is_err(),
+            "an action field in fields"
+        );
+        assert!(parse("{{#fields}}{{#actions}}{{/actions}}{{/fields}}").is_err());
+        assert!(parse("{{#fields}}{{/actions}}").is_err());
+        assert!(parse("{{#nope}}{{/nope}}").is_err());
+        assert!(
+            parse("<dl>{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>").is_ok()
+        );
         assert_eq!(
             parse("a{{ summary }}b").expect("parses"),
             vec![Part::Text("a"), Part::Value("summary"), Part::Text("b")]
