@@ -32,6 +32,7 @@ const TICKET_PLACEHOLDERS: [&str; 11] = [
     "resolved_at",
 ];
 const ACTION_PLACEHOLDERS: [&str; 4] = ["text", "kind", "author", "created_at"];
+const FIELD_PLACEHOLDERS: [&str; 2] = ["label", "value"];
 
 /// The longest template, in bytes.
 const MAX_TEMPLATE: u32 = 100_000;
@@ -56,11 +57,13 @@ pub(super) fn tags() -> Vec<Value> {
             "The tenant's knowledge base. Staff export a ticket of any kind to HTML through the tenant's \
              template (`GET /api/v1/{{kind}}/{{id}}/export`, a download) and publish the export as an \
              article (`POST /api/v1/{{kind}}/{{id}}/publish`; publishing again replaces it). Only the \
-             ticket's actions flagged `knowledge_base` go in. Every token of the tenant, customers \
+             ticket's public actions flagged `knowledge_base` go in (a private note stays out even if \
+             flagged), and its extended data. Every token of the tenant, customers \
              included, reads the articles.\n\n\
-             **Templates** are HTML with placeholders for the ticket: {}; and one section, \
+             **Templates** are HTML with placeholders for the ticket: {}; and two sections: \
              `{{{{#actions}}}}…{{{{/actions}}}}`, repeated for each flagged action, oldest first, inside which \
-             the placeholders are the action's: {}. Spaces inside the braces are allowed \
+             the placeholders are the action's: {}; and `{{{{#fields}}}}…{{{{/fields}}}}`, repeated for each \
+             extended data value in the order the fields are defined, with {}. Spaces inside the braces are allowed \
              (`{{{{ summary }}}}`). Every value is HTML-escaped, line breaks becoming `<br>`, so nothing \
              anyone typed becomes markup; dates are RFC 3339, empty if none. The rest of the template is \
              kept as written. A template is checked when it is saved: an unclosed `{{{{`, an unknown \
@@ -69,6 +72,7 @@ pub(super) fn tags() -> Vec<Value> {
              template of its own, a plain default is used. HTML is served as {HTML_POLICY}.",
             placeholders(&TICKET_PLACEHOLDERS),
             placeholders(&ACTION_PLACEHOLDERS),
+            placeholders(&FIELD_PLACEHOLDERS),
         ),
     )]
 }
@@ -412,7 +416,8 @@ fn template_paths() -> Vec<(String, Value)> {
                 bad_body(&format!(
                     "`template` must be at most {MAX_TEMPLATE} bytes without NUL, and a template: every \
                      `{{{{` closed by `}}}}`, only known placeholders, each where it belongs, and \
-                     `{{{{#actions}}}}` closed by `{{{{/actions}}}}`, not nested; `details.fields.template` \
+                     each section (`{{{{#actions}}}}`, `{{{{#fields}}}}`) closed by its own end, not nested; \
+                     `details.fields.template` \
                      says what is wrong."
                 )),
                 unauthorized(),
