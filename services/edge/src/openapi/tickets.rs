@@ -31,8 +31,8 @@ pub(super) fn tags() -> Vec<Value> {
             "Problems: the cause, unknown at first, of one or more incidents, which are linked to it (an \
              incident to at most one problem). Once its root cause is recorded a problem may become a \
              **known error**; a workaround, once flagged, can be applied to every linked incident still \
-             open. Resolving a problem needs an outcome it is ready for: `change` (a linked change resolves \
-             it), `known_error` (it has been a known error), `workaround` (a flagged workaround) or `other`; \
+             open. Resolving a problem needs an outcome it is ready for: `change` (a linked change that resolves \
+             it has been implemented), `known_error` (it has been a known error), `workaround` (a flagged workaround) or `other`; \
              closing it waits until the changes that resolve it are done. Staff only: to a customer token \
              no problem exists (404, or an empty list).",
         ),
@@ -174,7 +174,7 @@ const PROBLEMS_PROCESS: Process = Process {
     move_rules: "`status` must be a problem status. Resolving needs a `resolution` (not blank, at most \
                  100000 characters) and an `outcome`; any other move refuses an `outcome`.",
     not_ready: "Or the problem is not ready for the move: a known error needs a root cause \
-                (`details.missing`); resolving by `change` needs a linked change that resolves it, by \
+                (`details.missing`); resolving by `change` needs a linked change that resolves it and has been implemented, by \
                 `known_error` the problem to have been a known error, by `workaround` a flagged \
                 workaround (`details.outcome`); closing needs the changes that resolve it to be done \
                 (`details.changes` names those still under way).",
