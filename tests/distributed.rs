@@ -649,6 +649,21 @@ async fn a_supplier_works_an_incident_over_the_queue() {
         .unwrap_or(0);
     assert_eq!(by_supplier, 2, "in_progress, then resolved: {history}");
 
+    // A new token replaces the old one at once.
+    let acme_id = acme["supplier"]["id"].as_str().expect("id");
+    let rotated = admin
+        .post(&format!("/api/v1/suppliers/{acme_id}/token"), json!({}))
+        .await
+        .expect(200);
+    assert_ne!(rotated["token"], acme["token"]);
+    admin
+        .post(
+            "/api/v1/suppliers/0190f0a0-0000-7000-8000-000000000001/token",
+            json!({}),
+        )
+        .await
+        .error(404, "not_found");
+
     // Each refused message is a dead letter with its reason.
     let bus = runtime::bus::amqp::AmqpBus::connect(&testing::amqp_url(), &cluster.prefix)
         .await

@@ -63,6 +63,13 @@ pub struct SupplierRegisteredV1 {
     pub queue: String,
 }
 
+/// Issues the supplier a new token; the old one stops working at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotateSupplierTokenV1 {
+    pub actor: Actor,
+    pub supplier: Uuid,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListSuppliersV1 {
     pub viewer: Actor,
@@ -126,6 +133,7 @@ pub struct SupplierMessageRejectedV1 {
 }
 
 command!(RegisterSupplierV1, SupplierRegisteredV1);
+command!(RotateSupplierTokenV1, SupplierRegisteredV1);
 command!(ListSuppliersV1, Vec<SupplierV1>);
 message!(SupplierAssignmentV1, 1);
 message!(SupplierUnassignedV1, 1);

@@ -525,6 +525,10 @@ fn suppliers() {
         name: "Acme Hardware".into(),
     });
     check(&ListSuppliersV1 { viewer: agent() });
+    check(&RotateSupplierTokenV1 {
+        actor: agent(),
+        supplier: id(40),
+    });
     let mut incident = incident();
     incident.supplier_id = Some(id(40));
     check(&SupplierAssignmentV1 {

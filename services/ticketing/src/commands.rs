@@ -257,8 +257,10 @@ impl Writer {
 /// once (a supplier's token) is not kept: a retry hears that it was issued.
 fn inbox_copy(message_type: &str, reply: &ReplyV1) -> String {
     let mut reply = reply.clone();
-    if message_type == RegisterSupplierV1::TYPE
-        && let ReplyV1::Ok(value) = &mut reply
+    if matches!(
+        message_type,
+        RegisterSupplierV1::TYPE | RotateSupplierTokenV1::TYPE
+    ) && let ReplyV1::Ok(value) = &mut reply
         && let Some(token) = value.get_mut("token")
     {
         *token = serde_json::Value::String("(shown once, when it was issued)".into());
@@ -426,6 +428,9 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
             surveys::answer(conn, env.tenant_id, &c.token, c.rating, c.comment, now)
                 .await
                 .map(|s| json(&s))
+        }),
+        RotateSupplierTokenV1::TYPE => run!(RotateSupplierTokenV1, |c| {
+            suppliers::rotate(conn, env, c).await.map(|s| json(&s))
         }),
         RegisterSupplierV1::TYPE => run!(RegisterSupplierV1, |c| {
             suppliers::register(conn, env, c, now)

@@ -101,7 +101,7 @@ pub async fn register(
         )));
     }
     let id = id_for(env);
-    let token = format!("sup_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let token = new_token();
     sqlx::query(
         "INSERT INTO suppliers (id, tenant_id, name, name_folded, token_hash, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -122,6 +122,35 @@ pub async fn register(
         },
         token,
         queue: supplier_queue(id),
+    })
+}
+
+fn new_token() -> String {
+    format!("sup_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+pub async fn rotate(
+    tx: &mut AnyConnection,
+    env: &Envelope,
+    cmd: RotateSupplierTokenV1,
+) -> Result<SupplierRegisteredV1> {
+    if cmd.actor.role != Role::Admin {
+        return Err(Error::not_found("supplier"));
+    }
+    let supplier = find(tx, env.tenant_id, cmd.supplier)
+        .await?
+        .ok_or_else(|| Error::not_found("supplier"))?;
+    let token = new_token();
+    sqlx::query("UPDATE suppliers SET token_hash = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(digest(&token))
+        .bind(env.tenant_id.to_string())
+        .bind(supplier.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(SupplierRegisteredV1 {
+        queue: supplier_queue(supplier.id),
+        supplier,
+        token,
     })
 }
 

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use super::{
     about, admin_only, answer, bad_body, closed, component, idempotency_key, internal, list_of,
-    name_input, not_json, object, operation, responses, staff_only, tag, text, ticketing_down,
-    timestamp, too_large, traceparent, unauthorized, uuid, with_body, with_parameters,
+    name_input, not_found, not_json, object, operation, parameter, responses, staff_only, tag,
+    text, ticketing_down, timestamp, too_large, traceparent, unauthorized, uuid, with_body,
+    with_parameters,
 };
 
 pub(super) const SUPPLIERS: &str = "Suppliers";
@@ -167,14 +168,52 @@ pub(super) fn paths() -> Vec<(String, Value)> {
             ],
         ),
     );
-    vec![(
-        "/api/v1/suppliers".to_owned(),
-        json!({
-            "get": with_parameters(list, vec![traceparent()]),
-            "post": with_parameters(
-                with_body(register, "NewSupplier"),
-                vec![traceparent(), idempotency_key()],
-            ),
-        }),
-    )]
+    let rotate = operation(
+        "rotateSupplierToken",
+        SUPPLIERS,
+        "Give a supplier a new token",
+        "Issues the supplier a new token, shown this once, and the old one stops working at once: for a \
+         token that was lost or leaked. Admin tokens only.",
+        responses(
+            vec![(
+                200,
+                answer(
+                    "The supplier, its new token and its queue.",
+                    component("SupplierRegisteredV1"),
+                ),
+            )],
+            vec![
+                unauthorized(),
+                admin_only(),
+                not_found("the tenant has no supplier with this id"),
+                internal(),
+                ticketing_down(),
+            ],
+        ),
+    );
+    let supplier_id = parameter(
+        "id",
+        "path",
+        true,
+        json!({"type": "string", "format": "uuid"}),
+        "The supplier's id.",
+    );
+    vec![
+        (
+            "/api/v1/suppliers".to_owned(),
+            json!({
+                "get": with_parameters(list, vec![traceparent()]),
+                "post": with_parameters(
+                    with_body(register, "NewSupplier"),
+                    vec![traceparent(), idempotency_key()],
+                ),
+            }),
+        ),
+        (
+            "/api/v1/suppliers/{id}/token".to_owned(),
+            json!({
+                "post": with_parameters(rotate, vec![supplier_id, traceparent()]),
+            }),
+        ),
+    ]
 }
