@@ -568,6 +568,10 @@ pub struct ChangeTicketStatusV1 {
     /// Required to resolve a problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<ProblemOutcome>,
+    /// Set when a supplier acts: the ticket must be assigned to it when the
+    /// command runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<Uuid>,
 }
 
 /// Adds an action to a ticket of any kind.
@@ -584,6 +588,10 @@ pub struct AddActionV1 {
     pub email_customer: bool,
     #[serde(default)]
     pub knowledge_base: bool,
+    /// Set when a supplier acts: the ticket must be assigned to it when the
+    /// command runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

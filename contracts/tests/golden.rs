@@ -366,6 +366,7 @@ fn ticket_commands() {
         to: "resolved".into(),
         resolution: Some("Disks replaced".into()),
         outcome: Some(ProblemOutcome::Change),
+        supplier: None,
     });
     check(&AddActionV1 {
         actor: agent(),
@@ -376,6 +377,7 @@ fn ticket_commands() {
         public: false,
         email_customer: false,
         knowledge_base: true,
+        supplier: None,
     });
     check(&ListActionsV1 {
         viewer: agent(),

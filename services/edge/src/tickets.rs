@@ -355,6 +355,7 @@ async fn change_status(
         to: body.status,
         resolution: body.resolution,
         outcome: body.outcome,
+        supplier: None,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
@@ -394,6 +395,7 @@ async fn add_action(
         public: body.public,
         email_customer: body.email_customer,
         knowledge_base: body.knowledge_base,
+        supplier: None,
     };
     Ok((
         StatusCode::CREATED,

@@ -43,6 +43,18 @@ pub fn refused(t: &TicketV1, what: &str) -> Error {
     Error::Domain(body)
 }
 
+/// A supplier acts only on what is assigned to it, checked in the same
+/// transaction as the change (it may have been taken back a moment ago).
+fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
+    match supplier {
+        Some(s) if t.supplier_id != Some(s) => Err(Error::Domain(ErrorBody::new(
+            ErrorCode::Forbidden,
+            format!("{} is not an incident assigned to you", t.reference),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// 409 with `message`, for a move the ticket's state does not allow yet.
 pub fn not_yet(message: impl Into<String>, details: serde_json::Value) -> Error {
     let mut body = ErrorBody::new(ErrorCode::InvalidTransition, message);
@@ -434,6 +446,7 @@ pub async fn change_status(
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    check_supplier(&t, cmd.supplier)?;
     let kind = t.kind;
     if !kind.statuses().contains(&cmd.to.as_str()) {
         return Err(Error::field(
@@ -571,6 +584,7 @@ pub async fn add_action(
 ) -> Result<ActionV1> {
     check_text("text", &cmd.text, MAX_TEXT, true)?;
     let mut t = tickets::find(tx, env.tenant_id, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    check_supplier(&t, cmd.supplier)?;
     if lifecycle::is_final(t.kind, &t.status) {
         return Err(refused(&t, "add an action to"));
     }
@@ -749,6 +763,7 @@ pub mod incident_v1 {
             public: c.public,
             email_customer: c.email_customer,
             knowledge_base: c.knowledge_base,
+            supplier: None,
         }
     }
 
@@ -760,6 +775,7 @@ pub mod incident_v1 {
             to: c.to.as_str().to_owned(),
             resolution: c.resolution,
             outcome: None,
+            supplier: None,
         }
     }
 

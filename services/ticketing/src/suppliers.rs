@@ -303,6 +303,7 @@ impl Inbound {
                     public: false,
                     email_customer: false,
                     knowledge_base: false,
+                    supplier: Some(supplier.id),
                 },
             ),
             SupplierUpdate::Status { status } => {
@@ -321,6 +322,7 @@ impl Inbound {
                         to: status.as_str().to_owned(),
                         resolution: None,
                         outcome: None,
+                        supplier: Some(supplier.id),
                     },
                 )
             }
@@ -333,6 +335,7 @@ impl Inbound {
                     to: IncidentStatus::Resolved.as_str().to_owned(),
                     resolution: Some(resolution),
                     outcome: None,
+                    supplier: Some(supplier.id),
                 },
             ),
         };

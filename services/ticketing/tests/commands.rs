@@ -234,7 +234,45 @@ async fn an_expired_command_is_not_carried_out(backend: Backend) {
     assert_eq!(stored, ["in time"]);
 }
 
+/// A supplier's update is checked against the incident's supplier in the
+/// same transaction that applies it: taken back a moment ago is refused.
+async fn a_supplier_acts_only_on_what_is_assigned_to_it(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let tenant = Uuid::now_v7();
+    let ReplyV1::Ok(logged) = body(handler.handle(log(tenant, "disk", Some(2))).await) else {
+        panic!("logged");
+    };
+    let supplier = Uuid::now_v7();
+    let note = contracts::ticket::AddActionV1 {
+        actor: Actor {
+            role: Role::Integration,
+            id: supplier,
+            name: "Acme".into(),
+        },
+        kind: contracts::ticket::TicketKind::Incident,
+        ticket: logged["reference"].as_str().expect("reference").to_owned(),
+        action_kind: ActionKind::Note,
+        text: "not yours".into(),
+        public: false,
+        email_customer: false,
+        knowledge_base: false,
+        supplier: Some(supplier),
+    };
+    match body(handler.handle(Envelope::new(tenant, &note)).await) {
+        ReplyV1::Error(e) => assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}"),
+        other => panic!("a supplier wrote on an incident not assigned to it: {other:?}"),
+    }
+    let actions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_actions")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(actions, 0);
+}
+
 runtime::on_both_stores!(
+    a_supplier_acts_only_on_what_is_assigned_to_it,
     concurrent_commands_commit_together,
     a_redelivered_command_is_answered_not_repeated,
     malformed_commands_are_rejected_alone,
