@@ -26,9 +26,7 @@ pub fn routes() -> Router<AppState> {
             get(read).patch(crate::tickets::edit_incident),
         )
         .route("/incidents/{id}/assign", post(assign))
-        .route("/incidents/{id}/actions", get(actions).post(add_action))
         .route("/incidents/{id}/status", post(change_status))
-        .route("/incidents/{id}/history", get(history))
         .route("/incidents/{id}/survey", get(survey))
         .route("/surveys/{token}", get(read_survey).post(answer_survey))
         .route(
@@ -274,59 +272,6 @@ async fn assign(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewAction {
-    #[serde(default = "note")]
-    kind: ActionKind,
-    text: String,
-    #[serde(default)]
-    public: bool,
-    #[serde(default)]
-    email_customer: bool,
-    #[serde(default)]
-    knowledge_base: bool,
-}
-
-fn note() -> ActionKind {
-    ActionKind::Note
-}
-
-async fn add_action(
-    State(state): State<AppState>,
-    who: Principal,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Body(body): Body<NewAction>,
-) -> ApiResult<(StatusCode, Json<ActionV1>)> {
-    let command = AddIncidentActionV1 {
-        actor: who.actor.clone(),
-        incident: id,
-        kind: body.kind,
-        text: body.text,
-        public: body.public,
-        email_customer: body.email_customer,
-        knowledge_base: body.knowledge_base,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(call(&state, &who, &headers, &command).await?),
-    ))
-}
-
-async fn actions(
-    State(state): State<AppState>,
-    who: Principal,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<ActionV1>>> {
-    let command = ListIncidentActionsV1 {
-        viewer: who.actor.clone(),
-        incident: id,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct StatusChange {
     status: IncidentStatus,
     #[serde(default)]
@@ -345,19 +290,6 @@ async fn change_status(
         incident: id,
         to: body.status,
         resolution: body.resolution,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
-}
-
-async fn history(
-    State(state): State<AppState>,
-    Staff(who): Staff,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<AuditEntryV1>>> {
-    let command = GetIncidentHistoryV1 {
-        viewer: who.actor.clone(),
-        incident: id,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

@@ -65,17 +65,17 @@ pub fn routes() -> Router<AppState> {
             .route(&base, get(list).post(create))
             .route(&format!("{base}/{{id}}"), get(read).patch(edit))
             .route(&format!("{base}/{{id}}/assign"), post(assign))
-            .route(&format!("{base}/{{id}}/status"), post(change_status))
-            .route(
-                &format!("{base}/{{id}}/actions"),
-                get(actions).post(add_action),
-            )
-            .route(&format!("{base}/{{id}}/history"), get(history));
+            .route(&format!("{base}/{{id}}/status"), post(change_status));
     }
     for kind in TicketKind::ALL {
         let base = format!("/{}", segment(kind));
         router = router
             .route(&format!("{base}/{{id}}/links"), get(links).post(link))
+            .route(
+                &format!("{base}/{{id}}/actions"),
+                get(actions).post(add_action),
+            )
+            .route(&format!("{base}/{{id}}/history"), get(history))
             .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink))
             .route(&format!("{base}/{{id}}/export"), get(knowledge::export))
             .route(&format!("{base}/{{id}}/publish"), post(knowledge::publish));

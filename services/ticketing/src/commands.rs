@@ -25,7 +25,7 @@ use crate::batch::{Batch, CONSUMER};
 use crate::desk::{self, incident_v1};
 use crate::error::{Error, Result};
 use crate::incidents::{self, Change};
-use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
+use crate::validate::{MAX_SUMMARY, check_level, check_logged, check_text};
 use crate::{
     changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
 };
@@ -746,11 +746,12 @@ async fn log(
     cmd: LogIncidentV1,
     now: OffsetDateTime,
 ) -> Result<serde_json::Value> {
-    check_text("summary", &cmd.summary, MAX_SUMMARY, true)?;
-    check_text("description", &cmd.description, MAX_TEXT, false)?;
-    for (field, value) in [("category", &cmd.category), ("service", &cmd.service)] {
-        check_text(field, value.as_deref().unwrap_or(""), MAX_SUMMARY, false)?;
-    }
+    check_logged(
+        &cmd.summary,
+        &cmd.description,
+        cmd.category.as_deref(),
+        cmd.service.as_deref(),
+    )?;
     check_level("priority", cmd.priority, 5)?;
     check_level("impact", cmd.impact, 3)?;
     check_level("urgency", cmd.urgency, 3)?;

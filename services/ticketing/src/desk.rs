@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::incidents::Change;
-use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_text};
+use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_logged, check_text};
 use crate::{changes, fields, lifecycle, links, problems, requests, suppliers, surveys, tickets};
 
 /// Staff only: to a customer the ticket does not exist.
@@ -148,11 +148,12 @@ pub async fn log(
     if kind != TicketKind::Request {
         staff(&cmd.actor, kind)?;
     }
-    check_text("summary", &cmd.summary, MAX_SUMMARY, true)?;
-    check_text("description", &cmd.description, MAX_TEXT, false)?;
-    for (field, value) in [("category", &cmd.category), ("service", &cmd.service)] {
-        check_text(field, value.as_deref().unwrap_or(""), MAX_SUMMARY, false)?;
-    }
+    check_logged(
+        &cmd.summary,
+        &cmd.description,
+        cmd.category.as_deref(),
+        cmd.service.as_deref(),
+    )?;
     check_level("priority", cmd.priority, 5)?;
     if cmd.change.is_some() != (kind == TicketKind::Change) {
         return Err(Error::field(

@@ -35,3 +35,17 @@ pub fn check_level(field: &str, value: Option<u8>, max: u8) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// What every kind of ticket is logged with: a summary, and optionally a
+/// description, category and service.
+pub fn check_logged(
+    summary: &str,
+    description: &str,
+    category: Option<&str>,
+    service: Option<&str>,
+) -> Result<()> {
+    check_text("summary", summary, MAX_SUMMARY, true)?;
+    check_text("description", description, MAX_TEXT, false)?;
+    check_text("category", category.unwrap_or(""), MAX_SUMMARY, false)?;
+    check_text("service", service.unwrap_or(""), MAX_SUMMARY, false)
+}
