@@ -5,6 +5,7 @@
 //! - [`envelope`]: the [`Envelope`] around every message and the [`Message`] trait
 //!   that ties a Rust type to its versioned wire name.
 //! - [`common`]: value types shared by several messages (actors, errors, pages).
+//! - [`escalation`]: what the escalation service announces.
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
 //! - [`knowledge`]: the knowledge base: ticket export and published articles.
 //! - [`report`]: the KPI reports ticketing answers.
@@ -49,6 +50,7 @@ macro_rules! event {
 
 pub mod common;
 pub mod envelope;
+pub mod escalation;
 pub mod incident;
 pub mod knowledge;
 pub mod report;

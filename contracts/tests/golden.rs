@@ -557,3 +557,15 @@ fn suppliers() {
         reason: "INC-000042 is not an incident assigned to you".into(),
     });
 }
+
+#[test]
+fn escalation() {
+    check(&contracts::escalation::TimepointReachedV1 {
+        ticket_id: id(10),
+        target: "resolve".into(),
+        timepoint: 3,
+        due_at: datetime!(2026-01-02 11:00:00 UTC),
+        fired_at: datetime!(2026-01-02 11:00:00.2 UTC),
+        late: false,
+    });
+}
