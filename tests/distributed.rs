@@ -17,6 +17,8 @@ use serde_json::json;
 struct Cluster {
     edge: Process,
     replicas: Vec<Process>,
+    /// The escalation service; held so it runs as long as the cluster.
+    _escalation: Process,
     ticketing_db: String,
     prefix: String,
     desk: Desk,
@@ -46,6 +48,7 @@ async fn ticketing_replica(prefix: &str, db: &str) -> Process {
 async fn start(replicas: usize) -> Cluster {
     let edge_db = testing::fresh_postgres("edge").await;
     let ticketing_db = testing::fresh_postgres("ticketing").await;
+    let escalation_db = testing::fresh_postgres("escalation").await;
     let amqp = testing::amqp_url();
     let prefix = testing::unique("desk");
     let common = |db: &str| -> Vec<String> {
@@ -65,6 +68,10 @@ async fn start(replicas: usize) -> Cluster {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ticketing.push(Process::serve(&args).await);
     }
+    let mut args = vec!["--target".to_owned(), "escalation".to_owned()];
+    args.extend(common(&escalation_db));
+    let escalation_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let escalation = Process::serve(&escalation_args).await;
     let mut args = vec!["--target".to_owned(), "edge".to_owned()];
     args.extend(common(&edge_db));
     let edge_args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -76,6 +83,7 @@ async fn start(replicas: usize) -> Cluster {
     Cluster {
         edge,
         replicas: ticketing,
+        _escalation: escalation,
         ticketing_db,
         prefix,
         desk,

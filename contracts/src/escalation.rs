@@ -1,8 +1,244 @@
-//! What the escalation service announces.
+//! The escalation service: calendars and SLAs as the API defines them,
+//! the commands that keep them, and what the service announces.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::Actor;
+
+/// The queue of the escalation service's commands.
+pub const ESCALATION_QUEUE: &str = "escalation.commands";
+
+// ---- SLA definitions ----
+
+/// The most escalation timepoints one target may have.
+pub const MAX_TIMEPOINTS: usize = 12;
+
+/// Where a timepoint sits, relative to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Placement {
+    /// `minutes` business minutes before the target.
+    Before { minutes: u32 },
+    /// On the target: the breach.
+    Target,
+    /// `minutes` business minutes after the target.
+    After { minutes: u32 },
+    /// After the target by `percent` of it (+25 %, +50 %).
+    AfterPercent { percent: u16 },
+}
+
+/// What a timepoint does when it fires; each is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// Alert the agent the ticket is assigned to (functional escalation).
+    AlertAssignee,
+    /// Alert the leader of the ticket's team (hierarchical escalation).
+    AlertTeamLeader,
+    /// Alert these agents by name.
+    AlertAgents { agents: Vec<Uuid> },
+    /// Record an action on the ticket, its text from the tenant's template.
+    RecordAction { template: String },
+    /// Email the customer, from the tenant's template.
+    EmailCustomer { template: String },
+    /// Hand the ticket to another team and/or agent.
+    Reassign {
+        #[serde(default)]
+        team_id: Option<Uuid>,
+        #[serde(default)]
+        agent_id: Option<Uuid>,
+    },
+    /// Raise the priority to `priority` (1 highest), if it is lower.
+    RaisePriority { priority: u8 },
+    /// Warn that the response target is about to be (or was) missed.
+    WarnResponseBreach,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timepoint {
+    pub placement: Placement,
+    pub actions: Vec<Action>,
+}
+
+/// A response or resolve target: business minutes, and its timepoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub minutes: u32,
+    #[serde(default)]
+    pub timepoints: Vec<Timepoint>,
+}
+
+/// What meets the response target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMetBy {
+    /// The first action by the desk.
+    #[default]
+    FirstAction,
+    /// Assignment to an agent or team.
+    Assignment,
+    /// Whichever comes first.
+    Either,
+}
+
+/// One row of the grid: the targets for a priority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridRow {
+    pub priority: u8,
+    pub response: Target,
+    pub resolve: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaDefinitionV1 {
+    pub name: String,
+    pub calendar_id: Uuid,
+    #[serde(default)]
+    pub response_met_by: ResponseMetBy,
+    pub grid: Vec<GridRow>,
+}
+
+/// What a rule matches on; a condition left out matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conditions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// `incident`, `problem`, `change` or `request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// One rule: when its conditions hold, the ticket gets `sla`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaRuleV1 {
+    #[serde(default)]
+    pub when: Conditions,
+    pub sla: Uuid,
+}
+
+// ---- calendars ----
+
+/// A working interval, local wall-clock times `HH:MM`; `end` may be `24:00`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntervalV1 {
+    pub start: String,
+    pub end: String,
+}
+
+/// The working intervals of each weekday.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekV1 {
+    #[serde(default)]
+    pub monday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub tuesday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub wednesday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub thursday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub friday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub saturday: Vec<IntervalV1>,
+    #[serde(default)]
+    pub sunday: Vec<IntervalV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDefinitionV1 {
+    pub name: String,
+    /// An IANA time zone (`Europe/London`).
+    pub time_zone: String,
+    pub week: WeekV1,
+    /// Local dates, `YYYY-MM-DD`, on which nothing counts.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarV1 {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub definition: CalendarDefinitionV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaV1 {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub definition: SlaDefinitionV1,
+}
+
+/// Creates a calendar, or (with `calendar`) replaces one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefineCalendarV1 {
+    pub actor: Actor,
+    #[serde(default)]
+    pub calendar: Option<Uuid>,
+    pub definition: CalendarDefinitionV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListCalendarsV1 {
+    pub viewer: Actor,
+}
+
+/// Creates an SLA, or (with `sla`) replaces one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefineSlaV1 {
+    pub actor: Actor,
+    #[serde(default)]
+    pub sla: Option<Uuid>,
+    pub definition: SlaDefinitionV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListSlasV1 {
+    pub viewer: Actor,
+}
+
+/// The tenant's rules, in order: the first that matches a ticket chooses
+/// its SLA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaRulesV1 {
+    pub rules: Vec<SlaRuleV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetSlaRulesV1 {
+    pub actor: Actor,
+    pub rules: Vec<SlaRuleV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetSlaRulesV1 {
+    pub viewer: Actor,
+}
+
+macro_rules! escalation_command {
+    ($ty:ident, $output:ty) => {
+        message!($ty, 1);
+        impl crate::Command for $ty {
+            type Output = $output;
+            const QUEUE: &'static str = ESCALATION_QUEUE;
+        }
+    };
+}
+
+escalation_command!(DefineCalendarV1, CalendarV1);
+escalation_command!(ListCalendarsV1, Vec<CalendarV1>);
+escalation_command!(DefineSlaV1, SlaV1);
+escalation_command!(ListSlasV1, Vec<SlaV1>);
+escalation_command!(SetSlaRulesV1, SlaRulesV1);
+escalation_command!(GetSlaRulesV1, SlaRulesV1);
+
+// ---- events ----
 
 /// An escalation timepoint of a ticket's target was reached: the actions
 /// it carries are for the services that do them (notification emails,

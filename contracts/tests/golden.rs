@@ -569,3 +569,78 @@ fn escalation() {
         late: false,
     });
 }
+
+#[test]
+fn escalation_definitions() {
+    use contracts::escalation::*;
+    let calendar = CalendarDefinitionV1 {
+        name: "Office hours".into(),
+        time_zone: "Europe/London".into(),
+        week: WeekV1 {
+            monday: vec![IntervalV1 {
+                start: "09:00".into(),
+                end: "17:00".into(),
+            }],
+            ..WeekV1::default()
+        },
+        holidays: vec!["2026-12-25".into()],
+    };
+    check(&DefineCalendarV1 {
+        actor: agent(),
+        calendar: None,
+        definition: calendar,
+    });
+    check(&ListCalendarsV1 { viewer: agent() });
+    let target = |minutes, timepoints| Target {
+        minutes,
+        timepoints,
+    };
+    check(&DefineSlaV1 {
+        actor: agent(),
+        sla: Some(id(50)),
+        definition: SlaDefinitionV1 {
+            name: "Gold".into(),
+            calendar_id: id(51),
+            response_met_by: ResponseMetBy::Either,
+            grid: vec![GridRow {
+                priority: 1,
+                response: target(30, vec![]),
+                resolve: target(
+                    480,
+                    vec![
+                        Timepoint {
+                            placement: Placement::Before { minutes: 120 },
+                            actions: vec![Action::AlertTeamLeader],
+                        },
+                        Timepoint {
+                            placement: Placement::AfterPercent { percent: 50 },
+                            actions: vec![
+                                Action::RaisePriority { priority: 1 },
+                                Action::Reassign {
+                                    team_id: Some(id(4)),
+                                    agent_id: None,
+                                },
+                                Action::EmailCustomer {
+                                    template: "We are late".into(),
+                                },
+                            ],
+                        },
+                    ],
+                ),
+            }],
+        },
+    });
+    check(&ListSlasV1 { viewer: agent() });
+    check(&SetSlaRulesV1 {
+        actor: agent(),
+        rules: vec![SlaRuleV1 {
+            when: Conditions {
+                priority: Some(1),
+                kind: Some("incident".into()),
+                ..Conditions::default()
+            },
+            sla: id(50),
+        }],
+    });
+    check(&GetSlaRulesV1 { viewer: agent() });
+}

@@ -1431,3 +1431,157 @@ pub async fn attachments(desk: &Desk) {
     .await
     .error(404, "not_found");
 }
+
+pub async fn calendars_and_slas(desk: &Desk) {
+    let admin = desk.tenant("SLA Co").await;
+    let (_, ada) = agent(&admin, "Ada").await;
+    let office = json!({"name": "Office hours", "time_zone": "Europe/London",
+        "week": {"monday": [{"start": "09:00", "end": "17:00"}],
+                 "tuesday": [{"start": "09:00", "end": "17:00"}],
+                 "wednesday": [{"start": "09:00", "end": "17:00"}],
+                 "thursday": [{"start": "09:00", "end": "17:00"}],
+                 "friday": [{"start": "09:00", "end": "12:30"}, {"start": "13:30", "end": "17:00"}]},
+        "holidays": ["2026-12-25", "2026-12-28"]});
+    ada.post("/api/v1/calendars", office.clone())
+        .await
+        .error(403, "forbidden");
+    for (bad, field) in [
+        (
+            json!({"name": "Never", "time_zone": "UTC", "week": {}}),
+            "week",
+        ),
+        (
+            json!({"name": "Odd", "time_zone": "Mars/Olympus_Mons",
+                   "week": {"monday": [{"start": "09:00", "end": "17:00"}]}}),
+            "time_zone",
+        ),
+        (
+            json!({"name": "Overlap", "time_zone": "UTC",
+                   "week": {"monday": [{"start": "09:00", "end": "13:00"}, {"start": "12:00", "end": "17:00"}]}}),
+            "week.monday[1]",
+        ),
+        (
+            json!({"name": "Late", "time_zone": "UTC",
+                   "week": {"monday": [{"start": "09:00", "end": "25:00"}]}}),
+            "week.monday[0].end",
+        ),
+    ] {
+        let body = admin
+            .post("/api/v1/calendars", bad)
+            .await
+            .error(400, "validation_failed");
+        assert!(
+            body["details"]["fields"][field].is_string(),
+            "{field}: {body}"
+        );
+    }
+    let calendar = admin
+        .post("/api/v1/calendars", office.clone())
+        .await
+        .expect(201);
+    assert_eq!(calendar["time_zone"], "Europe/London");
+    admin
+        .post("/api/v1/calendars", office)
+        .await
+        .error(409, "conflict");
+    let listed = ada.get("/api/v1/calendars").await.expect(200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    // The seed's five timepoints on the resolve target.
+    let timepoint = |placement: serde_json::Value| json!({"placement": placement, "actions": [{"do": "alert_assignee"}]});
+    let five = json!([
+        timepoint(json!({"at": "before", "minutes": 120})),
+        timepoint(json!({"at": "before", "minutes": 60})),
+        {"placement": {"at": "target"}, "actions": [{"do": "alert_team_leader"}, {"do": "email_customer", "template": "We are late"}]},
+        timepoint(json!({"at": "after_percent", "percent": 25})),
+        {"placement": {"at": "after_percent", "percent": 50}, "actions": [{"do": "raise_priority", "priority": 1}]},
+    ]);
+    let sla = |resolve_timepoints: serde_json::Value,
+               resolve_minutes: u32,
+               calendar_id: &serde_json::Value| {
+        json!({"name": "Gold", "calendar_id": calendar_id, "response_met_by": "either",
+               "grid": [{"priority": 1,
+                         "response": {"minutes": 30, "timepoints": [{"placement": {"at": "target"}, "actions": [{"do": "warn_response_breach"}]}]},
+                         "resolve": {"minutes": resolve_minutes, "timepoints": resolve_timepoints}}]})
+    };
+    let thirteen: Vec<serde_json::Value> = (1..=13)
+        .map(|m| timepoint(json!({"at": "after", "minutes": m})))
+        .collect();
+    for (bad, field) in [
+        (
+            sla(json!(thirteen), 480, &calendar["id"]),
+            "grid[0].resolve.timepoints",
+        ),
+        (
+            sla(five.clone(), 0, &calendar["id"]),
+            "grid[0].resolve.minutes",
+        ),
+        (
+            sla(
+                five.clone(),
+                480,
+                &json!("0190f0a0-0000-7000-8000-000000000001"),
+            ),
+            "calendar_id",
+        ),
+    ] {
+        let body = admin
+            .post("/api/v1/slas", bad)
+            .await
+            .error(400, "validation_failed");
+        assert!(
+            body["details"]["fields"][field].is_string(),
+            "{field}: {body}"
+        );
+    }
+    let gold = admin
+        .post("/api/v1/slas", sla(five.clone(), 480, &calendar["id"]))
+        .await
+        .expect(201);
+    assert_eq!(
+        gold["grid"][0]["resolve"]["timepoints"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
+    let faster = admin
+        .put(
+            &format!("/api/v1/slas/{}", id(&gold)),
+            sla(five, 240, &calendar["id"]),
+        )
+        .await
+        .expect(200);
+    assert_eq!(faster["id"], gold["id"]);
+    assert_eq!(faster["grid"][0]["resolve"]["minutes"], 240);
+
+    // Rules choose a ticket's SLA, in order.
+    let body = admin
+        .put(
+            "/api/v1/sla-rules",
+            json!({"rules": [{"when": {"priority": 1}, "sla": "0190f0a0-0000-7000-8000-000000000001"}]}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["rules[0].sla"].is_string(),
+        "{body}"
+    );
+    let rules =
+        json!({"rules": [{"when": {"priority": 1, "kind": "incident"}, "sla": gold["id"]}]});
+    admin
+        .put("/api/v1/sla-rules", rules.clone())
+        .await
+        .expect(200);
+    assert_eq!(ada.get("/api/v1/sla-rules").await.expect(200), rules);
+
+    // Another tenant sees none of it.
+    let other = desk.tenant("Other SLA Co").await;
+    assert_eq!(other.get("/api/v1/slas").await.expect(200), json!([]));
+    other
+        .put(
+            &format!("/api/v1/slas/{}", id(&gold)),
+            sla(json!([]), 60, &calendar["id"]),
+        )
+        .await
+        .error(400, "validation_failed");
+}

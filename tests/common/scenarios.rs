@@ -999,4 +999,5 @@ pub async fn all(desk: &Desk) {
     super::processes::satisfaction_and_reports(desk).await;
     super::processes::knowledge_base(desk).await;
     super::processes::attachments(desk).await;
+    super::processes::calendars_and_slas(desk).await;
 }

@@ -9,6 +9,7 @@
 //! - [`inputs`]: request bodies mirroring wire types, refusing unknown fields.
 //! - [`knowledge`]: export to the public knowledge base, and its articles.
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
+//! - [`slas`]: calendars, SLAs and SLA rules, forwarded to escalation.
 //! - [`suppliers`]: the suppliers incidents can be handed to.
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
@@ -27,6 +28,7 @@ pub mod knowledge;
 pub mod openapi;
 pub mod ops;
 pub mod reports;
+pub mod slas;
 pub mod suppliers;
 pub mod tickets;
 
@@ -83,6 +85,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(knowledge::routes())
         .merge(attachments::routes())
         .merge(suppliers::routes())
+        .merge(slas::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use contracts::escalation::CalendarDefinitionV1;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -196,6 +197,69 @@ impl Calendar {
     }
 }
 
+/// `HH:MM` (to `24:00`) as minutes after midnight.
+fn clock_time(s: &str) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    let minutes = h * 60 + m;
+    (m < 60 && minutes <= DAY_MINUTES).then_some(minutes)
+}
+
+impl Calendar {
+    /// A calendar from the API's definition; errors name the field.
+    pub fn from_definition(d: &CalendarDefinitionV1) -> Result<Self, Invalid> {
+        let name = d.name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(invalid("name", "1 to 200 characters, one line"));
+        }
+        let days = [
+            &d.week.monday,
+            &d.week.tuesday,
+            &d.week.wednesday,
+            &d.week.thursday,
+            &d.week.friday,
+            &d.week.saturday,
+            &d.week.sunday,
+        ];
+        let mut week: [Vec<Interval>; 7] = Default::default();
+        for ((day, (_, name)), out) in days.iter().zip(WEEKDAYS).zip(week.iter_mut()) {
+            if day.len() > 24 {
+                return Err(invalid(
+                    format!("week.{name}"),
+                    "at most 24 intervals a day",
+                ));
+            }
+            for (n, i) in day.iter().enumerate() {
+                let at = |what: &str| format!("week.{name}[{n}].{what}");
+                let start = clock_time(&i.start)
+                    .filter(|m| *m < DAY_MINUTES)
+                    .ok_or_else(|| invalid(at("start"), "a time HH:MM, 00:00 to 23:59"))?;
+                let end = clock_time(&i.end)
+                    .ok_or_else(|| invalid(at("end"), "a time HH:MM, 00:01 to 24:00"))?;
+                out.push(Interval { start, end });
+            }
+        }
+        if d.holidays.len() > 2_000 {
+            return Err(invalid("holidays", "at most 2000"));
+        }
+        let mut holidays = Vec::with_capacity(d.holidays.len());
+        for (n, h) in d.holidays.iter().enumerate() {
+            let ok = h.len() == 10 && h.as_bytes()[4] == b'-' && h.as_bytes()[7] == b'-';
+            let date = ok
+                .then(|| h.parse::<Date>().ok())
+                .flatten()
+                .ok_or_else(|| invalid(format!("holidays[{n}]"), "a date, YYYY-MM-DD"))?;
+            holidays.push(date);
+        }
+        // The week's own checks name intervals by their sorted place; say
+        // where they were given instead.
+        Calendar::new(&d.time_zone, week, holidays)
+    }
+}
+
 /// `minutes` as business seconds, for callers that think in minutes.
 pub fn minutes(minutes: i64) -> i64 {
     minutes * 60
@@ -367,6 +431,45 @@ mod tests {
         let mut backwards: [Vec<Interval>; 7] = Default::default();
         backwards[0] = hours(17, 9);
         assert!(Calendar::new("UTC", backwards, []).is_err());
+    }
+
+    #[test]
+    fn definitions_read_as_the_api_writes_them() {
+        use contracts::escalation::{IntervalV1, WeekV1};
+        let iv = |s: &str, e: &str| IntervalV1 {
+            start: s.into(),
+            end: e.into(),
+        };
+        let mut d = CalendarDefinitionV1 {
+            name: "Office".into(),
+            time_zone: "Europe/Dublin".into(),
+            week: WeekV1 {
+                monday: vec![iv("09:00", "12:30"), iv("13:30", "17:30")],
+                sunday: vec![iv("00:00", "24:00")],
+                ..WeekV1::default()
+            },
+            holidays: vec!["2026-03-17".into()],
+        };
+        let cal = Calendar::from_definition(&d).expect("valid");
+        assert_eq!(
+            cal.add(at("Europe/Dublin", 2026, 3, 16, 12, 0), minutes(60)),
+            Some(at("Europe/Dublin", 2026, 3, 16, 14, 0))
+        );
+        let field = |d: &CalendarDefinitionV1| Calendar::from_definition(d).err().map(|e| e.field);
+        d.week.monday[1].end = "17:61".into();
+        assert_eq!(field(&d), Some("week.monday[1].end".into()));
+        d.week.monday[1].end = "17:30".into();
+        d.week.monday[0].start = "24:00".into();
+        assert_eq!(field(&d), Some("week.monday[0].start".into()));
+        d.week.monday[0].start = "09:00".into();
+        d.holidays.push("17/03/2027".into());
+        assert_eq!(field(&d), Some("holidays[1]".into()));
+        d.holidays.pop();
+        d.time_zone = "Europe/Atlantis".into();
+        assert_eq!(field(&d), Some("time_zone".into()));
+        d.time_zone = "UTC".into();
+        d.week = WeekV1::default();
+        assert_eq!(field(&d), Some("week".into()));
     }
 
     #[test]

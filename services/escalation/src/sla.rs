@@ -7,115 +7,30 @@
 //! typically "breach in 2 hours, breach in 1 hour, breach, breach by 25%,
 //! breach by 50%", each with a consistent meaning and response.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::Invalid;
 
-pub const MAX_TIMEPOINTS: usize = 12;
+pub use contracts::escalation::{
+    Action, Conditions, GridRow, MAX_TIMEPOINTS, Placement, ResponseMetBy, SlaDefinitionV1 as Sla,
+    SlaRuleV1 as Rule, Target, Timepoint,
+};
 
-/// Where a timepoint sits, relative to its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "at", rename_all = "snake_case")]
-pub enum Placement {
-    /// `minutes` business minutes before the target.
-    Before { minutes: u32 },
-    /// On the target: the breach.
-    Target,
-    /// `minutes` business minutes after the target.
-    After { minutes: u32 },
-    /// After the target by `percent` of it (+25 %, +50 %).
-    AfterPercent { percent: u16 },
-}
-
-impl Placement {
-    /// Business seconds from the start of the clock to this timepoint, for
-    /// a target of `target` business seconds (never before the start).
-    pub fn offset(self, target: i64) -> i64 {
-        match self {
-            Self::Before { minutes } => (target - i64::from(minutes) * 60).max(0),
-            Self::Target => target,
-            Self::After { minutes } => target + i64::from(minutes) * 60,
-            Self::AfterPercent { percent } => target + target * i64::from(percent) / 100,
-        }
+/// Business seconds from the start of the clock to a timepoint placed at
+/// `placement`, for a target of `target` business seconds (never before
+/// the start).
+pub fn offset(placement: Placement, target: i64) -> i64 {
+    match placement {
+        Placement::Before { minutes } => (target - i64::from(minutes) * 60).max(0),
+        Placement::Target => target,
+        Placement::After { minutes } => target + i64::from(minutes) * 60,
+        Placement::AfterPercent { percent } => target + target * i64::from(percent) / 100,
     }
 }
 
-/// What a timepoint does when it fires; each is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case")]
-pub enum Action {
-    /// Alert the agent the ticket is assigned to (functional escalation).
-    AlertAssignee,
-    /// Alert the leader of the ticket's team (hierarchical escalation).
-    AlertTeamLeader,
-    /// Alert these agents by name.
-    AlertAgents { agents: Vec<Uuid> },
-    /// Record an action on the ticket, its text from the tenant's template.
-    RecordAction { template: String },
-    /// Email the customer, from the tenant's template.
-    EmailCustomer { template: String },
-    /// Hand the ticket to another team and/or agent.
-    Reassign {
-        #[serde(default)]
-        team_id: Option<Uuid>,
-        #[serde(default)]
-        agent_id: Option<Uuid>,
-    },
-    /// Raise the priority to `priority` (1 highest), if it is lower.
-    RaisePriority { priority: u8 },
-    /// Warn that the response target is about to be (or was) missed.
-    WarnResponseBreach,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Timepoint {
-    pub placement: Placement,
-    pub actions: Vec<Action>,
-}
-
-/// A response or resolve target: business minutes, and its timepoints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    pub minutes: u32,
-    #[serde(default)]
-    pub timepoints: Vec<Timepoint>,
-}
-
-impl Target {
-    pub fn seconds(&self) -> i64 {
-        i64::from(self.minutes) * 60
-    }
-}
-
-/// What meets the response target.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseMetBy {
-    /// The first action by the desk.
-    #[default]
-    FirstAction,
-    /// Assignment to an agent or team.
-    Assignment,
-    /// Whichever comes first.
-    Either,
-}
-
-/// One row of the grid: the targets for a priority.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GridRow {
-    pub priority: u8,
-    pub response: Target,
-    pub resolve: Target,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sla {
-    pub name: String,
-    pub calendar_id: Uuid,
-    #[serde(default)]
-    pub response_met_by: ResponseMetBy,
-    pub grid: Vec<GridRow>,
+/// A target in business seconds.
+pub fn seconds(target: &Target) -> i64 {
+    i64::from(target.minutes) * 60
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
@@ -125,41 +40,39 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
     }
 }
 
-impl Sla {
-    /// Checks the definition; errors name the field (`grid[0].resolve.minutes`).
-    pub fn check(&self) -> Result<(), Invalid> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(invalid("name", "1 to 200 characters, one line"));
-        }
-        if self.grid.is_empty() {
-            return Err(invalid("grid", "give the targets of at least one priority"));
-        }
-        for (n, row) in self.grid.iter().enumerate() {
-            let at = |what: &str| format!("grid[{n}].{what}");
-            if !(1..=5).contains(&row.priority) {
-                return Err(invalid(at("priority"), "must be 1 to 5"));
-            }
-            if self.grid[..n].iter().any(|r| r.priority == row.priority) {
-                return Err(invalid(at("priority"), "given twice"));
-            }
-            for (which, target) in [("response", &row.response), ("resolve", &row.resolve)] {
-                check_target(&at(which), target)?;
-            }
-            if row.response.minutes > row.resolve.minutes {
-                return Err(invalid(
-                    at("response.minutes"),
-                    "the response target cannot be after the resolve target",
-                ));
-            }
-        }
-        Ok(())
+/// Checks a definition; errors name the field (`grid[0].resolve.minutes`).
+pub fn check(sla: &Sla) -> Result<(), Invalid> {
+    let name = sla.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "1 to 200 characters, one line"));
     }
+    if sla.grid.is_empty() {
+        return Err(invalid("grid", "give the targets of at least one priority"));
+    }
+    for (n, row) in sla.grid.iter().enumerate() {
+        let at = |what: &str| format!("grid[{n}].{what}");
+        if !(1..=5).contains(&row.priority) {
+            return Err(invalid(at("priority"), "must be 1 to 5"));
+        }
+        if sla.grid[..n].iter().any(|r| r.priority == row.priority) {
+            return Err(invalid(at("priority"), "given twice"));
+        }
+        for (which, target) in [("response", &row.response), ("resolve", &row.resolve)] {
+            check_target(&at(which), target)?;
+        }
+        if row.response.minutes > row.resolve.minutes {
+            return Err(invalid(
+                at("response.minutes"),
+                "the response target cannot be after the resolve target",
+            ));
+        }
+    }
+    Ok(())
+}
 
-    /// The targets for `priority`, if the grid has them.
-    pub fn row(&self, priority: u8) -> Option<&GridRow> {
-        self.grid.iter().find(|r| r.priority == priority)
-    }
+/// The targets for `priority`, if the grid has them.
+pub fn row(sla: &Sla, priority: u8) -> Option<&GridRow> {
+    sla.grid.iter().find(|r| r.priority == priority)
 }
 
 fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
@@ -222,7 +135,7 @@ fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
         }
         let same = target.timepoints[..n]
             .iter()
-            .any(|o| o.placement.offset(target.seconds()) == tp.placement.offset(target.seconds()));
+            .any(|o| offset(o.placement, seconds(target)) == offset(tp.placement, seconds(target)));
         if same {
             return Err(invalid(
                 format!("{here}.placement"),
@@ -231,20 +144,6 @@ fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
         }
     }
     Ok(())
-}
-
-/// What a rule matches on; a condition left out matches anything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conditions {
-    #[serde(default)]
-    pub priority: Option<u8>,
-    #[serde(default)]
-    pub company_id: Option<Uuid>,
-    #[serde(default)]
-    pub service: Option<String>,
-    /// `incident`, `problem`, `change` or `request`.
-    #[serde(default)]
-    pub kind: Option<String>,
 }
 
 /// What a ticket is, for choosing its SLA.
@@ -256,29 +155,22 @@ pub struct Facts<'a> {
     pub kind: &'a str,
 }
 
-impl Conditions {
-    pub fn matches(&self, f: &Facts<'_>) -> bool {
-        self.priority.is_none_or(|p| p == f.priority)
-            && self.company_id.is_none_or(|c| Some(c) == f.company_id)
-            && self
-                .service
-                .as_deref()
-                .is_none_or(|s| f.service.is_some_and(|fs| fs.eq_ignore_ascii_case(s)))
-            && self.kind.as_deref().is_none_or(|k| k == f.kind)
-    }
-}
-
-/// One rule: when its conditions hold, the ticket gets `sla`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
-    #[serde(default)]
-    pub when: Conditions,
-    pub sla: Uuid,
+/// Whether `c` holds for a ticket with `f`.
+pub fn matches(c: &Conditions, f: &Facts<'_>) -> bool {
+    c.priority.is_none_or(|p| p == f.priority)
+        && c.company_id.is_none_or(|co| Some(co) == f.company_id)
+        && c.service
+            .as_deref()
+            .is_none_or(|s| f.service.is_some_and(|fs| fs.eq_ignore_ascii_case(s)))
+        && c.kind.as_deref().is_none_or(|k| k == f.kind)
 }
 
 /// The SLA of the first rule, in order, whose conditions hold.
 pub fn choose(rules: &[Rule], facts: &Facts<'_>) -> Option<Uuid> {
-    rules.iter().find(|r| r.when.matches(facts)).map(|r| r.sla)
+    rules
+        .iter()
+        .find(|r| matches(&r.when, facts))
+        .map(|r| r.sla)
 }
 
 #[cfg(test)]
@@ -323,7 +215,7 @@ mod tests {
     }
 
     fn refused(s: &Sla) -> String {
-        s.check().err().map(|e| e.field).unwrap_or_default()
+        check(s).err().map(|e| e.field).unwrap_or_default()
     }
 
     #[test]
@@ -331,12 +223,12 @@ mod tests {
         let target = 8 * 3600;
         let offsets: Vec<i64> = seeds_five()
             .iter()
-            .map(|t| t.placement.offset(target) / 60)
+            .map(|t| offset(t.placement, target) / 60)
             .collect();
         assert_eq!(offsets, [360, 420, 480, 600, 720]);
-        assert_eq!(Placement::After { minutes: 15 }.offset(target) / 60, 495);
+        assert_eq!(offset(Placement::After { minutes: 15 }, target) / 60, 495);
         assert_eq!(
-            Placement::Before { minutes: 900 }.offset(target),
+            offset(Placement::Before { minutes: 900 }, target),
             0,
             "never before the start"
         );
@@ -344,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_good_sla_passes_and_bad_ones_name_the_field() {
-        assert_eq!(sla().check(), Ok(()));
+        assert_eq!(check(&sla()), Ok(()));
         let mut thirteen = sla();
         thirteen.grid[0].resolve.timepoints = (1..=13)
             .map(|m| timepoint(Placement::After { minutes: m }))
@@ -354,7 +246,7 @@ mod tests {
         twelve.grid[0].resolve.timepoints = (1..=12)
             .map(|m| timepoint(Placement::After { minutes: m }))
             .collect();
-        assert_eq!(twelve.check(), Ok(()), "twelve is the most, and allowed");
+        assert_eq!(check(&twelve), Ok(()), "twelve is the most, and allowed");
         let mut zero = sla();
         zero.grid[0].resolve.minutes = 0;
         assert_eq!(refused(&zero), "grid[0].resolve.minutes");
@@ -445,8 +337,8 @@ mod tests {
                 ]}}]
         });
         let sla: Sla = serde_json::from_value(json).expect("reads");
-        assert_eq!(sla.check(), Ok(()));
+        assert_eq!(check(&sla), Ok(()));
         assert_eq!(sla.response_met_by, ResponseMetBy::FirstAction);
-        assert_eq!(sla.row(2).map(|r| r.resolve.timepoints.len()), Some(2));
+        assert_eq!(row(&sla, 2).map(|r| r.resolve.timepoints.len()), Some(2));
     }
 }

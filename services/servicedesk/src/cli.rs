@@ -44,6 +44,8 @@ pub enum Target {
     Edge,
     /// The ticketing service.
     Ticketing,
+    /// The escalation service (SLAs, calendars, escalation timers).
+    Escalation,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -50,6 +50,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Target::All => "servicedesk",
         Target::Edge => "servicedesk-edge",
         Target::Ticketing => "servicedesk-ticketing",
+        Target::Escalation => "servicedesk-escalation",
     };
     // Held to the end of `run`: dropping it flushes the spans.
     let _telemetry = telemetry::init(format, args.otlp_endpoint.as_deref(), service);
@@ -73,7 +74,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     match args.target {
         Target::All => bail!(
-            "distributed mode runs one target per process: pass --target edge or --target ticketing"
+            "distributed mode runs one target per process: pass --target edge, ticketing or escalation"
         ),
         Target::Edge => {
             let store = edge_store(&args.store).await?;
@@ -81,6 +82,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await
                 .context("migrating the edge database")?;
             serve_edge(&args, store, connect().await?, vec![], stop).await
+        }
+        Target::Escalation => {
+            let store = open_store(&args.store, "escalation").await?;
+            let bus = connect().await?;
+            let services = CancellationToken::new();
+            let escalation =
+                escalation::Escalation::start(store.clone(), bus.clone(), services.clone())
+                    .await
+                    .context("starting escalation")?;
+            let readiness = edge::ops::Readiness {
+                stores: vec![("escalation", store)],
+                bus,
+            };
+            let listener = bind(&args).await?;
+            announce(&listener, "escalation", None)?;
+            let drained = tokio::spawn({
+                let stop = stop.clone();
+                async move {
+                    stop.cancelled().await;
+                    services.cancel();
+                    escalation.run_until_stopped().await;
+                }
+            });
+            edge::serve(listener, edge::ops::router(readiness), stop).await?;
+            drained.await?;
+            Ok(())
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
@@ -128,21 +155,30 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
         .context("migrating the edge database")?;
     // Services stop after the HTTP server has drained, so requests in
     // flight still get their answers.
+    let escalation_store = open_store(&args.store, "escalation").await?;
     let services = CancellationToken::new();
     let ticketing =
         ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
             .await
             .context("starting ticketing")?;
+    let escalation =
+        escalation::Escalation::start(escalation_store.clone(), bus.clone(), services.clone())
+            .await
+            .context("starting escalation")?;
     serve_edge(
         &args,
         edge_store,
         bus,
-        vec![("ticketing", ticketing_store)],
+        vec![
+            ("ticketing", ticketing_store),
+            ("escalation", escalation_store),
+        ],
         stop,
     )
     .await?;
     services.cancel();
     ticketing.run_until_stopped().await;
+    escalation.run_until_stopped().await;
     Ok(())
 }
 

@@ -1,0 +1,158 @@
+//! `/api/v1/calendars`, `/api/v1/slas` and `/api/v1/sla-rules`: the
+//! escalation service's definitions, forwarded to it over the bus. Admins
+//! define them; the desk's staff read them.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use contracts::escalation::*;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Admin, Staff};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+use crate::incidents::call;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/calendars", get(calendars).post(create_calendar))
+        .route("/calendars/{id}", put(replace_calendar))
+        .route("/slas", get(slas).post(create_sla))
+        .route("/slas/{id}", put(replace_sla))
+        .route("/sla-rules", get(rules).put(set_rules))
+}
+
+fn id(what: &str, id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found(what))
+}
+
+async fn calendars(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<CalendarV1>>> {
+    let command = ListCalendarsV1 {
+        viewer: who.actor.clone(),
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn define_calendar(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    headers: &HeaderMap,
+    calendar: Option<Uuid>,
+    definition: CalendarDefinitionV1,
+) -> ApiResult<CalendarV1> {
+    let command = DefineCalendarV1 {
+        actor: who.actor.clone(),
+        calendar,
+        definition,
+    };
+    call(state, who, headers, &command).await
+}
+
+async fn create_calendar(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(body): Body<CalendarDefinitionV1>,
+) -> ApiResult<(StatusCode, Json<CalendarV1>)> {
+    let calendar = define_calendar(&state, &who, &headers, None, body).await?;
+    Ok((StatusCode::CREATED, Json(calendar)))
+}
+
+async fn replace_calendar(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(calendar): Path<String>,
+    Body(body): Body<CalendarDefinitionV1>,
+) -> ApiResult<Json<CalendarV1>> {
+    let calendar = id("calendar", &calendar)?;
+    Ok(Json(
+        define_calendar(&state, &who, &headers, Some(calendar), body).await?,
+    ))
+}
+
+async fn slas(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SlaV1>>> {
+    let command = ListSlasV1 {
+        viewer: who.actor.clone(),
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn define_sla(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    headers: &HeaderMap,
+    sla: Option<Uuid>,
+    definition: SlaDefinitionV1,
+) -> ApiResult<SlaV1> {
+    let command = DefineSlaV1 {
+        actor: who.actor.clone(),
+        sla,
+        definition,
+    };
+    call(state, who, headers, &command).await
+}
+
+async fn create_sla(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(body): Body<SlaDefinitionV1>,
+) -> ApiResult<(StatusCode, Json<SlaV1>)> {
+    let sla = define_sla(&state, &who, &headers, None, body).await?;
+    Ok((StatusCode::CREATED, Json(sla)))
+}
+
+async fn replace_sla(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(sla): Path<String>,
+    Body(body): Body<SlaDefinitionV1>,
+) -> ApiResult<Json<SlaV1>> {
+    let sla = id("SLA", &sla)?;
+    Ok(Json(
+        define_sla(&state, &who, &headers, Some(sla), body).await?,
+    ))
+}
+
+async fn rules(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+) -> ApiResult<Json<SlaRulesV1>> {
+    let command = GetSlaRulesV1 {
+        viewer: who.actor.clone(),
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesInput {
+    rules: Vec<SlaRuleV1>,
+}
+
+async fn set_rules(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(body): Body<RulesInput>,
+) -> ApiResult<Json<SlaRulesV1>> {
+    let command = SetSlaRulesV1 {
+        actor: who.actor.clone(),
+        rules: body.rules,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}

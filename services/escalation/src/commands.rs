@@ -1,0 +1,137 @@
+//! The escalation service's command handler: the definitions (calendars,
+//! SLAs, rules) the edge forwards. A change runs in its own transaction
+//! with its inbox record, so a redelivered command is answered, not done
+//! again; a read needs neither.
+
+use async_trait::async_trait;
+use contracts::common::ReplyV1;
+use contracts::escalation::*;
+use contracts::{Envelope, ErrorBody, ErrorCode, Message};
+use runtime::bus::{Handler, HandlerError};
+use runtime::inbox;
+use runtime::store::Store;
+use uuid::Uuid;
+
+use crate::definitions::{self, Refused};
+
+/// The inbox name of the escalation command consumer.
+pub const CONSUMER: &str = "escalation.commands";
+
+pub struct Commands {
+    pub store: Store,
+}
+
+fn retry(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Retry(e.to_string())
+}
+
+fn decode<C: Message>(env: &Envelope) -> Result<C, HandlerError> {
+    env.decode::<C>()
+        .map_err(|e| HandlerError::Reject(e.to_string()))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// The reply for a command's outcome; a store failure is retried.
+fn settle(outcome: Result<serde_json::Value, Refused>) -> Result<ReplyV1, HandlerError> {
+    match outcome {
+        Ok(value) => Ok(ReplyV1::Ok(value)),
+        Err(Refused::Invalid(i)) => Ok(ReplyV1::Error(ErrorBody::field(&i.field, i.message))),
+        Err(Refused::NotFound(what)) => Ok(ReplyV1::Error(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("{what} not found"),
+        ))),
+        Err(Refused::Conflict(m)) => Ok(ReplyV1::Error(ErrorBody::new(ErrorCode::Conflict, m))),
+        Err(Refused::Store(e)) => Err(retry(e)),
+    }
+}
+
+#[async_trait]
+impl Handler for Commands {
+    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
+        let tenant = env.tenant_id;
+        let reply = match env.message_type.as_str() {
+            ListCalendarsV1::TYPE => {
+                let c: ListCalendarsV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    definitions::calendars(&mut conn, tenant, &c.viewer)
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            ListSlasV1::TYPE => {
+                let c: ListSlasV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    definitions::slas(&mut conn, tenant, &c.viewer)
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            GetSlaRulesV1::TYPE => {
+                let c: GetSlaRulesV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    definitions::rules(&mut conn, tenant, &c.viewer)
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            _ => self.write(&env).await?,
+        };
+        Ok(Some(env.caused(&reply)))
+    }
+}
+
+impl Commands {
+    /// A change, once: in a transaction with its inbox record.
+    async fn write(&self, env: &Envelope) -> Result<ReplyV1, HandlerError> {
+        if env.is_expired(runtime::store::now()) {
+            return Err(HandlerError::Reject(
+                "expired: the caller stopped waiting before it was handled".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let answered = inbox::check(&mut tx, CONSUMER, &[env.message_id])
+            .await
+            .map_err(retry)?;
+        if let Some(stored) = answered.get(&env.message_id) {
+            return Ok(stored
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or(ReplyV1::Error(ErrorBody::new(
+                    ErrorCode::Conflict,
+                    "already processed",
+                ))));
+        }
+        let tenant: Uuid = env.tenant_id;
+        let outcome = match env.message_type.as_str() {
+            DefineCalendarV1::TYPE => definitions::define_calendar(&mut tx, tenant, decode(env)?)
+                .await
+                .map(|v| json(&v)),
+            DefineSlaV1::TYPE => definitions::define_sla(&mut tx, tenant, decode(env)?)
+                .await
+                .map(|v| json(&v)),
+            SetSlaRulesV1::TYPE => definitions::set_rules(&mut tx, tenant, decode(env)?)
+                .await
+                .map(|v| json(&v)),
+            other => {
+                return Err(HandlerError::Reject(format!(
+                    "unknown message type {other}"
+                )));
+            }
+        };
+        let reply = settle(outcome)?;
+        if let ReplyV1::Ok(_) = &reply {
+            let stored = serde_json::to_string(&reply).unwrap_or_default();
+            inbox::record(&mut tx, CONSUMER, vec![(env.message_id, Some(stored))])
+                .await
+                .map_err(retry)?;
+            tx.commit().await.map_err(retry)?;
+        }
+        Ok(reply)
+    }
+}

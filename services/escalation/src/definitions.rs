@@ -1,0 +1,288 @@
+//! The definitions a tenant keeps here: calendars, SLAs, and the rules that
+//! choose a ticket's SLA. Each is checked before it is stored (a calendar
+//! must compute, an SLA's calendar must exist, a rule's SLA too), and every
+//! query filters on the tenant.
+
+use contracts::escalation::*;
+use contracts::{Actor, Role};
+use runtime::store::{StoreError, micros, now};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::calendar::{Calendar, Invalid};
+use crate::sla;
+
+/// What a definition command can come to, short of a store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::from(e))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Refused>;
+
+fn invalid(field: &str, message: &str) -> Refused {
+    Refused::Invalid(Invalid {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+/// Definitions are the admins'; the desk's staff may read them.
+fn admin(actor: &Actor, what: &'static str) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Refused::NotFound(what))
+    }
+}
+
+fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
+    if viewer.role == Role::Customer {
+        Err(Refused::NotFound(what))
+    } else {
+        Ok(())
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Refused::from(sqlx::Error::Decode(Box::new(e))))
+}
+
+/// Stores a row of `table` (calendars or slas) for `id`, or a new one.
+async fn upsert(
+    tx: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+    id: Option<Uuid>,
+    name: &str,
+    definition: String,
+    what: &'static str,
+) -> Result<Uuid> {
+    let folded = name.trim().to_lowercase();
+    let clash: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM {table} WHERE tenant_id = $1 AND name_folded = $2"
+    )))
+    .bind(tenant.to_string())
+    .bind(&folded)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if clash.is_some_and(|c| Some(c) != id.map(|i| i.to_string())) {
+        return Err(Refused::Conflict(format!(
+            "a {what} called {} exists",
+            name.trim()
+        )));
+    }
+    match id {
+        Some(id) => {
+            let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET name_folded = $1, definition = $2, updated_at = $3 \
+                 WHERE tenant_id = $4 AND id = $5"
+            )))
+            .bind(&folded)
+            .bind(definition)
+            .bind(micros(now()))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Refused::NotFound(what));
+            }
+            Ok(id)
+        }
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (id, tenant_id, name_folded, definition, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)"
+            )))
+            .bind(id.to_string())
+            .bind(tenant.to_string())
+            .bind(&folded)
+            .bind(definition)
+            .bind(micros(now()))
+            .execute(&mut *tx)
+            .await?;
+            Ok(id)
+        }
+    }
+}
+
+async fn rows<T: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+) -> Result<Vec<(Uuid, T)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, definition FROM {table} WHERE tenant_id = $1 ORDER BY name_folded"
+    )))
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get(0)?;
+            let def: String = r.try_get(1)?;
+            let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            Ok((id, decode(&def)?))
+        })
+        .collect()
+}
+
+pub async fn define_calendar(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: DefineCalendarV1,
+) -> Result<CalendarV1> {
+    admin(&cmd.actor, "calendar")?;
+    Calendar::from_definition(&cmd.definition)?;
+    let id = upsert(
+        tx,
+        "calendars",
+        tenant,
+        cmd.calendar,
+        &cmd.definition.name,
+        json(&cmd.definition),
+        "calendar",
+    )
+    .await?;
+    Ok(CalendarV1 {
+        id,
+        definition: cmd.definition,
+    })
+}
+
+pub async fn calendars(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    viewer: &Actor,
+) -> Result<Vec<CalendarV1>> {
+    staff(viewer, "calendar")?;
+    Ok(rows(conn, "calendars", tenant)
+        .await?
+        .into_iter()
+        .map(|(id, definition)| CalendarV1 { id, definition })
+        .collect())
+}
+
+async fn exists(conn: &mut AnyConnection, table: &str, tenant: Uuid, id: Uuid) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) -> Result<SlaV1> {
+    admin(&cmd.actor, "SLA")?;
+    sla::check(&cmd.definition)?;
+    if !exists(tx, "calendars", tenant, cmd.definition.calendar_id).await? {
+        return Err(invalid("calendar_id", "no calendar with this id"));
+    }
+    let id = upsert(
+        tx,
+        "slas",
+        tenant,
+        cmd.sla,
+        &cmd.definition.name,
+        json(&cmd.definition),
+        "SLA",
+    )
+    .await?;
+    Ok(SlaV1 {
+        id,
+        definition: cmd.definition,
+    })
+}
+
+pub async fn slas(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<Vec<SlaV1>> {
+    staff(viewer, "SLA")?;
+    Ok(rows(conn, "slas", tenant)
+        .await?
+        .into_iter()
+        .map(|(id, definition)| SlaV1 { id, definition })
+        .collect())
+}
+
+const MAX_RULES: usize = 200;
+const KINDS: [&str; 4] = ["incident", "problem", "change", "request"];
+
+pub async fn set_rules(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: SetSlaRulesV1,
+) -> Result<SlaRulesV1> {
+    admin(&cmd.actor, "SLA rules")?;
+    if cmd.rules.len() > MAX_RULES {
+        return Err(invalid("rules", "at most 200 rules"));
+    }
+    for (n, r) in cmd.rules.iter().enumerate() {
+        let at = |what: &str| format!("rules[{n}].{what}");
+        if r.when.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+            return Err(invalid(&at("when.priority"), "must be 1 to 5"));
+        }
+        if let Some(k) = &r.when.kind
+            && !KINDS.contains(&k.as_str())
+        {
+            return Err(invalid(
+                &at("when.kind"),
+                "incident, problem, change or request",
+            ));
+        }
+        if r.when
+            .service
+            .as_ref()
+            .is_some_and(|s| s.trim().is_empty() || s.len() > 200)
+        {
+            return Err(invalid(&at("when.service"), "1 to 200 characters"));
+        }
+        if !exists(tx, "slas", tenant, r.sla).await? {
+            return Err(invalid(&at("sla"), "no SLA with this id"));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO sla_rules (tenant_id, rules, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.to_string())
+    .bind(json(&cmd.rules))
+    .bind(micros(now()))
+    .execute(&mut *tx)
+    .await?;
+    Ok(SlaRulesV1 { rules: cmd.rules })
+}
+
+pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<SlaRulesV1> {
+    staff(viewer, "SLA rules")?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT rules FROM sla_rules WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(SlaRulesV1 {
+        rules: match stored {
+            Some(s) => decode(&s)?,
+            None => Vec::new(),
+        },
+    })
+}
