@@ -3,7 +3,8 @@
 //! Written by hand from the routes in [`crate::router`], the handlers in
 //! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
 //! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`],
-//! [`crate::suppliers`] and [`crate::ops`], the errors in [`crate::error`]
+//! [`crate::suppliers`], [`crate::slas`] and [`crate::ops`], the errors in
+//! [`crate::error`]
 //! and the wire types in [`contracts`], so it must change with them: a
 //! route, a field, a status or an error code added or changed there is
 //! changed here in the same commit.
@@ -17,13 +18,15 @@
 //! blocks, the directory, tokens, incidents and operations; [`tickets`] holds
 //! problems, changes, service requests, links and extended data,
 //! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys,
-//! [`knowledge`] the knowledge base, [`attachments`] the files on tickets
-//! and [`suppliers`] the suppliers incidents are handed to, with the same
-//! building blocks.
+//! [`knowledge`] the knowledge base, [`attachments`] the files on tickets,
+//! [`suppliers`] the suppliers incidents are handed to and [`slas`] the
+//! service levels (calendars, SLAs and their rules), with the same building
+//! blocks.
 
 mod attachments;
 mod knowledge;
 mod reports;
+mod slas;
 mod suppliers;
 mod surveys;
 mod tickets;
@@ -63,21 +66,24 @@ fn info() -> Value {
          agents and API tokens) and its tickets: incidents, problems, changes and service \
          requests, the links between them and the tenant's own fields on them (extended data); \
          the files attached to them, the suppliers incidents are handed to, the KPI reports, \
-         satisfaction surveys and the knowledge base.\n\n\
+         satisfaction surveys, the knowledge base, and the service levels: business-hours calendars, \
+         SLAs and the rules that choose a ticket's SLA.\n\n\
          **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` and a \
          survey's link (`/api/v1/surveys/{{token}}`, whose token is its own credential) needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
          `admin` may do everything; `agent` and `integration` work tickets and read the \
-         directory; `customer` logs incidents and service requests, sees only their own \
-         incidents and service requests and only the public actions and attachments on them \
+         directory and the service levels; `customer` logs incidents and service requests, sees \
+         only their own incidents and service requests and only the public actions and attachments \
+         on them \
          (another customer's ticket answers 404; problems and changes are the staff's, so to a \
          customer none exists: 404, or an empty list), and reads the knowledge base. Admins \
          issue tokens with `POST /api/v1/tokens`.\n\n\
          **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB, \
          except an attachment's upload: the file itself, under its own type, of at most {mib} MiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
-         `validation_failed`. Answers are JSON, except the report tables (CSV or SVG), the \
-         knowledge base's HTML and an attachment's download.\n\n\
+         `validation_failed`, except inside a calendar, an SLA or an SLA rule, where they are \
+         ignored (see \"SLAs and calendars\"). Answers are JSON, except the report tables (CSV or \
+         SVG), the knowledge base's HTML and an attachment's download.\n\n\
          **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \
          `message` for people and, for some codes, `details` (`details.fields` names the field \
          of a `validation_failed`). An unknown path answers 404 `not_found`; a method an \
@@ -127,6 +133,7 @@ fn tags() -> Value {
     all.extend(surveys::tags());
     all.extend(knowledge::tags());
     all.extend(suppliers::tags());
+    all.extend(slas::tags());
     all.push(tag(
         OPERATIONS,
         "Health, readiness, metrics and this document; no token needed.",
@@ -242,6 +249,7 @@ fn schemas() -> Value {
         surveys::schemas(),
         knowledge::schemas(),
         suppliers::schemas(),
+        slas::schemas(),
         ops_schemas(),
     ] {
         all.extend(
@@ -258,7 +266,7 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
     let role = about(
         role,
         "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
-         a monitor): tickets, reports and reading the directory. `customer`: logging incidents and \
+         a monitor): tickets, reports, and reading the directory and the service levels. `customer`: logging incidents and \
          service requests, their own incidents and service requests and the public actions and \
          attachments on them, their surveys, and reading the knowledge base; no problems or changes.",
     );
@@ -306,8 +314,8 @@ fn error_schema() -> Value {
          may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
          ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
          already: a duplicate link, a decision already made, a step already done, or an already \
-         processed command whose answer was lost, a survey already answered, a supplier's name already \
-         taken). 413: `payload_too_large`. 415: \
+         processed command whose answer was lost, a survey already answered, a supplier's, calendar's or \
+         SLA's name already taken). 413: `payload_too_large`. 415: \
          `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
     );
     let fields = about(
@@ -1313,6 +1321,7 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(surveys::paths());
     all.extend(knowledge::paths());
     all.extend(suppliers::paths());
+    all.extend(slas::paths());
     all.extend(ops_paths());
     all
 }
@@ -2047,10 +2056,10 @@ mod tests {
 
     /// The routes of [`crate::reports::routes`] (each table its handlers
     /// serve under `{table}`), [`crate::knowledge::routes`], the surveys of
-    /// [`crate::incidents::routes`] and [`crate::suppliers::routes`], listed
-    /// again likewise.
+    /// [`crate::incidents::routes`], [`crate::suppliers::routes`] and
+    /// [`crate::slas::routes`], listed again likewise.
     #[test]
-    fn every_report_knowledge_survey_and_supplier_route_is_documented() {
+    fn every_report_knowledge_survey_supplier_and_sla_route_is_documented() {
         let doc = document();
         let mut routes = vec![
             ("get", "/reports/problems".to_owned()),
@@ -2066,6 +2075,15 @@ mod tests {
             ("post", "/surveys/{token}".to_owned()),
             ("get", "/suppliers".to_owned()),
             ("post", "/suppliers".to_owned()),
+            ("post", "/suppliers/{id}/token".to_owned()),
+            ("get", "/calendars".to_owned()),
+            ("post", "/calendars".to_owned()),
+            ("put", "/calendars/{id}".to_owned()),
+            ("get", "/slas".to_owned()),
+            ("post", "/slas".to_owned()),
+            ("put", "/slas/{id}".to_owned()),
+            ("get", "/sla-rules".to_owned()),
+            ("put", "/sla-rules".to_owned()),
         ];
         for table in [
             "trend.csv",
