@@ -1566,6 +1566,17 @@ pub async fn calendars_and_slas(desk: &Desk) {
         body["details"]["fields"]["rules[0].sla"].is_string(),
         "{body}"
     );
+    let body = admin
+        .put(
+            "/api/v1/sla-rules",
+            json!({"rules": [{"when": {"priorty": 1}, "sla": gold["id"]}]}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("priorty"),
+        "{body}"
+    );
     let rules =
         json!({"rules": [{"when": {"priority": 1, "kind": "incident"}, "sla": gold["id"]}]});
     admin

@@ -127,9 +127,11 @@ impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         tracing::warn!(error = %e, "service call failed");
         let message = match e {
-            BusError::NoRoute(_) => "the ticketing service is not running; try again shortly",
+            BusError::NoRoute(_) => {
+                "the service behind this request is not running; try again shortly"
+            }
             BusError::Timeout(_) => {
-                "the ticketing service did not answer in time; try again shortly"
+                "the service behind this request did not answer in time; try again shortly"
             }
             BusError::Nacked | BusError::Unavailable(_) => {
                 "the message broker is unavailable; try again shortly"

@@ -138,10 +138,48 @@ async fn rules(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+/// The rules as the API takes them: a misspelt condition must be refused,
+/// not dropped (it would make the rule match every ticket). The wire types
+/// accept new optional fields (DESIGN §3), so these mirror them.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesInput {
-    rules: Vec<SlaRuleV1>,
+    rules: Vec<RuleInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleInput {
+    #[serde(default)]
+    when: ConditionsInput,
+    sla: Uuid,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConditionsInput {
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    company_id: Option<Uuid>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+impl From<RuleInput> for SlaRuleV1 {
+    fn from(r: RuleInput) -> Self {
+        Self {
+            when: Conditions {
+                priority: r.when.priority,
+                company_id: r.when.company_id,
+                service: r.when.service,
+                kind: r.when.kind,
+            },
+            sla: r.sla,
+        }
+    }
 }
 
 async fn set_rules(
@@ -152,7 +190,7 @@ async fn set_rules(
 ) -> ApiResult<Json<SlaRulesV1>> {
     let command = SetSlaRulesV1 {
         actor: who.actor.clone(),
-        rules: body.rules,
+        rules: body.rules.into_iter().map(Into::into).collect(),
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

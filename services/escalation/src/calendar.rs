@@ -200,7 +200,8 @@ impl Calendar {
 /// `HH:MM` (to `24:00`) as minutes after midnight.
 fn clock_time(s: &str) -> Option<u16> {
     let (h, m) = s.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
+    let digits = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(h) && digits(m)) {
         return None;
     }
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
@@ -254,8 +255,8 @@ impl Calendar {
                 .ok_or_else(|| invalid(format!("holidays[{n}]"), "a date, YYYY-MM-DD"))?;
             holidays.push(date);
         }
-        // The week's own checks name intervals by their sorted place; say
-        // where they were given instead.
+        // Overlaps are found after sorting each day by start, so
+        // `week.<day>[n]` in those errors counts intervals in that order.
         Calendar::new(&d.time_zone, week, holidays)
     }
 }
@@ -456,6 +457,8 @@ mod tests {
             Some(at("Europe/Dublin", 2026, 3, 16, 14, 0))
         );
         let field = |d: &CalendarDefinitionV1| Calendar::from_definition(d).err().map(|e| e.field);
+        d.week.monday[1].end = "+7:30".into();
+        assert_eq!(field(&d), Some("week.monday[1].end".into()));
         d.week.monday[1].end = "17:61".into();
         assert_eq!(field(&d), Some("week.monday[1].end".into()));
         d.week.monday[1].end = "17:30".into();

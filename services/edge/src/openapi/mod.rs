@@ -81,7 +81,7 @@ fn info() -> Value {
          **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB, \
          except an attachment's upload: the file itself, under its own type, of at most {mib} MiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
-         `validation_failed`, except inside a calendar, an SLA or an SLA rule, where they are \
+         `validation_failed`, except inside a calendar or an SLA, where they are \
          ignored (see \"SLAs and calendars\"). Answers are JSON, except the report tables (CSV or \
          SVG), the knowledge base's HTML and an attachment's download.\n\n\
          **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \

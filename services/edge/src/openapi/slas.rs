@@ -7,7 +7,7 @@
 //!
 //! These bodies are contract types without `deny_unknown_fields`, so, unlike
 //! the rest of the API's, their schemas are not `closed`: an unknown field is
-//! ignored. Only the rules' envelope (`{"rules": [...]}`) is closed.
+//! ignored. The rules are closed (the edge reads them into its own types).
 
 use contracts::escalation::MAX_TIMEPOINTS;
 use serde_json::{Value, json};
@@ -73,9 +73,9 @@ pub(super) fn tags() -> Vec<Value> {
              So far only the definitions are here. Applying them to tickets is still to come: each \
              ticket's SLA state, the timers that reach its timepoints and do their actions, and the SLA \
              reports.\n\n\
-             Unlike the rest of the API, unknown fields inside these definitions (a calendar, an SLA, a \
-             rule) are ignored, not refused: a misspelt condition of a rule is left out, and the rule \
-             then matches more tickets than meant."
+             Unlike the rest of the API, unknown fields inside a calendar or an SLA are ignored, not \
+             refused. The rules refuse them: a misspelt condition would otherwise be left out, and the \
+             rule would match more tickets than meant."
         ),
     )]
 }
@@ -566,7 +566,7 @@ fn rule_schemas() -> Vec<(&'static str, Value)> {
         (
             "SlaConditions",
             about(
-                conditions,
+                closed(conditions),
                 "What a rule matches: every condition given must hold; one absent or null matches \
                  anything. Answers leave out the ones not given.",
             ),
@@ -574,7 +574,7 @@ fn rule_schemas() -> Vec<(&'static str, Value)> {
         (
             "SlaRuleV1",
             about(
-                rule,
+                closed(rule),
                 "A rule: when its conditions hold for a ticket, the ticket gets `sla`.",
             ),
         ),
