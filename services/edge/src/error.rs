@@ -127,14 +127,16 @@ impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         tracing::warn!(error = %e, "service call failed");
         let message = match e {
-            BusError::NoRoute(_) => {
-                "the service behind this request is not running; try again shortly"
-            }
+            // The queue names the service: `ticketing.commands`.
+            BusError::NoRoute(queue) => format!(
+                "the {} service is not running; try again shortly",
+                queue.split('.').next().unwrap_or("requested")
+            ),
             BusError::Timeout(_) => {
-                "the service behind this request did not answer in time; try again shortly"
+                "the service behind this request did not answer in time; try again shortly".into()
             }
             BusError::Nacked | BusError::Unavailable(_) => {
-                "the message broker is unavailable; try again shortly"
+                "the message broker is unavailable; try again shortly".into()
             }
         };
         Self::new(Code::DependencyUnavailable, message)
