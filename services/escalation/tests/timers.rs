@@ -11,23 +11,12 @@ use runtime::testing;
 use uuid::Uuid;
 
 async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
-    let (url, dir) = match backend {
-        Backend::Postgres => (testing::fresh_postgres("escalation").await, None),
-        Backend::Sqlite => {
-            let (dir, url) = testing::fresh_sqlite();
-            (url, Some(dir))
-        }
-    };
-    let store = Store::connect(&url).await.expect("connect");
-    store
-        .migrate("runtime", runtime::MIGRATIONS)
-        .await
-        .expect("migrate");
-    store
-        .migrate("escalation", escalation::MIGRATIONS)
-        .await
-        .expect("migrate");
-    (store, dir)
+    testing::migrated_store(
+        backend,
+        "escalation",
+        &[("escalation", escalation::MIGRATIONS)],
+    )
+    .await
 }
 
 fn timer(tenant: Uuid, ticket: Uuid, timepoint: u32, due_at: Timestamp) -> Timer {

@@ -20,6 +20,41 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
+/// A fresh store on `backend` for one test (a new PostgreSQL database named
+/// after `name`, or a SQLite file in a temporary directory, kept while the
+/// returned `TempDir` lives), migrated with the runtime's migrations and
+/// `migrations` (scope, list).
+///
+/// # Panics
+/// If the store cannot be opened or migrated.
+pub async fn migrated_store(
+    backend: crate::store::Backend,
+    name: &str,
+    migrations: &[(&str, &[crate::store::Migration])],
+) -> (crate::store::Store, Option<TempDir>) {
+    let (url, dir) = match backend {
+        crate::store::Backend::Postgres => (fresh_postgres(name).await, None),
+        crate::store::Backend::Sqlite => {
+            let (dir, url) = fresh_sqlite();
+            (url, Some(dir))
+        }
+    };
+    let store = crate::store::Store::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    store
+        .migrate("runtime", crate::MIGRATIONS)
+        .await
+        .unwrap_or_else(|e| panic!("runtime migrations: {e}"));
+    for (scope, list) in migrations {
+        store
+            .migrate(scope, list)
+            .await
+            .unwrap_or_else(|e| panic!("{scope} migrations: {e}"));
+    }
+    (store, dir)
+}
+
 /// A name no other test run uses, for databases and queue prefixes.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", Uuid::now_v7().simple())

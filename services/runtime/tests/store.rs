@@ -37,23 +37,8 @@ const THINGS: &[Migration] = &[Migration {
 }];
 
 async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
-    let (url, dir) = match backend {
-        Backend::Postgres => (testing::fresh_postgres("storetest").await, None),
-        Backend::Sqlite => {
-            let (dir, url) = testing::fresh_sqlite();
-            (url, Some(dir))
-        }
-    };
-    let store = Store::connect(&url).await.expect("connect");
+    let (store, dir) = testing::migrated_store(backend, "storetest", &[("test", THINGS)]).await;
     assert_eq!(store.backend(), backend);
-    store
-        .migrate("runtime", runtime::MIGRATIONS)
-        .await
-        .expect("runtime migrations");
-    store
-        .migrate("test", THINGS)
-        .await
-        .expect("test migrations");
     (store, dir)
 }
 

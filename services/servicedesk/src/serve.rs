@@ -91,23 +91,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 escalation::Escalation::start(store.clone(), bus.clone(), services.clone())
                     .await
                     .context("starting escalation")?;
-            let readiness = edge::ops::Readiness {
-                stores: vec![("escalation", store)],
-                bus,
-            };
-            let listener = bind(&args).await?;
-            announce(&listener, "escalation", None)?;
-            let drained = tokio::spawn({
-                let stop = stop.clone();
-                async move {
-                    stop.cancelled().await;
-                    services.cancel();
-                    escalation.run_until_stopped().await;
-                }
-            });
-            edge::serve(listener, edge::ops::router(readiness), stop).await?;
-            drained.await?;
-            Ok(())
+            let drain = escalation.run_until_stopped();
+            serve_service(&args, "escalation", store, bus, services, drain, stop).await
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
@@ -117,27 +102,41 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
                     .await
                     .context("starting ticketing")?;
-            let readiness = edge::ops::Readiness {
-                stores: vec![("ticketing", store)],
-                bus,
-            };
-            let listener = bind(&args).await?;
-            announce(&listener, "ticketing", None)?;
-            // On SIGTERM: stop taking commands at once; in-flight ones finish
-            // and are acked, the rest stay queued for another replica.
-            let drained = tokio::spawn({
-                let stop = stop.clone();
-                async move {
-                    stop.cancelled().await;
-                    services.cancel();
-                    ticketing.run_until_stopped().await;
-                }
-            });
-            edge::serve(listener, edge::ops::router(readiness), stop).await?;
-            drained.await?;
-            Ok(())
+            let drain = ticketing.run_until_stopped();
+            serve_service(&args, "ticketing", store, bus, services, drain, stop).await
         }
     }
+}
+
+/// Serves a service target's health and metrics until `stop`. On SIGTERM
+/// it stops taking messages at once (`services`); in-flight ones finish and
+/// are acked (`drain`), the rest stay queued for another replica.
+async fn serve_service(
+    args: &ServeArgs,
+    name: &'static str,
+    store: Store,
+    bus: Arc<dyn Bus>,
+    services: CancellationToken,
+    drain: impl std::future::Future<Output = ()> + Send + 'static,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let readiness = edge::ops::Readiness {
+        stores: vec![(name, store)],
+        bus,
+    };
+    let listener = bind(args).await?;
+    announce(&listener, name, None)?;
+    let drained = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            services.cancel();
+            drain.await;
+        }
+    });
+    edge::serve(listener, edge::ops::router(readiness), stop).await?;
+    drained.await?;
+    Ok(())
 }
 
 async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {

@@ -15,23 +15,12 @@ use ticketing::commands::Commands;
 use uuid::Uuid;
 
 async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
-    let (url, dir) = match backend {
-        Backend::Postgres => (testing::fresh_postgres("ticketing").await, None),
-        Backend::Sqlite => {
-            let (dir, url) = testing::fresh_sqlite();
-            (url, Some(dir))
-        }
-    };
-    let store = Store::connect(&url).await.expect("connect");
-    store
-        .migrate("runtime", runtime::MIGRATIONS)
-        .await
-        .expect("migrate");
-    store
-        .migrate("ticketing", ticketing::MIGRATIONS)
-        .await
-        .expect("migrate");
-    (store, dir)
+    testing::migrated_store(
+        backend,
+        "ticketing",
+        &[("ticketing", ticketing::MIGRATIONS)],
+    )
+    .await
 }
 
 fn agent() -> Actor {
