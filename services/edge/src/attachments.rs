@@ -14,7 +14,7 @@
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use contracts::incident::ActionV1;
@@ -32,6 +32,7 @@ use crate::auth::{Principal, Staff};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Params;
 use crate::incidents::call;
+use crate::served::served;
 use crate::tickets::{Kind, segment};
 
 /// Largest file accepted; larger answers 413.
@@ -380,20 +381,9 @@ async fn download(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (a, bytes) = visible(&state, &who, &headers, &id, true).await?;
-    let mut response = bytes.into_response();
-    let h = response.headers_mut();
     let content_type = HeaderValue::from_str(&a.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_TYPE, content_type);
-    h.insert(header::CONTENT_DISPOSITION, disposition(&a.filename));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
+    let response = served(bytes, content_type, Some(disposition(&a.filename)));
     Ok(response)
 }
 

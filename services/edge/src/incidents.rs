@@ -25,8 +25,14 @@ pub fn routes() -> Router<AppState> {
             "/incidents/{id}",
             get(read).patch(crate::tickets::edit_incident),
         )
-        .route("/incidents/{id}/assign", post(assign))
-        .route("/incidents/{id}/status", post(change_status))
+        .route(
+            "/incidents/{id}/assign",
+            post(crate::tickets::assign_incident),
+        )
+        .route(
+            "/incidents/{id}/status",
+            post(crate::tickets::change_incident_status),
+        )
         .route("/incidents/{id}/survey", get(survey))
         .route("/surveys/{token}", get(read_survey).post(answer_survey))
         .route(
@@ -230,66 +236,6 @@ async fn list(
         },
         cursor: q.cursor.map(|c| c.to_string()),
         limit,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Assignment {
-    /// Absent: unchanged; `null`: unassign.
-    #[serde(default, deserialize_with = "contracts::common::present")]
-    assignee_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "contracts::common::present")]
-    team_id: Option<Option<Uuid>>,
-    /// Incidents only: hand it to a supplier (`null` takes it back).
-    #[serde(default, deserialize_with = "contracts::common::present")]
-    supplier_id: Option<Option<Uuid>>,
-}
-
-async fn assign(
-    State(state): State<AppState>,
-    Staff(who): Staff,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Body(body): Body<Assignment>,
-) -> ApiResult<Json<IncidentV1>> {
-    if let Some(Some(agent)) = body.assignee_id {
-        directory::agent_exists(&state, who.tenant_id, "assignee_id", agent).await?;
-    }
-    if let Some(Some(team)) = body.team_id {
-        directory::team_exists(&state, who.tenant_id, "team_id", team).await?;
-    }
-    let command = AssignIncidentV1 {
-        actor: who.actor.clone(),
-        incident: id,
-        assignee_id: body.assignee_id,
-        team_id: body.team_id,
-        supplier_id: body.supplier_id,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusChange {
-    status: IncidentStatus,
-    #[serde(default)]
-    resolution: Option<String>,
-}
-
-async fn change_status(
-    State(state): State<AppState>,
-    Staff(who): Staff,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Body(body): Body<StatusChange>,
-) -> ApiResult<Json<IncidentV1>> {
-    let command = ChangeIncidentStatusV1 {
-        actor: who.actor.clone(),
-        incident: id,
-        to: body.status,
-        resolution: body.resolution,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

@@ -8,8 +8,8 @@
 //! the values in it are escaped by ticketing.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use contracts::Page;
@@ -23,6 +23,7 @@ use crate::directory::PageParams;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
 use crate::incidents::call;
+use crate::served::served;
 use crate::tickets::Kind;
 
 pub fn routes() -> Router<AppState> {
@@ -33,29 +34,17 @@ pub fn routes() -> Router<AppState> {
         .route("/kb/template", get(template).put(set_template))
 }
 
-/// HTML that runs nothing and loads nothing but its own inline style.
+/// HTML that runs nothing and loads nothing but its own inline style; a
+/// download (`<reference>.html`) when named.
 fn html(body: String, download: Option<&str>) -> Response {
-    let mut response = body.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Some(name) = download
+    let disposition = download
         .filter(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .and_then(|n| HeaderValue::from_str(&format!("attachment; filename=\"{n}.html\"")).ok())
-    {
-        h.insert(header::CONTENT_DISPOSITION, name);
-    }
-    response
+        .and_then(|n| HeaderValue::from_str(&format!("attachment; filename=\"{n}.html\"")).ok());
+    served(
+        body,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+        disposition,
+    )
 }
 
 pub async fn export(

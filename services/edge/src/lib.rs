@@ -9,6 +9,7 @@
 //! - [`inputs`]: request bodies mirroring wire types, refusing unknown fields.
 //! - [`knowledge`]: export to the public knowledge base, and its articles.
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
+//! - [`served`]: how answers that are not JSON go out.
 //! - [`slas`]: calendars, SLAs and SLA rules, forwarded to escalation.
 //! - [`suppliers`]: the suppliers incidents can be handed to.
 //! - [`tickets`]: problems, changes, service requests, links and extended
@@ -28,6 +29,7 @@ pub mod knowledge;
 pub mod openapi;
 pub mod ops;
 pub mod reports;
+pub mod served;
 pub mod slas;
 pub mod suppliers;
 pub mod tickets;

@@ -3,12 +3,12 @@
 //! as an SVG bar chart (`…/days-open.svg`).
 //!
 //! CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
-//! first) are prefixed with `'`; SVG text is escaped, and both are served
-//! with `nosniff` and a CSP that runs nothing.
+//! first) are prefixed with `'`; SVG text is escaped, and both are
+//! [`served`] with `nosniff` and a CSP that runs nothing.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use contracts::report::*;
@@ -20,6 +20,7 @@ use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Params;
 use crate::incidents::call;
+use crate::served::served;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -133,17 +134,11 @@ impl Table {
         for row in &self.rows {
             line(&mut row.iter().map(String::as_str), &mut out);
         }
-        let mut response = out.into_response();
-        let h = response.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
+        served(
+            out,
             HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        response
+            None,
+        )
     }
 }
 
@@ -236,21 +231,7 @@ fn bar_chart(title: &str, labels: &[&str], series: &[(&str, Vec<f64>)]) -> Strin
 }
 
 fn svg_response(svg: String) -> Response {
-    let mut response = svg.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-    );
-    response
+    served(svg, HeaderValue::from_static("image/svg+xml"), None)
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {

@@ -257,16 +257,25 @@ async fn update(
     call(state, who, headers, &command).await
 }
 
+/// A ticket answered as an incident: the shape `/incidents` answers with
+/// (a subset of the ticket's fields).
+fn as_incident(ticket: TicketV1) -> ApiResult<Json<IncidentV1>> {
+    serde_json::to_value(ticket)
+        .and_then(serde_json::from_value)
+        .map(Json)
+        .map_err(|e| ApiError::internal(&e))
+}
+
 async fn edit(
     State(state): State<AppState>,
     Kind(kind): Kind,
     Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Body(changes): Body<TicketChangesV1>,
+    Body(changes): Body<inputs::TicketChanges>,
 ) -> ApiResult<Json<TicketV1>> {
     Ok(Json(
-        update(&state, kind, &who, &headers, id, changes).await?,
+        update(&state, kind, &who, &headers, id, changes.into()).await?,
     ))
 }
 
@@ -278,24 +287,13 @@ pub async fn edit_incident(
     Path(id): Path<String>,
     Body(changes): Body<inputs::TicketChanges>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let ticket = update(
-        &state,
-        TicketKind::Incident,
-        &who,
-        &headers,
-        id,
-        changes.into(),
-    )
-    .await?;
-    serde_json::to_value(ticket)
-        .and_then(serde_json::from_value)
-        .map(Json)
-        .map_err(|e| ApiError::internal(&e))
+    let kind = TicketKind::Incident;
+    as_incident(update(&state, kind, &who, &headers, id, changes.into()).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Assignment {
+pub struct Assignment {
     #[serde(default, deserialize_with = "contracts::common::present")]
     assignee_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "contracts::common::present")]
@@ -303,6 +301,32 @@ struct Assignment {
     /// Incidents only: hand it to a supplier (`null` takes it back).
     #[serde(default, deserialize_with = "contracts::common::present")]
     supplier_id: Option<Option<Uuid>>,
+}
+
+/// Checks the agent and team against the directory, then assigns.
+async fn assignment(
+    state: &AppState,
+    kind: TicketKind,
+    who: &Principal,
+    headers: &HeaderMap,
+    id: String,
+    body: Assignment,
+) -> ApiResult<TicketV1> {
+    if let Some(Some(agent)) = body.assignee_id {
+        directory::agent_exists(state, who.tenant_id, "assignee_id", agent).await?;
+    }
+    if let Some(Some(team)) = body.team_id {
+        directory::team_exists(state, who.tenant_id, "team_id", team).await?;
+    }
+    let command = AssignTicketV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+        supplier_id: body.supplier_id,
+    };
+    call(state, who, headers, &command).await
 }
 
 async fn assign(
@@ -313,31 +337,51 @@ async fn assign(
     Path(id): Path<String>,
     Body(body): Body<Assignment>,
 ) -> ApiResult<Json<TicketV1>> {
-    if let Some(Some(agent)) = body.assignee_id {
-        directory::agent_exists(&state, who.tenant_id, "assignee_id", agent).await?;
-    }
-    if let Some(Some(team)) = body.team_id {
-        directory::team_exists(&state, who.tenant_id, "team_id", team).await?;
-    }
-    let command = AssignTicketV1 {
-        actor: who.actor.clone(),
-        kind,
-        ticket: id,
-        assignee_id: body.assignee_id,
-        team_id: body.team_id,
-        supplier_id: body.supplier_id,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    Ok(Json(
+        assignment(&state, kind, &who, &headers, id, body).await?,
+    ))
+}
+
+/// `POST /incidents/{id}/assign`: the same, answered as an incident.
+pub async fn assign_incident(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<Assignment>,
+) -> ApiResult<Json<IncidentV1>> {
+    let kind = TicketKind::Incident;
+    as_incident(assignment(&state, kind, &who, &headers, id, body).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StatusChange {
+pub struct StatusChange {
     status: String,
     #[serde(default)]
     resolution: Option<String>,
     #[serde(default)]
     outcome: Option<ProblemOutcome>,
+}
+
+async fn move_to(
+    state: &AppState,
+    kind: TicketKind,
+    who: &Principal,
+    headers: &HeaderMap,
+    id: String,
+    body: StatusChange,
+) -> ApiResult<TicketV1> {
+    let command = ChangeTicketStatusV1 {
+        actor: who.actor.clone(),
+        kind,
+        ticket: id,
+        to: body.status,
+        resolution: body.resolution,
+        outcome: body.outcome,
+        supplier: None,
+    };
+    call(state, who, headers, &command).await
 }
 
 async fn change_status(
@@ -348,16 +392,19 @@ async fn change_status(
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,
 ) -> ApiResult<Json<TicketV1>> {
-    let command = ChangeTicketStatusV1 {
-        actor: who.actor.clone(),
-        kind,
-        ticket: id,
-        to: body.status,
-        resolution: body.resolution,
-        outcome: body.outcome,
-        supplier: None,
-    };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    Ok(Json(move_to(&state, kind, &who, &headers, id, body).await?))
+}
+
+/// `POST /incidents/{id}/status`: the same, answered as an incident.
+pub async fn change_incident_status(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<StatusChange>,
+) -> ApiResult<Json<IncidentV1>> {
+    let kind = TicketKind::Incident;
+    as_incident(move_to(&state, kind, &who, &headers, id, body).await?)
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use contracts::incident::{ActionV1, IncidentV1};
-use contracts::ticket::{LinkType, TicketV1};
+use contracts::ticket::{FieldDefV1, LinkType, TicketKind, TicketV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
 use runtime::store::{Param, insert_many, micros};
@@ -20,19 +20,31 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::incidents::{self, Change};
+use crate::incidents;
 use crate::tickets;
 
 /// The inbox name of the ticketing command consumer.
 pub const CONSUMER: &str = "ticketing.commands";
 
+/// One entry of a ticket's audit trail: what changed, from what, to what.
+pub struct Change<'a> {
+    pub change: &'a str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 #[derive(Default)]
 pub struct Batch {
     /// (tenant, kind) → (last number handed out, last number stored).
     sequences: HashMap<(Uuid, &'static str), (i64, i64)>,
+    /// Field definitions read in this group, by (tenant, kind): read once,
+    /// not once per ticket logged.
+    field_defs: HashMap<(Uuid, TicketKind), Vec<FieldDefV1>>,
     tickets: Vec<Vec<Param>>,
     field_values: Vec<Vec<Param>>,
     links: Vec<Vec<Param>>,
+    /// The two ends of each link in `links`.
+    link_ends: Vec<[Uuid; 2]>,
     actions: Vec<Vec<Param>>,
     audits: Vec<Vec<Param>>,
     events: Vec<Outgoing>,
@@ -112,18 +124,33 @@ impl Batch {
         self.links.push(crate::links::row(
             tenant, id, from, link_type, to, actor, at,
         ));
+        self.link_ends.push([from, to]);
         id
     }
 
     /// Whether a link to or from `ticket` waits in this group.
     pub fn links_pending(&self, ticket: Uuid) -> bool {
-        let id = ticket.to_string();
-        self.links.iter().any(|row| {
-            row.iter()
-                .skip(2)
-                .take(2)
-                .any(|p| matches!(p, Param::Text(Some(t)) if *t == id))
-        })
+        self.link_ends.iter().any(|ends| ends.contains(&ticket))
+    }
+
+    /// The tenant's field definitions of `kind`, read once per group.
+    pub async fn field_definitions(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        kind: TicketKind,
+    ) -> Result<Vec<FieldDefV1>> {
+        if let Some(defs) = self.field_defs.get(&(tenant, kind)) {
+            return Ok(defs.clone());
+        }
+        let defs = crate::fields::definitions(conn, tenant, kind).await?;
+        self.field_defs.insert((tenant, kind), defs.clone());
+        Ok(defs)
+    }
+
+    /// Forgets definitions read earlier in the group (they were replaced).
+    pub fn definitions_changed(&mut self, tenant: Uuid, kind: TicketKind) {
+        self.field_defs.remove(&(tenant, kind));
     }
 
     pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {

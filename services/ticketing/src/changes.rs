@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::batch::Batch;
+use crate::batch::Change;
 use crate::desk::{announce, refused, save, staff};
 use crate::error::{Error, Result};
-use crate::incidents::Change;
 use crate::tickets;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
 

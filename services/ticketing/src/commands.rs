@@ -21,10 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::batch::{Batch, CONSUMER};
+use crate::batch::{Batch, CONSUMER, Change};
 use crate::desk::{self, incident_v1};
 use crate::error::{Error, Result};
-use crate::incidents::{self, Change};
+use crate::incidents;
 use crate::validate::{MAX_SUMMARY, check_level, check_logged, check_text};
 use crate::{
     changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
@@ -407,7 +407,7 @@ async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> R
                 .map(|t| json(&t))
         }),
         SetFieldDefinitionsV1::TYPE => run!(SetFieldDefinitionsV1, |c| {
-            desk::set_field_definitions(conn, env, c)
+            desk::set_field_definitions(conn, batch, env, c)
                 .await
                 .map(|d| json(&d))
         }),
@@ -766,7 +766,8 @@ async fn log(
             ));
         }
     };
-    let fields = desk::incident_fields(tx, tenant, &cmd.fields).await?;
+    let defs = desk::field_defs(tx, batch, tenant, TicketKind::Incident, None).await?;
+    let fields = fields::apply_values(&defs, &Default::default(), &cmd.fields)?;
     // A customer logs incidents for themself only.
     let customer_id = cmd.actor.customer_scope().or(cmd.customer_id);
     let number = batch.next_number(tx, tenant, "incident").await?;

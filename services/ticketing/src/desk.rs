@@ -16,9 +16,8 @@ use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Change};
 use crate::error::{Error, Result};
-use crate::incidents::Change;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_logged, check_text};
 use crate::{changes, fields, lifecycle, links, problems, requests, suppliers, surveys, tickets};
 
@@ -122,11 +121,12 @@ fn opt(u: Option<Uuid>) -> Option<String> {
 /// request its type's.
 pub async fn field_defs(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     tenant: Uuid,
     kind: TicketKind,
     request_type: Option<&RequestTypeV1>,
 ) -> Result<Vec<FieldDefV1>> {
-    let mut defs = fields::definitions(tx, tenant, kind).await?;
+    let mut defs = batch.field_definitions(tx, tenant, kind).await?;
     if let Some(t) = request_type {
         defs.extend(t.fields.iter().cloned());
     }
@@ -178,7 +178,7 @@ pub async fn log(
         ),
         None => None,
     };
-    let defs = field_defs(tx, tenant, kind, request_type.as_ref()).await?;
+    let defs = field_defs(tx, batch, tenant, kind, request_type.as_ref()).await?;
     let values = fields::apply_values(&defs, &FieldValues::new(), &cmd.fields)?;
     let id = Uuid::now_v7();
     // What the change resolves: checked (and found) before anything is written.
@@ -281,7 +281,7 @@ pub async fn update(
         Some(r) => fields::request_type(tx, tenant, &r.request_type_id.to_string()).await?,
         None => None,
     };
-    let defs = field_defs(tx, tenant, t.kind, request_type.as_ref()).await?;
+    let defs = field_defs(tx, batch, tenant, t.kind, request_type.as_ref()).await?;
     let values = fields::apply_values(&defs, &t.fields, &c.fields)?;
     let mut audit = Vec::new();
     if let Some(s) = c.summary {
@@ -723,6 +723,7 @@ pub async fn unlink(
 
 pub async fn set_field_definitions(
     tx: &mut AnyConnection,
+    batch: &mut Batch,
     env: &Envelope,
     cmd: SetFieldDefinitionsV1,
 ) -> Result<FieldDefinitionsV1> {
@@ -731,6 +732,7 @@ pub async fn set_field_definitions(
     }
     fields::check_definitions("fields", &cmd.fields)?;
     fields::set_definitions(tx, env.tenant_id, cmd.kind, &cmd.fields).await?;
+    batch.definitions_changed(env.tenant_id, cmd.kind);
     Ok(FieldDefinitionsV1 {
         kind: cmd.kind,
         fields: cmd.fields,
@@ -795,14 +797,4 @@ pub mod incident_v1 {
             ticket: c.incident,
         }
     }
-}
-
-/// The incident log command's extended data, checked.
-pub async fn incident_fields(
-    tx: &mut AnyConnection,
-    tenant: Uuid,
-    given: &FieldValues,
-) -> Result<FieldValues> {
-    let defs = fields::definitions(tx, tenant, TicketKind::Incident).await?;
-    fields::apply_values(&defs, &FieldValues::new(), given)
 }

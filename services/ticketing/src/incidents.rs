@@ -43,11 +43,6 @@ pub async fn store_sequence(
     Ok(())
 }
 
-/// Writes the mutable fields of `i`, if nobody changed it since `i.version - 1`.
-pub async fn update(tx: &mut AnyConnection, tenant: Uuid, i: &IncidentV1) -> Result<()> {
-    tickets::update(tx, tenant, &tickets::from_incident(i)).await
-}
-
 /// The incident by id or reference, as `viewer` may see it.
 pub async fn find(
     conn: &mut AnyConnection,
@@ -147,12 +142,6 @@ pub async fn actions(
         })
         .collect::<sqlx::Result<Vec<_>>>()
         .map_err(Error::from)
-}
-
-pub struct Change<'a> {
-    pub change: &'a str,
-    pub from: Option<String>,
-    pub to: Option<String>,
 }
 
 /// The tenant's matrix: all nine cells, its own where it set them.

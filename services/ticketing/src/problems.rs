@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::batch::Batch;
+use crate::batch::Change;
 use crate::desk::{self, announce, not_yet, refused, save, staff};
 use crate::error::{Error, Result};
-use crate::incidents::Change;
 use crate::validate::{MAX_TEXT, check_text};
 use crate::{lifecycle, links, tickets};
 

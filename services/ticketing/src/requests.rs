@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::batch::Batch;
+use crate::batch::Change;
 use crate::desk::{announce, not_yet, refused, save, staff};
 use crate::error::{Error, Result};
-use crate::incidents::Change;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
 use crate::{fields, lifecycle, tickets};
 

@@ -17,7 +17,7 @@ use crate::attachments::{ALLOWED, MAX_SIZE};
 const ATTACHMENTS: &str = "Attachments";
 
 /// How a file goes out (the download's `Content-Security-Policy`).
-const SANDBOX: &str = "default-src 'none'; sandbox";
+const SANDBOX: &str = crate::served::NOTHING_RUNS;
 
 /// The types whose bytes are checked, as the handler's `check_content` does.
 const SIGNED: &str = "PNG, JPEG, GIF, WebP, PDF, and ZIP with the Office Open XML documents (Word, \
