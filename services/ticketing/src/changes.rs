@@ -87,16 +87,10 @@ pub async fn plan(
         ("change.problems", TicketKind::Problem, &plan.problems),
     ] {
         for (n, key) in keys.iter().enumerate() {
-            match tickets::find(tx, tenant, kind, key, actor).await {
-                Ok(t) if !resolves.iter().any(|r: &TicketV1| r.id == t.id) => resolves.push(t),
-                Ok(_) => {}
-                Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
-                    return Err(Error::field(
-                        &format!("{field}[{n}]"),
-                        format!("no such {}", kind.noun()),
-                    ));
-                }
-                Err(e) => return Err(e),
+            let field = format!("{field}[{n}]");
+            let t = tickets::find_named(tx, tenant, kind, key, actor, &field).await?;
+            if !resolves.iter().any(|r: &TicketV1| r.id == t.id) {
+                resolves.push(t);
             }
         }
     }

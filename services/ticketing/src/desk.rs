@@ -616,15 +616,8 @@ pub async fn link(
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
-    let mut other = match tickets::find(tx, tenant, cmd.other_kind, &cmd.other, &cmd.actor).await {
-        Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
-            return Err(Error::field(
-                "ticket",
-                format!("no such {}", cmd.other_kind.noun()),
-            ));
-        }
-        found => found?,
-    };
+    let mut other =
+        tickets::find_named(tx, tenant, cmd.other_kind, &cmd.other, &cmd.actor, "ticket").await?;
     if t.id == other.id {
         return Err(Error::field(
             "ticket",

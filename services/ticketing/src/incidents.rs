@@ -63,13 +63,14 @@ pub async fn list(
     limit: u32,
 ) -> Result<Page<IncidentV1>> {
     let problem_id = match &filter.problem {
-        Some(p) => match tickets::find(conn, tenant, TicketKind::Problem, p, viewer).await {
-            Ok(problem) => Some(problem.id),
-            Err(Error::Domain(b)) if b.code == contracts::ErrorCode::NotFound => {
-                return Err(Error::field("problem", "no such problem"));
-            }
-            Err(e) => return Err(e),
-        },
+        Some(p) => {
+            let kind = TicketKind::Problem;
+            Some(
+                tickets::find_named(conn, tenant, kind, p, viewer, "problem")
+                    .await?
+                    .id,
+            )
+        }
         None => None,
     };
     let filter = TicketFilter {

@@ -205,13 +205,9 @@ pub async fn link_incidents(
     }
     let mut found = Vec::with_capacity(cmd.incidents.len());
     for (n, key) in cmd.incidents.iter().enumerate() {
-        match tickets::find(tx, tenant, TicketKind::Incident, key, &cmd.actor).await {
-            Ok(i) => found.push(i),
-            Err(Error::Domain(b)) if b.code == ErrorCode::NotFound => {
-                return Err(Error::field(&format!("incidents[{n}]"), "no such incident"));
-            }
-            Err(e) => return Err(e),
-        }
+        let field = format!("incidents[{n}]");
+        let kind = TicketKind::Incident;
+        found.push(tickets::find_named(tx, tenant, kind, key, &cmd.actor, &field).await?);
     }
     // The same incident named twice (by id and by reference) is linked once.
     let mut seen = std::collections::HashSet::new();

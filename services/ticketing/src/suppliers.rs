@@ -3,8 +3,9 @@
 //!
 //! An update is checked in this order, and the first failure decides:
 //! it is a `SupplierUpdateV1` at all; the supplier and its token match (in
-//! the envelope's tenant); the incident is assigned to that supplier; the
-//! desk takes the change (its lifecycle may refuse it). Anything refused is
+//! the envelope's tenant); then the command runs, and in its transaction
+//! the incident must be assigned to that supplier and the desk must take the
+//! change (its lifecycle may refuse it). Anything refused is
 //! dead-lettered with the reason, and, once the supplier is known to be who
 //! it says, it is also told why on its own queue. An accepted update runs
 //! as the same command an agent's would, under the supplier's name, with the
@@ -28,7 +29,6 @@ use uuid::Uuid;
 
 use crate::commands::Commands;
 use crate::error::{Error, Result};
-use crate::tickets;
 use crate::validate::{MAX_SUMMARY, check_text};
 
 /// The queue the supplier updates collect in (the transport prefixes it).
@@ -271,26 +271,10 @@ impl Inbound {
             id: supplier.id,
             name: supplier.name.clone(),
         };
-        let incident = match tickets::find(
-            &mut conn,
-            env.tenant_id,
-            TicketKind::Incident,
-            &update.incident,
-            &actor,
-        )
-        .await
-        {
-            Ok(i) if i.supplier_id == Some(supplier.id) => i,
-            Ok(_) | Err(Error::Domain(_)) => {
-                return refused(format!(
-                    "{} is not an incident assigned to you",
-                    update.incident
-                ));
-            }
-            Err(e) => return Err(e),
-        };
         drop(conn);
-        let ticket = incident.id.to_string();
+        // Whether the incident is the supplier's is checked by the command,
+        // in the transaction that applies it.
+        let ticket = update.incident.clone();
         let command = match update.update {
             SupplierUpdate::Note { text } => Envelope::new(
                 env.tenant_id,
@@ -358,6 +342,16 @@ impl Inbound {
         };
         match reply.decode::<ReplyV1>() {
             Ok(ReplyV1::Ok(_)) => Ok(Verdict::Done),
+            // Not there, or not this supplier's: one answer, so that a
+            // supplier cannot learn which references exist.
+            Ok(ReplyV1::Error(body))
+                if matches!(body.code, ErrorCode::NotFound | ErrorCode::Forbidden) =>
+            {
+                refused(format!(
+                    "{} is not an incident assigned to you",
+                    update.incident
+                ))
+            }
             Ok(ReplyV1::Error(body)) => refused(body.message),
             Err(e) => Err(Error::Unavailable(e.to_string())),
         }

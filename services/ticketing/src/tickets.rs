@@ -275,6 +275,25 @@ pub async fn find(
     Ok(ticket)
 }
 
+/// The ticket a field of a command names: one that is not there (or not
+/// for `viewer`) is a 400 naming `field`, not a 404 of the command's own
+/// ticket.
+pub async fn find_named(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+    key: &str,
+    viewer: &Actor,
+    field: &str,
+) -> Result<TicketV1> {
+    match find(conn, tenant, kind, key, viewer).await {
+        Err(Error::Domain(b)) if b.code == contracts::ErrorCode::NotFound => {
+            Err(Error::field(field, format!("no such {}", kind.noun())))
+        }
+        found => found,
+    }
+}
+
 /// Fills in each problem's count of linked incidents.
 async fn count_linked(
     conn: &mut AnyConnection,
