@@ -261,8 +261,9 @@ impl Calendar {
     }
 }
 
-/// `minutes` as business seconds, for callers that think in minutes.
-pub fn minutes(minutes: i64) -> i64 {
+/// `minutes` as business seconds, for tests that think in minutes.
+#[cfg(test)]
+pub(crate) fn minutes(minutes: i64) -> i64 {
     minutes * 60
 }
 
