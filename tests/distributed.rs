@@ -19,6 +19,8 @@ struct Cluster {
     replicas: Vec<Process>,
     /// The escalation service; held so it runs as long as the cluster.
     _escalation: Process,
+    /// Holds the escalation service's test clock file.
+    _clock_dir: testing::TempDir,
     ticketing_db: String,
     prefix: String,
     desk: Desk,
@@ -68,7 +70,14 @@ async fn start(replicas: usize) -> Cluster {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ticketing.push(Process::serve(&args).await);
     }
-    let mut args = vec!["--target".to_owned(), "escalation".to_owned()];
+    let clock_dir = testing::TempDir::new();
+    let clock = clock_dir.path().join("clock");
+    let mut args = vec![
+        "--target".to_owned(),
+        "escalation".to_owned(),
+        "--test-clock-file".to_owned(),
+        clock.to_string_lossy().into_owned(),
+    ];
     args.extend(common(&escalation_db));
     let escalation_args: Vec<&str> = args.iter().map(String::as_str).collect();
     let escalation = Process::serve(&escalation_args).await;
@@ -79,8 +88,10 @@ async fn start(replicas: usize) -> Cluster {
     let desk = Desk {
         base: edge.url().to_owned(),
         store_args: vec!["--database-url".into(), edge_db],
+        clock,
     };
     Cluster {
+        _clock_dir: clock_dir,
         edge,
         replicas: ticketing,
         _escalation: escalation,
@@ -329,6 +340,7 @@ async fn without_ticketing_the_edge_answers_503_and_recovers() {
     let desk = Desk {
         base: edge.url().to_owned(),
         store_args: vec!["--database-url".into(), edge_db],
+        clock: std::path::PathBuf::new(),
     };
     let admin = desk.tenant("Patient").await;
 

@@ -10,10 +10,13 @@ use serde_json::json;
 
 async fn start(dir: &TempDir) -> (Process, Desk) {
     let data = dir_arg(dir.path());
-    let process = Process::serve(&["--data-dir", &data]).await;
+    let clock = dir.path().join("clock");
+    let clock_arg = dir_arg(&clock);
+    let process = Process::serve(&["--data-dir", &data, "--test-clock-file", &clock_arg]).await;
     let desk = Desk {
         base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
+        clock,
     };
     (process, desk)
 }
@@ -128,6 +131,7 @@ async fn spans_are_exported_over_otlp_in_the_callers_trace() {
     let desk = Desk {
         base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
+        clock: dir.path().join("clock"),
     };
     let admin = desk.tenant("Observed").await;
     let trace = "0af7651916cd43dd8448eb211c80319c";

@@ -238,11 +238,213 @@ escalation_command!(ListSlasV1, Vec<SlaV1>);
 escalation_command!(SetSlaRulesV1, SlaRulesV1);
 escalation_command!(GetSlaRulesV1, SlaRulesV1);
 
+// ---- a ticket's SLA ----
+
+/// The escalation service acts on tickets (records actions, reassigns,
+/// raises priority) as this agent; its own changes never count as the
+/// desk's response.
+pub const ESCALATION_ACTOR_ID: Uuid = Uuid::from_u128(0x5e5c_a1a7_0000_4000_8000_0000_0000_0001);
+
+pub fn escalation_actor() -> Actor {
+    Actor {
+        role: crate::Role::Agent,
+        id: ESCALATION_ACTOR_ID,
+        name: "Escalation".into(),
+    }
+}
+
+/// One step of a target's clock, as its timeline explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SlaStepV1 {
+    Started {
+        target_seconds: i64,
+    },
+    Paused {
+        elapsed_seconds: i64,
+    },
+    Resumed,
+    /// The target moved: a new priority, SLA or calendar (`reason`).
+    Recomputed {
+        from_seconds: i64,
+        to_seconds: i64,
+        elapsed_seconds: i64,
+        #[serde(default)]
+        reason: String,
+    },
+    Met {
+        elapsed_seconds: i64,
+        breached: bool,
+    },
+    /// The ticket was reopened: the clock counts on from where it stopped.
+    Reopened,
+    /// Escalation timepoint `timepoint` (0-based, in the SLA's order) fired.
+    Escalated {
+        timepoint: u32,
+        late: bool,
+    },
+    /// The target passed unmet.
+    Breached,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaTimelineEntryV1 {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `response` or `resolve`.
+    pub target: String,
+    #[serde(flatten)]
+    pub step: SlaStepV1,
+}
+
+/// Where one target of a ticket stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetStateV1 {
+    /// `running`, `paused` or `met`.
+    pub state: String,
+    pub target_minutes: i64,
+    /// Business seconds counted so far.
+    pub elapsed_seconds: i64,
+    /// When the target falls due, while the clock runs.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub met_at: Option<OffsetDateTime>,
+    pub breached: bool,
+}
+
+/// A ticket's SLA: which one applies, its targets, and the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSlaV1 {
+    pub ticket_id: Uuid,
+    pub reference: String,
+    pub kind: String,
+    pub priority: u8,
+    pub status: String,
+    /// `None`: no rule gives this ticket an SLA.
+    pub sla: Option<SlaV1>,
+    pub response: Option<TargetStateV1>,
+    pub resolve: Option<TargetStateV1>,
+    pub timeline: Vec<SlaTimelineEntryV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetTicketSlaV1 {
+    pub viewer: Actor,
+    /// `incident`, `problem`, `change` or `request`.
+    pub kind: String,
+    /// Its id or reference.
+    pub ticket: String,
+}
+
+/// Met and breached targets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceV1 {
+    pub met: u64,
+    pub breached: u64,
+    /// Met, as a percentage of those decided; `None` when none were.
+    pub percent: Option<f64>,
+}
+
+impl ComplianceV1 {
+    pub fn count(&mut self, breached: bool) {
+        if breached {
+            self.breached += 1;
+        } else {
+            self.met += 1;
+        }
+        let decided = self.met + self.breached;
+        self.percent = Some((self.met as f64 * 1000.0 / decided as f64).round() / 10.0);
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetsComplianceV1 {
+    pub response: ComplianceV1,
+    pub resolve: ComplianceV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorityComplianceV1 {
+    pub priority: u8,
+    #[serde(flatten)]
+    pub targets: TargetsComplianceV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamComplianceV1 {
+    /// `None`: tickets with no team.
+    pub team_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub targets: TargetsComplianceV1,
+}
+
+/// SLA compliance of targets decided (met, or breached) in a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaComplianceV1 {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    #[serde(flatten)]
+    pub total: TargetsComplianceV1,
+    pub by_priority: Vec<PriorityComplianceV1>,
+    pub by_team: Vec<TeamComplianceV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetSlaComplianceV1 {
+    pub viewer: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// Only this kind of ticket (`incident`, ...); all when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// A target that was breached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaBreachV1 {
+    pub ticket_id: Uuid,
+    pub reference: String,
+    pub kind: String,
+    pub priority: u8,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    /// `response` or `resolve`.
+    pub target: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub breached_at: OffsetDateTime,
+    /// When it was met in the end, if it was.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub met_at: Option<OffsetDateTime>,
+}
+
+/// Breaches in a period, latest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListSlaBreachesV1 {
+    pub viewer: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+escalation_command!(GetTicketSlaV1, TicketSlaV1);
+escalation_command!(GetSlaComplianceV1, SlaComplianceV1);
+escalation_command!(ListSlaBreachesV1, Vec<SlaBreachV1>);
+
 // ---- events ----
 
 /// An escalation timepoint of a ticket's target was reached: the actions
-/// it carries are for the services that do them (notification emails,
-/// ticketing records and reassigns). Published once per timepoint.
+/// it carries are for the services that do them (ticketing records the
+/// action, reassigns and raises the priority; notification sends alerts
+/// and emails). Published once per timepoint. What the ticket was when it
+/// fired comes with it, so no one has to ask.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimepointReachedV1 {
     pub ticket_id: Uuid,
@@ -256,6 +458,43 @@ pub struct TimepointReachedV1 {
     pub fired_at: OffsetDateTime,
     /// Fired more than a second after it was due (after a restart, say).
     pub late: bool,
+    #[serde(default)]
+    pub reference: String,
+    /// `incident`, `problem`, `change` or `request`.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_id: Option<Uuid>,
+    /// What to do, in the SLA's order, each template already rendered for
+    /// this ticket.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+/// A ticket's target passed unmet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaBreachedV1 {
+    pub ticket_id: Uuid,
+    pub reference: String,
+    pub kind: String,
+    /// `response` or `resolve`.
+    pub target: String,
+    pub priority: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
 }
 
 event!(TimepointReachedV1, "escalation.timepoint.reached");
+event!(SlaBreachedV1, "escalation.sla.breached");

@@ -12,9 +12,23 @@ pub struct Desk {
     pub base: String,
     /// `--data-dir …` or `--database-url …` of the edge's store.
     pub store_args: Vec<String>,
+    /// The escalation service's `--test-clock-file`: how far ahead of the
+    /// system clock its time runs, in seconds.
+    pub clock: std::path::PathBuf,
 }
 
 impl Desk {
+    /// Moves the escalation service's clock to `minutes` ahead of the
+    /// system clock (never back: every scenario shares it).
+    pub fn advance_minutes(&self, minutes: i64) {
+        let now: i64 = std::fs::read_to_string(&self.clock)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let to = (minutes * 60).max(now);
+        std::fs::write(&self.clock, to.to_string()).expect("write the test clock");
+    }
+
     /// A new tenant; returns its admin client.
     pub async fn tenant(&self, name: &str) -> Api {
         let args: Vec<&str> = self.store_args.iter().map(String::as_str).collect();
@@ -1000,4 +1014,5 @@ pub async fn all(desk: &Desk) {
     super::processes::knowledge_base(desk).await;
     super::processes::attachments(desk).await;
     super::processes::calendars_and_slas(desk).await;
+    super::escalations::an_incident_escalates(desk).await;
 }

@@ -1,6 +1,8 @@
 //! `/api/v1/calendars`, `/api/v1/slas` and `/api/v1/sla-rules`: the
 //! escalation service's definitions, forwarded to it over the bus. Admins
-//! define them; the desk's staff read them.
+//! define them; the desk's staff read them. Also what it keeps of tickets:
+//! `/api/v1/{kind}/{id}/sla` (the targets now and the timeline), and the
+//! SLA reports (`/api/v1/reports/sla`, `/api/v1/reports/sla/breaches`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +16,9 @@ use crate::AppState;
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
+use crate::extract::Params;
 use crate::incidents::call;
+use crate::tickets::Kind;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +27,80 @@ pub fn routes() -> Router<AppState> {
         .route("/slas", get(slas).post(create_sla))
         .route("/slas/{id}", put(replace_sla))
         .route("/sla-rules", get(rules).put(set_rules))
+        .route("/incidents/{id}/sla", get(ticket_sla))
+        .route("/problems/{id}/sla", get(ticket_sla))
+        .route("/changes/{id}/sla", get(ticket_sla))
+        .route("/requests/{id}/sla", get(ticket_sla))
+        .route("/reports/sla", get(compliance))
+        .route("/reports/sla/breaches", get(breaches))
+}
+
+async fn ticket_sla(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Kind(kind): Kind,
+    headers: HeaderMap,
+    Path(ticket): Path<String>,
+) -> ApiResult<Json<TicketSlaV1>> {
+    let command = GetTicketSlaV1 {
+        viewer: who.actor.clone(),
+        kind: kind.as_str().to_owned(),
+        ticket,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+/// `from` and `to` (RFC 3339; by default the 30 days up to now), and
+/// optionally one `kind` of ticket.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaRange {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    from: Option<time::OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    to: Option<time::OffsetDateTime>,
+    #[serde(default)]
+    kind: Option<contracts::ticket::TicketKind>,
+}
+
+impl SlaRange {
+    fn bounds(&self) -> (time::OffsetDateTime, time::OffsetDateTime, Option<String>) {
+        let to = self.to.unwrap_or_else(time::OffsetDateTime::now_utc);
+        let from = self.from.unwrap_or(to - time::Duration::days(30));
+        (from, to, self.kind.map(|k| k.as_str().to_owned()))
+    }
+}
+
+async fn compliance(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Params(q): Params<SlaRange>,
+) -> ApiResult<Json<SlaComplianceV1>> {
+    let (from, to, kind) = q.bounds();
+    let command = GetSlaComplianceV1 {
+        viewer: who.actor.clone(),
+        from,
+        to,
+        kind,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn breaches(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Params(q): Params<SlaRange>,
+) -> ApiResult<Json<Vec<SlaBreachV1>>> {
+    let (from, to, kind) = q.bounds();
+    let command = ListSlaBreachesV1 {
+        viewer: who.actor.clone(),
+        from,
+        to,
+        kind,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
 fn id(what: &str, id: &str) -> ApiResult<Uuid> {

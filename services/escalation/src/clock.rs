@@ -13,26 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Step {
-    Started {
-        target_seconds: i64,
-    },
-    Paused {
-        elapsed_seconds: i64,
-    },
-    Resumed,
-    Recomputed {
-        from_seconds: i64,
-        to_seconds: i64,
-        elapsed_seconds: i64,
-    },
-    Met {
-        elapsed_seconds: i64,
-        breached: bool,
-    },
-}
+pub use contracts::escalation::SlaStepV1 as Step;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -50,6 +31,13 @@ pub struct Clock {
     /// Counting since then; `None` while paused or met.
     pub running_since: Option<Timestamp>,
     pub met_at: Option<Timestamp>,
+    /// When the target passed unmet (the breach timer fired, or it was met
+    /// late).
+    #[serde(default)]
+    pub breached_at: Option<Timestamp>,
+    /// The timepoints that fired: a recompute never fires one again.
+    #[serde(default)]
+    pub fired: Vec<u32>,
     pub timeline: Vec<Entry>,
 }
 
@@ -60,6 +48,8 @@ impl Clock {
             elapsed: 0,
             running_since: Some(at),
             met_at: None,
+            breached_at: None,
+            fired: Vec::new(),
             timeline: vec![Entry {
                 at,
                 step: Step::Started {
@@ -113,17 +103,28 @@ impl Clock {
 
     /// A new target (priority, SLA or calendar changed): what was used so
     /// far stays used; the deadline moves.
-    pub fn retarget(&mut self, at: Timestamp, target: i64, cal: &Calendar) {
+    pub fn retarget(&mut self, at: Timestamp, target: i64, cal: &Calendar, reason: &str) {
         if self.met_at.is_some() || target == self.target {
             return;
         }
-        self.settle(at, cal);
+        self.recompute(at, target, cal, reason);
+    }
+
+    /// Counts what was used up to `at` in `old` (the calendar the clock ran
+    /// in until now) and moves to `target`, recording why. The caller
+    /// counts on in the new calendar from `at`.
+    pub fn recompute(&mut self, at: Timestamp, target: i64, old: &Calendar, reason: &str) {
+        if self.met_at.is_some() {
+            return;
+        }
+        self.settle(at, old);
         self.timeline.push(Entry {
             at,
             step: Step::Recomputed {
                 from_seconds: self.target,
                 to_seconds: target,
                 elapsed_seconds: self.elapsed,
+                reason: reason.to_owned(),
             },
         });
         self.target = target;
@@ -137,13 +138,64 @@ impl Clock {
         self.settle(at, cal);
         self.running_since = None;
         self.met_at = Some(at);
+        let breached = self.elapsed > self.target;
+        if breached && self.breached_at.is_none() {
+            // Met late before the breach timer fired (it was behind).
+            self.breached_at = Some(at);
+        }
         self.timeline.push(Entry {
             at,
             step: Step::Met {
                 elapsed_seconds: self.elapsed,
-                breached: self.elapsed > self.target,
+                breached,
             },
         });
+    }
+
+    /// The ticket was reopened: counting goes on from what was used.
+    pub fn reopen(&mut self, at: Timestamp) {
+        if self.met_at.is_none() {
+            return;
+        }
+        self.met_at = None;
+        self.running_since = Some(at);
+        self.timeline.push(Entry {
+            at,
+            step: Step::Reopened,
+        });
+    }
+
+    /// Timepoint `timepoint` fired at `at`.
+    pub fn escalated(&mut self, at: Timestamp, timepoint: u32, late: bool) {
+        if self.fired.contains(&timepoint) {
+            return;
+        }
+        self.fired.push(timepoint);
+        self.timeline.push(Entry {
+            at,
+            step: Step::Escalated { timepoint, late },
+        });
+    }
+
+    /// The target passed unmet; `due` is when it did.
+    pub fn breach(&mut self, due: Timestamp) {
+        if self.breached_at.is_some() || self.met_at.is_some() {
+            return;
+        }
+        self.breached_at = Some(due);
+        self.timeline.push(Entry {
+            at: due,
+            step: Step::Breached,
+        });
+    }
+
+    /// `running`, `paused` or `met`.
+    pub fn state(&self) -> &'static str {
+        match (self.met_at, self.running_since) {
+            (Some(_), _) => "met",
+            (None, Some(_)) => "running",
+            (None, None) => "paused",
+        }
     }
 
     /// When the clock reaches `offset` business seconds (a timepoint, or
@@ -217,6 +269,7 @@ mod tests {
                     breached: false, ..
                 } => "met",
                 Step::Met { breached: true, .. } => "met late",
+                _ => "other",
             })
             .collect();
         assert_eq!(steps, ["started", "paused", "resumed", "met"]);
@@ -227,7 +280,7 @@ mod tests {
         let cal = office();
         let mut clock = Clock::start(at(1, 9, 0), minutes(8 * 60));
         // At 11:00 the priority rises: the target becomes 4 h, 2 h used.
-        clock.retarget(at(1, 11, 0), minutes(240), &cal);
+        clock.retarget(at(1, 11, 0), minutes(240), &cal, "priority 3 → 1");
         assert_eq!(clock.elapsed, minutes(120));
         assert_eq!(clock.due(clock.target, &cal), Some(at(1, 13, 0)));
         // Timepoints follow: 1 h before the new target is 12:00.
@@ -242,7 +295,8 @@ mod tests {
             Some(Step::Recomputed {
                 from_seconds: 28800,
                 to_seconds: 14400,
-                elapsed_seconds: 7200
+                elapsed_seconds: 7200,
+                ..
             })
         ));
     }
@@ -264,7 +318,7 @@ mod tests {
         ));
         clock.pause(at(8, 10, 0), &cal);
         clock.resume(at(8, 11, 0));
-        clock.retarget(at(8, 11, 0), minutes(5), &cal);
+        clock.retarget(at(8, 11, 0), minutes(5), &cal, "priority");
         assert_eq!(clock.timeline.len(), 2, "a met clock is done");
         assert_eq!(clock.due(clock.target, &cal), None);
     }

@@ -10,15 +10,19 @@ use contracts::{Envelope, ErrorBody, ErrorCode, Message};
 use runtime::bus::{Handler, HandlerError};
 use runtime::inbox;
 use runtime::store::Store;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::definitions::{self, Refused};
+use crate::now::Now;
+use crate::queries;
 
 /// The inbox name of the escalation command consumer.
 pub const CONSUMER: &str = "escalation.commands";
 
 pub struct Commands {
     pub store: Store,
+    pub now: Arc<dyn Now>,
 }
 
 fn retry(e: impl std::fmt::Display) -> HandlerError {
@@ -76,6 +80,33 @@ impl Handler for Commands {
                 let mut conn = self.store.pool().acquire().await.map_err(retry)?;
                 settle(
                     definitions::rules(&mut conn, tenant, &c.viewer)
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            GetTicketSlaV1::TYPE => {
+                let c: GetTicketSlaV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    queries::ticket_sla(&mut conn, tenant, &c, self.now.now())
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            GetSlaComplianceV1::TYPE => {
+                let c: GetSlaComplianceV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    queries::compliance(&mut conn, tenant, &c)
+                        .await
+                        .map(|v| json(&v)),
+                )?
+            }
+            ListSlaBreachesV1::TYPE => {
+                let c: ListSlaBreachesV1 = decode(&env)?;
+                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                settle(
+                    queries::breaches(&mut conn, tenant, &c)
                         .await
                         .map(|v| json(&v)),
                 )?

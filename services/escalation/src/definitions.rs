@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::calendar::{Calendar, Invalid};
 use crate::sla;
+use crate::track::Defs;
 
 /// What a definition command can come to, short of a store failure.
 #[derive(Debug, thiserror::Error)]
@@ -284,5 +285,30 @@ pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Re
             Some(s) => decode(&s)?,
             None => Vec::new(),
         },
+    })
+}
+
+/// Everything of `tenant`'s that places a ticket's clocks. A stored
+/// calendar that no longer computes (a time zone gone from the database)
+/// is left out, so the tickets under it wait instead of failing.
+pub async fn load(conn: &mut AnyConnection, tenant: Uuid) -> Result<Defs> {
+    let calendars = rows::<CalendarDefinitionV1>(conn, "calendars", tenant)
+        .await?
+        .into_iter()
+        .filter_map(|(id, def)| Some((id, Calendar::from_definition(&def).ok()?)))
+        .collect();
+    let slas = rows::<SlaDefinitionV1>(conn, "slas", tenant)
+        .await?
+        .into_iter()
+        .collect();
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT rules FROM sla_rules WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(Defs {
+        rules: stored.map(|s| decode(&s)).transpose()?.unwrap_or_default(),
+        slas,
+        calendars,
     })
 }

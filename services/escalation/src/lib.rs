@@ -12,25 +12,37 @@
 //! - [`timers`]: the timer store: due timepoints fired once, across
 //!   replicas and restarts.
 //! - [`definitions`], [`commands`]: the tenant's calendars, SLAs and rules,
-//!   and the command handler that keeps them.
-//!
-//! Still to come (issue 4): the events it consumes from ticketing and each
-//! ticket's clocks, the firing loop and what timepoints do, the SLA state
-//! and timeline through the API, and the reports.
+//!   and the command handler that keeps them and answers the queries
+//!   ([`queries`]: a ticket's SLA, compliance, breaches).
+//! - [`tickets`], [`track`], [`tracker`]: the copy of each ticket it
+//!   follows, how ticketing's events move its clocks, and the consumer that
+//!   applies them.
+//! - [`firing`]: the loop that fires due timers and announces them.
+//! - [`now`]: the present, injectable so tests drive time.
 
 pub mod calendar;
 pub mod clock;
 pub mod commands;
 pub mod definitions;
+pub mod firing;
+pub mod now;
+pub mod queries;
 pub mod sla;
+pub mod tickets;
 pub mod timers;
+pub mod track;
+pub mod tracker;
 
 use std::sync::Arc;
 
 use runtime::bus::{Bus, BusError, QueueSpec};
+use runtime::outbox::Relay;
 use runtime::store::{Migration, Store, StoreError};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::now::Now;
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -43,10 +55,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "definitions",
         sql: include_str!("../../../migrations/escalation/0002_definitions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "tickets",
+        sql: include_str!("../../../migrations/escalation/0003_tickets.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.
 const PREFETCH: u16 = 16;
+
+/// How many ticket events one replica has in hand at once: enough to fill
+/// the tracker's commit groups.
+const EVENT_PREFETCH: u16 = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -59,28 +80,56 @@ pub enum StartError {
 /// A running escalation service.
 pub struct Escalation {
     pub store: Store,
-    consumer: JoinHandle<()>,
+    pub relay: Relay,
+    tasks: Vec<JoinHandle<()>>,
+    relay_task: JoinHandle<()>,
+    relay_stop: CancellationToken,
 }
 
 impl Escalation {
-    /// Migrates the store and answers commands until `stop`.
+    /// Migrates the store, then answers commands, follows ticketing's
+    /// events, fires timers (by `now`) and relays what it announces, until
+    /// `stop`.
     pub async fn start(
         store: Store,
         bus: Arc<dyn Bus>,
+        now: Arc<dyn Now>,
         stop: CancellationToken,
     ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("escalation", MIGRATIONS).await?;
+        let relay = Relay::new(store.clone(), bus.clone());
+        let relay_stop = CancellationToken::new();
+        let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
         let handler = Arc::new(commands::Commands {
             store: store.clone(),
+            now: now.clone(),
         });
         let spec = QueueSpec::commands(contracts::escalation::ESCALATION_QUEUE, PREFETCH);
-        let consumer = bus.consume(spec, handler, stop).await?;
-        Ok(Self { store, consumer })
+        let commands = bus.consume(spec, handler, stop.clone()).await?;
+        let wake = Arc::new(Notify::new());
+        let (tracker, writer) = tracker::Tracker::new(store.clone(), wake.clone());
+        let events = bus
+            .consume(tracker::spec(EVENT_PREFETCH), tracker, stop.clone())
+            .await?;
+        let firing = tokio::spawn(firing::run(store.clone(), now, relay.clone(), wake, stop));
+        Ok(Self {
+            store,
+            relay,
+            tasks: vec![commands, events, writer, firing],
+            relay_task,
+            relay_stop,
+        })
     }
 
-    /// Waits until the consumer has drained.
+    /// Waits until the consumers drained, the writer committed what it was
+    /// handed, the firing loop stopped, and the relay published what they
+    /// wrote.
     pub async fn run_until_stopped(self) {
-        let _ = self.consumer.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.relay_stop.cancel();
+        let _ = self.relay_task.await;
     }
 }

@@ -2,21 +2,20 @@
 //! time through an index of only the unfired ones, so firing costs work in
 //! proportion to what is due, not to how many tickets are open.
 //!
-//! Firing claims due rows, marks them fired and writes their events to the
-//! outbox in one transaction: a timer fires once. On PostgreSQL replicas
-//! claim with `FOR UPDATE SKIP LOCKED`, so two never take the same timer
-//! and a replica killed mid-firing leaves its rows to the others (its
-//! transaction never committed). SQLite has one writer at a time. A timer
-//! found more than [`LATE_AFTER_MS`] after it was due (after a restart, or
-//! behind a backlog) fires all the same, marked late.
+//! A firer claims due rows and marks them fired in the transaction that
+//! writes what they did (see [`crate::firing`]): a timer fires once. On
+//! PostgreSQL replicas claim with `FOR UPDATE SKIP LOCKED`, so two never
+//! take the same timer and a replica killed mid-firing leaves its rows to
+//! the others (its transaction never committed). SQLite has one writer at a
+//! time. A timer found more than [`LATE_AFTER_MS`] after it was due (after a
+//! restart, or behind a backlog) fires all the same, marked late.
 
-use contracts::Envelope;
-use contracts::escalation::TimepointReachedV1;
 use jiff::Timestamp;
-use runtime::outbox::{self, Outgoing};
 use runtime::store::{Backend, Param, Store, StoreError, bind_all, insert_many, placeholders};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
+
+use crate::tickets::{Which, from_micros};
 
 /// How late a firing may be and still count as on time.
 pub const LATE_AFTER_MS: i64 = 1_000;
@@ -28,36 +27,51 @@ pub struct Timer {
     pub ticket_id: Uuid,
     /// `response` or `resolve`.
     pub target: String,
-    pub timepoint: u32,
+    /// Which timepoint of the target (0-based); `None` is the breach: the
+    /// target itself passing unmet.
+    pub timepoint: Option<u32>,
     pub due_at: Timestamp,
 }
 
-/// A timer that fired.
+/// How the breach is kept in the `timepoint` column.
+const BREACH: i64 = -1;
+
+/// A due timer, claimed by a firer's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fired {
+pub struct Claimed {
+    pub id: String,
     pub timer: Timer,
-    pub fired_at: Timestamp,
-    pub late: bool,
 }
 
 fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
-fn from_micros(us: i64) -> Timestamp {
-    Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// Replaces the unfired timers of a ticket's target with `timers` (after a
-/// start, a resume or a recompute). Fired ones stay: they happened.
-pub async fn schedule(
+/// Replaces the unfired timers of each `(ticket, target)` in `targets`
+/// with `timers` (after a start, a resume or a recompute; none after a
+/// pause or when met). Fired ones stay: they happened.
+pub async fn replace(
     conn: &mut AnyConnection,
-    tenant: Uuid,
-    ticket: Uuid,
-    target: &str,
+    targets: &[(Uuid, Which)],
     timers: &[Timer],
 ) -> Result<(), StoreError> {
-    cancel(conn, tenant, ticket, target).await?;
+    for which in Which::BOTH {
+        let tickets: Vec<Param> = targets
+            .iter()
+            .filter(|(_, w)| *w == which)
+            .map(|(t, _)| Param::from(t.to_string()))
+            .collect();
+        for chunk in tickets.chunks(1000) {
+            let sql = format!(
+                "DELETE FROM timers WHERE target = $1 AND fired_at IS NULL \
+                 AND ticket_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut args = vec![Param::from(which.as_str())];
+            args.extend(chunk.iter().cloned());
+            bind_all(sql, args).execute(&mut *conn).await?;
+        }
+    }
     let rows = timers
         .iter()
         .map(|t| {
@@ -66,7 +80,7 @@ pub async fn schedule(
                 Param::from(t.tenant_id.to_string()),
                 Param::from(t.ticket_id.to_string()),
                 Param::from(t.target.clone()),
-                Param::from(i64::from(t.timepoint)),
+                Param::from(t.timepoint.map_or(BREACH, i64::from)),
                 Param::from(micros(t.due_at)),
             ]
         })
@@ -88,25 +102,6 @@ pub async fn schedule(
     Ok(())
 }
 
-/// Drops the unfired timers of a ticket's target (paused, or met).
-pub async fn cancel(
-    conn: &mut AnyConnection,
-    tenant: Uuid,
-    ticket: Uuid,
-    target: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM timers WHERE tenant_id = $1 AND ticket_id = $2 AND target = $3 \
-         AND fired_at IS NULL",
-    )
-    .bind(tenant.to_string())
-    .bind(ticket.to_string())
-    .bind(target)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// When the next unfired timer is due, for the poller to sleep until.
 pub async fn next_due(store: &Store) -> Result<Option<Timestamp>, StoreError> {
     let next: Option<i64> =
@@ -116,85 +111,74 @@ pub async fn next_due(store: &Store) -> Result<Option<Timestamp>, StoreError> {
     Ok(next.map(from_micros))
 }
 
-/// Fires up to `max` timers due by `now`, each once; returns them.
-pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fired>, StoreError> {
-    let mut tx = store.begin().await?;
-    let lock = match store.backend() {
+/// Whether a timer due at `due_at` and fired at `now` is late.
+pub fn is_late(due_at: Timestamp, now: Timestamp) -> bool {
+    micros(now) - micros(due_at) > LATE_AFTER_MS * 1_000
+}
+
+/// Claims up to `max` unfired timers due by `now`, oldest first, for the
+/// caller's transaction (skipping those another replica holds).
+pub async fn claim_due(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    now: Timestamp,
+    max: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         // The transaction holds SQLite's one write lock already.
         Backend::Sqlite => "",
     };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, tenant_id, ticket_id, target, timepoint, due_at FROM timers \
-         WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{lock}"
+         WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, timepoint LIMIT $2{lock}"
     )))
     .bind(micros(now))
     .bind(max)
     .fetch_all(&mut *tx)
     .await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut fired = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let uuid = |i: usize| -> Result<Uuid, StoreError> {
-            let s: String = r.try_get(i)?;
-            Uuid::parse_str(&s).map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))
-        };
-        ids.push(r.try_get::<String, _>(0)?);
-        let due_at = from_micros(r.try_get(5)?);
-        let timepoint: i64 = r.try_get(4)?;
-        fired.push(Fired {
-            timer: Timer {
-                tenant_id: uuid(1)?,
-                ticket_id: uuid(2)?,
-                target: r.try_get(3)?,
-                timepoint: u32::try_from(timepoint).unwrap_or(0),
-                due_at,
-            },
-            fired_at: now,
-            late: micros(now) - micros(due_at) > LATE_AFTER_MS * 1_000,
-        });
-    }
-    if fired.is_empty() {
-        tx.commit().await?;
-        return Ok(fired);
-    }
+    rows.iter()
+        .map(|r| {
+            let uuid = |i: usize| -> Result<Uuid, StoreError> {
+                let s: String = r.try_get(i)?;
+                Uuid::parse_str(&s).map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))
+            };
+            let timepoint: i64 = r.try_get(4)?;
+            Ok(Claimed {
+                id: r.try_get(0)?,
+                timer: Timer {
+                    tenant_id: uuid(1)?,
+                    ticket_id: uuid(2)?,
+                    target: r.try_get(3)?,
+                    timepoint: u32::try_from(timepoint).ok(),
+                    due_at: from_micros(r.try_get(5)?),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Marks claimed timers fired at `now` (late or not, each as it was).
+pub async fn mark_fired(
+    tx: &mut AnyConnection,
+    fired: &[&Claimed],
+    now: Timestamp,
+) -> Result<(), StoreError> {
     for late in [false, true] {
-        let these: Vec<Param> = ids
+        let these: Vec<Param> = fired
             .iter()
-            .zip(&fired)
-            .filter(|(_, f)| f.late == late)
-            .map(|(id, _)| Param::from(id.clone()))
+            .filter(|c| is_late(c.timer.due_at, now) == late)
+            .map(|c| Param::from(c.id.clone()))
             .collect();
-        if these.is_empty() {
-            continue;
+        for chunk in these.chunks(1000) {
+            let sql = format!(
+                "UPDATE timers SET fired_at = $1, late = $2 WHERE id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut args = vec![Param::from(micros(now)), Param::from(i64::from(late))];
+            args.extend(chunk.iter().cloned());
+            bind_all(sql, args).execute(&mut *tx).await?;
         }
-        let sql = format!(
-            "UPDATE timers SET fired_at = $1, late = $2 WHERE id IN ({})",
-            placeholders(3, these.len())
-        );
-        let mut args = vec![Param::from(micros(now)), Param::from(i64::from(late))];
-        args.extend(these);
-        bind_all(sql, args).execute(&mut *tx).await?;
     }
-    let events: Vec<Outgoing> = fired.iter().map(event).collect();
-    outbox::enqueue(&mut tx, &events).await?;
-    tx.commit().await?;
-    Ok(fired)
-}
-
-fn to_time(t: Timestamp) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-fn event(f: &Fired) -> Outgoing {
-    let reached = TimepointReachedV1 {
-        ticket_id: f.timer.ticket_id,
-        target: f.timer.target.clone(),
-        timepoint: f.timer.timepoint,
-        due_at: to_time(f.timer.due_at),
-        fired_at: to_time(f.fired_at),
-        late: f.late,
-    };
-    Outgoing::event::<TimepointReachedV1>(Envelope::new(f.timer.tenant_id, &reached))
+    Ok(())
 }

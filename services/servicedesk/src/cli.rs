@@ -92,6 +92,21 @@ pub struct ServeArgs {
     /// Export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318).
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// Tests only: escalation's clock runs ahead of the system clock by the
+    /// seconds written in this file, so a test drives SLA time instead of
+    /// waiting for it.
+    #[arg(long, env = "SERVICEDESK_TEST_CLOCK_FILE", hide = true)]
+    pub test_clock_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Escalation's present: the system clock, unless a test drives it.
+    pub fn now(&self) -> std::sync::Arc<dyn escalation::now::Now> {
+        match &self.test_clock_file {
+            Some(file) => std::sync::Arc::new(escalation::now::FileOffsetNow(file.clone())),
+            None => std::sync::Arc::new(escalation::now::SystemNow),
+        }
+    }
 }
 
 #[derive(Args)]

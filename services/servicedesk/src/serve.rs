@@ -87,10 +87,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let store = open_store(&args.store, "escalation").await?;
             let bus = connect().await?;
             let services = CancellationToken::new();
-            let escalation =
-                escalation::Escalation::start(store.clone(), bus.clone(), services.clone())
-                    .await
-                    .context("starting escalation")?;
+            let escalation = escalation::Escalation::start(
+                store.clone(),
+                bus.clone(),
+                args.now(),
+                services.clone(),
+            )
+            .await
+            .context("starting escalation")?;
             let drain = escalation.run_until_stopped();
             serve_service(&args, "escalation", store, bus, services, drain, stop).await
         }
@@ -160,10 +164,14 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
         ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
             .await
             .context("starting ticketing")?;
-    let escalation =
-        escalation::Escalation::start(escalation_store.clone(), bus.clone(), services.clone())
-            .await
-            .context("starting escalation")?;
+    let escalation = escalation::Escalation::start(
+        escalation_store.clone(),
+        bus.clone(),
+        args.now(),
+        services.clone(),
+    )
+    .await
+    .context("starting escalation")?;
     serve_edge(
         &args,
         edge_store,

@@ -27,6 +27,7 @@ pub mod changes;
 pub mod commands;
 pub mod desk;
 pub mod error;
+pub mod escalations;
 pub mod fields;
 pub mod incidents;
 pub mod knowledge;
@@ -93,6 +94,7 @@ pub struct Ticketing {
     pub relay: Relay,
     consumer: JoinHandle<()>,
     supplier_consumer: JoinHandle<()>,
+    escalation_consumer: JoinHandle<()>,
     writer: JoinHandle<()>,
     relay_task: JoinHandle<()>,
     relay_stop: CancellationToken,
@@ -118,6 +120,12 @@ impl Ticketing {
         let supplier_consumer = bus
             .consume(suppliers::inbound_spec(), Arc::new(inbound), stop.clone())
             .await?;
+        let escalations = escalations::Escalations {
+            commands: handler.clone(),
+        };
+        let escalation_consumer = bus
+            .consume(escalations::spec(), Arc::new(escalations), stop.clone())
+            .await?;
         let spec = QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH);
         let consumer = bus.consume(spec, handler, stop).await?;
         let relay_stop = CancellationToken::new();
@@ -127,6 +135,7 @@ impl Ticketing {
             relay,
             consumer,
             supplier_consumer,
+            escalation_consumer,
             writer,
             relay_task,
             relay_stop,
@@ -138,6 +147,7 @@ impl Ticketing {
     pub async fn run_until_stopped(self) {
         let _ = self.consumer.await;
         let _ = self.supplier_consumer.await;
+        let _ = self.escalation_consumer.await;
         // The consumer dropped the handler, so the writer ends when its
         // queue is empty.
         let _ = self.writer.await;

@@ -65,7 +65,7 @@ pub fn id_for(env: &Envelope) -> Uuid {
 }
 
 /// A UUID from a digest of `parts`.
-fn derived(parts: &[&[u8]]) -> Uuid {
+pub(crate) fn derived(parts: &[&[u8]]) -> Uuid {
     let mut digest = Sha256::new();
     for p in parts {
         digest.update(p);

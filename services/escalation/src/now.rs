@@ -1,0 +1,58 @@
+//! Where the service's "now" comes from: the system clock in production, a
+//! hand-moved one in tests. Everything that compares against the present
+//! (firing, the SLA state's elapsed time) asks a [`Now`], so tests drive
+//! time instead of sleeping through it.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+
+pub trait Now: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemNow;
+
+impl Now for SystemNow {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock moved by hand (unit and store tests).
+pub struct ManualNow(Mutex<Timestamp>);
+
+impl ManualNow {
+    pub fn new(at: Timestamp) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+}
+
+impl Now for ManualNow {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The system clock moved on by the whole seconds written in a file (none
+/// while it is missing): how the cross-service tests drive the time of a
+/// separate `servicedesk` process. Only ever set by a test
+/// (`--test-clock-file`).
+pub struct FileOffsetNow(pub PathBuf);
+
+impl Now for FileOffsetNow {
+    fn now(&self) -> Timestamp {
+        let seconds = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        Timestamp::now()
+            .checked_add(SignedDuration::from_secs(seconds))
+            .unwrap_or_else(|_| Timestamp::now())
+    }
+}

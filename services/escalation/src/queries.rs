@@ -1,0 +1,231 @@
+//! What the API reads of the escalation service: one ticket's SLA (its
+//! targets now, and the timeline that explains them), compliance over a
+//! period, and the breaches in it.
+
+use contracts::Actor;
+use contracts::escalation::*;
+use jiff::Timestamp;
+use runtime::store::{Param, bind_all};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::definitions::{self, Refused, Result};
+use crate::firing::to_time;
+use crate::tickets::{self, Which, from_micros};
+use crate::track::Defs;
+
+/// Most breaches one list returns.
+pub const MAX_BREACHES: i64 = 1000;
+
+fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
+    if viewer.role == contracts::Role::Customer {
+        Err(Refused::NotFound(what))
+    } else {
+        Ok(())
+    }
+}
+
+fn target_state(c: &Clock, now: Timestamp, defs: &Defs, calendar: Option<Uuid>) -> TargetStateV1 {
+    let cal = calendar.and_then(|id| defs.calendars.get(&id));
+    let elapsed = cal.map_or(c.elapsed, |cal| c.elapsed_at(now, cal));
+    TargetStateV1 {
+        state: c.state().to_owned(),
+        target_minutes: c.target / 60,
+        elapsed_seconds: elapsed,
+        due_at: cal.and_then(|cal| c.due(c.target, cal)).map(to_time),
+        met_at: c.met_at.map(to_time),
+        breached: c.breached_at.is_some() || elapsed > c.target,
+    }
+}
+
+pub async fn ticket_sla(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: &GetTicketSlaV1,
+    now: Timestamp,
+) -> Result<TicketSlaV1> {
+    staff(&cmd.viewer, "ticket")?;
+    let Some(t) = tickets::find(conn, tenant, &cmd.kind, &cmd.ticket).await? else {
+        return Err(Refused::NotFound("ticket"));
+    };
+    let defs = definitions::load(conn, tenant).await?;
+    let mut timeline: Vec<SlaTimelineEntryV1> = Which::BOTH
+        .into_iter()
+        .filter_map(|w| Some((w, t.clock(w)?)))
+        .flat_map(|(w, c)| {
+            c.timeline.iter().map(move |e| SlaTimelineEntryV1 {
+                at: to_time(e.at),
+                target: w.as_str().to_owned(),
+                step: e.step.clone(),
+            })
+        })
+        .collect();
+    timeline.sort_by_key(|e| e.at);
+    let state = |w| {
+        t.clock(w)
+            .map(|c| target_state(c, now, &defs, t.calendar_id))
+    };
+    Ok(TicketSlaV1 {
+        ticket_id: t.ticket_id,
+        reference: t.reference.clone(),
+        kind: t.kind.clone(),
+        priority: t.priority,
+        status: t.status.clone(),
+        sla: t.sla_id.and_then(|id| {
+            Some(SlaV1 {
+                id,
+                definition: defs.slas.get(&id)?.clone(),
+            })
+        }),
+        response: state(Which::Response),
+        resolve: state(Which::Resolve),
+        timeline,
+    })
+}
+
+/// Rows with a target met or breached in `[from, to)`: priority, team,
+/// assignee, then met and breached times of response and resolve.
+async fn decided(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    from: time::OffsetDateTime,
+    to: time::OffsetDateTime,
+    kind: Option<&str>,
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let (from, to) = (runtime::store::micros(from), runtime::store::micros(to));
+    let in_range = |c: &str| format!("({c} >= $2 AND {c} < $3)");
+    let mut sql = format!(
+        "SELECT priority, team_id, assignee_id, response_met_at, response_breached_at, \
+         resolve_met_at, resolve_breached_at, ticket_id, reference, kind FROM sla_tickets \
+         WHERE tenant_id = $1 AND ({} OR {} OR {} OR {})",
+        in_range("response_met_at"),
+        in_range("response_breached_at"),
+        in_range("resolve_met_at"),
+        in_range("resolve_breached_at"),
+    );
+    let mut params = vec![
+        Param::from(tenant.to_string()),
+        Param::from(from),
+        Param::from(to),
+    ];
+    if let Some(k) = kind {
+        sql.push_str(" AND kind = $4");
+        params.push(Param::from(k));
+    }
+    Ok(bind_all(sql, params).fetch_all(&mut *conn).await?)
+}
+
+fn check_range(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<()> {
+    if to <= from {
+        return Err(Refused::Invalid(crate::calendar::Invalid {
+            field: "to".into(),
+            message: "must be after from".into(),
+        }));
+    }
+    Ok(())
+}
+
+fn uuid_at(r: &sqlx::any::AnyRow, i: usize) -> Option<Uuid> {
+    r.try_get::<Option<String>, _>(i)
+        .ok()
+        .flatten()
+        .and_then(|s| Uuid::parse_str(&s).ok())
+}
+
+pub async fn compliance(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: &GetSlaComplianceV1,
+) -> Result<SlaComplianceV1> {
+    staff(&cmd.viewer, "report")?;
+    check_range(cmd.from, cmd.to)?;
+    let rows = decided(conn, tenant, cmd.from, cmd.to, cmd.kind.as_deref()).await?;
+    let (from, to) = (
+        runtime::store::micros(cmd.from),
+        runtime::store::micros(cmd.to),
+    );
+    let within = |t: Option<i64>| t.is_some_and(|t| t >= from && t < to);
+    let mut total = TargetsComplianceV1::default();
+    let mut by_priority: std::collections::BTreeMap<u8, TargetsComplianceV1> = Default::default();
+    let mut by_team: std::collections::BTreeMap<Option<Uuid>, TargetsComplianceV1> =
+        Default::default();
+    for r in &rows {
+        let priority = u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5);
+        let team = uuid_at(r, 1);
+        for (met_col, breached_col, pick) in [
+            (
+                3,
+                4,
+                (|t| &mut t.response) as fn(&mut TargetsComplianceV1) -> &mut ComplianceV1,
+            ),
+            (5, 6, |t| &mut t.resolve),
+        ] {
+            let met: Option<i64> = r.try_get(met_col)?;
+            let breached: Option<i64> = r.try_get(breached_col)?;
+            let outcome = if within(breached) {
+                Some(true)
+            } else if within(met) && breached.is_none() {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(late) = outcome {
+                pick(&mut total).count(late);
+                pick(by_priority.entry(priority).or_default()).count(late);
+                pick(by_team.entry(team).or_default()).count(late);
+            }
+        }
+    }
+    Ok(SlaComplianceV1 {
+        from: cmd.from,
+        to: cmd.to,
+        total,
+        by_priority: by_priority
+            .into_iter()
+            .map(|(priority, targets)| PriorityComplianceV1 { priority, targets })
+            .collect(),
+        by_team: by_team
+            .into_iter()
+            .map(|(team_id, targets)| TeamComplianceV1 { team_id, targets })
+            .collect(),
+    })
+}
+
+pub async fn breaches(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: &ListSlaBreachesV1,
+) -> Result<Vec<SlaBreachV1>> {
+    staff(&cmd.viewer, "report")?;
+    check_range(cmd.from, cmd.to)?;
+    let rows = decided(conn, tenant, cmd.from, cmd.to, cmd.kind.as_deref()).await?;
+    let (from, to) = (
+        runtime::store::micros(cmd.from),
+        runtime::store::micros(cmd.to),
+    );
+    let mut out = Vec::new();
+    for r in &rows {
+        for (which, met_col, breached_col) in [("response", 3, 4), ("resolve", 5, 6)] {
+            let breached: Option<i64> = r.try_get(breached_col)?;
+            let Some(at) = breached.filter(|t| *t >= from && *t < to) else {
+                continue;
+            };
+            let met: Option<i64> = r.try_get(met_col)?;
+            out.push(SlaBreachV1 {
+                ticket_id: uuid_at(r, 7).unwrap_or_default(),
+                reference: r.try_get(8)?,
+                kind: r.try_get(9)?,
+                priority: u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5),
+                team_id: uuid_at(r, 1),
+                assignee_id: uuid_at(r, 2),
+                target: which.to_owned(),
+                breached_at: to_time(from_micros(at)),
+                met_at: met.map(|m| to_time(from_micros(m))),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.breached_at.cmp(&a.breached_at));
+    out.truncate(MAX_BREACHES as usize);
+    Ok(out)
+}

@@ -1,0 +1,265 @@
+//! The escalation service's copy of the tickets it follows: what chooses a
+//! ticket's SLA (kind, priority, service) and what its timepoints need
+//! (reference, assignee, team, customer), with the clocks of its two
+//! targets. Kept from ticketing's events only.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use runtime::store::{Backend, Param, StoreError, bind_all, insert_many, placeholders};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+
+/// The two targets every SLA row has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Which {
+    Response,
+    Resolve,
+}
+
+impl Which {
+    pub const BOTH: [Self; 2] = [Self::Response, Self::Resolve];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Response => "response",
+            Self::Resolve => "resolve",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::BOTH.into_iter().find(|w| w.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracked {
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub kind: String,
+    pub reference: String,
+    pub status: String,
+    pub priority: u8,
+    pub service: Option<String>,
+    pub customer_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub version: i64,
+    pub last_at: Timestamp,
+    pub sla_id: Option<Uuid>,
+    pub calendar_id: Option<Uuid>,
+    pub response: Option<Clock>,
+    pub resolve: Option<Clock>,
+}
+
+impl Tracked {
+    pub fn clock(&self, which: Which) -> Option<&Clock> {
+        match which {
+            Which::Response => self.response.as_ref(),
+            Which::Resolve => self.resolve.as_ref(),
+        }
+    }
+
+    pub fn clock_mut(&mut self, which: Which) -> Option<&mut Clock> {
+        match which {
+            Which::Response => self.response.as_mut(),
+            Which::Resolve => self.resolve.as_mut(),
+        }
+    }
+}
+
+const COLUMNS: [&str; 20] = [
+    "ticket_id",
+    "tenant_id",
+    "kind",
+    "reference",
+    "status",
+    "priority",
+    "service",
+    "customer_id",
+    "assignee_id",
+    "team_id",
+    "version",
+    "last_at",
+    "sla_id",
+    "calendar_id",
+    "response",
+    "resolve",
+    "response_met_at",
+    "response_breached_at",
+    "resolve_met_at",
+    "resolve_breached_at",
+];
+
+fn text(u: Option<Uuid>) -> Param {
+    Param::from(u.map(|u| u.to_string()))
+}
+
+fn at(t: Option<Timestamp>) -> Param {
+    Param::from(t.map(|t| t.as_microsecond()))
+}
+
+fn params(t: &Tracked) -> Vec<Param> {
+    let clock_json = |c: &Option<Clock>| {
+        Param::from(
+            c.as_ref()
+                .map(|c| serde_json::to_string(c).unwrap_or_default()),
+        )
+    };
+    let met = |c: &Option<Clock>| at(c.as_ref().and_then(|c| c.met_at));
+    let breached = |c: &Option<Clock>| at(c.as_ref().and_then(|c| c.breached_at));
+    vec![
+        Param::from(t.ticket_id.to_string()),
+        Param::from(t.tenant_id.to_string()),
+        Param::from(t.kind.clone()),
+        Param::from(t.reference.clone()),
+        Param::from(t.status.clone()),
+        Param::from(i64::from(t.priority)),
+        Param::from(t.service.clone()),
+        text(t.customer_id),
+        text(t.assignee_id),
+        text(t.team_id),
+        Param::from(t.version),
+        Param::from(t.last_at.as_microsecond()),
+        text(t.sla_id),
+        text(t.calendar_id),
+        clock_json(&t.response),
+        clock_json(&t.resolve),
+        met(&t.response),
+        breached(&t.response),
+        met(&t.resolve),
+        breached(&t.resolve),
+    ]
+}
+
+fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::from(sqlx::Error::Decode(Box::new(e)))
+}
+
+fn uuid(r: &AnyRow, i: usize) -> Result<Uuid, StoreError> {
+    let s: String = r.try_get(i)?;
+    Uuid::parse_str(&s).map_err(decode_err)
+}
+
+fn opt_uuid(r: &AnyRow, i: usize) -> Result<Option<Uuid>, StoreError> {
+    let s: Option<String> = r.try_get(i)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(decode_err))
+        .transpose()
+}
+
+fn clock(r: &AnyRow, i: usize) -> Result<Option<Clock>, StoreError> {
+    let s: Option<String> = r.try_get(i)?;
+    s.map(|s| serde_json::from_str(&s).map_err(decode_err))
+        .transpose()
+}
+
+pub fn from_micros(us: i64) -> Timestamp {
+    Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, priority, service, \
+     customer_id, assignee_id, team_id, version, last_at, sla_id, calendar_id, response, resolve \
+     FROM sla_tickets";
+
+fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
+    let priority: i64 = r.try_get(5)?;
+    Ok(Tracked {
+        ticket_id: uuid(r, 0)?,
+        tenant_id: uuid(r, 1)?,
+        kind: r.try_get(2)?,
+        reference: r.try_get(3)?,
+        status: r.try_get(4)?,
+        priority: u8::try_from(priority).unwrap_or(5),
+        service: r.try_get(6)?,
+        customer_id: opt_uuid(r, 7)?,
+        assignee_id: opt_uuid(r, 8)?,
+        team_id: opt_uuid(r, 9)?,
+        version: r.try_get(10)?,
+        last_at: from_micros(r.try_get(11)?),
+        sla_id: opt_uuid(r, 12)?,
+        calendar_id: opt_uuid(r, 13)?,
+        response: clock(r, 14)?,
+        resolve: clock(r, 15)?,
+    })
+}
+
+/// How [`load`] locks the rows it reads (PostgreSQL; SQLite's one writer
+/// needs no row locks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Wait for other writers: the tracker, which must apply every event.
+    Wait,
+    /// Leave what another writer holds: the firer, which tries again soon.
+    SkipLocked,
+}
+
+/// The tickets among `ids` this service follows, locked for the caller's
+/// transaction, in id order (so two writers lock in the same order).
+pub async fn load(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ids: &[Uuid],
+    lock: Lock,
+) -> Result<HashMap<Uuid, Tracked>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    let suffix = match (backend, lock) {
+        (Backend::Sqlite, _) => "",
+        (Backend::Postgres, Lock::Wait) => " FOR UPDATE",
+        (Backend::Postgres, Lock::SkipLocked) => " FOR UPDATE SKIP LOCKED",
+    };
+    for chunk in ids.chunks(1000) {
+        let sql = format!(
+            "{SELECT} WHERE ticket_id IN ({}) ORDER BY ticket_id{suffix}",
+            placeholders(1, chunk.len())
+        );
+        let params = chunk.iter().map(|id| Param::from(id.to_string())).collect();
+        for r in bind_all(sql, params).fetch_all(&mut *conn).await? {
+            let t = from_row(&r)?;
+            found.insert(t.ticket_id, t);
+        }
+    }
+    Ok(found)
+}
+
+/// Writes `tickets` (new or changed) whole.
+pub async fn save(conn: &mut AnyConnection, tickets: &[&Tracked]) -> Result<(), StoreError> {
+    for chunk in tickets.chunks(1000) {
+        let sql = format!(
+            "DELETE FROM sla_tickets WHERE ticket_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let ids = chunk
+            .iter()
+            .map(|t| Param::from(t.ticket_id.to_string()))
+            .collect();
+        bind_all(sql, ids).execute(&mut *conn).await?;
+        let rows = chunk.iter().map(|t| params(t)).collect();
+        insert_many(conn, "sla_tickets", &COLUMNS, rows).await?;
+    }
+    Ok(())
+}
+
+/// A ticket of `kind` in `tenant`, by id or reference (`INC-000042`,
+/// matched in upper case as ticketing writes them).
+pub async fn find(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: &str,
+    ticket: &str,
+) -> Result<Option<Tracked>, StoreError> {
+    let (by, value) = match Uuid::parse_str(ticket.trim()) {
+        Ok(id) => ("ticket_id", id.to_string()),
+        Err(_) => ("reference", ticket.trim().to_uppercase()),
+    };
+    let sql = format!("{SELECT} WHERE tenant_id = $1 AND kind = $2 AND {by} = $3");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.to_string())
+        .bind(kind)
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

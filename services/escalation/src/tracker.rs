@@ -1,0 +1,306 @@
+//! The tracker: ticketing's events in, each ticket's clocks and timers
+//! moved. Events are applied in groups, one transaction each (with their
+//! inbox records, so a redelivered event changes nothing): one commit
+//! serves many events, which is what lets one replica keep up with
+//! thousands of ticket changes a second. Within a group a ticket's events
+//! are applied in the order they happened.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use contracts::incident::{
+    IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatusChangedV1,
+    IncidentV1,
+};
+use contracts::ticket::{TicketChangedV1, TicketV1};
+use contracts::{Envelope, Event as _, Message, Role};
+use jiff::Timestamp;
+use runtime::bus::{Handler, HandlerError, QueueSpec};
+use runtime::inbox;
+use runtime::store::{Store, StoreError};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::definitions;
+use crate::tickets::{self, Lock, Tracked, Which};
+use crate::timers;
+use crate::track::{self, Change, Defs, Event, Snapshot};
+
+/// The inbox name and queue of the tracker.
+pub const CONSUMER: &str = "escalation.tickets";
+
+/// What the tracker follows.
+pub fn spec(prefetch: u16) -> QueueSpec {
+    QueueSpec::events(
+        CONSUMER,
+        &[
+            IncidentLoggedV1::ROUTING_KEY,
+            IncidentAssignedV1::ROUTING_KEY,
+            IncidentActionAddedV1::ROUTING_KEY,
+            IncidentStatusChangedV1::ROUTING_KEY,
+            TicketChangedV1::ROUTING_KEY,
+        ],
+        prefetch,
+    )
+}
+
+/// Most events one transaction applies.
+const MAX_GROUP: usize = 512;
+
+fn timestamp(t: time::OffsetDateTime) -> Timestamp {
+    Timestamp::from_nanosecond(t.unix_timestamp_nanos()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn incident_snapshot(i: &IncidentV1) -> Snapshot {
+    Snapshot {
+        kind: "incident".into(),
+        reference: i.reference.clone(),
+        status: i.status.as_str().into(),
+        priority: i.priority,
+        service: i.service.clone(),
+        customer_id: i.customer_id,
+        assignee_id: i.assignee_id,
+        team_id: i.team_id,
+        version: i.version,
+    }
+}
+
+fn ticket_snapshot(t: &TicketV1) -> Snapshot {
+    Snapshot {
+        kind: t.kind.as_str().into(),
+        reference: t.reference.clone(),
+        status: t.status.clone(),
+        priority: t.priority,
+        service: t.service.clone(),
+        customer_id: t.customer_id,
+        assignee_id: t.assignee_id,
+        team_id: t.team_id,
+        version: t.version,
+    }
+}
+
+/// The event in `env`, or why it is not one (the dead letter's reason).
+pub fn event(env: &Envelope) -> Result<Event, String> {
+    let decode_err = |e: contracts::envelope::DecodeError| e.to_string();
+    let (ticket_id, change) = match env.message_type.as_str() {
+        IncidentLoggedV1::TYPE => {
+            let e: IncidentLoggedV1 = env.decode().map_err(decode_err)?;
+            let i = &e.incident;
+            let assigned = i.assignee_id.is_some() || i.team_id.is_some();
+            let change = Change::Snapshot {
+                ticket: incident_snapshot(i),
+                // Logged straight to someone: that is an assignment.
+                assigned_by: assigned.then_some(i.logged_by.id),
+                acted_by: None,
+            };
+            (i.id, change)
+        }
+        TicketChangedV1::TYPE => {
+            let e: TicketChangedV1 = env.decode().map_err(decode_err)?;
+            let t = &e.ticket;
+            let assigned = match e.change.as_str() {
+                "assigned" => Some(e.actor.id),
+                "logged" if t.assignee_id.is_some() || t.team_id.is_some() => Some(e.actor.id),
+                _ => None,
+            };
+            let acted = e
+                .action
+                .as_ref()
+                .map(|a| (a.author.id, a.author.role != Role::Customer));
+            let change = Change::Snapshot {
+                ticket: ticket_snapshot(t),
+                assigned_by: assigned,
+                acted_by: acted,
+            };
+            (t.id, change)
+        }
+        IncidentAssignedV1::TYPE => {
+            let e: IncidentAssignedV1 = env.decode().map_err(decode_err)?;
+            let change = Change::Assigned {
+                assignee_id: e.assignee_id,
+                team_id: e.team_id,
+                by: e.actor.id,
+            };
+            (e.incident_id, change)
+        }
+        IncidentActionAddedV1::TYPE => {
+            let e: IncidentActionAddedV1 = env.decode().map_err(decode_err)?;
+            let author = &e.action.author;
+            let change = Change::Acted {
+                by: author.id,
+                staff: author.role != Role::Customer,
+            };
+            (e.incident_id, change)
+        }
+        IncidentStatusChangedV1::TYPE => {
+            let e: IncidentStatusChangedV1 = env.decode().map_err(decode_err)?;
+            (e.incident_id, Change::Status(e.to.as_str().to_owned()))
+        }
+        other => return Err(format!("not an event the tracker follows: {other}")),
+    };
+    Ok(Event {
+        tenant_id: env.tenant_id,
+        ticket_id,
+        at: timestamp(env.occurred_at),
+        change,
+    })
+}
+
+struct Pending {
+    id: Uuid,
+    event: Event,
+    done: oneshot::Sender<Result<(), HandlerError>>,
+}
+
+/// The tracker's handler; its writer task applies what it hands over.
+pub struct Tracker {
+    writer: mpsc::Sender<Pending>,
+}
+
+impl Tracker {
+    /// The handler and its writer task (ends when the handler is dropped).
+    /// `wake` is told when timers were placed, for the firing loop.
+    pub fn new(store: Store, wake: Arc<Notify>) -> (Arc<Self>, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_GROUP * 2);
+        let writer = tokio::spawn(Writer { store, wake }.run(rx));
+        (Arc::new(Self { writer: tx }), writer)
+    }
+}
+
+#[async_trait]
+impl Handler for Tracker {
+    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
+        let event = event(&env).map_err(HandlerError::Reject)?;
+        let (done, outcome) = oneshot::channel();
+        let stopping = || HandlerError::Retry("escalation is stopping".into());
+        self.writer
+            .send(Pending {
+                id: env.message_id,
+                event,
+                done,
+            })
+            .await
+            .map_err(|_| stopping())?;
+        outcome.await.map_err(|_| stopping())??;
+        Ok(None)
+    }
+}
+
+struct Writer {
+    store: Store,
+    wake: Arc<Notify>,
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            let pending: Vec<Pending> = std::mem::take(&mut group);
+            metrics::histogram!("escalation_tracker_group_size").record(pending.len() as f64);
+            let all: Vec<(Uuid, &Event)> = pending.iter().map(|p| (p.id, &p.event)).collect();
+            let outcome = match apply(&self.store, &all).await {
+                Ok(()) => vec![Ok(()); pending.len()],
+                Err(e) if pending.len() == 1 || e.is_unavailable() => {
+                    vec![Err(e.to_string()); pending.len()]
+                }
+                Err(e) => {
+                    // One by one: a bad one never holds up the others.
+                    tracing::debug!(error = %e, size = pending.len(), "group failed; one by one");
+                    let mut each = Vec::with_capacity(pending.len());
+                    for one in &all {
+                        each.push(
+                            apply(&self.store, std::slice::from_ref(one))
+                                .await
+                                .map_err(|e| e.to_string()),
+                        );
+                    }
+                    each
+                }
+            };
+            let placed = outcome.iter().any(Result::is_ok);
+            metrics::counter!("escalation_ticket_events_total")
+                .increment(outcome.iter().filter(|o| o.is_ok()).count() as u64);
+            for (p, o) in pending.into_iter().zip(outcome) {
+                let _ = p.done.send(o.map_err(HandlerError::Retry));
+            }
+            if placed {
+                self.wake.notify_one();
+            }
+        }
+    }
+}
+
+fn store_err(e: definitions::Refused) -> StoreError {
+    match e {
+        definitions::Refused::Store(e) => e,
+        other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
+    }
+}
+
+/// Applies `events` in one transaction: nothing is committed on `Err`.
+pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let seen = inbox::check(&mut tx, CONSUMER, &ids).await?;
+    let mut todo: Vec<(Uuid, &Event)> = Vec::with_capacity(events.len());
+    let mut in_group = HashSet::new();
+    for (id, e) in events {
+        // Done before, or a second copy in this group.
+        if !seen.contains_key(id) && in_group.insert(*id) {
+            todo.push((*id, e));
+        }
+    }
+    // A ticket's events in the order they happened (the group may hold
+    // them in the order concurrent deliveries reached the writer).
+    todo.sort_by_key(|(_, e)| (e.ticket_id, e.at));
+    let mut ticket_ids: Vec<Uuid> = todo.iter().map(|(_, e)| e.ticket_id).collect();
+    ticket_ids.dedup();
+    let mut followed = tickets::load(&mut tx, store.backend(), &ticket_ids, Lock::Wait).await?;
+    let mut defs: HashMap<Uuid, Defs> = HashMap::new();
+    let mut dirty: HashSet<(Uuid, Which)> = HashSet::new();
+    let mut changed: HashSet<Uuid> = HashSet::new();
+    for (_, e) in &todo {
+        if !defs.contains_key(&e.tenant_id) {
+            let d = definitions::load(&mut tx, e.tenant_id)
+                .await
+                .map_err(store_err)?;
+            defs.insert(e.tenant_id, d);
+        }
+        let current = followed.remove(&e.ticket_id);
+        if current.as_ref().is_some_and(|t| t.tenant_id != e.tenant_id) {
+            // Another tenant's ticket id: never applied across tenants.
+            followed.extend(current.map(|t| (t.ticket_id, t)));
+            continue;
+        }
+        if let Some((t, moved)) = track::apply(current, e, &defs[&e.tenant_id]) {
+            dirty.extend(moved.into_iter().map(|w| (t.ticket_id, w)));
+            changed.insert(t.ticket_id);
+            followed.insert(t.ticket_id, t);
+        }
+    }
+    let saved: Vec<&Tracked> = followed
+        .values()
+        .filter(|t| changed.contains(&t.ticket_id))
+        .collect();
+    tickets::save(&mut tx, &saved).await?;
+    let dirty: Vec<(Uuid, Which)> = dirty.into_iter().collect();
+    let placed: Vec<timers::Timer> = dirty
+        .iter()
+        .filter_map(|(id, w)| {
+            let t = followed.get(id)?;
+            Some(track::timers(t, *w, &defs[&t.tenant_id]))
+        })
+        .flatten()
+        .collect();
+    timers::replace(&mut tx, &dirty, &placed).await?;
+    inbox::record(
+        &mut tx,
+        CONSUMER,
+        todo.iter().map(|(id, _)| (*id, None)).collect(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
