@@ -1,0 +1,579 @@
+//! The engine against a real database, on SQLite and PostgreSQL, with time
+//! driven by the test: ticket events move the clocks, timers fire once
+//! each (all twelve timepoints of a target, each action), pauses and
+//! recomputes move them, concurrent firers (replicas) never fire one twice,
+//! and a firer that dies mid-firing loses nothing.
+
+use std::collections::HashSet;
+
+use contracts::escalation::*;
+use contracts::{Actor, Envelope, Role};
+use escalation::firing::{self, Fired};
+use escalation::track::{Change, Event, Snapshot};
+use escalation::{definitions, timers, tracker};
+use jiff::{Timestamp, ToSpan};
+use runtime::store::{Backend, Store};
+use runtime::testing;
+use uuid::Uuid;
+
+async fn store(backend: Backend) -> (Store, Option<testing::TempDir>) {
+    testing::migrated_store(
+        backend,
+        "escalation",
+        &[("escalation", escalation::MIGRATIONS)],
+    )
+    .await
+}
+
+fn admin() -> Actor {
+    Actor {
+        role: Role::Admin,
+        id: Uuid::now_v7(),
+        name: "Ada Admin".into(),
+    }
+}
+
+fn t0() -> Timestamp {
+    "2026-06-01T09:00:00Z".parse().expect("time")
+}
+
+fn tp(placement: Placement, actions: Vec<Action>) -> Timepoint {
+    Timepoint { placement, actions }
+}
+
+/// A 24x7 UTC calendar, an SLA with `grid` under it, and a rule giving it
+/// to every ticket; returns the tenant.
+async fn define(store: &Store, grid: Vec<GridRow>, met_by: ResponseMetBy) -> Uuid {
+    let tenant = Uuid::now_v7();
+    let day = || {
+        vec![IntervalV1 {
+            start: "00:00".into(),
+            end: "24:00".into(),
+        }]
+    };
+    let week = WeekV1 {
+        monday: day(),
+        tuesday: day(),
+        wednesday: day(),
+        thursday: day(),
+        friday: day(),
+        saturday: day(),
+        sunday: day(),
+    };
+    let mut tx = store.begin().await.expect("tx");
+    let calendar = definitions::define_calendar(
+        &mut tx,
+        tenant,
+        DefineCalendarV1 {
+            actor: admin(),
+            calendar: None,
+            definition: CalendarDefinitionV1 {
+                name: "24x7".into(),
+                time_zone: "UTC".into(),
+                week,
+                holidays: vec![],
+            },
+        },
+    )
+    .await
+    .expect("calendar");
+    let sla = definitions::define_sla(
+        &mut tx,
+        tenant,
+        DefineSlaV1 {
+            actor: admin(),
+            sla: None,
+            definition: SlaDefinitionV1 {
+                name: "Gold".into(),
+                calendar_id: calendar.id,
+                response_met_by: met_by,
+                grid,
+            },
+        },
+    )
+    .await
+    .expect("sla");
+    definitions::set_rules(
+        &mut tx,
+        tenant,
+        SetSlaRulesV1 {
+            actor: admin(),
+            rules: vec![SlaRuleV1 {
+                when: Conditions::default(),
+                sla: sla.id,
+            }],
+        },
+    )
+    .await
+    .expect("rules");
+    tx.commit().await.expect("commit");
+    tenant
+}
+
+fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
+    Target {
+        minutes,
+        timepoints,
+    }
+}
+
+fn snapshot(reference: &str, status: &str, priority: u8, version: i64) -> Snapshot {
+    Snapshot {
+        kind: "incident".into(),
+        reference: reference.into(),
+        status: status.into(),
+        priority,
+        service: None,
+        customer_id: None,
+        assignee_id: None,
+        team_id: None,
+        version,
+    }
+}
+
+/// Applies `change` to `ticket` at `at`, as the tracker does an event.
+async fn happen(store: &Store, tenant: Uuid, ticket: Uuid, at: Timestamp, change: Change) {
+    let event = Event {
+        tenant_id: tenant,
+        ticket_id: ticket,
+        at,
+        change,
+    };
+    tracker::apply(store, &[(Uuid::now_v7(), &event)])
+        .await
+        .expect("apply");
+}
+
+fn logged(reference: &str) -> Change {
+    Change::Snapshot {
+        ticket: snapshot(reference, "open", 3, 1),
+        assigned_by: None,
+        acted_by: None,
+    }
+}
+
+async fn fire(store: &Store, now: Timestamp) -> Vec<Fired> {
+    firing::fire_due(store, now, 100).await.expect("fire")
+}
+
+/// The timepoint events in the outbox, in the order they were due.
+async fn reached(store: &Store) -> Vec<TimepointReachedV1> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT envelope FROM outbox WHERE routing_key = 'escalation.timepoint.reached'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("outbox");
+    let mut events: Vec<TimepointReachedV1> = rows
+        .iter()
+        .map(|r| {
+            let env: Envelope = serde_json::from_str(r).expect("envelope");
+            env.decode().expect("event")
+        })
+        .collect();
+    events.sort_by_key(|e| (e.due_at, e.timepoint));
+    events
+}
+
+async fn ticket_sla(store: &Store, tenant: Uuid, reference: &str, now: Timestamp) -> TicketSlaV1 {
+    let mut conn = store.pool().acquire().await.expect("conn");
+    escalation::queries::ticket_sla(
+        &mut conn,
+        tenant,
+        &GetTicketSlaV1 {
+            viewer: admin(),
+            kind: "incident".into(),
+            ticket: reference.into(),
+        },
+        now,
+    )
+    .await
+    .expect("sla")
+}
+
+async fn all_twelve_timepoints_fire_once_each_with_their_actions(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let (team, agent) = (Uuid::now_v7(), Uuid::now_v7());
+    // Ten hours to resolve; twelve timepoints of every placement, between
+    // them every action.
+    let twelve = vec![
+        tp(Placement::Before { minutes: 120 }, vec![Action::AlertAssignee]),
+        tp(Placement::Before { minutes: 60 }, vec![Action::AlertTeamLeader]),
+        tp(
+            Placement::Before { minutes: 30 },
+            vec![Action::AlertAgents {
+                agents: vec![agent],
+            }],
+        ),
+        tp(
+            Placement::Target,
+            vec![Action::RecordAction {
+                template: "{{reference}} missed its {{target}} target under {{sla}}".into(),
+            }],
+        ),
+        tp(
+            Placement::After { minutes: 15 },
+            vec![Action::EmailCustomer {
+                template: "Sorry: {{reference}} is late".into(),
+            }],
+        ),
+        tp(
+            Placement::After { minutes: 30 },
+            vec![Action::Reassign {
+                team_id: Some(team),
+                agent_id: None,
+            }],
+        ),
+        tp(
+            Placement::After { minutes: 60 },
+            vec![Action::RaisePriority { priority: 1 }],
+        ),
+        tp(
+            Placement::After { minutes: 120 },
+            vec![Action::WarnResponseBreach],
+        ),
+        tp(
+            Placement::AfterPercent { percent: 25 },
+            vec![Action::AlertAssignee],
+        ),
+        tp(
+            Placement::AfterPercent { percent: 50 },
+            vec![Action::AlertTeamLeader],
+        ),
+        tp(
+            Placement::AfterPercent { percent: 75 },
+            vec![Action::AlertAssignee],
+        ),
+        tp(
+            Placement::AfterPercent { percent: 100 },
+            vec![Action::AlertTeamLeader],
+        ),
+    ];
+    let offsets = [480, 540, 570, 600, 615, 630, 660, 720, 750, 900, 1050, 1200];
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(60, vec![]),
+        resolve: target(600, twelve),
+    }];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    let ticket = Uuid::now_v7();
+    happen(&store, tenant, ticket, t0(), logged("INC-000001")).await;
+    assert_eq!(
+        timers::next_due(&store).await.expect("next"),
+        Some(t0() + 60.minutes()),
+        "the response breach comes first"
+    );
+    // The response breach, on time.
+    let breach = fire(&store, t0() + 60.minutes()).await;
+    assert_eq!(breach.len(), 1);
+    assert_eq!((breach[0].timer.timepoint, breach[0].late), (None, false));
+    // Each timepoint at its minute, on time, once.
+    for (n, minutes) in offsets.iter().enumerate() {
+        let due = t0() + i64::from(*minutes).minutes();
+        assert!(
+            fire(&store, due - 1.second()).await.is_empty(),
+            "timepoint {n} not before it is due"
+        );
+        let fired = fire(&store, due).await;
+        let points: Vec<Option<u32>> = fired.iter().map(|f| f.timer.timepoint).collect();
+        let n = u32::try_from(n).expect("small");
+        let expected = if *minutes == 600 {
+            // The resolve breach is due with the target's timepoint.
+            vec![None, Some(n)]
+        } else {
+            vec![Some(n)]
+        };
+        assert_eq!(points, expected, "at +{minutes} min");
+        assert!(fired.iter().all(|f| !f.late));
+        assert!(fire(&store, due).await.is_empty(), "once");
+    }
+    assert_eq!(timers::next_due(&store).await.expect("next"), None);
+    let events = reached(&store).await;
+    assert_eq!(events.len(), 12);
+    assert_eq!(
+        events[3].actions,
+        [Action::RecordAction {
+            template: "INC-000001 missed its resolve target under Gold".into()
+        }],
+        "templates rendered for the ticket"
+    );
+    assert_eq!(
+        events[4].actions,
+        [Action::EmailCustomer {
+            template: "Sorry: INC-000001 is late".into()
+        }]
+    );
+    assert_eq!(
+        events[5].actions,
+        [Action::Reassign {
+            team_id: Some(team),
+            agent_id: None
+        }]
+    );
+    assert_eq!(events[6].actions, [Action::RaisePriority { priority: 1 }]);
+    assert!(events.iter().all(|e| e.reference == "INC-000001"
+        && e.kind == "incident"
+        && e.target == "resolve"
+        && e.priority == Some(3)));
+    let sla = ticket_sla(&store, tenant, "INC-000001", t0() + 20.hours()).await;
+    let escalated = sla
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.step, SlaStepV1::Escalated { late: false, .. }))
+        .count();
+    assert_eq!(escalated, 12, "each on the timeline once");
+    let resolve = sla.resolve.expect("resolve");
+    assert!(resolve.breached);
+    assert_eq!(resolve.elapsed_seconds, 20 * 3600);
+}
+
+async fn pauses_recomputes_and_responses_move_the_timers(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![
+        GridRow {
+            priority: 3,
+            response: target(60, vec![]),
+            resolve: target(
+                480,
+                vec![tp(
+                    Placement::Before { minutes: 60 },
+                    vec![Action::AlertAssignee],
+                )],
+            ),
+        },
+        GridRow {
+            priority: 1,
+            response: target(15, vec![]),
+            resolve: target(120, vec![]),
+        },
+    ];
+    let tenant = define(&store, grid, ResponseMetBy::Assignment).await;
+    let ticket = Uuid::now_v7();
+    happen(&store, tenant, ticket, t0(), logged("INC-000007")).await;
+    // An action does not answer an SLA met by assignment; the escalation
+    // service's own reassignment does not either; the desk's does.
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 5.minutes(),
+        Change::Acted {
+            by: Uuid::now_v7(),
+            staff: true,
+        },
+    )
+    .await;
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 6.minutes(),
+        Change::Assigned {
+            assignee_id: None,
+            team_id: Some(Uuid::now_v7()),
+            by: ESCALATION_ACTOR_ID,
+        },
+    )
+    .await;
+    let sla = ticket_sla(&store, tenant, "INC-000007", t0() + 7.minutes()).await;
+    assert_eq!(sla.response.as_ref().expect("response").state, "running");
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 10.minutes(),
+        Change::Assigned {
+            assignee_id: Some(Uuid::now_v7()),
+            team_id: None,
+            by: Uuid::now_v7(),
+        },
+    )
+    .await;
+    // Pending from +1 h to +3 h: no timer while paused.
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 1.hour(),
+        Change::Status("pending".into()),
+    )
+    .await;
+    assert_eq!(timers::next_due(&store).await.expect("next"), None);
+    assert!(fire(&store, t0() + 100.hours()).await.is_empty());
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 3.hours(),
+        Change::Status("in_progress".into()),
+    )
+    .await;
+    // 1 h used: the 7 h mark is 6 h on.
+    assert_eq!(
+        timers::next_due(&store).await.expect("next"),
+        Some(t0() + 9.hours())
+    );
+    // Priority 1 at +4 h: 2 h used of a 2 h target.
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 4.hours(),
+        Change::Snapshot {
+            ticket: snapshot("INC-000007", "in_progress", 1, 5),
+            assigned_by: None,
+            acted_by: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        timers::next_due(&store).await.expect("next"),
+        Some(t0() + 4.hours()),
+        "the new target is reached now; the priority-1 row has no timepoints"
+    );
+    let fired = fire(&store, t0() + 4.hours() + 1.second()).await;
+    assert_eq!(
+        fired.iter().map(|f| f.timer.timepoint).collect::<Vec<_>>(),
+        [None]
+    );
+    // An older snapshot arriving late changes nothing.
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 4.hours(),
+        Change::Snapshot {
+            ticket: snapshot("INC-000007", "in_progress", 3, 4),
+            assigned_by: None,
+            acted_by: None,
+        },
+    )
+    .await;
+    let sla = ticket_sla(&store, tenant, "INC-000007", t0() + 5.hours()).await;
+    assert_eq!(sla.priority, 1);
+    let response = sla.response.expect("response");
+    assert_eq!((response.state.as_str(), response.breached), ("met", false));
+    let resolve = sla.resolve.expect("resolve");
+    assert_eq!(resolve.target_minutes, 120);
+    assert_eq!(resolve.elapsed_seconds, 3 * 3600);
+    let steps: Vec<String> = sla
+        .timeline
+        .iter()
+        .filter(|e| e.target == "resolve")
+        .map(|e| match &e.step {
+            SlaStepV1::Recomputed {
+                from_seconds,
+                to_seconds,
+                elapsed_seconds,
+                reason,
+            } => format!("recomputed {from_seconds}→{to_seconds} at {elapsed_seconds} ({reason})"),
+            other => serde_json::to_value(other).expect("json")["event"]
+                .as_str()
+                .expect("event")
+                .to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "started",
+            "paused",
+            "resumed",
+            "recomputed 28800→7200 at 7200 (priority 3 → 1)",
+            "breached"
+        ]
+    );
+    // Resolved at +6 h, reopened at +8 h: the resolve clock goes on from
+    // where it stopped.
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 6.hours(),
+        Change::Status("resolved".into()),
+    )
+    .await;
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 8.hours(),
+        Change::Status("open".into()),
+    )
+    .await;
+    let sla = ticket_sla(&store, tenant, "INC-000007", t0() + 9.hours()).await;
+    let resolve = sla.resolve.expect("resolve");
+    assert_eq!(resolve.state, "running");
+    assert_eq!(resolve.elapsed_seconds, 5 * 3600);
+}
+
+async fn concurrent_firers_never_fire_a_timer_twice(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(1, vec![]),
+        resolve: target(2, vec![tp(Placement::Target, vec![Action::AlertAssignee])]),
+    }];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    let events: Vec<(Uuid, Event)> = (0..300)
+        .map(|n| {
+            (
+                Uuid::now_v7(),
+                Event {
+                    tenant_id: tenant,
+                    ticket_id: Uuid::now_v7(),
+                    at: t0() - i64::from(n % 7).milliseconds(),
+                    change: logged(&format!("INC-{n:06}")),
+                },
+            )
+        })
+        .collect();
+    let refs: Vec<(Uuid, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
+    tracker::apply(&store, &refs).await.expect("apply");
+    let now = t0() + 10.minutes();
+    // A replica that dies mid-firing: it claimed timers, then its
+    // transaction never committed. They are still there for the others.
+    let mut dying = store.begin().await.expect("tx");
+    let claimed = timers::claim_due(&mut dying, store.backend(), now, 50)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 50);
+    drop(dying);
+    // Four firers at once, as four replicas' loops would run, ten minutes
+    // on (after a restart, say): late, marked so, and each once.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let fired = firing::fire_due(&store, now, 25).await.expect("fire");
+                if fired.is_empty() {
+                    break;
+                }
+                mine.extend(fired);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    let distinct: HashSet<(Uuid, String, Option<u32>)> = all
+        .iter()
+        .map(|f| (f.timer.ticket_id, f.timer.target.clone(), f.timer.timepoint))
+        .collect();
+    // Per ticket: the response breach, the resolve timepoint, the resolve
+    // breach.
+    assert_eq!(all.len(), 900, "every timer fired");
+    assert_eq!(distinct.len(), 900, "none twice");
+    assert!(all.iter().all(|f| f.late), "fired late, and marked so");
+    assert_eq!(reached(&store).await.len(), 300, "one event per timepoint");
+}
+
+runtime::on_both_stores!(
+    all_twelve_timepoints_fire_once_each_with_their_actions,
+    pauses_recomputes_and_responses_move_the_timers,
+    concurrent_firers_never_fire_a_timer_twice,
+);
