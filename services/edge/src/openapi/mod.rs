@@ -2084,6 +2084,12 @@ mod tests {
             ("put", "/slas/{id}".to_owned()),
             ("get", "/sla-rules".to_owned()),
             ("put", "/sla-rules".to_owned()),
+            ("get", "/incidents/{id}/sla".to_owned()),
+            ("get", "/problems/{id}/sla".to_owned()),
+            ("get", "/changes/{id}/sla".to_owned()),
+            ("get", "/requests/{id}/sla".to_owned()),
+            ("get", "/reports/sla".to_owned()),
+            ("get", "/reports/sla/breaches".to_owned()),
         ];
         for table in [
             "trend.csv",

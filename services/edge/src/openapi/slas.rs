@@ -3,7 +3,10 @@
 //! service makes before it stores a definition (its `calendar`, `sla` and
 //! `definitions` modules): business-hours calendars, SLAs with their grid
 //! and escalation timepoints, and the ordered rules that choose a ticket's
-//! SLA.
+//! SLA; and what the service keeps of tickets: a ticket's targets and
+//! their timeline (generated for each kind from
+//! [`tickets::TICKETS`](super::tickets::TICKETS), as the routes are), and
+//! the SLA compliance and breaches reports (its `queries` module).
 //!
 //! These bodies are contract types without `deny_unknown_fields`, so, unlike
 //! the rest of the API's, their schemas are not `closed`: an unknown field is
@@ -12,10 +15,12 @@
 use contracts::escalation::MAX_TIMEPOINTS;
 use serde_json::{Value, json};
 
+use super::tickets::{TICKETS, Ticket, ticket_id};
 use super::{
-    about, admin_only, answer, bad_body, closed, component, idempotency_key, internal, list_of,
-    name_input, not_found, not_json, object, operation, parameter, responses, set, staff_only, tag,
-    too_large, traceparent, unauthorized, uuid, uuid_or_null, with_body, with_parameters,
+    about, admin_only, answer, bad_body, boolean, closed, component, count, idempotency_key,
+    internal, list_of, name_input, not_found, not_json, object, operation, or_null, parameter,
+    responses, set, staff_only, tag, text, timestamp, timestamp_or_null, too_large, traceparent,
+    unauthorized, uuid, uuid_or_null, with_body, with_parameters,
 };
 
 pub(super) const SLAS: &str = "SLAs and calendars";
@@ -34,6 +39,9 @@ const MAX_TARGET_MINUTES: u32 = 366 * 24 * 60;
 
 /// The longest action template, in bytes.
 const MAX_TEMPLATE: u32 = 10_000;
+
+/// The most breaches one list holds (escalation's `MAX_BREACHES`).
+const MAX_BREACHES: u32 = 1_000;
 
 /// The weekdays, as `WeekV1` names them.
 const WEEKDAYS: [&str; 7] = [
@@ -70,9 +78,13 @@ pub(super) fn tags() -> Vec<Value> {
              The **SLA rules** are one ordered list per tenant: the first rule whose conditions \
              (priority, company, service, kind; each left out matches anything) all hold for a ticket \
              chooses its SLA.\n\n\
-             So far only the definitions are here. Applying them to tickets is still to come: each \
-             ticket's SLA state, the timers that reach its timepoints and do their actions, and the SLA \
-             reports.\n\n\
+             The escalation service follows each ticket: the SLA the rules give it, and a **response** \
+             and a **resolve** target, each a clock of business seconds that runs, pauses (while the \
+             ticket is pending) and resumes, is recomputed when the priority, SLA or calendar changes, \
+             and stops when the target is met; its timepoints fire as the clock reaches them. \
+             `GET /api/v1/{{kind}}/{{id}}/sla` shows where a ticket's targets stand and the timeline that \
+             explains them; `GET /api/v1/reports/sla` and `GET /api/v1/reports/sla/breaches` report the \
+             targets met and breached over a period. Admin, agent and integration tokens.\n\n\
              Unlike the rest of the API, unknown fields inside a calendar or an SLA are ignored, not \
              refused. The rules refuse them: a misspelt condition would otherwise be left out, and the \
              rule would match more tickets than meant."
@@ -124,6 +136,8 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     let mut all = calendar_schemas();
     all.extend(sla_schemas());
     all.extend(rule_schemas());
+    all.extend(ticket_sla_schemas());
+    all.extend(report_schemas());
     all
 }
 
@@ -595,6 +609,414 @@ fn rule_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// `response` or `resolve`: which of a ticket's targets.
+fn which_target(description: &str) -> Value {
+    about(
+        json!({ "type": "string", "enum": ["response", "resolve"] }),
+        description,
+    )
+}
+
+/// A number of business seconds.
+fn seconds(description: &str) -> Value {
+    about(json!({ "type": "integer", "minimum": 0 }), description)
+}
+
+/// One event of a target's timeline, by `event`, with when it happened and
+/// which target it is of.
+fn step(event: &str, fields: Vec<(&'static str, Value)>, description: &str) -> Value {
+    let mut all = vec![
+        ("at", about(timestamp(), "When it happened. RFC 3339.")),
+        ("target", which_target("The target whose clock it is of.")),
+    ];
+    all.extend(fields);
+    variant("event", event, all, description)
+}
+
+fn ticket_sla_schemas() -> Vec<(&'static str, Value)> {
+    let state = object(
+        &[
+            "state",
+            "target_minutes",
+            "elapsed_seconds",
+            "due_at",
+            "met_at",
+            "breached",
+        ],
+        vec![
+            (
+                "state",
+                about(
+                    json!({ "type": "string", "enum": ["running", "paused", "met"] }),
+                    "Whether its clock is counting, stopped for now (the ticket is pending, say), or \
+                     stopped for good because the target was met.",
+                ),
+            ),
+            (
+                "target_minutes",
+                about(
+                    json!({ "type": "integer", "minimum": 0 }),
+                    "The target, in business minutes of the SLA's calendar, as it is now (the grid's, for \
+                     the ticket's priority).",
+                ),
+            ),
+            (
+                "elapsed_seconds",
+                seconds("The business seconds counted so far, up to now while the clock runs."),
+            ),
+            (
+                "due_at",
+                about(
+                    timestamp_or_null(),
+                    "When the target falls due, counting business time from now. RFC 3339; null \
+                     unless the clock is running (a paused or met clock does not move).",
+                ),
+            ),
+            (
+                "met_at",
+                about(
+                    timestamp_or_null(),
+                    "When the target was met. RFC 3339; null until it is.",
+                ),
+            ),
+            (
+                "breached",
+                boolean(
+                    "Whether the target was missed: it passed unmet, or more business time than the \
+                     target has been counted.",
+                ),
+            ),
+        ],
+    );
+    let entry = json!({
+        "oneOf": [
+            step(
+                "started",
+                vec![("target_seconds", seconds("The target, in business seconds."))],
+                "The clock started counting toward the target.",
+            ),
+            step(
+                "paused",
+                vec![("elapsed_seconds", seconds("The business seconds counted when it stopped."))],
+                "The clock stopped for now: the ticket is pending.",
+            ),
+            step("resumed", vec![], "The clock counts again from where it stopped."),
+            step(
+                "recomputed",
+                vec![
+                    ("from_seconds", seconds("The target before, in business seconds.")),
+                    ("to_seconds", seconds("The target now, in business seconds.")),
+                    (
+                        "elapsed_seconds",
+                        seconds("The business seconds counted then; they stay counted."),
+                    ),
+                    (
+                        "reason",
+                        about(
+                            text(),
+                            "What moved it: a new priority, SLA or calendar (`priority 3 → 1`); may be \
+                             empty.",
+                        ),
+                    ),
+                ],
+                "The target moved (the priority, SLA or calendar changed): the time used so far stays \
+                 used, and the deadline moves.",
+            ),
+            step(
+                "met",
+                vec![
+                    (
+                        "elapsed_seconds",
+                        seconds("The business seconds it took."),
+                    ),
+                    ("breached", boolean("Whether it was met late.")),
+                ],
+                "The target was met: the desk responded, or the ticket was resolved.",
+            ),
+            step(
+                "reopened",
+                vec![],
+                "The ticket was reopened: the resolve clock counts on from where it stopped.",
+            ),
+            step(
+                "escalated",
+                vec![
+                    (
+                        "timepoint",
+                        about(
+                            json!({ "type": "integer", "minimum": 0, "maximum": MAX_TIMEPOINTS - 1 }),
+                            "Which of the target's timepoints, counting from 0 in the SLA's order.",
+                        ),
+                    ),
+                    (
+                        "late",
+                        boolean(
+                            "Whether it fired more than a second after it was due (after a restart, say).",
+                        ),
+                    ),
+                ],
+                "An escalation timepoint was reached and its actions were sent to be done.",
+            ),
+            step("breached", vec![], "The target passed unmet."),
+        ],
+    });
+    let ticket = object(
+        &[
+            "ticket_id",
+            "reference",
+            "kind",
+            "priority",
+            "status",
+            "sla",
+            "response",
+            "resolve",
+            "timeline",
+        ],
+        vec![
+            ("ticket_id", about(uuid(), "The ticket's id.")),
+            (
+                "reference",
+                about(text(), "The ticket's reference (`INC-000042`)."),
+            ),
+            ("kind", component("TicketKind")),
+            (
+                "priority",
+                priority("The ticket's priority as escalation last heard it, 1 (highest) to 5."),
+            ),
+            (
+                "status",
+                about(
+                    text(),
+                    "The ticket's status as escalation last heard it: one of its kind's statuses.",
+                ),
+            ),
+            (
+                "sla",
+                about(
+                    or_null(component("SlaV1")),
+                    "The SLA the rules give the ticket, as it is defined now; null when no rule gives it \
+                     one.",
+                ),
+            ),
+            (
+                "response",
+                about(
+                    or_null(component("SlaTargetStateV1")),
+                    "Where the response target stands; null when the ticket has no SLA or its SLA's grid \
+                     has no row for its priority.",
+                ),
+            ),
+            (
+                "resolve",
+                about(
+                    or_null(component("SlaTargetStateV1")),
+                    "Where the resolve target stands; null likewise.",
+                ),
+            ),
+            (
+                "timeline",
+                about(
+                    list_of("SlaTimelineEntryV1"),
+                    "What happened to both targets' clocks, oldest first: it explains `response` and \
+                     `resolve`.",
+                ),
+            ),
+        ],
+    );
+    vec![
+        (
+            "SlaTargetStateV1",
+            about(state, "Where one of a ticket's targets stands now."),
+        ),
+        (
+            "SlaTimelineEntryV1",
+            about(
+                entry,
+                "One event of a target's clock, by `event`: when it happened, which target, and what it \
+                 says.",
+            ),
+        ),
+        (
+            "TicketSlaV1",
+            about(
+                ticket,
+                "A ticket's SLA: which one applies, where its response and resolve targets stand, and the \
+                 timeline that explains them.",
+            ),
+        ),
+    ]
+}
+
+fn report_schemas() -> Vec<(&'static str, Value)> {
+    let compliance = object(
+        &["met", "breached", "percent"],
+        vec![
+            (
+                "met",
+                count("Targets met in the period without being breached."),
+            ),
+            ("breached", count("Targets breached in the period.")),
+            (
+                "percent",
+                about(
+                    json!({ "type": ["number", "null"], "minimum": 0, "maximum": 100 }),
+                    "`met` as a percentage of `met` + `breached`, to one decimal place; null when both \
+                     are 0.",
+                ),
+            ),
+        ],
+    );
+    let targets = || {
+        vec![
+            (
+                "response",
+                about(component("SlaTargetComplianceV1"), "The response targets."),
+            ),
+            (
+                "resolve",
+                about(component("SlaTargetComplianceV1"), "The resolve targets."),
+            ),
+        ]
+    };
+    let with_targets = |first: (&'static str, Value)| {
+        let mut all = vec![first];
+        all.extend(targets());
+        object(&[all[0].0, "response", "resolve"], all)
+    };
+    let by_priority = with_targets((
+        "priority",
+        priority("The tickets' priority (as escalation last heard it), 1 (highest) to 5."),
+    ));
+    let by_team = with_targets((
+        "team_id",
+        about(
+            uuid_or_null(),
+            "The tickets' team (as escalation last heard it); null for tickets with no team.",
+        ),
+    ));
+    let mut fields = vec![
+        (
+            "from",
+            about(
+                timestamp(),
+                "The start of the period (inclusive). RFC 3339.",
+            ),
+        ),
+        (
+            "to",
+            about(timestamp(), "The end of the period (exclusive). RFC 3339."),
+        ),
+    ];
+    fields.extend(targets());
+    fields.extend([
+        (
+            "by_priority",
+            about(
+                list_of("SlaPriorityComplianceV1"),
+                "The same by priority, highest first; only the priorities with a target counted.",
+            ),
+        ),
+        (
+            "by_team",
+            about(
+                list_of("SlaTeamComplianceV1"),
+                "The same by team, tickets with no team (null) first; only the teams with a target counted.",
+            ),
+        ),
+    ]);
+    let report = object(
+        &[
+            "from",
+            "to",
+            "response",
+            "resolve",
+            "by_priority",
+            "by_team",
+        ],
+        fields,
+    );
+    let breach = object(
+        &[
+            "ticket_id",
+            "reference",
+            "kind",
+            "priority",
+            "team_id",
+            "assignee_id",
+            "target",
+            "breached_at",
+            "met_at",
+        ],
+        vec![
+            ("ticket_id", about(uuid(), "The ticket's id.")),
+            (
+                "reference",
+                about(text(), "The ticket's reference (`INC-000042`)."),
+            ),
+            ("kind", component("TicketKind")),
+            (
+                "priority",
+                priority("The ticket's priority as escalation last heard it, 1 (highest) to 5."),
+            ),
+            (
+                "team_id",
+                about(
+                    uuid_or_null(),
+                    "The ticket's team as escalation last heard it; null if none.",
+                ),
+            ),
+            (
+                "assignee_id",
+                about(
+                    uuid_or_null(),
+                    "The agent the ticket is assigned to, as escalation last heard it; null if none.",
+                ),
+            ),
+            ("target", which_target("The target that was breached.")),
+            (
+                "breached_at",
+                about(timestamp(), "When it passed unmet. RFC 3339."),
+            ),
+            (
+                "met_at",
+                about(
+                    timestamp_or_null(),
+                    "When it was met in the end, late. RFC 3339; null if it has not been.",
+                ),
+            ),
+        ],
+    );
+    vec![
+        (
+            "SlaTargetComplianceV1",
+            about(
+                compliance,
+                "How many targets of one kind (response or resolve) were met and breached in the period.",
+            ),
+        ),
+        (
+            "SlaPriorityComplianceV1",
+            about(by_priority, "Compliance of the tickets of one priority."),
+        ),
+        (
+            "SlaTeamComplianceV1",
+            about(by_team, "Compliance of the tickets of one team."),
+        ),
+        (
+            "SlaComplianceV1",
+            about(
+                report,
+                "SLA compliance over a period: a target counts when it was breached in the period \
+                 (`breached`), or met in it without a breach (`met`).",
+            ),
+        ),
+        (
+            "SlaBreachV1",
+            about(breach, "A ticket's target that was breached."),
+        ),
+    ]
+}
+
 // ---- paths ----
 
 /// 503: the escalation service keeps these definitions.
@@ -826,7 +1248,137 @@ pub(super) fn paths() -> Vec<(String, Value)> {
             "put": with_parameters(with_body(put, "SlaRulesInput"), vec![traceparent()]),
         }),
     ));
+    for t in &TICKETS {
+        all.extend(ticket_sla_paths(t));
+    }
+    all.extend(sla_report_paths());
     all
+}
+
+/// `GET /api/v1/<kind>/{id}/sla`: a ticket of `t`'s kind's targets and
+/// timeline.
+fn ticket_sla_paths(t: &Ticket) -> Vec<(String, Value)> {
+    let (kind, title) = (t.kind, t.title);
+    let (path, noun, one) = (t.path(), t.noun(), t.one());
+    let get = operation(
+        &format!("get{title}Sla"),
+        SLAS,
+        &format!("Get {one}'s SLA"),
+        &format!(
+            "The SLA the rules give the {noun}, where its response and resolve targets stand now (the \
+             business seconds counted, when each falls due, whether it was met or breached), and the \
+             timeline of their clocks that explains it: started, paused, resumed, recomputed, met, \
+             reopened, escalated, breached. Admin, agent and integration tokens."
+        ),
+        responses(
+            vec![(
+                200,
+                answer(&format!("The {noun}'s SLA."), component("TicketSlaV1")),
+            )],
+            vec![
+                unauthorized(),
+                staff_only(),
+                not_found(&format!(
+                    "no such {noun} in the tenant, or the escalation service does not follow it (it \
+                     has not heard of it from ticketing)."
+                )),
+                internal(),
+                escalation_down(),
+            ],
+        ),
+    );
+    vec![(
+        format!("/api/v1/{path}/{{id}}/sla"),
+        json!({ "get": with_parameters(get, vec![ticket_id(kind), traceparent()]) }),
+    )]
+}
+
+/// `from`, `to` and `kind`, and the trace context: the SLA reports' query.
+fn sla_report_parameters() -> Vec<Value> {
+    let time = || json!({ "type": "string", "format": "date-time" });
+    vec![
+        parameter(
+            "from",
+            "query",
+            false,
+            time(),
+            "The start of the period (inclusive), RFC 3339 (`2026-03-01T00:00:00Z`); by default 30 days \
+             before `to`.",
+        ),
+        parameter(
+            "to",
+            "query",
+            false,
+            time(),
+            "The end of the period (exclusive), RFC 3339; by default now. After `from`.",
+        ),
+        parameter(
+            "kind",
+            "query",
+            false,
+            component("TicketKind"),
+            "Only the tickets of this kind; by default every kind.",
+        ),
+        traceparent(),
+    ]
+}
+
+fn sla_report_failures() -> Vec<(u16, String)> {
+    vec![
+        (
+            400,
+            "`validation_failed`: `from` or `to` is not RFC 3339, `kind` is not a kind of ticket, `to` \
+             is not after `from` (`to` is named then, also when it is now by default), or a query \
+             parameter is unknown; `details.fields` names it."
+                .to_owned(),
+        ),
+        unauthorized(),
+        staff_only(),
+        internal(),
+        escalation_down(),
+    ]
+}
+
+/// `GET /api/v1/reports/sla` and `GET /api/v1/reports/sla/breaches`.
+fn sla_report_paths() -> Vec<(String, Value)> {
+    let compliance = operation(
+        "getSlaCompliance",
+        SLAS,
+        "Get the SLA compliance report",
+        "The response and resolve targets decided in the period, in all and by priority and team: a \
+         target counts as `breached` when it was breached in the period, and as `met` when it was met \
+         in the period without a breach (a target breached before the period and met in it does not \
+         count). Priority and team are the tickets' as escalation last heard them. Admin, agent and \
+         integration tokens.",
+        responses(
+            vec![(200, answer("The report.", component("SlaComplianceV1")))],
+            sla_report_failures(),
+        ),
+    );
+    let breaches = operation(
+        "listSlaBreaches",
+        SLAS,
+        "List SLA breaches",
+        &format!(
+            "The response and resolve targets breached in the period, each once, latest breach first, \
+             at most {MAX_BREACHES} (not paged: narrow the period for more). Admin, agent and integration \
+             tokens."
+        ),
+        responses(
+            vec![(200, answer("The breaches.", list_of("SlaBreachV1")))],
+            sla_report_failures(),
+        ),
+    );
+    vec![
+        (
+            "/api/v1/reports/sla".to_owned(),
+            json!({ "get": with_parameters(compliance, sla_report_parameters()) }),
+        ),
+        (
+            "/api/v1/reports/sla/breaches".to_owned(),
+            json!({ "get": with_parameters(breaches, sla_report_parameters()) }),
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -893,6 +1445,55 @@ mod tests {
         all
     }
 
+    /// One of each step of a timeline, likewise, as timeline entries.
+    fn timeline() -> Vec<SlaTimelineEntryV1> {
+        let steps = vec![
+            SlaStepV1::Started {
+                target_seconds: 1800,
+            },
+            SlaStepV1::Paused {
+                elapsed_seconds: 600,
+            },
+            SlaStepV1::Resumed,
+            SlaStepV1::Recomputed {
+                from_seconds: 1800,
+                to_seconds: 900,
+                elapsed_seconds: 600,
+                reason: "priority 3 → 1".into(),
+            },
+            SlaStepV1::Met {
+                elapsed_seconds: 1000,
+                breached: true,
+            },
+            SlaStepV1::Reopened,
+            SlaStepV1::Escalated {
+                timepoint: 0,
+                late: false,
+            },
+            SlaStepV1::Breached,
+        ];
+        for s in &steps {
+            match s {
+                SlaStepV1::Started { .. }
+                | SlaStepV1::Paused { .. }
+                | SlaStepV1::Resumed
+                | SlaStepV1::Recomputed { .. }
+                | SlaStepV1::Met { .. }
+                | SlaStepV1::Reopened
+                | SlaStepV1::Escalated { .. }
+                | SlaStepV1::Breached => {}
+            }
+        }
+        steps
+            .into_iter()
+            .map(|step| SlaTimelineEntryV1 {
+                at: time::OffsetDateTime::UNIX_EPOCH,
+                target: "response".into(),
+                step,
+            })
+            .collect()
+    }
+
     fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
         match schema["$ref"].as_str() {
             Some(r) => {
@@ -957,6 +1558,21 @@ mod tests {
     /// every field the schema requires is there.
     fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
         let schema = resolve(doc, schema);
+        // `or_null`: a schema, or null.
+        if let Some(options) = schema["anyOf"]
+            .as_array()
+            .filter(|_| schema["type"].is_null() && schema["properties"].is_null())
+        {
+            let (nulls, others): (Vec<&Value>, Vec<&Value>) =
+                options.iter().partition(|o| o["type"] == "null");
+            if value.is_null() {
+                assert!(!nulls.is_empty(), "{at}: null does not fit");
+            } else {
+                assert_eq!(others.len(), 1, "{at}: not one schema or null");
+                check(doc, others[0], value, at);
+            }
+            return;
+        }
         if let Some(variants) = schema["oneOf"].as_array() {
             let matching: Vec<&Value> = variants
                 .iter()
@@ -1017,6 +1633,11 @@ mod tests {
                 "TimepointAction",
                 "do",
                 actions().iter().map(json).collect::<Vec<_>>(),
+            ),
+            (
+                "SlaTimelineEntryV1",
+                "event",
+                timeline().iter().map(json).collect::<Vec<_>>(),
             ),
         ] {
             for value in &values {
@@ -1136,5 +1757,104 @@ mod tests {
                 "ResponseMetBy",
             );
         }
+    }
+    /// A ticket's SLA, the compliance report and the breaches, every part
+    /// filled in (and every part that may be null, null), fit the document.
+    #[test]
+    fn ticket_slas_and_reports_fit_their_schemas() {
+        let doc = document();
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let running = TargetStateV1 {
+            state: "running".into(),
+            target_minutes: 30,
+            elapsed_seconds: 600,
+            due_at: Some(now),
+            met_at: None,
+            breached: false,
+        };
+        let met = TargetStateV1 {
+            state: "met".into(),
+            due_at: None,
+            met_at: Some(now),
+            breached: true,
+            ..running.clone()
+        };
+        let sla = SlaV1 {
+            id: Uuid::nil(),
+            definition: SlaDefinitionV1 {
+                name: "Gold".into(),
+                calendar_id: Uuid::nil(),
+                response_met_by: ResponseMetBy::Either,
+                grid: Vec::new(),
+            },
+        };
+        let ticket = TicketSlaV1 {
+            ticket_id: Uuid::nil(),
+            reference: "INC-000042".into(),
+            kind: "incident".into(),
+            priority: 1,
+            status: "in_progress".into(),
+            sla: Some(sla),
+            response: Some(met),
+            resolve: Some(running),
+            timeline: timeline(),
+        };
+        let none = TicketSlaV1 {
+            sla: None,
+            response: None,
+            resolve: None,
+            timeline: Vec::new(),
+            ..ticket.clone()
+        };
+        for t in [&ticket, &none] {
+            check(&doc, &schema("TicketSlaV1"), &json(t), "TicketSlaV1");
+        }
+        let mut counted = TargetsComplianceV1::default();
+        counted.response.count(false);
+        counted.response.count(true);
+        let report = SlaComplianceV1 {
+            from: now,
+            to: now,
+            total: counted.clone(),
+            by_priority: vec![PriorityComplianceV1 {
+                priority: 2,
+                targets: counted.clone(),
+            }],
+            by_team: vec![
+                TeamComplianceV1 {
+                    team_id: None,
+                    targets: counted.clone(),
+                },
+                TeamComplianceV1 {
+                    team_id: Some(Uuid::nil()),
+                    targets: counted,
+                },
+            ],
+        };
+        check(
+            &doc,
+            &schema("SlaComplianceV1"),
+            &json(&report),
+            "SlaComplianceV1",
+        );
+        let breach = SlaBreachV1 {
+            ticket_id: Uuid::nil(),
+            reference: "CHG-000007".into(),
+            kind: "change".into(),
+            priority: 3,
+            team_id: Some(Uuid::nil()),
+            assignee_id: None,
+            target: "resolve".into(),
+            breached_at: now,
+            met_at: Some(now),
+        };
+        let open = SlaBreachV1 {
+            team_id: None,
+            assignee_id: Some(Uuid::nil()),
+            met_at: None,
+            ..breach.clone()
+        };
+        let list = serde_json::json!({ "type": "array", "items": schema("SlaBreachV1") });
+        check(&doc, &list, &json(&vec![breach, open]), "SlaBreachV1");
     }
 }
