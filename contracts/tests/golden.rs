@@ -567,6 +567,51 @@ fn escalation() {
         due_at: datetime!(2026-01-02 11:00:00 UTC),
         fired_at: datetime!(2026-01-02 11:00:00.2 UTC),
         late: false,
+        reference: "INC-000042".into(),
+        kind: "incident".into(),
+        priority: Some(2),
+        assignee_id: Some(id(2)),
+        team_id: Some(id(4)),
+        customer_id: Some(id(3)),
+        sla_id: Some(id(50)),
+        actions: vec![
+            contracts::escalation::Action::RecordAction {
+                template: "INC-000042 is an hour from its resolve target".into(),
+            },
+            contracts::escalation::Action::AlertTeamLeader,
+        ],
+    });
+    check(&contracts::escalation::SlaBreachedV1 {
+        ticket_id: id(10),
+        reference: "INC-000042".into(),
+        kind: "incident".into(),
+        target: "response".into(),
+        priority: 2,
+        assignee_id: None,
+        team_id: Some(id(4)),
+        due_at: datetime!(2026-01-02 11:00:00 UTC),
+    });
+}
+
+#[test]
+fn escalation_queries() {
+    use contracts::escalation::*;
+    check(&GetTicketSlaV1 {
+        viewer: agent(),
+        kind: "incident".into(),
+        ticket: "INC-000042".into(),
+    });
+    check(&GetSlaComplianceV1 {
+        viewer: agent(),
+        from: datetime!(2026-01-01 00:00:00 UTC),
+        to: datetime!(2026-02-01 00:00:00 UTC),
+        kind: Some("incident".into()),
+    });
+    check(&ListSlaBreachesV1 {
+        viewer: agent(),
+        from: datetime!(2026-01-01 00:00:00 UTC),
+        to: datetime!(2026-02-01 00:00:00 UTC),
+        kind: None,
     });
 }
 

@@ -38,3 +38,8 @@ CREATE INDEX sla_tickets_sla ON sla_tickets (sla_id);
 
 -- The breach itself is a timer too (timepoint -1), so a target passing
 -- unmet is on the timeline even when the SLA gives it no timepoint there.
+
+-- Timers are replaced by ticket (and target) on every change: the index
+-- must lead with the ticket, which is globally unique.
+DROP INDEX timers_by_ticket;
+CREATE INDEX timers_by_ticket ON timers (ticket_id, target);

@@ -151,25 +151,47 @@ impl Calendar {
     /// deadline of a target. `None` if the calendar cannot reach it within
     /// ten years.
     pub fn add(&self, from: Timestamp, seconds: i64) -> Option<Timestamp> {
-        let mut left = seconds.max(0);
+        self.add_each(from, &[seconds]).pop().flatten()
+    }
+
+    /// [`Calendar::add`] for each of `seconds`, in one walk through the
+    /// calendar (a target's timepoints are placed together).
+    pub fn add_each(&self, from: Timestamp, seconds: &[i64]) -> Vec<Option<Timestamp>> {
+        let mut order: Vec<usize> = (0..seconds.len()).collect();
+        order.sort_by_key(|&i| seconds[i]);
+        let mut out = vec![None; seconds.len()];
+        let mut next = order.iter().peekable();
+        // Business seconds passed before the period being looked at.
+        let mut passed = 0;
         let first = from.to_zoned(self.tz.clone()).date();
         // The day before too: a period of local yesterday may still run.
         let mut date = first.yesterday().unwrap_or(first);
-        for _ in 0..HORIZON_DAYS {
+        'days: for _ in 0..HORIZON_DAYS {
             for (start, end) in self.periods(date) {
                 let start = start.max(from);
                 if end <= start {
                     continue;
                 }
                 let available = end.as_second() - start.as_second();
-                if left <= available {
-                    return start.checked_add(left.seconds()).ok();
+                while let Some(&&i) = next.peek() {
+                    let wanted = seconds[i].max(0) - passed;
+                    if wanted > available {
+                        break;
+                    }
+                    out[i] = start.checked_add(wanted.seconds()).ok();
+                    next.next();
                 }
-                left -= available;
+                if next.peek().is_none() {
+                    break 'days;
+                }
+                passed += available;
             }
-            date = date.tomorrow().ok()?;
+            match date.tomorrow() {
+                Ok(d) => date = d,
+                Err(_) => break,
+            }
         }
-        None
+        out
     }
 
     /// Business seconds between `from` and `to` (0 if `to` is not after it).

@@ -203,8 +203,16 @@ impl Clock {
     /// not move; if it was reached already, the moment the clock last
     /// started counting (it is overdue: fire it now).
     pub fn due(&self, offset: i64, cal: &Calendar) -> Option<Timestamp> {
-        let since = self.running_since?;
-        cal.add(since, offset - self.elapsed)
+        self.due_each(&[offset], cal).pop().flatten()
+    }
+
+    /// [`Clock::due`] for each of `offsets`, in one walk of the calendar.
+    pub fn due_each(&self, offsets: &[i64], cal: &Calendar) -> Vec<Option<Timestamp>> {
+        let Some(since) = self.running_since else {
+            return vec![None; offsets.len()];
+        };
+        let left: Vec<i64> = offsets.iter().map(|o| o - self.elapsed).collect();
+        cal.add_each(since, &left)
     }
 
     pub fn breached(&self, at: Timestamp, cal: &Calendar) -> bool {

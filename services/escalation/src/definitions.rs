@@ -288,6 +288,23 @@ pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Re
     })
 }
 
+/// [`load`] into `cache` once per tenant, for the engine (a stored
+/// definition that no longer reads back is a store failure there).
+pub async fn load_once<'c>(
+    conn: &mut AnyConnection,
+    cache: &'c mut std::collections::HashMap<Uuid, Defs>,
+    tenant: Uuid,
+) -> std::result::Result<&'c Defs, StoreError> {
+    if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(tenant) {
+        let defs = load(conn, tenant).await.map_err(|e| match e {
+            Refused::Store(e) => e,
+            other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
+        })?;
+        slot.insert(defs);
+    }
+    Ok(&cache[&tenant])
+}
+
 /// Everything of `tenant`'s that places a ticket's clocks. A stored
 /// calendar that no longer computes (a time zone gone from the database)
 /// is left out, so the tickets under it wait instead of failing.

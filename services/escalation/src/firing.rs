@@ -117,16 +117,7 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
         ) else {
             continue;
         };
-        if !defs.contains_key(&t.tenant_id) {
-            let loaded = definitions::load(&mut tx, t.tenant_id)
-                .await
-                .map_err(|e| match e {
-                    definitions::Refused::Store(e) => e,
-                    other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
-                })?;
-            defs.insert(t.tenant_id, loaded);
-        }
-        let tenant_defs = &defs[&t.tenant_id];
+        let tenant_defs = definitions::load_once(&mut tx, &mut defs, t.tenant_id).await?;
         let late = timers::is_late(timer.due_at, now);
         // What happens to the ticket next counts from here at the earliest.
         t.last_at = t.last_at.max(now);
@@ -188,7 +179,8 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
         .values()
         .filter(|t| changed.contains(&t.ticket_id))
         .collect();
-    tickets::save(&mut tx, &changed).await?;
+    let existing: HashSet<Uuid> = changed.iter().map(|t| t.ticket_id).collect();
+    tickets::save(&mut tx, &changed, &existing).await?;
     timers::mark_fired(&mut tx, &done, now).await?;
     outbox::enqueue(&mut tx, &events).await?;
     tx.commit().await?;

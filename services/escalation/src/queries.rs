@@ -225,7 +225,7 @@ pub async fn breaches(
             });
         }
     }
-    out.sort_by(|a, b| b.breached_at.cmp(&a.breached_at));
+    out.sort_by_key(|b| std::cmp::Reverse(b.breached_at));
     out.truncate(MAX_BREACHES as usize);
     Ok(out)
 }

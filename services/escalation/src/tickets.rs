@@ -3,7 +3,7 @@
 //! (reference, assignee, team, customer), with the clocks of its two
 //! targets. Kept from ticketing's events only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use runtime::store::{Backend, Param, StoreError, bind_all, insert_many, placeholders};
@@ -224,21 +224,27 @@ pub async fn load(
     Ok(found)
 }
 
-/// Writes `tickets` (new or changed) whole.
-pub async fn save(conn: &mut AnyConnection, tickets: &[&Tracked]) -> Result<(), StoreError> {
-    for chunk in tickets.chunks(1000) {
+/// Writes `tickets` whole: those in `existing` replace their rows, the
+/// others are new (nothing to replace, so nothing is looked up for them).
+pub async fn save(
+    conn: &mut AnyConnection,
+    tickets: &[&Tracked],
+    existing: &HashSet<Uuid>,
+) -> Result<(), StoreError> {
+    let replaced: Vec<Param> = tickets
+        .iter()
+        .filter(|t| existing.contains(&t.ticket_id))
+        .map(|t| Param::from(t.ticket_id.to_string()))
+        .collect();
+    for chunk in replaced.chunks(1000) {
         let sql = format!(
             "DELETE FROM sla_tickets WHERE ticket_id IN ({})",
             placeholders(1, chunk.len())
         );
-        let ids = chunk
-            .iter()
-            .map(|t| Param::from(t.ticket_id.to_string()))
-            .collect();
-        bind_all(sql, ids).execute(&mut *conn).await?;
-        let rows = chunk.iter().map(|t| params(t)).collect();
-        insert_many(conn, "sla_tickets", &COLUMNS, rows).await?;
+        bind_all(sql, chunk.to_vec()).execute(&mut *conn).await?;
     }
+    let rows = tickets.iter().map(|t| params(t)).collect();
+    insert_many(conn, "sla_tickets", &COLUMNS, rows).await?;
     Ok(())
 }
 

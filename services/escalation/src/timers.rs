@@ -49,7 +49,9 @@ fn micros(t: Timestamp) -> i64 {
 
 /// Replaces the unfired timers of each `(ticket, target)` in `targets`
 /// with `timers` (after a start, a resume or a recompute; none after a
-/// pause or when met). Fired ones stay: they happened.
+/// pause or when met). Fired ones stay: they happened. `targets` need only
+/// name tickets that may have timers already (not ones new in this
+/// transaction).
 pub async fn replace(
     conn: &mut AnyConnection,
     targets: &[(Uuid, Which)],

@@ -297,28 +297,33 @@ pub fn timers(t: &Tracked, which: Which, defs: &Defs) -> Vec<Timer> {
     if c.met_at.is_some() || c.running_since.is_none() {
         return Vec::new();
     }
-    let timer = |timepoint, offset| {
-        c.due(offset, cal).map(|due_at| Timer {
-            tenant_id: t.tenant_id,
-            ticket_id: t.ticket_id,
-            target: which.as_str().to_owned(),
-            timepoint,
-            due_at,
-        })
-    };
-    let mut out = Vec::new();
+    // Which timepoint (`None`: the breach) at which offset.
+    let mut wanted: Vec<(Option<u32>, i64)> = Vec::new();
     if let Some(target) = target_of(t, which, defs) {
         for (n, tp) in target.timepoints.iter().enumerate() {
             let n = u32::try_from(n).unwrap_or(u32::MAX);
             if !c.fired.contains(&n) {
-                out.extend(timer(Some(n), sla::offset(tp.placement, c.target)));
+                wanted.push((Some(n), sla::offset(tp.placement, c.target)));
             }
         }
     }
     if c.breached_at.is_none() {
-        out.extend(timer(None, c.target));
+        wanted.push((None, c.target));
     }
-    out
+    let offsets: Vec<i64> = wanted.iter().map(|(_, o)| *o).collect();
+    wanted
+        .iter()
+        .zip(c.due_each(&offsets, cal))
+        .filter_map(|((timepoint, _), due)| {
+            Some(Timer {
+                tenant_id: t.tenant_id,
+                ticket_id: t.ticket_id,
+                target: which.as_str().to_owned(),
+                timepoint: *timepoint,
+                due_at: due?,
+            })
+        })
+        .collect()
 }
 
 /// The SLA's definition of `which` for the ticket's priority.

@@ -232,13 +232,6 @@ impl Writer {
     }
 }
 
-fn store_err(e: definitions::Refused) -> StoreError {
-    match e {
-        definitions::Refused::Store(e) => e,
-        other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
-    }
-}
-
 /// Applies `events` in one transaction: nothing is committed on `Err`.
 pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
@@ -258,23 +251,19 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
     let mut ticket_ids: Vec<Uuid> = todo.iter().map(|(_, e)| e.ticket_id).collect();
     ticket_ids.dedup();
     let mut followed = tickets::load(&mut tx, store.backend(), &ticket_ids, Lock::Wait).await?;
+    let existing: HashSet<Uuid> = followed.keys().copied().collect();
     let mut defs: HashMap<Uuid, Defs> = HashMap::new();
     let mut dirty: HashSet<(Uuid, Which)> = HashSet::new();
     let mut changed: HashSet<Uuid> = HashSet::new();
     for (_, e) in &todo {
-        if !defs.contains_key(&e.tenant_id) {
-            let d = definitions::load(&mut tx, e.tenant_id)
-                .await
-                .map_err(store_err)?;
-            defs.insert(e.tenant_id, d);
-        }
+        let tenant_defs = definitions::load_once(&mut tx, &mut defs, e.tenant_id).await?;
         let current = followed.remove(&e.ticket_id);
         if current.as_ref().is_some_and(|t| t.tenant_id != e.tenant_id) {
             // Another tenant's ticket id: never applied across tenants.
             followed.extend(current.map(|t| (t.ticket_id, t)));
             continue;
         }
-        if let Some((t, moved)) = track::apply(current, e, &defs[&e.tenant_id]) {
+        if let Some((t, moved)) = track::apply(current, e, tenant_defs) {
             dirty.extend(moved.into_iter().map(|w| (t.ticket_id, w)));
             changed.insert(t.ticket_id);
             followed.insert(t.ticket_id, t);
@@ -284,7 +273,7 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
         .values()
         .filter(|t| changed.contains(&t.ticket_id))
         .collect();
-    tickets::save(&mut tx, &saved).await?;
+    tickets::save(&mut tx, &saved, &existing).await?;
     let dirty: Vec<(Uuid, Which)> = dirty.into_iter().collect();
     let placed: Vec<timers::Timer> = dirty
         .iter()
@@ -294,7 +283,12 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
         })
         .flatten()
         .collect();
-    timers::replace(&mut tx, &dirty, &placed).await?;
+    let replaced: Vec<(Uuid, Which)> = dirty
+        .iter()
+        .filter(|(id, _)| existing.contains(id))
+        .copied()
+        .collect();
+    timers::replace(&mut tx, &replaced, &placed).await?;
     inbox::record(
         &mut tx,
         CONSUMER,

@@ -197,8 +197,14 @@ async fn all_twelve_timepoints_fire_once_each_with_their_actions(backend: Backen
     // Ten hours to resolve; twelve timepoints of every placement, between
     // them every action.
     let twelve = vec![
-        tp(Placement::Before { minutes: 120 }, vec![Action::AlertAssignee]),
-        tp(Placement::Before { minutes: 60 }, vec![Action::AlertTeamLeader]),
+        tp(
+            Placement::Before { minutes: 120 },
+            vec![Action::AlertAssignee],
+        ),
+        tp(
+            Placement::Before { minutes: 60 },
+            vec![Action::AlertTeamLeader],
+        ),
         tp(
             Placement::Before { minutes: 30 },
             vec![Action::AlertAgents {

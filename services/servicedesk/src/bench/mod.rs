@@ -12,6 +12,7 @@
 //! binary, as users run it); the load comes from this process over loopback.
 
 mod ceilings;
+mod escalation;
 mod load;
 mod reports;
 
@@ -56,7 +57,8 @@ pub struct BenchArgs {
     /// Ticketing replicas in distributed mode.
     #[arg(long, default_value_t = 2)]
     pub replicas: usize,
-    /// Tickets of the tenant the reports run over (`--mode reports`).
+    /// Tickets of the tenant the reports run over (`--mode reports`), or
+    /// open under SLA (`--mode escalation`).
     #[arg(long, default_value_t = 1_000_000)]
     pub tickets: usize,
 }
@@ -84,6 +86,8 @@ pub enum Mode {
     Both,
     /// The KPI reports over `--tickets` tickets, on SQLite and PostgreSQL.
     Reports,
+    /// The escalation engine with `--tickets` open tickets under SLA.
+    Escalation,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -94,6 +98,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.requests, args.concurrency
     );
 
+    if args.mode == Mode::Escalation {
+        rows = escalation::run(args.tickets, &args.postgres()).await?;
+        print_table(rows);
+        return Ok(());
+    }
     if args.mode == Mode::Reports {
         rows = reports::run(args.tickets, &args.postgres()).await?;
         print_table(rows);
