@@ -16,6 +16,8 @@ use uuid::Uuid;
 use crate::definitions::{self, Refused};
 use crate::now::Now;
 use crate::queries;
+use crate::tickets::Under;
+use crate::tracker;
 
 /// The inbox name of the escalation command consumer.
 pub const CONSUMER: &str = "escalation.commands";
@@ -139,6 +141,23 @@ impl Commands {
                 ))));
         }
         let tenant: Uuid = env.tenant_id;
+        // A calendar or SLA replaced: the open tickets under it move, in
+        // this transaction, from what the definitions were before.
+        let replaced = match env.message_type.as_str() {
+            DefineCalendarV1::TYPE => decode::<DefineCalendarV1>(env)?
+                .calendar
+                .map(|id| (Under::Calendar, id)),
+            DefineSlaV1::TYPE => decode::<DefineSlaV1>(env)?.sla.map(|id| (Under::Sla, id)),
+            _ => None,
+        };
+        let before = match replaced {
+            Some(_) => Some(
+                definitions::load_for_engine(&mut tx, tenant)
+                    .await
+                    .map_err(retry)?,
+            ),
+            None => None,
+        };
         let outcome = match env.message_type.as_str() {
             DefineCalendarV1::TYPE => definitions::define_calendar(&mut tx, tenant, decode(env)?)
                 .await
@@ -156,6 +175,17 @@ impl Commands {
             }
         };
         let reply = settle(outcome)?;
+        if let (ReplyV1::Ok(_), Some((under, id)), Some(before)) = (&reply, replaced, &before) {
+            let at = self.now.now();
+            let moved =
+                tracker::redefined(&mut tx, self.store.backend(), tenant, before, under, id, at)
+                    .await
+                    .map_err(retry)?;
+            tracing::info!(
+                tickets = moved,
+                "definition replaced: open tickets recomputed"
+            );
+        }
         if let ReplyV1::Ok(_) = &reply {
             let stored = serde_json::to_string(&reply).unwrap_or_default();
             inbox::record(&mut tx, CONSUMER, vec![(env.message_id, Some(stored))])

@@ -296,13 +296,20 @@ pub async fn load_once<'c>(
     tenant: Uuid,
 ) -> std::result::Result<&'c Defs, StoreError> {
     if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(tenant) {
-        let defs = load(conn, tenant).await.map_err(|e| match e {
-            Refused::Store(e) => e,
-            other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
-        })?;
-        slot.insert(defs);
+        slot.insert(load_for_engine(conn, tenant).await?);
     }
     Ok(&cache[&tenant])
+}
+
+/// [`load`], where a definition that does not read back is a store failure.
+pub async fn load_for_engine(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+) -> std::result::Result<Defs, StoreError> {
+    load(conn, tenant).await.map_err(|e| match e {
+        Refused::Store(e) => e,
+        other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
+    })
 }
 
 /// Everything of `tenant`'s that places a ticket's clocks. A stored

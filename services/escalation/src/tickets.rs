@@ -224,6 +224,43 @@ pub async fn load(
     Ok(found)
 }
 
+/// The tickets of `tenant` still counting under calendar or SLA `id`
+/// (`column`: `calendar_id` or `sla_id`), locked for the caller.
+pub async fn under(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    tenant: Uuid,
+    column: Under,
+    id: Uuid,
+) -> Result<Vec<Tracked>, StoreError> {
+    let column = match column {
+        Under::Calendar => "calendar_id",
+        Under::Sla => "sla_id",
+    };
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    };
+    // Met targets have their time; only open ones move.
+    let sql = format!(
+        "{SELECT} WHERE tenant_id = $1 AND {column} = $2 \
+         AND (response_met_at IS NULL OR resolve_met_at IS NULL) ORDER BY ticket_id{lock}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// What kind of definition [`under`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Under {
+    Calendar,
+    Sla,
+}
+
 /// Writes `tickets` whole: those in `existing` replace their rows, the
 /// others are new (nothing to replace, so nothing is looked up for them).
 pub async fn save(

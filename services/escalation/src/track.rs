@@ -202,7 +202,8 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
         }
         Change::Acted { .. } => {}
     }
-    place_targets(&mut t, at, defs, old_priority);
+    let old_cal = defs.calendar_of(&t).cloned();
+    place_targets(&mut t, at, defs, old_cal.as_ref(), old_priority, false);
     let Some(cal) = defs.calendar_of(&t).cloned() else {
         return Some((t, Vec::new()));
     };
@@ -239,8 +240,45 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     Some((t, dirty))
 }
 
-/// Chooses the ticket's SLA and starts or recomputes its clocks.
-fn place_targets(t: &mut Tracked, at: Timestamp, defs: &Defs, old_priority: u8) {
+/// The tenant's definitions changed from `old` to `new` at `at` (a
+/// calendar, `recalendar`, or an SLA was replaced): each clock counts what
+/// it used so far in the calendar it ran in, then goes on under what `new`
+/// gives the ticket. Returns the targets whose timers must be placed again.
+pub fn redefine(
+    t: &mut Tracked,
+    at: Timestamp,
+    old: &Defs,
+    new: &Defs,
+    recalendar: bool,
+) -> Vec<Which> {
+    let at = at.max(t.last_at);
+    t.last_at = at;
+    let before = (t.response.clone(), t.resolve.clone());
+    let old_cal = old.calendar_of(t).cloned();
+    place_targets(t, at, new, old_cal.as_ref(), t.priority, recalendar);
+    Which::BOTH
+        .into_iter()
+        .filter(|w| {
+            let old = match w {
+                Which::Response => &before.0,
+                Which::Resolve => &before.1,
+            };
+            t.clock(*w) != old.as_ref()
+        })
+        .collect()
+}
+
+/// Chooses the ticket's SLA and starts or recomputes its clocks. `old_cal`
+/// is the calendar the clocks ran in until now; `recalendar` says its
+/// definition changed even if its id did not.
+fn place_targets(
+    t: &mut Tracked,
+    at: Timestamp,
+    defs: &Defs,
+    old_cal: Option<&Calendar>,
+    old_priority: u8,
+    recalendar: bool,
+) {
     let facts = Facts {
         priority: t.priority,
         company_id: None,
@@ -268,15 +306,17 @@ fn place_targets(t: &mut Tracked, at: Timestamp, defs: &Defs, old_priority: u8) 
         t.calendar_id = Some(sla.calendar_id);
         return;
     }
+    let calendar_changed = recalendar || t.calendar_id != Some(sla.calendar_id);
     let reason = if t.sla_id != Some(sla_id) {
         format!("SLA changed to {}", sla.name)
-    } else if t.calendar_id != Some(sla.calendar_id) {
+    } else if calendar_changed {
         "the SLA's calendar changed".to_owned()
-    } else {
+    } else if old_priority != t.priority {
         format!("priority {old_priority} → {}", t.priority)
+    } else {
+        "the SLA's targets changed".to_owned()
     };
-    let old_cal = defs.calendar_of(t).unwrap_or(cal).clone();
-    let calendar_changed = t.calendar_id != Some(sla.calendar_id);
+    let old_cal = old_cal.unwrap_or(cal).clone();
     for (which, target) in Which::BOTH.into_iter().zip(targets) {
         if let Some(c) = t.clock_mut(which)
             && (calendar_changed || c.target != target)

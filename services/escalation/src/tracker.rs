@@ -298,3 +298,37 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
     tx.commit().await?;
     Ok(())
 }
+
+/// A calendar or SLA (`under`, `id`) of `tenant` was replaced in `tx`, and
+/// `old` is what the tenant's definitions were before: the open tickets
+/// under it are recomputed at `at` (what they used counted in the old
+/// definitions) and their timers placed again. Returns how many moved.
+pub async fn redefined(
+    tx: &mut sqlx::AnyConnection,
+    backend: runtime::store::Backend,
+    tenant: Uuid,
+    old: &Defs,
+    under: tickets::Under,
+    id: Uuid,
+    at: Timestamp,
+) -> Result<usize, StoreError> {
+    let new = definitions::load_for_engine(tx, tenant).await?;
+    let mut moved = tickets::under(tx, backend, tenant, under, id).await?;
+    let recalendar = under == tickets::Under::Calendar;
+    let mut dirty = Vec::new();
+    for t in &mut moved {
+        let targets = track::redefine(t, at, old, &new, recalendar);
+        dirty.extend(targets.into_iter().map(|w| (t.ticket_id, w)));
+    }
+    let existing: HashSet<Uuid> = moved.iter().map(|t| t.ticket_id).collect();
+    let saved: Vec<&Tracked> = moved.iter().collect();
+    tickets::save(tx, &saved, &existing).await?;
+    let by_id: HashMap<Uuid, &Tracked> = moved.iter().map(|t| (t.ticket_id, t)).collect();
+    let placed: Vec<timers::Timer> = dirty
+        .iter()
+        .filter_map(|(id, w)| Some(track::timers(by_id.get(id)?, *w, &new)))
+        .flatten()
+        .collect();
+    timers::replace(tx, &dirty, &placed).await?;
+    Ok(moved.len())
+}

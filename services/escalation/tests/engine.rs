@@ -5,13 +5,18 @@
 //! and a firer that dies mid-firing loses nothing.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use contracts::common::ReplyV1;
 use contracts::escalation::*;
 use contracts::{Actor, Envelope, Role};
+use escalation::commands::Commands;
 use escalation::firing::{self, Fired};
+use escalation::now::ManualNow;
 use escalation::track::{Change, Event, Snapshot};
 use escalation::{definitions, timers, tracker};
 use jiff::{Timestamp, ToSpan};
+use runtime::bus::Handler;
 use runtime::store::{Backend, Store};
 use runtime::testing;
 use uuid::Uuid;
@@ -44,6 +49,15 @@ fn tp(placement: Placement, actions: Vec<Action>) -> Timepoint {
 /// A 24x7 UTC calendar, an SLA with `grid` under it, and a rule giving it
 /// to every ticket; returns the tenant.
 async fn define(store: &Store, grid: Vec<GridRow>, met_by: ResponseMetBy) -> Uuid {
+    define_with_calendar(store, grid, met_by).await.0
+}
+
+/// As [`define`]; returns the tenant and the calendar's id.
+async fn define_with_calendar(
+    store: &Store,
+    grid: Vec<GridRow>,
+    met_by: ResponseMetBy,
+) -> (Uuid, Uuid) {
     let tenant = Uuid::now_v7();
     let day = || {
         vec![IntervalV1 {
@@ -107,7 +121,7 @@ async fn define(store: &Store, grid: Vec<GridRow>, met_by: ResponseMetBy) -> Uui
     .await
     .expect("rules");
     tx.commit().await.expect("commit");
-    tenant
+    (tenant, calendar.id)
 }
 
 fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
@@ -578,7 +592,86 @@ async fn concurrent_firers_never_fire_a_timer_twice(backend: Backend) {
     assert_eq!(reached(&store).await.len(), 300, "one event per timepoint");
 }
 
+async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(60, vec![]),
+        resolve: target(600, vec![]),
+    }];
+    let (tenant, calendar) = define_with_calendar(&store, grid, ResponseMetBy::FirstAction).await;
+    let ticket = Uuid::now_v7();
+    // Monday 2026-06-01 09:00 UTC, ten hours to resolve around the clock.
+    happen(&store, tenant, ticket, t0(), logged("INC-000009")).await;
+    let sla = ticket_sla(&store, tenant, "INC-000009", t0()).await;
+    assert_eq!(
+        sla.resolve.expect("resolve").due_at,
+        Some(firing::to_time(t0() + 10.hours()))
+    );
+    // At 13:00 the calendar becomes office hours, weekdays 09:00–17:00.
+    let office = vec![IntervalV1 {
+        start: "09:00".into(),
+        end: "17:00".into(),
+    }];
+    let now = Arc::new(ManualNow::new(t0() + 4.hours()));
+    let commands = Commands {
+        store: store.clone(),
+        now: now.clone(),
+    };
+    let replace = DefineCalendarV1 {
+        actor: admin(),
+        calendar: Some(calendar),
+        definition: CalendarDefinitionV1 {
+            name: "24x7".into(),
+            time_zone: "UTC".into(),
+            week: WeekV1 {
+                monday: office.clone(),
+                tuesday: office.clone(),
+                wednesday: office.clone(),
+                thursday: office.clone(),
+                friday: office,
+                ..WeekV1::default()
+            },
+            holidays: vec![],
+        },
+    };
+    let reply = commands
+        .handle(Envelope::new(tenant, &replace))
+        .await
+        .expect("handled")
+        .expect("a reply");
+    assert!(matches!(reply.decode::<ReplyV1>(), Ok(ReplyV1::Ok(_))));
+    // Four hours used around the clock; six left in office hours: 13:00–
+    // 17:00 today, 09:00–11:00 tomorrow.
+    let sla = ticket_sla(&store, tenant, "INC-000009", t0() + 4.hours()).await;
+    let resolve = sla.resolve.expect("resolve");
+    assert_eq!(resolve.elapsed_seconds, 4 * 3600);
+    assert_eq!(resolve.due_at, Some(firing::to_time(t0() + 26.hours())));
+    assert!(sla.timeline.iter().any(|e| e.target == "resolve"
+        && e.step
+            == SlaStepV1::Recomputed {
+                from_seconds: 36_000,
+                to_seconds: 36_000,
+                elapsed_seconds: 4 * 3600,
+                reason: "the SLA's calendar changed".into(),
+            }));
+    // The response target (an hour) passed while no firer ran: its breach
+    // is due now. Then the resolve breach, where it moved.
+    assert_eq!(
+        timers::next_due(&store).await.expect("next"),
+        Some(t0() + 4.hours())
+    );
+    let fired = fire(&store, t0() + 4.hours()).await;
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].timer.target, "response");
+    assert_eq!(
+        timers::next_due(&store).await.expect("next"),
+        Some(t0() + 26.hours())
+    );
+}
+
 runtime::on_both_stores!(
+    a_replaced_calendar_recomputes_open_tickets,
     all_twelve_timepoints_fire_once_each_with_their_actions,
     pauses_recomputes_and_responses_move_the_timers,
     concurrent_firers_never_fire_a_timer_twice,
