@@ -114,6 +114,9 @@ pub struct IncidentV1 {
     /// The supplier it is handed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<Uuid>,
+    /// The company of its customer when it was logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
     /// The problem this incident is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
@@ -168,6 +171,9 @@ pub struct LogIncidentV1 {
     pub urgency: Option<u8>,
     #[serde(default)]
     pub customer_id: Option<Uuid>,
+    /// The customer's company, filled in by the edge from its directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
     #[serde(default)]
     pub category: Option<String>,
     #[serde(default)]

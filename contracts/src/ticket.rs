@@ -127,6 +127,9 @@ pub struct TicketV1 {
     /// Incidents only: the supplier it is handed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<Uuid>,
+    /// The company of its customer when it was logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
     /// Incidents only: the problem it is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
@@ -426,6 +429,9 @@ pub struct LogTicketV1 {
     pub priority: Option<u8>,
     #[serde(default)]
     pub customer_id: Option<Uuid>,
+    /// The customer's company, filled in by the edge from its directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
     #[serde(default)]
     pub category: Option<String>,
     #[serde(default)]

@@ -45,6 +45,7 @@ fn incident() -> IncidentV1 {
         version: 3,
         first_response_at: None,
         supplier_id: None,
+        company_id: Some(id(5)),
         // Left out of the wire form when empty: the first version's golden
         // files still hold.
         problem_id: None,
@@ -111,6 +112,7 @@ fn commands() {
         impact: Some(1),
         urgency: Some(2),
         customer_id: Some(id(3)),
+        company_id: Some(id(5)),
         category: Some("email".into()),
         service: None,
         fields: Default::default(),
@@ -271,6 +273,7 @@ fn change() -> TicketV1 {
         version: 1,
         first_response_at: None,
         supplier_id: None,
+        company_id: Some(id(5)),
         problem_id: None,
         fields: [("cab".to_owned(), serde_json::json!("2026-01-05"))].into(),
         problem: None,
@@ -304,6 +307,7 @@ fn ticket_commands() {
         description: String::new(),
         priority: Some(2),
         customer_id: None,
+        company_id: None,
         category: None,
         service: Some("Exchange".into()),
         fields: [("cab".to_owned(), serde_json::json!("2026-01-05"))].into(),

@@ -11,6 +11,7 @@ CREATE TABLE sla_tickets (
     priority BIGINT NOT NULL,
     service TEXT,
     customer_id TEXT,
+    company_id TEXT,
     assignee_id TEXT,
     team_id TEXT,
     -- The ticket's version in the last full snapshot applied: an older

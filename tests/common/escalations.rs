@@ -41,7 +41,7 @@ fn steps(sla: &Value, target: &str) -> Vec<String> {
 
 pub async fn an_incident_escalates(desk: &Desk) {
     let admin = desk.tenant("Escalating Co").await;
-    let (_agent, team, _customer) = directory(&admin).await;
+    let (_agent, team, customer) = directory(&admin).await;
     let always = json!({"name": "24x7", "time_zone": "UTC", "week": {
         "monday": [{"start": "00:00", "end": "24:00"}], "tuesday": [{"start": "00:00", "end": "24:00"}],
         "wednesday": [{"start": "00:00", "end": "24:00"}], "thursday": [{"start": "00:00", "end": "24:00"}],
@@ -66,10 +66,26 @@ pub async fn an_incident_escalates(desk: &Desk) {
         )
         .await
         .expect(201);
+    // The customer's company has an SLA of its own, chosen first.
+    let company = admin
+        .get(&format!("/api/v1/customers/{customer}"))
+        .await
+        .expect(200)["company_id"]
+        .clone();
+    let platinum = admin
+        .post(
+            "/api/v1/slas",
+            json!({"name": "Platinum", "calendar_id": id(&calendar), "grid": [
+                {"priority": 3, "response": {"minutes": 10}, "resolve": {"minutes": 60}}]}),
+        )
+        .await
+        .expect(201);
     admin
         .put(
             "/api/v1/sla-rules",
-            json!({"rules": [{"when": {"kind": "incident"}, "sla": id(&sla)}]}),
+            json!({"rules": [
+                {"when": {"company_id": company}, "sla": id(&platinum)},
+                {"when": {"kind": "incident"}, "sla": id(&sla)}]}),
         )
         .await
         .expect(200);
@@ -253,6 +269,23 @@ pub async fn an_incident_escalates(desk: &Desk) {
         .collect();
     targets.sort_unstable();
     assert_eq!(targets, ["resolve", "response"]);
+    // The company's customer gets the company's SLA.
+    let theirs = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "VPN down", "priority": 3, "customer_id": customer}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(theirs["company_id"], company);
+    let state = until(
+        &admin,
+        &format!("/api/v1/incidents/{}/sla", id(&theirs)),
+        "the company's SLA",
+        |s| s["sla"]["name"] == "Platinum",
+    )
+    .await;
+    assert_eq!(state["resolve"]["target_minutes"], 60);
     // A window that ends before it starts is refused, naming the field.
     admin
         .get("/api/v1/reports/sla?from=2100-01-01T00:00:00Z&to=2000-01-01T00:00:00Z")

@@ -200,15 +200,26 @@ pub async fn team_exists(state: &AppState, tenant: Uuid, field: &str, id: Uuid) 
     must_exist::<Team>(state, tenant, field, id).await.map(drop)
 }
 
-pub async fn customer_exists(
+/// The company of a new ticket's customer: the caller's own when a
+/// customer logs it, else that of `customer` (given in `field`), which must
+/// exist. Ticketing keeps it with the ticket, for SLA rules by company.
+pub async fn customer_company(
     state: &AppState,
-    tenant: Uuid,
+    who: &crate::auth::Principal,
     field: &str,
-    id: Uuid,
-) -> ApiResult<()> {
-    must_exist::<Customer>(state, tenant, field, id)
-        .await
-        .map(drop)
+    customer: Option<Uuid>,
+) -> ApiResult<Option<Uuid>> {
+    if let Some(me) = who.actor.customer_scope() {
+        return Ok(find::<Customer>(state, who.tenant_id, me)
+            .await?
+            .and_then(|c| c.company_id));
+    }
+    match customer {
+        Some(id) => Ok(must_exist::<Customer>(state, who.tenant_id, field, id)
+            .await?
+            .company_id),
+        None => Ok(None),
+    }
 }
 
 async fn get_one<E: Entry>(state: &AppState, who: &Principal, id: &str) -> ApiResult<Json<E>> {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
-use contracts::{Command, Envelope, Page, Role};
+use contracts::{Command, Envelope, Page};
 use runtime::telemetry;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -149,11 +149,8 @@ async fn create(
     headers: HeaderMap,
     Body(body): Body<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentV1>)> {
-    if who.role() != Role::Customer
-        && let Some(customer) = body.customer_id
-    {
-        directory::customer_exists(&state, who.tenant_id, "customer_id", customer).await?;
-    }
+    let company_id =
+        directory::customer_company(&state, &who, "customer_id", body.customer_id).await?;
     let command = LogIncidentV1 {
         actor: who.actor.clone(),
         summary: body.summary,
@@ -162,6 +159,7 @@ async fn create(
         impact: body.impact,
         urgency: body.urgency,
         customer_id: body.customer_id,
+        company_id,
         category: body.category,
         service: body.service,
         fields: body.fields,

@@ -143,11 +143,8 @@ async fn create(
     Body(body): Body<NewTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketV1>)> {
     may_log(&who, kind)?;
-    if who.role() != Role::Customer
-        && let Some(customer) = body.customer_id
-    {
-        directory::customer_exists(&state, who.tenant_id, "customer_id", customer).await?;
-    }
+    let company_id =
+        directory::customer_company(&state, &who, "customer_id", body.customer_id).await?;
     if let Some(plan) = &body.change {
         for (n, approver) in plan.approvers().iter().enumerate() {
             let field = format!("change.approvers[{n}]");
@@ -161,6 +158,7 @@ async fn create(
         description: body.description,
         priority: body.priority,
         customer_id: body.customer_id,
+        company_id,
         category: body.category,
         service: body.service,
         fields: body.fields,

@@ -45,6 +45,7 @@ pub struct Tracked {
     pub priority: u8,
     pub service: Option<String>,
     pub customer_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub version: i64,
@@ -71,7 +72,7 @@ impl Tracked {
     }
 }
 
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "ticket_id",
     "tenant_id",
     "kind",
@@ -80,6 +81,7 @@ const COLUMNS: [&str; 20] = [
     "priority",
     "service",
     "customer_id",
+    "company_id",
     "assignee_id",
     "team_id",
     "version",
@@ -120,6 +122,7 @@ fn params(t: &Tracked) -> Vec<Param> {
         Param::from(i64::from(t.priority)),
         Param::from(t.service.clone()),
         text(t.customer_id),
+        text(t.company_id),
         text(t.assignee_id),
         text(t.team_id),
         Param::from(t.version),
@@ -161,8 +164,8 @@ pub fn from_micros(us: i64) -> Timestamp {
 }
 
 const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, priority, service, \
-     customer_id, assignee_id, team_id, version, last_at, sla_id, calendar_id, response, resolve \
-     FROM sla_tickets";
+     customer_id, assignee_id, team_id, version, last_at, sla_id, calendar_id, response, resolve, \
+     company_id FROM sla_tickets";
 
 fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
     let priority: i64 = r.try_get(5)?;
@@ -183,6 +186,7 @@ fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
         calendar_id: opt_uuid(r, 13)?,
         response: clock(r, 14)?,
         resolve: clock(r, 15)?,
+        company_id: opt_uuid(r, 16)?,
     })
 }
 

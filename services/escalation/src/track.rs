@@ -55,6 +55,7 @@ pub struct Snapshot {
     pub priority: u8,
     pub service: Option<String>,
     pub customer_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub version: i64,
@@ -148,6 +149,7 @@ fn new_ticket(e: &Event, s: &Snapshot) -> Tracked {
         priority: s.priority,
         service: s.service.clone(),
         customer_id: s.customer_id,
+        company_id: s.company_id,
         assignee_id: s.assignee_id,
         team_id: s.team_id,
         version: 0,
@@ -188,6 +190,7 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
             t.priority = s.priority;
             t.service.clone_from(&s.service);
             t.customer_id = s.customer_id;
+            t.company_id = s.company_id;
             t.assignee_id = s.assignee_id;
             t.team_id = s.team_id;
         }
@@ -281,7 +284,7 @@ fn place_targets(
 ) {
     let facts = Facts {
         priority: t.priority,
-        company_id: None,
+        company_id: t.company_id,
         service: t.service.as_deref(),
         kind: &t.kind,
     };

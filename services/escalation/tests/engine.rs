@@ -139,6 +139,7 @@ fn snapshot(reference: &str, status: &str, priority: u8, version: i64) -> Snapsh
         priority,
         service: None,
         customer_id: None,
+        company_id: None,
         assignee_id: None,
         team_id: None,
         version,

@@ -794,6 +794,7 @@ async fn log(
         version: 1,
         first_response_at: None,
         supplier_id: None,
+        company_id: cmd.company_id,
         problem_id: None,
         fields,
     };

@@ -215,6 +215,7 @@ pub async fn log(
         version: 1,
         first_response_at: None,
         supplier_id: None,
+        company_id: cmd.company_id,
         problem_id: None,
         fields: values,
         problem: (kind == TicketKind::Problem).then(ProblemDetailsV1::default),

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "suppliers",
         sql: include_str!("../../../migrations/ticketing/0005_suppliers.sql"),
     },
+    Migration {
+        version: 6,
+        name: "company",
+        sql: include_str!("../../../migrations/ticketing/0006_company.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 const COLUMNS: &str = "id, kind, reference, status, priority, impact, urgency, summary, \
     description, customer_id, category, service, assignee_id, team_id, resolution, logged_by, \
     created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields, \
-    first_response_at, supplier_id";
+    first_response_at, supplier_id, company_id";
 
 /// What only one kind has, as stored in the `details` column.
 #[derive(Default, Serialize, Deserialize)]
@@ -73,6 +73,7 @@ fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
         fields: json_col(row, 23)?,
         first_response_at: row.try_get::<Option<i64>, _>(24)?.map(from_micros),
         supplier_id: uuid_at(row, 25)?,
+        company_id: uuid_at(row, 26)?,
         problem: details.problem,
         change: details.change,
         request: details.request,
@@ -129,6 +130,7 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "planned_end",
     "first_response_at",
     "supplier_id",
+    "company_id",
 ];
 
 fn id_param(u: Option<Uuid>) -> Param {
@@ -173,6 +175,7 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
         end.into(),
         t.first_response_at.map(micros).into(),
         id_param(t.supplier_id),
+        id_param(t.company_id),
     ]
 }
 
@@ -595,6 +598,7 @@ pub fn to_incident(t: TicketV1) -> Result<IncidentV1> {
         fields: t.fields,
         first_response_at: t.first_response_at,
         supplier_id: t.supplier_id,
+        company_id: t.company_id,
     })
 }
 
@@ -625,6 +629,7 @@ pub fn from_incident(i: &IncidentV1) -> TicketV1 {
         fields: i.fields.clone(),
         first_response_at: i.first_response_at,
         supplier_id: i.supplier_id,
+        company_id: i.company_id,
         problem: None,
         change: None,
         request: None,

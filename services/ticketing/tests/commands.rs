@@ -40,6 +40,7 @@ fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
         impact: None,
         urgency: None,
         customer_id: None,
+        company_id: None,
         category: None,
         service: None,
         fields: Default::default(),

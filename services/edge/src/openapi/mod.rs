@@ -742,6 +742,13 @@ fn incident() -> Value {
                 ),
             ),
             (
+                "company_id",
+                about(
+                    uuid(),
+                    "The company of its customer when it was logged, from the directory; absent if none. SLA rules may go by it.",
+                ),
+            ),
+            (
                 "problem_id",
                 about(
                     uuid(),

@@ -397,6 +397,13 @@ fn ticket() -> Value {
             ),
             ("first_response_at", first_response_at()),
             (
+                "company_id",
+                about(
+                    uuid(),
+                    "The company of its customer when it was logged, from the directory; absent if none. SLA rules may go by it.",
+                ),
+            ),
+            (
                 "fields",
                 about(
                     component("FieldValues"),

@@ -60,6 +60,7 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
         version: 1,
         first_response_at: None,
         supplier_id: None,
+        company_id: None,
         problem_id: None,
         fields: Default::default(),
     }

@@ -144,6 +144,7 @@ fn logged(tenant: Uuid, ticket: Uuid, n: usize, at: Timestamp) -> Event {
                 priority: 3,
                 service: None,
                 customer_id: None,
+                company_id: None,
                 assignee_id: None,
                 team_id: None,
                 version: 1,

@@ -93,21 +93,25 @@ pub enum Mode {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut rows: Vec<(String, String)> = Vec::new();
     let exe = std::env::current_exe().context("finding the servicedesk binary")?;
-    println!(
-        "servicedesk bench: {} incidents, {} clients per run",
-        args.requests, args.concurrency
-    );
-
     if args.mode == Mode::Escalation {
+        println!(
+            "servicedesk bench: escalation, {} open tickets",
+            args.tickets
+        );
         rows = escalation::run(args.tickets, &args.postgres()).await?;
         print_table(rows);
         return Ok(());
     }
     if args.mode == Mode::Reports {
+        println!("servicedesk bench: reports, {} tickets", args.tickets);
         rows = reports::run(args.tickets, &args.postgres()).await?;
         print_table(rows);
         return Ok(());
     }
+    println!(
+        "servicedesk bench: {} incidents, {} clients per run",
+        args.requests, args.concurrency
+    );
     if let (Some(url), Some(token)) = (&args.url, &args.token) {
         let (full, half) = measure(url, token, &args).await?;
         println!("{url}: {}", full.line());
