@@ -142,6 +142,10 @@ impl Clock {
         if breached && self.breached_at.is_none() {
             // Met late before the breach timer fired (it was behind).
             self.breached_at = Some(at);
+        } else if !breached {
+            // Met in time, heard of after the breach timer fired (the event
+            // was on its way): it was no breach.
+            self.breached_at = None;
         }
         self.timeline.push(Entry {
             at,

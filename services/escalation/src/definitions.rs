@@ -131,8 +131,18 @@ async fn rows<T: serde::de::DeserializeOwned>(
     table: &str,
     tenant: Uuid,
 ) -> Result<Vec<(Uuid, T)>> {
+    rows_locked(conn, table, tenant, "").await
+}
+
+/// [`rows`], with `lock` (`FOR SHARE`, or nothing) after the query.
+async fn rows_locked<T: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+    lock: &str,
+) -> Result<Vec<(Uuid, T)>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, definition FROM {table} WHERE tenant_id = $1 ORDER BY name_folded"
+        "SELECT id, definition FROM {table} WHERE tenant_id = $1 ORDER BY name_folded{lock}"
     )))
     .bind(tenant.to_string())
     .fetch_all(&mut *conn)
@@ -306,30 +316,56 @@ pub async fn load_for_engine(
     conn: &mut AnyConnection,
     tenant: Uuid,
 ) -> std::result::Result<Defs, StoreError> {
-    load(conn, tenant).await.map_err(|e| match e {
+    load(conn, tenant).await.map_err(engine_error)
+}
+
+fn engine_error(e: Refused) -> StoreError {
+    match e {
         Refused::Store(e) => e,
         other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
-    })
+    }
 }
 
 /// Everything of `tenant`'s that places a ticket's clocks. A stored
 /// calendar that no longer computes (a time zone gone from the database)
 /// is left out, so the tickets under it wait instead of failing.
 pub async fn load(conn: &mut AnyConnection, tenant: Uuid) -> Result<Defs> {
-    let calendars = rows::<CalendarDefinitionV1>(conn, "calendars", tenant)
+    load_with(conn, tenant, "").await
+}
+
+/// [`load`] for the tracker: on PostgreSQL the definitions are share-locked
+/// until its transaction ends, so a calendar or SLA being replaced waits
+/// for the tickets it is placing (and then recomputes them), or they wait
+/// for it (and are placed under the new one). Taken before any ticket row,
+/// as the replacing command takes its definition row first too.
+pub async fn load_shared(
+    conn: &mut AnyConnection,
+    backend: runtime::store::Backend,
+    tenant: Uuid,
+) -> std::result::Result<Defs, StoreError> {
+    let lock = match backend {
+        runtime::store::Backend::Postgres => " FOR SHARE",
+        runtime::store::Backend::Sqlite => "",
+    };
+    load_with(conn, tenant, lock).await.map_err(engine_error)
+}
+
+async fn load_with(conn: &mut AnyConnection, tenant: Uuid, lock: &str) -> Result<Defs> {
+    let calendars = rows_locked::<CalendarDefinitionV1>(conn, "calendars", tenant, lock)
         .await?
         .into_iter()
         .filter_map(|(id, def)| Some((id, Calendar::from_definition(&def).ok()?)))
         .collect();
-    let slas = rows::<SlaDefinitionV1>(conn, "slas", tenant)
+    let slas = rows_locked::<SlaDefinitionV1>(conn, "slas", tenant, lock)
         .await?
         .into_iter()
         .collect();
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT rules FROM sla_rules WHERE tenant_id = $1")
-            .bind(tenant.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let stored: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT rules FROM sla_rules WHERE tenant_id = $1{lock}"
+    )))
+    .bind(tenant.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(Defs {
         rules: stored.map(|s| decode(&s)).transpose()?.unwrap_or_default(),
         slas,

@@ -33,6 +33,10 @@ pub const MAX_FIRE: i64 = 500;
 /// Longest the loop sleeps without looking again.
 pub const MAX_SLEEP: Duration = Duration::from_millis(250);
 
+/// How long the loop waits before trying a due timer whose ticket another
+/// writer holds.
+const HELD_BACK: Duration = Duration::from_millis(20);
+
 /// A timer that fired.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fired {
@@ -119,8 +123,6 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
         };
         let tenant_defs = definitions::load_once(&mut tx, &mut defs, t.tenant_id).await?;
         let late = timers::is_late(timer.due_at, now);
-        // What happens to the ticket next counts from here at the earliest.
-        t.last_at = t.last_at.max(now);
         let Some(clock) = t.clock_mut(which) else {
             done.push(c);
             continue;
@@ -179,8 +181,7 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
         .values()
         .filter(|t| changed.contains(&t.ticket_id))
         .collect();
-    let existing: HashSet<Uuid> = changed.iter().map(|t| t.ticket_id).collect();
-    tickets::save(&mut tx, &changed, &existing).await?;
+    tickets::save(&mut tx, &changed).await?;
     timers::mark_fired(&mut tx, &done, now).await?;
     outbox::enqueue(&mut tx, &events).await?;
     tx.commit().await?;
@@ -234,6 +235,9 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     while !stop.is_cancelled() {
+        // Nothing fired although something is due: its ticket is held by
+        // another writer. Give it a moment rather than spin.
+        let mut least = Duration::ZERO;
         match fire_due(&store, now.now(), MAX_FIRE).await {
             Ok(fired) => {
                 if !fired.is_empty() {
@@ -242,13 +246,16 @@ pub async fn run(
                 if fired.len() as i64 == MAX_FIRE {
                     continue;
                 }
+                if fired.is_empty() {
+                    least = HELD_BACK;
+                }
             }
             Err(e) => tracing::warn!(error = %e, "firing timers failed; trying again"),
         }
         let sleep = match timers::next_due(&store).await {
             Ok(Some(next)) => {
                 let wait = next.as_millisecond() - now.now().as_millisecond();
-                Duration::from_millis(u64::try_from(wait).unwrap_or(0)).min(MAX_SLEEP)
+                Duration::from_millis(u64::try_from(wait).unwrap_or(0)).clamp(least, MAX_SLEEP)
             }
             _ => MAX_SLEEP,
         };

@@ -3,10 +3,10 @@
 //! (reference, assignee, team, customer), with the clocks of its two
 //! targets. Kept from ticketing's events only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use jiff::Timestamp;
-use runtime::store::{Backend, Param, StoreError, bind_all, insert_many, placeholders};
+use runtime::store::{Backend, Param, StoreError, bind_all, placeholders, upsert_many};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -265,27 +265,14 @@ pub enum Under {
     Sla,
 }
 
-/// Writes `tickets` whole: those in `existing` replace their rows, the
-/// others are new (nothing to replace, so nothing is looked up for them).
-pub async fn save(
-    conn: &mut AnyConnection,
-    tickets: &[&Tracked],
-    existing: &HashSet<Uuid>,
-) -> Result<(), StoreError> {
-    let replaced: Vec<Param> = tickets
-        .iter()
-        .filter(|t| existing.contains(&t.ticket_id))
-        .map(|t| Param::from(t.ticket_id.to_string()))
-        .collect();
-    for chunk in replaced.chunks(1000) {
-        let sql = format!(
-            "DELETE FROM sla_tickets WHERE ticket_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        bind_all(sql, chunk.to_vec()).execute(&mut *conn).await?;
-    }
-    let rows = tickets.iter().map(|t| params(t)).collect();
-    insert_many(conn, "sla_tickets", &COLUMNS, rows).await?;
+/// Writes `tickets` whole, new or changed, in id order (the order every
+/// writer locks in). A changed row is updated in place: a writer waiting to
+/// lock it then reads the new version.
+pub async fn save(conn: &mut AnyConnection, tickets: &[&Tracked]) -> Result<(), StoreError> {
+    let mut sorted = tickets.to_vec();
+    sorted.sort_by_key(|t| t.ticket_id);
+    let rows = sorted.iter().map(|t| params(t)).collect();
+    upsert_many(conn, "sla_tickets", &COLUMNS, "ticket_id", rows).await?;
     Ok(())
 }
 

@@ -177,12 +177,14 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     t.last_at = at;
     let before = (t.response.clone(), t.resolve.clone());
     let old_phase = phase(&t.kind, &t.status);
-    let old_priority = t.priority;
+    let (old_priority, old_sla) = (t.priority, t.sla_id);
     match &e.change {
         Change::Snapshot { ticket: s, .. } => {
             if t.version > 0 && s.version <= t.version {
-                // An older snapshot than one applied already.
-                return Some((t, Vec::new()));
+                // An older snapshot than one applied already: its state is
+                // out of date, but a response it carries still counts.
+                let moved = respond_late(&mut t, at, e, defs);
+                return Some((t, moved));
             }
             t.version = s.version;
             t.reference.clone_from(&s.reference);
@@ -230,6 +232,9 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
             Phase::Done => c.meet(at, &cal),
         }
     }
+    // Another SLA or priority row may place other timepoints at the same
+    // times: place them again whenever either changed.
+    let regrid = t.priority != old_priority || t.sla_id != old_sla;
     let dirty = Which::BOTH
         .into_iter()
         .filter(|w| {
@@ -237,10 +242,30 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
                 Which::Response => &before.0,
                 Which::Resolve => &before.1,
             };
-            t.clock(*w) != old.as_ref()
+            regrid || t.clock(*w) != old.as_ref()
         })
         .collect();
     Some((t, dirty))
+}
+
+/// A response carried by an out-of-date snapshot: met all the same.
+fn respond_late(t: &mut Tracked, at: Timestamp, e: &Event, defs: &Defs) -> Vec<Which> {
+    let Some(cal) = defs.calendar_of(t).cloned() else {
+        return Vec::new();
+    };
+    let Some(sla) = t.sla_id.and_then(|id| defs.slas.get(&id)) else {
+        return Vec::new();
+    };
+    if !responds(&e.change, sla.response_met_by) {
+        return Vec::new();
+    }
+    match t.response.as_mut() {
+        Some(c) if c.met_at.is_none() => {
+            c.meet(at, &cal);
+            vec![Which::Response]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The tenant's definitions changed from `old` to `new` at `at` (a
@@ -256,18 +281,13 @@ pub fn redefine(
 ) -> Vec<Which> {
     let at = at.max(t.last_at);
     t.last_at = at;
-    let before = (t.response.clone(), t.resolve.clone());
     let old_cal = old.calendar_of(t).cloned();
     place_targets(t, at, new, old_cal.as_ref(), t.priority, recalendar);
+    // The timepoints themselves may have moved even where the target did
+    // not: every target is placed again.
     Which::BOTH
         .into_iter()
-        .filter(|w| {
-            let old = match w {
-                Which::Response => &before.0,
-                Which::Resolve => &before.1,
-            };
-            t.clock(*w) != old.as_ref()
-        })
+        .filter(|w| t.clock(*w).is_some())
         .collect()
 }
 

@@ -252,13 +252,22 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
     todo.sort_by_key(|(_, e)| (e.ticket_id, e.at));
     let mut ticket_ids: Vec<Uuid> = todo.iter().map(|(_, e)| e.ticket_id).collect();
     ticket_ids.dedup();
+    let mut defs: HashMap<Uuid, Defs> = HashMap::new();
+    let mut tenants: Vec<Uuid> = todo.iter().map(|(_, e)| e.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
+    for tenant in tenants {
+        let loaded = definitions::load_shared(&mut tx, store.backend(), tenant).await?;
+        defs.insert(tenant, loaded);
+    }
     let mut followed = tickets::load(&mut tx, store.backend(), &ticket_ids, Lock::Wait).await?;
     let existing: HashSet<Uuid> = followed.keys().copied().collect();
-    let mut defs: HashMap<Uuid, Defs> = HashMap::new();
     let mut dirty: HashSet<(Uuid, Which)> = HashSet::new();
     let mut changed: HashSet<Uuid> = HashSet::new();
     for (_, e) in &todo {
-        let tenant_defs = definitions::load_once(&mut tx, &mut defs, e.tenant_id).await?;
+        let Some(tenant_defs) = defs.get(&e.tenant_id) else {
+            continue;
+        };
         let current = followed.remove(&e.ticket_id);
         if current.as_ref().is_some_and(|t| t.tenant_id != e.tenant_id) {
             // Another tenant's ticket id: never applied across tenants.
@@ -275,7 +284,7 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
         .values()
         .filter(|t| changed.contains(&t.ticket_id))
         .collect();
-    tickets::save(&mut tx, &saved, &existing).await?;
+    tickets::save(&mut tx, &saved).await?;
     let dirty: Vec<(Uuid, Which)> = dirty.into_iter().collect();
     let placed: Vec<timers::Timer> = dirty
         .iter()
@@ -322,9 +331,8 @@ pub async fn redefined(
         let targets = track::redefine(t, at, old, &new, recalendar);
         dirty.extend(targets.into_iter().map(|w| (t.ticket_id, w)));
     }
-    let existing: HashSet<Uuid> = moved.iter().map(|t| t.ticket_id).collect();
     let saved: Vec<&Tracked> = moved.iter().collect();
-    tickets::save(tx, &saved, &existing).await?;
+    tickets::save(tx, &saved).await?;
     let by_id: HashMap<Uuid, &Tracked> = moved.iter().map(|t| (t.ticket_id, t)).collect();
     let placed: Vec<timers::Timer> = dirty
         .iter()

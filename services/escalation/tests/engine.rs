@@ -52,12 +52,12 @@ async fn define(store: &Store, grid: Vec<GridRow>, met_by: ResponseMetBy) -> Uui
     define_with_calendar(store, grid, met_by).await.0
 }
 
-/// As [`define`]; returns the tenant and the calendar's id.
+/// As [`define`]; returns the tenant, the calendar's id and the SLA's.
 async fn define_with_calendar(
     store: &Store,
     grid: Vec<GridRow>,
     met_by: ResponseMetBy,
-) -> (Uuid, Uuid) {
+) -> (Uuid, Uuid, Uuid) {
     let tenant = Uuid::now_v7();
     let day = || {
         vec![IntervalV1 {
@@ -121,7 +121,7 @@ async fn define_with_calendar(
     .await
     .expect("rules");
     tx.commit().await.expect("commit");
-    (tenant, calendar.id)
+    (tenant, calendar.id, sla.id)
 }
 
 fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
@@ -600,7 +600,8 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
         response: target(60, vec![]),
         resolve: target(600, vec![]),
     }];
-    let (tenant, calendar) = define_with_calendar(&store, grid, ResponseMetBy::FirstAction).await;
+    let (tenant, calendar, _) =
+        define_with_calendar(&store, grid, ResponseMetBy::FirstAction).await;
     let ticket = Uuid::now_v7();
     // Monday 2026-06-01 09:00 UTC, ten hours to resolve around the clock.
     happen(&store, tenant, ticket, t0(), logged("INC-000009")).await;
@@ -671,7 +672,122 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
     );
 }
 
+async fn a_replaced_sla_moves_the_timepoints_of_open_tickets(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = |before: u32| {
+        vec![GridRow {
+            priority: 3,
+            response: target(60, vec![]),
+            resolve: target(
+                600,
+                vec![tp(
+                    Placement::Before { minutes: before },
+                    vec![Action::AlertAssignee],
+                )],
+            ),
+        }]
+    };
+    let (tenant, calendar, sla) =
+        define_with_calendar(&store, grid(60), ResponseMetBy::FirstAction).await;
+    let ticket = Uuid::now_v7();
+    happen(&store, tenant, ticket, t0(), logged("INC-000010")).await;
+    // Same targets, the timepoint moved from 9 h to 5 h.
+    let commands = Commands {
+        store: store.clone(),
+        now: Arc::new(ManualNow::new(t0() + 2.hours())),
+    };
+    let replace = DefineSlaV1 {
+        actor: admin(),
+        sla: Some(sla),
+        definition: SlaDefinitionV1 {
+            name: "Gold".into(),
+            calendar_id: calendar,
+            response_met_by: ResponseMetBy::FirstAction,
+            grid: grid(300),
+        },
+    };
+    commands
+        .handle(Envelope::new(tenant, &replace))
+        .await
+        .expect("handled");
+    assert_eq!(
+        fire(&store, t0() + 2.hours()).await.len(),
+        1,
+        "the response breach"
+    );
+    let fired = fire(&store, t0() + 5.hours()).await;
+    assert_eq!(
+        fired.iter().map(|f| f.timer.timepoint).collect::<Vec<_>>(),
+        [Some(0)],
+        "the timepoint where the SLA now puts it"
+    );
+    assert!(fire(&store, t0() + 9.hours()).await.is_empty(), "not again");
+}
+
+/// The firer and the tracker on the same tickets at once: every event is
+/// applied (none lost behind a row the other rewrote).
+async fn the_firer_and_the_tracker_on_the_same_tickets_lose_nothing(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(1, vec![]),
+        resolve: target(
+            30,
+            (1..=12)
+                .map(|m| {
+                    tp(
+                        Placement::Before { minutes: m },
+                        vec![Action::AlertAssignee],
+                    )
+                })
+                .collect(),
+        ),
+    }];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    let tickets: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    for (n, id) in tickets.iter().enumerate() {
+        happen(&store, tenant, *id, t0(), logged(&format!("INC-{n:06}"))).await;
+    }
+    let firer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut minute = 0;
+            while minute < 40 {
+                let fired = firing::fire_due(&store, t0() + minute.minutes(), 5)
+                    .await
+                    .expect("fire");
+                if fired.is_empty() {
+                    minute += 1;
+                }
+            }
+        })
+    };
+    for (step, status) in [
+        "pending",
+        "in_progress",
+        "pending",
+        "in_progress",
+        "resolved",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for id in &tickets {
+            let at = t0() + (i64::try_from(step).expect("small") * 5 + 1).minutes();
+            happen(&store, tenant, *id, at, Change::Status((*status).into())).await;
+        }
+    }
+    firer.await.expect("firer");
+    for n in 0..tickets.len() {
+        let sla = ticket_sla(&store, tenant, &format!("INC-{n:06}"), t0() + 1.hours()).await;
+        assert_eq!(sla.status, "resolved", "INC-{n:06}");
+        assert_eq!(sla.resolve.expect("resolve").state, "met", "INC-{n:06}");
+    }
+}
+
 runtime::on_both_stores!(
+    a_replaced_sla_moves_the_timepoints_of_open_tickets,
+    the_firer_and_the_tracker_on_the_same_tickets_lose_nothing,
     a_replaced_calendar_recomputes_open_tickets,
     all_twelve_timepoints_fire_once_each_with_their_actions,
     pauses_recomputes_and_responses_move_the_timers,

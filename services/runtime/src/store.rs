@@ -307,6 +307,36 @@ pub async fn insert_many(
     columns: &[&str],
     rows: Vec<Vec<Param>>,
 ) -> Result<(), sqlx::Error> {
+    write_many(conn, table, columns, rows, "").await
+}
+
+/// As [`insert_many`], but a row whose `key` exists already is updated in
+/// place (every other column), so a transaction waiting to lock it sees
+/// the new version. A delete and insert would hide it from such a waiter
+/// on PostgreSQL.
+pub async fn upsert_many(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    key: &str,
+    rows: Vec<Vec<Param>>,
+) -> Result<(), sqlx::Error> {
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|c| **c != key)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let suffix = format!(" ON CONFLICT ({key}) DO UPDATE SET {}", set.join(", "));
+    write_many(conn, table, columns, rows, &suffix).await
+}
+
+async fn write_many(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Param>>,
+    suffix: &str,
+) -> Result<(), sqlx::Error> {
     let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -325,6 +355,7 @@ pub async fn insert_many(
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         bind_all(sql, params).execute(&mut *conn).await?;
     }
     Ok(())

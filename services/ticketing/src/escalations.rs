@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use contracts::common::ReplyV1;
 use contracts::escalation::{Action, TimepointReachedV1, escalation_actor};
 use contracts::incident::ActionKind;
-use contracts::ticket::{AddActionV1, AssignTicketV1, TicketChangesV1, TicketKind, UpdateTicketV1};
+use contracts::ticket::{
+    AddActionV1, AssignTicketV1, GetTicketV1, TicketChangesV1, TicketKind, UpdateTicketV1,
+};
 use contracts::{Envelope, Event};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 
@@ -54,15 +56,17 @@ fn command(
             knowledge_base: false,
             supplier: None,
         }),
+        // To a team alone: into its queue, no longer with the old agent.
         Action::Reassign { team_id, agent_id } => env.caused(&AssignTicketV1 {
             actor,
             kind,
             ticket,
-            assignee_id: agent_id.map(Some),
+            assignee_id: Some(*agent_id),
             team_id: team_id.map(Some),
             supplier_id: None,
         }),
-        // 1 is the highest: only ever raised.
+        // 1 is the highest: only ever raised (checked again against the
+        // ticket as it is, in `handle`).
         Action::RaisePriority { priority } if e.priority.is_none_or(|p| p > *priority) => env
             .caused(&UpdateTicketV1 {
                 actor,
@@ -75,6 +79,36 @@ fn command(
             }),
         _ => return None,
     })
+}
+
+impl Escalations {
+    /// Whether the ticket's priority is still lower than `priority` (the
+    /// desk may have raised it since the escalation service last heard).
+    async fn lower_now(
+        &self,
+        env: &Envelope,
+        e: &TimepointReachedV1,
+        kind: TicketKind,
+        priority: u8,
+    ) -> Result<bool, HandlerError> {
+        let query = env.caused(&GetTicketV1 {
+            viewer: escalation_actor(),
+            kind,
+            ticket: e.ticket_id.to_string(),
+        });
+        let reply = self
+            .commands
+            .handle(query)
+            .await?
+            .ok_or_else(|| HandlerError::Retry("no reply from the query".into()))?;
+        match reply.decode::<ReplyV1>() {
+            Ok(ReplyV1::Ok(ticket)) => Ok(ticket["priority"]
+                .as_u64()
+                .is_some_and(|p| p > u64::from(priority))),
+            Ok(ReplyV1::Error(_)) => Ok(false),
+            Err(err) => Err(HandlerError::Retry(err.to_string())),
+        }
+    }
 }
 
 #[async_trait]
@@ -90,6 +124,11 @@ impl Handler for Escalations {
             let Some(cmd) = command(&env, &e, kind, action) else {
                 continue;
             };
+            if let Action::RaisePriority { priority } = action
+                && !self.lower_now(&env, &e, kind, *priority).await?
+            {
+                continue;
+            }
             let key = derived(&[
                 env.tenant_id.as_bytes(),
                 env.message_id.as_bytes(),
