@@ -31,7 +31,9 @@ use crate::track::{self, Change, Defs, Event, Snapshot};
 /// The inbox name and queue of the tracker.
 pub const CONSUMER: &str = "escalation.tickets";
 
-/// What the tracker follows.
+/// What the tracker follows. One replica at a time takes them (the others
+/// stand by), so a ticket's events arrive in the order ticketing published
+/// them; the others share the firing.
 pub fn spec(prefetch: u16) -> QueueSpec {
     QueueSpec::events(
         CONSUMER,
@@ -44,6 +46,7 @@ pub fn spec(prefetch: u16) -> QueueSpec {
         ],
         prefetch,
     )
+    .in_order()
 }
 
 /// Most events one transaction applies.

@@ -35,9 +35,11 @@ use crate::validate::{MAX_SUMMARY, check_text};
 pub const INBOUND_QUEUE: &str = "ticketing.supplier-updates";
 
 pub fn inbound_spec() -> QueueSpec {
+    // One at a time, in the order the supplier sent them: "in progress"
+    // then "resolved" must not overtake each other on two replicas.
     QueueSpec {
         exchange: Some(SUPPLIER_EXCHANGE.to_owned()),
-        ..QueueSpec::events(INBOUND_QUEUE, &[UPDATE_KEY], 16)
+        ..QueueSpec::events(INBOUND_QUEUE, &[UPDATE_KEY], 1).in_order()
     }
 }
 

@@ -243,6 +243,9 @@ impl AmqpBus {
         // dead-letter queue is briefly unavailable.
         args.insert("x-dead-letter-strategy".into(), header("at-least-once"));
         args.insert("x-overflow".into(), header("reject-publish"));
+        if spec.single_active {
+            args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        }
         declare_quorum(channel, &name, args).await?;
         let exchange = format!(
             "{}.{}",

@@ -88,6 +88,12 @@ pub struct QueueSpec {
     /// this names another (e.g. `suppliers`, where suppliers publish, kept
     /// apart from the desk's own events). Transports prefix it.
     pub exchange: Option<String>,
+    /// One consumer at a time takes from the queue (the others wait as
+    /// standbys), so what it receives stays in the order it was published:
+    /// for consumers whose messages about one thing must not overtake each
+    /// other. On RabbitMQ, `x-single-active-consumer`; the embedded bus has
+    /// one consumer per queue anyway.
+    pub single_active: bool,
 }
 
 impl QueueSpec {
@@ -97,6 +103,7 @@ impl QueueSpec {
             bindings: Vec::new(),
             prefetch,
             exchange: None,
+            single_active: false,
         }
     }
 
@@ -106,7 +113,15 @@ impl QueueSpec {
             bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
             prefetch,
             exchange: None,
+            single_active: false,
         }
+    }
+
+    /// The same queue, consumed by one replica at a time (see
+    /// [`QueueSpec::single_active`]).
+    pub fn in_order(mut self) -> Self {
+        self.single_active = true;
+        self
     }
 }
 
