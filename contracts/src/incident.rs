@@ -376,6 +376,10 @@ pub struct IncidentAssignedV1 {
     pub assignee_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub actor: Actor,
+    /// The incident's version after this change: a consumer that sees an
+    /// older one after a newer change knows it arrived late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +387,10 @@ pub struct IncidentActionAddedV1 {
     pub incident_id: Uuid,
     pub reference: String,
     pub action: ActionV1,
+    /// The incident's version after this change: a consumer that sees an
+    /// older one after a newer change knows it arrived late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -393,6 +401,10 @@ pub struct IncidentStatusChangedV1 {
     pub to: IncidentStatus,
     pub resolution: Option<String>,
     pub actor: Actor,
+    /// The incident's version after this change: a consumer that sees an
+    /// older one after a newer change knows it arrived late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 command!(LogIncidentV1, IncidentV1);

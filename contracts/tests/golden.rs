@@ -203,11 +203,13 @@ fn events() {
         assignee_id: Some(id(2)),
         team_id: Some(id(4)),
         actor: agent(),
+        version: Some(3),
     });
     check(&IncidentActionAddedV1 {
         incident_id: id(10),
         reference: "INC-000042".into(),
         action: action(),
+        version: Some(4),
     });
     check(&IncidentStatusChangedV1 {
         incident_id: id(10),
@@ -216,6 +218,7 @@ fn events() {
         to: IncidentStatus::Resolved,
         resolution: Some("Disk replaced".into()),
         actor: agent(),
+        version: Some(5),
     });
 }
 

@@ -58,7 +58,6 @@ pub struct Snapshot {
     pub company_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
-    pub version: i64,
 }
 
 /// One thing that happened to a ticket.
@@ -91,6 +90,9 @@ pub struct Event {
     pub ticket_id: Uuid,
     pub at: Timestamp,
     pub change: Change,
+    /// The ticket's version after the change, when the event says: one not
+    /// newer than what was applied already arrived late.
+    pub version: Option<i64>,
 }
 
 /// Where a ticket's status puts its clocks.
@@ -178,15 +180,17 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     let before = (t.response.clone(), t.resolve.clone());
     let old_phase = phase(&t.kind, &t.status);
     let (old_priority, old_sla) = (t.priority, t.sla_id);
+    if let Some(v) = e.version {
+        if t.version > 0 && v <= t.version {
+            // Older than a change applied already: its state is out of
+            // date, but a response it carries still counts.
+            let moved = respond_late(&mut t, at, e, defs);
+            return Some((t, moved));
+        }
+        t.version = v;
+    }
     match &e.change {
         Change::Snapshot { ticket: s, .. } => {
-            if t.version > 0 && s.version <= t.version {
-                // An older snapshot than one applied already: its state is
-                // out of date, but a response it carries still counts.
-                let moved = respond_late(&mut t, at, e, defs);
-                return Some((t, moved));
-            }
-            t.version = s.version;
             t.reference.clone_from(&s.reference);
             t.status.clone_from(&s.status);
             t.priority = s.priority;

@@ -67,7 +67,6 @@ fn incident_snapshot(i: &IncidentV1) -> Snapshot {
         company_id: i.company_id,
         assignee_id: i.assignee_id,
         team_id: i.team_id,
-        version: i.version,
     }
 }
 
@@ -82,14 +81,13 @@ fn ticket_snapshot(t: &TicketV1) -> Snapshot {
         company_id: t.company_id,
         assignee_id: t.assignee_id,
         team_id: t.team_id,
-        version: t.version,
     }
 }
 
 /// The event in `env`, or why it is not one (the dead letter's reason).
 pub fn event(env: &Envelope) -> Result<Event, String> {
     let decode_err = |e: contracts::envelope::DecodeError| e.to_string();
-    let (ticket_id, change) = match env.message_type.as_str() {
+    let (ticket_id, change, version) = match env.message_type.as_str() {
         IncidentLoggedV1::TYPE => {
             let e: IncidentLoggedV1 = env.decode().map_err(decode_err)?;
             let i = &e.incident;
@@ -100,7 +98,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
                 assigned_by: assigned.then_some(i.logged_by.id),
                 acted_by: None,
             };
-            (i.id, change)
+            (i.id, change, Some(i.version))
         }
         TicketChangedV1::TYPE => {
             let e: TicketChangedV1 = env.decode().map_err(decode_err)?;
@@ -119,7 +117,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
                 assigned_by: assigned,
                 acted_by: acted,
             };
-            (t.id, change)
+            (t.id, change, Some(t.version))
         }
         IncidentAssignedV1::TYPE => {
             let e: IncidentAssignedV1 = env.decode().map_err(decode_err)?;
@@ -128,7 +126,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
                 team_id: e.team_id,
                 by: e.actor.id,
             };
-            (e.incident_id, change)
+            (e.incident_id, change, e.version)
         }
         IncidentActionAddedV1::TYPE => {
             let e: IncidentActionAddedV1 = env.decode().map_err(decode_err)?;
@@ -137,11 +135,15 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
                 by: author.id,
                 staff: author.role != Role::Customer,
             };
-            (e.incident_id, change)
+            (e.incident_id, change, e.version)
         }
         IncidentStatusChangedV1::TYPE => {
             let e: IncidentStatusChangedV1 = env.decode().map_err(decode_err)?;
-            (e.incident_id, Change::Status(e.to.as_str().to_owned()))
+            (
+                e.incident_id,
+                Change::Status(e.to.as_str().to_owned()),
+                e.version,
+            )
         }
         other => return Err(format!("not an event the tracker follows: {other}")),
     };
@@ -150,6 +152,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
         ticket_id,
         at: timestamp(env.occurred_at),
         change,
+        version,
     })
 }
 

@@ -131,7 +131,7 @@ fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
     }
 }
 
-fn snapshot(reference: &str, status: &str, priority: u8, version: i64) -> Snapshot {
+fn snapshot(reference: &str, status: &str, priority: u8) -> Snapshot {
     Snapshot {
         kind: "incident".into(),
         reference: reference.into(),
@@ -142,17 +142,29 @@ fn snapshot(reference: &str, status: &str, priority: u8, version: i64) -> Snapsh
         company_id: None,
         assignee_id: None,
         team_id: None,
-        version,
     }
 }
 
 /// Applies `change` to `ticket` at `at`, as the tracker does an event.
 async fn happen(store: &Store, tenant: Uuid, ticket: Uuid, at: Timestamp, change: Change) {
+    happen_as_of(store, tenant, ticket, at, change, None).await;
+}
+
+/// [`happen`], for an event that says the ticket's version after it.
+async fn happen_as_of(
+    store: &Store,
+    tenant: Uuid,
+    ticket: Uuid,
+    at: Timestamp,
+    change: Change,
+    version: Option<i64>,
+) {
     let event = Event {
         tenant_id: tenant,
         ticket_id: ticket,
         at,
         change,
+        version,
     };
     tracker::apply(store, &[(Uuid::now_v7(), &event)])
         .await
@@ -161,7 +173,7 @@ async fn happen(store: &Store, tenant: Uuid, ticket: Uuid, at: Timestamp, change
 
 fn logged(reference: &str) -> Change {
     Change::Snapshot {
-        ticket: snapshot(reference, "open", 3, 1),
+        ticket: snapshot(reference, "open", 3),
         assigned_by: None,
         acted_by: None,
     }
@@ -435,16 +447,17 @@ async fn pauses_recomputes_and_responses_move_the_timers(backend: Backend) {
         Some(t0() + 9.hours())
     );
     // Priority 1 at +4 h: 2 h used of a 2 h target.
-    happen(
+    happen_as_of(
         &store,
         tenant,
         ticket,
         t0() + 4.hours(),
         Change::Snapshot {
-            ticket: snapshot("INC-000007", "in_progress", 1, 5),
+            ticket: snapshot("INC-000007", "in_progress", 1),
             assigned_by: None,
             acted_by: None,
         },
+        Some(5),
     )
     .await;
     assert_eq!(
@@ -458,16 +471,27 @@ async fn pauses_recomputes_and_responses_move_the_timers(backend: Backend) {
         [None]
     );
     // An older snapshot arriving late changes nothing.
-    happen(
+    happen_as_of(
         &store,
         tenant,
         ticket,
         t0() + 4.hours(),
         Change::Snapshot {
-            ticket: snapshot("INC-000007", "in_progress", 3, 4),
+            ticket: snapshot("INC-000007", "in_progress", 3),
             assigned_by: None,
             acted_by: None,
         },
+        Some(4),
+    )
+    .await;
+    // So does an older status change.
+    happen_as_of(
+        &store,
+        tenant,
+        ticket,
+        t0() + 4.hours(),
+        Change::Status("pending".into()),
+        Some(3),
     )
     .await;
     let sla = ticket_sla(&store, tenant, "INC-000007", t0() + 5.hours()).await;
@@ -545,6 +569,7 @@ async fn concurrent_firers_never_fire_a_timer_twice(backend: Backend) {
                     ticket_id: Uuid::now_v7(),
                     at: t0() - i64::from(n % 7).milliseconds(),
                     change: logged(&format!("INC-{n:06}")),
+                    version: Some(1),
                 },
             )
         })

@@ -430,6 +430,7 @@ pub async fn assign(
             assignee_id: t.assignee_id,
             team_id: t.team_id,
             actor: cmd.actor,
+            version: Some(t.version),
         };
         batch.publish(env, &event);
     } else {
@@ -535,6 +536,7 @@ pub async fn change_status(
             to: status(&cmd.to),
             resolution: t.resolution.clone().filter(|_| resolving),
             actor: cmd.actor,
+            version: Some(t.version),
         };
         batch.publish(env, &event);
     } else {
@@ -569,6 +571,7 @@ pub async fn act(
             incident_id: t.id,
             reference: t.reference.clone(),
             action,
+            version: Some(t.version),
         };
         batch.publish(env, &event);
     } else {

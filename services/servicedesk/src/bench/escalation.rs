@@ -136,6 +136,7 @@ fn logged(tenant: Uuid, ticket: Uuid, n: usize, at: Timestamp) -> Event {
         tenant_id: tenant,
         ticket_id: ticket,
         at,
+        version: Some(1),
         change: Change::Snapshot {
             ticket: Snapshot {
                 kind: "incident".into(),
@@ -147,7 +148,6 @@ fn logged(tenant: Uuid, ticket: Uuid, n: usize, at: Timestamp) -> Event {
                 company_id: None,
                 assignee_id: None,
                 team_id: None,
-                version: 1,
             },
             assigned_by: None,
             acted_by: None,
@@ -170,6 +170,7 @@ fn changes(tenant: Uuid, tickets: &[Uuid], from: usize, n: usize) -> Vec<Event> 
             tenant_id: tenant,
             ticket_id: tickets[(i * 7919) % tickets.len()],
             at: Timestamp::now(),
+            version: None,
             change: Change::Status(if i % 2 == 0 { "pending" } else { "in_progress" }.into()),
         })
         .collect()
