@@ -100,6 +100,30 @@ impl Calendar {
         })
     }
 
+    /// The definition of a calendar of every day, all day, in UTC (24x7).
+    pub fn around_the_clock(name: &str) -> CalendarDefinitionV1 {
+        let day = || {
+            vec![contracts::escalation::IntervalV1 {
+                start: "00:00".into(),
+                end: "24:00".into(),
+            }]
+        };
+        CalendarDefinitionV1 {
+            name: name.to_owned(),
+            time_zone: "UTC".into(),
+            week: contracts::escalation::WeekV1 {
+                monday: day(),
+                tuesday: day(),
+                wednesday: day(),
+                thursday: day(),
+                friday: day(),
+                saturday: day(),
+                sunday: day(),
+            },
+            holidays: Vec::new(),
+        }
+    }
+
     /// Every day, all day, in UTC.
     pub fn always() -> Self {
         let all = vec![Interval {

@@ -84,16 +84,40 @@ pub async fn ticket_sla(
     })
 }
 
-/// Rows with a target met or breached in `[from, to)`: priority, team,
+/// A report's period, `[from, to)`, as the store keeps time.
+struct Window {
+    from: i64,
+    to: i64,
+}
+
+impl Window {
+    /// 400 naming `to` unless it is after `from`.
+    fn new(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Self> {
+        if to <= from {
+            return Err(Refused::Invalid(crate::calendar::Invalid {
+                field: "to".into(),
+                message: "must be after from".into(),
+            }));
+        }
+        Ok(Self {
+            from: runtime::store::micros(from),
+            to: runtime::store::micros(to),
+        })
+    }
+
+    fn holds(&self, at: Option<i64>) -> bool {
+        at.is_some_and(|t| t >= self.from && t < self.to)
+    }
+}
+
+/// Rows with a target met or breached in `window`: priority, team,
 /// assignee, then met and breached times of response and resolve.
 async fn decided(
     conn: &mut AnyConnection,
     tenant: Uuid,
-    from: time::OffsetDateTime,
-    to: time::OffsetDateTime,
+    window: &Window,
     kind: Option<&str>,
 ) -> Result<Vec<sqlx::any::AnyRow>> {
-    let (from, to) = (runtime::store::micros(from), runtime::store::micros(to));
     let in_range = |c: &str| format!("({c} >= $2 AND {c} < $3)");
     let mut sql = format!(
         "SELECT priority, team_id, assignee_id, response_met_at, response_breached_at, \
@@ -106,24 +130,14 @@ async fn decided(
     );
     let mut params = vec![
         Param::from(tenant.to_string()),
-        Param::from(from),
-        Param::from(to),
+        Param::from(window.from),
+        Param::from(window.to),
     ];
     if let Some(k) = kind {
         sql.push_str(" AND kind = $4");
         params.push(Param::from(k));
     }
     Ok(bind_all(sql, params).fetch_all(&mut *conn).await?)
-}
-
-fn check_range(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<()> {
-    if to <= from {
-        return Err(Refused::Invalid(crate::calendar::Invalid {
-            field: "to".into(),
-            message: "must be after from".into(),
-        }));
-    }
-    Ok(())
 }
 
 fn uuid_at(r: &sqlx::any::AnyRow, i: usize) -> Option<Uuid> {
@@ -139,13 +153,8 @@ pub async fn compliance(
     cmd: &GetSlaComplianceV1,
 ) -> Result<SlaComplianceV1> {
     staff(&cmd.viewer, "report")?;
-    check_range(cmd.from, cmd.to)?;
-    let rows = decided(conn, tenant, cmd.from, cmd.to, cmd.kind.as_deref()).await?;
-    let (from, to) = (
-        runtime::store::micros(cmd.from),
-        runtime::store::micros(cmd.to),
-    );
-    let within = |t: Option<i64>| t.is_some_and(|t| t >= from && t < to);
+    let window = Window::new(cmd.from, cmd.to)?;
+    let rows = decided(conn, tenant, &window, cmd.kind.as_deref()).await?;
     let mut total = TargetsComplianceV1::default();
     let mut by_priority: std::collections::BTreeMap<u8, TargetsComplianceV1> = Default::default();
     let mut by_team: std::collections::BTreeMap<Option<Uuid>, TargetsComplianceV1> =
@@ -163,9 +172,9 @@ pub async fn compliance(
         ] {
             let met: Option<i64> = r.try_get(met_col)?;
             let breached: Option<i64> = r.try_get(breached_col)?;
-            let outcome = if within(breached) {
+            let outcome = if window.holds(breached) {
                 Some(true)
-            } else if within(met) && breached.is_none() {
+            } else if window.holds(met) && breached.is_none() {
                 Some(false)
             } else {
                 None
@@ -198,17 +207,13 @@ pub async fn breaches(
     cmd: &ListSlaBreachesV1,
 ) -> Result<Vec<SlaBreachV1>> {
     staff(&cmd.viewer, "report")?;
-    check_range(cmd.from, cmd.to)?;
-    let rows = decided(conn, tenant, cmd.from, cmd.to, cmd.kind.as_deref()).await?;
-    let (from, to) = (
-        runtime::store::micros(cmd.from),
-        runtime::store::micros(cmd.to),
-    );
+    let window = Window::new(cmd.from, cmd.to)?;
+    let rows = decided(conn, tenant, &window, cmd.kind.as_deref()).await?;
     let mut out = Vec::new();
     for r in &rows {
         for (which, met_col, breached_col) in [("response", 3, 4), ("resolve", 5, 6)] {
             let breached: Option<i64> = r.try_get(breached_col)?;
-            let Some(at) = breached.filter(|t| *t >= from && *t < to) else {
+            let Some(at) = breached.filter(|_| window.holds(breached)) else {
                 continue;
             };
             let met: Option<i64> = r.try_get(met_col)?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use contracts::common::ReplyV1;
 use contracts::escalation::*;
 use contracts::{Actor, Envelope, Role};
+use escalation::calendar::Calendar;
 use escalation::commands::Commands;
 use escalation::firing::{self, Fired};
 use escalation::now::ManualNow;
@@ -59,21 +60,6 @@ async fn define_with_calendar(
     met_by: ResponseMetBy,
 ) -> (Uuid, Uuid, Uuid) {
     let tenant = Uuid::now_v7();
-    let day = || {
-        vec![IntervalV1 {
-            start: "00:00".into(),
-            end: "24:00".into(),
-        }]
-    };
-    let week = WeekV1 {
-        monday: day(),
-        tuesday: day(),
-        wednesday: day(),
-        thursday: day(),
-        friday: day(),
-        saturday: day(),
-        sunday: day(),
-    };
     let mut tx = store.begin().await.expect("tx");
     let calendar = definitions::define_calendar(
         &mut tx,
@@ -81,12 +67,7 @@ async fn define_with_calendar(
         DefineCalendarV1 {
             actor: admin(),
             calendar: None,
-            definition: CalendarDefinitionV1 {
-                name: "24x7".into(),
-                time_zone: "UTC".into(),
-                week,
-                holidays: vec![],
-            },
+            definition: Calendar::around_the_clock("24x7"),
         },
     )
     .await

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use contracts::escalation::*;
 use contracts::{Actor, Role};
+use escalation::calendar::Calendar;
 use escalation::track::{Change, Event, Snapshot};
 use escalation::{definitions, firing, now::SystemNow, tracker};
 use jiff::{SignedDuration, Timestamp};
@@ -48,21 +49,6 @@ async fn define(store: &Store, tenant: Uuid) -> anyhow::Result<()> {
         id: tenant,
         name: "bench".into(),
     };
-    let day = || {
-        vec![IntervalV1 {
-            start: "00:00".into(),
-            end: "24:00".into(),
-        }]
-    };
-    let week = WeekV1 {
-        monday: day(),
-        tuesday: day(),
-        wednesday: day(),
-        thursday: day(),
-        friday: day(),
-        saturday: day(),
-        sunday: day(),
-    };
     let mut tx = store.begin().await?;
     let calendar = definitions::define_calendar(
         &mut tx,
@@ -70,12 +56,7 @@ async fn define(store: &Store, tenant: Uuid) -> anyhow::Result<()> {
         DefineCalendarV1 {
             actor: admin.clone(),
             calendar: None,
-            definition: CalendarDefinitionV1 {
-                name: "24x7".into(),
-                time_zone: "UTC".into(),
-                week,
-                holidays: vec![],
-            },
+            definition: Calendar::around_the_clock("24x7"),
         },
     )
     .await
