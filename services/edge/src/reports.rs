@@ -43,11 +43,21 @@ struct RangeQuery {
     period: Option<Period>,
 }
 
+/// A report's period from the query: `to` by default now, `from` by
+/// default the 30 days before it.
+pub fn window(
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let to = to.unwrap_or_else(OffsetDateTime::now_utc);
+    (from.unwrap_or(to - Duration::days(30)), to)
+}
+
 impl RangeQuery {
     fn range(self) -> ReportRangeV1 {
-        let to = self.to.unwrap_or_else(OffsetDateTime::now_utc);
+        let (from, to) = window(self.from, self.to);
         ReportRangeV1 {
-            from: self.from.unwrap_or(to - Duration::days(30)),
+            from,
             to,
             period: self.period.unwrap_or(Period::Week),
         }

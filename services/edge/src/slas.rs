@@ -65,8 +65,7 @@ struct SlaRange {
 
 impl SlaRange {
     fn bounds(&self) -> (time::OffsetDateTime, time::OffsetDateTime, Option<String>) {
-        let to = self.to.unwrap_or_else(time::OffsetDateTime::now_utc);
-        let from = self.from.unwrap_or(to - time::Duration::days(30));
+        let (from, to) = crate::reports::window(self.from, self.to);
         (from, to, self.kind.map(|k| k.as_str().to_owned()))
     }
 }

@@ -50,7 +50,8 @@ fn admin(actor: &Actor, what: &'static str) -> Result<()> {
     }
 }
 
-fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
+/// The desk's staff may read; a customer is told there is nothing.
+pub(crate) fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
     if viewer.role == Role::Customer {
         Err(Refused::NotFound(what))
     } else {
@@ -285,17 +286,24 @@ pub async fn set_rules(
 
 pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<SlaRulesV1> {
     staff(viewer, "SLA rules")?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT rules FROM sla_rules WHERE tenant_id = $1")
-            .bind(tenant.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
     Ok(SlaRulesV1 {
-        rules: match stored {
-            Some(s) => decode(&s)?,
-            None => Vec::new(),
-        },
+        rules: stored_rules(conn, tenant, "").await?,
     })
+}
+
+/// The tenant's rules (none until set), with `lock` after the query.
+async fn stored_rules(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    lock: &str,
+) -> Result<Vec<SlaRuleV1>> {
+    let stored: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT rules FROM sla_rules WHERE tenant_id = $1{lock}"
+    )))
+    .bind(tenant.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(stored.map(|s| decode(&s)).transpose()?.unwrap_or_default())
 }
 
 /// [`load`] into `cache` once per tenant, for the engine (a stored
@@ -360,14 +368,8 @@ async fn load_with(conn: &mut AnyConnection, tenant: Uuid, lock: &str) -> Result
         .await?
         .into_iter()
         .collect();
-    let stored: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT rules FROM sla_rules WHERE tenant_id = $1{lock}"
-    )))
-    .bind(tenant.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
     Ok(Defs {
-        rules: stored.map(|s| decode(&s)).transpose()?.unwrap_or_default(),
+        rules: stored_rules(conn, tenant, lock).await?,
         slas,
         calendars,
     })

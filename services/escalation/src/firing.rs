@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::definitions;
-use crate::now::Now;
+use crate::now::{Now, to_time};
 use crate::tickets::{self, Lock, Tracked, Which};
 use crate::timers::{self, Claimed};
 use crate::track::{self, Defs};
@@ -43,11 +43,6 @@ pub struct Fired {
     pub timer: timers::Timer,
     pub fired_at: Timestamp,
     pub late: bool,
-}
-
-pub fn to_time(t: Timestamp) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 /// `{{reference}}`, `{{kind}}`, `{{priority}}`, `{{target}}`, `{{due_at}}`

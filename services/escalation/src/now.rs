@@ -1,7 +1,8 @@
 //! Where the service's "now" comes from: the system clock in production, a
 //! hand-moved one in tests. Everything that compares against the present
 //! (firing, the SLA state's elapsed time) asks a [`Now`], so tests drive
-//! time instead of sleeping through it.
+//! time instead of sleeping through it. Also the one place times cross
+//! between the contracts' `time` and the engine's `jiff`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -55,4 +56,15 @@ impl Now for FileOffsetNow {
             .checked_add(SignedDuration::from_secs(seconds))
             .unwrap_or_else(|_| Timestamp::now())
     }
+}
+
+/// A wire time (`time`, as the contracts carry it) as the engine's.
+pub fn from_time(t: time::OffsetDateTime) -> Timestamp {
+    Timestamp::from_nanosecond(t.unix_timestamp_nanos()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The engine's time as the contracts carry it.
+pub fn to_time(t: Timestamp) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }

@@ -2,29 +2,20 @@
 //! targets now, and the timeline that explains them), compliance over a
 //! period, and the breaches in it.
 
-use contracts::Actor;
 use contracts::escalation::*;
 use jiff::Timestamp;
-use runtime::store::{Param, bind_all};
+use runtime::store::{Param, bind_all, uuid_at};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::definitions::{self, Refused, Result};
-use crate::firing::to_time;
+use crate::definitions::{self, Refused, Result, staff};
+use crate::now::to_time;
 use crate::tickets::{self, Which, from_micros};
 use crate::track::Defs;
 
 /// Most breaches one list returns.
 pub const MAX_BREACHES: i64 = 1000;
-
-fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
-    if viewer.role == contracts::Role::Customer {
-        Err(Refused::NotFound(what))
-    } else {
-        Ok(())
-    }
-}
 
 fn target_state(c: &Clock, now: Timestamp, defs: &Defs, calendar: Option<Uuid>) -> TargetStateV1 {
     let cal = calendar.and_then(|id| defs.calendars.get(&id));
@@ -140,13 +131,6 @@ async fn decided(
     Ok(bind_all(sql, params).fetch_all(&mut *conn).await?)
 }
 
-fn uuid_at(r: &sqlx::any::AnyRow, i: usize) -> Option<Uuid> {
-    r.try_get::<Option<String>, _>(i)
-        .ok()
-        .flatten()
-        .and_then(|s| Uuid::parse_str(&s).ok())
-}
-
 pub async fn compliance(
     conn: &mut AnyConnection,
     tenant: Uuid,
@@ -161,7 +145,7 @@ pub async fn compliance(
         Default::default();
     for r in &rows {
         let priority = u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5);
-        let team = uuid_at(r, 1);
+        let team = uuid_at(r, 1)?;
         for (met_col, breached_col, pick) in [
             (
                 3,
@@ -218,12 +202,12 @@ pub async fn breaches(
             };
             let met: Option<i64> = r.try_get(met_col)?;
             out.push(SlaBreachV1 {
-                ticket_id: uuid_at(r, 7).unwrap_or_default(),
+                ticket_id: uuid_at(r, 7)?.unwrap_or_default(),
                 reference: r.try_get(8)?,
                 kind: r.try_get(9)?,
                 priority: u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5),
-                team_id: uuid_at(r, 1),
-                assignee_id: uuid_at(r, 2),
+                team_id: uuid_at(r, 1)?,
+                assignee_id: uuid_at(r, 2)?,
                 target: which.to_owned(),
                 breached_at: to_time(from_micros(at)),
                 met_at: met.map(|m| to_time(from_micros(m))),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use runtime::store::{Backend, Param, StoreError, bind_all, placeholders, upsert_many};
+use runtime::store::{Backend, Param, StoreError, bind_all, placeholders, upsert_many, uuid_at};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -138,25 +138,12 @@ fn params(t: &Tracked) -> Vec<Param> {
     ]
 }
 
-fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::from(sqlx::Error::Decode(Box::new(e)))
-}
-
-fn uuid(r: &AnyRow, i: usize) -> Result<Uuid, StoreError> {
-    let s: String = r.try_get(i)?;
-    Uuid::parse_str(&s).map_err(decode_err)
-}
-
-fn opt_uuid(r: &AnyRow, i: usize) -> Result<Option<Uuid>, StoreError> {
-    let s: Option<String> = r.try_get(i)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(decode_err))
-        .transpose()
-}
-
 fn clock(r: &AnyRow, i: usize) -> Result<Option<Clock>, StoreError> {
     let s: Option<String> = r.try_get(i)?;
-    s.map(|s| serde_json::from_str(&s).map_err(decode_err))
-        .transpose()
+    s.map(|s| {
+        serde_json::from_str(&s).map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))
+    })
+    .transpose()
 }
 
 pub fn from_micros(us: i64) -> Timestamp {
@@ -170,23 +157,23 @@ const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, prio
 fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
     let priority: i64 = r.try_get(5)?;
     Ok(Tracked {
-        ticket_id: uuid(r, 0)?,
-        tenant_id: uuid(r, 1)?,
+        ticket_id: uuid_at(r, 0)?.unwrap_or_default(),
+        tenant_id: uuid_at(r, 1)?.unwrap_or_default(),
         kind: r.try_get(2)?,
         reference: r.try_get(3)?,
         status: r.try_get(4)?,
         priority: u8::try_from(priority).unwrap_or(5),
         service: r.try_get(6)?,
-        customer_id: opt_uuid(r, 7)?,
-        assignee_id: opt_uuid(r, 8)?,
-        team_id: opt_uuid(r, 9)?,
+        customer_id: uuid_at(r, 7)?,
+        assignee_id: uuid_at(r, 8)?,
+        team_id: uuid_at(r, 9)?,
         version: r.try_get(10)?,
         last_at: from_micros(r.try_get(11)?),
-        sla_id: opt_uuid(r, 12)?,
-        calendar_id: opt_uuid(r, 13)?,
+        sla_id: uuid_at(r, 12)?,
+        calendar_id: uuid_at(r, 13)?,
         response: clock(r, 14)?,
         resolve: clock(r, 15)?,
-        company_id: opt_uuid(r, 16)?,
+        company_id: uuid_at(r, 16)?,
     })
 }
 

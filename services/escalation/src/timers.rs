@@ -11,7 +11,9 @@
 //! restart, or behind a backlog) fires all the same, marked late.
 
 use jiff::Timestamp;
-use runtime::store::{Backend, Param, Store, StoreError, bind_all, insert_many, placeholders};
+use runtime::store::{
+    Backend, Param, Store, StoreError, bind_all, insert_many, placeholders, uuid_at,
+};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -141,16 +143,12 @@ pub async fn claim_due(
     .await?;
     rows.iter()
         .map(|r| {
-            let uuid = |i: usize| -> Result<Uuid, StoreError> {
-                let s: String = r.try_get(i)?;
-                Uuid::parse_str(&s).map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))
-            };
             let timepoint: i64 = r.try_get(4)?;
             Ok(Claimed {
                 id: r.try_get(0)?,
                 timer: Timer {
-                    tenant_id: uuid(1)?,
-                    ticket_id: uuid(2)?,
+                    tenant_id: uuid_at(r, 1)?.unwrap_or_default(),
+                    ticket_id: uuid_at(r, 2)?.unwrap_or_default(),
                     target: r.try_get(3)?,
                     timepoint: u32::try_from(timepoint).ok(),
                     due_at: from_micros(r.try_get(5)?),

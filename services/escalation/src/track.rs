@@ -177,7 +177,7 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     // counts from the later one's time.
     let at = e.at.max(t.last_at);
     t.last_at = at;
-    let before = (t.response.clone(), t.resolve.clone());
+    let before = steps(&t);
     let old_phase = phase(&t.kind, &t.status);
     let (old_priority, old_sla) = (t.priority, t.sla_id);
     if let Some(v) = e.version {
@@ -211,9 +211,9 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
         }
         Change::Acted { .. } => {}
     }
-    let old_cal = defs.calendar_of(&t).cloned();
-    place_targets(&mut t, at, defs, old_cal.as_ref(), old_priority, false);
-    let Some(cal) = defs.calendar_of(&t).cloned() else {
+    let old_cal = defs.calendar_of(&t);
+    place_targets(&mut t, at, defs, old_cal, old_priority, false);
+    let Some(cal) = defs.calendar_of(&t) else {
         return Some((t, Vec::new()));
     };
     let new_phase = phase(&t.kind, &t.status);
@@ -221,7 +221,7 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
         && responds(&e.change, sla.response_met_by)
         && let Some(c) = t.response.as_mut()
     {
-        c.meet(at, &cal);
+        c.meet(at, cal);
     }
     for which in Which::BOTH {
         let Some(c) = t.clock_mut(which) else {
@@ -232,29 +232,36 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
         }
         match new_phase {
             Phase::Running => c.resume(at),
-            Phase::Paused => c.pause(at, &cal),
-            Phase::Done => c.meet(at, &cal),
+            Phase::Paused => c.pause(at, cal),
+            Phase::Done => c.meet(at, cal),
         }
     }
     // Another SLA or priority row may place other timepoints at the same
     // times: place them again whenever either changed.
     let regrid = t.priority != old_priority || t.sla_id != old_sla;
+    let after = steps(&t);
     let dirty = Which::BOTH
         .into_iter()
-        .filter(|w| {
-            let old = match w {
-                Which::Response => &before.0,
-                Which::Resolve => &before.1,
-            };
-            regrid || t.clock(*w) != old.as_ref()
-        })
+        .zip([before.0 != after.0, before.1 != after.1])
+        .filter_map(|(w, moved)| (regrid || moved).then_some(w))
         .collect();
     Some((t, dirty))
 }
 
+/// How many steps each clock has taken: every move of a clock (a start,
+/// pause, resume, recompute, reopen, met) is a step on its timeline, so a
+/// change in the count is a change in where its timers go.
+fn steps(t: &Tracked) -> (Option<usize>, Option<usize>) {
+    let count = |c: Option<&Clock>| c.map(|c| c.timeline.len());
+    (
+        count(t.clock(Which::Response)),
+        count(t.clock(Which::Resolve)),
+    )
+}
+
 /// A response carried by an out-of-date snapshot: met all the same.
 fn respond_late(t: &mut Tracked, at: Timestamp, e: &Event, defs: &Defs) -> Vec<Which> {
-    let Some(cal) = defs.calendar_of(t).cloned() else {
+    let Some(cal) = defs.calendar_of(t) else {
         return Vec::new();
     };
     let Some(sla) = t.sla_id.and_then(|id| defs.slas.get(&id)) else {
@@ -265,7 +272,7 @@ fn respond_late(t: &mut Tracked, at: Timestamp, e: &Event, defs: &Defs) -> Vec<W
     }
     match t.response.as_mut() {
         Some(c) if c.met_at.is_none() => {
-            c.meet(at, &cal);
+            c.meet(at, cal);
             vec![Which::Response]
         }
         _ => Vec::new(),
@@ -285,8 +292,8 @@ pub fn redefine(
 ) -> Vec<Which> {
     let at = at.max(t.last_at);
     t.last_at = at;
-    let old_cal = old.calendar_of(t).cloned();
-    place_targets(t, at, new, old_cal.as_ref(), t.priority, recalendar);
+    let old_cal = old.calendar_of(t);
+    place_targets(t, at, new, old_cal, t.priority, recalendar);
     // The timepoints themselves may have moved even where the target did
     // not: every target is placed again.
     Which::BOTH
@@ -343,12 +350,12 @@ fn place_targets(
     } else {
         "the SLA's targets changed".to_owned()
     };
-    let old_cal = old_cal.unwrap_or(cal).clone();
+    let old_cal = old_cal.unwrap_or(cal);
     for (which, target) in Which::BOTH.into_iter().zip(targets) {
         if let Some(c) = t.clock_mut(which)
             && (calendar_changed || c.target != target)
         {
-            c.recompute(at, target, &old_cal, &reason);
+            c.recompute(at, target, old_cal, &reason);
         }
     }
     t.sla_id = Some(sla_id);

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::definitions;
+use crate::now::from_time;
 use crate::tickets::{self, Lock, Tracked, Which};
 use crate::timers;
 use crate::track::{self, Change, Defs, Event, Snapshot};
@@ -51,10 +52,6 @@ pub fn spec(prefetch: u16) -> QueueSpec {
 
 /// Most events one transaction applies.
 const MAX_GROUP: usize = 512;
-
-fn timestamp(t: time::OffsetDateTime) -> Timestamp {
-    Timestamp::from_nanosecond(t.unix_timestamp_nanos()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
 
 fn incident_snapshot(i: &IncidentV1) -> Snapshot {
     Snapshot {
@@ -150,7 +147,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
     Ok(Event {
         tenant_id: env.tenant_id,
         ticket_id,
-        at: timestamp(env.occurred_at),
+        at: from_time(env.occurred_at),
         change,
         version,
     })

@@ -614,7 +614,7 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
     let sla = ticket_sla(&store, tenant, "INC-000009", t0()).await;
     assert_eq!(
         sla.resolve.expect("resolve").due_at,
-        Some(firing::to_time(t0() + 10.hours()))
+        Some(escalation::now::to_time(t0() + 10.hours()))
     );
     // At 13:00 the calendar becomes office hours, weekdays 09:00–17:00.
     let office = vec![IntervalV1 {
@@ -654,7 +654,10 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
     let sla = ticket_sla(&store, tenant, "INC-000009", t0() + 4.hours()).await;
     let resolve = sla.resolve.expect("resolve");
     assert_eq!(resolve.elapsed_seconds, 4 * 3600);
-    assert_eq!(resolve.due_at, Some(firing::to_time(t0() + 26.hours())));
+    assert_eq!(
+        resolve.due_at,
+        Some(escalation::now::to_time(t0() + 26.hours()))
+    );
     assert!(sla.timeline.iter().any(|e| e.target == "resolve"
         && e.step
             == SlaStepV1::Recomputed {
