@@ -380,6 +380,9 @@ pub struct IncidentAssignedV1 {
     /// older one after a newer change knows it arrived late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// The supplier it is handed to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,6 +408,10 @@ pub struct IncidentStatusChangedV1 {
     /// older one after a newer change knows it arrived late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// The token of the satisfaction survey this resolution offered the
+    /// customer, for the resolution email's link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_token: Option<String>,
 }
 
 command!(LogIncidentV1, IncidentV1);

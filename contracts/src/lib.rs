@@ -8,6 +8,8 @@
 //! - [`escalation`]: what the escalation service announces.
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
 //! - [`knowledge`]: the knowledge base: ticket export and published articles.
+//! - [`notification`]: email: templates, settings, the delivery log, the
+//!   mail gateway, and the directory the edge announces.
 //! - [`report`]: the KPI reports ticketing answers.
 //! - [`supplier`]: suppliers, and the messages they exchange with the desk.
 //! - [`ticket`]: problems, changes, service requests, and what every kind of
@@ -53,6 +55,7 @@ pub mod envelope;
 pub mod escalation;
 pub mod incident;
 pub mod knowledge;
+pub mod notification;
 pub mod report;
 pub mod supplier;
 pub mod ticket;

@@ -204,6 +204,7 @@ fn events() {
         team_id: Some(id(4)),
         actor: agent(),
         version: Some(3),
+        supplier_id: None,
     });
     check(&IncidentActionAddedV1 {
         incident_id: id(10),
@@ -219,6 +220,74 @@ fn events() {
         resolution: Some("Disk replaced".into()),
         actor: agent(),
         version: Some(5),
+        survey_token: Some("0123abcd".into()),
+    });
+}
+
+#[test]
+fn notification_messages() {
+    use contracts::notification::*;
+    let template = EmailTemplateV1 {
+        kind: EmailKind::Logged,
+        language: "fr".into(),
+        subject: "[{{reference}}] Bien reçu : {{summary}}".into(),
+        text: "Bonjour {{customer_name}},".into(),
+        html: Some("<p>Bonjour {{customer_name}},</p>".into()),
+        builtin: false,
+    };
+    let mut settings = NotificationSettingsV1::default();
+    settings.disabled = vec![EmailKind::Broadcast];
+    settings.broadcasts = vec![BroadcastRuleV1 {
+        name: "P1 on Exchange".into(),
+        kinds: vec!["incident".into()],
+        priority_at_most: Some(1),
+        service: Some("Exchange".into()),
+        agents: vec![id(2)],
+        emails: vec!["oncall@example.com".into()],
+    }];
+    settings.suppliers = vec![SupplierContactV1 {
+        supplier_id: id(6),
+        email: "desk@supplier.example".into(),
+        name: Some("Supplier desk".into()),
+    }];
+    check(&SetNotificationSettingsV1 {
+        actor: agent(),
+        settings,
+    });
+    check(&GetNotificationSettingsV1 { viewer: agent() });
+    check(&ListTemplatesV1 { viewer: agent() });
+    check(&PutTemplateV1 {
+        actor: agent(),
+        template: template.clone(),
+    });
+    check(&DeleteTemplateV1 {
+        actor: agent(),
+        kind: EmailKind::Logged,
+        language: "fr".into(),
+    });
+    check(&PreviewEmailV1 {
+        viewer: agent(),
+        kind: EmailKind::Logged,
+        language: "fr".into(),
+        ticket: "INC-000042".into(),
+        template: Some(template),
+    });
+    check(&ListDeliveriesV1 {
+        viewer: agent(),
+        ticket: "INC-000042".into(),
+    });
+    check(&ReceiveEmailV1 {
+        actor: agent(),
+        raw_base64: "RnJvbTogYUBleGFtcGxlLmNvbQ0KDQpoaQ0K".into(),
+    });
+    check(&DirectoryChangedV1 {
+        entry: DirectoryEntryV1::Customer {
+            id: id(3),
+            name: "Chloé Client".into(),
+            email: Some("chloe@example.com".into()),
+            company_id: Some(id(5)),
+            language: Some("fr".into()),
+        },
     });
 }
 

@@ -4,12 +4,14 @@
 //! # Layout
 //! - [`bus`]: the [`bus::Bus`] interface and its two transports.
 //! - [`store`]: a service's database (PostgreSQL or SQLite) and migrations.
+//! - [`ids`]: ids derived from what they name.
 //! - [`outbox`], [`inbox`]: exactly-once effects over at-least-once delivery.
 //! - [`telemetry`]: logs, spans, W3C trace context.
 //! - [`metrics`]: the Prometheus recorder.
 //! - [`shutdown`]: the process-wide cancellation token.
 
 pub mod bus;
+pub mod ids;
 pub mod inbox;
 pub mod metrics;
 pub mod outbox;

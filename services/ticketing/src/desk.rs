@@ -431,6 +431,7 @@ pub async fn assign(
             team_id: t.team_id,
             actor: cmd.actor,
             version: Some(t.version),
+            supplier_id: t.supplier_id,
         };
         batch.publish(env, &event);
     } else {
@@ -524,9 +525,11 @@ pub async fn change_status(
     if reopened {
         tickets::count_reopen(tx, tenant, t.id).await?;
     }
-    if kind == TicketKind::Incident && cmd.to == "resolved" {
-        surveys::offer(tx, batch, env, &t, now).await?;
-    }
+    let survey_token = if kind == TicketKind::Incident && cmd.to == "resolved" {
+        surveys::offer(tx, batch, env, &t, now).await?
+    } else {
+        None
+    };
     if kind == TicketKind::Incident {
         let status = |s: &str| IncidentStatus::parse(s).unwrap_or(IncidentStatus::Open);
         let event = IncidentStatusChangedV1 {
@@ -537,6 +540,7 @@ pub async fn change_status(
             resolution: t.resolution.clone().filter(|_| resolving),
             actor: cmd.actor,
             version: Some(t.version),
+            survey_token,
         };
         batch.publish(env, &event);
     } else {

@@ -20,7 +20,7 @@ use contracts::{Envelope, Event};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 
 use crate::commands::Commands;
-use crate::suppliers::derived;
+use runtime::ids::derived;
 
 /// The queue ticketing hears escalations on.
 pub fn spec() -> QueueSpec {

@@ -22,6 +22,7 @@ use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::outbox::{self, Outgoing, Relay};
 use runtime::store::{Store, from_micros, micros, uuid_at};
+use runtime::ids::derived;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -64,18 +65,6 @@ fn supplier(r: &sqlx::any::AnyRow) -> sqlx::Result<SupplierV1> {
 /// that its queue can be declared before the command runs.
 pub fn id_for(env: &Envelope) -> Uuid {
     derived(&[b"supplier", env.message_id.as_bytes()])
-}
-
-/// A UUID from a digest of `parts`.
-pub(crate) fn derived(parts: &[&[u8]]) -> Uuid {
-    let mut digest = Sha256::new();
-    for p in parts {
-        digest.update(p);
-        digest.update([0]);
-    }
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.finalize()[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 pub async fn register(

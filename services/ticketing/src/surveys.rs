@@ -30,16 +30,17 @@ fn new_token(tenant: Uuid) -> String {
     )
 }
 
-/// Offers `t`'s customer a survey, unless the incident already had one.
+/// Offers `t`'s customer a survey, unless the incident already had one;
+/// the new survey's token, if one was offered.
 pub async fn offer(
     tx: &mut AnyConnection,
     batch: &mut Batch,
     env: &Envelope,
     t: &TicketV1,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let Some(customer) = t.customer_id else {
-        return Ok(());
+        return Ok(None);
     };
     let tenant = env.tenant_id;
     let offered: i64 =
@@ -49,7 +50,7 @@ pub async fn offer(
             .fetch_one(&mut *tx)
             .await?;
     if offered > 0 {
-        return Ok(());
+        return Ok(None);
     }
     let token = new_token(tenant);
     let expires_at = now + Duration::days(VALID_DAYS);
@@ -71,11 +72,11 @@ pub async fn offer(
             incident_id: t.id,
             reference: t.reference.clone(),
             customer_id: customer,
-            token,
+            token: token.clone(),
             expires_at,
         },
     );
-    Ok(())
+    Ok(Some(token))
 }
 
 const SELECT: &str = "SELECT s.token, t.reference, t.summary, s.expires_at, s.rating, s.comment, \

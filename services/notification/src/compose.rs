@@ -1,0 +1,294 @@
+//! Writing the emails one event calls for: who gets them, in which
+//! language, from which sender, from which template, with which values.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use contracts::common::ReplyV1;
+use contracts::escalation::{GetTicketSlaV1, TicketSlaV1};
+use contracts::notification::{EmailKind, MailboxV1, NotificationSettingsV1};
+use contracts::{Command, Envelope};
+use runtime::bus::Bus;
+use runtime::store::StoreError;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::directory;
+use crate::message::{self, Outgoing};
+use crate::outgoing::Email;
+use crate::templates::{self, Mode, SLA_NAMES, Vars};
+use crate::tickets::Ticket;
+
+/// The agent notification asks other services as.
+pub fn notification_actor() -> contracts::Actor {
+    contracts::Actor {
+        role: contracts::Role::Agent,
+        id: contracts::notification::NOTIFICATION_ACTOR_ID,
+        name: "Notification".into(),
+    }
+}
+
+/// Where a ticket's SLA due times come from, when a template shows them.
+pub struct Sla {
+    pub bus: Arc<dyn Bus>,
+    pub cause: Envelope,
+}
+
+/// How long an email waits for the escalation service's due times before
+/// it goes without them.
+const SLA_TIMEOUT: Duration = Duration::from_millis(800);
+
+impl Sla {
+    pub async fn due(&self, t: &Ticket) -> (String, String) {
+        let query = self.cause.caused(&GetTicketSlaV1 {
+            viewer: notification_actor(),
+            kind: t.kind.as_str().to_owned(),
+            ticket: t.id.to_string(),
+        });
+        let reply = self
+            .bus
+            .request(GetTicketSlaV1::QUEUE, &query, SLA_TIMEOUT)
+            .await;
+        let sla = match reply.map(|r| r.decode::<ReplyV1>()) {
+            Ok(Ok(ReplyV1::Ok(v))) => serde_json::from_value::<TicketSlaV1>(v).ok(),
+            _ => None,
+        };
+        let due = |s: Option<&contracts::escalation::TargetStateV1>| {
+            s.and_then(|s| s.due_at).map(date).unwrap_or_default()
+        };
+        match sla {
+            Some(s) => (due(s.response.as_ref()), due(s.resolve.as_ref())),
+            None => Default::default(),
+        }
+    }
+}
+
+pub fn date(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Someone an email goes to.
+pub struct Recipient {
+    pub mailbox: MailboxV1,
+    /// Their language, if they have one (customers).
+    pub language: Option<String>,
+    /// Customers hear from their company's sender, if it has one.
+    pub customer: bool,
+}
+
+impl Recipient {
+    pub fn staff(mailbox: MailboxV1) -> Self {
+        Self {
+            mailbox,
+            language: None,
+            customer: false,
+        }
+    }
+}
+
+/// The emails of one event, as they are written.
+pub struct Composer<'a> {
+    pub conn: &'a mut AnyConnection,
+    pub tenant: Uuid,
+    pub settings: NotificationSettingsV1,
+    pub sla: Option<Sla>,
+    pub emails: Vec<Email>,
+    /// (kind, address) already written for this event: one email each.
+    written: HashSet<(EmailKind, String)>,
+}
+
+impl<'a> Composer<'a> {
+    pub fn new(
+        conn: &'a mut AnyConnection,
+        tenant: Uuid,
+        settings: NotificationSettingsV1,
+        sla: Option<Sla>,
+    ) -> Self {
+        Self {
+            conn,
+            tenant,
+            settings,
+            sla,
+            emails: Vec::new(),
+            written: HashSet::new(),
+        }
+    }
+
+    pub fn enabled(&self, kind: EmailKind) -> bool {
+        !self.settings.disabled.contains(&kind)
+    }
+
+    /// The ticket's fields every template may show.
+    pub async fn vars(&mut self, t: &Ticket) -> Result<Vars, StoreError> {
+        let mut v = Vars::new();
+        v.insert("reference", t.reference.clone());
+        v.insert("kind", t.kind.noun().to_owned());
+        v.insert("summary", t.summary.clone());
+        v.insert("description", t.description.clone());
+        v.insert("status", t.status.replace('_', " "));
+        v.insert("priority", t.priority.to_string());
+        v.insert("service", t.service.clone().unwrap_or_default());
+        v.insert("category", t.category.clone().unwrap_or_default());
+        v.insert("resolution", t.resolution.clone().unwrap_or_default());
+        v.insert("last_action", t.last_action.clone().unwrap_or_default());
+        let desk = self.settings.sender.name.clone().unwrap_or_default();
+        v.insert("desk_name", desk);
+        if let Some(c) = self.customer(t).await? {
+            v.insert("customer_name", c.name);
+        }
+        if let Some(company) = t.company_id
+            && let Some((name, _)) = directory::company(self.conn, self.tenant, company).await?
+        {
+            v.insert("company_name", name);
+        }
+        if let Some(a) = t.assignee_id
+            && let Some(p) = directory::agent(self.conn, self.tenant, a).await?
+        {
+            v.insert("agent_name", p.name);
+        }
+        if let Some(team) = t.team_id
+            && let Some((name, _)) = directory::team(self.conn, self.tenant, team).await?
+        {
+            v.insert("team_name", name);
+        }
+        Ok(v)
+    }
+
+    pub async fn customer(
+        &mut self,
+        t: &Ticket,
+    ) -> Result<Option<directory::Customer>, StoreError> {
+        match t.customer_id {
+            Some(id) => directory::customer(self.conn, self.tenant, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The ticket's customer as a recipient, if they have an address.
+    pub async fn customer_recipient(&mut self, t: &Ticket) -> Result<Option<Recipient>, StoreError> {
+        Ok(self.customer(t).await?.and_then(|c| {
+            c.mailbox().map(|mailbox| Recipient {
+                mailbox,
+                language: c.language.clone(),
+                customer: true,
+            })
+        }))
+    }
+
+    pub async fn agent_recipient(&mut self, id: Uuid) -> Result<Option<Recipient>, StoreError> {
+        Ok(directory::agent(self.conn, self.tenant, id)
+            .await?
+            .and_then(|p| p.mailbox())
+            .map(Recipient::staff))
+    }
+
+    /// Whoever handles `t`: its agent, else every agent of its team.
+    pub async fn handlers(&mut self, t: &Ticket) -> Result<Vec<Recipient>, StoreError> {
+        if let Some(a) = t.assignee_id {
+            return Ok(self.agent_recipient(a).await?.into_iter().collect());
+        }
+        match t.team_id {
+            Some(team) => Ok(directory::members(self.conn, self.tenant, team)
+                .await?
+                .iter()
+                .filter_map(directory::Person::mailbox)
+                .map(Recipient::staff)
+                .collect()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The leader of `t`'s team, as a recipient.
+    pub async fn team_leader(&mut self, t: &Ticket) -> Result<Option<Recipient>, StoreError> {
+        let Some(team) = t.team_id else {
+            return Ok(None);
+        };
+        match directory::team(self.conn, self.tenant, team).await? {
+            Some((_, Some(leader))) => self.agent_recipient(leader).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// Who emails to `t`'s customer are from: their company's sender, if it
+    /// has one, else the desk's.
+    async fn sender(&mut self, t: &Ticket, customer: bool) -> Result<MailboxV1, StoreError> {
+        if customer
+            && let Some(company) = t.company_id
+            && let Some((_, Some(sender))) =
+                directory::company(self.conn, self.tenant, company).await?
+        {
+            return Ok(sender);
+        }
+        Ok(self.settings.sender.clone())
+    }
+
+    /// Writes one email of `kind` about `t` to `to`, unless the kind is
+    /// switched off or `to` already has one of this kind for this event.
+    pub async fn write(
+        &mut self,
+        kind: EmailKind,
+        t: &Ticket,
+        to: Recipient,
+        vars: &Vars,
+    ) -> Result<(), StoreError> {
+        if !self.enabled(kind) {
+            return Ok(());
+        }
+        if let Err(reason) = message::address(&to.mailbox.email) {
+            tracing::warn!(ticket = %t.reference, kind = kind.as_str(), %reason, "no email: bad recipient address");
+            return Ok(());
+        }
+        let key = (kind, to.mailbox.email.trim().to_lowercase());
+        if !self.written.insert(key) {
+            return Ok(());
+        }
+        let default_language = self.settings.default_language.clone();
+        let language = to.language.as_deref().unwrap_or(&default_language);
+        let template =
+            crate::tenant::template_for(self.conn, self.tenant, kind, language, &default_language)
+                .await?;
+        let mut vars = vars.clone();
+        vars.insert(
+            "recipient_name",
+            to.mailbox.name.clone().unwrap_or_default(),
+        );
+        if templates::uses(&template, SLA_NAMES)
+            && let Some(sla) = &self.sla
+        {
+            let (response, resolve) = sla.due(t).await;
+            vars.insert("response_due", response);
+            vars.insert("resolve_due", resolve);
+        }
+        let from = self.sender(t, to.customer).await?;
+        let mut subject = templates::render(&template.subject, &vars, Mode::Subject);
+        // Replies thread by the reference in the subject, whatever the
+        // tenant's template says.
+        let tag = format!("[{}]", t.reference);
+        if !subject.contains(&tag) {
+            subject = format!("{tag} {subject}");
+        }
+        let id = Uuid::now_v7();
+        self.emails.push(Email {
+            id,
+            tenant: self.tenant,
+            kind,
+            language: template.language.clone(),
+            mail: Outgoing {
+                message_id: message::message_id(id, &from.email),
+                from,
+                to: to.mailbox,
+                subject,
+                text: templates::render(&template.text, &vars, Mode::Text),
+                html: template
+                    .html
+                    .as_deref()
+                    .map(|h| templates::render(h, &vars, Mode::Html)),
+                ticket_id: Some(t.id),
+            },
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The tenant's directory as the edge announces it (`edge.directory.changed`):
+//! who the customers, agents, teams and companies are, their addresses,
+//! languages and senders. Notification keeps its own copy so an email never
+//! waits on the edge.
+
+use contracts::notification::{DirectoryEntryV1, MailboxV1};
+use runtime::store::{Param, StoreError, upsert_many};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+fn id_of(e: &DirectoryEntryV1) -> Uuid {
+    match e {
+        DirectoryEntryV1::Company { id, .. }
+        | DirectoryEntryV1::Customer { id, .. }
+        | DirectoryEntryV1::Team { id, .. }
+        | DirectoryEntryV1::Agent { id, .. } => *id,
+    }
+}
+
+/// Keeps `entry` as it is now.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    entry: &DirectoryEntryV1,
+) -> Result<(), StoreError> {
+    let (kind, team, email) = match entry {
+        DirectoryEntryV1::Company { .. } => ("company", None, None),
+        DirectoryEntryV1::Customer { email, .. } => ("customer", None, email.clone()),
+        DirectoryEntryV1::Team { .. } => ("team", None, None),
+        DirectoryEntryV1::Agent { email, team_id, .. } => {
+            ("agent", team_id.map(|t| t.to_string()), email.clone())
+        }
+    };
+    upsert_many(
+        conn,
+        "mail_directory",
+        &["tenant_id", "id", "entry_type", "team_id", "email", "entry"],
+        "tenant_id, id",
+        vec![vec![
+            Param::from(tenant.to_string()),
+            Param::from(id_of(entry).to_string()),
+            Param::from(kind),
+            Param::from(team),
+            Param::from(email.map(|e| e.trim().to_lowercase())),
+            Param::from(serde_json::to_string(entry).unwrap_or_default()),
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn entry(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<DirectoryEntryV1>, StoreError> {
+    let row = sqlx::query("SELECT entry FROM mail_directory WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get::<String, _>(0).ok())
+        .and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub company_id: Option<Uuid>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+impl Person {
+    pub fn mailbox(&self) -> Option<MailboxV1> {
+        self.email.as_ref().map(|email| MailboxV1 {
+            email: email.clone(),
+            name: Some(self.name.clone()),
+        })
+    }
+}
+
+impl Customer {
+    pub fn mailbox(&self) -> Option<MailboxV1> {
+        self.email.as_ref().map(|email| MailboxV1 {
+            email: email.clone(),
+            name: Some(self.name.clone()),
+        })
+    }
+}
+
+pub async fn customer(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<Customer>, StoreError> {
+    Ok(match entry(conn, tenant, id).await? {
+        Some(DirectoryEntryV1::Customer {
+            id,
+            name,
+            email,
+            company_id,
+            language,
+        }) => Some(Customer {
+            id,
+            name,
+            email,
+            company_id,
+            language,
+        }),
+        _ => None,
+    })
+}
+
+/// The customer whose address is `email` (compared without case).
+pub async fn customer_by_email(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    email: &str,
+) -> Result<Option<Customer>, StoreError> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM mail_directory WHERE tenant_id = $1 AND email = $2 \
+         AND entry_type = 'customer' ORDER BY id LIMIT 1",
+    )
+    .bind(tenant.to_string())
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id.and_then(|i| Uuid::parse_str(&i).ok()) {
+        Some(id) => customer(conn, tenant, id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn agent(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<Person>, StoreError> {
+    Ok(match entry(conn, tenant, id).await? {
+        Some(DirectoryEntryV1::Agent {
+            id, name, email, ..
+        }) => Some(Person { id, name, email }),
+        _ => None,
+    })
+}
+
+/// A team's name and leader.
+pub async fn team(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<(String, Option<Uuid>)>, StoreError> {
+    Ok(match entry(conn, tenant, id).await? {
+        Some(DirectoryEntryV1::Team {
+            name, leader_id, ..
+        }) => Some((name, leader_id)),
+        _ => None,
+    })
+}
+
+/// The agents of team `team`.
+pub async fn members(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    team: Uuid,
+) -> Result<Vec<Person>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT entry FROM mail_directory WHERE tenant_id = $1 AND team_id = $2 \
+         AND entry_type = 'agent' ORDER BY id",
+    )
+    .bind(tenant.to_string())
+    .bind(team.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .filter_map(|j| serde_json::from_str(&j).ok())
+        .filter_map(|e| match e {
+            DirectoryEntryV1::Agent {
+                id, name, email, ..
+            } => Some(Person { id, name, email }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// A company's name and its own sender, if it has one.
+pub async fn company(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<(String, Option<MailboxV1>)>, StoreError> {
+    Ok(match entry(conn, tenant, id).await? {
+        Some(DirectoryEntryV1::Company { name, sender, .. }) => Some((name, sender)),
+        _ => None,
+    })
+}
+
+/// Every company sender of the tenant (mail from one is the desk's own).
+pub async fn company_senders(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT entry FROM mail_directory WHERE tenant_id = $1 AND entry_type = 'company'",
+    )
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .filter_map(|j| serde_json::from_str(&j).ok())
+        .filter_map(|e| match e {
+            DirectoryEntryV1::Company {
+                sender: Some(s), ..
+            } => Some(s.email.to_lowercase()),
+            _ => None,
+        })
+        .collect())
+}

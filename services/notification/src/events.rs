@@ -1,0 +1,481 @@
+//! The consumer of what the desk announces: ticketing's ticket events, the
+//! escalation service's timepoints and the edge's directory. Each event
+//! updates notification's copies and queues the emails it calls for, in one
+//! transaction with its inbox record, so a redelivered event sends nothing
+//! twice.
+//!
+//! One replica at a time takes these events, in the order they were
+//! published: a ticket's copy is built from them in sequence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::common::ReplyV1;
+use contracts::escalation::{Action, TimepointReachedV1};
+use contracts::incident::{
+    ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatus,
+    IncidentStatusChangedV1,
+};
+use contracts::notification::{DirectoryChangedV1, EmailKind, MAILGATE_ACTOR_ID, MailboxV1};
+use contracts::ticket::{GetTicketV1, TicketChangedV1, TicketKind, TicketV1};
+use contracts::{Command, Envelope, Event, Message, Role};
+use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
+use runtime::inbox;
+use runtime::store::{Store, StoreError};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::compose::{Composer, Recipient, Sla, notification_actor};
+use crate::tickets::{self, Ticket};
+use crate::{directory, outgoing, tenant};
+
+/// The inbox name of this consumer.
+pub const CONSUMER: &str = "notification.events";
+
+/// The queue notification hears the desk on.
+pub fn spec() -> QueueSpec {
+    QueueSpec::events(
+        CONSUMER,
+        &[
+            IncidentLoggedV1::ROUTING_KEY,
+            IncidentAssignedV1::ROUTING_KEY,
+            IncidentActionAddedV1::ROUTING_KEY,
+            IncidentStatusChangedV1::ROUTING_KEY,
+            TicketChangedV1::ROUTING_KEY,
+            TimepointReachedV1::ROUTING_KEY,
+            DirectoryChangedV1::ROUTING_KEY,
+        ],
+        1,
+    )
+    .in_order()
+}
+
+pub struct Events {
+    pub store: Store,
+    pub bus: Arc<dyn Bus>,
+    /// Wakes the sender when emails were queued.
+    pub queued: Arc<Notify>,
+}
+
+fn retry(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Retry(e.to_string())
+}
+
+fn decode<M: Message>(env: &Envelope) -> Result<M, HandlerError> {
+    env.decode::<M>()
+        .map_err(|e| HandlerError::Reject(e.to_string()))
+}
+
+/// What one event is, decoded.
+enum Happened {
+    /// A whole ticket as it is now; `change` and `action` say what moved.
+    Snapshot {
+        ticket: Ticket,
+        change: String,
+        actor_id: Uuid,
+        action: Option<ActionV1>,
+    },
+    Assigned(IncidentAssignedV1),
+    Acted(IncidentActionAddedV1),
+    Status(IncidentStatusChangedV1),
+    Timepoint(TimepointReachedV1),
+    Directory(DirectoryChangedV1),
+}
+
+fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
+    Ok(match env.message_type.as_str() {
+        IncidentLoggedV1::TYPE => {
+            let e: IncidentLoggedV1 = decode(env)?;
+            Happened::Snapshot {
+                ticket: Ticket::from(&e.incident),
+                change: "logged".into(),
+                actor_id: e.incident.logged_by.id,
+                action: None,
+            }
+        }
+        TicketChangedV1::TYPE => {
+            let e: TicketChangedV1 = decode(env)?;
+            Happened::Snapshot {
+                ticket: Ticket::from(&e.ticket),
+                change: e.change,
+                actor_id: e.actor.id,
+                action: e.action,
+            }
+        }
+        IncidentAssignedV1::TYPE => Happened::Assigned(decode(env)?),
+        IncidentActionAddedV1::TYPE => Happened::Acted(decode(env)?),
+        IncidentStatusChangedV1::TYPE => Happened::Status(decode(env)?),
+        TimepointReachedV1::TYPE => Happened::Timepoint(decode(env)?),
+        DirectoryChangedV1::TYPE => Happened::Directory(decode(env)?),
+        other => return Err(HandlerError::Reject(format!("not an event we take: {other}"))),
+    })
+}
+
+/// Statuses that resolve a ticket, for the resolution email.
+fn resolves(kind: TicketKind, status: &str) -> bool {
+    match kind {
+        TicketKind::Incident | TicketKind::Problem => status == "resolved",
+        TicketKind::Request => status == "fulfilled",
+        TicketKind::Change => status == "implemented",
+    }
+}
+
+/// An action the customer should hear about, or that the customer wrote.
+fn action_emails(action: &ActionV1) -> (bool, bool) {
+    let to_customer = action.public && action.email_customer;
+    let by_customer = action.author.role == Role::Customer || action.author.id == MAILGATE_ACTOR_ID;
+    (to_customer, by_customer)
+}
+
+impl Events {
+    /// The copy of ticket `id`, asked of ticketing if notification has none
+    /// (a ticket logged before it listened).
+    async fn ticket(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        env: &Envelope,
+        kind: TicketKind,
+        id: Uuid,
+    ) -> Result<Option<Ticket>, HandlerError> {
+        if let Some(t) = tickets::load(conn, env.tenant_id, id).await.map_err(retry)? {
+            return Ok(Some(t));
+        }
+        let query = env.caused(&GetTicketV1 {
+            viewer: notification_actor(),
+            kind,
+            ticket: id.to_string(),
+        });
+        let reply = self
+            .bus
+            .request(GetTicketV1::QUEUE, &query, Duration::from_secs(5))
+            .await
+            .map_err(retry)?;
+        match reply.decode::<ReplyV1>().map_err(retry)? {
+            ReplyV1::Ok(v) => Ok(serde_json::from_value::<TicketV1>(v)
+                .ok()
+                .map(|t| Ticket::from(&t))),
+            ReplyV1::Error(_) => Ok(None),
+        }
+    }
+
+    /// Applies `what` and writes its emails.
+    async fn apply(
+        &self,
+        c: &mut Composer<'_>,
+        env: &Envelope,
+        what: Happened,
+    ) -> Result<(), HandlerError> {
+        let tenant = env.tenant_id;
+        match what {
+            Happened::Directory(d) => {
+                directory::apply(c.conn, tenant, &d.entry)
+                    .await
+                    .map_err(retry)?;
+            }
+            Happened::Snapshot {
+                ticket,
+                change,
+                actor_id,
+                action,
+            } => {
+                let previous = tickets::load(c.conn, tenant, ticket.id)
+                    .await
+                    .map_err(retry)?;
+                let mut t = previous.clone().unwrap_or_else(|| ticket.clone());
+                if previous.is_some() && !t.absorb(ticket) {
+                    return Ok(()); // an older snapshot: nothing new to say
+                }
+                if let Some(a) = action.as_ref().filter(|a| a.public) {
+                    t.last_action = Some(a.text.clone());
+                }
+                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                match change.as_str() {
+                    "logged" => logged(c, &t).await.map_err(retry)?,
+                    "assigned" => {
+                        let was = previous.as_ref().map(|p| (p.assignee_id, p.team_id));
+                        if was != Some((t.assignee_id, t.team_id)) {
+                            assigned(c, &t, actor_id).await.map_err(retry)?;
+                        }
+                    }
+                    "status" if resolves(t.kind, &t.status) => {
+                        resolved(c, &t, None).await.map_err(retry)?;
+                    }
+                    "action" => {
+                        if let Some(a) = &action {
+                            acted(c, &t, a).await.map_err(retry)?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Happened::Assigned(e) => {
+                let Some(mut t) = self
+                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                if !t.older_than(e.version) {
+                    return Ok(());
+                }
+                let supplier_before = t.supplier_id;
+                t.assignee_id = e.assignee_id;
+                t.team_id = e.team_id;
+                t.supplier_id = e.supplier_id;
+                if let Some(v) = e.version {
+                    t.version = v;
+                }
+                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                if let Some(s) = t.supplier_id.filter(|s| supplier_before != Some(*s)) {
+                    supplier(c, &t, s).await.map_err(retry)?;
+                }
+            }
+            Happened::Acted(e) => {
+                let Some(mut t) = self
+                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                if e.action.public {
+                    t.last_action = Some(e.action.text.clone());
+                }
+                if let Some(v) = e.version.filter(|v| *v > t.version) {
+                    t.version = v;
+                }
+                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                acted(c, &t, &e.action).await.map_err(retry)?;
+            }
+            Happened::Status(e) => {
+                let Some(mut t) = self
+                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                if t.older_than(e.version) {
+                    t.status = e.to.as_str().to_owned();
+                    if e.resolution.is_some() {
+                        t.resolution = e.resolution.clone();
+                    }
+                    if let Some(v) = e.version {
+                        t.version = v;
+                    }
+                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                }
+                if e.to == IncidentStatus::Resolved {
+                    resolved(c, &t, e.survey_token.as_deref())
+                        .await
+                        .map_err(retry)?;
+                }
+            }
+            Happened::Timepoint(e) => {
+                let Some(kind) = TicketKind::parse(&e.kind) else {
+                    return Err(HandlerError::Reject(format!("no ticket kind {:?}", e.kind)));
+                };
+                let Some(mut t) = self.ticket(c.conn, env, kind, e.ticket_id).await? else {
+                    return Ok(());
+                };
+                // What the ticket was when the timepoint fired.
+                if let Some(p) = e.priority {
+                    t.priority = p;
+                }
+                t.assignee_id = e.assignee_id.or(t.assignee_id);
+                t.team_id = e.team_id.or(t.team_id);
+                escalated(c, &t, &e).await.map_err(retry)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn logged(c: &mut Composer<'_>, t: &Ticket) -> Result<(), StoreError> {
+    let vars = c.vars(t).await?;
+    if let Some(to) = c.customer_recipient(t).await? {
+        c.write(EmailKind::Logged, t, to, &vars).await?;
+    }
+    let rules: Vec<_> = c
+        .settings
+        .broadcasts
+        .iter()
+        .filter(|b| b.kinds.is_empty() || b.kinds.iter().any(|k| k == t.kind.as_str()))
+        .filter(|b| b.priority_at_most.is_none_or(|p| t.priority <= p))
+        .filter(|b| {
+            b.service.as_ref().is_none_or(|s| {
+                t.service
+                    .as_ref()
+                    .is_some_and(|ts| ts.eq_ignore_ascii_case(s))
+            })
+        })
+        .cloned()
+        .collect();
+    for rule in rules {
+        for agent in &rule.agents {
+            if let Some(to) = c.agent_recipient(*agent).await? {
+                c.write(EmailKind::Broadcast, t, to, &vars).await?;
+            }
+        }
+        for email in &rule.emails {
+            let to = Recipient::staff(MailboxV1 {
+                email: email.clone(),
+                name: None,
+            });
+            c.write(EmailKind::Broadcast, t, to, &vars).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn assigned(c: &mut Composer<'_>, t: &Ticket, actor: Uuid) -> Result<(), StoreError> {
+    // Nobody needs telling what they did themselves.
+    if t.assignee_id == Some(actor) {
+        return Ok(());
+    }
+    let vars = c.vars(t).await?;
+    for to in c.handlers(t).await? {
+        c.write(EmailKind::Assigned, t, to, &vars).await?;
+    }
+    Ok(())
+}
+
+async fn supplier(c: &mut Composer<'_>, t: &Ticket, supplier: Uuid) -> Result<(), StoreError> {
+    let Some(contact) = c
+        .settings
+        .suppliers
+        .iter()
+        .find(|s| s.supplier_id == supplier)
+        .cloned()
+    else {
+        return Ok(());
+    };
+    let mut vars = c.vars(t).await?;
+    vars.insert("supplier_name", contact.name.clone().unwrap_or_default());
+    let to = Recipient::staff(MailboxV1 {
+        email: contact.email,
+        name: contact.name,
+    });
+    c.write(EmailKind::Supplier, t, to, &vars).await
+}
+
+async fn resolved(c: &mut Composer<'_>, t: &Ticket, survey: Option<&str>) -> Result<(), StoreError> {
+    let Some(to) = c.customer_recipient(t).await? else {
+        return Ok(());
+    };
+    let mut vars = c.vars(t).await?;
+    if let Some(token) = survey {
+        let base = c.settings.public_url.clone().unwrap_or_default();
+        vars.insert(
+            "survey_url",
+            format!("{}/api/v1/surveys/{token}", base.trim_end_matches('/')),
+        );
+    }
+    c.write(EmailKind::Resolved, t, to, &vars).await
+}
+
+async fn acted(c: &mut Composer<'_>, t: &Ticket, action: &ActionV1) -> Result<(), StoreError> {
+    let (to_customer, by_customer) = action_emails(action);
+    if !to_customer && !by_customer {
+        return Ok(());
+    }
+    let mut vars = c.vars(t).await?;
+    vars.insert("action_text", action.text.clone());
+    vars.insert("action_author", action.author.name.clone());
+    if to_customer && let Some(to) = c.customer_recipient(t).await? {
+        c.write(EmailKind::Action, t, to, &vars).await?;
+    }
+    if by_customer {
+        for to in c.handlers(t).await? {
+            c.write(EmailKind::CustomerNote, t, to, &vars).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn escalated(
+    c: &mut Composer<'_>,
+    t: &Ticket,
+    e: &TimepointReachedV1,
+) -> Result<(), StoreError> {
+    let mut vars = c.vars(t).await?;
+    vars.insert("target", e.target.clone());
+    vars.insert("due_at", crate::compose::date(e.due_at));
+    for action in &e.actions {
+        match action {
+            Action::AlertAssignee => {
+                for to in c.handlers(t).await? {
+                    c.write(EmailKind::EscalationAlert, t, to, &vars).await?;
+                }
+            }
+            Action::AlertTeamLeader => {
+                if let Some(to) = c.team_leader(t).await? {
+                    c.write(EmailKind::EscalationAlert, t, to, &vars).await?;
+                }
+            }
+            Action::AlertAgents { agents } => {
+                for a in agents {
+                    if let Some(to) = c.agent_recipient(*a).await? {
+                        c.write(EmailKind::EscalationAlert, t, to, &vars).await?;
+                    }
+                }
+            }
+            Action::EmailCustomer { template } => {
+                if let Some(to) = c.customer_recipient(t).await? {
+                    let mut v = vars.clone();
+                    v.insert("escalation_text", template.clone());
+                    c.write(EmailKind::EscalationCustomer, t, to, &v).await?;
+                }
+            }
+            Action::WarnResponseBreach => {
+                let mut to = c.handlers(t).await?;
+                if to.is_empty() {
+                    to.extend(c.team_leader(t).await?);
+                }
+                for r in to {
+                    c.write(EmailKind::ResponseBreach, t, r, &vars).await?;
+                }
+            }
+            Action::RecordAction { .. } | Action::Reassign { .. } | Action::RaisePriority { .. } => {
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Handler for Events {
+    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
+        let what = decode_event(&env)?;
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let seen = inbox::check(&mut tx, CONSUMER, &[env.message_id])
+            .await
+            .map_err(retry)?;
+        if !seen.is_empty() {
+            return Ok(None);
+        }
+        let settings = tenant::settings(&mut tx, env.tenant_id)
+            .await
+            .map_err(retry)?;
+        let sla = Sla {
+            bus: self.bus.clone(),
+            cause: env.clone(),
+        };
+        let mut c = Composer::new(&mut tx, env.tenant_id, settings, Some(sla));
+        self.apply(&mut c, &env, what).await?;
+        let emails = std::mem::take(&mut c.emails);
+        drop(c);
+        outgoing::enqueue(&mut tx, &emails, runtime::store::now())
+            .await
+            .map_err(retry)?;
+        inbox::record(&mut tx, CONSUMER, vec![(env.message_id, None)])
+            .await
+            .map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        if !emails.is_empty() {
+            metrics::counter!("notification_emails_queued_total").increment(emails.len() as u64);
+            self.queued.notify_one();
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,461 @@
+//! The mail gateway's other half: one RFC 5322 message, as an MTA delivered
+//! it, becomes a note on its ticket, a reopened ticket, or a new incident.
+//!
+//! - **Once:** a message is processed once per Message-ID (a message
+//!   without one is known by a digest of its bytes). What it makes
+//!   ticketing do is sent under ids derived from it, so even a retry after
+//!   a crash half way is answered from ticketing's inbox, not done twice.
+//! - **Never a loop:** auto-replies (`Auto-Submitted` other than `no`,
+//!   `Precedence: bulk|junk|list`, `X-Autoreply`), bounces (no sender, the
+//!   mailer daemon), mail from the desk's own addresses and the desk's own
+//!   messages coming back are ignored.
+//! - **Threading:** by `In-Reply-To`/`References` against the Message-IDs
+//!   the desk sent (and its per-ticket thread id), then by the reference
+//!   in the subject (`[INC-000042]`); otherwise a new incident for the
+//!   sender, matched to a customer by address.
+//! - **Closed tickets:** the tenant's policy reopens them or logs a new
+//!   incident linked to the old one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use contracts::common::ReplyV1;
+use contracts::incident::{ActionKind, ActionV1, IncidentV1, LogIncidentV1};
+use contracts::notification::{
+    ClosedReplyPolicy, EmailReceivedV1, ReceiveEmailV1, ReceivedAttachmentV1, mailgate_actor,
+};
+use contracts::ticket::{AddActionV1, ChangeTicketStatusV1, LinkTicketsV1, LinkType, TicketKind};
+use contracts::{Actor, Command, Envelope, Role};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use runtime::bus::Bus;
+use runtime::ids::derived;
+use runtime::inbox;
+use runtime::store::{Store, StoreError};
+use uuid::Uuid;
+
+use crate::commands::Refused;
+use crate::tickets::{self, Ticket};
+use crate::{directory, message, outgoing, tenant};
+
+/// The inbox name under which received messages are remembered.
+pub const CONSUMER: &str = "notification.mailgate";
+
+/// How long the gateway waits for ticketing.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Attachments kept per message, in total.
+const MAX_ATTACHMENTS: usize = 10 * 1024 * 1024;
+
+type Outcome = Result<serde_json::Value, Refused>;
+
+fn text_list(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(ToString::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Why a message must not become a ticket, if it must not.
+fn automatic(msg: &mail_parser::Message<'_>) -> Option<String> {
+    let raw = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    if let Some(v) = raw("Auto-Submitted")
+        && v != "no"
+    {
+        return Some(format!("auto-submitted ({v})"));
+    }
+    if let Some(v) = raw("Precedence")
+        && matches!(v.as_str(), "bulk" | "junk" | "list" | "auto_reply")
+    {
+        return Some(format!("precedence {v}"));
+    }
+    for h in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
+        if raw(h).is_some() {
+            return Some(format!("{h} header"));
+        }
+    }
+    None
+}
+
+/// The new text of a reply: what comes before the quoted message.
+pub fn new_text(body: &str) -> String {
+    let mut kept = Vec::new();
+    for line in body.lines() {
+        let t = line.trim();
+        let quote_header = (t.starts_with("On ") && t.ends_with("wrote:"))
+            || t.starts_with("-----Original Message-----")
+            || (t.starts_with("From:") && !kept.is_empty() && kept.last() == Some(&""));
+        if quote_header || t.starts_with('>') {
+            break;
+        }
+        kept.push(line.trim_end());
+    }
+    let text = kept.join("\n").trim().to_owned();
+    if text.is_empty() {
+        body.trim().to_owned()
+    } else {
+        text
+    }
+}
+
+/// `[INC-000042]` in a subject.
+fn reference_in(subject: &str) -> Option<String> {
+    let mut rest = subject;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(']') else { break };
+        let inner = &after[..close];
+        if let Some((prefix, digits)) = inner.split_once('-')
+            && TicketKind::ALL.iter().any(|k| k.prefix() == prefix)
+            && !digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit())
+        {
+            return Some(inner.to_owned());
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
+fn closed(t: &Ticket) -> bool {
+    matches!(t.status.as_str(), "closed" | "cancelled" | "rejected")
+}
+
+fn received(outcome: &str, reason: Option<String>, t: Option<&Ticket>) -> EmailReceivedV1 {
+    EmailReceivedV1 {
+        outcome: outcome.into(),
+        reason,
+        ticket_id: t.map(|t| t.id),
+        reference: t.map(|t| t.reference.clone()),
+        attachments: Vec::new(),
+        action_id: None,
+    }
+}
+
+/// Asks ticketing to do `cmd` under the id derived from the message and
+/// `step`; its answer, or the domain error it gave.
+async fn ask<C: Command>(
+    bus: &Arc<dyn Bus>,
+    env: &Envelope,
+    key: Uuid,
+    step: &str,
+    cmd: &C,
+) -> Result<Result<C::Output, contracts::ErrorBody>, Refused> {
+    let id = derived(&[key.as_bytes(), step.as_bytes()]);
+    let request = env.caused(cmd).with_id(id);
+    let reply = bus
+        .request(C::QUEUE, &request, TIMEOUT)
+        .await
+        .map_err(|e| Refused::Error(unavailable(e)))?;
+    match reply.decode::<ReplyV1>() {
+        Ok(ReplyV1::Ok(v)) => serde_json::from_value(v)
+            .map(Ok)
+            .map_err(|e| Refused::Error(unavailable(e))),
+        Ok(ReplyV1::Error(body)) => Ok(Err(body)),
+        Err(e) => Err(Refused::Error(unavailable(e))),
+    }
+}
+
+/// Ticketing did not answer: the MTA should try again later.
+fn unavailable(e: impl std::fmt::Display) -> contracts::ErrorBody {
+    contracts::ErrorBody::new(
+        contracts::ErrorCode::Conflict,
+        format!("the desk could not take the message now, try again: {e}"),
+    )
+}
+
+pub async fn receive(
+    store: &Store,
+    bus: &Arc<dyn Bus>,
+    env: &Envelope,
+    c: ReceiveEmailV1,
+) -> Outcome {
+    let tenant = env.tenant_id;
+    let raw = BASE64
+        .decode(c.raw_base64.as_bytes())
+        .map_err(|_| Refused::field("raw_base64", "not base64"))?;
+    let msg = MessageParser::default()
+        .parse(&raw)
+        .filter(|m| m.from().is_some() || m.subject().is_some())
+        .ok_or_else(|| Refused::field("message", "not an RFC 5322 message"))?;
+    let message_id = msg
+        .message_id()
+        .map(|id| format!("<{id}>"))
+        .unwrap_or_else(|| {
+            format!(
+                "<{}@digest>",
+                derived(&[b"mail", tenant.as_bytes(), &raw])
+            )
+        });
+    let key = derived(&[b"mail", tenant.as_bytes(), message_id.as_bytes()]);
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    let seen = inbox::check(&mut conn, CONSUMER, &[key]).await?;
+    if let Some(Some(reply)) = seen.get(&key)
+        && let Ok(mut before) = serde_json::from_str::<EmailReceivedV1>(reply)
+    {
+        // The same attachments again, under the same ids, so an edge that
+        // failed to keep them the first time keeps them now.
+        before.reason = Some(format!("already processed as {}", before.outcome));
+        before.outcome = "duplicate".into();
+        return Ok(serde_json::to_value(before).unwrap_or_default());
+    }
+    let result = process(&mut conn, bus, env, key, &message_id, &msg).await?;
+    let stored = serde_json::to_string(&result).unwrap_or_default();
+    // Another delivery of the same message may have finished first: its
+    // record stands, and both did the same (derived ids).
+    if let Err(e) = inbox::record(&mut conn, CONSUMER, vec![(key, Some(stored))]).await {
+        tracing::debug!(error = %e, "message recorded by another delivery");
+    }
+    Ok(serde_json::to_value(result).unwrap_or_default())
+}
+
+async fn process(
+    conn: &mut sqlx::AnyConnection,
+    bus: &Arc<dyn Bus>,
+    env: &Envelope,
+    key: Uuid,
+    message_id: &str,
+    msg: &mail_parser::Message<'_>,
+) -> Result<EmailReceivedV1, Refused> {
+    let tenant = env.tenant_id;
+    let settings = tenant::settings(conn, tenant).await?;
+    let from = msg.from().and_then(|a| a.first());
+    let address = from
+        .and_then(|a| a.address())
+        .map(|a| a.trim().to_lowercase())
+        .unwrap_or_default();
+    let name = from.and_then(|a| a.name()).map(str::to_owned);
+    if let Some(reason) = automatic(msg) {
+        return Ok(received("ignored", Some(reason), None));
+    }
+    let local = address.split('@').next().unwrap_or_default();
+    if message::address(&address).is_err()
+        || matches!(local, "mailer-daemon" | "postmaster")
+    {
+        return Ok(received(
+            "ignored",
+            Some("a bounce or no sender address".into()),
+            None,
+        ));
+    }
+    let mut desk: Vec<String> = settings
+        .desk_addresses
+        .iter()
+        .map(|a| a.trim().to_lowercase())
+        .collect();
+    desk.push(settings.sender.email.trim().to_lowercase());
+    desk.extend(directory::company_senders(conn, tenant).await?);
+    if desk.contains(&address) || outgoing::is_ours(conn, message_id).await? {
+        return Ok(received(
+            "ignored",
+            Some("mail from the desk itself".into()),
+            None,
+        ));
+    }
+    let customer = directory::customer_by_email(conn, tenant, &address).await?;
+
+    // The ticket it answers.
+    let mut ids = text_list(msg.in_reply_to());
+    ids.extend(text_list(msg.references()));
+    let mut ticket = None;
+    for id in ids.iter().rev() {
+        let id = format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'));
+        let found = match message::ticket_of_thread(&id) {
+            Some(t) => Some(t),
+            None => outgoing::ticket_of_message(conn, tenant, &id).await?,
+        };
+        if let Some(t) = found
+            && let Some(t) = tickets::load(conn, tenant, t).await?
+        {
+            ticket = Some(t);
+            break;
+        }
+    }
+    let subject = msg.subject().map(str::trim).unwrap_or_default().to_owned();
+    if ticket.is_none()
+        && let Some(reference) = reference_in(&subject)
+    {
+        ticket = tickets::by_reference(conn, tenant, &reference).await?;
+    }
+
+    let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let actor_for = |t: Option<&Ticket>| -> Actor {
+        match &customer {
+            Some(c) if t.is_none_or(|t| t.customer_id == Some(c.id)) => Actor {
+                role: Role::Customer,
+                id: c.id,
+                name: c.name.clone(),
+            },
+            _ => mailgate_actor(),
+        }
+    };
+    let sender_line = match &name {
+        Some(n) => format!("{n} <{address}>"),
+        None => address.clone(),
+    };
+    let attachments = attachments(msg);
+
+    if let Some(t) = ticket {
+        let reopen = closed(&t) && settings.closed_reply == ClosedReplyPolicy::Reopen;
+        if !closed(&t) || reopen {
+            if reopen {
+                let first = t.kind.statuses()[0].to_owned();
+                let cmd = ChangeTicketStatusV1 {
+                    actor: mailgate_actor(),
+                    kind: t.kind,
+                    ticket: t.id.to_string(),
+                    to: first,
+                    resolution: None,
+                    outcome: None,
+                    supplier: None,
+                };
+                if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {
+                    tracing::info!(ticket = %t.reference, reason = %refused.message, "reply to a closed ticket: it cannot be reopened, a new one is logged");
+                    return log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, Some(&t), attachments).await;
+                }
+            }
+            let actor = actor_for(Some(&t));
+            let mut text = new_text(&body);
+            if actor.role != Role::Customer {
+                text = format!("Email from {sender_line}:\n\n{text}");
+            }
+            let cmd = AddActionV1 {
+                actor,
+                kind: t.kind,
+                ticket: t.id.to_string(),
+                action_kind: ActionKind::Note,
+                text,
+                public: true,
+                email_customer: false,
+                knowledge_base: false,
+                supplier: None,
+            };
+            let action: ActionV1 = ask(bus, env, key, "action", &cmd)
+                .await?
+                .map_err(Refused::Error)?;
+            let mut r = received(if reopen { "reopened" } else { "added" }, None, Some(&t));
+            r.action_id = Some(action.id);
+            r.attachments = attachments;
+            return Ok(r);
+        }
+        return log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, Some(&t), attachments).await;
+    }
+    log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, None, attachments).await
+}
+
+/// Logs a new incident from the message, linked to `old` if it answers a
+/// closed ticket.
+#[allow(clippy::too_many_arguments)]
+async fn log_new(
+    bus: &Arc<dyn Bus>,
+    env: &Envelope,
+    key: Uuid,
+    customer: &Option<directory::Customer>,
+    actor: Actor,
+    subject: &str,
+    body: &str,
+    sender_line: &str,
+    old: Option<&Ticket>,
+    attachments: Vec<ReceivedAttachmentV1>,
+) -> Result<EmailReceivedV1, Refused> {
+    let mut summary: String = crate::templates::one_line(subject).trim().chars().take(200).collect();
+    if summary.is_empty() {
+        summary = format!("Email from {sender_line}");
+    }
+    let mut description = body.trim().to_owned();
+    if actor.role != Role::Customer {
+        description = format!("Email from {sender_line}:\n\n{description}");
+    }
+    let cmd = LogIncidentV1 {
+        actor,
+        summary,
+        description,
+        priority: None,
+        impact: None,
+        urgency: None,
+        customer_id: customer.as_ref().map(|c| c.id),
+        company_id: customer.as_ref().and_then(|c| c.company_id),
+        category: None,
+        service: None,
+        fields: Default::default(),
+    };
+    let incident: IncidentV1 = ask(bus, env, key, "log", &cmd)
+        .await?
+        .map_err(Refused::Error)?;
+    if let Some(old) = old {
+        let link = LinkTicketsV1 {
+            actor: mailgate_actor(),
+            kind: TicketKind::Incident,
+            ticket: incident.id.to_string(),
+            link_type: LinkType::Related,
+            other_kind: old.kind,
+            other: old.id.to_string(),
+        };
+        if let Err(refused) = ask(bus, env, key, "link", &link).await? {
+            tracing::warn!(reason = %refused.message, "new ticket from a reply not linked");
+        }
+    }
+    let t = Ticket::from(&incident);
+    let mut r = received("logged", old.map(|o| format!("{} is closed", o.reference)), Some(&t));
+    r.attachments = attachments;
+    Ok(r)
+}
+
+/// The message's attachments, up to [`MAX_ATTACHMENTS`] bytes in all.
+fn attachments(msg: &mail_parser::Message<'_>) -> Vec<ReceivedAttachmentV1> {
+    let mut total = 0;
+    let mut out = Vec::new();
+    for part in msg.attachments() {
+        let bytes = part.contents();
+        total += bytes.len();
+        if total > MAX_ATTACHMENTS {
+            tracing::warn!("attachments past 10 MiB not kept");
+            break;
+        }
+        let content_type = part.content_type().map_or_else(
+            || "application/octet-stream".to_owned(),
+            |ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_owned(),
+            },
+        );
+        out.push(ReceivedAttachmentV1 {
+            filename: part
+                .attachment_name()
+                .map_or_else(|| "attachment".to_owned(), str::to_owned),
+            content_type: content_type.to_ascii_lowercase(),
+            content_base64: BASE64.encode(bytes),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_is_left_out_of_a_reply() {
+        let body = "Still broken after the restart.\nThanks\n\nOn Mon, 2 Mar 2026, Desk <desk@example.com> wrote:\n> We restarted it.\n";
+        assert_eq!(new_text(body), "Still broken after the restart.\nThanks");
+        let outlook = "Works now.\n\n-----Original Message-----\nFrom: Desk\n";
+        assert_eq!(new_text(outlook), "Works now.");
+        assert_eq!(new_text("> only a quote"), "> only a quote");
+    }
+
+    #[test]
+    fn references_are_found_in_subjects() {
+        assert_eq!(
+            reference_in("Re: [INC-000042] Mail down").as_deref(),
+            Some("INC-000042")
+        );
+        assert_eq!(
+            reference_in("Re: [urgent] [REQ-7] laptop").as_deref(),
+            Some("REQ-7")
+        );
+        assert_eq!(reference_in("[XYZ-1] nope"), None);
+        assert_eq!(reference_in("INC-000042 without brackets"), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! The notification service: every email the desk sends and receives.
+//!
+//! # Layout
+//! - [`events`]: the consumer of ticketing's, escalation's and the edge's
+//!   events, which queues the emails each calls for.
+//! - [`compose`]: who an email goes to, in which language, from which
+//!   sender, written from which template.
+//! - [`templates`]: eDocs: placeholders, their checks, escaping, and the
+//!   desk's built-in English templates.
+//! - [`tenant`]: a tenant's settings and own templates, as stored.
+//! - [`directory`], [`tickets`]: notification's copies of the directory
+//!   and of the tickets it writes about.
+//! - [`outgoing`]: the mail queue and delivery log.
+//! - [`message`]: an email on the wire: checked addresses, one-line
+//!   headers, Message-ID and thread.
+//! - [`sender`]: delivery over pooled SMTP, with retries.
+//! - [`inbound`]: received mail: loops, threading, new incidents.
+//! - [`commands`]: settings, templates, previews, the delivery log and
+//!   received mail, as the edge forwards them.
+
+pub mod commands;
+pub mod compose;
+pub mod directory;
+pub mod events;
+pub mod inbound;
+pub mod message;
+pub mod outgoing;
+pub mod sender;
+pub mod templates;
+pub mod tenant;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use runtime::bus::{Bus, BusError, QueueSpec};
+use runtime::store::{Migration, Store, StoreError};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "mail",
+    sql: include_str!("../../../migrations/notification/0001_mail.sql"),
+}];
+
+/// How many commands one replica handles at once.
+const PREFETCH: u16 = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// How the service sends.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The desk's SMTP relay (`smtp://host:port`, `smtps://…`,
+    /// `smtp://…?tls=required`), for tenants without their own.
+    pub smtp_url: Option<String>,
+}
+
+/// A running notification service.
+pub struct Notification {
+    pub store: Store,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Notification {
+    /// Migrates the store, then answers commands, follows the desk's events
+    /// and delivers the mail queue until `stop`.
+    pub async fn start(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        config: Config,
+        stop: CancellationToken,
+    ) -> Result<Self, StartError> {
+        store.migrate("runtime", runtime::MIGRATIONS).await?;
+        store.migrate("notification", MIGRATIONS).await?;
+        let queued = Arc::new(Notify::new());
+        let handler = Arc::new(commands::Commands {
+            store: store.clone(),
+            bus: bus.clone(),
+        });
+        let spec = QueueSpec::commands(contracts::notification::NOTIFICATION_QUEUE, PREFETCH);
+        let commands = bus.consume(spec, handler, stop.clone()).await?;
+        let events = Arc::new(events::Events {
+            store: store.clone(),
+            bus: bus.clone(),
+            queued: queued.clone(),
+        });
+        let events = bus.consume(events::spec(), events, stop.clone()).await?;
+        let sender = Arc::new(sender::Sender::new(store.clone(), config.smtp_url));
+        let sending = tokio::spawn(sender.run(queued, stop));
+        Ok(Self {
+            store,
+            tasks: vec![commands, events, sending],
+        })
+    }
+
+    /// Waits until the consumers drained and the sender stopped.
+    pub async fn run_until_stopped(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The mail queue: every email, rendered when its event was handled, and
+//! what became of it. Rows are written in the same transaction as the
+//! event's inbox record, so an event makes its emails once; a sender claims
+//! due rows with a lease (`next_attempt_at` moved past the delivery's
+//! timeout) so replicas and restarts never hold one email twice at once.
+
+use contracts::notification::{DeliveryV1, EmailKind, MailboxV1};
+use runtime::store::{
+    Backend, Param, Store, StoreError, bind_all, from_micros, insert_many, micros, placeholders,
+    uuid_at,
+};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::message::Outgoing;
+
+/// One email on its way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    pub id: Uuid,
+    pub tenant: Uuid,
+    pub kind: EmailKind,
+    pub language: String,
+    pub mail: Outgoing,
+}
+
+/// A claimed email and how many times it was tried before.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub email: Email,
+    pub attempts: i64,
+    pub created_at: OffsetDateTime,
+}
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "tenant_id",
+    "ticket_id",
+    "kind",
+    "language",
+    "to_email",
+    "to_name",
+    "from_email",
+    "from_name",
+    "subject",
+    "text_body",
+    "html_body",
+    "message_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+];
+
+/// Queues `emails`, due now, inside the caller's transaction.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    emails: &[Email],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let at = micros(now);
+    let rows = emails
+        .iter()
+        .map(|e| {
+            vec![
+                Param::from(e.id.to_string()),
+                Param::from(e.tenant.to_string()),
+                Param::from(e.mail.ticket_id.map(|t| t.to_string())),
+                Param::from(e.kind.as_str()),
+                Param::from(e.language.clone()),
+                Param::from(e.mail.to.email.clone()),
+                Param::from(e.mail.to.name.clone()),
+                Param::from(e.mail.from.email.clone()),
+                Param::from(e.mail.from.name.clone()),
+                Param::from(e.mail.subject.clone()),
+                Param::from(e.mail.text.clone()),
+                Param::from(e.mail.html.clone()),
+                Param::from(e.mail.message_id.clone()),
+                Param::from("queued"),
+                Param::from(0i64),
+                Param::from(at),
+                Param::from(at),
+            ]
+        })
+        .collect();
+    insert_many(conn, "emails", COLUMNS, rows).await?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, tenant_id, ticket_id, kind, language, to_email, to_name, \
+    from_email, from_name, subject, text_body, html_body, message_id, attempts, created_at, \
+    status, last_error, sent_at FROM emails";
+
+fn email(r: &sqlx::any::AnyRow) -> sqlx::Result<Email> {
+    let kind: String = r.try_get(3)?;
+    Ok(Email {
+        id: uuid_at(r, 0)?.unwrap_or_default(),
+        tenant: uuid_at(r, 1)?.unwrap_or_default(),
+        kind: EmailKind::parse(&kind).unwrap_or(EmailKind::Logged),
+        language: r.try_get(4)?,
+        mail: Outgoing {
+            to: MailboxV1 {
+                email: r.try_get(5)?,
+                name: r.try_get(6)?,
+            },
+            from: MailboxV1 {
+                email: r.try_get(7)?,
+                name: r.try_get(8)?,
+            },
+            subject: r.try_get(9)?,
+            text: r.try_get(10)?,
+            html: r.try_get(11)?,
+            message_id: r.try_get(12)?,
+            ticket_id: uuid_at(r, 2)?,
+        },
+    })
+}
+
+/// Claims up to `limit` due emails for `lease`: none of them is due again
+/// until the lease ends, so another sender leaves them alone.
+pub async fn claim(
+    store: &Store,
+    now: OffsetDateTime,
+    limit: i64,
+    lease: time::Duration,
+) -> Result<Vec<Claimed>, StoreError> {
+    let mut tx = store.begin().await?;
+    let lock = match store.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'queued' AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at LIMIT {limit}{lock}"
+    )))
+    .bind(micros(now))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        claimed.push(Claimed {
+            email: email(r)?,
+            attempts: r.try_get(13)?,
+            created_at: from_micros(r.try_get(14)?),
+        });
+    }
+    if !claimed.is_empty() {
+        let ids: Vec<Uuid> = claimed.iter().map(|c| c.email.id).collect();
+        set_where(
+            &mut tx,
+            "next_attempt_at = $1",
+            vec![Param::from(micros(now + lease))],
+            &ids,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// `UPDATE emails SET <set> WHERE id IN (ids)`, `set`'s parameters first.
+async fn set_where(
+    conn: &mut AnyConnection,
+    set: &str,
+    mut params: Vec<Param>,
+    ids: &[Uuid],
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE emails SET {set} WHERE id IN ({})",
+        placeholders(params.len() + 1, ids.len())
+    );
+    params.extend(ids.iter().map(|id| Param::from(id.to_string())));
+    bind_all(sql, params).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Marks `ids` delivered (the relay accepted them).
+pub async fn sent(store: &Store, ids: &[Uuid], now: OffsetDateTime) -> Result<(), StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    set_where(
+        &mut conn,
+        "status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL",
+        vec![Param::from(micros(now))],
+        ids,
+    )
+    .await
+}
+
+/// Puts `id` back in the queue until `next`, after a failure that may pass.
+pub async fn retry(
+    store: &Store,
+    id: Uuid,
+    error: &str,
+    next: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    set_where(
+        &mut conn,
+        "attempts = attempts + 1, last_error = $1, next_attempt_at = $2",
+        vec![Param::from(error), Param::from(micros(next))],
+        &[id],
+    )
+    .await
+}
+
+/// Records that `id` will never go: the relay refused it for good.
+pub async fn failed(store: &Store, id: Uuid, error: &str) -> Result<(), StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    set_where(
+        &mut conn,
+        "status = 'failed', attempts = attempts + 1, last_error = $1",
+        vec![Param::from(error)],
+        &[id],
+    )
+    .await
+}
+
+/// Makes every waiting email due now: the relay is back, so what waited
+/// for it goes at once instead of at the end of its back-off.
+pub async fn due_now(store: &Store, now: OffsetDateTime) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE emails SET next_attempt_at = $1 \
+         WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > $1",
+    )
+    .bind(micros(now))
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// When the next queued email falls due, if any.
+pub async fn next_due(store: &Store) -> Result<Option<OffsetDateTime>, StoreError> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM emails WHERE status = 'queued'")
+            .fetch_one(store.pool())
+            .await?;
+    Ok(at.map(from_micros))
+}
+
+/// The emails about `ticket`, newest first.
+pub async fn for_ticket(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    ticket: Uuid,
+) -> Result<Vec<DeliveryV1>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY created_at DESC, id DESC \
+         LIMIT 1000"
+    )))
+    .bind(tenant.to_string())
+    .bind(ticket.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let e = email(r)?;
+        let sent_at: Option<i64> = r.try_get(17)?;
+        out.push(DeliveryV1 {
+            id: e.id,
+            kind: e.kind,
+            language: e.language,
+            to: e.mail.to,
+            from: e.mail.from,
+            subject: e.mail.subject,
+            message_id: e.mail.message_id,
+            status: r.try_get(15)?,
+            attempts: r.try_get(13)?,
+            last_error: r.try_get(16)?,
+            created_at: from_micros(r.try_get(14)?),
+            sent_at: sent_at.map(from_micros),
+        });
+    }
+    Ok(out)
+}
+
+/// The ticket the desk's email with this Message-ID was about, if the desk
+/// sent one.
+pub async fn ticket_of_message(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    message_id: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let row = sqlx::query("SELECT ticket_id FROM emails WHERE message_id = $1 AND tenant_id = $2")
+        .bind(message_id)
+        .bind(tenant.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => uuid_at(&r, 0)?,
+        None => None,
+    })
+}
+
+/// Whether the desk itself sent a message with this Message-ID (mail that
+/// came back to it: a loop).
+pub async fn is_ours(
+    conn: &mut AnyConnection,
+    message_id: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}

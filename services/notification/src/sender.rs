@@ -1,0 +1,215 @@
+//! Delivery: claims due emails and hands them to the SMTP relay (the
+//! tenant's own, else the desk's `--smtp-url`) over pooled connections.
+//!
+//! - Accepted by the relay: `sent`.
+//! - Refused for good (a 5xx answer): `failed`, with the relay's words.
+//! - Anything else (relay down, a 4xx, a timeout, no relay configured):
+//!   tried again after 1 s, 2 s, 4 s … at most [`MAX_BACKOFF`], for
+//!   [`GIVE_UP_AFTER`]. The first email a relay takes after failures makes
+//!   every waiting one due at once, so an outage of an hour ends with the
+//!   backlog going out, not trickling out at the back-off's pace.
+//!
+//! An email is marked sent after the relay accepted it; a crash between the
+//! two sends it again, with the same Message-ID, which is what receivers
+//! deduplicate on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use runtime::store::{Store, now};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::message;
+use crate::outgoing::{self, Claimed};
+use crate::tenant;
+
+/// The longest wait between two tries of one email.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a relay may stay unreachable before an email is given up.
+pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
+/// How long a claimed email is a sender's: past every SMTP timeout.
+const LEASE: time::Duration = time::Duration::seconds(120);
+/// SMTP command timeout.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Emails claimed per round, and deliveries in flight at once.
+const BATCH: i64 = 256;
+const IN_FLIGHT: usize = 16;
+/// Connections kept open per relay.
+const POOL_SIZE: u32 = 8;
+/// How often the sender looks even if nobody woke it (emails queued by
+/// another replica, a back-off ending).
+const POLL: Duration = Duration::from_millis(500);
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// Sends the mail queue.
+pub struct Sender {
+    store: Store,
+    /// The desk's relay (`--smtp-url`), for tenants without their own.
+    default_relay: Option<String>,
+    transports: Mutex<HashMap<String, Transport>>,
+}
+
+/// What became of one delivery.
+enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+}
+
+fn backoff(attempts: i64) -> Duration {
+    let secs = 1u64 << attempts.clamp(0, 16);
+    Duration::from_secs(secs).min(MAX_BACKOFF)
+}
+
+impl Sender {
+    pub fn new(store: Store, default_relay: Option<String>) -> Self {
+        Self {
+            store,
+            default_relay,
+            transports: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The pooled transport for `url`, made once.
+    fn transport(&self, url: &str) -> Result<Transport, String> {
+        let mut map = self
+            .transports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(t) = map.get(url) {
+            return Ok(t.clone());
+        }
+        let t = Transport::from_url(url)
+            .map_err(|e| format!("bad SMTP URL: {e}"))?
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(PoolConfig::new().max_size(POOL_SIZE))
+            .build();
+        map.insert(url.to_owned(), t.clone());
+        Ok(t)
+    }
+
+    async fn deliver(&self, c: &Claimed, relay: Option<&str>) -> Outcome {
+        let Some(url) = relay else {
+            return Outcome::Retry("no SMTP relay configured (--smtp-url)".into());
+        };
+        let transport = match self.transport(url) {
+            Ok(t) => t,
+            Err(e) => return Outcome::Retry(e),
+        };
+        let message = match message::build(&c.email.mail) {
+            Ok(m) => m,
+            Err(e) => return Outcome::Failed(format!("cannot be written: {e}")),
+        };
+        match transport.send(message).await {
+            Ok(_) => Outcome::Sent,
+            Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    /// Claims and delivers one round; how many were claimed.
+    pub async fn round(&self) -> Result<usize, runtime::store::StoreError> {
+        let started = now();
+        let claimed = outgoing::claim(&self.store, started, BATCH, LEASE).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        // Each tenant's relay, read once per round.
+        let mut relays: HashMap<Uuid, Option<String>> = HashMap::new();
+        for c in &claimed {
+            if !relays.contains_key(&c.email.tenant) {
+                let mut conn = self.store.pool().acquire().await?;
+                let s = tenant::settings(&mut conn, c.email.tenant).await?;
+                relays.insert(
+                    c.email.tenant,
+                    s.smtp_url.or_else(|| self.default_relay.clone()),
+                );
+            }
+        }
+        let count = claimed.len();
+        let deliveries: Vec<_> = claimed
+            .into_iter()
+            .map(|c| {
+                let relay = relays.get(&c.email.tenant).cloned().flatten();
+                Box::pin(async move {
+                    let outcome = self.deliver(&c, relay.as_deref()).await;
+                    (c, outcome)
+                })
+            })
+            .collect();
+        let outcomes: Vec<(Claimed, Outcome)> = futures_util::stream::iter(deliveries)
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let done = now();
+        let mut sent = Vec::new();
+        let mut waited = false;
+        for (c, outcome) in outcomes {
+            match outcome {
+                Outcome::Sent => {
+                    sent.push(c.email.id);
+                    waited |= c.attempts > 0;
+                }
+                Outcome::Failed(e) => {
+                    tracing::warn!(email = %c.email.id, error = %e, "email refused for good");
+                    metrics::counter!("notification_emails_failed_total").increment(1);
+                    outgoing::failed(&self.store, c.email.id, &e).await?;
+                }
+                Outcome::Retry(e) if done - c.created_at > GIVE_UP_AFTER => {
+                    let e = format!("gave up after {GIVE_UP_AFTER}: {e}");
+                    outgoing::failed(&self.store, c.email.id, &e).await?;
+                }
+                Outcome::Retry(e) => {
+                    tracing::info!(email = %c.email.id, attempts = c.attempts + 1, error = %e, "email will be retried");
+                    let next = done + backoff(c.attempts);
+                    outgoing::retry(&self.store, c.email.id, &e, next).await?;
+                }
+            }
+        }
+        outgoing::sent(&self.store, &sent, done).await?;
+        metrics::counter!("notification_emails_sent_total").increment(sent.len() as u64);
+        if waited {
+            outgoing::due_now(&self.store, done).await?;
+        }
+        Ok(count)
+    }
+
+    /// Delivers until `stop`: a round whenever emails are queued (`queued`),
+    /// a back-off ends, or [`POLL`] passes.
+    pub async fn run(self: Arc<Self>, queued: Arc<Notify>, stop: CancellationToken) {
+        loop {
+            let claimed = match self.round().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail queue unavailable");
+                    0
+                }
+            };
+            if claimed as i64 == BATCH {
+                continue; // more are due
+            }
+            let wait = match outgoing::next_due(&self.store).await {
+                Ok(Some(at)) => until(at).min(POLL),
+                _ => POLL,
+            };
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = queued.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+fn until(at: OffsetDateTime) -> Duration {
+    let d = at - now();
+    Duration::from_micros(d.whole_microseconds().clamp(0, i128::from(u64::MAX)) as u64)
+}

@@ -1,0 +1,306 @@
+//! eDocs: the templates emails are written from. A template is a subject,
+//! a text part and an optional HTML part, with `{{name}}` placeholders for
+//! the ticket's fields. Names are checked when a template is saved, so a
+//! typo is refused then and not discovered in a customer's inbox.
+//!
+//! Values are user text (a summary, a customer's note): in the HTML part
+//! they are escaped; in the subject every control or line-breaking
+//! character becomes a space, so no value can start a header.
+
+use contracts::notification::{EmailKind, EmailTemplateV1};
+
+/// Every placeholder a template may use.
+pub const NAMES: &[&str] = &[
+    "reference",
+    "kind",
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "service",
+    "category",
+    "resolution",
+    "customer_name",
+    "company_name",
+    "agent_name",
+    "team_name",
+    "recipient_name",
+    "last_action",
+    "action_text",
+    "action_author",
+    "survey_url",
+    "target",
+    "due_at",
+    "escalation_text",
+    "supplier_name",
+    "response_due",
+    "resolve_due",
+    "desk_name",
+];
+
+/// Names that need the escalation service's view of the ticket.
+pub const SLA_NAMES: &[&str] = &["response_due", "resolve_due"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part<'a> {
+    Text(&'a str),
+    Value(&'a str),
+}
+
+/// Splits a template into text and placeholders; an unclosed `{{` or an
+/// unknown name is an error naming it.
+fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            parts.push(Part::Text(&rest[..start]));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a {{ without its }}".to_owned())?;
+        let name = after[..end].trim();
+        if !NAMES.contains(&name) {
+            return Err(format!("no placeholder {{{{{name}}}}}"));
+        }
+        parts.push(Part::Value(name));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest));
+    }
+    Ok(parts)
+}
+
+/// The problem with a template's part, if any: its placeholders, and a
+/// subject that fits on one line.
+pub fn check(t: &EmailTemplateV1) -> Result<(), (&'static str, String)> {
+    let language_ok = (2..=12).contains(&t.language.len())
+        && t.language
+            .split('-')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !language_ok {
+        return Err(("language", "a language tag such as en or pt-BR".into()));
+    }
+    if t.subject.trim().is_empty() || t.subject.chars().count() > 400 {
+        return Err(("subject", "1 to 400 characters".into()));
+    }
+    if t.subject.chars().any(breaks_line) {
+        return Err(("subject", "must be one line".into()));
+    }
+    if t.text.len() > 64 * 1024 || t.html.as_ref().is_some_and(|h| h.len() > 64 * 1024) {
+        return Err(("text", "at most 64 KiB per part".into()));
+    }
+    parse(&t.subject).map_err(|e| ("subject", e))?;
+    parse(&t.text).map_err(|e| ("text", e))?;
+    if let Some(html) = &t.html {
+        parse(html).map_err(|e| ("html", e))?;
+    }
+    Ok(())
+}
+
+/// Whether any part of `t` uses one of `names`.
+pub fn uses(t: &EmailTemplateV1, names: &[&str]) -> bool {
+    [Some(&t.subject), Some(&t.text), t.html.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|part| {
+            parse(part)
+                .unwrap_or_default()
+                .iter()
+                .any(|p| matches!(p, Part::Value(n) if names.contains(n)))
+        })
+}
+
+/// A character that could end a header line (or look like it does).
+pub fn breaks_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
+}
+
+/// `s` on one line: every control or line-breaking character a space.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if breaks_line(c) { ' ' } else { c })
+        .collect()
+}
+
+fn escape_html(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("<br>\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+/// Where a rendered part goes, which decides how values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Subject,
+    Text,
+    Html,
+}
+
+/// The values of a template's placeholders, by name.
+pub type Vars = std::collections::HashMap<&'static str, String>;
+
+/// `template` with its placeholders filled from `vars` (a missing value is
+/// empty). A template that does not parse is rendered as its raw text: it
+/// was checked when saved, so this only guards against old data.
+pub fn render(template: &str, vars: &Vars, mode: Mode) -> String {
+    let Ok(parts) = parse(template) else {
+        return match mode {
+            Mode::Subject => one_line(template),
+            _ => template.to_owned(),
+        };
+    };
+    let mut out = String::with_capacity(template.len() + 64);
+    for part in parts {
+        match part {
+            Part::Text(s) => out.push_str(s),
+            Part::Value(name) => {
+                let value = vars.get(name).map_or("", String::as_str);
+                match mode {
+                    Mode::Subject => out.push_str(&one_line(value)),
+                    Mode::Text => out.push_str(value),
+                    Mode::Html => escape_html(value, &mut out),
+                }
+            }
+        }
+    }
+    match mode {
+        Mode::Subject => one_line(out.trim()),
+        _ => out,
+    }
+}
+
+/// The desk's own English template for `kind`, used until a tenant
+/// replaces it (in English or in another language).
+pub fn builtin(kind: EmailKind) -> EmailTemplateV1 {
+    let (subject, text, html) = match kind {
+        EmailKind::Logged => (
+            "[{{reference}}] We have logged your {{kind}}: {{summary}}",
+            "Dear {{customer_name}},\n\nThank you: we have logged your {{kind}} as {{reference}}.\n\n{{summary}}\n\n{{description}}\n\nPriority: {{priority}}\nTo add to it, reply to this email and keep {{reference}} in the subject.\n\n{{desk_name}}\n",
+            "<p>Dear {{customer_name}},</p>\n<p>Thank you: we have logged your {{kind}} as <strong>{{reference}}</strong>.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Priority: {{priority}}</p>\n<p>To add to it, reply to this email and keep {{reference}} in the subject.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        EmailKind::Resolved => (
+            "[{{reference}}] Resolved: {{summary}}",
+            "Dear {{customer_name}},\n\nWe have resolved {{reference}}: {{summary}}\n\nWhat we did:\n{{resolution}}\n\nHow did we do? Rate us here: {{survey_url}}\n\nIf it is not fixed, reply to this email.\n\n{{desk_name}}\n",
+            "<p>Dear {{customer_name}},</p>\n<p>We have resolved <strong>{{reference}}</strong>: {{summary}}</p>\n<p>What we did:<br>\n{{resolution}}</p>\n<p>How did we do? <a href=\"{{survey_url}}\">Rate us</a>.</p>\n<p>If it is not fixed, reply to this email.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        EmailKind::Action => (
+            "[{{reference}}] Update: {{summary}}",
+            "Dear {{customer_name}},\n\nWe have updated {{reference}}:\n\n{{action_text}}\n\n{{action_author}}\n{{desk_name}}\n",
+            "<p>Dear {{customer_name}},</p>\n<p>We have updated <strong>{{reference}}</strong>:</p>\n<p>{{action_text}}</p>\n<p>{{action_author}}<br>\n{{desk_name}}</p>\n",
+        ),
+        EmailKind::Assigned => (
+            "[{{reference}}] Assigned to you: {{summary}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priority {{priority}}) is assigned to {{agent_name}} of {{team_name}}.\n\n{{summary}}\n\n{{description}}\n\nCustomer: {{customer_name}}\nRespond by: {{response_due}}\nResolve by: {{resolve_due}}\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priority {{priority}}) is assigned to {{agent_name}} of {{team_name}}.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Customer: {{customer_name}}<br>\nRespond by: {{response_due}}<br>\nResolve by: {{resolve_due}}</p>\n",
+        ),
+        EmailKind::Broadcast => (
+            "[{{reference}}] New priority {{priority}} {{kind}}: {{summary}}",
+            "{{recipient_name}},\n\nA new {{kind}} matches a broadcast alert.\n\n{{reference}}: {{summary}}\nPriority: {{priority}}\nService: {{service}}\nCustomer: {{customer_name}}\n\n{{description}}\n",
+            "<p>{{recipient_name}},</p>\n<p>A new {{kind}} matches a broadcast alert.</p>\n<p><strong>{{reference}}</strong>: {{summary}}<br>\nPriority: {{priority}}<br>\nService: {{service}}<br>\nCustomer: {{customer_name}}</p>\n<p>{{description}}</p>\n",
+        ),
+        EmailKind::EscalationAlert => (
+            "[{{reference}}] Escalation: {{target}} due {{due_at}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priority {{priority}}) reached an escalation point of its {{target}} target, due {{due_at}}.\n\n{{summary}}\n\nAssigned to: {{agent_name}} ({{team_name}})\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priority {{priority}}) reached an escalation point of its {{target}} target, due {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Assigned to: {{agent_name}} ({{team_name}})</p>\n",
+        ),
+        EmailKind::EscalationCustomer => (
+            "[{{reference}}] {{summary}}",
+            "Dear {{customer_name}},\n\n{{escalation_text}}\n\n{{desk_name}}\n",
+            "<p>Dear {{customer_name}},</p>\n<p>{{escalation_text}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        EmailKind::ResponseBreach => (
+            "[{{reference}}] Response target: due {{due_at}}",
+            "{{recipient_name}},\n\nNobody has responded to {{reference}} ({{kind}}, priority {{priority}}) and its response target is due {{due_at}}.\n\n{{summary}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Nobody has responded to <strong>{{reference}}</strong> ({{kind}}, priority {{priority}}) and its response target is due {{due_at}}.</p>\n<p>{{summary}}</p>\n",
+        ),
+        EmailKind::CustomerNote => (
+            "[{{reference}}] The customer wrote: {{summary}}",
+            "{{recipient_name}},\n\n{{action_author}} added to {{reference}}:\n\n{{action_text}}\n",
+            "<p>{{recipient_name}},</p>\n<p>{{action_author}} added to <strong>{{reference}}</strong>:</p>\n<p>{{action_text}}</p>\n",
+        ),
+        EmailKind::Supplier => (
+            "[{{reference}}] Assigned to {{supplier_name}}: {{summary}}",
+            "{{supplier_name}},\n\nWe have handed {{reference}} (priority {{priority}}) to you.\n\n{{summary}}\n\n{{description}}\n\nResolve by: {{resolve_due}}\n\n{{desk_name}}\n",
+            "<p>{{supplier_name}},</p>\n<p>We have handed <strong>{{reference}}</strong> (priority {{priority}}) to you.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Resolve by: {{resolve_due}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+    };
+    EmailTemplateV1 {
+        kind,
+        language: "en".into(),
+        subject: subject.into(),
+        text: text.into(),
+        html: Some(html.into()),
+        builtin: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&'static str, &str)]) -> Vars {
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn every_builtin_checks() {
+        for kind in EmailKind::ALL {
+            assert_eq!(check(&builtin(kind)), Ok(()), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_unclosed_placeholders_are_refused() {
+        let mut t = builtin(EmailKind::Logged);
+        t.text = "Hello {{custmer_name}}".into();
+        assert_eq!(
+            check(&t),
+            Err(("text", "no placeholder {{custmer_name}}".into()))
+        );
+        t.text = "Hello {{customer_name".into();
+        assert_eq!(check(&t), Err(("text", "a {{ without its }}".into())));
+        t = builtin(EmailKind::Logged);
+        t.subject = "Two\nlines".into();
+        assert_eq!(check(&t), Err(("subject", "must be one line".into())));
+    }
+
+    #[test]
+    fn values_are_escaped_in_html_and_kept_on_one_line_in_the_subject() {
+        let v = vars(&[
+            ("summary", "<script>alert(1)</script> & \"more\"\r\nBcc: x@evil"),
+            ("reference", "INC-000042"),
+        ]);
+        assert_eq!(
+            render("<p>{{summary}}</p>", &v, Mode::Html),
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;<br>\nBcc: x@evil</p>"
+        );
+        assert_eq!(
+            render("[{{reference}}] {{summary}}", &v, Mode::Subject),
+            "[INC-000042] <script>alert(1)</script> & \"more\"  Bcc: x@evil"
+        );
+        assert_eq!(
+            render("{{ summary }}", &v, Mode::Text),
+            "<script>alert(1)</script> & \"more\"\r\nBcc: x@evil"
+        );
+        let sep = vars(&[("summary", "a\u{2028}b\u{85}c\td")]);
+        assert_eq!(render("{{summary}}", &sep, Mode::Subject), "a b c d");
+    }
+
+    #[test]
+    fn uses_finds_placeholders_in_any_part() {
+        assert!(uses(&builtin(EmailKind::Assigned), SLA_NAMES));
+        assert!(!uses(&builtin(EmailKind::Logged), SLA_NAMES));
+    }
+}

@@ -1,0 +1,214 @@
+//! A tenant's email settings and its own templates, as stored, with the
+//! checks a change must pass.
+
+use contracts::notification::{EmailKind, EmailTemplateV1, NotificationSettingsV1};
+use runtime::store::{Param, StoreError, micros, upsert_many};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::message;
+use crate::templates;
+
+/// The tenant's settings, or the defaults if it never set any.
+pub async fn settings(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+) -> Result<NotificationSettingsV1, StoreError> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT settings FROM mail_settings WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+/// What is wrong with `s`, as (field, message).
+pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)> {
+    let field = |f: &str, m: String| Err((f.to_owned(), m));
+    let probe = EmailTemplateV1 {
+        language: s.default_language.clone(),
+        ..templates::builtin(EmailKind::Logged)
+    };
+    if let Err((_, m)) = templates::check(&probe) {
+        return field("default_language", m);
+    }
+    if let Err(m) = message::mailbox(&s.sender) {
+        return field("sender", m);
+    }
+    if let Some(url) = &s.smtp_url
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        return field("smtp_url", "an smtp:// or smtps:// URL".into());
+    }
+    if let Some(url) = &s.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return field("public_url", "an http:// or https:// URL".into());
+    }
+    for (i, b) in s.broadcasts.iter().enumerate() {
+        if b.name.trim().is_empty() {
+            return field(&format!("broadcasts[{i}].name"), "must not be empty".into());
+        }
+        if let Some(bad) = b
+            .kinds
+            .iter()
+            .find(|k| contracts::ticket::TicketKind::parse(k).is_none())
+        {
+            return field(
+                &format!("broadcasts[{i}].kinds"),
+                format!("no ticket kind {bad:?}"),
+            );
+        }
+        for e in &b.emails {
+            if let Err(m) = message::address(e) {
+                return field(&format!("broadcasts[{i}].emails"), m);
+            }
+        }
+    }
+    for (i, c) in s.suppliers.iter().enumerate() {
+        if let Err(m) = message::address(&c.email) {
+            return field(&format!("suppliers[{i}].email"), m);
+        }
+    }
+    for e in &s.desk_addresses {
+        if let Err(m) = message::address(e) {
+            return field("desk_addresses", m);
+        }
+    }
+    Ok(())
+}
+
+pub async fn save_settings(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    s: &NotificationSettingsV1,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    upsert_many(
+        conn,
+        "mail_settings",
+        &["tenant_id", "settings", "updated_at"],
+        "tenant_id",
+        vec![vec![
+            Param::from(tenant.to_string()),
+            Param::from(serde_json::to_string(s).unwrap_or_default()),
+            Param::from(micros(now)),
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
+fn template(r: &sqlx::any::AnyRow) -> sqlx::Result<Option<EmailTemplateV1>> {
+    let kind: String = r.try_get(0)?;
+    Ok(EmailKind::parse(&kind).map(|kind| EmailTemplateV1 {
+        kind,
+        language: r.try_get(1).unwrap_or_default(),
+        subject: r.try_get(2).unwrap_or_default(),
+        text: r.try_get(3).unwrap_or_default(),
+        html: r.try_get(4).unwrap_or_default(),
+        builtin: false,
+    }))
+}
+
+const SELECT: &str =
+    "SELECT kind, language, subject, text_body, html_body FROM mail_templates WHERE tenant_id = $1";
+
+/// The tenant's own templates, by kind and language.
+pub async fn own_templates(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<EmailTemplateV1>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY kind, language"
+    )))
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        out.extend(template(r)?);
+    }
+    Ok(out)
+}
+
+/// The template an email of `kind` to someone who reads `language` is
+/// written from: the tenant's in that language, else the tenant's in its
+/// default language, else the desk's own (English). The language it is in
+/// comes with it.
+pub async fn template_for(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: EmailKind,
+    language: &str,
+    default_language: &str,
+) -> Result<EmailTemplateV1, StoreError> {
+    for lang in [language, default_language] {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} AND kind = $2 AND language = $3"
+        )))
+        .bind(tenant.to_string())
+        .bind(kind.as_str())
+        .bind(lang)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(t) = row.as_ref().map(template).transpose()?.flatten() {
+            return Ok(t);
+        }
+    }
+    Ok(templates::builtin(kind))
+}
+
+pub async fn put_template(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    t: &EmailTemplateV1,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    upsert_many(
+        conn,
+        "mail_templates",
+        &[
+            "tenant_id",
+            "kind",
+            "language",
+            "subject",
+            "text_body",
+            "html_body",
+            "updated_at",
+        ],
+        "tenant_id, kind, language",
+        vec![vec![
+            Param::from(tenant.to_string()),
+            Param::from(t.kind.as_str()),
+            Param::from(t.language.clone()),
+            Param::from(t.subject.clone()),
+            Param::from(t.text.clone()),
+            Param::from(t.html.clone()),
+            Param::from(micros(now)),
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes the tenant's template; whether there was one.
+pub async fn delete_template(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: EmailKind,
+    language: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM mail_templates WHERE tenant_id = $1 AND kind = $2 AND language = $3",
+    )
+    .bind(tenant.to_string())
+    .bind(kind.as_str())
+    .bind(language)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
