@@ -88,24 +88,39 @@ fn staff(actor: &Actor) -> Result<(), Refused> {
     }
 }
 
-/// The copy of the ticket `key` names (its id or reference).
+/// The ticket `key` names (its id or reference): notification's copy, or
+/// ticketing's answer if there is none yet.
 async fn find_ticket(
     conn: &mut AnyConnection,
-    tenant: Uuid,
+    bus: &Arc<dyn Bus>,
+    env: &Envelope,
     key: &str,
 ) -> Result<Ticket, Refused> {
+    let tenant = env.tenant_id;
     let found = match Uuid::parse_str(key) {
         Ok(id) => tickets::load(conn, tenant, id).await?,
         Err(_) => tickets::by_reference(conn, tenant, key).await?,
     };
-    found.ok_or_else(|| Refused::not_found("ticket"))
+    if let Some(t) = found {
+        return Ok(t);
+    }
+    let kind = kind_of_reference(key).unwrap_or(TicketKind::Incident);
+    tickets::fetch(bus, env, kind, key)
+        .await
+        .map_err(|e| {
+            Refused::Error(ErrorBody::new(
+                ErrorCode::Conflict,
+                format!("ticketing did not answer: {e}"),
+            ))
+        })?
+        .ok_or_else(|| Refused::not_found("ticket"))
 }
 
 impl Commands {
     async fn preview(&self, env: &Envelope, c: PreviewEmailV1) -> Outcome {
         staff(&c.viewer)?;
         let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
-        let t = find_ticket(&mut conn, env.tenant_id, &c.ticket).await?;
+        let t = find_ticket(&mut conn, &self.bus, env, &c.ticket).await?;
         let settings = tenant::settings(&mut conn, env.tenant_id).await?;
         let template = match c.template {
             Some(t) => {
@@ -281,7 +296,7 @@ impl Handler for Commands {
                         staff(&c.viewer)?;
                         let mut conn =
                             self.store.pool().acquire().await.map_err(StoreError::from)?;
-                        let t = find_ticket(&mut conn, tenant, &c.ticket).await?;
+                        let t = find_ticket(&mut conn, &self.bus, &env, &c.ticket).await?;
                         Ok(json(&outgoing::for_ticket(&mut conn, tenant, t.id).await?))
                     }
                     .await,

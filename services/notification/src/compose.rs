@@ -263,6 +263,15 @@ impl<'a> Composer<'a> {
             vars.insert("resolve_due", resolve);
         }
         let from = self.sender(t, to.customer).await?;
+        // Names go into headers and the store: one line, no NUL.
+        let to_mailbox = MailboxV1 {
+            name: to.mailbox.name.as_deref().map(templates::one_line),
+            email: to.mailbox.email.trim().to_owned(),
+        };
+        let from = MailboxV1 {
+            name: from.name.as_deref().map(templates::one_line),
+            email: from.email.trim().to_owned(),
+        };
         let mut subject = templates::render(&template.subject, &vars, Mode::Subject);
         // Replies thread by the reference in the subject, whatever the
         // tenant's template says.
@@ -279,13 +288,13 @@ impl<'a> Composer<'a> {
             mail: Outgoing {
                 message_id: message::message_id(id, &from.email),
                 from,
-                to: to.mailbox,
+                to: to_mailbox,
                 subject,
-                text: templates::render(&template.text, &vars, Mode::Text),
+                text: templates::render(&template.text, &vars, Mode::Text).replace('\0', ""),
                 html: template
                     .html
                     .as_deref()
-                    .map(|h| templates::render(h, &vars, Mode::Html)),
+                    .map(|h| templates::render(h, &vars, Mode::Html).replace('\0', "")),
                 ticket_id: Some(t.id),
             },
         });

@@ -8,25 +8,23 @@
 //! published: a ticket's copy is built from them in sequence.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use contracts::common::ReplyV1;
 use contracts::escalation::{Action, TimepointReachedV1};
 use contracts::incident::{
     ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatus,
     IncidentStatusChangedV1,
 };
 use contracts::notification::{DirectoryChangedV1, EmailKind, MAILGATE_ACTOR_ID, MailboxV1};
-use contracts::ticket::{GetTicketV1, TicketChangedV1, TicketKind, TicketV1};
-use contracts::{Command, Envelope, Event, Message, Role};
+use contracts::ticket::{TicketChangedV1, TicketKind};
+use contracts::{Envelope, Event, Message, Role};
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
 use runtime::inbox;
 use runtime::store::{Store, StoreError};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::compose::{Composer, Recipient, Sla, notification_actor};
+use crate::compose::{Composer, Recipient, Sla};
 use crate::tickets::{self, Ticket};
 use crate::{directory, outgoing, tenant};
 
@@ -141,22 +139,9 @@ impl Events {
         if let Some(t) = tickets::load(conn, env.tenant_id, id).await.map_err(retry)? {
             return Ok(Some(t));
         }
-        let query = env.caused(&GetTicketV1 {
-            viewer: notification_actor(),
-            kind,
-            ticket: id.to_string(),
-        });
-        let reply = self
-            .bus
-            .request(GetTicketV1::QUEUE, &query, Duration::from_secs(5))
+        tickets::fetch(&self.bus, env, kind, &id.to_string())
             .await
-            .map_err(retry)?;
-        match reply.decode::<ReplyV1>().map_err(retry)? {
-            ReplyV1::Ok(v) => Ok(serde_json::from_value::<TicketV1>(v)
-                .ok()
-                .map(|t| Ticket::from(&t))),
-            ReplyV1::Error(_) => Ok(None),
-        }
+            .map_err(retry)
     }
 
     /// Applies `what` and writes its emails.
@@ -220,6 +205,7 @@ impl Events {
                     return Ok(());
                 }
                 let supplier_before = t.supplier_id;
+                let handlers_before = (t.assignee_id, t.team_id);
                 t.assignee_id = e.assignee_id;
                 t.team_id = e.team_id;
                 t.supplier_id = e.supplier_id;
@@ -227,7 +213,9 @@ impl Events {
                     t.version = v;
                 }
                 tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
-                assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                if handlers_before != (t.assignee_id, t.team_id) {
+                    assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                }
                 if let Some(s) = t.supplier_id.filter(|s| supplier_before != Some(*s)) {
                     supplier(c, &t, s).await.map_err(retry)?;
                 }

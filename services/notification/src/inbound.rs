@@ -45,6 +45,10 @@ pub const CONSUMER: &str = "notification.mailgate";
 /// How long the gateway waits for ticketing.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The priority of an incident logged from an email, until the desk
+/// triages it.
+const EMAIL_PRIORITY: u8 = 3;
+
 /// Attachments kept per message, in total.
 const MAX_ATTACHMENTS: usize = 10 * 1024 * 1024;
 
@@ -119,8 +123,14 @@ fn reference_in(subject: &str) -> Option<String> {
     None
 }
 
+/// Resolved or closed: a reply reopens it or starts a new ticket, by the
+/// tenant's policy (a closed ticket cannot be reopened, so a reply to one
+/// always starts a new ticket).
 fn closed(t: &Ticket) -> bool {
-    matches!(t.status.as_str(), "closed" | "cancelled" | "rejected")
+    matches!(
+        t.status.as_str(),
+        "resolved" | "fulfilled" | "closed" | "cancelled" | "rejected"
+    )
 }
 
 fn received(outcome: &str, reason: Option<String>, t: Option<&Ticket>) -> EmailReceivedV1 {
@@ -372,7 +382,9 @@ async fn log_new(
         actor,
         summary,
         description,
-        priority: None,
+        // The desk triages what arrives by email; until then it is an
+        // ordinary one.
+        priority: Some(EMAIL_PRIORITY),
         impact: None,
         urgency: None,
         customer_id: customer.as_ref().map(|c| c.id),
@@ -398,7 +410,8 @@ async fn log_new(
         }
     }
     let t = Ticket::from(&incident);
-    let mut r = received("logged", old.map(|o| format!("{} is closed", o.reference)), Some(&t));
+    let why = old.map(|o| format!("{} is {}", o.reference, o.status.replace('_', " ")));
+    let mut r = received("logged", why, Some(&t));
     r.attachments = attachments;
     Ok(r)
 }

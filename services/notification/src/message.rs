@@ -68,6 +68,41 @@ pub fn ticket_of_thread(id: &str) -> Option<Uuid> {
     Uuid::parse_str(uuid).ok()
 }
 
+/// The Subject header. lettre writes plain ASCII words as they are and
+/// encodes the rest (RFC 2047). Text that itself looks like an encoded word
+/// (`=?utf-8?q?…?=`) would be decoded by the receiver into whatever it
+/// spells, so a subject with one is encoded whole: it arrives as the text
+/// it was.
+fn subject(text: &str) -> HeaderValue {
+    let text = one_line(text);
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !text.contains("=?") {
+        return HeaderValue::new(name, text);
+    }
+    use base64::Engine;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        // 45 bytes of text per word: 60 of base64, a line under 76.
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    let encoded = words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n ");
+    HeaderValue::dangerous_new_pre_encoded(name, text, encoded)
+}
+
 /// What goes into one email.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
@@ -86,7 +121,7 @@ pub fn build(e: &Outgoing) -> Result<Message, String> {
     let mut builder = Message::builder()
         .from(from)
         .to(mailbox(&e.to)?)
-        .subject(one_line(&e.subject))
+        .raw_header(subject(&e.subject))
         .message_id(Some(e.message_id.clone()))
         .date_now()
         // RFC 3834: an auto-responder must not answer this; Precedence for

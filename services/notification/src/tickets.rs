@@ -3,8 +3,14 @@
 //! reply is about. A snapshot older than the copy is ignored; a change
 //! that carries the ticket's version applies only if it is newer.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use contracts::common::ReplyV1;
 use contracts::incident::IncidentV1;
-use contracts::ticket::{TicketKind, TicketV1};
+use contracts::ticket::{GetTicketV1, TicketKind, TicketV1};
+use contracts::{Command, Envelope};
+use runtime::bus::{Bus, BusError};
 use runtime::store::{Param, StoreError, upsert_many};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
@@ -156,4 +162,29 @@ pub async fn save(conn: &mut AnyConnection, tenant: Uuid, t: &Ticket) -> Result<
     )
     .await?;
     Ok(())
+}
+
+/// Ticket `key` (id or reference) as ticketing has it now, for a ticket
+/// notification has no copy of (logged before it listened, or whose event
+/// is still on its way). `None` if ticketing knows no such ticket.
+pub async fn fetch(
+    bus: &Arc<dyn Bus>,
+    cause: &Envelope,
+    kind: TicketKind,
+    key: &str,
+) -> Result<Option<Ticket>, BusError> {
+    let query = cause.caused(&GetTicketV1 {
+        viewer: crate::compose::notification_actor(),
+        kind,
+        ticket: key.to_owned(),
+    });
+    let reply = bus
+        .request(GetTicketV1::QUEUE, &query, Duration::from_secs(5))
+        .await?;
+    Ok(match reply.decode::<ReplyV1>() {
+        Ok(ReplyV1::Ok(v)) => serde_json::from_value::<TicketV1>(v)
+            .ok()
+            .map(|t| Ticket::from(&t)),
+        _ => None,
+    })
 }

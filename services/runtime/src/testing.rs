@@ -147,3 +147,120 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+/// A real SMTP server on loopback (`tests/peers/smtp_sink.py`, on
+/// aiosmtpd from PyPI) keeping each message it accepts as a file. Stopped
+/// on drop.
+///
+/// # Panics
+/// If Python or aiosmtpd is missing: the test needs a real SMTP peer.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free port.
+    pub fn start() -> Self {
+        let port = free_port();
+        Self::start_on(port, TempDir::new())
+    }
+
+    /// A port nothing listens on yet, for a sink started later (an SMTP
+    /// relay that is down, then comes back).
+    pub fn unstarted() -> Self {
+        Self {
+            port: free_port(),
+            dir: TempDir::new(),
+            child: None,
+        }
+    }
+
+    fn start_on(port: u16, dir: TempDir) -> Self {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/peers/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the SMTP sink (python3 {script}): {e}"));
+        let stdout = child.stdout.take().expect("sink stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("sink output");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd)"
+        );
+        Self {
+            port,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    /// Starts the sink if it is not running (the relay comes back).
+    pub fn start_now(&mut self) {
+        if self.child.is_none() {
+            let dir = std::mem::take(&mut self.dir);
+            *self = Self::start_on(self.port, dir);
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, oldest first, as its raw bytes.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect()
+    }
+
+    /// Waits up to `timeout` for at least `n` messages.
+    pub async fn wait_for(&self, n: usize, timeout: std::time::Duration) -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let got = self.messages();
+            if got.len() >= n || std::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

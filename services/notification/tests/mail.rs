@@ -1,0 +1,841 @@
+//! Notification with real peers: ticketing on the same (embedded) bus
+//! producing the events, a real SMTP server on loopback (aiosmtpd)
+//! receiving what is sent, and the message parsed back from its bytes.
+//! Each test runs on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use contracts::common::ReplyV1;
+use contracts::escalation::{Action, TimepointReachedV1};
+use contracts::incident::*;
+use contracts::notification::*;
+use contracts::ticket::{AddActionV1, AssignTicketV1, ChangeTicketStatusV1, TicketKind};
+use contracts::{Actor, Command, Envelope, Event, Role};
+use mail_parser::MessageParser;
+use runtime::bus::Bus;
+use runtime::bus::embedded::EmbeddedBus;
+use runtime::store::Backend;
+use runtime::testing::{self, SmtpSink};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Desk {
+    bus: Arc<dyn Bus>,
+    tenant: Uuid,
+    sink: SmtpSink,
+    stop: CancellationToken,
+    _dirs: Vec<testing::TempDir>,
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn admin() -> Actor {
+    Actor {
+        role: Role::Admin,
+        id: Uuid::from_u128(1),
+        name: "Ada Admin".into(),
+    }
+}
+
+fn agent(id: Uuid) -> Actor {
+    Actor {
+        role: Role::Agent,
+        id,
+        name: "Alan Agent".into(),
+    }
+}
+
+impl Desk {
+    async fn start(backend: Backend, sink: SmtpSink) -> Self {
+        let bus: Arc<dyn Bus> = Arc::new(EmbeddedBus::new());
+        let stop = CancellationToken::new();
+        let (tstore, tdir) = testing::migrated_store(backend, "mail_ticketing", &[]).await;
+        let (nstore, ndir) = testing::migrated_store(backend, "mail_notification", &[]).await;
+        ticketing::Ticketing::start(tstore, bus.clone(), stop.clone())
+            .await
+            .expect("ticketing starts");
+        notification::Notification::start(
+            nstore,
+            bus.clone(),
+            notification::Config {
+                smtp_url: Some(sink.url()),
+            },
+            stop.clone(),
+        )
+        .await
+        .expect("notification starts");
+        Self {
+            bus,
+            tenant: Uuid::now_v7(),
+            sink,
+            stop,
+            _dirs: tdir.into_iter().chain(ndir).collect(),
+        }
+    }
+
+    async fn try_call<C: Command>(&self, cmd: &C) -> ReplyV1 {
+        let env = Envelope::new(self.tenant, cmd);
+        self.bus
+            .request(C::QUEUE, &env, Duration::from_secs(20))
+            .await
+            .expect("reply")
+            .decode::<ReplyV1>()
+            .expect("a reply")
+    }
+
+    async fn call<C: Command>(&self, cmd: &C) -> C::Output {
+        match self.try_call(cmd).await {
+            ReplyV1::Ok(v) => serde_json::from_value(v).expect("output"),
+            ReplyV1::Error(e) => panic!("{} refused: {e:?}", std::any::type_name::<C>()),
+        }
+    }
+
+    async fn publish<E: Event>(&self, event: &E) {
+        self.bus
+            .publish(E::ROUTING_KEY, &Envelope::new(self.tenant, event))
+            .await
+            .expect("published");
+    }
+
+    async fn directory(&self, entry: DirectoryEntryV1) {
+        self.publish(&DirectoryChangedV1 { entry }).await;
+    }
+
+    async fn customer(&self, name: &str, email: &str, language: Option<&str>, company: Option<Uuid>) -> Uuid {
+        let id = Uuid::now_v7();
+        self.directory(DirectoryEntryV1::Customer {
+            id,
+            name: name.into(),
+            email: Some(email.into()),
+            company_id: company,
+            language: language.map(Into::into),
+        })
+        .await;
+        id
+    }
+
+    async fn settings(&self, f: impl FnOnce(&mut NotificationSettingsV1)) {
+        let mut s = NotificationSettingsV1::default();
+        s.sender = MailboxV1 {
+            email: "desk@desk.example".into(),
+            name: Some("The Desk".into()),
+        };
+        s.public_url = Some("https://desk.example".into());
+        f(&mut s);
+        self.call(&SetNotificationSettingsV1 {
+            actor: admin(),
+            settings: s,
+        })
+        .await;
+    }
+
+    async fn log(&self, summary: &str, customer: Option<Uuid>, company: Option<Uuid>) -> IncidentV1 {
+        self.call(&LogIncidentV1 {
+            actor: agent(Uuid::from_u128(2)),
+            summary: summary.into(),
+            description: "It stopped working this morning.".into(),
+            priority: Some(2),
+            impact: None,
+            urgency: None,
+            customer_id: customer,
+            company_id: company,
+            category: None,
+            service: Some("Exchange".into()),
+            fields: Default::default(),
+        })
+        .await
+    }
+
+    async fn deliveries(&self, ticket: &str) -> Vec<DeliveryV1> {
+        self.call(&ListDeliveriesV1 {
+            viewer: admin(),
+            ticket: ticket.into(),
+        })
+        .await
+    }
+
+    /// Waits for `n` messages and parses them.
+    async fn mail(&self, n: usize) -> Vec<Mail> {
+        let got = self.sink.wait_for(n, WAIT).await;
+        assert!(got.len() >= n, "expected {n} emails, got {}", got.len());
+        got.iter().map(|raw| Mail::parse(raw)).collect()
+    }
+}
+
+/// A received email, parsed back from its bytes.
+#[derive(Debug)]
+struct Mail {
+    envelope_to: String,
+    headers: Vec<(String, String)>,
+    from: String,
+    from_name: String,
+    to: String,
+    subject: String,
+    text: String,
+    html: String,
+    message_id: String,
+}
+
+impl Mail {
+    fn parse(raw: &[u8]) -> Self {
+        let m = MessageParser::default().parse(raw).expect("an email");
+        let first = |a: Option<&mail_parser::Address<'_>>| {
+            a.and_then(|a| a.first())
+                .map(|a| {
+                    (
+                        a.address().unwrap_or_default().to_owned(),
+                        a.name().unwrap_or_default().to_owned(),
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let (from, from_name) = first(m.from());
+        let (to, _) = first(m.to());
+        // The header block as sent, unfolded: (name, raw value).
+        let text = String::from_utf8_lossy(raw);
+        let block = text.split("\r\n\r\n").next().unwrap_or_default();
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in block.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                if let Some(last) = headers.last_mut() {
+                    last.1.push_str(line);
+                }
+            } else if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.to_owned(), value.trim().to_owned()));
+            } else {
+                panic!("a header line without a name: {line:?}");
+            }
+        }
+        Self {
+            envelope_to: m.header_raw("X-Envelope-To").unwrap_or_default().trim().to_owned(),
+            headers,
+            from,
+            from_name,
+            to,
+            subject: m.subject().unwrap_or_default().to_owned(),
+            text: m.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
+            html: m
+                .html_part(0)
+                .and_then(|p| p.text_contents())
+                .unwrap_or_default()
+                .to_owned(),
+            message_id: m.message_id().unwrap_or_default().to_owned(),
+        }
+    }
+
+    fn header_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        names.sort();
+        names
+    }
+}
+
+fn to(mails: &[Mail], address: &str) -> Vec<usize> {
+    mails
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.to == address)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn one<'a>(mails: &'a [Mail], address: &str) -> &'a Mail {
+    let found = to(mails, address);
+    assert_eq!(found.len(), 1, "one email to {address}: {mails:#?}");
+    &mails[found[0]]
+}
+
+/// The customer's language picks the template (not their country), the
+/// tenant's default covers a language it has none in, a company's own
+/// sender is used for its customers, and both parts arrive.
+async fn confirmation_in_the_customers_language_from_their_company(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    desk.settings(|_| {}).await;
+    let acme = Uuid::now_v7();
+    desk.directory(DirectoryEntryV1::Company {
+        id: acme,
+        name: "Acme".into(),
+        sender: Some(MailboxV1 {
+            email: "it@acme.example".into(),
+            name: Some("Acme IT".into()),
+        }),
+    })
+    .await;
+    for (language, subject, text) in [
+        ("fr", "[{{reference}}] Bien reçu : {{summary}}", "Bonjour {{customer_name}}, nous avons bien reçu {{reference}}."),
+        ("nl", "[{{reference}}] Ontvangen: {{summary}}", "Beste {{customer_name}}, we hebben {{reference}} ontvangen."),
+    ] {
+        desk.call(&PutTemplateV1 {
+            actor: admin(),
+            template: EmailTemplateV1 {
+                kind: EmailKind::Logged,
+                language: language.into(),
+                subject: subject.into(),
+                text: text.into(),
+                html: Some(format!("<p>{text}</p><p>{{{{summary}}}}</p>")),
+                builtin: false,
+            },
+        })
+        .await;
+    }
+    // Two Belgians: one reads French, one Dutch. A German reader gets the
+    // tenant's default (English).
+    let fr = desk.customer("Chloé Dubois", "chloe@acme.example", Some("fr"), Some(acme)).await;
+    let nl = desk.customer("Pieter Peeters", "pieter@example.be", Some("nl"), None).await;
+    let de = desk.customer("Dieter Braun", "dieter@example.de", Some("de"), None).await;
+    let a = desk.log("Imprimante <b>hors ligne</b> & bloquée", Some(fr), Some(acme)).await;
+    let b = desk.log("Printer offline", Some(nl), None).await;
+    let c = desk.log("Drucker offline", Some(de), None).await;
+
+    let mails = desk.mail(3).await;
+    assert_eq!(mails.len(), 3);
+    let m = one(&mails, "chloe@acme.example");
+    assert_eq!(m.subject, format!("[{}] Bien reçu : Imprimante <b>hors ligne</b> & bloquée", a.reference));
+    assert_eq!(m.from, "it@acme.example");
+    assert_eq!(m.from_name, "Acme IT");
+    assert!(m.text.contains("Bonjour Chloé Dubois"), "{}", m.text);
+    assert!(
+        m.html.contains("Imprimante &lt;b&gt;hors ligne&lt;/b&gt; &amp; bloquée"),
+        "escaped in HTML: {}",
+        m.html
+    );
+    assert!(m.message_id.ends_with("@acme.example"), "{}", m.message_id);
+    let m = one(&mails, "pieter@example.be");
+    assert_eq!(m.subject, format!("[{}] Ontvangen: Printer offline", b.reference));
+    assert_eq!(m.from, "desk@desk.example");
+    assert_eq!(m.from_name, "The Desk");
+    let m = one(&mails, "dieter@example.de");
+    assert_eq!(
+        m.subject,
+        format!("[{}] We have logged your incident: Drucker offline", c.reference)
+    );
+    assert!(m.text.contains("Dear Dieter Braun"));
+    assert!(m.html.contains("<strong>Drucker offline</strong>"));
+    let references = m.headers.iter().find(|(n, _)| n == "References").map(|(_, v)| v.clone());
+    assert_eq!(references, Some(format!("<ticket.{}@desk.example>", c.id)));
+    assert!(m.headers.contains(&("Auto-Submitted".into(), "auto-generated".into())));
+
+    // The delivery log says what went, to whom, in which language.
+    let log = desk.deliveries(&a.reference).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].status, "sent");
+    assert_eq!(log[0].language, "fr");
+    assert_eq!(log[0].kind, EmailKind::Logged);
+    assert_eq!(log[0].to.email, "chloe@acme.example");
+    assert_eq!(format!("<{}>", mails[to(&mails, "chloe@acme.example")[0]].message_id), log[0].message_id);
+}
+
+/// CR, LF, CRLF, U+2028, encoded words and control characters in a
+/// subject, a display name or a sender name never make a header: the
+/// message has exactly the headers the desk writes.
+async fn header_injection_never_adds_a_header(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    desk.settings(|s| {
+        s.sender.name = Some("Desk\r\nBcc: evil@attacker.example".into());
+    })
+    .await;
+    // The customer's name goes into the subject as well as the To header.
+    desk.call(&PutTemplateV1 {
+        actor: admin(),
+        template: EmailTemplateV1 {
+            kind: EmailKind::Logged,
+            language: "en".into(),
+            subject: "[{{reference}}] {{summary}} for {{customer_name}}".into(),
+            text: "Hello {{customer_name}}".into(),
+            html: Some("<p>Hello {{customer_name}}</p>".into()),
+            builtin: false,
+        },
+    })
+    .await;
+    // Ticketing refuses control characters in a summary, so those come in
+    // by the directory (names), which notification must not trust either.
+    let attacks = [
+        "crlf\r\nBcc: evil@attacker.example",
+        "lf\nBcc: evil@attacker.example",
+        "cr\rBcc: evil@attacker.example",
+        "sep\u{2028}Bcc: evil@attacker.example",
+        "nel\u{85}Bcc: evil@attacker.example",
+        "=?utf-8?q?enc=0D=0ABcc:_evil@attacker.example?=",
+        "tab\tnul\u{0}esc\u{1b}Bcc: evil@attacker.example",
+    ];
+    let summaries = [
+        "para\u{2029}Bcc: evil@attacker.example",
+        "=?utf-8?b?c3ViamVjdA0KQmNjOiBldmlsQGF0dGFja2VyLmV4YW1wbGU=?=",
+    ];
+    for (i, attack) in attacks.iter().enumerate() {
+        let customer = desk
+            .customer(attack, &format!("victim{i}@example.com"), None, None)
+            .await;
+        desk.log(summaries[i % 2], Some(customer), None).await;
+    }
+    // An address with a line break in it is not an address: no email.
+    let bad = desk
+        .customer("Bad", "victim@example.com\r\nBcc: evil@attacker.example", None, None)
+        .await;
+    let refused = desk.log("bad address", Some(bad), None).await;
+
+    let mails = desk.mail(attacks.len()).await;
+    assert_eq!(mails.len(), attacks.len());
+    let expected = [
+        "auto-submitted",
+        "content-type",
+        "date",
+        "from",
+        "message-id",
+        "mime-version",
+        "references",
+        "subject",
+        "to",
+        "x-auto-response-suppress",
+        "x-envelope-from",
+        "x-envelope-to",
+    ];
+    for m in &mails {
+        assert_eq!(m.header_names(), expected, "headers of {m:#?}");
+        assert_eq!(m.envelope_to, m.to, "only the customer receives it");
+        assert!(m.to.starts_with("victim"), "{}", m.to);
+        for text in [&m.subject, &m.from_name] {
+            assert!(!text.contains(['\r', '\n', '\u{2028}', '\u{2029}', '\u{85}']), "{text:?}");
+        }
+        assert_eq!(m.from_name, "Desk  Bcc: evil@attacker.example");
+    }
+    // Each attack arrives as the text it was, on one line.
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    for want in [
+        "for crlf  Bcc: evil@attacker.example",
+        "for lf Bcc: evil@attacker.example",
+        "for cr Bcc: evil@attacker.example",
+        "for sep Bcc: evil@attacker.example",
+        "for nel Bcc: evil@attacker.example",
+        "for tab nul esc Bcc: evil@attacker.example",
+        "para Bcc: evil@attacker.example for",
+    ] {
+        assert!(subjects.iter().any(|s| s.contains(want)), "{want:?} in {subjects:#?}");
+    }
+    // An encoded word typed as text stays text: the receiver decodes it to
+    // the characters it spells, inside the one Subject header.
+    assert!(
+        subjects.iter().any(|s| s.contains("=?utf-8?q?enc=0D=0ABcc:_evil@attacker.example?=")),
+        "{subjects:#?}"
+    );
+    assert!(desk.deliveries(&refused.reference).await.is_empty());
+}
+
+/// Everything a ticket's life sends: the assignee's notice, the customer's
+/// email for a flagged action, the assignee's notice of the customer's
+/// note, the broadcast alert, the supplier's, the resolution with its
+/// survey link, and escalation's alerts and customer email. A kind the
+/// tenant switched off is not sent.
+async fn a_tickets_life_in_email(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    let team = Uuid::now_v7();
+    let alan = Uuid::now_v7();
+    let lead = Uuid::now_v7();
+    let grace = Uuid::now_v7();
+    let supplier = desk
+        .call(&contracts::supplier::RegisterSupplierV1 {
+            actor: admin(),
+            name: "Supplier Ltd".into(),
+        })
+        .await
+        .supplier
+        .id;
+    desk.settings(|s| {
+        s.broadcasts = vec![BroadcastRuleV1 {
+            name: "P1/P2 on Exchange".into(),
+            kinds: vec!["incident".into()],
+            priority_at_most: Some(2),
+            service: Some("exchange".into()),
+            agents: vec![grace],
+            emails: vec!["oncall@desk.example".into()],
+        }];
+        s.suppliers = vec![SupplierContactV1 {
+            supplier_id: supplier,
+            email: "support@supplier.example".into(),
+            name: Some("Supplier Support".into()),
+        }];
+        s.disabled = vec![EmailKind::Logged];
+    })
+    .await;
+    desk.directory(DirectoryEntryV1::Team { id: team, name: "Messaging".into(), leader_id: Some(lead) }).await;
+    for (id, name, email) in [(alan, "Alan", "alan@desk.example"), (lead, "Lena Lead", "lena@desk.example"), (grace, "Grace", "grace@desk.example")] {
+        desk.directory(DirectoryEntryV1::Agent { id, name: name.into(), email: Some(email.into()), team_id: Some(team) }).await;
+    }
+    let chloe = desk.customer("Chloé", "chloe@example.com", None, None).await;
+    let i = desk.log("Mail down", Some(chloe), None).await;
+    // Broadcast: Grace and the on-call list; no confirmation (switched off).
+    let mails = desk.mail(2).await;
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    assert!(one(&mails, "grace@desk.example").subject.contains("New priority 2 incident: Mail down"));
+    one(&mails, "oncall@desk.example");
+
+    desk.call(&AssignIncidentV1 {
+        actor: agent(lead),
+        incident: i.id.to_string(),
+        assignee_id: Some(Some(alan)),
+        team_id: Some(Some(team)),
+        supplier_id: None,
+    })
+    .await;
+    let mails = desk.mail(3).await;
+    let m = one(&mails, "alan@desk.example");
+    assert_eq!(m.subject, format!("[{}] Assigned to you: Mail down", i.reference));
+    assert!(m.text.contains("assigned to Alan of Messaging"), "{}", m.text);
+
+    desk.call(&AddIncidentActionV1 {
+        actor: agent(alan),
+        incident: i.id.to_string(),
+        kind: ActionKind::Progress,
+        text: "Restarted the transport service.".into(),
+        public: true,
+        email_customer: true,
+        knowledge_base: false,
+    })
+    .await;
+    let customer = Actor { role: Role::Customer, id: chloe, name: "Chloé".into() };
+    desk.call(&AddIncidentActionV1 {
+        actor: customer,
+        incident: i.id.to_string(),
+        kind: ActionKind::Note,
+        text: "Still failing for the sales team.".into(),
+        public: true,
+        email_customer: false,
+        knowledge_base: false,
+    })
+    .await;
+    let mails = desk.mail(5).await;
+    let m = one(&mails, "chloe@example.com");
+    assert!(m.text.contains("Restarted the transport service."), "{}", m.text);
+    let notes: Vec<_> = to(&mails, "alan@desk.example").into_iter().map(|n| &mails[n]).collect();
+    assert_eq!(notes.len(), 2);
+    assert!(notes[1].text.contains("Still failing for the sales team."), "{}", notes[1].text);
+    assert!(notes[1].subject.contains("The customer wrote"));
+
+    // Handed to the supplier.
+    desk.call(&AssignIncidentV1 {
+        actor: agent(lead),
+        incident: i.id.to_string(),
+        assignee_id: Some(Some(alan)),
+        team_id: None,
+        supplier_id: Some(Some(supplier)),
+    })
+    .await;
+    let mails = desk.mail(6).await;
+    let m = one(&mails, "support@supplier.example");
+    assert_eq!(m.subject, format!("[{}] Assigned to Supplier Support: Mail down", i.reference));
+
+    // Escalation fires: the assignee and the team leader are alerted, the
+    // customer gets the timepoint's text, the response warning goes.
+    desk.publish(&TimepointReachedV1 {
+        ticket_id: i.id,
+        target: "resolve".into(),
+        timepoint: 0,
+        due_at: time::macros::datetime!(2026-06-01 17:00 UTC),
+        fired_at: time::macros::datetime!(2026-06-01 13:00 UTC),
+        late: false,
+        reference: i.reference.clone(),
+        kind: "incident".into(),
+        priority: Some(1),
+        assignee_id: Some(alan),
+        team_id: Some(team),
+        customer_id: Some(chloe),
+        sla_id: None,
+        actions: vec![
+            Action::AlertAssignee,
+            Action::AlertTeamLeader,
+            Action::EmailCustomer { template: "We have escalated INC to our senior engineers.".into() },
+            Action::WarnResponseBreach,
+            Action::RecordAction { template: "not an email".into() },
+        ],
+    })
+    .await;
+    let mails = desk.mail(10).await;
+    let esc: Vec<&Mail> = mails.iter().filter(|m| m.subject.contains("Escalation: resolve due 2026-06-01T17:00:00Z")).collect();
+    assert_eq!(esc.len(), 2, "{mails:#?}");
+    assert!(esc.iter().any(|m| m.to == "alan@desk.example") && esc.iter().any(|m| m.to == "lena@desk.example"));
+    assert!(esc[0].text.contains("priority 1"), "priority as it was when it fired");
+    let c: Vec<&Mail> = mails.iter().filter(|m| m.to == "chloe@example.com").collect();
+    assert!(c[1].text.contains("We have escalated INC to our senior engineers."), "{}", c[1].text);
+    assert!(mails.iter().any(|m| m.to == "alan@desk.example" && m.subject.contains("Response target")));
+
+    // Resolved: the customer gets what was done and the survey's link.
+    desk.call(&ChangeIncidentStatusV1 {
+        actor: agent(alan),
+        incident: i.id.to_string(),
+        to: IncidentStatus::Resolved,
+        resolution: Some("Replaced the failed disk in the mail server.".into()),
+    })
+    .await;
+    let mails = desk.mail(11).await;
+    let m = mails.iter().rev().find(|m| m.to == "chloe@example.com").expect("resolution");
+    assert_eq!(m.subject, format!("[{}] Resolved: Mail down", i.reference));
+    assert!(m.text.contains("Replaced the failed disk"), "{}", m.text);
+    assert!(m.text.contains("https://desk.example/api/v1/surveys/"), "{}", m.text);
+    assert!(m.html.contains("href=\"https://desk.example/api/v1/surveys/"), "{}", m.html);
+    let log = desk.deliveries(&i.reference).await;
+    assert_eq!(log.len(), 11);
+    assert!(log.iter().all(|d| d.status == "sent"));
+    assert!(!log.iter().any(|d| d.kind == EmailKind::Logged));
+}
+
+/// The relay is down: emails wait, their attempts and the error in the
+/// log; when it comes back every one goes, once. A relay that refuses an
+/// address for good marks that email failed.
+async fn relay_down_then_back_loses_nothing(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::unstarted()).await;
+    desk.settings(|_| {}).await;
+    let mut refs = Vec::new();
+    for n in 0..5 {
+        let c = desk.customer(&format!("C{n}"), &format!("c{n}@example.com"), None, None).await;
+        refs.push(desk.log(&format!("Down {n}"), Some(c), None).await.reference);
+    }
+    let rejected = desk.customer("Gone", "reject-me@example.com", None, None).await;
+    let gone = desk.log("To nobody", Some(rejected), None).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let log = desk.deliveries(&refs[0]).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].status, "queued");
+    assert!(log[0].attempts >= 1, "{log:?}");
+    assert!(log[0].last_error.is_some());
+
+    let mut desk = desk;
+    desk.sink.start_now();
+    let mails = desk.mail(5).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mails_after = desk.sink.messages();
+    assert_eq!(mails.len(), 5);
+    assert_eq!(mails_after.len(), 5, "each once");
+    for r in &refs {
+        let log = desk.deliveries(r).await;
+        assert_eq!(log[0].status, "sent", "{log:?}");
+    }
+    let log = desk.deliveries(&gone.reference).await;
+    assert_eq!(log[0].status, "failed", "{log:?}");
+    assert!(log[0].last_error.as_deref().unwrap_or_default().contains("550"), "{log:?}");
+}
+
+/// Templates are checked when saved, previewed against a ticket without
+/// sending, and a deleted one gives way to the built-in one again.
+async fn templates_are_checked_and_previewed(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    desk.settings(|s| s.disabled = EmailKind::ALL.to_vec()).await;
+    let c = desk.customer("Chloé <script>", "chloe@example.com", Some("fr"), None).await;
+    let i = desk.log("Écran noir", Some(c), None).await;
+    let bad = desk
+        .try_call(&PutTemplateV1 {
+            actor: admin(),
+            template: EmailTemplateV1 {
+                kind: EmailKind::Logged,
+                language: "fr".into(),
+                subject: "{{reference}} {{sumary}}".into(),
+                text: "x".into(),
+                html: None,
+                builtin: false,
+            },
+        })
+        .await;
+    let ReplyV1::Error(e) = bad else { panic!("accepted a bad placeholder") };
+    assert_eq!(e.code, contracts::ErrorCode::ValidationFailed);
+    assert!(e.message.contains("sumary"), "{}", e.message);
+    let not_admin = desk
+        .try_call(&PutTemplateV1 {
+            actor: agent(Uuid::now_v7()),
+            template: EmailTemplateV1 {
+                kind: EmailKind::Logged,
+                language: "fr".into(),
+                subject: "{{reference}}".into(),
+                text: "x".into(),
+                html: None,
+                builtin: false,
+            },
+        })
+        .await;
+    assert!(matches!(not_admin, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::Forbidden));
+
+    // A preview of a template not saved: rendered, escaped, nothing sent.
+    let preview: RenderedEmailV1 = desk
+        .call(&PreviewEmailV1 {
+            viewer: admin(),
+            kind: EmailKind::Logged,
+            language: "fr".into(),
+            ticket: i.reference.clone(),
+            template: Some(EmailTemplateV1 {
+                kind: EmailKind::Logged,
+                language: "fr".into(),
+                subject: "[{{reference}}] {{summary}}".into(),
+                text: "Bonjour {{customer_name}}".into(),
+                html: Some("<p>Bonjour {{customer_name}}</p>".into()),
+                builtin: false,
+            }),
+        })
+        .await;
+    assert_eq!(preview.subject, format!("[{}] Écran noir", i.reference));
+    assert_eq!(preview.text, "Bonjour Chloé <script>");
+    assert_eq!(preview.html.as_deref(), Some("<p>Bonjour Chloé &lt;script&gt;</p>"));
+    // The stored one in French, then deleted: English again.
+    desk.call(&PutTemplateV1 {
+        actor: admin(),
+        template: EmailTemplateV1 {
+            kind: EmailKind::Logged,
+            language: "fr".into(),
+            subject: "[{{reference}}] Reçu".into(),
+            text: "Reçu".into(),
+            html: None,
+            builtin: false,
+        },
+    })
+    .await;
+    let list: Vec<EmailTemplateV1> = desk.call(&ListTemplatesV1 { viewer: admin() }).await;
+    assert_eq!(list.len(), EmailKind::ALL.len() + 1);
+    assert!(list.iter().any(|t| t.language == "fr" && !t.builtin));
+    let preview: RenderedEmailV1 = desk
+        .call(&PreviewEmailV1 {
+            viewer: admin(),
+            kind: EmailKind::Logged,
+            language: "fr".into(),
+            ticket: i.id.to_string(),
+            template: None,
+        })
+        .await;
+    assert_eq!(preview.subject, format!("[{}] Reçu", i.reference));
+    let now_used: EmailTemplateV1 = desk
+        .call(&DeleteTemplateV1 { actor: admin(), kind: EmailKind::Logged, language: "fr".into() })
+        .await;
+    assert!(now_used.builtin && now_used.language == "en");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(desk.sink.messages().is_empty(), "a preview sends nothing");
+}
+
+fn raw(message: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(message.replace('\n', "\r\n"))
+}
+
+/// Mail in: a new message logs an incident for its customer; a reply
+/// (by In-Reply-To to what the desk sent, or by the subject's reference)
+/// becomes a note; a second delivery changes nothing; auto-replies and the
+/// desk's own mail are ignored; a reply to a closed ticket reopens it or,
+/// by the tenant's policy, logs a new one linked to it.
+async fn mail_in_threads_and_never_loops(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    desk.settings(|s| s.desk_addresses = vec!["help@desk.example".into()]).await;
+    let chloe = desk.customer("Chloé Dubois", "Chloe@Example.com", Some("fr"), None).await;
+    let receive = |text: String| ReceiveEmailV1 { actor: admin(), raw_base64: raw(&text) };
+
+    let first = "From: =?utf-8?q?Chlo=C3=A9_Dubois?= <chloe@example.com>\nTo: help@desk.example\nSubject: =?utf-8?q?Imprimante_bloqu=C3=A9e?=\nMessage-ID: <first@mail.example.com>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nLa file d'impression est bloquée.\n--b1\nContent-Type: text/csv; name=\"queue.csv\"\nContent-Disposition: attachment; filename=\"queue.csv\"\nContent-Transfer-Encoding: base64\n\nam9iLHN0YXRlCjEsc3R1Y2sK\n--b1--\n".to_owned();
+    let r: EmailReceivedV1 = desk.call(&receive(first.clone())).await;
+    assert_eq!(r.outcome, "logged", "{r:?}");
+    let reference = r.reference.clone().expect("a reference");
+    assert_eq!(r.attachments.len(), 1);
+    assert_eq!(r.attachments[0].filename, "queue.csv");
+    assert_eq!(r.attachments[0].content_type, "text/csv");
+    let incident: IncidentV1 = desk
+        .call(&GetIncidentV1 { viewer: admin(), incident: reference.clone() })
+        .await;
+    assert_eq!(incident.summary, "Imprimante bloquée");
+    assert_eq!(incident.customer_id, Some(chloe));
+    assert!(incident.description.contains("La file d'impression est bloquée."));
+    assert_eq!(incident.logged_by.role, Role::Customer);
+
+    // Delivered twice: once.
+    let again: EmailReceivedV1 = desk.call(&receive(first)).await;
+    assert_eq!(again.outcome, "duplicate");
+    assert_eq!(again.reference.as_deref(), Some(reference.as_str()));
+
+    // The confirmation went out; a reply to it, quoting it, is a note.
+    let mails = desk.mail(1).await;
+    let confirmation = &mails[0];
+    let reply = format!("From: Chloe Dubois <chloe@example.com>\nTo: help@desk.example\nSubject: Re: something else entirely\nMessage-ID: <second@mail.example.com>\nIn-Reply-To: <{}>\nReferences: <ticket.{}@desk.example> <{}>\nContent-Type: text/plain; charset=utf-8\n\nIt works again, thanks.\n\nOn Mon, 1 Jun 2026, The Desk <desk@desk.example> wrote:\n> We have logged your incident\n", confirmation.message_id, incident.id, confirmation.message_id);
+    let r: EmailReceivedV1 = desk.call(&receive(reply)).await;
+    assert_eq!((r.outcome.as_str(), r.reference.as_deref()), ("added", Some(reference.as_str())));
+    // By the subject's reference alone, from someone the desk does not know.
+    let by_subject = format!("From: Bob <bob@elsewhere.example>\nSubject: RE: [{reference}] Imprimante\nMessage-ID: <third@elsewhere.example>\n\nSame here on floor 2.\n");
+    let r: EmailReceivedV1 = desk.call(&receive(by_subject)).await;
+    assert_eq!(r.outcome, "added");
+    let actions: Vec<ActionV1> = desk
+        .call(&ListIncidentActionsV1 { viewer: admin(), incident: reference.clone() })
+        .await;
+    assert_eq!(actions.len(), 2, "{actions:#?}");
+    assert_eq!(actions[0].text, "It works again, thanks.");
+    assert_eq!(actions[0].author.role, Role::Customer);
+    assert!(actions[1].text.starts_with("Email from Bob <bob@elsewhere.example>:"), "{}", actions[1].text);
+    assert!(actions[1].text.contains("Same here on floor 2."));
+
+    // Never a ticket: auto-replies, bulk, the desk's own address, and the
+    // desk's own message coming back.
+    for (n, loopy) in [
+        format!("From: chloe@example.com\nSubject: Out of office\nAuto-Submitted: auto-replied\nMessage-ID: <ooo@x>\n\nAway.\n"),
+        format!("From: chloe@example.com\nSubject: News\nPrecedence: bulk\nMessage-ID: <bulk@x>\n\nNews.\n"),
+        format!("From: The Desk <help@desk.example>\nSubject: [{reference}] loop\nMessage-ID: <desk@x>\n\nLoop.\n"),
+        format!("From: MAILER-DAEMON@mx.example\nSubject: Undelivered\nMessage-ID: <bounce@x>\n\nBounce.\n"),
+        format!("From: someone@example.org\nSubject: fwd\nMessage-ID: <{}>\n\nOurs.\n", confirmation.message_id),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r: EmailReceivedV1 = desk.call(&receive(loopy)).await;
+        assert_eq!(r.outcome, "ignored", "case {n}: {r:?}");
+        assert!(r.ticket_id.is_none());
+    }
+
+    // Resolved: a reply reopens it (the default policy).
+    let resolve = |incident: &str| ChangeIncidentStatusV1 {
+        actor: agent(Uuid::now_v7()),
+        incident: incident.to_owned(),
+        to: IncidentStatus::Resolved,
+        resolution: Some("Cleared the queue.".into()),
+    };
+    desk.call(&resolve(&reference)).await;
+    let settled = || async {
+        // Notification hears of the change on its own queue.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    settled().await;
+    let late = format!("From: chloe@example.com\nSubject: Re: [{reference}] again\nMessage-ID: <late@mail.example.com>\n\nIt is stuck again.\n");
+    let r: EmailReceivedV1 = desk.call(&receive(late)).await;
+    assert_eq!(r.outcome, "reopened", "{r:?}");
+    let i: IncidentV1 = desk.call(&GetIncidentV1 { viewer: admin(), incident: reference.clone() }).await;
+    assert_eq!(i.status, IncidentStatus::Open);
+    // Closed for good: a reply starts a new incident, linked to it.
+    desk.call(&resolve(&reference)).await;
+    desk.call(&ChangeIncidentStatusV1 { actor: agent(Uuid::now_v7()), incident: reference.clone(), to: IncidentStatus::Closed, resolution: None }).await;
+    settled().await;
+    let closed = format!("From: chloe@example.com\nSubject: Re: [{reference}] once more\nMessage-ID: <closed@mail.example.com>\n\nAnd again.\n");
+    let r: EmailReceivedV1 = desk.call(&receive(closed)).await;
+    assert_eq!(r.outcome, "logged", "{r:?}");
+    let linked = r.reference.clone().expect("new");
+    assert_ne!(linked, reference);
+    let links: Vec<contracts::ticket::LinkV1> = desk
+        .call(&contracts::ticket::ListLinksV1 { viewer: admin(), kind: TicketKind::Incident, ticket: linked.clone() })
+        .await;
+    assert_eq!(links.len(), 1, "{links:#?}");
+    // The other policy: a reply to a resolved ticket starts a new one too.
+    desk.settings(|s| s.closed_reply = ClosedReplyPolicy::NewTicket).await;
+    desk.call(&resolve(&linked)).await;
+    settled().await;
+    let newer = format!("From: chloe@example.com\nSubject: Re: [{linked}] still\nMessage-ID: <newer@mail.example.com>\n\nStill.\n");
+    let r: EmailReceivedV1 = desk.call(&receive(newer)).await;
+    assert_eq!(r.outcome, "logged", "{r:?}");
+    assert_eq!(r.reason, Some(format!("{linked} is resolved")));
+
+    // Not an email at all.
+    let junk = desk.try_call(&ReceiveEmailV1 { actor: admin(), raw_base64: "%%%".into() }).await;
+    assert!(matches!(junk, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::ValidationFailed));
+    let _ = (AddActionV1::QUEUE, AssignTicketV1::QUEUE, ChangeTicketStatusV1::QUEUE);
+}
+
+runtime::on_both_stores!(
+    confirmation_in_the_customers_language_from_their_company,
+    header_injection_never_adds_a_header,
+    a_tickets_life_in_email,
+    relay_down_then_back_loses_nothing,
+    templates_are_checked_and_previewed,
+    mail_in_threads_and_never_loops,
+);
