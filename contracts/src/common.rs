@@ -53,6 +53,13 @@ impl Actor {
     pub fn customer_scope(&self) -> Option<Uuid> {
         (self.role == Role::Customer).then_some(self.id)
     }
+
+    /// Whether what this actor writes on a ticket is the desk answering
+    /// (for first response and SLA response): not the customer, and not
+    /// mail from an unknown sender that the mail gateway added.
+    pub fn answers_for_desk(&self) -> bool {
+        self.role != Role::Customer && self.id != crate::notification::MAILGATE_ACTOR_ID
+    }
 }
 
 /// A stable error code. The edge maps each to one HTTP status; the JSON names

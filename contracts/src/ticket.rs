@@ -43,6 +43,12 @@ impl TicketKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// The kind a reference names by its prefix (`INC-000042`: incident).
+    pub fn of_reference(reference: &str) -> Option<Self> {
+        let prefix = reference.split('-').next()?;
+        Self::ALL.into_iter().find(|k| k.prefix() == prefix)
+    }
+
     /// The prefix of its references: `INC-000042`.
     pub fn prefix(self) -> &'static str {
         match self {

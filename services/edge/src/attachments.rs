@@ -121,7 +121,7 @@ fn hides_text(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
-fn check_filename(name: &str) -> ApiResult<String> {
+pub fn check_filename(name: &str) -> ApiResult<String> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.chars().count() <= 200
@@ -140,19 +140,15 @@ fn check_filename(name: &str) -> ApiResult<String> {
     }
 }
 
-/// The declared type, checked against [`ALLOWED`] and the bytes.
-fn check_content(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<String> {
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+/// The declared type (a `Content-Type` value), checked against
+/// [`ALLOWED`] and the bytes.
+pub fn check_content(content_type: &str, bytes: &[u8]) -> ApiResult<String> {
+    let declared = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !ALLOWED.contains(&declared.as_str()) {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
@@ -216,7 +212,11 @@ async fn upload(
         }
     })?;
     let filename = check_filename(&q.filename)?;
-    let content_type = check_content(&headers, &bytes)?;
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let content_type = check_content(declared, &bytes)?;
     let t = ticket(&state, &who, &headers, kind, id).await?;
     if let Some(action) = q.action_id {
         let command = ListActionsV1 {
@@ -242,28 +242,59 @@ async fn upload(
             }
         }
     }
-    let attachment = Attachment {
+    let file = File {
         id: Uuid::now_v7(),
         ticket_kind: kind,
         ticket_id: t.id,
         action_id: q.action_id,
         filename,
         content_type,
-        size: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(&bytes)),
         public: q.public || who.role() == Role::Customer,
         uploaded_by: who.actor.clone(),
+    };
+    let attachment = keep(&state, who.tenant_id, file, &bytes).await?;
+    Ok((StatusCode::CREATED, Json(attachment)))
+}
+
+/// A checked file on its way into the store.
+pub struct File {
+    pub id: Uuid,
+    pub ticket_kind: TicketKind,
+    pub ticket_id: Uuid,
+    pub action_id: Option<Uuid>,
+    pub filename: String,
+    pub content_type: String,
+    pub public: bool,
+    pub uploaded_by: Actor,
+}
+
+/// Keeps `bytes` as `file` (already checked). Keeping the same id twice
+/// keeps it once: a file whose id is derived from where it came from (a
+/// received email) can be handed over again safely.
+pub async fn keep(state: &AppState, tenant: Uuid, f: File, bytes: &[u8]) -> ApiResult<Attachment> {
+    let attachment = Attachment {
+        id: f.id,
+        ticket_kind: f.ticket_kind,
+        ticket_id: f.ticket_id,
+        action_id: f.action_id,
+        filename: f.filename,
+        content_type: f.content_type,
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(bytes)),
+        public: f.public,
+        uploaded_by: f.uploaded_by,
         uploaded_at: runtime::store::now(),
     };
     sqlx::query(
         "INSERT INTO attachments (id, tenant_id, ticket_kind, ticket_id, action_id, filename, \
          content_type, size, sha256, public, uploaded_by, uploaded_at, content) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(attachment.id.to_string())
-    .bind(who.tenant_id.to_string())
-    .bind(kind.as_str())
-    .bind(t.id.to_string())
+    .bind(tenant.to_string())
+    .bind(attachment.ticket_kind.as_str())
+    .bind(attachment.ticket_id.to_string())
     .bind(attachment.action_id.map(|a| a.to_string()))
     .bind(&attachment.filename)
     .bind(&attachment.content_type)
@@ -276,7 +307,7 @@ async fn upload(
     .execute(state.store.pool())
     .await
     .map_err(ApiError::from)?;
-    Ok((StatusCode::CREATED, Json(attachment)))
+    Ok(attachment)
 }
 
 const COLUMNS: &str = "id, ticket_kind, ticket_id, action_id, filename, content_type, size, \

@@ -1,10 +1,14 @@
 //! The tenant's directory, owned by the edge: customer companies, customers,
-//! teams, agents, and the API tokens that let them in.
+//! teams, agents, and the API tokens that let them in. Every entry written
+//! is announced (`edge.directory.changed`, through the edge's outbox), so
+//! the services that write to people (notification) keep their own copy.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get, routing::post};
-use contracts::{Page, Role};
+use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
+use contracts::{Envelope, Page, Role};
+use runtime::outbox::{self, Outgoing};
 use runtime::store::{from_micros, micros, now, uuid_at};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -34,6 +38,8 @@ pub fn routes() -> Router<AppState> {
 pub struct Company {
     pub id: Uuid,
     pub name: String,
+    /// Who emails to this company's customers are from.
+    pub sender: Option<MailboxV1>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -109,12 +115,15 @@ trait Entry: Serialize + Sized {
 
 impl Entry for Company {
     const TABLE: &'static str = "companies";
-    const COLUMNS: &'static str = "id, name, created_at";
+    const COLUMNS: &'static str = "id, name, created_at, sender_email, sender_name";
     const WHAT: &'static str = "company";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        let email: Option<String> = row.try_get(3)?;
+        let name: Option<String> = row.try_get(4)?;
         Ok(Self {
             id: id_at(row, 0)?,
             name: row.try_get(1)?,
+            sender: email.map(|email| MailboxV1 { email, name }),
             created_at: from_micros(row.try_get(2)?),
         })
     }
@@ -316,10 +325,32 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// Writes `entry`'s announcement to the outbox in the entry's own
+/// transaction; the relay publishes it once that commits.
+async fn announce(
+    tx: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+    entry: DirectoryEntryV1,
+) -> ApiResult<()> {
+    let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
+    outbox::enqueue(tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSender {
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewCompany {
     name: String,
+    #[serde(default)]
+    sender: Option<NewSender>,
 }
 
 async fn create_company(
@@ -327,18 +358,52 @@ async fn create_company(
     Admin(who): Admin,
     Body(body): Body<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<Company>)> {
+    let sender = match body.sender {
+        Some(s) => Some(MailboxV1 {
+            email: check_email(Some(&s.email))
+                .map_err(|_| ApiError::field("sender.email", "not a valid email address"))?
+                .unwrap_or_default(),
+            name: s
+                .name
+                .as_deref()
+                .map(check_name)
+                .transpose()
+                .map_err(|_| {
+                    ApiError::field(
+                        "sender.name",
+                        "at most 200 characters, no control characters",
+                    )
+                })?,
+        }),
+        None => None,
+    };
     let c = Company {
         id: Uuid::now_v7(),
         name: check_name(&body.name)?,
+        sender,
         created_at: now(),
     };
-    sqlx::query("INSERT INTO companies (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(c.id.to_string())
-        .bind(who.tenant_id.to_string())
-        .bind(&c.name)
-        .bind(micros(c.created_at))
-        .execute(state.store.pool())
-        .await?;
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "INSERT INTO companies (id, tenant_id, name, created_at, sender_email, sender_name) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(c.id.to_string())
+    .bind(who.tenant_id.to_string())
+    .bind(&c.name)
+    .bind(micros(c.created_at))
+    .bind(c.sender.as_ref().map(|s| s.email.clone()))
+    .bind(c.sender.as_ref().and_then(|s| s.name.clone()))
+    .execute(&mut *tx)
+    .await?;
+    let entry = DirectoryEntryV1::Company {
+        id: c.id,
+        name: c.name.clone(),
+        sender: c.sender.clone(),
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -386,6 +451,7 @@ async fn create_customer(
         language: check_language(body.language.as_deref())?,
         created_at: now(),
     };
+    let mut tx = state.store.begin().await?;
     sqlx::query(
         "INSERT INTO customers (id, tenant_id, name, email, company_id, language, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -397,8 +463,18 @@ async fn create_customer(
     .bind(c.company_id.map(|u| u.to_string()))
     .bind(&c.language)
     .bind(micros(c.created_at))
-    .execute(state.store.pool())
+    .execute(&mut *tx)
     .await?;
+    let entry = DirectoryEntryV1::Customer {
+        id: c.id,
+        name: c.name.clone(),
+        email: c.email.clone(),
+        company_id: c.company_id,
+        language: c.language.clone(),
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -440,14 +516,23 @@ async fn create_team(
         leader_id: body.leader_id,
         created_at: now(),
     };
+    let mut tx = state.store.begin().await?;
     sqlx::query("INSERT INTO teams (id, tenant_id, name, leader_id, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(t.id.to_string())
         .bind(who.tenant_id.to_string())
         .bind(&t.name)
         .bind(t.leader_id.map(|u| u.to_string()))
         .bind(micros(t.created_at))
-        .execute(state.store.pool())
+        .execute(&mut *tx)
         .await?;
+    let entry = DirectoryEntryV1::Team {
+        id: t.id,
+        name: t.name.clone(),
+        leader_id: t.leader_id,
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -492,6 +577,7 @@ async fn create_agent(
         team_id: body.team_id,
         created_at: now(),
     };
+    let mut tx = state.store.begin().await?;
     sqlx::query("INSERT INTO agents (id, tenant_id, name, email, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(a.id.to_string())
         .bind(who.tenant_id.to_string())
@@ -499,8 +585,17 @@ async fn create_agent(
         .bind(&a.email)
         .bind(a.team_id.map(|u| u.to_string()))
         .bind(micros(a.created_at))
-        .execute(state.store.pool())
+        .execute(&mut *tx)
         .await?;
+    let entry = DirectoryEntryV1::Agent {
+        id: a.id,
+        name: a.name.clone(),
+        email: a.email.clone(),
+        team_id: a.team_id,
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
     Ok((StatusCode::CREATED, Json(a)))
 }
 

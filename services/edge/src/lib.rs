@@ -8,6 +8,8 @@
 //! - [`incidents`]: `/api/v1/incidents`, forwarded to ticketing over the bus.
 //! - [`inputs`]: request bodies mirroring wire types, refusing unknown fields.
 //! - [`knowledge`]: export to the public knowledge base, and its articles.
+//! - [`notifications`]: email settings, templates and previews, the emails
+//!   sent about a ticket, and the mail gateway's door.
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
 //! - [`served`]: how answers that are not JSON go out.
 //! - [`slas`]: calendars, SLAs and SLA rules, forwarded to escalation.
@@ -26,6 +28,7 @@ pub mod extract;
 pub mod incidents;
 pub mod inputs;
 pub mod knowledge;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod reports;
@@ -58,6 +61,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "attachments",
         sql: include_str!("../../../migrations/edge/0002_attachments.sql"),
     },
+    Migration {
+        version: 3,
+        name: "company_senders",
+        sql: include_str!("../../../migrations/edge/0003_company_senders.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413.
@@ -70,10 +78,13 @@ pub struct AppState {
     /// How long a request waits for the service behind it.
     pub request_timeout: Duration,
     pub tokens: Arc<auth::TokenCache>,
+    /// Publishes what the edge announces (its directory) after commit.
+    pub relay: runtime::outbox::Relay,
 }
 
-/// Applies the edge's migrations.
+/// Applies the edge's migrations (and the outbox it announces through).
 pub async fn migrate(store: &Store) -> Result<(), StoreError> {
+    store.migrate("runtime", runtime::MIGRATIONS).await?;
     store.migrate("edge", MIGRATIONS).await
 }
 
@@ -88,6 +99,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(attachments::routes())
         .merge(suppliers::routes())
         .merge(slas::routes())
+        .merge(notifications::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

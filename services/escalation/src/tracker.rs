@@ -14,7 +14,7 @@ use contracts::incident::{
     IncidentV1,
 };
 use contracts::ticket::{TicketChangedV1, TicketV1};
-use contracts::{Envelope, Event as _, Message, Role};
+use contracts::{Envelope, Event as _, Message};
 use jiff::Timestamp;
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::inbox;
@@ -108,7 +108,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
             let acted = e
                 .action
                 .as_ref()
-                .map(|a| (a.author.id, a.author.role != Role::Customer));
+                .map(|a| (a.author.id, a.author.answers_for_desk()));
             let change = Change::Snapshot {
                 ticket: ticket_snapshot(t),
                 assigned_by: assigned,
@@ -130,7 +130,7 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
             let author = &e.action.author;
             let change = Change::Acted {
                 by: author.id,
-                staff: author.role != Role::Customer,
+                staff: author.answers_for_desk(),
             };
             (e.incident_id, change, e.version)
         }

@@ -104,7 +104,7 @@ async fn find_ticket(
     if let Some(t) = found {
         return Ok(t);
     }
-    let kind = kind_of_reference(key).unwrap_or(TicketKind::Incident);
+    let kind = TicketKind::of_reference(key).unwrap_or(TicketKind::Incident);
     tickets::fetch(bus, env, kind, key)
         .await
         .map_err(|e| {
@@ -310,10 +310,4 @@ impl Handler for Commands {
         };
         Ok(Some(env.caused(&reply)))
     }
-}
-
-/// The ticket kind a reference names by its prefix (`INC-…`).
-pub fn kind_of_reference(reference: &str) -> Option<TicketKind> {
-    let prefix = reference.split('-').next()?;
-    TicketKind::ALL.into_iter().find(|k| k.prefix() == prefix)
 }

@@ -111,8 +111,8 @@ fn reference_in(subject: &str) -> Option<String> {
         let after = &rest[open + 1..];
         let Some(close) = after.find(']') else { break };
         let inner = &after[..close];
-        if let Some((prefix, digits)) = inner.split_once('-')
-            && TicketKind::ALL.iter().any(|k| k.prefix() == prefix)
+        if let Some((_, digits)) = inner.split_once('-')
+            && TicketKind::of_reference(inner).is_some()
             && !digits.is_empty()
             && digits.chars().all(|c| c.is_ascii_digit())
         {

@@ -28,6 +28,9 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Print the AsyncAPI document of the messages suppliers exchange with the desk.
     Asyncapi,
+    /// Hand email to the desk: one message on standard input (as an MTA's
+    /// pipe delivers it), or an SMTP listener with --smtp-listen.
+    Mailgate(crate::mailgate::MailgateArgs),
 }
 
 #[derive(Subcommand)]
@@ -46,6 +49,8 @@ pub enum Target {
     Ticketing,
     /// The escalation service (SLAs, calendars, escalation timers).
     Escalation,
+    /// The notification service (email out and in).
+    Notification,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -92,6 +97,11 @@ pub struct ServeArgs {
     /// Export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318).
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// The SMTP relay email goes out through, e.g. smtp://127.0.0.1:25,
+    /// smtps://user:pass@relay:465 or smtp://relay:587?tls=required. A
+    /// tenant may set its own. Without one, emails wait in the queue.
+    #[arg(long, env = "SERVICEDESK_SMTP_URL")]
+    pub smtp_url: Option<String>,
     /// Tests only: escalation's clock runs ahead of the system clock by the
     /// seconds written in this file, so a test drives SLA time instead of
     /// waiting for it.
@@ -100,6 +110,13 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// How notification sends.
+    pub fn mail(&self) -> notification::Config {
+        notification::Config {
+            smtp_url: self.smtp_url.clone(),
+        }
+    }
+
     /// Escalation's present: the system clock, unless a test drives it.
     pub fn now(&self) -> std::sync::Arc<dyn escalation::now::Now> {
         match &self.test_clock_file {

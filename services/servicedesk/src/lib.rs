@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line (every flag also reads an environment variable).
 //! - [`serve`]: the targets and how they are wired in each mode.
 //! - [`tenant`]: `tenant create`.
+//! - [`mailgate`]: `mailgate`, email into the desk (a pipe or SMTP).
 //! - [`asyncapi`]: `asyncapi`, the AsyncAPI document of the supplier messages.
 //! - [`bench`]: `bench`, the end-to-end benchmark and its ceilings.
 //! - [`process`]: running `servicedesk` as a child process.
@@ -12,6 +13,7 @@
 pub mod asyncapi;
 pub mod bench;
 pub mod cli;
+pub mod mailgate;
 pub mod process;
 pub mod serve;
 pub mod tenant;

@@ -1,7 +1,7 @@
 //! `servicedesk`: the one binary. `serve` runs every part in one process on
 //! the embedded default, or one target against RabbitMQ and PostgreSQL;
-//! `tenant create` makes a tenant and its first admin token; `bench`
-//! measures the desk. The parts live in the crate's library (`lib.rs`).
+//! `tenant create` makes a tenant and its first admin token; `mailgate`
+//! hands email to the desk; `bench` measures the desk. The parts live in the crate's library (`lib.rs`).
 
 use clap::Parser;
 use servicedesk::{bench, cli, serve, tenant};
@@ -27,6 +27,11 @@ fn main() -> std::process::ExitCode {
                 println!("{:#}", servicedesk::asyncapi::document());
                 Ok(())
             }
+            cli::Command::Mailgate(args) => match servicedesk::mailgate::run(args).await {
+                // Its exit code is what the MTA acts on.
+                Ok(code) => std::process::exit(i32::from(code)),
+                Err(e) => Err(e),
+            },
         }
     });
     match outcome {

@@ -51,6 +51,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Target::Edge => "servicedesk-edge",
         Target::Ticketing => "servicedesk-ticketing",
         Target::Escalation => "servicedesk-escalation",
+        Target::Notification => "servicedesk-notification",
     };
     // Held to the end of `run`: dropping it flushes the spans.
     let _telemetry = telemetry::init(format, args.otlp_endpoint.as_deref(), service);
@@ -74,7 +75,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     match args.target {
         Target::All => bail!(
-            "distributed mode runs one target per process: pass --target edge, ticketing or escalation"
+            "distributed mode runs one target per process: pass --target edge, ticketing, escalation or notification"
         ),
         Target::Edge => {
             let store = edge_store(&args.store).await?;
@@ -97,6 +98,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("starting escalation")?;
             let drain = escalation.run_until_stopped();
             serve_service(&args, "escalation", store, bus, services, drain, stop).await
+        }
+        Target::Notification => {
+            let store = open_store(&args.store, "notification").await?;
+            let bus = connect().await?;
+            let services = CancellationToken::new();
+            let notification = notification::Notification::start(
+                store.clone(),
+                bus.clone(),
+                args.mail(),
+                services.clone(),
+            )
+            .await
+            .context("starting notification")?;
+            let drain = notification.run_until_stopped();
+            serve_service(&args, "notification", store, bus, services, drain, stop).await
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
@@ -159,6 +175,7 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     // Services stop after the HTTP server has drained, so requests in
     // flight still get their answers.
     let escalation_store = open_store(&args.store, "escalation").await?;
+    let notification_store = open_store(&args.store, "notification").await?;
     let services = CancellationToken::new();
     let ticketing =
         ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
@@ -172,6 +189,14 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     )
     .await
     .context("starting escalation")?;
+    let notification = notification::Notification::start(
+        notification_store.clone(),
+        bus.clone(),
+        args.mail(),
+        services.clone(),
+    )
+    .await
+    .context("starting notification")?;
     serve_edge(
         &args,
         edge_store,
@@ -179,6 +204,7 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
         vec![
             ("ticketing", ticketing_store),
             ("escalation", escalation_store),
+            ("notification", notification_store),
         ],
         stop,
     )
@@ -186,6 +212,7 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     services.cancel();
     ticketing.run_until_stopped().await;
     escalation.run_until_stopped().await;
+    notification.run_until_stopped().await;
     Ok(())
 }
 
@@ -202,11 +229,17 @@ async fn serve_edge(
         stores,
         bus: bus.clone(),
     };
+    // The edge's outbox (its directory's announcements), relayed until the
+    // HTTP server has stopped.
+    let relay = runtime::outbox::Relay::new(store.clone(), bus.clone());
+    let relay_stop = CancellationToken::new();
+    let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
     let state = edge::AppState {
         store,
         bus,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         tokens: Arc::default(),
+        relay,
     };
     let listener = bind(args).await?;
     let hint = match &args.store.database_url {
@@ -220,6 +253,8 @@ async fn serve_edge(
     };
     announce(&listener, "edge", Some(&hint))?;
     edge::serve(listener, edge::router(state, readiness), stop).await?;
+    relay_stop.cancel();
+    let _ = relay_task.await;
     Ok(())
 }
 

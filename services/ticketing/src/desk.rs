@@ -561,7 +561,7 @@ pub async fn act(
 ) -> Result<()> {
     let tenant = env.tenant_id;
     batch.insert_action(tenant, t.id, &action);
-    if t.first_response_at.is_none() && actor.role != Role::Customer {
+    if t.first_response_at.is_none() && actor.answers_for_desk() {
         t.first_response_at = Some(now);
     }
     let c = Change {
