@@ -21,6 +21,8 @@ struct Cluster {
     _escalation: Process,
     /// Holds the escalation service's test clock file.
     _clock_dir: testing::TempDir,
+    /// The notification service.
+    _notification: Process,
     ticketing_db: String,
     prefix: String,
     desk: Desk,
@@ -51,6 +53,7 @@ async fn start(replicas: usize) -> Cluster {
     let edge_db = testing::fresh_postgres("edge").await;
     let ticketing_db = testing::fresh_postgres("ticketing").await;
     let escalation_db = testing::fresh_postgres("escalation").await;
+    let notification_db = testing::fresh_postgres("notification").await;
     let amqp = testing::amqp_url();
     let prefix = testing::unique("desk");
     let common = |db: &str| -> Vec<String> {
@@ -81,6 +84,16 @@ async fn start(replicas: usize) -> Cluster {
     args.extend(common(&escalation_db));
     let escalation_args: Vec<&str> = args.iter().map(String::as_str).collect();
     let escalation = Process::serve(&escalation_args).await;
+    let smtp = testing::SmtpSink::start();
+    let mut args = vec![
+        "--target".to_owned(),
+        "notification".to_owned(),
+        "--smtp-url".to_owned(),
+        smtp.url(),
+    ];
+    args.extend(common(&notification_db));
+    let notification_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let notification = Process::serve(&notification_args).await;
     let mut args = vec!["--target".to_owned(), "edge".to_owned()];
     args.extend(common(&edge_db));
     let edge_args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -89,9 +102,11 @@ async fn start(replicas: usize) -> Cluster {
         base: edge.url().to_owned(),
         store_args: vec!["--database-url".into(), edge_db],
         clock,
+        smtp,
     };
     Cluster {
         _clock_dir: clock_dir,
+        _notification: notification,
         edge,
         replicas: ticketing,
         _escalation: escalation,
@@ -341,6 +356,7 @@ async fn without_ticketing_the_edge_answers_503_and_recovers() {
         base: edge.url().to_owned(),
         store_args: vec!["--database-url".into(), edge_db],
         clock: std::path::PathBuf::new(),
+        smtp: testing::SmtpSink::unstarted(),
     };
     let admin = desk.tenant("Patient").await;
 

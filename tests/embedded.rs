@@ -5,18 +5,29 @@ mod common;
 
 use common::scenarios::{self, Desk};
 use common::{Api, Process, dir_arg};
-use runtime::testing::TempDir;
+use runtime::testing::{SmtpSink, TempDir};
 use serde_json::json;
 
 async fn start(dir: &TempDir) -> (Process, Desk) {
     let data = dir_arg(dir.path());
     let clock = dir.path().join("clock");
     let clock_arg = dir_arg(&clock);
-    let process = Process::serve(&["--data-dir", &data, "--test-clock-file", &clock_arg]).await;
+    let smtp = SmtpSink::start();
+    let smtp_url = smtp.url();
+    let process = Process::serve(&[
+        "--data-dir",
+        &data,
+        "--test-clock-file",
+        &clock_arg,
+        "--smtp-url",
+        &smtp_url,
+    ])
+    .await;
     let desk = Desk {
         base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
         clock,
+        smtp,
     };
     (process, desk)
 }
@@ -132,6 +143,7 @@ async fn spans_are_exported_over_otlp_in_the_callers_trace() {
         base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
         clock: dir.path().join("clock"),
+        smtp: SmtpSink::unstarted(),
     };
     let admin = desk.tenant("Observed").await;
     let trace = "0af7651916cd43dd8448eb211c80319c";

@@ -15,6 +15,8 @@ pub struct Desk {
     /// The escalation service's `--test-clock-file`: how far ahead of the
     /// system clock its time runs, in seconds.
     pub clock: std::path::PathBuf,
+    /// The SMTP server the desk's `--smtp-url` points at.
+    pub smtp: runtime::testing::SmtpSink,
 }
 
 impl Desk {
@@ -1015,4 +1017,5 @@ pub async fn all(desk: &Desk) {
     super::processes::attachments(desk).await;
     super::processes::calendars_and_slas(desk).await;
     super::escalations::an_incident_escalates(desk).await;
+    super::email::email_in_and_out(desk).await;
 }

@@ -1,0 +1,352 @@
+//! Email end to end, as a desk runs it: the directory and settings through
+//! the API, emails out to a real SMTP server (aiosmtpd), mail in through
+//! `servicedesk mailgate` as an MTA's pipe, and through its SMTP listener
+//! with `swaks`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::scenarios::{Desk, id};
+use super::{Api, BIN};
+
+/// A one-pixel PNG: an attachment of a type the desk keeps.
+const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+/// `servicedesk mailgate` with `message` on its standard input; its exit
+/// code and what it printed.
+async fn pipe(desk: &Desk, token: &str, message: &str) -> (i32, Value) {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["mailgate", "--url", &desk.base, "--token", token])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("servicedesk mailgate runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(message.replace('\n', "\r\n").as_bytes())
+        .await
+        .expect("message written");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("mailgate exits");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let receipt = serde_json::from_str(printed.trim()).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), receipt)
+}
+
+/// Waits for `n` emails at the desk's SMTP server; parses them (subject,
+/// from, to, text, Message-ID).
+async fn received(desk: &Desk, n: usize) -> Vec<(String, String, String, String, String)> {
+    let raw = desk.smtp.wait_for(n, Duration::from_secs(30)).await;
+    assert!(raw.len() >= n, "expected {n} emails, got {}", raw.len());
+    raw.iter()
+        .map(|bytes| {
+            let m = MessageParser::default().parse(bytes).expect("an email");
+            let addr = |a: Option<&mail_parser::Address<'_>>| {
+                a.and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (
+                m.subject().unwrap_or_default().to_owned(),
+                addr(m.from()),
+                addr(m.to()),
+                m.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
+                m.message_id().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+pub async fn email_in_and_out(desk: &Desk) {
+    let admin = desk.tenant("Mail Ltd").await;
+    let acme = admin
+        .post(
+            "/api/v1/companies",
+            json!({"name": "Acme", "sender": {"email": "it@acme.example", "name": "Acme IT"}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(acme["sender"]["email"], "it@acme.example");
+    admin
+        .post(
+            "/api/v1/companies",
+            json!({"name": "Bad", "sender": {"email": "it@acme.example\r\nBcc: x@evil.example"}}),
+        )
+        .await
+        .error(400, "validation_failed");
+    let chloe = admin
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Chloé Dubois", "email": "chloe@acme.example", "language": "fr", "company_id": id(&acme)}),
+        )
+        .await
+        .expect(201);
+    let team = admin
+        .post("/api/v1/teams", json!({"name": "Service desk"}))
+        .await
+        .expect(201);
+    admin
+        .post(
+            "/api/v1/agents",
+            json!({"name": "Alan", "email": "alan@desk.example", "team_id": id(&team)}),
+        )
+        .await
+        .expect(201);
+    let settings = admin
+        .put(
+            "/api/v1/notifications/settings",
+            json!({
+                "default_language": "en",
+                "sender": {"email": "help@desk.example", "name": "The Desk"},
+                "public_url": "https://desk.example",
+                "desk_addresses": ["support@desk.example"],
+            }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(settings["closed_reply"], "reopen");
+    admin
+        .put(
+            "/api/v1/notifications/settings",
+            json!({"default_language": "en", "sender": {"email": "not an address"}}),
+        )
+        .await
+        .error(400, "validation_failed");
+    admin
+        .put(
+            "/api/v1/notifications/templates/logged/fr",
+            json!({
+                "subject": "[{{reference}}] Bien reçu : {{summary}}",
+                "text": "Bonjour {{customer_name}}, nous traitons {{reference}}.",
+                "html": "<p>Bonjour {{customer_name}}</p>",
+            }),
+        )
+        .await
+        .expect(200);
+    admin
+        .put(
+            "/api/v1/notifications/templates/logged/fr",
+            json!({"subject": "{{nope}}", "text": "x"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    admin
+        .put(
+            "/api/v1/notifications/templates/no_such_kind/fr",
+            json!({"subject": "x", "text": "x"}),
+        )
+        .await
+        .error(404, "not_found");
+
+    // Logged for Chloé: the confirmation, in French, from her company.
+    let incident = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Imprimante bloquée", "priority": 3, "customer_id": id(&chloe)}),
+        )
+        .await
+        .expect(201);
+    let reference = incident["reference"].as_str().expect("ref").to_owned();
+    let mails = received(desk, 1).await;
+    let (subject, from, to, text, message_id) = &mails[0];
+    assert_eq!(subject, &format!("[{reference}] Bien reçu : Imprimante bloquée"));
+    assert_eq!((from.as_str(), to.as_str()), ("it@acme.example", "chloe@acme.example"));
+    assert!(text.contains("Bonjour Chloé Dubois"), "{text}");
+    // Alan takes it: he is told.
+    let alan_id = admin.get("/api/v1/agents").await.expect(200)["items"][0]["id"]
+        .as_str()
+        .expect("agent")
+        .to_owned();
+    admin
+        .post(
+            &format!("/api/v1/incidents/{reference}/assign"),
+            json!({"assignee_id": alan_id}),
+        )
+        .await
+        .expect(200);
+    let mails = received(desk, 2).await;
+    assert_eq!(mails[1].2, "alan@desk.example");
+    assert!(mails[1].0.contains("Assigned to you"), "{:?}", mails[1]);
+    let log = admin
+        .get(&format!("/api/v1/incidents/{reference}/emails"))
+        .await
+        .expect(200);
+    assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
+    assert!(log.as_array().expect("log").iter().all(|d| d["status"] == "sent"), "{log}");
+    assert_eq!(log[1]["language"], "fr");
+    assert_eq!(log[1]["to"]["email"], "chloe@acme.example");
+    assert_eq!(log[1]["message_id"], format!("<{message_id}>"));
+    let preview = admin
+        .post(
+            "/api/v1/notifications/templates/resolved/fr/preview",
+            json!({"ticket": reference}),
+        )
+        .await
+        .expect(200);
+    assert!(
+        preview["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("Resolved: Imprimante bloquée")),
+        "the built-in English one, as no French one exists: {preview}"
+    );
+    admin
+        .get("/api/v1/notifications/templates")
+        .await
+        .expect(200);
+
+    // Mail in, through the MTA pipe, with an integration token.
+    let gateway = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "integration", "name": "Mail gateway"}),
+        )
+        .await
+        .expect(201);
+    let token = gateway["token"].as_str().expect("token").to_owned();
+    let reply = format!(
+        "From: =?utf-8?q?Chlo=C3=A9_Dubois?= <chloe@acme.example>\nTo: it@acme.example\nSubject: RE: =?utf-8?q?Bien_re=C3=A7u?=\nMessage-ID: <reply-1@acme.example>\nIn-Reply-To: <{message_id}>\nReferences: <{message_id}>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"outer\"\n\n--outer\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n--alt\nContent-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: quoted-printable\n\nLa photo de l'=C3=A9cran est jointe.\n\n-----Original Message-----\nFrom: Acme IT\n--alt\nContent-Type: text/html; charset=\"utf-8\"\n\n<p>La photo de l'&eacute;cran est jointe.</p>\n--alt--\n--outer\nContent-Type: image/png; name=\"screen.png\"\nContent-Disposition: attachment; filename=\"screen.png\"\nContent-Transfer-Encoding: base64\n\n{PIXEL_PNG}\n--outer\nContent-Type: text/html; name=\"evil.html\"\nContent-Disposition: attachment; filename=\"evil.html\"\n\n<script>alert(1)</script>\n--outer--\n"
+    );
+    let (code, receipt) = pipe(desk, &token, &reply).await;
+    assert_eq!(code, 0, "{receipt}");
+    assert_eq!(receipt["outcome"], "added");
+    assert_eq!(receipt["reference"], reference.as_str());
+    let files = receipt["attachments"].as_array().expect("attachments");
+    assert_eq!(files.len(), 2, "{receipt}");
+    assert!(files[0]["id"].is_string(), "the PNG is kept: {receipt}");
+    assert!(files[1]["refused"].is_string(), "HTML is never kept: {receipt}");
+    let kept = admin
+        .get(&format!("/api/v1/incidents/{reference}/attachments"))
+        .await
+        .expect(200);
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(kept[0]["filename"], "screen.png");
+    assert_eq!(kept[0]["action_id"], receipt["action_id"]);
+    let actions = admin
+        .get(&format!("/api/v1/incidents/{reference}/actions"))
+        .await
+        .expect(200);
+    assert_eq!(actions[0]["text"], "La photo de l'écran est jointe.", "{actions}");
+    assert_eq!(actions[0]["author"]["role"], "customer");
+
+    // The same delivery again: once.
+    let (code, again) = pipe(desk, &token, &reply).await;
+    assert_eq!((code, again["outcome"].as_str()), (0, Some("duplicate")));
+    let kept = admin
+        .get(&format!("/api/v1/incidents/{reference}/attachments"))
+        .await
+        .expect(200);
+    assert_eq!(kept.as_array().map(Vec::len), Some(1));
+
+    // An out-of-office: never a ticket. An agent's token: refused (77).
+    let ooo = "From: chloe@acme.example\nSubject: Absente\nAuto-Submitted: auto-replied\nMessage-ID: <ooo-1@acme.example>\n\nJe suis absente.\n";
+    let (code, r) = pipe(desk, &token, ooo).await;
+    assert_eq!((code, r["outcome"].as_str()), (0, Some("ignored")));
+    let (code, _) = pipe(desk, admin.token.as_deref().unwrap_or(""), "not a message at all").await;
+    assert_eq!(code, 65, "a refused message is a permanent failure");
+    let (code, _) = pipe(desk, "sd_wrong", ooo).await;
+    assert_eq!(code, 77);
+
+    // A new message from someone unknown: a new incident, no customer.
+    let new = "From: Bob <bob@elsewhere.example>\nTo: support@desk.example\nSubject: VPN down\nMessage-ID: <bob-1@elsewhere.example>\nContent-Type: text/plain; charset=us-ascii\n\nThe VPN drops every minute.\n";
+    let (code, r) = pipe(desk, &token, new).await;
+    assert_eq!((code, r["outcome"].as_str()), (0, Some("logged")), "{r}");
+    let bobs = r["reference"].as_str().expect("ref").to_owned();
+    let logged = admin
+        .get(&format!("/api/v1/incidents/{bobs}"))
+        .await
+        .expect(200);
+    assert_eq!(logged["summary"], "VPN down");
+    assert!(logged["customer_id"].is_null());
+
+    // Through the SMTP listener, sent with swaks.
+    let port = runtime::testing::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut listener = tokio::process::Command::new(BIN)
+        .args(["mailgate", "--url", &desk.base, "--token", &token, "--smtp-listen", &listen])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mailgate listens");
+    let mut lines = tokio::io::BufReader::new(listener.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut first)
+        .await
+        .expect("mailgate says where it listens");
+    assert!(first.contains(&listen), "{first}");
+    let swaks = tokio::process::Command::new("swaks")
+        .args([
+            "--server", &listen,
+            "--from", "chloe@acme.example",
+            "--to", "support@desk.example",
+            "--header", &format!("Subject: Re: [{reference}] encore"),
+            "--header", "Message-ID: <swaks-1@acme.example>",
+            "--body", "Toujours bloquée après le redémarrage.",
+            "--attach-type", "image/png",
+            "--attach-name", "again.png",
+            "--attach", "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let mut swaks = swaks.expect("swaks is installed (apt-get install swaks)");
+    let png = base64_decode(PIXEL_PNG);
+    let mut stdin = swaks.stdin.take().expect("stdin");
+    stdin.write_all(&png).await.expect("attachment written");
+    drop(stdin);
+    let out = swaks.wait_with_output().await.expect("swaks ran");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains(&format!("250 2.0.0 added {reference}")),
+        "{transcript}"
+    );
+    let actions = admin
+        .get(&format!("/api/v1/incidents/{reference}/actions"))
+        .await
+        .expect(200);
+    assert!(
+        actions
+            .as_array()
+            .expect("actions")
+            .iter()
+            .any(|a| a["text"] == "Toujours bloquée après le redémarrage."),
+        "{actions}"
+    );
+    let kept = admin
+        .get(&format!("/api/v1/incidents/{reference}/attachments"))
+        .await
+        .expect(200);
+    assert_eq!(kept.as_array().map(Vec::len), Some(2), "{kept}");
+    let _ = listener.kill().await;
+
+    // Alan heard of both of the customer's notes.
+    let mails = received(desk, 4).await;
+    let notes: Vec<_> = mails
+        .iter()
+        .filter(|m| m.2 == "alan@desk.example" && m.0.contains("The customer wrote"))
+        .collect();
+    assert_eq!(notes.len(), 2, "{mails:#?}");
+    assert!(notes[1].3.contains("Toujours bloquée"), "{:?}", notes[1]);
+    // A customer may not read the delivery log.
+    let portal = admin
+        .post("/api/v1/tokens", json!({"role": "customer", "customer_id": id(&chloe)}))
+        .await
+        .expect(201);
+    Api::new(&desk.base, portal["token"].as_str())
+        .get(&format!("/api/v1/incidents/{reference}/emails"))
+        .await
+        .error(403, "forbidden");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}
