@@ -46,7 +46,7 @@ fn every_target_is_deployed_and_wired() {
         );
     }
     let mut databases = Vec::new();
-    for target in ["edge", "ticketing", "escalation"] {
+    for target in ["edge", "ticketing", "escalation", "notification"] {
         let s = &doc["services"][target];
         assert!(s.is_mapping(), "target {target} is a service");
         assert_eq!(

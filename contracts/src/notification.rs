@@ -89,6 +89,7 @@ impl EmailKind {
 
 /// An address with the name shown beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailboxV1 {
     pub email: String,
     #[serde(default)]

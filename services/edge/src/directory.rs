@@ -363,17 +363,9 @@ async fn create_company(
             email: check_email(Some(&s.email))
                 .map_err(|_| ApiError::field("sender.email", "not a valid email address"))?
                 .unwrap_or_default(),
-            name: s
-                .name
-                .as_deref()
-                .map(check_name)
-                .transpose()
-                .map_err(|_| {
-                    ApiError::field(
-                        "sender.name",
-                        "at most 200 characters, no control characters",
-                    )
-                })?,
+            name: s.name.as_deref().map(check_name).transpose().map_err(|_| {
+                ApiError::field("sender.name", "1 to 200 characters, no control characters")
+            })?,
         }),
         None => None,
     };

@@ -230,15 +230,31 @@ pub struct KeptAttachment {
     pub refused: Option<String>,
 }
 
+/// The mail gateway's caller: an admin or integration token, checked
+/// before the (large) body is read.
+pub struct Gateway(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for Gateway {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        who.require(&[Role::Admin, Role::Integration])?;
+        Ok(Self(who))
+    }
+}
+
 /// One RFC 5322 message (the body, as an MTA delivers it), from the mail
-/// gateway: an admin or integration token.
+/// gateway.
 async fn inbound(
     State(state): State<AppState>,
-    who: Principal,
+    Gateway(who): Gateway,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<MailReceipt>> {
-    who.require(&[Role::Admin, Role::Integration])?;
     let raw = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -261,7 +277,9 @@ async fn inbound(
     if let (Some(ticket_id), Some(reference)) = (r.ticket_id, r.reference.as_deref()) {
         let ticket_kind = TicketKind::of_reference(reference).unwrap_or(TicketKind::Incident);
         for (n, a) in r.attachments.iter().enumerate() {
-            kept.push(keep_attachment(&state, &who, ticket_kind, ticket_id, r.action_id, n, a).await?);
+            kept.push(
+                keep_attachment(&state, &who, ticket_kind, ticket_id, r.action_id, n, a).await?,
+            );
         }
     }
     Ok(Json(MailReceipt {

@@ -77,10 +77,11 @@ fn settle(outcome: Outcome) -> Result<ReplyV1, HandlerError> {
     }
 }
 
-/// Only the desk's own people see and change email settings.
+/// Only the desk's own people (and its integrations) see email settings,
+/// templates and the delivery log; customers never.
 fn staff(actor: &Actor) -> Result<(), Refused> {
     match actor.role {
-        Role::Admin | Role::Agent => Ok(()),
+        Role::Admin | Role::Agent | Role::Integration => Ok(()),
         _ => Err(Refused::Error(ErrorBody::new(
             ErrorCode::Forbidden,
             "only the desk's staff may do this",
@@ -119,7 +120,12 @@ async fn find_ticket(
 impl Commands {
     async fn preview(&self, env: &Envelope, c: PreviewEmailV1) -> Outcome {
         staff(&c.viewer)?;
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
         let t = find_ticket(&mut conn, &self.bus, env, &c.ticket).await?;
         let settings = tenant::settings(&mut conn, env.tenant_id).await?;
         let template = match c.template {
@@ -148,13 +154,13 @@ impl Commands {
         // What only some events fill in, shown with this ticket's values.
         let customer = vars.get("customer_name").cloned().unwrap_or_default();
         vars.insert("recipient_name", customer);
-        vars.insert(
-            "action_text",
-            t.last_action.clone().unwrap_or_default(),
-        );
+        vars.insert("action_text", t.last_action.clone().unwrap_or_default());
         vars.insert(
             "survey_url",
-            format!("{}/api/v1/surveys/<token>", public_url.trim_end_matches('/')),
+            format!(
+                "{}/api/v1/surveys/<token>",
+                public_url.trim_end_matches('/')
+            ),
         );
         if templates::uses(&template, SLA_NAMES) {
             let (response, resolve) = sla.due(&t).await;
@@ -176,7 +182,12 @@ impl Commands {
 
     async fn list_templates(&self, env: &Envelope, c: ListTemplatesV1) -> Outcome {
         staff(&c.viewer)?;
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
         let own = tenant::own_templates(&mut conn, env.tenant_id).await?;
         let mut all: Vec<EmailTemplateV1> = EmailKind::ALL
             .into_iter()
@@ -207,8 +218,7 @@ impl Commands {
                 let c: SetNotificationSettingsV1 = decode(env)?;
                 async {
                     admin(&c.actor)?;
-                    tenant::check_settings(&c.settings)
-                        .map_err(|(f, m)| Refused::field(&f, m))?;
+                    tenant::check_settings(&c.settings).map_err(|(f, m)| Refused::field(&f, m))?;
                     tenant::save_settings(&mut tx, tenant, &c.settings, at).await?;
                     Ok(json(&c.settings))
                 }
@@ -280,9 +290,18 @@ impl Handler for Commands {
                 settle(
                     async {
                         staff(&c.viewer)?;
-                        let mut conn =
-                            self.store.pool().acquire().await.map_err(StoreError::from)?;
-                        Ok(json(&tenant::settings(&mut conn, tenant).await?))
+                        let mut conn = self
+                            .store
+                            .pool()
+                            .acquire()
+                            .await
+                            .map_err(StoreError::from)?;
+                        let mut settings = tenant::settings(&mut conn, tenant).await?;
+                        // The relay's password is the admins' to see.
+                        if c.viewer.role != Role::Admin {
+                            settings.smtp_url = settings.smtp_url.as_deref().map(tenant::masked);
+                        }
+                        Ok(json(&settings))
                     }
                     .await,
                 )?
@@ -294,8 +313,12 @@ impl Handler for Commands {
                 settle(
                     async {
                         staff(&c.viewer)?;
-                        let mut conn =
-                            self.store.pool().acquire().await.map_err(StoreError::from)?;
+                        let mut conn = self
+                            .store
+                            .pool()
+                            .acquire()
+                            .await
+                            .map_err(StoreError::from)?;
                         let t = find_ticket(&mut conn, &self.bus, &env, &c.ticket).await?;
                         Ok(json(&outgoing::for_ticket(&mut conn, tenant, t.id).await?))
                     }

@@ -168,7 +168,10 @@ impl<'a> Composer<'a> {
     }
 
     /// The ticket's customer as a recipient, if they have an address.
-    pub async fn customer_recipient(&mut self, t: &Ticket) -> Result<Option<Recipient>, StoreError> {
+    pub async fn customer_recipient(
+        &mut self,
+        t: &Ticket,
+    ) -> Result<Option<Recipient>, StoreError> {
         Ok(self.customer(t).await?.and_then(|c| {
             c.mailbox().map(|mailbox| Recipient {
                 mailbox,

@@ -106,7 +106,11 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
         IncidentStatusChangedV1::TYPE => Happened::Status(decode(env)?),
         TimepointReachedV1::TYPE => Happened::Timepoint(decode(env)?),
         DirectoryChangedV1::TYPE => Happened::Directory(decode(env)?),
-        other => return Err(HandlerError::Reject(format!("not an event we take: {other}"))),
+        other => {
+            return Err(HandlerError::Reject(format!(
+                "not an event we take: {other}"
+            )));
+        }
     })
 }
 
@@ -136,7 +140,10 @@ impl Events {
         kind: TicketKind,
         id: Uuid,
     ) -> Result<Option<Ticket>, HandlerError> {
-        if let Some(t) = tickets::load(conn, env.tenant_id, id).await.map_err(retry)? {
+        if let Some(t) = tickets::load(conn, env.tenant_id, id)
+            .await
+            .map_err(retry)?
+        {
             return Ok(Some(t));
         }
         tickets::fetch(&self.bus, env, kind, &id.to_string())
@@ -347,7 +354,11 @@ async fn supplier(c: &mut Composer<'_>, t: &Ticket, supplier: Uuid) -> Result<()
     c.write(EmailKind::Supplier, t, to, &vars).await
 }
 
-async fn resolved(c: &mut Composer<'_>, t: &Ticket, survey: Option<&str>) -> Result<(), StoreError> {
+async fn resolved(
+    c: &mut Composer<'_>,
+    t: &Ticket,
+    survey: Option<&str>,
+) -> Result<(), StoreError> {
     let Some(to) = c.customer_recipient(t).await? else {
         return Ok(());
     };
@@ -424,8 +435,9 @@ async fn escalated(
                     c.write(EmailKind::ResponseBreach, t, r, &vars).await?;
                 }
             }
-            Action::RecordAction { .. } | Action::Reassign { .. } | Action::RaisePriority { .. } => {
-            }
+            Action::RecordAction { .. }
+            | Action::Reassign { .. }
+            | Action::RaisePriority { .. } => {}
         }
     }
     Ok(())

@@ -104,6 +104,26 @@ pub fn new_text(body: &str) -> String {
     }
 }
 
+/// Longest text ticketing takes in an action or a description.
+const MAX_TEXT: usize = 100_000;
+
+/// Mail text as ticketing takes it: control characters other than line
+/// breaks and tabs (a form feed, a NUL) dropped, at most [`MAX_TEXT`]
+/// characters, and never empty (a message of attachments alone).
+pub fn ticket_text(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(MAX_TEXT)
+        .collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        "(no text)".to_owned()
+    } else {
+        clean.to_owned()
+    }
+}
+
 /// `[INC-000042]` in a subject.
 fn reference_in(subject: &str) -> Option<String> {
     let mut rest = subject;
@@ -193,12 +213,7 @@ pub async fn receive(
     let message_id = msg
         .message_id()
         .map(|id| format!("<{id}>"))
-        .unwrap_or_else(|| {
-            format!(
-                "<{}@digest>",
-                derived(&[b"mail", tenant.as_bytes(), &raw])
-            )
-        });
+        .unwrap_or_else(|| format!("<{}@digest>", derived(&[b"mail", tenant.as_bytes(), &raw])));
     let key = derived(&[b"mail", tenant.as_bytes(), message_id.as_bytes()]);
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     let seen = inbox::check(&mut conn, CONSUMER, &[key]).await?;
@@ -241,9 +256,7 @@ async fn process(
         return Ok(received("ignored", Some(reason), None));
     }
     let local = address.split('@').next().unwrap_or_default();
-    if message::address(&address).is_err()
-        || matches!(local, "mailer-daemon" | "postmaster")
-    {
+    if message::address(&address).is_err() || matches!(local, "mailer-daemon" | "postmaster") {
         return Ok(received(
             "ignored",
             Some("a bounce or no sender address".into()),
@@ -271,7 +284,10 @@ async fn process(
     ids.extend(text_list(msg.references()));
     let mut ticket = None;
     for id in ids.iter().rev() {
-        let id = format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'));
+        let id = format!(
+            "<{}>",
+            id.trim().trim_start_matches('<').trim_end_matches('>')
+        );
         let found = match message::ticket_of_thread(&id) {
             Some(t) => Some(t),
             None => outgoing::ticket_of_message(conn, tenant, &id).await?,
@@ -323,7 +339,19 @@ async fn process(
                 };
                 if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {
                     tracing::info!(ticket = %t.reference, reason = %refused.message, "reply to a closed ticket: it cannot be reopened, a new one is logged");
-                    return log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, Some(&t), attachments).await;
+                    return log_new(
+                        bus,
+                        env,
+                        key,
+                        &customer,
+                        actor_for(None),
+                        &subject,
+                        &body,
+                        &sender_line,
+                        Some(&t),
+                        attachments,
+                    )
+                    .await;
                 }
             }
             let actor = actor_for(Some(&t));
@@ -331,6 +359,7 @@ async fn process(
             if actor.role != Role::Customer {
                 text = format!("Email from {sender_line}:\n\n{text}");
             }
+            let text = ticket_text(&text);
             let cmd = AddActionV1 {
                 actor,
                 kind: t.kind,
@@ -350,9 +379,33 @@ async fn process(
             r.attachments = attachments;
             return Ok(r);
         }
-        return log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, Some(&t), attachments).await;
+        return log_new(
+            bus,
+            env,
+            key,
+            &customer,
+            actor_for(None),
+            &subject,
+            &body,
+            &sender_line,
+            Some(&t),
+            attachments,
+        )
+        .await;
     }
-    log_new(bus, env, key, &customer, actor_for(None), &subject, &body, &sender_line, None, attachments).await
+    log_new(
+        bus,
+        env,
+        key,
+        &customer,
+        actor_for(None),
+        &subject,
+        &body,
+        &sender_line,
+        None,
+        attachments,
+    )
+    .await
 }
 
 /// Logs a new incident from the message, linked to `old` if it answers a
@@ -370,7 +423,11 @@ async fn log_new(
     old: Option<&Ticket>,
     attachments: Vec<ReceivedAttachmentV1>,
 ) -> Result<EmailReceivedV1, Refused> {
-    let mut summary: String = crate::templates::one_line(subject).trim().chars().take(200).collect();
+    let mut summary: String = crate::templates::one_line(subject)
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
     if summary.is_empty() {
         summary = format!("Email from {sender_line}");
     }
@@ -378,6 +435,7 @@ async fn log_new(
     if actor.role != Role::Customer {
         description = format!("Email from {sender_line}:\n\n{description}");
     }
+    let description = ticket_text(&description);
     let cmd = LogIncidentV1 {
         actor,
         summary,
@@ -456,6 +514,13 @@ mod tests {
         let outlook = "Works now.\n\n-----Original Message-----\nFrom: Desk\n";
         assert_eq!(new_text(outlook), "Works now.");
         assert_eq!(new_text("> only a quote"), "> only a quote");
+    }
+
+    #[test]
+    fn mail_text_is_what_ticketing_takes() {
+        assert_eq!(ticket_text("a\u{c}b\u{0}c\r\nd\te"), "abc\nd\te");
+        assert_eq!(ticket_text("  \r\n "), "(no text)");
+        assert_eq!(ticket_text(&"x".repeat(200_000)).len(), MAX_TEXT);
     }
 
     #[test]

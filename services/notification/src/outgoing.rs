@@ -297,10 +297,7 @@ pub async fn ticket_of_message(
 
 /// Whether the desk itself sent a message with this Message-ID (mail that
 /// came back to it: a loop).
-pub async fn is_ours(
-    conn: &mut AnyConnection,
-    message_id: &str,
-) -> Result<bool, StoreError> {
+pub async fn is_ours(conn: &mut AnyConnection, message_id: &str) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE message_id = $1")
         .bind(message_id)
         .fetch_one(&mut *conn)

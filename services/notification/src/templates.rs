@@ -279,7 +279,10 @@ mod tests {
     #[test]
     fn values_are_escaped_in_html_and_kept_on_one_line_in_the_subject() {
         let v = vars(&[
-            ("summary", "<script>alert(1)</script> & \"more\"\r\nBcc: x@evil"),
+            (
+                "summary",
+                "<script>alert(1)</script> & \"more\"\r\nBcc: x@evil",
+            ),
             ("reference", "INC-000042"),
         ]);
         assert_eq!(

@@ -52,6 +52,12 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
         if b.name.trim().is_empty() {
             return field(&format!("broadcasts[{i}].name"), "must not be empty".into());
         }
+        if b.priority_at_most.is_some_and(|p| !(1..=5).contains(&p)) {
+            return field(
+                &format!("broadcasts[{i}].priority_at_most"),
+                "1 (highest) to 5".into(),
+            );
+        }
         if let Some(bad) = b
             .kinds
             .iter()
@@ -79,6 +85,20 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
         }
     }
     Ok(())
+}
+
+/// `url` with its password (if any) hidden: `smtp://user:***@host:587`.
+pub fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 pub async fn save_settings(
@@ -211,4 +231,18 @@ pub async fn delete_template(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn a_relays_password_is_masked() {
+        assert_eq!(
+            masked("smtps://desk:s3cret@relay.example:465"),
+            "smtps://desk:***@relay.example:465"
+        );
+        assert_eq!(masked("smtp://relay.example:25"), "smtp://relay.example:25");
+    }
 }

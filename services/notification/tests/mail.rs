@@ -109,7 +109,13 @@ impl Desk {
         self.publish(&DirectoryChangedV1 { entry }).await;
     }
 
-    async fn customer(&self, name: &str, email: &str, language: Option<&str>, company: Option<Uuid>) -> Uuid {
+    async fn customer(
+        &self,
+        name: &str,
+        email: &str,
+        language: Option<&str>,
+        company: Option<Uuid>,
+    ) -> Uuid {
         let id = Uuid::now_v7();
         self.directory(DirectoryEntryV1::Customer {
             id,
@@ -137,7 +143,12 @@ impl Desk {
         .await;
     }
 
-    async fn log(&self, summary: &str, customer: Option<Uuid>, company: Option<Uuid>) -> IncidentV1 {
+    async fn log(
+        &self,
+        summary: &str,
+        customer: Option<Uuid>,
+        company: Option<Uuid>,
+    ) -> IncidentV1 {
         self.call(&LogIncidentV1 {
             actor: agent(Uuid::from_u128(2)),
             summary: summary.into(),
@@ -215,7 +226,11 @@ impl Mail {
             }
         }
         Self {
-            envelope_to: m.header_raw("X-Envelope-To").unwrap_or_default().trim().to_owned(),
+            envelope_to: m
+                .header_raw("X-Envelope-To")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             headers,
             from,
             from_name,
@@ -232,7 +247,11 @@ impl Mail {
     }
 
     fn header_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
         names.sort();
         names
     }
@@ -270,8 +289,16 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
     })
     .await;
     for (language, subject, text) in [
-        ("fr", "[{{reference}}] Bien reçu : {{summary}}", "Bonjour {{customer_name}}, nous avons bien reçu {{reference}}."),
-        ("nl", "[{{reference}}] Ontvangen: {{summary}}", "Beste {{customer_name}}, we hebben {{reference}} ontvangen."),
+        (
+            "fr",
+            "[{{reference}}] Bien reçu : {{summary}}",
+            "Bonjour {{customer_name}}, nous avons bien reçu {{reference}}.",
+        ),
+        (
+            "nl",
+            "[{{reference}}] Ontvangen: {{summary}}",
+            "Beste {{customer_name}}, we hebben {{reference}} ontvangen.",
+        ),
     ] {
         desk.call(&PutTemplateV1 {
             actor: admin(),
@@ -288,40 +315,72 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
     }
     // Two Belgians: one reads French, one Dutch. A German reader gets the
     // tenant's default (English).
-    let fr = desk.customer("Chloé Dubois", "chloe@acme.example", Some("fr"), Some(acme)).await;
-    let nl = desk.customer("Pieter Peeters", "pieter@example.be", Some("nl"), None).await;
-    let de = desk.customer("Dieter Braun", "dieter@example.de", Some("de"), None).await;
-    let a = desk.log("Imprimante <b>hors ligne</b> & bloquée", Some(fr), Some(acme)).await;
+    let fr = desk
+        .customer("Chloé Dubois", "chloe@acme.example", Some("fr"), Some(acme))
+        .await;
+    let nl = desk
+        .customer("Pieter Peeters", "pieter@example.be", Some("nl"), None)
+        .await;
+    let de = desk
+        .customer("Dieter Braun", "dieter@example.de", Some("de"), None)
+        .await;
+    let a = desk
+        .log(
+            "Imprimante <b>hors ligne</b> & bloquée",
+            Some(fr),
+            Some(acme),
+        )
+        .await;
     let b = desk.log("Printer offline", Some(nl), None).await;
     let c = desk.log("Drucker offline", Some(de), None).await;
 
     let mails = desk.mail(3).await;
     assert_eq!(mails.len(), 3);
     let m = one(&mails, "chloe@acme.example");
-    assert_eq!(m.subject, format!("[{}] Bien reçu : Imprimante <b>hors ligne</b> & bloquée", a.reference));
+    assert_eq!(
+        m.subject,
+        format!(
+            "[{}] Bien reçu : Imprimante <b>hors ligne</b> & bloquée",
+            a.reference
+        )
+    );
     assert_eq!(m.from, "it@acme.example");
     assert_eq!(m.from_name, "Acme IT");
     assert!(m.text.contains("Bonjour Chloé Dubois"), "{}", m.text);
     assert!(
-        m.html.contains("Imprimante &lt;b&gt;hors ligne&lt;/b&gt; &amp; bloquée"),
+        m.html
+            .contains("Imprimante &lt;b&gt;hors ligne&lt;/b&gt; &amp; bloquée"),
         "escaped in HTML: {}",
         m.html
     );
     assert!(m.message_id.ends_with("@acme.example"), "{}", m.message_id);
     let m = one(&mails, "pieter@example.be");
-    assert_eq!(m.subject, format!("[{}] Ontvangen: Printer offline", b.reference));
+    assert_eq!(
+        m.subject,
+        format!("[{}] Ontvangen: Printer offline", b.reference)
+    );
     assert_eq!(m.from, "desk@desk.example");
     assert_eq!(m.from_name, "The Desk");
     let m = one(&mails, "dieter@example.de");
     assert_eq!(
         m.subject,
-        format!("[{}] We have logged your incident: Drucker offline", c.reference)
+        format!(
+            "[{}] We have logged your incident: Drucker offline",
+            c.reference
+        )
     );
     assert!(m.text.contains("Dear Dieter Braun"));
     assert!(m.html.contains("<strong>Drucker offline</strong>"));
-    let references = m.headers.iter().find(|(n, _)| n == "References").map(|(_, v)| v.clone());
+    let references = m
+        .headers
+        .iter()
+        .find(|(n, _)| n == "References")
+        .map(|(_, v)| v.clone());
     assert_eq!(references, Some(format!("<ticket.{}@desk.example>", c.id)));
-    assert!(m.headers.contains(&("Auto-Submitted".into(), "auto-generated".into())));
+    assert!(
+        m.headers
+            .contains(&("Auto-Submitted".into(), "auto-generated".into()))
+    );
 
     // The delivery log says what went, to whom, in which language.
     let log = desk.deliveries(&a.reference).await;
@@ -330,7 +389,13 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
     assert_eq!(log[0].language, "fr");
     assert_eq!(log[0].kind, EmailKind::Logged);
     assert_eq!(log[0].to.email, "chloe@acme.example");
-    assert_eq!(format!("<{}>", mails[to(&mails, "chloe@acme.example")[0]].message_id), log[0].message_id);
+    assert_eq!(
+        format!(
+            "<{}>",
+            mails[to(&mails, "chloe@acme.example")[0]].message_id
+        ),
+        log[0].message_id
+    );
 }
 
 /// CR, LF, CRLF, U+2028, encoded words and control characters in a
@@ -378,7 +443,12 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
     }
     // An address with a line break in it is not an address: no email.
     let bad = desk
-        .customer("Bad", "victim@example.com\r\nBcc: evil@attacker.example", None, None)
+        .customer(
+            "Bad",
+            "victim@example.com\r\nBcc: evil@attacker.example",
+            None,
+            None,
+        )
         .await;
     let refused = desk.log("bad address", Some(bad), None).await;
 
@@ -403,7 +473,10 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
         assert_eq!(m.envelope_to, m.to, "only the customer receives it");
         assert!(m.to.starts_with("victim"), "{}", m.to);
         for text in [&m.subject, &m.from_name] {
-            assert!(!text.contains(['\r', '\n', '\u{2028}', '\u{2029}', '\u{85}']), "{text:?}");
+            assert!(
+                !text.contains(['\r', '\n', '\u{2028}', '\u{2029}', '\u{85}']),
+                "{text:?}"
+            );
         }
         assert_eq!(m.from_name, "Desk  Bcc: evil@attacker.example");
     }
@@ -418,12 +491,17 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
         "for tab nul esc Bcc: evil@attacker.example",
         "para Bcc: evil@attacker.example for",
     ] {
-        assert!(subjects.iter().any(|s| s.contains(want)), "{want:?} in {subjects:#?}");
+        assert!(
+            subjects.iter().any(|s| s.contains(want)),
+            "{want:?} in {subjects:#?}"
+        );
     }
     // An encoded word typed as text stays text: the receiver decodes it to
     // the characters it spells, inside the one Subject header.
     assert!(
-        subjects.iter().any(|s| s.contains("=?utf-8?q?enc=0D=0ABcc:_evil@attacker.example?=")),
+        subjects
+            .iter()
+            .any(|s| s.contains("=?utf-8?q?enc=0D=0ABcc:_evil@attacker.example?=")),
         "{subjects:#?}"
     );
     assert!(desk.deliveries(&refused.reference).await.is_empty());
@@ -465,16 +543,37 @@ async fn a_tickets_life_in_email(backend: Backend) {
         s.disabled = vec![EmailKind::Logged];
     })
     .await;
-    desk.directory(DirectoryEntryV1::Team { id: team, name: "Messaging".into(), leader_id: Some(lead) }).await;
-    for (id, name, email) in [(alan, "Alan", "alan@desk.example"), (lead, "Lena Lead", "lena@desk.example"), (grace, "Grace", "grace@desk.example")] {
-        desk.directory(DirectoryEntryV1::Agent { id, name: name.into(), email: Some(email.into()), team_id: Some(team) }).await;
+    desk.directory(DirectoryEntryV1::Team {
+        id: team,
+        name: "Messaging".into(),
+        leader_id: Some(lead),
+    })
+    .await;
+    for (id, name, email) in [
+        (alan, "Alan", "alan@desk.example"),
+        (lead, "Lena Lead", "lena@desk.example"),
+        (grace, "Grace", "grace@desk.example"),
+    ] {
+        desk.directory(DirectoryEntryV1::Agent {
+            id,
+            name: name.into(),
+            email: Some(email.into()),
+            team_id: Some(team),
+        })
+        .await;
     }
-    let chloe = desk.customer("Chloé", "chloe@example.com", None, None).await;
+    let chloe = desk
+        .customer("Chloé", "chloe@example.com", None, None)
+        .await;
     let i = desk.log("Mail down", Some(chloe), None).await;
     // Broadcast: Grace and the on-call list; no confirmation (switched off).
     let mails = desk.mail(2).await;
     assert_eq!(mails.len(), 2, "{mails:#?}");
-    assert!(one(&mails, "grace@desk.example").subject.contains("New priority 2 incident: Mail down"));
+    assert!(
+        one(&mails, "grace@desk.example")
+            .subject
+            .contains("New priority 2 incident: Mail down")
+    );
     one(&mails, "oncall@desk.example");
 
     desk.call(&AssignIncidentV1 {
@@ -487,8 +586,15 @@ async fn a_tickets_life_in_email(backend: Backend) {
     .await;
     let mails = desk.mail(3).await;
     let m = one(&mails, "alan@desk.example");
-    assert_eq!(m.subject, format!("[{}] Assigned to you: Mail down", i.reference));
-    assert!(m.text.contains("assigned to Alan of Messaging"), "{}", m.text);
+    assert_eq!(
+        m.subject,
+        format!("[{}] Assigned to you: Mail down", i.reference)
+    );
+    assert!(
+        m.text.contains("assigned to Alan of Messaging"),
+        "{}",
+        m.text
+    );
 
     desk.call(&AddIncidentActionV1 {
         actor: agent(alan),
@@ -500,7 +606,11 @@ async fn a_tickets_life_in_email(backend: Backend) {
         knowledge_base: false,
     })
     .await;
-    let customer = Actor { role: Role::Customer, id: chloe, name: "Chloé".into() };
+    let customer = Actor {
+        role: Role::Customer,
+        id: chloe,
+        name: "Chloé".into(),
+    };
     desk.call(&AddIncidentActionV1 {
         actor: customer,
         incident: i.id.to_string(),
@@ -513,10 +623,21 @@ async fn a_tickets_life_in_email(backend: Backend) {
     .await;
     let mails = desk.mail(5).await;
     let m = one(&mails, "chloe@example.com");
-    assert!(m.text.contains("Restarted the transport service."), "{}", m.text);
-    let notes: Vec<_> = to(&mails, "alan@desk.example").into_iter().map(|n| &mails[n]).collect();
+    assert!(
+        m.text.contains("Restarted the transport service."),
+        "{}",
+        m.text
+    );
+    let notes: Vec<_> = to(&mails, "alan@desk.example")
+        .into_iter()
+        .map(|n| &mails[n])
+        .collect();
     assert_eq!(notes.len(), 2);
-    assert!(notes[1].text.contains("Still failing for the sales team."), "{}", notes[1].text);
+    assert!(
+        notes[1].text.contains("Still failing for the sales team."),
+        "{}",
+        notes[1].text
+    );
     assert!(notes[1].subject.contains("The customer wrote"));
 
     // Handed to the supplier.
@@ -530,7 +651,10 @@ async fn a_tickets_life_in_email(backend: Backend) {
     .await;
     let mails = desk.mail(6).await;
     let m = one(&mails, "support@supplier.example");
-    assert_eq!(m.subject, format!("[{}] Assigned to Supplier Support: Mail down", i.reference));
+    assert_eq!(
+        m.subject,
+        format!("[{}] Assigned to Supplier Support: Mail down", i.reference)
+    );
 
     // Escalation fires: the assignee and the team leader are alerted, the
     // customer gets the timepoint's text, the response warning goes.
@@ -551,20 +675,48 @@ async fn a_tickets_life_in_email(backend: Backend) {
         actions: vec![
             Action::AlertAssignee,
             Action::AlertTeamLeader,
-            Action::EmailCustomer { template: "We have escalated INC to our senior engineers.".into() },
+            Action::EmailCustomer {
+                template: "We have escalated INC to our senior engineers.".into(),
+            },
             Action::WarnResponseBreach,
-            Action::RecordAction { template: "not an email".into() },
+            Action::RecordAction {
+                template: "not an email".into(),
+            },
         ],
     })
     .await;
     let mails = desk.mail(10).await;
-    let esc: Vec<&Mail> = mails.iter().filter(|m| m.subject.contains("Escalation: resolve due 2026-06-01T17:00:00Z")).collect();
+    let esc: Vec<&Mail> = mails
+        .iter()
+        .filter(|m| {
+            m.subject
+                .contains("Escalation: resolve due 2026-06-01T17:00:00Z")
+        })
+        .collect();
     assert_eq!(esc.len(), 2, "{mails:#?}");
-    assert!(esc.iter().any(|m| m.to == "alan@desk.example") && esc.iter().any(|m| m.to == "lena@desk.example"));
-    assert!(esc[0].text.contains("priority 1"), "priority as it was when it fired");
-    let c: Vec<&Mail> = mails.iter().filter(|m| m.to == "chloe@example.com").collect();
-    assert!(c[1].text.contains("We have escalated INC to our senior engineers."), "{}", c[1].text);
-    assert!(mails.iter().any(|m| m.to == "alan@desk.example" && m.subject.contains("Response target")));
+    assert!(
+        esc.iter().any(|m| m.to == "alan@desk.example")
+            && esc.iter().any(|m| m.to == "lena@desk.example")
+    );
+    assert!(
+        esc[0].text.contains("priority 1"),
+        "priority as it was when it fired"
+    );
+    let c: Vec<&Mail> = mails
+        .iter()
+        .filter(|m| m.to == "chloe@example.com")
+        .collect();
+    assert!(
+        c[1].text
+            .contains("We have escalated INC to our senior engineers."),
+        "{}",
+        c[1].text
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to == "alan@desk.example" && m.subject.contains("Response target"))
+    );
 
     // Resolved: the customer gets what was done and the survey's link.
     desk.call(&ChangeIncidentStatusV1 {
@@ -575,11 +727,24 @@ async fn a_tickets_life_in_email(backend: Backend) {
     })
     .await;
     let mails = desk.mail(11).await;
-    let m = mails.iter().rev().find(|m| m.to == "chloe@example.com").expect("resolution");
+    let m = mails
+        .iter()
+        .rev()
+        .find(|m| m.to == "chloe@example.com")
+        .expect("resolution");
     assert_eq!(m.subject, format!("[{}] Resolved: Mail down", i.reference));
     assert!(m.text.contains("Replaced the failed disk"), "{}", m.text);
-    assert!(m.text.contains("https://desk.example/api/v1/surveys/"), "{}", m.text);
-    assert!(m.html.contains("href=\"https://desk.example/api/v1/surveys/"), "{}", m.html);
+    assert!(
+        m.text.contains("https://desk.example/api/v1/surveys/"),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.html
+            .contains("href=\"https://desk.example/api/v1/surveys/"),
+        "{}",
+        m.html
+    );
     let log = desk.deliveries(&i.reference).await;
     assert_eq!(log.len(), 11);
     assert!(log.iter().all(|d| d.status == "sent"));
@@ -594,10 +759,18 @@ async fn relay_down_then_back_loses_nothing(backend: Backend) {
     desk.settings(|_| {}).await;
     let mut refs = Vec::new();
     for n in 0..5 {
-        let c = desk.customer(&format!("C{n}"), &format!("c{n}@example.com"), None, None).await;
-        refs.push(desk.log(&format!("Down {n}"), Some(c), None).await.reference);
+        let c = desk
+            .customer(&format!("C{n}"), &format!("c{n}@example.com"), None, None)
+            .await;
+        refs.push(
+            desk.log(&format!("Down {n}"), Some(c), None)
+                .await
+                .reference,
+        );
     }
-    let rejected = desk.customer("Gone", "reject-me@example.com", None, None).await;
+    let rejected = desk
+        .customer("Gone", "reject-me@example.com", None, None)
+        .await;
     let gone = desk.log("To nobody", Some(rejected), None).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let log = desk.deliveries(&refs[0]).await;
@@ -619,15 +792,25 @@ async fn relay_down_then_back_loses_nothing(backend: Backend) {
     }
     let log = desk.deliveries(&gone.reference).await;
     assert_eq!(log[0].status, "failed", "{log:?}");
-    assert!(log[0].last_error.as_deref().unwrap_or_default().contains("550"), "{log:?}");
+    assert!(
+        log[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{log:?}"
+    );
 }
 
 /// Templates are checked when saved, previewed against a ticket without
 /// sending, and a deleted one gives way to the built-in one again.
 async fn templates_are_checked_and_previewed(backend: Backend) {
     let desk = Desk::start(backend, SmtpSink::start()).await;
-    desk.settings(|s| s.disabled = EmailKind::ALL.to_vec()).await;
-    let c = desk.customer("Chloé <script>", "chloe@example.com", Some("fr"), None).await;
+    desk.settings(|s| s.disabled = EmailKind::ALL.to_vec())
+        .await;
+    let c = desk
+        .customer("Chloé <script>", "chloe@example.com", Some("fr"), None)
+        .await;
     let i = desk.log("Écran noir", Some(c), None).await;
     let bad = desk
         .try_call(&PutTemplateV1 {
@@ -642,7 +825,9 @@ async fn templates_are_checked_and_previewed(backend: Backend) {
             },
         })
         .await;
-    let ReplyV1::Error(e) = bad else { panic!("accepted a bad placeholder") };
+    let ReplyV1::Error(e) = bad else {
+        panic!("accepted a bad placeholder")
+    };
     assert_eq!(e.code, contracts::ErrorCode::ValidationFailed);
     assert!(e.message.contains("sumary"), "{}", e.message);
     let not_admin = desk
@@ -658,7 +843,9 @@ async fn templates_are_checked_and_previewed(backend: Backend) {
             },
         })
         .await;
-    assert!(matches!(not_admin, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::Forbidden));
+    assert!(
+        matches!(not_admin, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::Forbidden)
+    );
 
     // A preview of a template not saved: rendered, escaped, nothing sent.
     let preview: RenderedEmailV1 = desk
@@ -679,7 +866,10 @@ async fn templates_are_checked_and_previewed(backend: Backend) {
         .await;
     assert_eq!(preview.subject, format!("[{}] Écran noir", i.reference));
     assert_eq!(preview.text, "Bonjour Chloé <script>");
-    assert_eq!(preview.html.as_deref(), Some("<p>Bonjour Chloé &lt;script&gt;</p>"));
+    assert_eq!(
+        preview.html.as_deref(),
+        Some("<p>Bonjour Chloé &lt;script&gt;</p>")
+    );
     // The stored one in French, then deleted: English again.
     desk.call(&PutTemplateV1 {
         actor: admin(),
@@ -707,7 +897,11 @@ async fn templates_are_checked_and_previewed(backend: Backend) {
         .await;
     assert_eq!(preview.subject, format!("[{}] Reçu", i.reference));
     let now_used: EmailTemplateV1 = desk
-        .call(&DeleteTemplateV1 { actor: admin(), kind: EmailKind::Logged, language: "fr".into() })
+        .call(&DeleteTemplateV1 {
+            actor: admin(),
+            kind: EmailKind::Logged,
+            language: "fr".into(),
+        })
         .await;
     assert!(now_used.builtin && now_used.language == "en");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -725,9 +919,15 @@ fn raw(message: &str) -> String {
 /// by the tenant's policy, logs a new one linked to it.
 async fn mail_in_threads_and_never_loops(backend: Backend) {
     let desk = Desk::start(backend, SmtpSink::start()).await;
-    desk.settings(|s| s.desk_addresses = vec!["help@desk.example".into()]).await;
-    let chloe = desk.customer("Chloé Dubois", "Chloe@Example.com", Some("fr"), None).await;
-    let receive = |text: String| ReceiveEmailV1 { actor: admin(), raw_base64: raw(&text) };
+    desk.settings(|s| s.desk_addresses = vec!["help@desk.example".into()])
+        .await;
+    let chloe = desk
+        .customer("Chloé Dubois", "Chloe@Example.com", Some("fr"), None)
+        .await;
+    let receive = |text: String| ReceiveEmailV1 {
+        actor: admin(),
+        raw_base64: raw(&text),
+    };
 
     let first = "From: =?utf-8?q?Chlo=C3=A9_Dubois?= <chloe@example.com>\nTo: help@desk.example\nSubject: =?utf-8?q?Imprimante_bloqu=C3=A9e?=\nMessage-ID: <first@mail.example.com>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nLa file d'impression est bloquée.\n--b1\nContent-Type: text/csv; name=\"queue.csv\"\nContent-Disposition: attachment; filename=\"queue.csv\"\nContent-Transfer-Encoding: base64\n\nam9iLHN0YXRlCjEsc3R1Y2sK\n--b1--\n".to_owned();
     let r: EmailReceivedV1 = desk.call(&receive(first.clone())).await;
@@ -737,11 +937,18 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     assert_eq!(r.attachments[0].filename, "queue.csv");
     assert_eq!(r.attachments[0].content_type, "text/csv");
     let incident: IncidentV1 = desk
-        .call(&GetIncidentV1 { viewer: admin(), incident: reference.clone() })
+        .call(&GetIncidentV1 {
+            viewer: admin(),
+            incident: reference.clone(),
+        })
         .await;
     assert_eq!(incident.summary, "Imprimante bloquée");
     assert_eq!(incident.customer_id, Some(chloe));
-    assert!(incident.description.contains("La file d'impression est bloquée."));
+    assert!(
+        incident
+            .description
+            .contains("La file d'impression est bloquée.")
+    );
     assert_eq!(incident.logged_by.role, Role::Customer);
 
     // Delivered twice: once.
@@ -752,20 +959,37 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     // The confirmation went out; a reply to it, quoting it, is a note.
     let mails = desk.mail(1).await;
     let confirmation = &mails[0];
-    let reply = format!("From: Chloe Dubois <chloe@example.com>\nTo: help@desk.example\nSubject: Re: something else entirely\nMessage-ID: <second@mail.example.com>\nIn-Reply-To: <{}>\nReferences: <ticket.{}@desk.example> <{}>\nContent-Type: text/plain; charset=utf-8\n\nIt works again, thanks.\n\nOn Mon, 1 Jun 2026, The Desk <desk@desk.example> wrote:\n> We have logged your incident\n", confirmation.message_id, incident.id, confirmation.message_id);
+    let reply = format!(
+        "From: Chloe Dubois <chloe@example.com>\nTo: help@desk.example\nSubject: Re: something else entirely\nMessage-ID: <second@mail.example.com>\nIn-Reply-To: <{}>\nReferences: <ticket.{}@desk.example> <{}>\nContent-Type: text/plain; charset=utf-8\n\nIt works again, thanks.\n\nOn Mon, 1 Jun 2026, The Desk <desk@desk.example> wrote:\n> We have logged your incident\n",
+        confirmation.message_id, incident.id, confirmation.message_id
+    );
     let r: EmailReceivedV1 = desk.call(&receive(reply)).await;
-    assert_eq!((r.outcome.as_str(), r.reference.as_deref()), ("added", Some(reference.as_str())));
+    assert_eq!(
+        (r.outcome.as_str(), r.reference.as_deref()),
+        ("added", Some(reference.as_str()))
+    );
     // By the subject's reference alone, from someone the desk does not know.
-    let by_subject = format!("From: Bob <bob@elsewhere.example>\nSubject: RE: [{reference}] Imprimante\nMessage-ID: <third@elsewhere.example>\n\nSame here on floor 2.\n");
+    let by_subject = format!(
+        "From: Bob <bob@elsewhere.example>\nSubject: RE: [{reference}] Imprimante\nMessage-ID: <third@elsewhere.example>\n\nSame here on floor 2.\n"
+    );
     let r: EmailReceivedV1 = desk.call(&receive(by_subject)).await;
     assert_eq!(r.outcome, "added");
     let actions: Vec<ActionV1> = desk
-        .call(&ListIncidentActionsV1 { viewer: admin(), incident: reference.clone() })
+        .call(&ListIncidentActionsV1 {
+            viewer: admin(),
+            incident: reference.clone(),
+        })
         .await;
     assert_eq!(actions.len(), 2, "{actions:#?}");
     assert_eq!(actions[0].text, "It works again, thanks.");
     assert_eq!(actions[0].author.role, Role::Customer);
-    assert!(actions[1].text.starts_with("Email from Bob <bob@elsewhere.example>:"), "{}", actions[1].text);
+    assert!(
+        actions[1]
+            .text
+            .starts_with("Email from Bob <bob@elsewhere.example>:"),
+        "{}",
+        actions[1].text
+    );
     assert!(actions[1].text.contains("Same here on floor 2."));
 
     // Never a ticket: auto-replies, bulk, the desk's own address, and the
@@ -798,37 +1022,70 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     settled().await;
-    let late = format!("From: chloe@example.com\nSubject: Re: [{reference}] again\nMessage-ID: <late@mail.example.com>\n\nIt is stuck again.\n");
+    let late = format!(
+        "From: chloe@example.com\nSubject: Re: [{reference}] again\nMessage-ID: <late@mail.example.com>\n\nIt is stuck again.\n"
+    );
     let r: EmailReceivedV1 = desk.call(&receive(late)).await;
     assert_eq!(r.outcome, "reopened", "{r:?}");
-    let i: IncidentV1 = desk.call(&GetIncidentV1 { viewer: admin(), incident: reference.clone() }).await;
+    let i: IncidentV1 = desk
+        .call(&GetIncidentV1 {
+            viewer: admin(),
+            incident: reference.clone(),
+        })
+        .await;
     assert_eq!(i.status, IncidentStatus::Open);
     // Closed for good: a reply starts a new incident, linked to it.
     desk.call(&resolve(&reference)).await;
-    desk.call(&ChangeIncidentStatusV1 { actor: agent(Uuid::now_v7()), incident: reference.clone(), to: IncidentStatus::Closed, resolution: None }).await;
+    desk.call(&ChangeIncidentStatusV1 {
+        actor: agent(Uuid::now_v7()),
+        incident: reference.clone(),
+        to: IncidentStatus::Closed,
+        resolution: None,
+    })
+    .await;
     settled().await;
-    let closed = format!("From: chloe@example.com\nSubject: Re: [{reference}] once more\nMessage-ID: <closed@mail.example.com>\n\nAnd again.\n");
+    let closed = format!(
+        "From: chloe@example.com\nSubject: Re: [{reference}] once more\nMessage-ID: <closed@mail.example.com>\n\nAnd again.\n"
+    );
     let r: EmailReceivedV1 = desk.call(&receive(closed)).await;
     assert_eq!(r.outcome, "logged", "{r:?}");
     let linked = r.reference.clone().expect("new");
     assert_ne!(linked, reference);
     let links: Vec<contracts::ticket::LinkV1> = desk
-        .call(&contracts::ticket::ListLinksV1 { viewer: admin(), kind: TicketKind::Incident, ticket: linked.clone() })
+        .call(&contracts::ticket::ListLinksV1 {
+            viewer: admin(),
+            kind: TicketKind::Incident,
+            ticket: linked.clone(),
+        })
         .await;
     assert_eq!(links.len(), 1, "{links:#?}");
     // The other policy: a reply to a resolved ticket starts a new one too.
-    desk.settings(|s| s.closed_reply = ClosedReplyPolicy::NewTicket).await;
+    desk.settings(|s| s.closed_reply = ClosedReplyPolicy::NewTicket)
+        .await;
     desk.call(&resolve(&linked)).await;
     settled().await;
-    let newer = format!("From: chloe@example.com\nSubject: Re: [{linked}] still\nMessage-ID: <newer@mail.example.com>\n\nStill.\n");
+    let newer = format!(
+        "From: chloe@example.com\nSubject: Re: [{linked}] still\nMessage-ID: <newer@mail.example.com>\n\nStill.\n"
+    );
     let r: EmailReceivedV1 = desk.call(&receive(newer)).await;
     assert_eq!(r.outcome, "logged", "{r:?}");
     assert_eq!(r.reason, Some(format!("{linked} is resolved")));
 
     // Not an email at all.
-    let junk = desk.try_call(&ReceiveEmailV1 { actor: admin(), raw_base64: "%%%".into() }).await;
-    assert!(matches!(junk, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::ValidationFailed));
-    let _ = (AddActionV1::QUEUE, AssignTicketV1::QUEUE, ChangeTicketStatusV1::QUEUE);
+    let junk = desk
+        .try_call(&ReceiveEmailV1 {
+            actor: admin(),
+            raw_base64: "%%%".into(),
+        })
+        .await;
+    assert!(
+        matches!(junk, ReplyV1::Error(ref e) if e.code == contracts::ErrorCode::ValidationFailed)
+    );
+    let _ = (
+        AddActionV1::QUEUE,
+        AssignTicketV1::QUEUE,
+        ChangeTicketStatusV1::QUEUE,
+    );
 }
 
 runtime::on_both_stores!(

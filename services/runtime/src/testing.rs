@@ -179,7 +179,10 @@ impl SmtpSink {
 
     fn start_on(port: u16, dir: TempDir) -> Self {
         use std::io::BufRead;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/peers/smtp_sink.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/peers/smtp_sink.py"
+        );
         let mut child = std::process::Command::new("python3")
             .arg(script)
             .arg("--port")
@@ -229,10 +232,7 @@ impl SmtpSink {
             })
             .unwrap_or_default();
         names.sort();
-        names
-            .iter()
-            .filter_map(|p| std::fs::read(p).ok())
-            .collect()
+        names.iter().filter_map(|p| std::fs::read(p).ok()).collect()
     }
 
     /// Waits up to `timeout` for at least `n` messages.

@@ -47,7 +47,10 @@ pub enum Handed {
     /// Try again later: the desk is unreachable, busy or failing.
     Later(String),
     /// Never: the message (or the token) is refused.
-    Refused { status: u16, why: String },
+    Refused {
+        status: u16,
+        why: String,
+    },
 }
 
 /// Hands `raw` to the desk's edge.
@@ -121,7 +124,11 @@ pub async fn run(args: MailgateArgs) -> anyhow::Result<u8> {
     })
 }
 
-async fn listen(addr: SocketAddr, args: MailgateArgs, client: reqwest::Client) -> anyhow::Result<()> {
+async fn listen(
+    addr: SocketAddr,
+    args: MailgateArgs,
+    client: reqwest::Client,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening for SMTP on {addr}"))?;
@@ -205,8 +212,12 @@ async fn session(
                             r["outcome"].as_str().unwrap_or("taken"),
                             r["reference"].as_str().unwrap_or("")
                         ),
-                        Handed::Later(why) => format!("451 4.3.0 try again later: {}", one_line(&why)),
-                        Handed::Refused { why, .. } => format!("554 5.6.0 refused: {}", one_line(&why)),
+                        Handed::Later(why) => {
+                            format!("451 4.3.0 try again later: {}", one_line(&why))
+                        }
+                        Handed::Refused { why, .. } => {
+                            format!("554 5.6.0 refused: {}", one_line(&why))
+                        }
                     },
                 };
                 write
@@ -232,7 +243,9 @@ async fn session(
 }
 
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The message after DATA, dot-unstuffed, up to the lone `.`; `None` if it

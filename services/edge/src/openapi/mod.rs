@@ -3,8 +3,8 @@
 //! Written by hand from the routes in [`crate::router`], the handlers in
 //! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
 //! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`],
-//! [`crate::suppliers`], [`crate::slas`] and [`crate::ops`], the errors in
-//! [`crate::error`]
+//! [`crate::suppliers`], [`crate::slas`], [`crate::notifications`] and
+//! [`crate::ops`], the errors in [`crate::error`]
 //! and the wire types in [`contracts`], so it must change with them: a
 //! route, a field, a status or an error code added or changed there is
 //! changed here in the same commit.
@@ -19,12 +19,14 @@
 //! problems, changes, service requests, links and extended data,
 //! [`reports`] the KPI reports, [`surveys`] the satisfaction surveys,
 //! [`knowledge`] the knowledge base, [`attachments`] the files on tickets,
-//! [`suppliers`] the suppliers incidents are handed to and [`slas`] the
-//! service levels (calendars, SLAs and their rules), with the same building
-//! blocks.
+//! [`suppliers`] the suppliers incidents are handed to, [`slas`] the
+//! service levels (calendars, SLAs and their rules) and [`notifications`]
+//! email (settings, templates, the emails about a ticket and the mail
+//! gateway's door), with the same building blocks.
 
 mod attachments;
 mod knowledge;
+mod notifications;
 mod reports;
 mod slas;
 mod suppliers;
@@ -38,6 +40,7 @@ use serde_json::{Map, Value, json};
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
 use crate::directory::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::notifications::MAIL_MAX;
 
 /// The whole document.
 pub fn document() -> serde_json::Value {
@@ -66,20 +69,23 @@ fn info() -> Value {
          agents and API tokens) and its tickets: incidents, problems, changes and service \
          requests, the links between them and the tenant's own fields on them (extended data); \
          the files attached to them, the suppliers incidents are handed to, the KPI reports, \
-         satisfaction surveys, the knowledge base, and the service levels: business-hours calendars, \
-         SLAs and the rules that choose a ticket's SLA.\n\n\
+         satisfaction surveys, the knowledge base, the service levels: business-hours calendars, \
+         SLAs and the rules that choose a ticket's SLA; and email: the tenant's email settings and \
+         templates, the emails sent about each ticket, and the mail gateway's door.\n\n\
          **Authentication.** Every `/api/v1` endpoint except `/api/v1/openapi.json` and a \
          survey's link (`/api/v1/surveys/{{token}}`, whose token is its own credential) needs \
          `Authorization: Bearer sd_<64 hex>`. A token belongs to one tenant and has one role: \
          `admin` may do everything; `agent` and `integration` work tickets and read the \
-         directory and the service levels; `customer` logs incidents and service requests, sees \
+         directory, the service levels and the email settings and templates; `customer` logs incidents and service requests, sees \
          only their own incidents and service requests and only the public actions and attachments \
          on them \
          (another customer's ticket answers 404; problems and changes are the staff's, so to a \
          customer none exists: 404, or an empty list), and reads the knowledge base. Admins \
          issue tokens with `POST /api/v1/tokens`.\n\n\
          **Requests.** Bodies are JSON (`Content-Type: application/json`) of at most {kib} KiB, \
-         except an attachment's upload: the file itself, under its own type, of at most {mib} MiB. \
+         except an attachment's upload: the file itself, under its own type, of at most {mib} MiB; \
+         and a received email (`POST /api/v1/mail/inbound`): the RFC 5322 message itself, of at \
+         most {mail} MiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
          `validation_failed`, except inside a calendar or an SLA, where they are \
          ignored (see \"SLAs and calendars\"). Answers are JSON, except the report tables (CSV or \
@@ -95,6 +101,7 @@ fn info() -> Value {
          lists also filter on extended data: `field.<key>=<value>`, any number of them.",
         kib = BODY_LIMIT / 1024,
         mib = MAX_SIZE / (1024 * 1024),
+        mail = MAIL_MAX / (1024 * 1024),
     );
     json!({ "title": "Servicedesk API", "version": "1", "description": description })
 }
@@ -134,6 +141,7 @@ fn tags() -> Value {
     all.extend(knowledge::tags());
     all.extend(suppliers::tags());
     all.extend(slas::tags());
+    all.extend(notifications::tags());
     all.push(tag(
         OPERATIONS,
         "Health, readiness, metrics and this document; no token needed.",
@@ -250,6 +258,7 @@ fn schemas() -> Value {
         knowledge::schemas(),
         suppliers::schemas(),
         slas::schemas(),
+        notifications::schemas(),
         ops_schemas(),
     ] {
         all.extend(
@@ -266,8 +275,9 @@ fn common_schemas() -> Vec<(&'static str, Value)> {
     let role = about(
         role,
         "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
-         a monitor): tickets, reports, and reading the directory and the service levels. `customer`: logging incidents and \
-         service requests, their own incidents and service requests and the public actions and \
+         a monitor, the mail gateway): tickets, reports, and reading the directory, the service levels \
+         and the email settings and templates; `integration` also hands in received email. \
+         `customer`: logging incidents and service requests, their own incidents and service requests and the public actions and \
          attachments on them, their surveys, and reading the knowledge base; no problems or changes.",
     );
     let actor = object(
@@ -315,7 +325,8 @@ fn error_schema() -> Value {
          ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
          already: a duplicate link, a decision already made, a step already done, or an already \
          processed command whose answer was lost, a survey already answered, a supplier's, calendar's or \
-         SLA's name already taken). 413: `payload_too_large`. 415: \
+         SLA's name already taken), or not now (a service behind the one asked did not answer: try \
+         again). 413: `payload_too_large`. 415: \
          `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
     );
     let fields = about(
@@ -409,10 +420,18 @@ fn error_schema() -> Value {
 
 fn directory_schemas() -> Vec<(&'static str, Value)> {
     let company = object(
-        &["id", "name", "created_at"],
+        &["id", "name", "sender", "created_at"],
         vec![
             ("id", uuid()),
             ("name", text()),
+            (
+                "sender",
+                about(
+                    or_null(component("Mailbox")),
+                    "Who emails to the company's customers are from, instead of the tenant's sender \
+                     (see the Email tag); null if the company has none.",
+                ),
+            ),
             ("created_at", timestamp()),
         ],
     );
@@ -789,6 +808,29 @@ fn email_input() -> Value {
     )
 }
 
+/// A company's own sender, as an admin gives it.
+fn sender_input() -> Value {
+    let sender = object(
+        &["email"],
+        vec![
+            ("email", set(email_input(), "type", json!("string"))),
+            (
+                "name",
+                about(
+                    text_or_null(),
+                    "The name shown beside it: trimmed; 1 to 200 characters, no control characters.",
+                ),
+            ),
+        ],
+    );
+    let sender = set(closed(sender), "type", json!(["object", "null"]));
+    about(
+        sender,
+        "Who emails to the company's customers are from, instead of the tenant's sender; absent or \
+         null for the tenant's. Mail from it never makes a ticket.",
+    )
+}
+
 fn directory_requests() -> Vec<(&'static str, Value)> {
     let language = about(
         json!({ "type": ["string", "null"], "minLength": 2, "maxLength": 12, "pattern": "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$" }),
@@ -831,7 +873,10 @@ fn directory_requests() -> Vec<(&'static str, Value)> {
         (
             "NewCompany",
             about(
-                closed(object(&["name"], vec![("name", name_input())])),
+                closed(object(
+                    &["name"],
+                    vec![("name", name_input()), ("sender", sender_input())],
+                )),
                 "A company to add.",
             ),
         ),
@@ -1329,6 +1374,7 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(knowledge::paths());
     all.extend(suppliers::paths());
     all.extend(slas::paths());
+    all.extend(notifications::paths());
     all.extend(ops_paths());
     all
 }
@@ -1353,7 +1399,8 @@ const DIRECTORY: [Kind; 4] = [
         title: COMPANIES,
         schema: "Company",
         one: "a company",
-        rules: "`name` must not be blank.",
+        rules: "`name` must not be blank; `sender.email` must be one plausible address and \
+                `sender.name`, if given, 1 to 200 characters with no control characters.",
     },
     Kind {
         path: "customers",
@@ -2128,6 +2175,53 @@ mod tests {
             .filter(|(_, r)| r.starts_with("/reports/"))
             .count();
         assert_eq!(tables, listed, "a report table no handler serves");
+    }
+
+    /// The routes of [`crate::notifications::routes`], listed again likewise.
+    #[test]
+    fn every_email_route_is_documented() {
+        use contracts::ticket::TicketKind;
+
+        use crate::tickets::segment;
+
+        let doc = document();
+        let mut routes = vec![
+            ("get", "/notifications/settings".to_owned()),
+            ("put", "/notifications/settings".to_owned()),
+            ("get", "/notifications/templates".to_owned()),
+            (
+                "put",
+                "/notifications/templates/{kind}/{language}".to_owned(),
+            ),
+            (
+                "delete",
+                "/notifications/templates/{kind}/{language}".to_owned(),
+            ),
+            (
+                "post",
+                "/notifications/templates/{kind}/{language}/preview".to_owned(),
+            ),
+            ("post", "/mail/inbound".to_owned()),
+        ];
+        for kind in TicketKind::ALL {
+            routes.push(("get", format!("/{}/{{id}}/emails", segment(kind))));
+        }
+        for (method, route) in &routes {
+            let path = format!("/api/v1{route}");
+            assert!(
+                doc["paths"][&path][method].is_object(),
+                "{method} {path} is not documented"
+            );
+        }
+        let documented = operations(&doc)
+            .into_iter()
+            .filter(|(_, path, _)| {
+                path.starts_with("/api/v1/notifications/")
+                    || path.starts_with("/api/v1/mail/")
+                    || path.ends_with("/emails")
+            })
+            .count();
+        assert_eq!(documented, routes.len(), "an email route no handler serves");
     }
 
     /// Uploads take the raw file, not JSON, and a download answers each type

@@ -1382,7 +1382,7 @@ fn sla_report_paths() -> Vec<(String, Value)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use contracts::escalation::*;
     use serde_json::{Map, Value};
     use uuid::Uuid;
@@ -1555,8 +1555,9 @@ mod tests {
     }
 
     /// Every field of `value` is documented by `schema`, of its type, and
-    /// every field the schema requires is there.
-    fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    /// every field the schema requires is there. The other groups' tests
+    /// check their wire types with it too.
+    pub(in crate::openapi) fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
         let schema = resolve(doc, schema);
         // `or_null`: a schema, or null.
         if let Some(options) = schema["anyOf"]
@@ -1609,11 +1610,11 @@ mod tests {
         }
     }
 
-    fn schema(name: &str) -> Value {
+    pub(in crate::openapi) fn schema(name: &str) -> Value {
         serde_json::json!({ "$ref": format!("#/components/schemas/{name}") })
     }
 
-    fn json<T: serde::Serialize>(value: &T) -> Value {
+    pub(in crate::openapi) fn json<T: serde::Serialize>(value: &T) -> Value {
         serde_json::to_value(value).unwrap_or_default()
     }
 

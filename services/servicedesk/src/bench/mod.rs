@@ -6,12 +6,14 @@
 //! messages, and request/reply round trips over direct reply-to.
 //!
 //! `--mode reports` measures the KPI reports over a million tickets instead
-//! (see [`reports`]).
+//! (see [`reports`]); `--mode escalation` the SLA engine ([`escalation`]);
+//! `--mode email` emails rendered and delivered ([`email`]).
 //!
 //! The desk under test runs as child processes of this one (the real
 //! binary, as users run it); the load comes from this process over loopback.
 
 mod ceilings;
+mod email;
 mod escalation;
 mod load;
 mod reports;
@@ -61,6 +63,9 @@ pub struct BenchArgs {
     /// open under SLA (`--mode escalation`).
     #[arg(long, default_value_t = 1_000_000)]
     pub tickets: usize,
+    /// Emails rendered and delivered (`--mode email`).
+    #[arg(long, default_value_t = 20_000)]
+    pub emails: usize,
 }
 
 /// Incidents per transaction in the grouped ceilings: about what the
@@ -88,6 +93,8 @@ pub enum Mode {
     Reports,
     /// The escalation engine with `--tickets` open tickets under SLA.
     Escalation,
+    /// `--emails` emails rendered and delivered to a local SMTP sink.
+    Email,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -99,6 +106,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.tickets
         );
         rows = escalation::run(args.tickets, &args.postgres()).await?;
+        print_table(rows);
+        return Ok(());
+    }
+    if args.mode == Mode::Email {
+        println!("servicedesk bench: email, {} emails", args.emails);
+        rows = email::run(args.emails, &args.postgres(), &args.amqp()).await?;
         print_table(rows);
         return Ok(());
     }

@@ -1,0 +1,301 @@
+//! `servicedesk bench --mode email`: emails rendered and delivered per
+//! second by the notification service, to a local SMTP sink (Postfix's
+//! `smtp-sink`, from Debian's `postfix`), next to the sink's own ceiling
+//! measured in the same run: the same number of ready-made messages sent
+//! over the same pooled SMTP client, as fast as the sink takes them.
+//!
+//! The desk side: `--emails` "incident logged" events for customers of a
+//! company with its own sender, published on the bus as ticketing would;
+//! each becomes the customer's confirmation, rendered from the template,
+//! queued, claimed and delivered. Measured from the first event to the
+//! last email accepted by the sink (the mail queue says `sent`), on the
+//! embedded desk (SQLite, in-process bus) and the distributed one
+//! (PostgreSQL, RabbitMQ).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use contracts::incident::{IncidentLoggedV1, IncidentStatus, IncidentV1};
+use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
+use contracts::{Actor, Envelope, Event, Role};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use runtime::bus::Bus;
+use runtime::bus::amqp::AmqpBus;
+use runtime::bus::embedded::EmbeddedBus;
+use runtime::store::Store;
+use runtime::testing;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::bench::ceilings::fresh_database;
+
+/// Customers the emails go to.
+const CUSTOMERS: usize = 100;
+/// Tasks publishing events at once.
+const PUBLISHERS: usize = 8;
+/// Deliveries in flight in the ceiling (what the sender keeps in flight).
+const IN_FLIGHT: usize = 16;
+
+/// Postfix's `smtp-sink` on a free loopback port, stopped on drop.
+struct Sink {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Sink {
+    fn start() -> anyhow::Result<Self> {
+        let port = testing::free_port();
+        let child = std::process::Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting Postfix's smtp-sink (apt-get install postfix)")?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(Instant::now() < deadline, "smtp-sink did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
+            url: format!("smtp://127.0.0.1:{port}"),
+            child,
+        })
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sink's ceiling: `n` ready-made two-part messages, the size of a
+/// confirmation, sent over a pooled client with [`IN_FLIGHT`] at once.
+async fn ceiling(url: &str, n: usize) -> anyhow::Result<f64> {
+    use futures_util::StreamExt;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+        .pool_config(PoolConfig::new().max_size(8))
+        .build();
+    let from: Mailbox = "Acme IT <it@acme.example>".parse()?;
+    let message = |i: usize| -> anyhow::Result<Message> {
+        let to: Mailbox = format!("Customer {i} <c{i}@example.com>").parse()?;
+        Ok(Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(format!(
+                "[INC-{i:06}] We have logged your incident: Printer {i}"
+            ))
+            .multipart(MultiPart::alternative_plain_html(
+                "Dear customer,\n\nThank you: we have logged your incident.\n".repeat(3),
+                "<p>Dear customer,</p><p>Thank you: we have logged your incident.</p>".repeat(3),
+            ))?)
+    };
+    let messages: Vec<Message> = (0..n).map(message).collect::<anyhow::Result<_>>()?;
+    let started = Instant::now();
+    let sent: Vec<bool> = futures_util::stream::iter(messages)
+        .map(|m| {
+            let t = transport.clone();
+            async move { t.send(m).await.is_ok() }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(sent.iter().all(|ok| *ok), "the sink refused messages");
+    Ok(n as f64 / elapsed.as_secs_f64())
+}
+
+async fn count(store: &Store, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(store.pool())
+        .await?)
+}
+
+/// Waits until `sql` counts `n`; when it did.
+async fn until(store: &Store, sql: &str, n: usize, deadline: Instant) -> anyhow::Result<Instant> {
+    loop {
+        if count(store, sql).await? >= n as i64 {
+            return Ok(Instant::now());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "timed out waiting for {n}: {sql}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn incident(i: usize, customer: Uuid, company: Uuid) -> IncidentV1 {
+    let now = time::OffsetDateTime::now_utc();
+    IncidentV1 {
+        id: Uuid::now_v7(),
+        reference: format!("INC-{i:06}"),
+        status: IncidentStatus::Open,
+        priority: 3,
+        impact: None,
+        urgency: None,
+        summary: format!("Printer {i} offline on floor {}", i % 7),
+        description: "The printer shows an error and nothing prints.".into(),
+        customer_id: Some(customer),
+        category: None,
+        service: Some("Printing".into()),
+        assignee_id: None,
+        team_id: None,
+        resolution: None,
+        logged_by: Actor {
+            role: Role::Agent,
+            id: Uuid::from_u128(7),
+            name: "Bench".into(),
+        },
+        created_at: now,
+        updated_at: now,
+        resolved_at: None,
+        closed_at: None,
+        version: 1,
+        first_response_at: None,
+        supplier_id: None,
+        company_id: Some(company),
+        problem_id: None,
+        fields: Default::default(),
+    }
+}
+
+/// `n` confirmations through the notification service on `store` and
+/// `bus`; (events queued per second, emails delivered per second).
+async fn desk(store: Store, bus: Arc<dyn Bus>, smtp: &str, n: usize) -> anyhow::Result<(f64, f64)> {
+    let stop = CancellationToken::new();
+    let service = notification::Notification::start(
+        store.clone(),
+        bus.clone(),
+        notification::Config {
+            smtp_url: Some(smtp.to_owned()),
+        },
+        stop.clone(),
+    )
+    .await?;
+    let tenant = Uuid::now_v7();
+    let company = Uuid::now_v7();
+    let publish = |event: DirectoryChangedV1| {
+        let bus = bus.clone();
+        async move {
+            bus.publish(
+                DirectoryChangedV1::ROUTING_KEY,
+                &Envelope::new(tenant, &event),
+            )
+            .await
+        }
+    };
+    publish(DirectoryChangedV1 {
+        entry: DirectoryEntryV1::Company {
+            id: company,
+            name: "Acme".into(),
+            sender: Some(MailboxV1 {
+                email: "it@acme.example".into(),
+                name: Some("Acme IT".into()),
+            }),
+        },
+    })
+    .await?;
+    let mut customers = Vec::new();
+    for c in 0..CUSTOMERS {
+        let id = Uuid::now_v7();
+        customers.push(id);
+        publish(DirectoryChangedV1 {
+            entry: DirectoryEntryV1::Customer {
+                id,
+                name: format!("Customer {c}"),
+                email: Some(format!("c{c}@example.com")),
+                company_id: Some(company),
+                language: None,
+            },
+        })
+        .await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    until(
+        &store,
+        "SELECT COUNT(*) FROM mail_directory",
+        CUSTOMERS + 1,
+        deadline,
+    )
+    .await?;
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..PUBLISHERS {
+        let bus = bus.clone();
+        let customers = customers.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (p..n).step_by(PUBLISHERS) {
+                let event = IncidentLoggedV1 {
+                    incident: incident(i, customers[i % CUSTOMERS], company),
+                };
+                bus.publish(
+                    IncidentLoggedV1::ROUTING_KEY,
+                    &Envelope::new(tenant, &event),
+                )
+                .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let queued = until(&store, "SELECT COUNT(*) FROM emails", n, deadline).await?;
+    let sent = until(
+        &store,
+        "SELECT COUNT(*) FROM emails WHERE status = 'sent'",
+        n,
+        deadline,
+    )
+    .await?;
+    stop.cancel();
+    service.run_until_stopped().await;
+    let rate = |at: Instant| n as f64 / (at - started).as_secs_f64();
+    Ok((rate(queued), rate(sent)))
+}
+
+pub async fn run(n: usize, postgres: &str, amqp: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let sink = Sink::start()?;
+    let mut rows = Vec::new();
+    let per_second = |r: f64| format!("{r:.0} emails/s");
+
+    let dir = testing::TempDir::new();
+    let store = Store::open_sqlite(&dir.path().join("notification.sqlite")).await?;
+    let (queued, sent) = desk(store, Arc::new(EmbeddedBus::new()), &sink.url, n).await?;
+    rows.push((
+        format!("embedded (SQLite, in-process bus): {n} confirmations rendered and queued"),
+        per_second(queued),
+    ));
+    rows.push((
+        "embedded: rendered and delivered to the sink, end to end".into(),
+        per_second(sent),
+    ));
+
+    let db = fresh_database(postgres, "bench").await?;
+    let store = Store::connect(&db).await?;
+    let bus = AmqpBus::connect(amqp, &testing::unique("bench"))
+        .await
+        .context("connecting to RabbitMQ")?;
+    let (queued, sent) = desk(store, Arc::new(bus), &sink.url, n).await?;
+    rows.push((
+        format!("distributed (PostgreSQL, RabbitMQ): {n} confirmations rendered and queued"),
+        per_second(queued),
+    ));
+    rows.push((
+        "distributed: rendered and delivered to the sink, end to end".into(),
+        per_second(sent),
+    ));
+
+    let ceiling = ceiling(&sink.url, n).await?;
+    rows.push((
+        format!("ceiling: the sink (smtp-sink), {n} ready-made messages, {IN_FLIGHT} in flight over a pooled client"),
+        per_second(ceiling),
+    ));
+    Ok(rows)
+}
