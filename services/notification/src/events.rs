@@ -5,7 +5,9 @@
 //! twice.
 //!
 //! One replica at a time takes these events, in the order they were
-//! published: a ticket's copy is built from them in sequence.
+//! published, and applies them in groups (one transaction, one commit,
+//! for up to [`MAX_GROUP`] events), in the order they happened: a ticket's
+//! copy is built from them in sequence.
 
 use std::sync::Arc;
 
@@ -21,7 +23,9 @@ use contracts::{Envelope, Event, Message, Role};
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
 use runtime::inbox;
 use runtime::store::{Store, StoreError};
-use tokio::sync::Notify;
+use std::collections::{HashMap, HashSet};
+
+use tokio::sync::{Notify, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::compose::{Composer, Recipient, Sla};
@@ -30,6 +34,9 @@ use crate::{directory, outgoing, tenant};
 
 /// The inbox name of this consumer.
 pub const CONSUMER: &str = "notification.events";
+
+/// Most events one transaction applies.
+const MAX_GROUP: usize = 256;
 
 /// The queue notification hears the desk on.
 pub fn spec() -> QueueSpec {
@@ -44,7 +51,7 @@ pub fn spec() -> QueueSpec {
             TimepointReachedV1::ROUTING_KEY,
             DirectoryChangedV1::ROUTING_KEY,
         ],
-        1,
+        MAX_GROUP as u16,
     )
     .in_order()
 }
@@ -156,7 +163,7 @@ impl Events {
         &self,
         c: &mut Composer<'_>,
         env: &Envelope,
-        what: Happened,
+        what: &Happened,
     ) -> Result<(), HandlerError> {
         let tenant = env.tenant_id;
         match what {
@@ -175,26 +182,30 @@ impl Events {
                     .await
                     .map_err(retry)?;
                 let mut t = previous.clone().unwrap_or_else(|| ticket.clone());
-                if previous.is_some() && !t.absorb(ticket) {
-                    return Ok(()); // an older snapshot: nothing new to say
+                let fresh = previous.is_none() || t.absorb(ticket.clone());
+                if fresh {
+                    if let Some(a) = action.as_ref().filter(|a| a.public) {
+                        t.last_action = Some(a.text.clone());
+                    }
+                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
                 }
-                if let Some(a) = action.as_ref().filter(|a| a.public) {
-                    t.last_action = Some(a.text.clone());
-                }
-                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
                 match change.as_str() {
-                    "logged" => logged(c, &t).await.map_err(retry)?,
+                    // The confirmation says what was logged, even if the
+                    // copy already knows a later version.
+                    "logged" => logged(c, ticket).await.map_err(retry)?,
+                    // An older snapshot: nothing new to say.
+                    _ if !fresh => {}
                     "assigned" => {
                         let was = previous.as_ref().map(|p| (p.assignee_id, p.team_id));
                         if was != Some((t.assignee_id, t.team_id)) {
-                            assigned(c, &t, actor_id).await.map_err(retry)?;
+                            assigned(c, &t, *actor_id).await.map_err(retry)?;
                         }
                     }
                     "status" if resolves(t.kind, &t.status) => {
                         resolved(c, &t, None).await.map_err(retry)?;
                     }
                     "action" => {
-                        if let Some(a) = &action {
+                        if let Some(a) = action {
                             acted(c, &t, a).await.map_err(retry)?;
                         }
                     }
@@ -279,7 +290,7 @@ impl Events {
                 }
                 t.assignee_id = e.assignee_id.or(t.assignee_id);
                 t.team_id = e.team_id.or(t.team_id);
-                escalated(c, &t, &e).await.map_err(retry)?;
+                escalated(c, &t, e).await.map_err(retry)?;
             }
         }
         Ok(())
@@ -443,39 +454,111 @@ async fn escalated(
     Ok(())
 }
 
+/// An event on its way to the writer, and where its outcome goes.
+struct Pending {
+    env: Envelope,
+    what: Happened,
+    done: oneshot::Sender<Result<(), HandlerError>>,
+}
+
+/// What the consumer hands events to.
+pub struct Consumer {
+    writer: mpsc::Sender<Pending>,
+}
+
+/// The consumer, and the writer task that applies what it hands over in
+/// groups (ending when the consumer is dropped).
+pub fn consumer(events: Events) -> (Arc<Consumer>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(MAX_GROUP);
+    let writer = tokio::spawn(events.run(rx));
+    (Arc::new(Consumer { writer: tx }), writer)
+}
+
 #[async_trait]
-impl Handler for Events {
+impl Handler for Consumer {
     async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
         let what = decode_event(&env)?;
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        let seen = inbox::check(&mut tx, CONSUMER, &[env.message_id])
+        let (done, outcome) = oneshot::channel();
+        let stopping = || HandlerError::Retry("notification is stopping".into());
+        self.writer
+            .send(Pending { env, what, done })
             .await
-            .map_err(retry)?;
-        if !seen.is_empty() {
-            return Ok(None);
+            .map_err(|_| stopping())?;
+        outcome.await.map_err(|_| stopping())??;
+        Ok(None)
+    }
+}
+
+impl Events {
+    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            let mut pending: Vec<Pending> = std::mem::take(&mut group);
+            // In the order they happened: concurrent deliveries may reach
+            // the writer in another.
+            pending.sort_by_key(|p| p.env.occurred_at);
+            metrics::histogram!("notification_event_group_size").record(pending.len() as f64);
+            let outcomes = match self.apply_group(&pending).await {
+                Ok(()) => pending.iter().map(|_| Ok(())).collect(),
+                Err(e) if pending.len() == 1 => vec![Err(e)],
+                Err(e) => {
+                    // One by one: a bad one never holds up the others.
+                    tracing::debug!(error = %e, size = pending.len(), "group failed; one by one");
+                    let mut each = Vec::with_capacity(pending.len());
+                    for one in &pending {
+                        each.push(self.apply_group(std::slice::from_ref(one)).await);
+                    }
+                    each
+                }
+            };
+            for (p, o) in pending.into_iter().zip(outcomes) {
+                let _ = p.done.send(o);
+            }
         }
-        let settings = tenant::settings(&mut tx, env.tenant_id)
-            .await
-            .map_err(retry)?;
-        let sla = Sla {
-            bus: self.bus.clone(),
-            cause: env.clone(),
-        };
-        let mut c = Composer::new(&mut tx, env.tenant_id, settings, Some(sla));
-        self.apply(&mut c, &env, what).await?;
-        let emails = std::mem::take(&mut c.emails);
-        drop(c);
+    }
+
+    /// Applies `group` in one transaction, with its inbox records: each
+    /// event's copies updated and its emails queued, or nothing.
+    async fn apply_group(&self, group: &[Pending]) -> Result<(), HandlerError> {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let ids: Vec<Uuid> = group.iter().map(|p| p.env.message_id).collect();
+        let seen = inbox::check(&mut tx, CONSUMER, &ids).await.map_err(retry)?;
+        let mut done = HashSet::new();
+        let mut emails = Vec::new();
+        let mut settings = HashMap::new();
+        for p in group {
+            // Done before, or a second copy in this group.
+            if seen.contains_key(&p.env.message_id) || !done.insert(p.env.message_id) {
+                continue;
+            }
+            let tenant = p.env.tenant_id;
+            if !settings.contains_key(&tenant) {
+                let s = tenant::settings(&mut tx, tenant).await.map_err(retry)?;
+                settings.insert(tenant, s);
+            }
+            let sla = Sla {
+                bus: self.bus.clone(),
+                cause: p.env.clone(),
+            };
+            let mut c = Composer::new(&mut tx, tenant, settings[&tenant].clone(), Some(sla));
+            self.apply(&mut c, &p.env, &p.what).await?;
+            emails.append(&mut c.emails);
+        }
         outgoing::enqueue(&mut tx, &emails, runtime::store::now())
             .await
             .map_err(retry)?;
-        inbox::record(&mut tx, CONSUMER, vec![(env.message_id, None)])
-            .await
-            .map_err(retry)?;
+        inbox::record(
+            &mut tx,
+            CONSUMER,
+            done.into_iter().map(|id| (id, None)).collect(),
+        )
+        .await
+        .map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         if !emails.is_empty() {
             metrics::counter!("notification_emails_queued_total").increment(emails.len() as u64);
             self.queued.notify_one();
         }
-        Ok(None)
+        Ok(())
     }
 }

@@ -87,7 +87,7 @@ impl Notification {
         });
         let spec = QueueSpec::commands(contracts::notification::NOTIFICATION_QUEUE, PREFETCH);
         let commands = bus.consume(spec, handler, stop.clone()).await?;
-        let events = Arc::new(events::Events {
+        let (events, writer) = events::consumer(events::Events {
             store: store.clone(),
             bus: bus.clone(),
             queued: queued.clone(),
@@ -97,11 +97,12 @@ impl Notification {
         let sending = tokio::spawn(sender.run(queued, stop));
         Ok(Self {
             store,
-            tasks: vec![commands, events, sending],
+            tasks: vec![commands, events, writer, sending],
         })
     }
 
-    /// Waits until the consumers drained and the sender stopped.
+    /// Waits until the consumers drained, the writer applied what it was
+    /// handed, and the sender stopped.
     pub async fn run_until_stopped(self) {
         for task in self.tasks {
             let _ = task.await;
