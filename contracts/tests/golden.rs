@@ -235,21 +235,23 @@ fn notification_messages() {
         html: Some("<p>Bonjour {{customer_name}},</p>".into()),
         builtin: false,
     };
-    let mut settings = NotificationSettingsV1::default();
-    settings.disabled = vec![EmailKind::Broadcast];
-    settings.broadcasts = vec![BroadcastRuleV1 {
-        name: "P1 on Exchange".into(),
-        kinds: vec!["incident".into()],
-        priority_at_most: Some(1),
-        service: Some("Exchange".into()),
-        agents: vec![id(2)],
-        emails: vec!["oncall@example.com".into()],
-    }];
-    settings.suppliers = vec![SupplierContactV1 {
-        supplier_id: id(6),
-        email: "desk@supplier.example".into(),
-        name: Some("Supplier desk".into()),
-    }];
+    let settings = NotificationSettingsV1 {
+        disabled: vec![EmailKind::Broadcast],
+        broadcasts: vec![BroadcastRuleV1 {
+            name: "P1 on Exchange".into(),
+            kinds: vec!["incident".into()],
+            priority_at_most: Some(1),
+            service: Some("Exchange".into()),
+            agents: vec![id(2)],
+            emails: vec!["oncall@example.com".into()],
+        }],
+        suppliers: vec![SupplierContactV1 {
+            supplier_id: id(6),
+            email: "desk@supplier.example".into(),
+            name: Some("Supplier desk".into()),
+        }],
+        ..NotificationSettingsV1::default()
+    };
     check(&SetNotificationSettingsV1 {
         actor: agent(),
         settings,

@@ -23,6 +23,7 @@ use contracts::{Envelope, Event, Message, Role};
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
 use runtime::inbox;
 use runtime::store::{Store, StoreError};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -76,7 +77,7 @@ fn decode<M: Message>(env: &Envelope) -> Result<M, HandlerError> {
 enum Happened {
     /// A whole ticket as it is now; `change` and `action` say what moved.
     Snapshot {
-        ticket: Ticket,
+        ticket: Box<Ticket>,
         change: String,
         actor_id: Uuid,
         action: Option<ActionV1>,
@@ -93,7 +94,7 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
         IncidentLoggedV1::TYPE => {
             let e: IncidentLoggedV1 = decode(env)?;
             Happened::Snapshot {
-                ticket: Ticket::from(&e.incident),
+                ticket: Box::new(Ticket::from(&e.incident)),
                 change: "logged".into(),
                 actor_id: e.incident.logged_by.id,
                 action: None,
@@ -102,7 +103,7 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
         TicketChangedV1::TYPE => {
             let e: TicketChangedV1 = decode(env)?;
             Happened::Snapshot {
-                ticket: Ticket::from(&e.ticket),
+                ticket: Box::new(Ticket::from(&e.ticket)),
                 change: e.change,
                 actor_id: e.actor.id,
                 action: e.action,
@@ -181,8 +182,8 @@ impl Events {
                 let previous = tickets::load(c.conn, tenant, ticket.id)
                     .await
                     .map_err(retry)?;
-                let mut t = previous.clone().unwrap_or_else(|| ticket.clone());
-                let fresh = previous.is_none() || t.absorb(ticket.clone());
+                let mut t = previous.clone().unwrap_or_else(|| ticket.as_ref().clone());
+                let fresh = previous.is_none() || t.absorb(ticket.as_ref().clone());
                 if fresh {
                     if let Some(a) = action.as_ref().filter(|a| a.public) {
                         t.last_action = Some(a.text.clone());
@@ -532,9 +533,8 @@ impl Events {
                 continue;
             }
             let tenant = p.env.tenant_id;
-            if !settings.contains_key(&tenant) {
-                let s = tenant::settings(&mut tx, tenant).await.map_err(retry)?;
-                settings.insert(tenant, s);
+            if let Entry::Vacant(slot) = settings.entry(tenant) {
+                slot.insert(tenant::settings(&mut tx, tenant).await.map_err(retry)?);
             }
             let sla = Sla {
                 bus: self.bus.clone(),

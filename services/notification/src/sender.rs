@@ -14,6 +14,7 @@
 //! deduplicate on.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,13 +129,10 @@ impl Sender {
         // Each tenant's relay, read once per round.
         let mut relays: HashMap<Uuid, Option<String>> = HashMap::new();
         for c in &claimed {
-            if !relays.contains_key(&c.email.tenant) {
+            if let Entry::Vacant(slot) = relays.entry(c.email.tenant) {
                 let mut conn = self.store.pool().acquire().await?;
                 let s = tenant::settings(&mut conn, c.email.tenant).await?;
-                relays.insert(
-                    c.email.tenant,
-                    s.smtp_url.or_else(|| self.default_relay.clone()),
-                );
+                slot.insert(s.smtp_url.or_else(|| self.default_relay.clone()));
             }
         }
         let count = claimed.len();

@@ -129,12 +129,14 @@ impl Desk {
     }
 
     async fn settings(&self, f: impl FnOnce(&mut NotificationSettingsV1)) {
-        let mut s = NotificationSettingsV1::default();
-        s.sender = MailboxV1 {
-            email: "desk@desk.example".into(),
-            name: Some("The Desk".into()),
+        let mut s = NotificationSettingsV1 {
+            sender: MailboxV1 {
+                email: "desk@desk.example".into(),
+                name: Some("The Desk".into()),
+            },
+            public_url: Some("https://desk.example".into()),
+            ..NotificationSettingsV1::default()
         };
-        s.public_url = Some("https://desk.example".into());
         f(&mut s);
         self.call(&SetNotificationSettingsV1 {
             actor: admin(),
@@ -995,10 +997,10 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     // Never a ticket: auto-replies, bulk, the desk's own address, and the
     // desk's own message coming back.
     for (n, loopy) in [
-        format!("From: chloe@example.com\nSubject: Out of office\nAuto-Submitted: auto-replied\nMessage-ID: <ooo@x>\n\nAway.\n"),
-        format!("From: chloe@example.com\nSubject: News\nPrecedence: bulk\nMessage-ID: <bulk@x>\n\nNews.\n"),
+        "From: chloe@example.com\nSubject: Out of office\nAuto-Submitted: auto-replied\nMessage-ID: <ooo@x>\n\nAway.\n".to_owned(),
+        "From: chloe@example.com\nSubject: News\nPrecedence: bulk\nMessage-ID: <bulk@x>\n\nNews.\n".to_owned(),
         format!("From: The Desk <help@desk.example>\nSubject: [{reference}] loop\nMessage-ID: <desk@x>\n\nLoop.\n"),
-        format!("From: MAILER-DAEMON@mx.example\nSubject: Undelivered\nMessage-ID: <bounce@x>\n\nBounce.\n"),
+        "From: MAILER-DAEMON@mx.example\nSubject: Undelivered\nMessage-ID: <bounce@x>\n\nBounce.\n".to_owned(),
         format!("From: someone@example.org\nSubject: fwd\nMessage-ID: <{}>\n\nOurs.\n", confirmation.message_id),
     ]
     .into_iter()
