@@ -146,6 +146,10 @@ pub struct NotificationSettingsV1 {
     pub default_language: String,
     /// The desk's sender, unless the customer's company has its own.
     pub sender: MailboxV1,
+    /// Where replies go (`Reply-To`), if not to the sender: the mailbox the
+    /// mail gateway reads, when the desk writes as a customer's company.
+    #[serde(default)]
+    pub reply_to: Option<MailboxV1>,
     /// Kinds of email not sent.
     #[serde(default)]
     pub disabled: Vec<EmailKind>,
@@ -176,6 +180,7 @@ impl Default for NotificationSettingsV1 {
                 email: "servicedesk@localhost".into(),
                 name: Some("Service Desk".into()),
             },
+            reply_to: None,
             disabled: Vec::new(),
             smtp_url: None,
             public_url: None,

@@ -58,6 +58,8 @@ CREATE TABLE emails (
     to_name TEXT,
     from_email TEXT NOT NULL,
     from_name TEXT,
+    reply_to_email TEXT,
+    reply_to_name TEXT,
     subject TEXT NOT NULL,
     text_body TEXT NOT NULL,
     html_body TEXT,

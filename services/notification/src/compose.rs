@@ -291,6 +291,10 @@ impl<'a> Composer<'a> {
             mail: Outgoing {
                 message_id: message::message_id(id, &from.email),
                 from,
+                reply_to: self.settings.reply_to.as_ref().map(|r| MailboxV1 {
+                    name: r.name.as_deref().map(templates::one_line),
+                    email: r.email.trim().to_owned(),
+                }),
                 to: to_mailbox,
                 subject,
                 text: templates::render(&template.text, &vars, Mode::Text).replace('\0', ""),

@@ -269,6 +269,12 @@ async fn process(
         .map(|a| a.trim().to_lowercase())
         .collect();
     desk.push(settings.sender.email.trim().to_lowercase());
+    desk.extend(
+        settings
+            .reply_to
+            .iter()
+            .map(|r| r.email.trim().to_lowercase()),
+    );
     desk.extend(directory::company_senders(conn, tenant).await?);
     if desk.contains(&address) || outgoing::is_ours(conn, message_id).await? {
         return Ok(received(

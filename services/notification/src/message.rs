@@ -108,6 +108,9 @@ fn subject(text: &str) -> HeaderValue {
 pub struct Outgoing {
     pub to: MailboxV1,
     pub from: MailboxV1,
+    /// Where replies go, if not to the sender (the desk's own mailbox,
+    /// when it writes as a customer's company).
+    pub reply_to: Option<MailboxV1>,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
@@ -136,6 +139,9 @@ pub fn build(e: &Outgoing) -> Result<Message, String> {
         ));
     if let Some(ticket) = e.ticket_id {
         builder = builder.references(thread_id(ticket, &e.from.email));
+    }
+    if let Some(reply_to) = &e.reply_to {
+        builder = builder.reply_to(mailbox(reply_to)?);
     }
     let body = match &e.html {
         Some(html) => builder.multipart(MultiPart::alternative_plain_html(

@@ -43,6 +43,8 @@ const COLUMNS: &[&str] = &[
     "to_name",
     "from_email",
     "from_name",
+    "reply_to_email",
+    "reply_to_name",
     "subject",
     "text_body",
     "html_body",
@@ -73,6 +75,8 @@ pub async fn enqueue(
                 Param::from(e.mail.to.name.clone()),
                 Param::from(e.mail.from.email.clone()),
                 Param::from(e.mail.from.name.clone()),
+                Param::from(e.mail.reply_to.as_ref().map(|r| r.email.clone())),
+                Param::from(e.mail.reply_to.as_ref().and_then(|r| r.name.clone())),
                 Param::from(e.mail.subject.clone()),
                 Param::from(e.mail.text.clone()),
                 Param::from(e.mail.html.clone()),
@@ -90,7 +94,7 @@ pub async fn enqueue(
 
 const SELECT: &str = "SELECT id, tenant_id, ticket_id, kind, language, to_email, to_name, \
     from_email, from_name, subject, text_body, html_body, message_id, attempts, created_at, \
-    status, last_error, sent_at FROM emails";
+    status, last_error, sent_at, reply_to_email, reply_to_name FROM emails";
 
 fn email(r: &sqlx::any::AnyRow) -> sqlx::Result<Email> {
     let kind: String = r.try_get(3)?;
@@ -108,6 +112,15 @@ fn email(r: &sqlx::any::AnyRow) -> sqlx::Result<Email> {
                 email: r.try_get(7)?,
                 name: r.try_get(8)?,
             },
+            reply_to: r
+                .try_get::<Option<String>, _>(18)?
+                .map(|email| -> sqlx::Result<MailboxV1> {
+                    Ok(MailboxV1 {
+                        email,
+                        name: r.try_get(19)?,
+                    })
+                })
+                .transpose()?,
             subject: r.try_get(9)?,
             text: r.try_get(10)?,
             html: r.try_get(11)?,

@@ -38,6 +38,9 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
     if let Err(m) = message::mailbox(&s.sender) {
         return field("sender", m);
     }
+    if let Some(Err(m)) = s.reply_to.as_ref().map(message::mailbox) {
+        return field("reply_to", m);
+    }
     if let Some(url) = &s.smtp_url
         && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
     {

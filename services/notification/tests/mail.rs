@@ -175,6 +175,19 @@ impl Desk {
         .await
     }
 
+    /// The delivery log once nothing in it is queued any more (the sink
+    /// has a message a moment before the sender records it sent).
+    async fn settled(&self, ticket: &str) -> Vec<DeliveryV1> {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let log = self.deliveries(ticket).await;
+            if log.iter().all(|d| d.status != "queued") || std::time::Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for `n` messages and parses them.
     async fn mail(&self, n: usize) -> Vec<Mail> {
         let got = self.sink.wait_for(n, WAIT).await;
@@ -385,7 +398,7 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
     );
 
     // The delivery log says what went, to whom, in which language.
-    let log = desk.deliveries(&a.reference).await;
+    let log = desk.settled(&a.reference).await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].status, "sent");
     assert_eq!(log[0].language, "fr");
@@ -407,6 +420,10 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
     let desk = Desk::start(backend, SmtpSink::start()).await;
     desk.settings(|s| {
         s.sender.name = Some("Desk\r\nBcc: evil@attacker.example".into());
+        s.reply_to = Some(MailboxV1 {
+            email: "help@desk.example".into(),
+            name: Some("Help\nBcc: evil@attacker.example".into()),
+        });
     })
     .await;
     // The customer's name goes into the subject as well as the To header.
@@ -464,6 +481,7 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
         "message-id",
         "mime-version",
         "references",
+        "reply-to",
         "subject",
         "to",
         "x-auto-response-suppress",
@@ -481,6 +499,15 @@ async fn header_injection_never_adds_a_header(backend: Backend) {
             );
         }
         assert_eq!(m.from_name, "Desk  Bcc: evil@attacker.example");
+        let reply_to = m
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Reply-To")
+            .map(|(_, v)| v.as_str());
+        assert!(
+            reply_to.is_some_and(|r| r.ends_with("<help@desk.example>") && !r.contains('\n')),
+            "{reply_to:?}"
+        );
     }
     // Each attack arrives as the text it was, on one line.
     let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
@@ -747,7 +774,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
         "{}",
         m.html
     );
-    let log = desk.deliveries(&i.reference).await;
+    let log = desk.settled(&i.reference).await;
     assert_eq!(log.len(), 11);
     assert!(log.iter().all(|d| d.status == "sent"));
     assert!(!log.iter().any(|d| d.kind == EmailKind::Logged));
@@ -789,10 +816,10 @@ async fn relay_down_then_back_loses_nothing(backend: Backend) {
     assert_eq!(mails.len(), 5);
     assert_eq!(mails_after.len(), 5, "each once");
     for r in &refs {
-        let log = desk.deliveries(r).await;
+        let log = desk.settled(r).await;
         assert_eq!(log[0].status, "sent", "{log:?}");
     }
-    let log = desk.deliveries(&gone.reference).await;
+    let log = desk.settled(&gone.reference).await;
     assert_eq!(log[0].status, "failed", "{log:?}");
     assert!(
         log[0]
@@ -801,6 +828,37 @@ async fn relay_down_then_back_loses_nothing(backend: Backend) {
             .unwrap_or_default()
             .contains("550"),
         "{log:?}"
+    );
+}
+
+/// A tenant with its own relay sends through it, not the desk's.
+async fn a_tenants_own_relay(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::start()).await;
+    let own = SmtpSink::start();
+    let url = own.url();
+    desk.settings(|s| s.smtp_url = Some(url)).await;
+    let c = desk
+        .customer("Chloé", "chloe@example.com", None, None)
+        .await;
+    let i = desk.log("Through our relay", Some(c), None).await;
+    let got = own.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    assert!(String::from_utf8_lossy(&got[0]).contains(&i.reference));
+    assert!(
+        desk.sink.messages().is_empty(),
+        "not through the desk's relay"
+    );
+    // An agent sees the relay without its password.
+    desk.settings(|s| s.smtp_url = Some(format!("smtp://desk:s3cret@127.0.0.1:{}", own.port)))
+        .await;
+    let seen: NotificationSettingsV1 = desk
+        .call(&GetNotificationSettingsV1 {
+            viewer: agent(Uuid::now_v7()),
+        })
+        .await;
+    assert_eq!(
+        seen.smtp_url,
+        Some(format!("smtp://desk:***@127.0.0.1:{}", own.port))
     );
 }
 
@@ -1095,6 +1153,7 @@ runtime::on_both_stores!(
     header_injection_never_adds_a_header,
     a_tickets_life_in_email,
     relay_down_then_back_loses_nothing,
+    a_tenants_own_relay,
     templates_are_checked_and_previewed,
     mail_in_threads_and_never_loops,
 );
