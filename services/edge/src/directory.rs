@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
-use contracts::{Envelope, Page, Role};
+use contracts::{Envelope, Event, Page, Role};
 use runtime::outbox::{self, Outgoing};
 use runtime::store::{from_micros, micros, now, uuid_at};
 use serde::{Deserialize, Serialize};
@@ -335,6 +335,114 @@ async fn announce(
     let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
     outbox::enqueue(tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
     Ok(())
+}
+
+/// Announces every entry of every tenant's directory, once per store: the
+/// services that keep a copy (notification) learn the people who were in
+/// the directory before the edge announced each change. Several replicas
+/// starting at once do it once (the job's row is taken first). How many
+/// entries it announced.
+pub async fn announce_existing(
+    store: &runtime::store::Store,
+) -> Result<usize, runtime::store::StoreError> {
+    const JOB: &str = "announce_directory";
+    let mut tx = store.begin().await?;
+    let taken = sqlx::query(
+        "INSERT INTO edge_jobs (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(JOB)
+    .bind(micros(now()))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if taken == 0 {
+        return Ok(0);
+    }
+    let mut events = Vec::new();
+    let mut add = |tenant: Option<String>, entry: DirectoryEntryV1| {
+        if let Some(tenant) = tenant.and_then(|t| Uuid::parse_str(&t).ok()) {
+            let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
+            events.push(Outgoing::event::<DirectoryChangedV1>(envelope));
+        }
+    };
+    // Teams and companies first: agents and customers refer to them.
+    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, tenant_id FROM teams",
+        Team::COLUMNS
+    )))
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let t = Team::from_row(&row)?;
+        add(
+            row.try_get(4)?,
+            DirectoryEntryV1::Team {
+                id: t.id,
+                name: t.name,
+                leader_id: t.leader_id,
+            },
+        );
+    }
+    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, tenant_id FROM companies",
+        Company::COLUMNS
+    )))
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let c = Company::from_row(&row)?;
+        add(
+            row.try_get(5)?,
+            DirectoryEntryV1::Company {
+                id: c.id,
+                name: c.name,
+                sender: c.sender,
+            },
+        );
+    }
+    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, tenant_id FROM agents",
+        Agent::COLUMNS
+    )))
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let a = Agent::from_row(&row)?;
+        add(
+            row.try_get(5)?,
+            DirectoryEntryV1::Agent {
+                id: a.id,
+                name: a.name,
+                email: a.email,
+                team_id: a.team_id,
+            },
+        );
+    }
+    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, tenant_id FROM customers",
+        Customer::COLUMNS
+    )))
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let c = Customer::from_row(&row)?;
+        add(
+            row.try_get(6)?,
+            DirectoryEntryV1::Customer {
+                id: c.id,
+                name: c.name,
+                email: c.email,
+                company_id: c.company_id,
+                language: c.language,
+            },
+        );
+    }
+    let announced = events.len();
+    for chunk in events.chunks(1_000) {
+        outbox::enqueue(&mut tx, chunk).await?;
+    }
+    tx.commit().await?;
+    Ok(announced)
 }
 
 #[derive(Deserialize)]
@@ -693,4 +801,69 @@ async fn create_token(
             token: issued.token,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use runtime::store::Backend;
+
+    use super::*;
+
+    /// A directory from before the edge announced changes is announced
+    /// once, whatever the number of starts.
+    #[tokio::test]
+    async fn the_directory_that_was_is_announced_once() {
+        let (store, _dir) = runtime::testing::migrated_store(
+            Backend::Sqlite,
+            "edge",
+            &[("edge", crate::MIGRATIONS)],
+        )
+        .await;
+        let tenant = Uuid::now_v7();
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, 'Old', 0)")
+            .bind(tenant.to_string())
+            .execute(store.pool())
+            .await
+            .expect("tenant");
+        sqlx::query(
+            "INSERT INTO customers (id, tenant_id, name, email, language, created_at) \
+             VALUES ($1, $2, 'Chloé', 'chloe@example.com', 'fr', 0)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(tenant.to_string())
+        .execute(store.pool())
+        .await
+        .expect("customer");
+        sqlx::query(
+            "INSERT INTO teams (id, tenant_id, name, created_at) VALUES ($1, $2, 'Desk', 0)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(tenant.to_string())
+        .execute(store.pool())
+        .await
+        .expect("team");
+        assert_eq!(announce_existing(&store).await.expect("announced"), 2);
+        assert_eq!(announce_existing(&store).await.expect("again"), 0);
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT routing_key, envelope FROM outbox ORDER BY created_at")
+                .fetch_all(store.pool())
+                .await
+                .expect("outbox");
+        assert_eq!(rows.len(), 2);
+        let customer = rows
+            .iter()
+            .map(|(_, e)| Envelope::from_bytes(e.as_bytes()).expect("envelope"))
+            .map(|e| e.decode::<DirectoryChangedV1>().expect("announcement"))
+            .find(|d| matches!(d.entry, DirectoryEntryV1::Customer { .. }))
+            .expect("the customer");
+        assert!(matches!(
+            customer.entry,
+            DirectoryEntryV1::Customer { ref email, ref language, .. }
+                if email.as_deref() == Some("chloe@example.com") && language.as_deref() == Some("fr")
+        ));
+        assert!(
+            rows.iter()
+                .all(|(k, _)| k == DirectoryChangedV1::ROUTING_KEY)
+        );
+    }
 }

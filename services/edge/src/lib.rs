@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "company_senders",
         sql: include_str!("../../../migrations/edge/0003_company_senders.sql"),
     },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../../../migrations/edge/0004_jobs.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413.
@@ -82,10 +87,14 @@ pub struct AppState {
     pub relay: runtime::outbox::Relay,
 }
 
-/// Applies the edge's migrations (and the outbox it announces through).
+/// Applies the edge's migrations (and the outbox it announces through),
+/// then announces the directory that existed before the edge announced
+/// each change, once.
 pub async fn migrate(store: &Store) -> Result<(), StoreError> {
     store.migrate("runtime", runtime::MIGRATIONS).await?;
-    store.migrate("edge", MIGRATIONS).await
+    store.migrate("edge", MIGRATIONS).await?;
+    directory::announce_existing(store).await?;
+    Ok(())
 }
 
 /// The whole HTTP surface of the edge target.

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::tickets::{TICKETS, Ticket, ticket_id};
 use super::{
     about, admin_only, answer, bad_body, boolean, closed, component, count, internal, list_of,
-    not_found, not_json, object, operation, parameter, responses, set, staff_only, tag, text,
-    text_or_null, timestamp, timestamp_or_null, too_large, traceparent, unauthorized, uuid,
+    not_found, not_json, object, operation, or_null, parameter, responses, set, staff_only, tag,
+    text, text_or_null, timestamp, timestamp_or_null, too_large, traceparent, unauthorized, uuid,
     uuid_or_null, with_body, with_parameters,
 };
 use crate::notifications::MAIL_MAX;
@@ -342,6 +342,15 @@ fn settings() -> Value {
                 ),
             ),
             (
+                "reply_to",
+                about(
+                    or_null(component("Mailbox")),
+                    "Where replies go (`Reply-To`), if not to the sender: the mailbox the mail \
+                     gateway reads, when the desk writes as a customer's company. Mail from it \
+                     never makes a ticket.",
+                ),
+            ),
+            (
                 "disabled",
                 list_or_empty(component("EmailKind"), "The kinds of email not sent."),
             ),
@@ -350,8 +359,8 @@ fn settings() -> Value {
                 about(
                     json!({ "type": ["string", "null"], "pattern": "^smtps?://" }),
                     "The tenant's own SMTP relay, instead of the desk's: `smtp://host:25`, \
-                     `smtp://host:587?tls=required`, `smtps://user:password@host:465`. Answered as \
-                     set, credentials and all, to every token that may read the settings.",
+                     `smtp://host:587?tls=required`, `smtps://user:password@host:465`. Its password \
+                     is answered to admins only; others see `***` in its place.",
                 ),
             ),
             (
@@ -1196,6 +1205,7 @@ mod tests {
         let full = NotificationSettingsV1 {
             default_language: "pt-BR".into(),
             sender: mailbox(Some("Desk")),
+            reply_to: Some(mailbox(Some("Help"))),
             disabled: EmailKind::ALL.to_vec(),
             smtp_url: Some("smtp://relay.example.com:587?tls=required".into()),
             public_url: Some("https://desk.example.com".into()),
