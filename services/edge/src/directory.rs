@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
-use contracts::{Envelope, Event, Page, Role};
+use contracts::{Envelope, Page, Role};
 use runtime::outbox::{self, Outgoing};
 use runtime::store::{from_micros, micros, now, uuid_at};
 use serde::{Deserialize, Serialize};
@@ -805,6 +805,7 @@ async fn create_token(
 
 #[cfg(test)]
 mod tests {
+    use contracts::Event;
     use runtime::store::Backend;
 
     use super::*;
