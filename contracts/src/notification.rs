@@ -316,6 +316,10 @@ pub struct EmailReceivedV1 {
     /// The action the message became, which the attachments belong to.
     #[serde(default)]
     pub action_id: Option<Uuid>,
+    /// Whether the ticket's customer may see what the message became (and
+    /// its attachments): only what they wrote themselves is public.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

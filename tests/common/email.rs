@@ -297,8 +297,9 @@ pub async fn email_in_and_out(desk: &Desk) {
     )
     .await;
     assert_eq!(code, 65, "a refused message is a permanent failure");
+    // A wrong token is the gateway's configuration: the MTA keeps the mail.
     let (code, _) = pipe(desk, "sd_wrong", ooo).await;
-    assert_eq!(code, 77);
+    assert_eq!(code, 75);
 
     // A new message from someone unknown: a new incident, no customer.
     let new = "From: Bob <bob@elsewhere.mail.example>\nTo: support@desk.mail.example\nSubject: VPN down\nMessage-ID: <bob-1@elsewhere.mail.example>\nContent-Type: text/plain; charset=us-ascii\n\nThe VPN drops every minute.\n";
@@ -388,16 +389,66 @@ pub async fn email_in_and_out(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(kept.as_array().map(Vec::len), Some(2), "{kept}");
+    // SMTP smuggling: a bare LF before the dot does not end the message,
+    // so what follows it is the same message's text, not a second one.
+    let mut smtp = tokio::net::TcpStream::connect(&listen)
+        .await
+        .expect("connects");
+    let session = format!(
+        "EHLO test\r\nMAIL FROM:<chloe@acme.mail.example>\r\nRCPT TO:<support@desk.mail.example>\r\nDATA\r\n\
+         From: chloe@acme.mail.example\r\nSubject: Re: [{reference}] smuggled\r\nMessage-ID: <smuggle-1@acme.mail.example>\r\n\r\n\
+         first part\n.\nMAIL FROM:<ceo@acme.mail.example>\r\nRCPT TO:<support@desk.mail.example>\r\nDATA\r\n\
+         From: ceo@acme.mail.example\r\nSubject: forged\r\n\r\nforged part\r\n.\r\nQUIT\r\n"
+    );
+    smtp.write_all(session.as_bytes()).await.expect("sent");
+    let mut transcript = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut smtp, &mut transcript)
+        .await
+        .expect("the session ends");
+    assert_eq!(
+        transcript
+            .matches(&format!("250 2.0.0 added {reference}"))
+            .count(),
+        1,
+        "one message: {transcript}"
+    );
+    assert!(transcript.ends_with("221 2.0.0 bye\r\n"), "{transcript}");
+    let actions = admin
+        .get(&format!("/api/v1/incidents/{reference}/actions"))
+        .await
+        .expect(200);
+    let smuggled = actions
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["text"].as_str().is_some_and(|t| t.contains("first part")))
+        .expect("the message");
+    assert!(
+        smuggled["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("forged part")),
+        "the forged part stayed inside the one message: {smuggled}"
+    );
     let _ = listener.kill().await;
 
-    // Alan heard of both of the customer's notes.
-    let mails = received(desk, 4).await;
-    let notes: Vec<_> = mails
-        .iter()
-        .filter(|m| m.2 == "alan@desk.mail.example" && m.0.contains("The customer wrote"))
-        .collect();
-    assert_eq!(notes.len(), 2, "{mails:#?}");
-    assert!(notes[1].3.contains("Toujours bloquée"), "{:?}", notes[1]);
+    // Alan heard of each of the customer's three notes.
+    let mut notes = Vec::new();
+    for _ in 0..200 {
+        notes = received(desk, 5)
+            .await
+            .into_iter()
+            .filter(|m| m.2 == "alan@desk.mail.example" && m.0.contains("The customer wrote"))
+            .collect();
+        if notes.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(notes.len(), 3, "{notes:#?}");
+    assert!(
+        notes.iter().any(|n| n.3.contains("Toujours bloquée")),
+        "{notes:#?}"
+    );
     // A customer may not read the delivery log.
     let portal = admin
         .post(

@@ -277,9 +277,7 @@ async fn inbound(
     if let (Some(ticket_id), Some(reference)) = (r.ticket_id, r.reference.as_deref()) {
         let ticket_kind = TicketKind::of_reference(reference).unwrap_or(TicketKind::Incident);
         for (n, a) in r.attachments.iter().enumerate() {
-            kept.push(
-                keep_attachment(&state, &who, ticket_kind, ticket_id, r.action_id, n, a).await?,
-            );
+            kept.push(keep_attachment(&state, &who, ticket_kind, ticket_id, &r, n, a).await?);
         }
     }
     Ok(Json(MailReceipt {
@@ -292,18 +290,20 @@ async fn inbound(
     }))
 }
 
-/// Keeps one attachment of a received message on its ticket, if it is of a
-/// type the desk takes; its id is derived from the ticket, the action and
-/// its place, so the same message delivered again keeps it once.
+/// Keeps one attachment of a received message on its ticket (public if
+/// what the message became is), if it is of a type the desk takes; its id
+/// is derived from the ticket, the action and its place, so the same
+/// message delivered again keeps it once.
 async fn keep_attachment(
     state: &AppState,
     who: &Principal,
     ticket_kind: TicketKind,
     ticket_id: Uuid,
-    action_id: Option<Uuid>,
+    r: &EmailReceivedV1,
     n: usize,
     a: &ReceivedAttachmentV1,
 ) -> ApiResult<KeptAttachment> {
+    let (action_id, public) = (r.action_id, r.public);
     let mut receipt = KeptAttachment {
         filename: a.filename.clone(),
         content_type: a.content_type.clone(),
@@ -336,7 +336,7 @@ async fn keep_attachment(
         action_id,
         filename,
         content_type,
-        public: true,
+        public,
         uploaded_by: who.actor.clone(),
     };
     attachments::keep(state, who.tenant_id, file, &bytes).await?;

@@ -98,6 +98,8 @@ pub struct Composer<'a> {
     pub emails: Vec<Email>,
     /// (kind, address) already written for this event: one email each.
     written: HashSet<(EmailKind, String)>,
+    /// The ticket's SLA due times, asked once per event.
+    due: Option<(String, String)>,
 }
 
 impl<'a> Composer<'a> {
@@ -114,6 +116,7 @@ impl<'a> Composer<'a> {
             sla,
             emails: Vec::new(),
             written: HashSet::new(),
+            due: None,
         }
     }
 
@@ -261,7 +264,10 @@ impl<'a> Composer<'a> {
         if templates::uses(&template, SLA_NAMES)
             && let Some(sla) = &self.sla
         {
-            let (response, resolve) = sla.due(t).await;
+            if self.due.is_none() {
+                self.due = Some(sla.due(t).await);
+            }
+            let (response, resolve) = self.due.clone().unwrap_or_default();
             vars.insert("response_due", response);
             vars.insert("resolve_due", resolve);
         }

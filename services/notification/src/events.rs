@@ -139,24 +139,30 @@ fn action_emails(action: &ActionV1) -> (bool, bool) {
 }
 
 impl Events {
-    /// The copy of ticket `id`, asked of ticketing if notification has none
-    /// (a ticket logged before it listened).
+    /// The copy of ticket `id`, or, if notification has none (a ticket
+    /// logged before it listened), ticketing's ticket as it is now, kept as
+    /// the copy. Whether it was fetched: a fetched ticket already holds the
+    /// change the event announces.
     async fn ticket(
         &self,
         conn: &mut sqlx::AnyConnection,
         env: &Envelope,
         kind: TicketKind,
         id: Uuid,
-    ) -> Result<Option<Ticket>, HandlerError> {
+    ) -> Result<Option<(Ticket, bool)>, HandlerError> {
         if let Some(t) = tickets::load(conn, env.tenant_id, id)
             .await
             .map_err(retry)?
         {
-            return Ok(Some(t));
+            return Ok(Some((t, false)));
         }
-        tickets::fetch(&self.bus, env, kind, &id.to_string())
+        let fetched = tickets::fetch(&self.bus, env, kind, &id.to_string())
             .await
-            .map_err(retry)
+            .map_err(retry)?;
+        if let Some(t) = &fetched {
+            tickets::save(conn, env.tenant_id, t).await.map_err(retry)?;
+        }
+        Ok(fetched.map(|t| (t, true)))
     }
 
     /// Applies `what` and writes its emails.
@@ -190,36 +196,52 @@ impl Events {
                     }
                     tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
                 }
+                // What the event says happened is said as the event has it,
+                // even if the copy already knows a later version (events
+                // may arrive out of order); only an assignment that a later
+                // one replaced goes unannounced.
                 match change.as_str() {
-                    // The confirmation says what was logged, even if the
-                    // copy already knows a later version.
-                    "logged" => logged(c, ticket).await.map_err(retry)?,
-                    // An older snapshot: nothing new to say.
-                    _ if !fresh => {}
-                    "assigned" => {
+                    "logged" => {
+                        known_customer(c, env, ticket).await?;
+                        logged(c, ticket).await.map_err(retry)?;
+                    }
+                    "assigned" if fresh => {
                         let was = previous.as_ref().map(|p| (p.assignee_id, p.team_id));
                         if was != Some((t.assignee_id, t.team_id)) {
                             assigned(c, &t, *actor_id).await.map_err(retry)?;
                         }
                     }
-                    "status" if resolves(t.kind, &t.status) => {
-                        resolved(c, &t, None).await.map_err(retry)?;
+                    "status" if resolves(ticket.kind, &ticket.status) => {
+                        resolved(c, ticket, None).await.map_err(retry)?;
                     }
                     "action" => {
                         if let Some(a) = action {
-                            acted(c, &t, a).await.map_err(retry)?;
+                            acted(c, if fresh { &t } else { ticket }, a)
+                                .await
+                                .map_err(retry)?;
                         }
                     }
                     _ => {}
                 }
             }
             Happened::Assigned(e) => {
-                let Some(mut t) = self
+                let Some((mut t, fetched)) = self
                     .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
                     .await?
                 else {
                     return Ok(());
                 };
+                if fetched {
+                    // Ticketing's ticket holds this assignment already (or a
+                    // later one): tell whoever this event assigned.
+                    t.assignee_id = e.assignee_id;
+                    t.team_id = e.team_id;
+                    assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                    if let Some(s) = e.supplier_id {
+                        supplier(c, &t, s).await.map_err(retry)?;
+                    }
+                    return Ok(());
+                }
                 if !t.older_than(e.version) {
                     return Ok(());
                 }
@@ -240,23 +262,27 @@ impl Events {
                 }
             }
             Happened::Acted(e) => {
-                let Some(mut t) = self
+                let Some((mut t, _)) = self
                     .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
                     .await?
                 else {
                     return Ok(());
                 };
-                if e.action.public {
-                    t.last_action = Some(e.action.text.clone());
+                // The latest public action is the last one; an older event
+                // arriving late does not replace it.
+                if t.older_than(e.version) {
+                    if e.action.public {
+                        t.last_action = Some(e.action.text.clone());
+                    }
+                    if let Some(v) = e.version {
+                        t.version = v;
+                    }
+                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
                 }
-                if let Some(v) = e.version.filter(|v| *v > t.version) {
-                    t.version = v;
-                }
-                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
                 acted(c, &t, &e.action).await.map_err(retry)?;
             }
             Happened::Status(e) => {
-                let Some(mut t) = self
+                let Some((mut t, _)) = self
                     .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
                     .await?
                 else {
@@ -282,7 +308,7 @@ impl Events {
                 let Some(kind) = TicketKind::parse(&e.kind) else {
                     return Err(HandlerError::Reject(format!("no ticket kind {:?}", e.kind)));
                 };
-                let Some(mut t) = self.ticket(c.conn, env, kind, e.ticket_id).await? else {
+                let Some((mut t, _)) = self.ticket(c.conn, env, kind, e.ticket_id).await? else {
                     return Ok(());
                 };
                 // What the ticket was when the timepoint fired.
@@ -296,6 +322,31 @@ impl Events {
         }
         Ok(())
     }
+}
+
+/// How long after a ticket was logged notification waits for its
+/// customer's directory entry (the edge announces a new customer on its
+/// own path, which may arrive a moment after the ticket).
+const CUSTOMER_GRACE: time::Duration = time::Duration::seconds(60);
+
+/// Retries a fresh event whose customer the directory copy does not know
+/// yet; an old one goes on without (waiting will not bring the customer).
+async fn known_customer(
+    c: &mut Composer<'_>,
+    env: &Envelope,
+    t: &Ticket,
+) -> Result<(), HandlerError> {
+    if t.customer_id.is_none() || c.customer(t).await.map_err(retry)?.is_some() {
+        return Ok(());
+    }
+    if runtime::store::now() - env.occurred_at < CUSTOMER_GRACE {
+        return Err(HandlerError::Retry(format!(
+            "{}: its customer is not in the directory yet",
+            t.reference
+        )));
+    }
+    tracing::warn!(ticket = %t.reference, "customer unknown to notification: no confirmation");
+    Ok(())
 }
 
 async fn logged(c: &mut Composer<'_>, t: &Ticket) -> Result<(), StoreError> {

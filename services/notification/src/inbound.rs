@@ -75,7 +75,7 @@ fn automatic(msg: &mail_parser::Message<'_>) -> Option<String> {
     {
         return Some(format!("precedence {v}"));
     }
-    for h in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
+    for h in ["X-Autoreply", "X-Autorespond"] {
         if raw(h).is_some() {
             return Some(format!("{h} header"));
         }
@@ -161,6 +161,7 @@ fn received(outcome: &str, reason: Option<String>, t: Option<&Ticket>) -> EmailR
         reference: t.map(|t| t.reference.clone()),
         attachments: Vec::new(),
         action_id: None,
+        public: false,
     }
 }
 
@@ -220,14 +221,23 @@ pub async fn receive(
     if let Some(Some(reply)) = seen.get(&key)
         && let Ok(mut before) = serde_json::from_str::<EmailReceivedV1>(reply)
     {
-        // The same attachments again, under the same ids, so an edge that
-        // failed to keep them the first time keeps them now.
+        // The same attachments again (the edge keeps them under ids derived
+        // from where they go), so an edge that failed to keep them the
+        // first time keeps them now.
         before.reason = Some(format!("already processed as {}", before.outcome));
         before.outcome = "duplicate".into();
+        if before.ticket_id.is_some() {
+            before.attachments = attachments(&msg);
+        }
         return Ok(serde_json::to_value(before).unwrap_or_default());
     }
     let result = process(&mut conn, bus, env, key, &message_id, &msg).await?;
-    let stored = serde_json::to_string(&result).unwrap_or_default();
+    // Remembered without the files: the message brings them again.
+    let stored = serde_json::to_string(&EmailReceivedV1 {
+        attachments: Vec::new(),
+        ..result.clone()
+    })
+    .unwrap_or_default();
     // Another delivery of the same message may have finished first: its
     // record stands, and both did the same (derived ids).
     if let Err(e) = inbox::record(&mut conn, CONSUMER, vec![(key, Some(stored))]).await {
@@ -276,7 +286,7 @@ async fn process(
             .map(|r| r.email.trim().to_lowercase()),
     );
     desk.extend(directory::company_senders(conn, tenant).await?);
-    if desk.contains(&address) || outgoing::is_ours(conn, message_id).await? {
+    if desk.contains(&address) || outgoing::is_ours(conn, tenant, message_id).await? {
         return Ok(received(
             "ignored",
             Some("mail from the desk itself".into()),
@@ -309,7 +319,16 @@ async fn process(
     if ticket.is_none()
         && let Some(reference) = reference_in(&subject)
     {
-        ticket = tickets::by_reference(conn, tenant, &reference).await?;
+        ticket = match tickets::by_reference(conn, tenant, &reference).await? {
+            Some(t) => Some(t),
+            // A ticket from before notification listened.
+            None => match TicketKind::of_reference(&reference) {
+                Some(kind) => tickets::fetch(bus, env, kind, &reference)
+                    .await
+                    .map_err(|e| Refused::Error(unavailable(e)))?,
+                None => None,
+            },
+        };
     }
 
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
@@ -327,108 +346,97 @@ async fn process(
         Some(n) => format!("{n} <{address}>"),
         None => address.clone(),
     };
-    let attachments = attachments(msg);
-
-    if let Some(t) = ticket {
-        let reopen = closed(&t) && settings.closed_reply == ClosedReplyPolicy::Reopen;
-        if !closed(&t) || reopen {
-            if reopen {
-                let first = t.kind.statuses()[0].to_owned();
-                let cmd = ChangeTicketStatusV1 {
-                    actor: mailgate_actor(),
-                    kind: t.kind,
-                    ticket: t.id.to_string(),
-                    to: first,
-                    resolution: None,
-                    outcome: None,
-                    supplier: None,
-                };
-                if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {
-                    tracing::info!(ticket = %t.reference, reason = %refused.message, "reply to a closed ticket: it cannot be reopened, a new one is logged");
-                    return log_new(
-                        bus,
-                        env,
-                        key,
-                        &customer,
-                        actor_for(None),
-                        &subject,
-                        &body,
-                        &sender_line,
-                        Some(&t),
-                        attachments,
-                    )
-                    .await;
-                }
-            }
-            let actor = actor_for(Some(&t));
-            let mut text = new_text(&body);
-            if actor.role != Role::Customer {
-                text = format!("Email from {sender_line}:\n\n{text}");
-            }
-            let text = ticket_text(&text);
-            let cmd = AddActionV1 {
-                actor,
-                kind: t.kind,
-                ticket: t.id.to_string(),
-                action_kind: ActionKind::Note,
-                text,
-                public: true,
-                email_customer: false,
-                knowledge_base: false,
-                supplier: None,
-            };
-            let action: ActionV1 = ask(bus, env, key, "action", &cmd)
-                .await?
-                .map_err(Refused::Error)?;
-            let mut r = received(if reopen { "reopened" } else { "added" }, None, Some(&t));
-            r.action_id = Some(action.id);
-            r.attachments = attachments;
-            return Ok(r);
-        }
-        return log_new(
-            bus,
-            env,
-            key,
-            &customer,
-            actor_for(None),
-            &subject,
-            &body,
-            &sender_line,
-            Some(&t),
-            attachments,
-        )
-        .await;
+    let mail = Mail {
+        customer: &customer,
+        subject: &subject,
+        body: &body,
+        sender_line: &sender_line,
+        attachments: attachments(msg),
+    };
+    let Some(t) = ticket else {
+        return log_new(bus, env, key, actor_for(None), mail, None).await;
+    };
+    // Only the ticket's customer writes on it in public and reopens it;
+    // anyone else (a colleague in copy, someone who read or guessed the
+    // reference) leaves a private note for the desk.
+    let theirs = matches!(&customer, Some(c) if t.customer_id == Some(c.id));
+    let reopen = closed(&t) && theirs && settings.closed_reply == ClosedReplyPolicy::Reopen;
+    if closed(&t) && !reopen {
+        return log_new(bus, env, key, actor_for(None), mail, Some(&t)).await;
     }
-    log_new(
-        bus,
-        env,
-        key,
-        &customer,
-        actor_for(None),
-        &subject,
-        &body,
-        &sender_line,
-        None,
-        attachments,
-    )
-    .await
+    if reopen {
+        let cmd = ChangeTicketStatusV1 {
+            actor: mailgate_actor(),
+            kind: t.kind,
+            ticket: t.id.to_string(),
+            to: t.kind.statuses()[0].to_owned(),
+            resolution: None,
+            outcome: None,
+            supplier: None,
+        };
+        if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {
+            tracing::info!(ticket = %t.reference, reason = %refused.message, "a reply cannot reopen its ticket: a new one is logged");
+            return log_new(bus, env, key, actor_for(None), mail, Some(&t)).await;
+        }
+    }
+    let actor = actor_for(Some(&t));
+    let mut text = new_text(&body);
+    if actor.role != Role::Customer {
+        text = format!("Email from {sender_line}:\n\n{text}");
+    }
+    let cmd = AddActionV1 {
+        actor,
+        kind: t.kind,
+        ticket: t.id.to_string(),
+        action_kind: ActionKind::Note,
+        text: ticket_text(&text),
+        public: theirs,
+        email_customer: false,
+        knowledge_base: false,
+        supplier: None,
+    };
+    let action: ActionV1 = match ask(bus, env, key, "action", &cmd).await? {
+        Ok(action) => action,
+        // The ticket moved on since notification heard (closed, say): the
+        // message is not lost, it starts a ticket of its own.
+        Err(refused) => {
+            tracing::info!(ticket = %t.reference, reason = %refused.message, "a reply cannot be added to its ticket: a new one is logged");
+            return log_new(bus, env, key, actor_for(None), mail, Some(&t)).await;
+        }
+    };
+    let mut r = received(if reopen { "reopened" } else { "added" }, None, Some(&t));
+    r.action_id = Some(action.id);
+    r.public = theirs;
+    r.attachments = mail.attachments;
+    Ok(r)
+}
+
+/// What a received message says, for a new ticket.
+struct Mail<'a> {
+    customer: &'a Option<directory::Customer>,
+    subject: &'a str,
+    body: &'a str,
+    sender_line: &'a str,
+    attachments: Vec<ReceivedAttachmentV1>,
 }
 
 /// Logs a new incident from the message, linked to `old` if it answers a
 /// closed ticket.
-#[allow(clippy::too_many_arguments)]
 async fn log_new(
     bus: &Arc<dyn Bus>,
     env: &Envelope,
     key: Uuid,
-    customer: &Option<directory::Customer>,
     actor: Actor,
-    subject: &str,
-    body: &str,
-    sender_line: &str,
+    mail: Mail<'_>,
     old: Option<&Ticket>,
-    attachments: Vec<ReceivedAttachmentV1>,
 ) -> Result<EmailReceivedV1, Refused> {
+    let Mail {
+        customer,
+        subject,
+        body,
+        sender_line,
+        attachments,
+    } = mail;
     let mut summary: String = crate::templates::one_line(subject)
         .trim()
         .chars()
@@ -476,6 +484,7 @@ async fn log_new(
     let t = Ticket::from(&incident);
     let why = old.map(|o| format!("{} is {}", o.reference, o.status.replace('_', " ")));
     let mut r = received("logged", why, Some(&t));
+    r.public = customer.is_some();
     r.attachments = attachments;
     Ok(r)
 }

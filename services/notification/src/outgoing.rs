@@ -183,13 +183,16 @@ async fn set_where(
         return Ok(());
     }
     let sql = format!(
-        "UPDATE emails SET {set} WHERE id IN ({})",
+        "UPDATE emails SET {set} WHERE status = 'queued' AND id IN ({})",
         placeholders(params.len() + 1, ids.len())
     );
     params.extend(ids.iter().map(|id| Param::from(id.to_string())));
     bind_all(sql, params).execute(&mut *conn).await?;
     Ok(())
 }
+
+// What a sender records of its deliveries applies only to emails still
+// queued: nothing overwrites a delivery already recorded.
 
 /// Marks `ids` delivered (the relay accepted them).
 pub async fn sent(store: &Store, ids: &[Uuid], now: OffsetDateTime) -> Result<(), StoreError> {
@@ -232,14 +235,15 @@ pub async fn failed(store: &Store, id: Uuid, error: &str) -> Result<(), StoreErr
     .await
 }
 
-/// Makes every waiting email due now: the relay is back, so what waited
-/// for it goes at once instead of at the end of its back-off.
-pub async fn due_now(store: &Store, now: OffsetDateTime) -> Result<u64, StoreError> {
+/// Makes every waiting email of `tenant` due now: its relay is back, so
+/// what waited for it goes at once instead of at the end of its back-off.
+pub async fn due_now(store: &Store, tenant: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "UPDATE emails SET next_attempt_at = $1 \
-         WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > $1",
+         WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > $1 AND tenant_id = $2",
     )
     .bind(micros(now))
+    .bind(tenant.to_string())
     .execute(store.pool())
     .await?;
     Ok(done.rows_affected())
@@ -308,12 +312,18 @@ pub async fn ticket_of_message(
     })
 }
 
-/// Whether the desk itself sent a message with this Message-ID (mail that
-/// came back to it: a loop).
-pub async fn is_ours(conn: &mut AnyConnection, message_id: &str) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE message_id = $1")
-        .bind(message_id)
-        .fetch_one(&mut *conn)
-        .await?;
+/// Whether the desk sent `tenant` a message with this Message-ID (mail
+/// that came back to it: a loop).
+pub async fn is_ours(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    message_id: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE message_id = $1 AND tenant_id = $2")
+            .bind(message_id)
+            .bind(tenant.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(n > 0)
 }

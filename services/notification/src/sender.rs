@@ -2,12 +2,20 @@
 //! tenant's own, else the desk's `--smtp-url`) over pooled connections.
 //!
 //! - Accepted by the relay: `sent`.
-//! - Refused for good (a 5xx answer): `failed`, with the relay's words.
-//! - Anything else (relay down, a 4xx, a timeout, no relay configured):
-//!   tried again after 1 s, 2 s, 4 s … at most [`MAX_BACKOFF`], for
-//!   [`GIVE_UP_AFTER`]. The first email a relay takes after failures makes
-//!   every waiting one due at once, so an outage of an hour ends with the
-//!   backlog going out, not trickling out at the back-off's pace.
+//! - Refused for good (a 55x answer: no such mailbox, not accepted):
+//!   `failed`, with the relay's words.
+//! - Anything else (relay down, a 4xx, a timeout, no relay configured, a
+//!   relay that refuses us rather than the address: a 5xx other than 55x,
+//!   such as failed authentication): tried again after 1 s, 2 s, 4 s … at
+//!   most [`MAX_BACKOFF`], for [`GIVE_UP_AFTER`]. The first email a relay
+//!   takes after failures makes every waiting one of that tenant due at
+//!   once, so an outage of an hour ends with the backlog going out, not
+//!   trickling out at the back-off's pace.
+//!
+//! A round claims at most as many emails as it delivers at once, under a
+//! lease far longer than one delivery can take, so no email is ever held
+//! by two senders; what a sender records applies only to emails still
+//! queued.
 //!
 //! An email is marked sent after the relay accepted it; a crash between the
 //! two sends it again, with the same Message-ID, which is what receivers
@@ -35,13 +43,15 @@ use crate::tenant;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a relay may stay unreachable before an email is given up.
 pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
-/// How long a claimed email is a sender's: past every SMTP timeout.
-const LEASE: time::Duration = time::Duration::seconds(120);
+/// How long a claimed email is a sender's: past every SMTP timeout of one
+/// delivery (each command may take [`SMTP_TIMEOUT`]; a delivery is about
+/// eight).
+const LEASE: time::Duration = time::Duration::minutes(10);
 /// SMTP command timeout.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Emails claimed per round, and deliveries in flight at once.
-const BATCH: i64 = 256;
+/// Emails claimed per round, all delivered at once.
 const IN_FLIGHT: usize = 64;
+const BATCH: i64 = IN_FLIGHT as i64;
 /// Connections kept open per relay. lettre writes a message's end (`.`)
 /// apart from its body without TCP_NODELAY, so each delivery waits out the
 /// relay's delayed ACK (about 40 ms on Linux): throughput comes from many
@@ -66,6 +76,16 @@ enum Outcome {
     Sent,
     Retry(String),
     Failed(String),
+}
+
+/// A permanent answer about the message or its address (55x: no such
+/// mailbox, not accepted), not about us (a 5xx at the greeting, failed
+/// authentication, a relay that does not relay for us: a configuration to
+/// fix, after which the email should still go).
+fn refuses_the_address(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && e.status()
+            .is_some_and(|code| (550..560).contains(&u16::from(code)))
 }
 
 fn backoff(attempts: i64) -> Duration {
@@ -114,7 +134,7 @@ impl Sender {
         };
         match transport.send(message).await {
             Ok(_) => Outcome::Sent,
-            Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
+            Err(e) if refuses_the_address(&e) => Outcome::Failed(e.to_string()),
             Err(e) => Outcome::Retry(e.to_string()),
         }
     }
@@ -151,34 +171,47 @@ impl Sender {
             .collect()
             .await;
         let done = now();
-        let mut sent = Vec::new();
-        let mut waited = false;
+        // What went is recorded first: a failure to record the others
+        // must not leave a delivered email to be sent again.
+        let sent: Vec<Uuid> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Sent))
+            .map(|(c, _)| c.email.id)
+            .collect();
+        outgoing::sent(&self.store, &sent, done).await?;
+        metrics::counter!("notification_emails_sent_total").increment(sent.len() as u64);
+        let mut back: Vec<Uuid> = outcomes
+            .iter()
+            .filter(|(c, o)| matches!(o, Outcome::Sent) && c.attempts > 0)
+            .map(|(c, _)| c.email.tenant)
+            .collect();
+        back.sort();
+        back.dedup();
+        for tenant in back {
+            outgoing::due_now(&self.store, tenant, done).await?;
+        }
         for (c, outcome) in outcomes {
-            match outcome {
-                Outcome::Sent => {
-                    sent.push(c.email.id);
-                    waited |= c.attempts > 0;
-                }
+            let recorded = match outcome {
+                Outcome::Sent => Ok(()),
                 Outcome::Failed(e) => {
                     tracing::warn!(email = %c.email.id, error = %e, "email refused for good");
                     metrics::counter!("notification_emails_failed_total").increment(1);
-                    outgoing::failed(&self.store, c.email.id, &e).await?;
+                    outgoing::failed(&self.store, c.email.id, &e).await
                 }
                 Outcome::Retry(e) if done - c.created_at > GIVE_UP_AFTER => {
                     let e = format!("gave up after {GIVE_UP_AFTER}: {e}");
-                    outgoing::failed(&self.store, c.email.id, &e).await?;
+                    outgoing::failed(&self.store, c.email.id, &e).await
                 }
                 Outcome::Retry(e) => {
                     tracing::info!(email = %c.email.id, attempts = c.attempts + 1, error = %e, "email will be retried");
                     let next = done + backoff(c.attempts);
-                    outgoing::retry(&self.store, c.email.id, &e, next).await?;
+                    outgoing::retry(&self.store, c.email.id, &e, next).await
                 }
+            };
+            // Not recorded: its lease ends and it is tried again.
+            if let Err(e) = recorded {
+                tracing::warn!(email = %c.email.id, error = %e, "delivery outcome not recorded");
             }
-        }
-        outgoing::sent(&self.store, &sent, done).await?;
-        metrics::counter!("notification_emails_sent_total").increment(sent.len() as u64);
-        if waited {
-            outgoing::due_now(&self.store, done).await?;
         }
         Ok(count)
     }

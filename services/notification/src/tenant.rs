@@ -41,10 +41,14 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
     if let Some(Err(m)) = s.reply_to.as_ref().map(message::mailbox) {
         return field("reply_to", m);
     }
-    if let Some(url) = &s.smtp_url
-        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-    {
-        return field("smtp_url", "an smtp:// or smtps:// URL".into());
+    if let Some(url) = &s.smtp_url {
+        let parsed = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url);
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) || parsed.is_err() {
+            return field(
+                "smtp_url",
+                "an smtp:// or smtps:// URL, e.g. smtp://relay:587?tls=required".into(),
+            );
+        }
     }
     if let Some(url) = &s.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))

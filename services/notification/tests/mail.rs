@@ -1028,12 +1028,13 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         (r.outcome.as_str(), r.reference.as_deref()),
         ("added", Some(reference.as_str()))
     );
-    // By the subject's reference alone, from someone the desk does not know.
+    // By the subject's reference alone, from someone the desk does not
+    // know: a private note for the desk, not a public one on Chloé's ticket.
     let by_subject = format!(
         "From: Bob <bob@elsewhere.example>\nSubject: RE: [{reference}] Imprimante\nMessage-ID: <third@elsewhere.example>\n\nSame here on floor 2.\n"
     );
     let r: EmailReceivedV1 = desk.call(&receive(by_subject)).await;
-    assert_eq!(r.outcome, "added");
+    assert_eq!((r.outcome.as_str(), r.public), ("added", false));
     let actions: Vec<ActionV1> = desk
         .call(&ListIncidentActionsV1 {
             viewer: admin(),
@@ -1051,6 +1052,30 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         actions[1].text
     );
     assert!(actions[1].text.contains("Same here on floor 2."));
+    assert!(actions[0].public && !actions[1].public, "{actions:#?}");
+    // Another tenant's mail that carries a Message-ID this tenant sent is
+    // not this tenant's loop: it is that tenant's new incident.
+    let elsewhere = ReceiveEmailV1 {
+        actor: admin(),
+        raw_base64: raw(&format!(
+            "From: zoe@other.example\nSubject: Hello\nMessage-ID: <{}>\n\nHi.\n",
+            confirmation.message_id
+        )),
+    };
+    let other = Uuid::now_v7();
+    let r = desk
+        .bus
+        .request(
+            ReceiveEmailV1::QUEUE,
+            &Envelope::new(other, &elsewhere),
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("reply")
+        .decode::<ReplyV1>()
+        .expect("a reply");
+    let ReplyV1::Ok(r) = r else { panic!("{r:?}") };
+    assert_eq!(r["outcome"], "logged", "{r}");
 
     // Never a ticket: auto-replies, bulk, the desk's own address, and the
     // desk's own message coming back.

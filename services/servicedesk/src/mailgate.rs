@@ -3,14 +3,19 @@
 //! - **Pipe** (the default): one RFC 5322 message on standard input, the
 //!   way an MTA's pipe transport delivers it (Postfix `pipe`, Exim
 //!   `pipe`, a `.forward` or `/etc/aliases` entry). The exit code is what
-//!   the MTA acts on (sysexits): 0 taken, 75 try again later (the desk is
-//!   unreachable or busy), 65 the message is refused for good, 77 the
-//!   token is not allowed.
+//!   the MTA acts on (sysexits): 0 taken, 65 the message is refused for
+//!   good (not a message, too large), 75 try again later: the desk is
+//!   unreachable or busy, or this gateway is misconfigured (a wrong token),
+//!   which is fixed without losing the mail the MTA holds meanwhile.
 //! - **SMTP listener** (`--smtp-listen 127.0.0.1:2525`): a small SMTP
 //!   server (RFC 5321: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for
 //!   an MTA to relay the desk's domain to, or for a test to send to. Each
 //!   message is handed over the same way, and the answer to DATA says
-//!   what the desk did: 250 taken, 451 try again, 554 refused.
+//!   what the desk did: 250 taken, 451 try again, 554 refused. It has no
+//!   authentication and no TLS: keep it on loopback (or a private network)
+//!   behind the MTA that faces the world. DATA ends only at CRLF.CRLF (a
+//!   bare LF before the dot does not end it: no SMTP smuggling), lines are
+//!   bounded, and an idle session is closed.
 //!
 //! Either way the message goes to the edge's `POST /api/v1/mail/inbound`
 //! with an admin or integration token; the notification service threads
@@ -39,6 +44,10 @@ pub struct MailgateArgs {
 
 /// The largest message taken (the edge's limit).
 const MAX_MESSAGE: usize = 25 * 1024 * 1024;
+/// The longest line read (RFC 5321 allows 1000; be lenient, but bounded).
+const MAX_LINE: u64 = 64 * 1024;
+/// How long a session may say nothing.
+const IDLE: Duration = Duration::from_secs(300);
 
 /// What the desk said of one message.
 #[derive(Debug)]
@@ -117,9 +126,17 @@ pub async fn run(args: MailgateArgs) -> anyhow::Result<u8> {
             eprintln!("servicedesk mailgate: try again later: {why}");
             75
         }
+        // A wrong or revoked token is this gateway's configuration: the
+        // MTA keeps the mail and tries again once it is fixed.
+        Handed::Refused { status, why } if matches!(status, 401 | 403) => {
+            eprintln!(
+                "servicedesk mailgate: the token is not allowed ({status}): {why}; try again once it is fixed"
+            );
+            75
+        }
         Handed::Refused { status, why } => {
             eprintln!("servicedesk mailgate: refused ({status}): {why}");
-            if matches!(status, 401 | 403) { 77 } else { 65 }
+            65
         }
     })
 }
@@ -168,11 +185,18 @@ async fn session(
     let mut line = Vec::new();
     loop {
         line.clear();
-        if read.read_until(b'\n', &mut line).await? == 0 {
+        if read_line(&mut read, &mut line).await? == 0 {
             return Ok(());
         }
-        if line.len() > 2048 {
+        if line.len() > 2048 || !line.ends_with(b"\n") {
             write.write_all(b"500 5.5.2 line too long\r\n").await?;
+            // The rest of that line is not a command either.
+            while !line.ends_with(b"\n") {
+                line.clear();
+                if read_line(&mut read, &mut line).await? == 0 {
+                    return Ok(());
+                }
+            }
             continue;
         }
         let text = String::from_utf8_lossy(&line);
@@ -248,21 +272,43 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// The message after DATA, dot-unstuffed, up to the lone `.`; `None` if it
-/// was larger than the desk takes (read to its end all the same).
+/// One line (to its LF), at most [`MAX_LINE`] bytes, within [`IDLE`].
+async fn read_line<R: AsyncBufReadExt + Unpin>(
+    read: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    match tokio::time::timeout(IDLE, read.take(MAX_LINE).read_until(b'\n', line)).await {
+        Ok(read) => read,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// The message after DATA, dot-unstuffed, up to the `.` alone on a line
+/// that follows a CRLF; `None` if it was larger than the desk takes (read
+/// to its end all the same).
 async fn data<R: AsyncBufReadExt + Unpin>(read: &mut R) -> std::io::Result<Option<Vec<u8>>> {
     let mut message = Vec::new();
     let mut too_big = false;
     let mut line = Vec::new();
+    // Whether what was read before ended in CRLF (the DATA command did),
+    // and whether it ended a line at all (a line longer than MAX_LINE
+    // comes in pieces; only a line's start is dot-stuffed).
+    let (mut after_crlf, mut line_start) = (true, true);
     loop {
         line.clear();
-        if read.read_until(b'\n', &mut line).await? == 0 {
+        if read_line(read, &mut line).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        if line == b".\r\n" || line == b".\n" {
+        if after_crlf && line == b".\r\n" {
             return Ok((!too_big).then_some(message));
         }
-        let content = line.strip_prefix(b".").unwrap_or(&line);
+        let content = match line.strip_prefix(b".") {
+            Some(rest) if line_start => rest,
+            _ => &line,
+        };
+        after_crlf = line.ends_with(b"\r\n");
+        line_start = line.ends_with(b"\n");
         if message.len() + content.len() > MAX_MESSAGE {
             too_big = true;
         } else {

@@ -27,11 +27,18 @@ fn main() -> std::process::ExitCode {
                 println!("{:#}", servicedesk::asyncapi::document());
                 Ok(())
             }
-            cli::Command::Mailgate(args) => match servicedesk::mailgate::run(args).await {
-                // Its exit code is what the MTA acts on.
-                Ok(code) => std::process::exit(i32::from(code)),
-                Err(e) => Err(e),
-            },
+            cli::Command::Mailgate(args) => {
+                // Its exit code is what the MTA acts on; a gateway that
+                // cannot run (its listener, its input) is to be retried.
+                let code = match servicedesk::mailgate::run(args).await {
+                    Ok(code) => code,
+                    Err(e) => {
+                        eprintln!("servicedesk mailgate: {e:#}");
+                        75
+                    }
+                };
+                std::process::exit(i32::from(code));
+            }
         }
     });
     match outcome {
