@@ -337,6 +337,21 @@ async fn announce(
     Ok(())
 }
 
+/// Announces the whole directory again, whether or not it was before (for
+/// a service that started listening after the first announcement).
+pub async fn announce_again(
+    store: &runtime::store::Store,
+) -> Result<usize, runtime::store::StoreError> {
+    sqlx::query("DELETE FROM edge_jobs WHERE name = $1")
+        .bind(ANNOUNCE_JOB)
+        .execute(store.pool())
+        .await?;
+    announce_existing(store).await
+}
+
+/// The job of announcing the directory that existed before announcements.
+const ANNOUNCE_JOB: &str = "announce_directory";
+
 /// Announces every entry of every tenant's directory, once per store: the
 /// services that keep a copy (notification) learn the people who were in
 /// the directory before the edge announced each change. Several replicas
@@ -345,12 +360,11 @@ async fn announce(
 pub async fn announce_existing(
     store: &runtime::store::Store,
 ) -> Result<usize, runtime::store::StoreError> {
-    const JOB: &str = "announce_directory";
     let mut tx = store.begin().await?;
     let taken = sqlx::query(
         "INSERT INTO edge_jobs (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
     )
-    .bind(JOB)
+    .bind(ANNOUNCE_JOB)
     .bind(micros(now()))
     .execute(&mut *tx)
     .await?
@@ -845,12 +859,13 @@ mod tests {
         .expect("team");
         assert_eq!(announce_existing(&store).await.expect("announced"), 2);
         assert_eq!(announce_existing(&store).await.expect("again"), 0);
+        assert_eq!(announce_again(&store).await.expect("on demand"), 2);
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT routing_key, envelope FROM outbox ORDER BY created_at")
                 .fetch_all(store.pool())
                 .await
                 .expect("outbox");
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 4);
         let customer = rows
             .iter()
             .map(|(_, e)| Envelope::from_bytes(e.as_bytes()).expect("envelope"))

@@ -24,6 +24,9 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// The tenants' directory (companies, customers, teams, agents).
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Measure incidents created per second end to end, next to the ceilings of the parts.
     Bench(crate::bench::BenchArgs),
     /// Print the AsyncAPI document of the messages suppliers exchange with the desk.
@@ -37,6 +40,14 @@ pub enum Command {
 pub enum TenantCommand {
     /// Create a tenant; prints JSON with its id and first admin token.
     Create(TenantArgs),
+}
+
+#[derive(Subcommand)]
+pub enum DirectoryCommand {
+    /// Announce every entry again, for the services that keep a copy
+    /// (notification): run it if notification first started after the edge
+    /// (a running edge publishes what this writes to its outbox).
+    Announce(StoreArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,9 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Tenant(cli::TenantCommand::Create(args)) => tenant::create(args).await,
+            cli::Command::Directory(cli::DirectoryCommand::Announce(args)) => {
+                tenant::announce_directory(args).await
+            }
             cli::Command::Bench(args) => bench::run(args).await,
             cli::Command::Asyncapi => {
                 println!("{:#}", servicedesk::asyncapi::document());

@@ -1,4 +1,4 @@
-//! `servicedesk tenant create`.
+//! `servicedesk tenant create` and `servicedesk directory announce`.
 
 use anyhow::Context;
 
@@ -22,5 +22,20 @@ pub async fn create(args: TenantArgs) -> anyhow::Result<()> {
         "token_id": admin.id,
     });
     println!("{out}");
+    Ok(())
+}
+
+/// Announces the whole directory again (into the edge's outbox; a running
+/// edge publishes it): for a notification service that started after the
+/// edge first announced it, when nothing was listening yet.
+pub async fn announce_directory(args: crate::cli::StoreArgs) -> anyhow::Result<()> {
+    let store = edge_store(&args).await?;
+    edge::migrate(&store)
+        .await
+        .context("migrating the edge database")?;
+    let n = edge::directory::announce_again(&store)
+        .await
+        .context("announcing the directory")?;
+    println!("{}", serde_json::json!({ "announced": n }));
     Ok(())
 }
