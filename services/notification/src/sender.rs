@@ -12,10 +12,10 @@
 //!   once, so an outage of an hour ends with the backlog going out, not
 //!   trickling out at the back-off's pace.
 //!
-//! A round claims at most as many emails as it delivers at once, under a
-//! lease far longer than one delivery can take, so no email is ever held
-//! by two senders; what a sender records applies only to emails still
-//! queued.
+//! A round claims a few times what it delivers at once, under a lease
+//! longer than the round can take, so no email is ever held by two
+//! senders; outcomes are recorded as deliveries finish, and apply only to
+//! emails still queued.
 //!
 //! An email is marked sent after the relay accepted it; a crash between the
 //! two sends it again, with the same Message-ID, which is what receivers
@@ -43,15 +43,16 @@ use crate::tenant;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a relay may stay unreachable before an email is given up.
 pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
-/// How long a claimed email is a sender's: past every SMTP timeout of one
-/// delivery (each command may take [`SMTP_TIMEOUT`]; a delivery is about
-/// eight).
-const LEASE: time::Duration = time::Duration::minutes(10);
+/// How long a claimed email is a sender's: past every SMTP timeout of the
+/// deliveries of a round (each command may take [`SMTP_TIMEOUT`], a
+/// delivery is about eight, and a round is [`BATCH`] / [`IN_FLIGHT`]
+/// deliveries deep).
+const LEASE: time::Duration = time::Duration::minutes(30);
 /// SMTP command timeout.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Emails claimed per round, all delivered at once.
+/// Emails claimed per round, and deliveries in flight at once.
+const BATCH: i64 = 256;
 const IN_FLIGHT: usize = 64;
-const BATCH: i64 = IN_FLIGHT as i64;
 /// Connections kept open per relay. lettre writes a message's end (`.`)
 /// apart from its body without TCP_NODELAY, so each delivery waits out the
 /// relay's delayed ACK (about 40 ms on Linux): throughput comes from many
@@ -139,40 +140,14 @@ impl Sender {
         }
     }
 
-    /// Claims and delivers one round; how many were claimed.
-    pub async fn round(&self) -> Result<usize, runtime::store::StoreError> {
-        let started = now();
-        let claimed = outgoing::claim(&self.store, started, BATCH, LEASE).await?;
-        if claimed.is_empty() {
-            return Ok(0);
-        }
-        // Each tenant's relay, read once per round.
-        let mut relays: HashMap<Uuid, Option<String>> = HashMap::new();
-        for c in &claimed {
-            if let Entry::Vacant(slot) = relays.entry(c.email.tenant) {
-                let mut conn = self.store.pool().acquire().await?;
-                let s = tenant::settings(&mut conn, c.email.tenant).await?;
-                slot.insert(s.smtp_url.or_else(|| self.default_relay.clone()));
-            }
-        }
-        let count = claimed.len();
-        let deliveries: Vec<_> = claimed
-            .into_iter()
-            .map(|c| {
-                let relay = relays.get(&c.email.tenant).cloned().flatten();
-                Box::pin(async move {
-                    let outcome = self.deliver(&c, relay.as_deref()).await;
-                    (c, outcome)
-                })
-            })
-            .collect();
-        let outcomes: Vec<(Claimed, Outcome)> = futures_util::stream::iter(deliveries)
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
+    /// Records what became of some deliveries: what went first, so a
+    /// failure to record the others never leaves a delivered email to be
+    /// sent again; one not recorded is tried again when its lease ends.
+    async fn record(
+        &self,
+        outcomes: Vec<(Claimed, Outcome)>,
+    ) -> Result<(), runtime::store::StoreError> {
         let done = now();
-        // What went is recorded first: a failure to record the others
-        // must not leave a delivered email to be sent again.
         let sent: Vec<Uuid> = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent))
@@ -208,10 +183,48 @@ impl Sender {
                     outgoing::retry(&self.store, c.email.id, &e, next).await
                 }
             };
-            // Not recorded: its lease ends and it is tried again.
             if let Err(e) = recorded {
                 tracing::warn!(email = %c.email.id, error = %e, "delivery outcome not recorded");
             }
+        }
+        Ok(())
+    }
+
+    /// Claims and delivers one round; how many were claimed.
+    pub async fn round(&self) -> Result<usize, runtime::store::StoreError> {
+        let started = now();
+        let claimed = outgoing::claim(&self.store, started, BATCH, LEASE).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        // Each tenant's relay, read once per round.
+        let mut relays: HashMap<Uuid, Option<String>> = HashMap::new();
+        for c in &claimed {
+            if let Entry::Vacant(slot) = relays.entry(c.email.tenant) {
+                let mut conn = self.store.pool().acquire().await?;
+                let s = tenant::settings(&mut conn, c.email.tenant).await?;
+                slot.insert(s.smtp_url.or_else(|| self.default_relay.clone()));
+            }
+        }
+        let count = claimed.len();
+        let deliveries: Vec<_> = claimed
+            .into_iter()
+            .map(|c| {
+                let relay = relays.get(&c.email.tenant).cloned().flatten();
+                Box::pin(async move {
+                    let outcome = self.deliver(&c, relay.as_deref()).await;
+                    (c, outcome)
+                })
+            })
+            .collect();
+        // Outcomes are recorded as they come, a handful at a time, not
+        // after the whole round: a delivered email is marked sent within
+        // moments, whatever its neighbours are waiting for.
+        let mut outcomes = futures_util::stream::iter(deliveries)
+            .buffer_unordered(IN_FLIGHT)
+            .ready_chunks(IN_FLIGHT);
+        while let Some(done) = outcomes.next().await {
+            self.record(done).await?;
         }
         Ok(count)
     }
