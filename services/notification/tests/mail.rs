@@ -28,6 +28,8 @@ struct Desk {
     tenant: Uuid,
     sink: SmtpSink,
     stop: CancellationToken,
+    /// Notification's store, until it is started.
+    waiting: Option<runtime::store::Store>,
     _dirs: Vec<testing::TempDir>,
 }
 
@@ -55,6 +57,13 @@ fn agent(id: Uuid) -> Actor {
 
 impl Desk {
     async fn start(backend: Backend, sink: SmtpSink) -> Self {
+        let mut desk = Self::without_notification(backend, sink).await;
+        desk.start_notification().await;
+        desk
+    }
+
+    /// Ticketing alone, as before the upgrade that brought notification.
+    async fn without_notification(backend: Backend, sink: SmtpSink) -> Self {
         let bus: Arc<dyn Bus> = Arc::new(EmbeddedBus::new());
         let stop = CancellationToken::new();
         let (tstore, tdir) = testing::migrated_store(backend, "mail_ticketing", &[]).await;
@@ -62,23 +71,28 @@ impl Desk {
         ticketing::Ticketing::start(tstore, bus.clone(), stop.clone())
             .await
             .expect("ticketing starts");
-        notification::Notification::start(
-            nstore,
-            bus.clone(),
-            notification::Config {
-                smtp_url: Some(sink.url()),
-            },
-            stop.clone(),
-        )
-        .await
-        .expect("notification starts");
         Self {
             bus,
             tenant: Uuid::now_v7(),
             sink,
             stop,
+            waiting: Some(nstore),
             _dirs: tdir.into_iter().chain(ndir).collect(),
         }
+    }
+
+    async fn start_notification(&mut self) {
+        let store = self.waiting.take().expect("not started yet");
+        notification::Notification::start(
+            store,
+            self.bus.clone(),
+            notification::Config {
+                smtp_url: Some(self.sink.url()),
+            },
+            self.stop.clone(),
+        )
+        .await
+        .expect("notification starts");
     }
 
     async fn try_call<C: Command>(&self, cmd: &C) -> ReplyV1 {
@@ -831,6 +845,57 @@ async fn relay_down_then_back_loses_nothing(backend: Backend) {
     );
 }
 
+/// Tickets logged before notification listened: an assignment is still
+/// announced (the ticket is asked of ticketing and kept), and a reply by
+/// the subject's reference finds it.
+async fn tickets_from_before_notification(backend: Backend) {
+    let mut desk = Desk::without_notification(backend, SmtpSink::start()).await;
+    let i = desk.log("Logged before email existed", None, None).await;
+    let old = desk
+        .log("Replied to before anything else", None, None)
+        .await;
+    desk.start_notification().await;
+    desk.settings(|_| {}).await;
+    // Nothing has happened to `old` since: notification has no copy of it.
+    let reply = ReceiveEmailV1 {
+        actor: admin(),
+        raw_base64: raw(&format!(
+            "From: someone@example.org\nSubject: Re: [{}] old one\nMessage-ID: <old-1@example.org>\n\nStill here.\n",
+            old.reference
+        )),
+    };
+    let r: EmailReceivedV1 = desk.call(&reply).await;
+    assert_eq!(
+        (r.outcome.as_str(), r.ticket_id),
+        ("added", Some(old.id)),
+        "{r:?}"
+    );
+    let alan = Uuid::now_v7();
+    desk.directory(DirectoryEntryV1::Agent {
+        id: alan,
+        name: "Alan".into(),
+        email: Some("alan@desk.example".into()),
+        team_id: None,
+    })
+    .await;
+    desk.call(&AssignIncidentV1 {
+        actor: admin(),
+        incident: i.id.to_string(),
+        assignee_id: Some(Some(alan)),
+        team_id: None,
+        supplier_id: None,
+    })
+    .await;
+    let mails = desk.mail(1).await;
+    assert_eq!(
+        one(&mails, "alan@desk.example").subject,
+        format!(
+            "[{}] Assigned to you: Logged before email existed",
+            i.reference
+        )
+    );
+}
+
 /// A tenant with its own relay sends through it, not the desk's.
 async fn a_tenants_own_relay(backend: Backend) {
     let desk = Desk::start(backend, SmtpSink::start()).await;
@@ -1179,6 +1244,7 @@ runtime::on_both_stores!(
     a_tickets_life_in_email,
     relay_down_then_back_loses_nothing,
     a_tenants_own_relay,
+    tickets_from_before_notification,
     templates_are_checked_and_previewed,
     mail_in_threads_and_never_loops,
 );
