@@ -192,6 +192,37 @@ impl Default for NotificationSettingsV1 {
     }
 }
 
+/// Every `{{placeholder}}` a template may use: the ticket's fields, and
+/// what only some emails fill in (the action, the survey link, the
+/// escalation's target and text, the supplier, the SLA's due times).
+pub const PLACEHOLDERS: &[&str] = &[
+    "reference",
+    "kind",
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "service",
+    "category",
+    "resolution",
+    "customer_name",
+    "company_name",
+    "agent_name",
+    "team_name",
+    "recipient_name",
+    "last_action",
+    "action_text",
+    "action_author",
+    "survey_url",
+    "target",
+    "due_at",
+    "escalation_text",
+    "supplier_name",
+    "response_due",
+    "resolve_due",
+    "desk_name",
+];
+
 /// An eDoc: one kind of email in one language. `{{name}}` placeholders are
 /// filled from the ticket; values are escaped in the HTML part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

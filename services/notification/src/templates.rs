@@ -9,34 +9,8 @@
 
 use contracts::notification::{EmailKind, EmailTemplateV1};
 
-/// Every placeholder a template may use.
-pub const NAMES: &[&str] = &[
-    "reference",
-    "kind",
-    "summary",
-    "description",
-    "status",
-    "priority",
-    "service",
-    "category",
-    "resolution",
-    "customer_name",
-    "company_name",
-    "agent_name",
-    "team_name",
-    "recipient_name",
-    "last_action",
-    "action_text",
-    "action_author",
-    "survey_url",
-    "target",
-    "due_at",
-    "escalation_text",
-    "supplier_name",
-    "response_due",
-    "resolve_due",
-    "desk_name",
-];
+/// Every placeholder a template may use (the contract's list).
+pub use contracts::notification::PLACEHOLDERS as NAMES;
 
 /// Names that need the escalation service's view of the ticket.
 pub const SLA_NAMES: &[&str] = &["response_due", "resolve_due"];
