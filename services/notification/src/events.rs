@@ -325,9 +325,12 @@ impl Events {
 }
 
 /// How long after a ticket was logged notification waits for its
-/// customer's directory entry (the edge announces a new customer on its
-/// own path, which may arrive a moment after the ticket).
-const CUSTOMER_GRACE: time::Duration = time::Duration::seconds(60);
+/// customer's directory entry: the edge announces a new customer on its
+/// own path, which may arrive a moment after the ticket. Well inside the
+/// bus's retries (five deliveries over about 750 ms), so a ticket whose
+/// customer never comes goes on without its confirmation instead of being
+/// dead-lettered.
+const CUSTOMER_GRACE: time::Duration = time::Duration::milliseconds(500);
 
 /// Retries a fresh event whose customer the directory copy does not know
 /// yet; an old one goes on without (waiting will not bring the customer).
