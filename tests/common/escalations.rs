@@ -41,7 +41,7 @@ fn steps(sla: &Value, target: &str) -> Vec<String> {
 
 pub async fn an_incident_escalates(desk: &Desk) {
     let admin = desk.tenant("Escalating Co").await;
-    let (_agent, team, customer) = directory(&admin).await;
+    let (agent, team, customer) = directory(&admin).await;
     let always = json!({"name": "24x7", "time_zone": "UTC", "week": {
         "monday": [{"start": "00:00", "end": "24:00"}], "tuesday": [{"start": "00:00", "end": "24:00"}],
         "wednesday": [{"start": "00:00", "end": "24:00"}], "thursday": [{"start": "00:00", "end": "24:00"}],
@@ -54,7 +54,8 @@ pub async fn an_incident_escalates(desk: &Desk) {
             json!({"name": "Gold", "calendar_id": id(&calendar), "response_met_by": "first_action", "grid": [
                 {"priority": 3,
                  "response": {"minutes": 30, "timepoints": [
-                     {"placement": {"at": "target"}, "actions": [{"do": "warn_response_breach"}]}]},
+                     {"placement": {"at": "target"}, "actions": [
+                         {"do": "warn_response_breach"}, {"do": "alert_agents", "agents": [agent]}]}]},
                  "resolve": {"minutes": 120, "timepoints": [
                      {"placement": {"at": "before", "minutes": 60},
                       "actions": [{"do": "record_action", "template": "{{reference}} is an hour from its {{target}} target ({{sla}})"}]},
@@ -190,6 +191,20 @@ pub async fn an_incident_escalates(desk: &Desk) {
         state["response"]["state"], "running",
         "the escalation's own action is not the desk's response"
     );
+    // The notification service emailed the alert the timepoint named.
+    let subject = format!("[{reference}] Escalation: response due");
+    let mut alerted = false;
+    for _ in 0..200 {
+        alerted = desk.smtp.messages().iter().any(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            text.contains(&subject) && text.contains("<ada@desk.example>")
+        });
+        if alerted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(alerted, "Ada was alerted by email");
 
     // Two hours: the target itself hands the ticket to the team.
     desk.advance_minutes(121);
