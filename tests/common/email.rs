@@ -449,6 +449,58 @@ pub async fn email_in_and_out(desk: &Desk) {
         notes.iter().any(|n| n.3.contains("Toujours bloquée")),
         "{notes:#?}"
     );
+    // Chloé now reads the desk's default language, and Acme writes from a
+    // new address: the next email follows both.
+    let changed = admin
+        .patch(
+            &format!("/api/v1/customers/{}", id(&chloe)),
+            json!({"language": null}),
+        )
+        .await
+        .expect(200);
+    assert!(changed["language"].is_null());
+    assert_eq!(
+        changed["email"], "chloe@acme.mail.example",
+        "the rest stays"
+    );
+    admin
+        .patch(
+            &format!("/api/v1/companies/{}", id(&acme)),
+            json!({"sender": {"email": "helpdesk@acme.mail.example", "name": "Acme Helpdesk"}}),
+        )
+        .await
+        .expect(200);
+    admin
+        .patch(
+            &format!("/api/v1/customers/{}", id(&chloe)),
+            json!({"shoe_size": 42}),
+        )
+        .await
+        .error(400, "validation_failed");
+    let second = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Scanner", "priority": 3, "customer_id": id(&chloe)}),
+        )
+        .await
+        .expect(201);
+    let second_ref = second["reference"].as_str().expect("ref").to_owned();
+    let mut confirmation = None;
+    for _ in 0..200 {
+        confirmation = parsed(desk).into_iter().find(|m| {
+            m.0.starts_with(&format!("[{second_ref}]")) && m.2 == "chloe@acme.mail.example"
+        });
+        if confirmation.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let confirmation = confirmation.expect("the second confirmation");
+    assert_eq!(
+        confirmation.0,
+        format!("[{second_ref}] We have logged your incident: Scanner")
+    );
+    assert_eq!(confirmation.1, "helpdesk@acme.mail.example");
     // A customer may not read the delivery log.
     let portal = admin
         .post(

@@ -24,13 +24,13 @@ use crate::extract::{Body, Params};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/companies", get(list_companies).post(create_company))
-        .route("/companies/{id}", get(get_company))
+        .route("/companies/{id}", get(get_company).patch(edit_company))
         .route("/customers", get(list_customers).post(create_customer))
-        .route("/customers/{id}", get(get_customer))
+        .route("/customers/{id}", get(get_customer).patch(edit_customer))
         .route("/teams", get(list_teams).post(create_team))
         .route("/teams/{id}", get(get_team))
         .route("/agents", get(list_agents).post(create_agent))
-        .route("/agents/{id}", get(get_agent))
+        .route("/agents/{id}", get(get_agent).patch(edit_agent))
         .route("/tokens", post(create_token))
 }
 
@@ -467,6 +467,18 @@ struct NewSender {
     name: Option<String>,
 }
 
+/// A company's sender, checked.
+fn check_sender(s: NewSender) -> ApiResult<MailboxV1> {
+    Ok(MailboxV1 {
+        email: check_email(Some(&s.email))
+            .map_err(|_| ApiError::field("sender.email", "not a valid email address"))?
+            .unwrap_or_default(),
+        name: s.name.as_deref().map(check_name).transpose().map_err(|_| {
+            ApiError::field("sender.name", "1 to 200 characters, no control characters")
+        })?,
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewCompany {
@@ -606,6 +618,171 @@ async fn get_customer(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Customer>> {
     get_one(&s, &who, &id).await
+}
+
+/// A customer's changes: absent leaves a field, `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerChanges {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    company_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    language: Option<Option<String>>,
+}
+
+/// Changes a customer (their address, language, company) and announces it.
+async fn edit_customer(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<CustomerChanges>,
+) -> ApiResult<Json<Customer>> {
+    let Json(mut c) = get_one::<Customer>(&state, &who, &id).await?;
+    if let Some(name) = body.name {
+        c.name = check_name(&name)?;
+    }
+    if let Some(email) = body.email {
+        c.email = check_email(email.as_deref())?;
+    }
+    if let Some(company) = body.company_id {
+        if let Some(company) = company {
+            must_exist::<Company>(&state, who.tenant_id, "company_id", company).await?;
+        }
+        c.company_id = company;
+    }
+    if let Some(language) = body.language {
+        c.language = check_language(language.as_deref())?;
+    }
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "UPDATE customers SET name = $1, email = $2, company_id = $3, language = $4 \
+         WHERE tenant_id = $5 AND id = $6",
+    )
+    .bind(&c.name)
+    .bind(&c.email)
+    .bind(c.company_id.map(|u| u.to_string()))
+    .bind(&c.language)
+    .bind(who.tenant_id.to_string())
+    .bind(c.id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let entry = DirectoryEntryV1::Customer {
+        id: c.id,
+        name: c.name.clone(),
+        email: c.email.clone(),
+        company_id: c.company_id,
+        language: c.language.clone(),
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
+    Ok(Json(c))
+}
+
+/// A company's changes: absent leaves a field, `null` clears the sender.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyChanges {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    sender: Option<Option<NewSender>>,
+}
+
+/// Changes a company (its name, its sender) and announces it.
+async fn edit_company(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<CompanyChanges>,
+) -> ApiResult<Json<Company>> {
+    let Json(mut c) = get_one::<Company>(&state, &who, &id).await?;
+    if let Some(name) = body.name {
+        c.name = check_name(&name)?;
+    }
+    if let Some(sender) = body.sender {
+        c.sender = sender.map(check_sender).transpose()?;
+    }
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "UPDATE companies SET name = $1, sender_email = $2, sender_name = $3 \
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(&c.name)
+    .bind(c.sender.as_ref().map(|s| s.email.clone()))
+    .bind(c.sender.as_ref().and_then(|s| s.name.clone()))
+    .bind(who.tenant_id.to_string())
+    .bind(c.id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let entry = DirectoryEntryV1::Company {
+        id: c.id,
+        name: c.name.clone(),
+        sender: c.sender.clone(),
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
+    Ok(Json(c))
+}
+
+/// An agent's changes: absent leaves a field, `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentChanges {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    team_id: Option<Option<Uuid>>,
+}
+
+/// Changes an agent (their address, team) and announces it.
+async fn edit_agent(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<AgentChanges>,
+) -> ApiResult<Json<Agent>> {
+    let Json(mut a) = get_one::<Agent>(&state, &who, &id).await?;
+    if let Some(name) = body.name {
+        a.name = check_name(&name)?;
+    }
+    if let Some(email) = body.email {
+        a.email = check_email(email.as_deref())?;
+    }
+    if let Some(team) = body.team_id {
+        if let Some(team) = team {
+            team_exists(&state, who.tenant_id, "team_id", team).await?;
+        }
+        a.team_id = team;
+    }
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "UPDATE agents SET name = $1, email = $2, team_id = $3 WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(&a.name)
+    .bind(&a.email)
+    .bind(a.team_id.map(|u| u.to_string()))
+    .bind(who.tenant_id.to_string())
+    .bind(a.id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let entry = DirectoryEntryV1::Agent {
+        id: a.id,
+        name: a.name.clone(),
+        email: a.email.clone(),
+        team_id: a.team_id,
+    };
+    announce(&mut tx, who.tenant_id, entry).await?;
+    tx.commit().await?;
+    state.relay.wake();
+    Ok(Json(a))
 }
 
 #[derive(Deserialize)]

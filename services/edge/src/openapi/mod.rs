@@ -869,20 +869,45 @@ fn directory_requests() -> Vec<(&'static str, Value)> {
             ),
         ],
     );
+    let company = object(
+        &["name"],
+        vec![("name", name_input()), ("sender", sender_input())],
+    );
+    // A change takes the same fields, none required: absent leaves one as
+    // it is, `null` clears it.
+    let changes = |schema: &Value| set(closed(schema.clone()), "required", json!([]));
     vec![
         (
             "NewCompany",
+            about(closed(company.clone()), "A company to add."),
+        ),
+        (
+            "NewCustomer",
+            about(closed(customer.clone()), "A customer to add."),
+        ),
+        ("NewTeam", about(closed(team), "A team to add.")),
+        ("NewAgent", about(closed(agent.clone()), "An agent to add.")),
+        (
+            "CompanyChanges",
             about(
-                closed(object(
-                    &["name"],
-                    vec![("name", name_input()), ("sender", sender_input())],
-                )),
-                "A company to add.",
+                changes(&company),
+                "What to change of a company; `sender: null` removes its own sender.",
             ),
         ),
-        ("NewCustomer", about(closed(customer), "A customer to add.")),
-        ("NewTeam", about(closed(team), "A team to add.")),
-        ("NewAgent", about(closed(agent), "An agent to add.")),
+        (
+            "CustomerChanges",
+            about(
+                changes(&customer),
+                "What to change of a customer (their address, language, company).",
+            ),
+        ),
+        (
+            "AgentChanges",
+            about(
+                changes(&agent),
+                "What to change of an agent (their address, team).",
+            ),
+        ),
     ]
 }
 
@@ -1499,15 +1524,44 @@ fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
         uuid(),
         "Its id; a value that is not a UUID answers 404.",
     );
+    let mut one_path = json!({ "get": with_parameters(get, vec![id.clone()]) });
+    // Teams are not changed; the others are, and each change is announced
+    // (notification writes to the new address, in the new language).
+    if *path != "teams" {
+        let edit = operation(
+            &format!("edit{schema}"),
+            title,
+            &format!("Change {one}"),
+            &format!(
+                "Changes {one}: fields left out stay as they are, `null` clears one. Announced to the \
+                 services that keep a copy of the directory. Admin tokens only."
+            ),
+            responses(
+                vec![(200, answer("Changed.", component(schema)))],
+                vec![
+                    bad_body(rules),
+                    unauthorized(),
+                    admin_only(),
+                    not_found("the tenant has none with this id."),
+                    too_large(),
+                    not_json(),
+                    internal(),
+                    database_down(),
+                ],
+            ),
+        );
+        one_path = set(
+            one_path,
+            "patch",
+            with_parameters(with_body(edit, &format!("{schema}Changes")), vec![id]),
+        );
+    }
     vec![
         (
             format!("/api/v1/{path}"),
             json!({ "get": with_parameters(list, page_parameters()), "post": with_body(create, &format!("New{schema}")) }),
         ),
-        (
-            format!("/api/v1/{path}/{{id}}"),
-            json!({ "get": with_parameters(get, vec![id]) }),
-        ),
+        (format!("/api/v1/{path}/{{id}}"), one_path),
     ]
 }
 
