@@ -215,6 +215,25 @@ pub async fn an_incident_escalates(desk: &Desk) {
         |i| i["team_id"] == json!(team),
     )
     .await;
+    // The team's agents were told, with the SLA's due times (asked of the
+    // escalation service when the email was written).
+    let subject = format!("[{reference}] Assigned to you: Printer on fire");
+    let mut told = None;
+    for _ in 0..200 {
+        told = desk.smtp.messages().into_iter().find(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            text.contains(&subject) && text.contains("<ada@desk.example>")
+        });
+        if told.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let told = String::from_utf8_lossy(&told.expect("Ada was told of the assignment")).into_owned();
+    assert!(
+        told.contains("Resolve by: 20"),
+        "the due time is in it: {told}"
+    );
     // Three: +50 % raises the priority, and the targets are recomputed
     // from the priority-2 row (the hours used stay used).
     desk.advance_minutes(181);

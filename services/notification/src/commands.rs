@@ -148,6 +148,7 @@ impl Commands {
         let sla = Sla {
             bus: self.bus.clone(),
             cause: env.clone(),
+            unanswered: Default::default(),
         };
         let mut composer = Composer::new(&mut conn, env.tenant_id, settings, None);
         let mut vars = composer.vars(&t).await?;

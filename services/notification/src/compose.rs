@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use contracts::common::ReplyV1;
@@ -35,6 +36,10 @@ pub fn notification_actor() -> contracts::Actor {
 pub struct Sla {
     pub bus: Arc<dyn Bus>,
     pub cause: Envelope,
+    /// Set once escalation did not answer: the other emails of the same
+    /// group go without the due times at once, instead of each waiting
+    /// [`SLA_TIMEOUT`] while the group's transaction is open.
+    pub unanswered: Arc<AtomicBool>,
 }
 
 /// How long an email waits for the escalation service's due times before
@@ -43,6 +48,9 @@ const SLA_TIMEOUT: Duration = Duration::from_millis(800);
 
 impl Sla {
     pub async fn due(&self, t: &Ticket) -> (String, String) {
+        if self.unanswered.load(Ordering::Relaxed) {
+            return Default::default();
+        }
         let query = self.cause.caused(&GetTicketSlaV1 {
             viewer: notification_actor(),
             kind: t.kind.as_str().to_owned(),
@@ -54,7 +62,12 @@ impl Sla {
             .await;
         let sla = match reply.map(|r| r.decode::<ReplyV1>()) {
             Ok(Ok(ReplyV1::Ok(v))) => serde_json::from_value::<TicketSlaV1>(v).ok(),
-            _ => None,
+            Ok(_) => None,
+            Err(e) => {
+                tracing::info!(error = %e, "escalation did not answer: emails go without SLA due times");
+                self.unanswered.store(true, Ordering::Relaxed);
+                None
+            }
         };
         let due = |s: Option<&contracts::escalation::TargetStateV1>| {
             s.and_then(|s| s.due_at).map(date).unwrap_or_default()

@@ -581,6 +581,7 @@ impl Events {
         let mut done = HashSet::new();
         let mut emails = Vec::new();
         let mut settings = HashMap::new();
+        let unanswered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         for p in group {
             // Done before, or a second copy in this group.
             if seen.contains_key(&p.env.message_id) || !done.insert(p.env.message_id) {
@@ -593,6 +594,7 @@ impl Events {
             let sla = Sla {
                 bus: self.bus.clone(),
                 cause: p.env.clone(),
+                unanswered: unanswered.clone(),
             };
             let mut c = Composer::new(&mut tx, tenant, settings[&tenant].clone(), Some(sla));
             self.apply(&mut c, &p.env, &p.what).await?;
