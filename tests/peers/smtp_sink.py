@@ -5,12 +5,14 @@ accepts byte for byte, one file each, for the tests to parse.
 
 Prints "ready" once it listens. A recipient whose local part starts with
 "reject" is refused with 550 (a permanent failure); one starting with
-"busy" gets 451 (a temporary one).
+"busy" gets 451 (a temporary one). With --tls-cert and --tls-key it offers
+STARTTLS and takes no mail without it.
 """
 
 import argparse
 import asyncio
 import os
+import ssl
 import sys
 import time
 import uuid
@@ -46,11 +48,18 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
+    tls = {}
+    if a.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(a.tls_cert, a.tls_key)
+        tls = {"tls_context": context, "require_starttls": True}
     controller = Controller(
         Sink(a.dir), hostname="127.0.0.1", port=a.port, decode_data=False,
-        data_size_limit=50 * 1024 * 1024,
+        data_size_limit=50 * 1024 * 1024, **tls,
     )
     controller.start()
     print("ready", flush=True)

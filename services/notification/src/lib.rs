@@ -61,6 +61,9 @@ pub struct Config {
     /// The desk's SMTP relay (`smtp://host:port`, `smtps://…`,
     /// `smtp://…?tls=required`), for tenants without their own.
     pub smtp_url: Option<String>,
+    /// Certificates (PEM) trusted for relays besides the public roots: a
+    /// relay whose certificate a private authority signed.
+    pub smtp_ca: Option<Vec<u8>>,
 }
 
 /// A running notification service.
@@ -93,7 +96,11 @@ impl Notification {
             queued: queued.clone(),
         });
         let events = bus.consume(events::spec(), events, stop.clone()).await?;
-        let sender = Arc::new(sender::Sender::new(store.clone(), config.smtp_url));
+        let sender = Arc::new(sender::Sender::new(
+            store.clone(),
+            config.smtp_url,
+            config.smtp_ca,
+        ));
         let sending = tokio::spawn(sender.run(queued, stop));
         Ok(Self {
             store,

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use runtime::store::{Store, now};
 use time::OffsetDateTime;
@@ -69,7 +70,37 @@ pub struct Sender {
     store: Store,
     /// The desk's relay (`--smtp-url`), for tenants without their own.
     default_relay: Option<String>,
+    /// Certificates trusted for relays besides the public roots.
+    ca: Option<Vec<u8>>,
     transports: Mutex<HashMap<String, Transport>>,
+}
+
+/// How a relay URL asks for TLS, as lettre reads it: `smtps://` is TLS from
+/// the start, `?tls=required` or `?tls=opportunistic` STARTTLS.
+enum TlsMode {
+    Wrapper,
+    Required,
+    Opportunistic,
+}
+
+fn tls_mode(url: &str) -> Option<TlsMode> {
+    if url.starts_with("smtps://") {
+        Some(TlsMode::Wrapper)
+    } else if url.contains("tls=required") {
+        Some(TlsMode::Required)
+    } else if url.contains("tls=opportunistic") {
+        Some(TlsMode::Opportunistic)
+    } else {
+        None
+    }
+}
+
+/// The host a relay URL names (the name its certificate must carry).
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
 /// What became of one delivery.
@@ -95,10 +126,11 @@ fn backoff(attempts: i64) -> Duration {
 }
 
 impl Sender {
-    pub fn new(store: Store, default_relay: Option<String>) -> Self {
+    pub fn new(store: Store, default_relay: Option<String>, ca: Option<Vec<u8>>) -> Self {
         Self {
             store,
             default_relay,
+            ca,
             transports: Mutex::new(HashMap::new()),
         }
     }
@@ -112,8 +144,21 @@ impl Sender {
         if let Some(t) = map.get(url) {
             return Ok(t.clone());
         }
-        let t = Transport::from_url(url)
-            .map_err(|e| format!("bad SMTP URL: {e}"))?
+        let mut builder = Transport::from_url(url).map_err(|e| format!("bad SMTP URL: {e}"))?;
+        if let (Some(ca), Some(mode)) = (&self.ca, tls_mode(url)) {
+            let certificate =
+                Certificate::from_pem(ca).map_err(|e| format!("--smtp-ca-file: {e}"))?;
+            let parameters = TlsParameters::builder(host_of(url).to_owned())
+                .add_root_certificate(certificate)
+                .build_rustls()
+                .map_err(|e| format!("TLS for {}: {e}", host_of(url)))?;
+            builder = builder.tls(match mode {
+                TlsMode::Wrapper => Tls::Wrapper(parameters),
+                TlsMode::Required => Tls::Required(parameters),
+                TlsMode::Opportunistic => Tls::Opportunistic(parameters),
+            });
+        }
+        let t = builder
             .timeout(Some(SMTP_TIMEOUT))
             .pool_config(PoolConfig::new().max_size(POOL_SIZE))
             .build();
@@ -259,4 +304,22 @@ impl Sender {
 fn until(at: OffsetDateTime) -> Duration {
     let d = at - now();
     Duration::from_micros(d.whole_microseconds().clamp(0, i128::from(u64::MAX)) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn a_relays_host_is_what_its_certificate_names() {
+        assert_eq!(
+            host_of("smtps://desk:s3cret@relay.example:465"),
+            "relay.example"
+        );
+        assert_eq!(
+            host_of("smtp://relay.example:587?tls=required"),
+            "relay.example"
+        );
+        assert_eq!(host_of("smtp://relay.example"), "relay.example");
+    }
 }

@@ -88,6 +88,7 @@ impl Desk {
             self.bus.clone(),
             notification::Config {
                 smtp_url: Some(self.sink.url()),
+                smtp_ca: None,
             },
             self.stop.clone(),
         )

@@ -62,7 +62,7 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
     for _ in 0..2 {
-        let sender = Arc::new(Sender::new(store.clone(), Some(sink.url())));
+        let sender = Arc::new(Sender::new(store.clone(), Some(sink.url()), None));
         tasks.push(tokio::spawn(
             sender.run(Arc::new(Notify::new()), stop.clone()),
         ));
@@ -93,4 +93,148 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
     assert_eq!(sent, EMAILS as i64);
 }
 
-runtime::on_both_stores!(two_senders_deliver_each_email_once);
+/// A CA of the test's own and a certificate it signed for `localhost`
+/// (openssl, on every machine this runs on): (ca.pem, cert.pem, key.pem).
+fn private_ca(dir: &std::path::Path) -> (Vec<u8>, std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Servicedesk test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "relay.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\n").expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "relay.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        std::fs::read(dir.join("ca.pem")).expect("ca"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}
+
+/// A relay that takes mail only over STARTTLS, with a certificate from a
+/// private authority: `?tls=required` refuses it (the error in the log,
+/// the email kept) until the desk trusts that authority
+/// (`--smtp-ca-file`); then it goes, encrypted.
+async fn tls_to_a_relay_with_a_private_ca(backend: Backend) {
+    let (store, _dir) = testing::migrated_store(
+        backend,
+        "mail_notification",
+        &[("notification", notification::MIGRATIONS)],
+    )
+    .await;
+    let certs = testing::TempDir::new();
+    let (ca, cert, key) = private_ca(certs.path());
+    let sink = SmtpSink::start_tls(&cert, &key);
+    let url = format!("smtp://localhost:{}?tls=required", sink.port);
+    let tenant = Uuid::now_v7();
+    let id = Uuid::now_v7();
+    let email = Email {
+        id,
+        tenant,
+        kind: EmailKind::Logged,
+        language: "en".into(),
+        mail: Outgoing {
+            to: MailboxV1 {
+                email: "c@example.com".into(),
+                name: None,
+            },
+            from: MailboxV1 {
+                email: "desk@desk.example".into(),
+                name: None,
+            },
+            reply_to: None,
+            subject: "[INC-000001] over TLS".into(),
+            text: "hello".into(),
+            html: None,
+            message_id: message::message_id(id, "desk@desk.example"),
+            ticket_id: None,
+        },
+    };
+    let mut tx = store.begin().await.expect("tx");
+    outgoing::enqueue(&mut tx, &[email], runtime::store::now())
+        .await
+        .expect("queued");
+    tx.commit().await.expect("commit");
+
+    // Not trusted: refused, kept, the reason recorded.
+    let untrusting = Sender::new(store.clone(), Some(url.clone()), None);
+    assert_eq!(untrusting.round().await.expect("round"), 1);
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM emails")
+            .fetch_one(store.pool())
+            .await
+            .expect("row");
+    assert_eq!(status, "queued");
+    let error = error.unwrap_or_default();
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    assert!(sink.messages().is_empty());
+
+    // Trusted: delivered over TLS.
+    sqlx::query("UPDATE emails SET next_attempt_at = 0")
+        .execute(store.pool())
+        .await
+        .expect("due");
+    let trusting = Sender::new(store.clone(), Some(url), Some(ca));
+    assert_eq!(trusting.round().await.expect("round"), 1);
+    let got = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    let status: String = sqlx::query_scalar("SELECT status FROM emails")
+        .fetch_one(store.pool())
+        .await
+        .expect("row");
+    assert_eq!(status, "sent");
+}
+
+runtime::on_both_stores!(
+    two_senders_deliver_each_email_once,
+    tls_to_a_relay_with_a_private_ca
+);

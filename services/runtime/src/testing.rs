@@ -164,7 +164,14 @@ impl SmtpSink {
     /// Starts a sink on a free port.
     pub fn start() -> Self {
         let port = free_port();
-        Self::start_on(port, TempDir::new())
+        Self::start_on(port, TempDir::new(), None)
+    }
+
+    /// Starts a sink that offers STARTTLS with this certificate and key
+    /// (PEM files) and takes no mail without it.
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
+        let port = free_port();
+        Self::start_on(port, TempDir::new(), Some((cert, key)))
     }
 
     /// A port nothing listens on yet, for a sink started later (an SMTP
@@ -177,18 +184,31 @@ impl SmtpSink {
         }
     }
 
-    fn start_on(port: u16, dir: TempDir) -> Self {
+    fn start_on(
+        port: u16,
+        dir: TempDir,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> Self {
         use std::io::BufRead;
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/peers/smtp_sink.py"
         );
-        let mut child = std::process::Command::new("python3")
+        let mut command = std::process::Command::new("python3");
+        command
             .arg(script)
             .arg("--port")
             .arg(port.to_string())
             .arg("--dir")
-            .arg(dir.path())
+            .arg(dir.path());
+        if let Some((cert, key)) = tls {
+            command
+                .arg("--tls-cert")
+                .arg(cert)
+                .arg("--tls-key")
+                .arg(key);
+        }
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting the SMTP sink (python3 {script}): {e}"));
@@ -213,7 +233,7 @@ impl SmtpSink {
     pub fn start_now(&mut self) {
         if self.child.is_none() {
             let dir = std::mem::take(&mut self.dir);
-            *self = Self::start_on(self.port, dir);
+            *self = Self::start_on(self.port, dir, None);
         }
     }
 

@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// tenant may set its own. Without one, emails wait in the queue.
     #[arg(long, env = "SERVICEDESK_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// Certificates (PEM) to trust for SMTP relays besides the public
+    /// roots: a relay whose certificate a private authority signed.
+    #[arg(long, env = "SERVICEDESK_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// Tests only: escalation's clock runs ahead of the system clock by the
     /// seconds written in this file, so a test drives SLA time instead of
     /// waiting for it.
@@ -122,10 +126,18 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// How notification sends.
-    pub fn mail(&self) -> notification::Config {
-        notification::Config {
+    pub fn mail(&self) -> anyhow::Result<notification::Config> {
+        let smtp_ca =
+            match &self.smtp_ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    anyhow::anyhow!("reading --smtp-ca-file {}: {e}", path.display())
+                })?),
+                None => None,
+            };
+        Ok(notification::Config {
             smtp_url: self.smtp_url.clone(),
-        }
+            smtp_ca,
+        })
     }
 
     /// Escalation's present: the system clock, unless a test drives it.

@@ -106,7 +106,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let notification = notification::Notification::start(
                 store.clone(),
                 bus.clone(),
-                args.mail(),
+                args.mail()?,
                 services.clone(),
             )
             .await
@@ -192,7 +192,7 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     let notification = notification::Notification::start(
         notification_store.clone(),
         bus.clone(),
-        args.mail(),
+        args.mail()?,
         services.clone(),
     )
     .await

@@ -242,6 +242,7 @@ async fn desk(store: Store, bus: Arc<dyn Bus>, smtp: &str, n: usize) -> anyhow::
         bus.clone(),
         notification::Config {
             smtp_url: Some(smtp.to_owned()),
+            smtp_ca: None,
         },
         stop.clone(),
     )
