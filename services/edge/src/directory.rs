@@ -325,15 +325,18 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
-/// Writes `entry`'s announcement to the outbox in the entry's own
-/// transaction; the relay publishes it once that commits.
+/// Writes `entry`'s announcement to the outbox in the transaction that
+/// wrote the entry, commits it, and wakes the relay to publish it.
 async fn announce(
-    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    mut tx: runtime::store::Tx,
     tenant: Uuid,
     entry: DirectoryEntryV1,
 ) -> ApiResult<()> {
     let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
-    outbox::enqueue(tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
+    outbox::enqueue(&mut tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
+    tx.commit().await?;
+    state.relay.wake();
     Ok(())
 }
 
@@ -527,9 +530,7 @@ async fn create_company(
         name: c.name.clone(),
         sender: c.sender.clone(),
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -598,9 +599,7 @@ async fn create_customer(
         company_id: c.company_id,
         language: c.language.clone(),
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -677,9 +676,7 @@ async fn edit_customer(
         company_id: c.company_id,
         language: c.language.clone(),
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok(Json(c))
 }
 
@@ -724,9 +721,7 @@ async fn edit_company(
         name: c.name.clone(),
         sender: c.sender.clone(),
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok(Json(c))
 }
 
@@ -779,9 +774,7 @@ async fn edit_agent(
         email: a.email.clone(),
         team_id: a.team_id,
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok(Json(a))
 }
 
@@ -821,9 +814,7 @@ async fn create_team(
         name: t.name.clone(),
         leader_id: t.leader_id,
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -884,9 +875,7 @@ async fn create_agent(
         email: a.email.clone(),
         team_id: a.team_id,
     };
-    announce(&mut tx, who.tenant_id, entry).await?;
-    tx.commit().await?;
-    state.relay.wake();
+    announce(&state, tx, who.tenant_id, entry).await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 

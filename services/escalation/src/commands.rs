@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use contracts::common::ReplyV1;
 use contracts::escalation::*;
 use contracts::{Envelope, ErrorBody, ErrorCode, Message};
-use runtime::bus::{Handler, HandlerError};
+use runtime::bus::{Handler, HandlerError, decoded};
 use runtime::inbox;
 use runtime::store::Store;
 use std::sync::Arc;
@@ -27,15 +27,6 @@ pub struct Commands {
     pub now: Arc<dyn Now>,
 }
 
-fn retry(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retry(e.to_string())
-}
-
-fn decode<C: Message>(env: &Envelope) -> Result<C, HandlerError> {
-    env.decode::<C>()
-        .map_err(|e| HandlerError::Reject(e.to_string()))
-}
-
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
@@ -50,7 +41,7 @@ fn settle(outcome: Result<serde_json::Value, Refused>) -> Result<ReplyV1, Handle
             format!("{what} not found"),
         ))),
         Err(Refused::Conflict(m)) => Ok(ReplyV1::Error(ErrorBody::new(ErrorCode::Conflict, m))),
-        Err(Refused::Store(e)) => Err(retry(e)),
+        Err(Refused::Store(e)) => Err(HandlerError::retry(e)),
     }
 }
 
@@ -60,8 +51,13 @@ impl Handler for Commands {
         let tenant = env.tenant_id;
         let reply = match env.message_type.as_str() {
             ListCalendarsV1::TYPE => {
-                let c: ListCalendarsV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: ListCalendarsV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     definitions::calendars(&mut conn, tenant, &c.viewer)
                         .await
@@ -69,8 +65,13 @@ impl Handler for Commands {
                 )?
             }
             ListSlasV1::TYPE => {
-                let c: ListSlasV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: ListSlasV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     definitions::slas(&mut conn, tenant, &c.viewer)
                         .await
@@ -78,8 +79,13 @@ impl Handler for Commands {
                 )?
             }
             GetSlaRulesV1::TYPE => {
-                let c: GetSlaRulesV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: GetSlaRulesV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     definitions::rules(&mut conn, tenant, &c.viewer)
                         .await
@@ -87,8 +93,13 @@ impl Handler for Commands {
                 )?
             }
             GetTicketSlaV1::TYPE => {
-                let c: GetTicketSlaV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: GetTicketSlaV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     queries::ticket_sla(&mut conn, tenant, &c, self.now.now())
                         .await
@@ -96,8 +107,13 @@ impl Handler for Commands {
                 )?
             }
             GetSlaComplianceV1::TYPE => {
-                let c: GetSlaComplianceV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: GetSlaComplianceV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     queries::compliance(&mut conn, tenant, &c)
                         .await
@@ -105,8 +121,13 @@ impl Handler for Commands {
                 )?
             }
             ListSlaBreachesV1::TYPE => {
-                let c: ListSlaBreachesV1 = decode(&env)?;
-                let mut conn = self.store.pool().acquire().await.map_err(retry)?;
+                let c: ListSlaBreachesV1 = decoded(&env)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
                 settle(
                     queries::breaches(&mut conn, tenant, &c)
                         .await
@@ -127,10 +148,10 @@ impl Commands {
                 "expired: the caller stopped waiting before it was handled".into(),
             ));
         }
-        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut tx = self.store.begin().await.map_err(HandlerError::retry)?;
         let answered = inbox::check(&mut tx, CONSUMER, &[env.message_id])
             .await
-            .map_err(retry)?;
+            .map_err(HandlerError::retry)?;
         if let Some(stored) = answered.get(&env.message_id) {
             return Ok(stored
                 .as_deref()
@@ -144,28 +165,28 @@ impl Commands {
         // A calendar or SLA replaced: the open tickets under it move, in
         // this transaction, from what the definitions were before.
         let replaced = match env.message_type.as_str() {
-            DefineCalendarV1::TYPE => decode::<DefineCalendarV1>(env)?
+            DefineCalendarV1::TYPE => decoded::<DefineCalendarV1>(env)?
                 .calendar
                 .map(|id| (Under::Calendar, id)),
-            DefineSlaV1::TYPE => decode::<DefineSlaV1>(env)?.sla.map(|id| (Under::Sla, id)),
+            DefineSlaV1::TYPE => decoded::<DefineSlaV1>(env)?.sla.map(|id| (Under::Sla, id)),
             _ => None,
         };
         let before = match replaced {
             Some(_) => Some(
                 definitions::load_for_engine(&mut tx, tenant)
                     .await
-                    .map_err(retry)?,
+                    .map_err(HandlerError::retry)?,
             ),
             None => None,
         };
         let outcome = match env.message_type.as_str() {
-            DefineCalendarV1::TYPE => definitions::define_calendar(&mut tx, tenant, decode(env)?)
+            DefineCalendarV1::TYPE => definitions::define_calendar(&mut tx, tenant, decoded(env)?)
                 .await
                 .map(|v| json(&v)),
-            DefineSlaV1::TYPE => definitions::define_sla(&mut tx, tenant, decode(env)?)
+            DefineSlaV1::TYPE => definitions::define_sla(&mut tx, tenant, decoded(env)?)
                 .await
                 .map(|v| json(&v)),
-            SetSlaRulesV1::TYPE => definitions::set_rules(&mut tx, tenant, decode(env)?)
+            SetSlaRulesV1::TYPE => definitions::set_rules(&mut tx, tenant, decoded(env)?)
                 .await
                 .map(|v| json(&v)),
             other => {
@@ -180,7 +201,7 @@ impl Commands {
             let moved =
                 tracker::redefined(&mut tx, self.store.backend(), tenant, before, under, id, at)
                     .await
-                    .map_err(retry)?;
+                    .map_err(HandlerError::retry)?;
             tracing::info!(
                 tickets = moved,
                 "definition replaced: open tickets recomputed"
@@ -190,8 +211,8 @@ impl Commands {
             let stored = serde_json::to_string(&reply).unwrap_or_default();
             inbox::record(&mut tx, CONSUMER, vec![(env.message_id, Some(stored))])
                 .await
-                .map_err(retry)?;
-            tx.commit().await.map_err(retry)?;
+                .map_err(HandlerError::retry)?;
+            tx.commit().await.map_err(HandlerError::retry)?;
         }
         Ok(reply)
     }

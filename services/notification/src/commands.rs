@@ -10,7 +10,7 @@ use contracts::common::ReplyV1;
 use contracts::notification::*;
 use contracts::ticket::TicketKind;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
-use runtime::bus::{Bus, Handler, HandlerError};
+use runtime::bus::{Bus, Handler, HandlerError, decoded};
 use runtime::inbox;
 use runtime::store::{Store, StoreError, now};
 use sqlx::AnyConnection;
@@ -27,15 +27,6 @@ pub const CONSUMER: &str = "notification.commands";
 pub struct Commands {
     pub store: Store,
     pub bus: Arc<dyn Bus>,
-}
-
-fn retry(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retry(e.to_string())
-}
-
-fn decode<C: Message>(env: &Envelope) -> Result<C, HandlerError> {
-    env.decode::<C>()
-        .map_err(|e| HandlerError::Reject(e.to_string()))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -73,7 +64,7 @@ fn settle(outcome: Outcome) -> Result<ReplyV1, HandlerError> {
     match outcome {
         Ok(v) => Ok(ReplyV1::Ok(v)),
         Err(Refused::Error(body)) => Ok(ReplyV1::Error(body)),
-        Err(Refused::Store(e)) => Err(retry(e)),
+        Err(Refused::Store(e)) => Err(HandlerError::retry(e)),
     }
 }
 
@@ -205,18 +196,18 @@ impl Commands {
 
     /// A change: done in one transaction with its inbox record.
     async fn change(&self, env: &Envelope) -> Result<ReplyV1, HandlerError> {
-        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut tx = self.store.begin().await.map_err(HandlerError::retry)?;
         let seen = inbox::check(&mut tx, CONSUMER, &[env.message_id])
             .await
-            .map_err(retry)?;
+            .map_err(HandlerError::retry)?;
         if let Some(Some(reply)) = seen.get(&env.message_id) {
-            return serde_json::from_str(reply).map_err(retry);
+            return serde_json::from_str(reply).map_err(HandlerError::retry);
         }
         let tenant = env.tenant_id;
         let at = now();
         let outcome: Outcome = match env.message_type.as_str() {
             SetNotificationSettingsV1::TYPE => {
-                let c: SetNotificationSettingsV1 = decode(env)?;
+                let c: SetNotificationSettingsV1 = decoded(env)?;
                 async {
                     admin(&c.actor)?;
                     tenant::check_settings(&c.settings).map_err(|(f, m)| Refused::field(&f, m))?;
@@ -226,7 +217,7 @@ impl Commands {
                 .await
             }
             PutTemplateV1::TYPE => {
-                let c: PutTemplateV1 = decode(env)?;
+                let c: PutTemplateV1 = decoded(env)?;
                 async {
                     admin(&c.actor)?;
                     let mut t = c.template;
@@ -238,7 +229,7 @@ impl Commands {
                 .await
             }
             DeleteTemplateV1::TYPE => {
-                let c: DeleteTemplateV1 = decode(env)?;
+                let c: DeleteTemplateV1 = decoded(env)?;
                 async {
                     admin(&c.actor)?;
                     if !tenant::delete_template(&mut tx, tenant, c.kind, &c.language).await? {
@@ -261,11 +252,11 @@ impl Commands {
             other => return Err(HandlerError::Reject(format!("unknown command {other}"))),
         };
         let reply = settle(outcome)?;
-        let stored = serde_json::to_string(&reply).map_err(retry)?;
+        let stored = serde_json::to_string(&reply).map_err(HandlerError::retry)?;
         inbox::record(&mut tx, CONSUMER, vec![(env.message_id, Some(stored))])
             .await
-            .map_err(retry)?;
-        tx.commit().await.map_err(retry)?;
+            .map_err(HandlerError::retry)?;
+        tx.commit().await.map_err(HandlerError::retry)?;
         Ok(reply)
     }
 }
@@ -287,7 +278,7 @@ impl Handler for Commands {
         let tenant = env.tenant_id;
         let reply = match env.message_type.as_str() {
             GetNotificationSettingsV1::TYPE => {
-                let c: GetNotificationSettingsV1 = decode(&env)?;
+                let c: GetNotificationSettingsV1 = decoded(&env)?;
                 settle(
                     async {
                         staff(&c.viewer)?;
@@ -307,10 +298,10 @@ impl Handler for Commands {
                     .await,
                 )?
             }
-            ListTemplatesV1::TYPE => settle(self.list_templates(&env, decode(&env)?).await)?,
-            PreviewEmailV1::TYPE => settle(self.preview(&env, decode(&env)?).await)?,
+            ListTemplatesV1::TYPE => settle(self.list_templates(&env, decoded(&env)?).await)?,
+            PreviewEmailV1::TYPE => settle(self.preview(&env, decoded(&env)?).await)?,
             ListDeliveriesV1::TYPE => {
-                let c: ListDeliveriesV1 = decode(&env)?;
+                let c: ListDeliveriesV1 = decoded(&env)?;
                 settle(
                     async {
                         staff(&c.viewer)?;
@@ -327,7 +318,7 @@ impl Handler for Commands {
                 )?
             }
             ReceiveEmailV1::TYPE => {
-                let c: ReceiveEmailV1 = decode(&env)?;
+                let c: ReceiveEmailV1 = decoded(&env)?;
                 settle(inbound::receive(&self.store, &self.bus, &env, c).await)?
             }
             _ => self.change(&env).await?,

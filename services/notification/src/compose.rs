@@ -1,14 +1,14 @@
 //! Writing the emails one event calls for: who gets them, in which
 //! language, from which sender, from which template, with which values.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use contracts::common::ReplyV1;
 use contracts::escalation::{GetTicketSlaV1, TicketSlaV1};
-use contracts::notification::{EmailKind, MailboxV1, NotificationSettingsV1};
+use contracts::notification::{EmailKind, EmailTemplateV1, MailboxV1, NotificationSettingsV1};
 use contracts::{Command, Envelope};
 use runtime::bus::Bus;
 use runtime::store::StoreError;
@@ -113,6 +113,10 @@ pub struct Composer<'a> {
     written: HashSet<(EmailKind, String)>,
     /// The ticket's SLA due times, asked once per event.
     due: Option<(String, String)>,
+    /// Templates and customers already read for this event: an email to
+    /// ten agents reads its template once.
+    templates: HashMap<(EmailKind, String), EmailTemplateV1>,
+    customers: HashMap<Uuid, Option<directory::Customer>>,
 }
 
 impl<'a> Composer<'a> {
@@ -130,6 +134,8 @@ impl<'a> Composer<'a> {
             emails: Vec::new(),
             written: HashSet::new(),
             due: None,
+            templates: HashMap::new(),
+            customers: HashMap::new(),
         }
     }
 
@@ -177,10 +183,15 @@ impl<'a> Composer<'a> {
         &mut self,
         t: &Ticket,
     ) -> Result<Option<directory::Customer>, StoreError> {
-        match t.customer_id {
-            Some(id) => directory::customer(self.conn, self.tenant, id).await,
-            None => Ok(None),
+        let Some(id) = t.customer_id else {
+            return Ok(None);
+        };
+        if let Some(known) = self.customers.get(&id) {
+            return Ok(known.clone());
         }
+        let found = directory::customer(self.conn, self.tenant, id).await?;
+        self.customers.insert(id, found.clone());
+        Ok(found)
     }
 
     /// The ticket's customer as a recipient, if they have an address.
@@ -266,9 +277,22 @@ impl<'a> Composer<'a> {
         }
         let default_language = self.settings.default_language.clone();
         let language = to.language.as_deref().unwrap_or(&default_language);
-        let template =
-            crate::tenant::template_for(self.conn, self.tenant, kind, language, &default_language)
+        let template = match self.templates.get(&(kind, language.to_owned())) {
+            Some(t) => t.clone(),
+            None => {
+                let t = crate::tenant::template_for(
+                    self.conn,
+                    self.tenant,
+                    kind,
+                    language,
+                    &default_language,
+                )
                 .await?;
+                self.templates
+                    .insert((kind, language.to_owned()), t.clone());
+                t
+            }
+        };
         let mut vars = vars.clone();
         vars.insert(
             "recipient_name",

@@ -49,6 +49,12 @@ pub async fn apply(
     Ok(())
 }
 
+/// The entry in a row whose first column is the entry's JSON.
+fn decoded(row: &sqlx::any::AnyRow) -> Option<DirectoryEntryV1> {
+    let json: String = row.try_get(0).ok()?;
+    serde_json::from_str(&json).ok()
+}
+
 async fn entry(
     conn: &mut AnyConnection,
     tenant: Uuid,
@@ -59,9 +65,7 @@ async fn entry(
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row
-        .and_then(|r| r.try_get::<String, _>(0).ok())
-        .and_then(|j| serde_json::from_str(&j).ok()))
+    Ok(row.as_ref().and_then(decoded))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,8 +188,7 @@ pub async fn members(
     .await?;
     Ok(rows
         .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .filter_map(|j| serde_json::from_str(&j).ok())
+        .filter_map(decoded)
         .filter_map(|e| match e {
             DirectoryEntryV1::Agent {
                 id, name, email, ..
@@ -220,8 +223,7 @@ pub async fn company_senders(
     .await?;
     Ok(rows
         .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .filter_map(|j| serde_json::from_str(&j).ok())
+        .filter_map(decoded)
         .filter_map(|e| match e {
             DirectoryEntryV1::Company {
                 sender: Some(s), ..

@@ -20,7 +20,7 @@ use contracts::incident::{
 use contracts::notification::{DirectoryChangedV1, EmailKind, MAILGATE_ACTOR_ID, MailboxV1};
 use contracts::ticket::{TicketChangedV1, TicketKind};
 use contracts::{Envelope, Event, Message, Role};
-use runtime::bus::{Bus, Handler, HandlerError, QueueSpec};
+use runtime::bus::{Bus, Handler, HandlerError, QueueSpec, decoded};
 use runtime::inbox;
 use runtime::store::{Store, StoreError};
 use std::collections::hash_map::Entry;
@@ -64,15 +64,6 @@ pub struct Events {
     pub queued: Arc<Notify>,
 }
 
-fn retry(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retry(e.to_string())
-}
-
-fn decode<M: Message>(env: &Envelope) -> Result<M, HandlerError> {
-    env.decode::<M>()
-        .map_err(|e| HandlerError::Reject(e.to_string()))
-}
-
 /// What one event is, decoded.
 enum Happened {
     /// A whole ticket as it is now; `change` and `action` say what moved.
@@ -92,7 +83,7 @@ enum Happened {
 fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
     Ok(match env.message_type.as_str() {
         IncidentLoggedV1::TYPE => {
-            let e: IncidentLoggedV1 = decode(env)?;
+            let e: IncidentLoggedV1 = decoded(env)?;
             Happened::Snapshot {
                 ticket: Box::new(Ticket::from(&e.incident)),
                 change: "logged".into(),
@@ -101,7 +92,7 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
             }
         }
         TicketChangedV1::TYPE => {
-            let e: TicketChangedV1 = decode(env)?;
+            let e: TicketChangedV1 = decoded(env)?;
             Happened::Snapshot {
                 ticket: Box::new(Ticket::from(&e.ticket)),
                 change: e.change,
@@ -109,11 +100,11 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
                 action: e.action,
             }
         }
-        IncidentAssignedV1::TYPE => Happened::Assigned(decode(env)?),
-        IncidentActionAddedV1::TYPE => Happened::Acted(decode(env)?),
-        IncidentStatusChangedV1::TYPE => Happened::Status(decode(env)?),
-        TimepointReachedV1::TYPE => Happened::Timepoint(decode(env)?),
-        DirectoryChangedV1::TYPE => Happened::Directory(decode(env)?),
+        IncidentAssignedV1::TYPE => Happened::Assigned(decoded(env)?),
+        IncidentActionAddedV1::TYPE => Happened::Acted(decoded(env)?),
+        IncidentStatusChangedV1::TYPE => Happened::Status(decoded(env)?),
+        TimepointReachedV1::TYPE => Happened::Timepoint(decoded(env)?),
+        DirectoryChangedV1::TYPE => Happened::Directory(decoded(env)?),
         other => {
             return Err(HandlerError::Reject(format!(
                 "not an event we take: {other}"
@@ -152,15 +143,17 @@ impl Events {
     ) -> Result<Option<(Ticket, bool)>, HandlerError> {
         if let Some(t) = tickets::load(conn, env.tenant_id, id)
             .await
-            .map_err(retry)?
+            .map_err(HandlerError::retry)?
         {
             return Ok(Some((t, false)));
         }
         let fetched = tickets::fetch(&self.bus, env, kind, &id.to_string())
             .await
-            .map_err(retry)?;
+            .map_err(HandlerError::retry)?;
         if let Some(t) = &fetched {
-            tickets::save(conn, env.tenant_id, t).await.map_err(retry)?;
+            tickets::save(conn, env.tenant_id, t)
+                .await
+                .map_err(HandlerError::retry)?;
         }
         Ok(fetched.map(|t| (t, true)))
     }
@@ -177,7 +170,7 @@ impl Events {
             Happened::Directory(d) => {
                 directory::apply(c.conn, tenant, &d.entry)
                     .await
-                    .map_err(retry)?;
+                    .map_err(HandlerError::retry)?;
             }
             Happened::Snapshot {
                 ticket,
@@ -187,14 +180,16 @@ impl Events {
             } => {
                 let previous = tickets::load(c.conn, tenant, ticket.id)
                     .await
-                    .map_err(retry)?;
+                    .map_err(HandlerError::retry)?;
                 let mut t = previous.clone().unwrap_or_else(|| ticket.as_ref().clone());
                 let fresh = previous.is_none() || t.absorb(ticket.as_ref().clone());
                 if fresh {
                     if let Some(a) = action.as_ref().filter(|a| a.public) {
                         t.last_action = Some(a.text.clone());
                     }
-                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                    tickets::save(c.conn, tenant, &t)
+                        .await
+                        .map_err(HandlerError::retry)?;
                 }
                 // What the event says happened is said as the event has it,
                 // even if the copy already knows a later version (events
@@ -203,22 +198,26 @@ impl Events {
                 match change.as_str() {
                     "logged" => {
                         known_customer(c, env, ticket).await?;
-                        logged(c, ticket).await.map_err(retry)?;
+                        logged(c, ticket).await.map_err(HandlerError::retry)?;
                     }
                     "assigned" if fresh => {
                         let was = previous.as_ref().map(|p| (p.assignee_id, p.team_id));
                         if was != Some((t.assignee_id, t.team_id)) {
-                            assigned(c, &t, *actor_id).await.map_err(retry)?;
+                            assigned(c, &t, *actor_id)
+                                .await
+                                .map_err(HandlerError::retry)?;
                         }
                     }
                     "status" if resolves(ticket.kind, &ticket.status) => {
-                        resolved(c, ticket, None).await.map_err(retry)?;
+                        resolved(c, ticket, None)
+                            .await
+                            .map_err(HandlerError::retry)?;
                     }
                     "action" => {
                         if let Some(a) = action {
                             acted(c, if fresh { &t } else { ticket }, a)
                                 .await
-                                .map_err(retry)?;
+                                .map_err(HandlerError::retry)?;
                         }
                     }
                     _ => {}
@@ -236,9 +235,11 @@ impl Events {
                     // later one): tell whoever this event assigned.
                     t.assignee_id = e.assignee_id;
                     t.team_id = e.team_id;
-                    assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                    assigned(c, &t, e.actor.id)
+                        .await
+                        .map_err(HandlerError::retry)?;
                     if let Some(s) = e.supplier_id {
-                        supplier(c, &t, s).await.map_err(retry)?;
+                        supplier(c, &t, s).await.map_err(HandlerError::retry)?;
                     }
                     return Ok(());
                 }
@@ -253,12 +254,16 @@ impl Events {
                 if let Some(v) = e.version {
                     t.version = v;
                 }
-                tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                tickets::save(c.conn, tenant, &t)
+                    .await
+                    .map_err(HandlerError::retry)?;
                 if handlers_before != (t.assignee_id, t.team_id) {
-                    assigned(c, &t, e.actor.id).await.map_err(retry)?;
+                    assigned(c, &t, e.actor.id)
+                        .await
+                        .map_err(HandlerError::retry)?;
                 }
                 if let Some(s) = t.supplier_id.filter(|s| supplier_before != Some(*s)) {
-                    supplier(c, &t, s).await.map_err(retry)?;
+                    supplier(c, &t, s).await.map_err(HandlerError::retry)?;
                 }
             }
             Happened::Acted(e) => {
@@ -277,9 +282,11 @@ impl Events {
                     if let Some(v) = e.version {
                         t.version = v;
                     }
-                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                    tickets::save(c.conn, tenant, &t)
+                        .await
+                        .map_err(HandlerError::retry)?;
                 }
-                acted(c, &t, &e.action).await.map_err(retry)?;
+                acted(c, &t, &e.action).await.map_err(HandlerError::retry)?;
             }
             Happened::Status(e) => {
                 let Some((mut t, _)) = self
@@ -296,12 +303,14 @@ impl Events {
                     if let Some(v) = e.version {
                         t.version = v;
                     }
-                    tickets::save(c.conn, tenant, &t).await.map_err(retry)?;
+                    tickets::save(c.conn, tenant, &t)
+                        .await
+                        .map_err(HandlerError::retry)?;
                 }
                 if e.to == IncidentStatus::Resolved {
                     resolved(c, &t, e.survey_token.as_deref())
                         .await
-                        .map_err(retry)?;
+                        .map_err(HandlerError::retry)?;
                 }
             }
             Happened::Timepoint(e) => {
@@ -317,7 +326,7 @@ impl Events {
                 }
                 t.assignee_id = e.assignee_id.or(t.assignee_id);
                 t.team_id = e.team_id.or(t.team_id);
-                escalated(c, &t, e).await.map_err(retry)?;
+                escalated(c, &t, e).await.map_err(HandlerError::retry)?;
             }
         }
         Ok(())
@@ -339,7 +348,7 @@ async fn known_customer(
     env: &Envelope,
     t: &Ticket,
 ) -> Result<(), HandlerError> {
-    if t.customer_id.is_none() || c.customer(t).await.map_err(retry)?.is_some() {
+    if t.customer_id.is_none() || c.customer(t).await.map_err(HandlerError::retry)?.is_some() {
         return Ok(());
     }
     if runtime::store::now() - env.occurred_at < CUSTOMER_GRACE {
@@ -575,9 +584,11 @@ impl Events {
     /// Applies `group` in one transaction, with its inbox records: each
     /// event's copies updated and its emails queued, or nothing.
     async fn apply_group(&self, group: &[Pending]) -> Result<(), HandlerError> {
-        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut tx = self.store.begin().await.map_err(HandlerError::retry)?;
         let ids: Vec<Uuid> = group.iter().map(|p| p.env.message_id).collect();
-        let seen = inbox::check(&mut tx, CONSUMER, &ids).await.map_err(retry)?;
+        let seen = inbox::check(&mut tx, CONSUMER, &ids)
+            .await
+            .map_err(HandlerError::retry)?;
         let mut done = HashSet::new();
         let mut emails = Vec::new();
         let mut settings = HashMap::new();
@@ -589,7 +600,11 @@ impl Events {
             }
             let tenant = p.env.tenant_id;
             if let Entry::Vacant(slot) = settings.entry(tenant) {
-                slot.insert(tenant::settings(&mut tx, tenant).await.map_err(retry)?);
+                slot.insert(
+                    tenant::settings(&mut tx, tenant)
+                        .await
+                        .map_err(HandlerError::retry)?,
+                );
             }
             let sla = Sla {
                 bus: self.bus.clone(),
@@ -602,15 +617,15 @@ impl Events {
         }
         outgoing::enqueue(&mut tx, &emails, runtime::store::now())
             .await
-            .map_err(retry)?;
+            .map_err(HandlerError::retry)?;
         inbox::record(
             &mut tx,
             CONSUMER,
             done.into_iter().map(|id| (id, None)).collect(),
         )
         .await
-        .map_err(retry)?;
-        tx.commit().await.map_err(retry)?;
+        .map_err(HandlerError::retry)?;
+        tx.commit().await.map_err(HandlerError::retry)?;
         if !emails.is_empty() {
             metrics::counter!("notification_emails_queued_total").increment(emails.len() as u64);
             self.queued.notify_one();

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use notification::templates::one_line;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -264,12 +265,6 @@ async fn session(
         };
         write.write_all(reply).await?;
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// One line (to its LF), at most [`MAX_LINE`] bytes, within [`IDLE`].

@@ -74,6 +74,20 @@ pub enum HandlerError {
     Retry(String),
 }
 
+impl HandlerError {
+    /// A passing failure (`e` says what): deliver the message again later.
+    pub fn retry(e: impl std::fmt::Display) -> Self {
+        Self::Retry(e.to_string())
+    }
+}
+
+/// The message `env` carries, or its rejection: a message that does not
+/// decode never will, so it is dead-lettered with the reason.
+pub fn decoded<M: contracts::Message>(env: &Envelope) -> Result<M, HandlerError> {
+    env.decode::<M>()
+        .map_err(|e| HandlerError::Reject(e.to_string()))
+}
+
 /// What a queue is called and what it receives.
 #[derive(Debug, Clone)]
 pub struct QueueSpec {
