@@ -111,6 +111,8 @@ trait Entry: Serialize + Sized {
     const COLUMNS: &'static str;
     const WHAT: &'static str;
     fn from_row(row: &AnyRow) -> sqlx::Result<Self>;
+    /// The entry as the edge announces it.
+    fn announced(&self) -> DirectoryEntryV1;
 }
 
 impl Entry for Company {
@@ -126,6 +128,13 @@ impl Entry for Company {
             sender: email.map(|email| MailboxV1 { email, name }),
             created_at: from_micros(row.try_get(2)?),
         })
+    }
+    fn announced(&self) -> DirectoryEntryV1 {
+        DirectoryEntryV1::Company {
+            id: self.id,
+            name: self.name.clone(),
+            sender: self.sender.clone(),
+        }
     }
 }
 
@@ -143,6 +152,15 @@ impl Entry for Customer {
             created_at: from_micros(row.try_get(5)?),
         })
     }
+    fn announced(&self) -> DirectoryEntryV1 {
+        DirectoryEntryV1::Customer {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            company_id: self.company_id,
+            language: self.language.clone(),
+        }
+    }
 }
 
 impl Entry for Team {
@@ -156,6 +174,13 @@ impl Entry for Team {
             leader_id: uuid_at(row, 2)?,
             created_at: from_micros(row.try_get(3)?),
         })
+    }
+    fn announced(&self) -> DirectoryEntryV1 {
+        DirectoryEntryV1::Team {
+            id: self.id,
+            name: self.name.clone(),
+            leader_id: self.leader_id,
+        }
     }
 }
 
@@ -171,6 +196,14 @@ impl Entry for Agent {
             team_id: uuid_at(row, 3)?,
             created_at: from_micros(row.try_get(4)?),
         })
+    }
+    fn announced(&self) -> DirectoryEntryV1 {
+        DirectoryEntryV1::Agent {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            team_id: self.team_id,
+        }
     }
 }
 
@@ -327,17 +360,42 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
 
 /// Writes `entry`'s announcement to the outbox in the transaction that
 /// wrote the entry, commits it, and wakes the relay to publish it.
-async fn announce(
+async fn announce<E: Entry>(
     state: &AppState,
     mut tx: runtime::store::Tx,
     tenant: Uuid,
-    entry: DirectoryEntryV1,
+    entry: &E,
 ) -> ApiResult<()> {
-    let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
+    let envelope = Envelope::new(
+        tenant,
+        &DirectoryChangedV1 {
+            entry: entry.announced(),
+        },
+    );
     outbox::enqueue(&mut tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
     tx.commit().await?;
     state.relay.wake();
     Ok(())
+}
+
+/// The announcement of every entry of `E`'s table, of every tenant.
+async fn every<E: Entry>(tx: &mut sqlx::AnyConnection) -> sqlx::Result<Vec<Outgoing>> {
+    let tenant_at = E::COLUMNS.split(',').count();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, tenant_id FROM {}",
+        E::COLUMNS,
+        E::TABLE
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let tenant = id_at(row, tenant_at)?;
+        let entry = E::from_row(row)?.announced();
+        let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
+        events.push(Outgoing::event::<DirectoryChangedV1>(envelope));
+    }
+    Ok(events)
 }
 
 /// Announces the whole directory again, whether or not it was before (for
@@ -375,85 +433,11 @@ pub async fn announce_existing(
     if taken == 0 {
         return Ok(0);
     }
-    let mut events = Vec::new();
-    let mut add = |tenant: Option<String>, entry: DirectoryEntryV1| {
-        if let Some(tenant) = tenant.and_then(|t| Uuid::parse_str(&t).ok()) {
-            let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
-            events.push(Outgoing::event::<DirectoryChangedV1>(envelope));
-        }
-    };
     // Teams and companies first: agents and customers refer to them.
-    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, tenant_id FROM teams",
-        Team::COLUMNS
-    )))
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        let t = Team::from_row(&row)?;
-        add(
-            row.try_get(4)?,
-            DirectoryEntryV1::Team {
-                id: t.id,
-                name: t.name,
-                leader_id: t.leader_id,
-            },
-        );
-    }
-    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, tenant_id FROM companies",
-        Company::COLUMNS
-    )))
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        let c = Company::from_row(&row)?;
-        add(
-            row.try_get(5)?,
-            DirectoryEntryV1::Company {
-                id: c.id,
-                name: c.name,
-                sender: c.sender,
-            },
-        );
-    }
-    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, tenant_id FROM agents",
-        Agent::COLUMNS
-    )))
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        let a = Agent::from_row(&row)?;
-        add(
-            row.try_get(5)?,
-            DirectoryEntryV1::Agent {
-                id: a.id,
-                name: a.name,
-                email: a.email,
-                team_id: a.team_id,
-            },
-        );
-    }
-    for row in sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, tenant_id FROM customers",
-        Customer::COLUMNS
-    )))
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        let c = Customer::from_row(&row)?;
-        add(
-            row.try_get(6)?,
-            DirectoryEntryV1::Customer {
-                id: c.id,
-                name: c.name,
-                email: c.email,
-                company_id: c.company_id,
-                language: c.language,
-            },
-        );
-    }
+    let mut events = every::<Team>(&mut tx).await?;
+    events.extend(every::<Company>(&mut tx).await?);
+    events.extend(every::<Agent>(&mut tx).await?);
+    events.extend(every::<Customer>(&mut tx).await?);
     let announced = events.len();
     for chunk in events.chunks(1_000) {
         outbox::enqueue(&mut tx, chunk).await?;
@@ -525,12 +509,7 @@ async fn create_company(
     .bind(c.sender.as_ref().and_then(|s| s.name.clone()))
     .execute(&mut *tx)
     .await?;
-    let entry = DirectoryEntryV1::Company {
-        id: c.id,
-        name: c.name.clone(),
-        sender: c.sender.clone(),
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -592,14 +571,7 @@ async fn create_customer(
     .bind(micros(c.created_at))
     .execute(&mut *tx)
     .await?;
-    let entry = DirectoryEntryV1::Customer {
-        id: c.id,
-        name: c.name.clone(),
-        email: c.email.clone(),
-        company_id: c.company_id,
-        language: c.language.clone(),
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -669,14 +641,7 @@ async fn edit_customer(
     .bind(c.id.to_string())
     .execute(&mut *tx)
     .await?;
-    let entry = DirectoryEntryV1::Customer {
-        id: c.id,
-        name: c.name.clone(),
-        email: c.email.clone(),
-        company_id: c.company_id,
-        language: c.language.clone(),
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
     Ok(Json(c))
 }
 
@@ -716,12 +681,7 @@ async fn edit_company(
     .bind(c.id.to_string())
     .execute(&mut *tx)
     .await?;
-    let entry = DirectoryEntryV1::Company {
-        id: c.id,
-        name: c.name.clone(),
-        sender: c.sender.clone(),
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
     Ok(Json(c))
 }
 
@@ -768,13 +728,7 @@ async fn edit_agent(
     .bind(a.id.to_string())
     .execute(&mut *tx)
     .await?;
-    let entry = DirectoryEntryV1::Agent {
-        id: a.id,
-        name: a.name.clone(),
-        email: a.email.clone(),
-        team_id: a.team_id,
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &a).await?;
     Ok(Json(a))
 }
 
@@ -809,12 +763,7 @@ async fn create_team(
         .bind(micros(t.created_at))
         .execute(&mut *tx)
         .await?;
-    let entry = DirectoryEntryV1::Team {
-        id: t.id,
-        name: t.name.clone(),
-        leader_id: t.leader_id,
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &t).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -869,13 +818,7 @@ async fn create_agent(
         .bind(micros(a.created_at))
         .execute(&mut *tx)
         .await?;
-    let entry = DirectoryEntryV1::Agent {
-        id: a.id,
-        name: a.name.clone(),
-        email: a.email.clone(),
-        team_id: a.team_id,
-    };
-    announce(&state, tx, who.tenant_id, entry).await?;
+    announce(&state, tx, who.tenant_id, &a).await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
