@@ -87,6 +87,40 @@ pub struct AppState {
     pub relay: runtime::outbox::Relay,
 }
 
+/// A running edge: its state (what every handler reads) and its tasks
+/// (the relay of its outbox).
+pub struct Edge {
+    pub state: AppState,
+    /// Its tasks: stop it with `running.stop()`, after the HTTP server.
+    pub running: runtime::service::Running,
+}
+
+impl Edge {
+    /// Migrates the edge's store and starts relaying what it announces.
+    /// Requests wait `request_timeout` for the service behind them.
+    pub async fn start(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        request_timeout: Duration,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<Self, StoreError> {
+        migrate(&store).await?;
+        let mut running = runtime::service::Running::new("edge", stop);
+        let relay = runtime::outbox::Relay::new(store.clone(), bus.clone());
+        running.relay(&relay);
+        Ok(Self {
+            state: AppState {
+                store,
+                bus,
+                request_timeout,
+                tokens: Arc::default(),
+                relay,
+            },
+            running,
+        })
+    }
+}
+
 /// Applies the edge's migrations (and the outbox it announces through),
 /// then announces the directory that existed before the edge announced
 /// each change, once.

@@ -37,9 +37,9 @@ use std::sync::Arc;
 
 use runtime::bus::{Bus, BusError, QueueSpec};
 use runtime::outbox::Relay;
+use runtime::service::Running;
 use runtime::store::{Migration, Store, StoreError};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::now::Now;
@@ -81,9 +81,8 @@ pub enum StartError {
 pub struct Escalation {
     pub store: Store,
     pub relay: Relay,
-    tasks: Vec<JoinHandle<()>>,
-    relay_task: JoinHandle<()>,
-    relay_stop: CancellationToken,
+    /// Its tasks: stop it with `running.stop()`.
+    pub running: Running,
 }
 
 impl Escalation {
@@ -98,38 +97,33 @@ impl Escalation {
     ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("escalation", MIGRATIONS).await?;
+        let mut running = Running::new("escalation", &stop);
         let relay = Relay::new(store.clone(), bus.clone());
-        let relay_stop = CancellationToken::new();
-        let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
         let handler = Arc::new(commands::Commands {
             store: store.clone(),
             now: now.clone(),
         });
         let spec = QueueSpec::commands(contracts::escalation::ESCALATION_QUEUE, PREFETCH);
-        let commands = bus.consume(spec, handler, stop.clone()).await?;
+        running.adopt(
+            "commands",
+            bus.consume(spec, handler, running.token()).await?,
+        );
         let wake = Arc::new(Notify::new());
         let (tracker, writer) = tracker::Tracker::new(store.clone(), wake.clone());
         let events = bus
-            .consume(tracker::spec(EVENT_PREFETCH), tracker, stop.clone())
+            .consume(tracker::spec(EVENT_PREFETCH), tracker, running.token())
             .await?;
-        let firing = tokio::spawn(firing::run(store.clone(), now, relay.clone(), wake, stop));
+        running.adopt("ticket events", events);
+        running.adopt("tracker writer", writer);
+        running.spawn(
+            "firing",
+            firing::run(store.clone(), now, relay.clone(), wake, running.token()),
+        );
+        running.relay(&relay);
         Ok(Self {
             store,
             relay,
-            tasks: vec![commands, events, writer, firing],
-            relay_task,
-            relay_stop,
+            running,
         })
-    }
-
-    /// Waits until the consumers drained, the writer committed what it was
-    /// handed, the firing loop stopped, and the relay published what they
-    /// wrote.
-    pub async fn run_until_stopped(self) {
-        for task in self.tasks {
-            let _ = task.await;
-        }
-        self.relay_stop.cancel();
-        let _ = self.relay_task.await;
     }
 }

@@ -33,9 +33,9 @@ pub mod tickets;
 use std::sync::Arc;
 
 use runtime::bus::{Bus, BusError, QueueSpec};
+use runtime::service::Running;
 use runtime::store::{Migration, Store, StoreError};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -69,7 +69,8 @@ pub struct Config {
 /// A running notification service.
 pub struct Notification {
     pub store: Store,
-    tasks: Vec<JoinHandle<()>>,
+    /// Its tasks: stop it with `running.stop()`.
+    pub running: Running,
 }
 
 impl Notification {
@@ -83,36 +84,33 @@ impl Notification {
     ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("notification", MIGRATIONS).await?;
+        let mut running = Running::new("notification", &stop);
         let queued = Arc::new(Notify::new());
         let handler = Arc::new(commands::Commands {
             store: store.clone(),
             bus: bus.clone(),
         });
         let spec = QueueSpec::commands(contracts::notification::NOTIFICATION_QUEUE, PREFETCH);
-        let commands = bus.consume(spec, handler, stop.clone()).await?;
+        running.adopt(
+            "commands",
+            bus.consume(spec, handler, running.token()).await?,
+        );
         let (events, writer) = events::consumer(events::Events {
             store: store.clone(),
             bus: bus.clone(),
             queued: queued.clone(),
         });
-        let events = bus.consume(events::spec(), events, stop.clone()).await?;
+        running.adopt(
+            "events",
+            bus.consume(events::spec(), events, running.token()).await?,
+        );
+        running.adopt("events writer", writer);
         let sender = Arc::new(sender::Sender::new(
             store.clone(),
             config.smtp_url,
             config.smtp_ca,
         ));
-        let sending = tokio::spawn(sender.run(queued, stop));
-        Ok(Self {
-            store,
-            tasks: vec![commands, events, writer, sending],
-        })
-    }
-
-    /// Waits until the consumers drained, the writer applied what it was
-    /// handed, and the sender stopped.
-    pub async fn run_until_stopped(self) {
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        running.spawn("sender", sender.run(queued, running.token()));
+        Ok(Self { store, running })
     }
 }

@@ -8,16 +8,22 @@
 //! - [`outbox`], [`inbox`]: exactly-once effects over at-least-once delivery.
 //! - [`telemetry`]: logs, spans, W3C trace context.
 //! - [`metrics`]: the Prometheus recorder.
+//! - [`service`]: the start/stop handle of a running service, which owns
+//!   its tasks and reports one that died.
 //! - [`shutdown`]: the process-wide cancellation token.
+//! - `testing` (feature `testing`, for tests and the benchmark): fresh
+//!   databases and bus prefixes, an SMTP server to send to.
 
 pub mod bus;
 pub mod ids;
 pub mod inbox;
 pub mod metrics;
 pub mod outbox;
+pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The runtime's own migrations (outbox and inbox), applied to every

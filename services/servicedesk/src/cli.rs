@@ -28,6 +28,7 @@ pub enum Command {
     #[command(subcommand)]
     Directory(DirectoryCommand),
     /// Measure incidents created per second end to end, next to the ceilings of the parts.
+    #[cfg(feature = "bench")]
     Bench(crate::bench::BenchArgs),
     /// Print the AsyncAPI document of the messages suppliers exchange with the desk.
     Asyncapi,

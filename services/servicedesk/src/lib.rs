@@ -7,10 +7,12 @@
 //! - [`tenant`]: `tenant create`.
 //! - [`mailgate`]: `mailgate`, email into the desk (a pipe or SMTP).
 //! - [`asyncapi`]: `asyncapi`, the AsyncAPI document of the supplier messages.
-//! - [`bench`]: `bench`, the end-to-end benchmark and its ceilings.
+//! - `bench` (feature `bench`): `bench`, the end-to-end benchmark and its
+//!   ceilings.
 //! - [`process`]: running `servicedesk` as a child process.
 
 pub mod asyncapi;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod mailgate;

@@ -4,7 +4,7 @@
 //! hands email to the desk; `bench` measures the desk. The parts live in the crate's library (`lib.rs`).
 
 use clap::Parser;
-use servicedesk::{bench, cli, serve, tenant};
+use servicedesk::{cli, serve, tenant};
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
@@ -25,7 +25,8 @@ fn main() -> std::process::ExitCode {
             cli::Command::Directory(cli::DirectoryCommand::Announce(args)) => {
                 tenant::announce_directory(args).await
             }
-            cli::Command::Bench(args) => bench::run(args).await,
+            #[cfg(feature = "bench")]
+            cli::Command::Bench(args) => servicedesk::bench::run(args).await,
             cli::Command::Asyncapi => {
                 println!("{:#}", servicedesk::asyncapi::document());
                 Ok(())

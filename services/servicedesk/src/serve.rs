@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use runtime::bus::Bus;
 use runtime::bus::amqp::AmqpBus;
 use runtime::bus::embedded::EmbeddedBus;
+use runtime::service::{Died, Running};
 use runtime::store::Store;
 use runtime::{shutdown, telemetry};
 use tokio_util::sync::CancellationToken;
@@ -79,65 +80,61 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Target::Edge => {
             let store = edge_store(&args.store).await?;
-            edge::migrate(&store)
-                .await
-                .context("migrating the edge database")?;
-            serve_edge(&args, store, connect().await?, vec![], stop).await
+            let edge = start_edge(&args, store, connect().await?, &stop).await?;
+            serve_edge(&args, edge, vec![], vec![], stop).await
         }
         Target::Escalation => {
             let store = open_store(&args.store, "escalation").await?;
             let bus = connect().await?;
-            let services = CancellationToken::new();
-            let escalation = escalation::Escalation::start(
-                store.clone(),
-                bus.clone(),
-                args.now(),
-                services.clone(),
-            )
-            .await
-            .context("starting escalation")?;
-            let drain = escalation.run_until_stopped();
-            serve_service(&args, "escalation", store, bus, services, drain, stop).await
+            let escalation =
+                escalation::Escalation::start(store.clone(), bus.clone(), args.now(), stop.clone())
+                    .await
+                    .context("starting escalation")?;
+            serve_service(&args, "escalation", store, bus, escalation.running, stop).await
         }
         Target::Notification => {
             let store = open_store(&args.store, "notification").await?;
             let bus = connect().await?;
-            let services = CancellationToken::new();
             let notification = notification::Notification::start(
                 store.clone(),
                 bus.clone(),
                 args.mail()?,
-                services.clone(),
+                stop.clone(),
             )
             .await
             .context("starting notification")?;
-            let drain = notification.run_until_stopped();
-            serve_service(&args, "notification", store, bus, services, drain, stop).await
+            serve_service(
+                &args,
+                "notification",
+                store,
+                bus,
+                notification.running,
+                stop,
+            )
+            .await
         }
         Target::Ticketing => {
             let store = open_store(&args.store, "ticketing").await?;
             let bus = connect().await?;
-            let services = CancellationToken::new();
-            let ticketing =
-                ticketing::Ticketing::start(store.clone(), bus.clone(), services.clone())
-                    .await
-                    .context("starting ticketing")?;
-            let drain = ticketing.run_until_stopped();
-            serve_service(&args, "ticketing", store, bus, services, drain, stop).await
+            let ticketing = ticketing::Ticketing::start(store.clone(), bus.clone(), stop.clone())
+                .await
+                .context("starting ticketing")?;
+            serve_service(&args, "ticketing", store, bus, ticketing.running, stop).await
         }
     }
 }
 
-/// Serves a service target's health and metrics until `stop`. On SIGTERM
-/// it stops taking messages at once (`services`); in-flight ones finish and
-/// are acked (`drain`), the rest stay queued for another replica.
+/// Serves a service target's health and metrics until `stop` (SIGTERM) or
+/// until a task of the service dies. Then it stops taking messages at once;
+/// in-flight ones finish and are acked, the rest stay queued for another
+/// replica. A task that died makes the process exit non-zero, so the
+/// orchestrator restarts it.
 async fn serve_service(
     args: &ServeArgs,
     name: &'static str,
     store: Store,
     bus: Arc<dyn Bus>,
-    services: CancellationToken,
-    drain: impl std::future::Future<Output = ()> + Send + 'static,
+    mut running: Running,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let readiness = edge::ops::Readiness {
@@ -146,16 +143,38 @@ async fn serve_service(
     };
     let listener = bind(args).await?;
     announce(&listener, name, None)?;
-    let drained = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            stop.cancelled().await;
-            services.cancel();
-            drain.await;
-        }
-    });
-    edge::serve(listener, edge::ops::router(readiness), stop).await?;
-    drained.await?;
+    let http = tokio::spawn(edge::serve(
+        listener,
+        edge::ops::router(readiness),
+        stop.clone(),
+    ));
+    let died = until_stopped(&stop, &mut [&mut running]).await;
+    let stopped = running.stop().await;
+    http.await??;
+    outcome(died, vec![stopped])
+}
+
+/// Waits for the shutdown signal, or for a task of one of `services` to
+/// die; then asks the whole process to stop, and says which died.
+async fn until_stopped(stop: &CancellationToken, services: &mut [&mut Running]) -> Option<Died> {
+    let died = futures_util::future::select_all(services.iter_mut().map(|s| Box::pin(s.died())));
+    let died = tokio::select! {
+        () = stop.cancelled() => None,
+        (died, _, _) = died => Some(died),
+    };
+    stop.cancel();
+    died
+}
+
+/// The process's result: the task that died while it ran, else one that
+/// failed while stopping.
+fn outcome(died: Option<Died>, stopped: Vec<Result<(), Died>>) -> anyhow::Result<()> {
+    if let Some(died) = died {
+        bail!("stopped because {died}");
+    }
+    for s in stopped {
+        s.context("while stopping")?;
+    }
     Ok(())
 }
 
@@ -169,13 +188,10 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     let bus = Arc::new(EmbeddedBus::new());
     let ticketing_store = open_store(&args.store, "ticketing").await?;
     let edge_store = edge_store(&args.store).await?;
-    edge::migrate(&edge_store)
-        .await
-        .context("migrating the edge database")?;
-    // Services stop after the HTTP server has drained, so requests in
-    // flight still get their answers.
     let escalation_store = open_store(&args.store, "escalation").await?;
     let notification_store = open_store(&args.store, "notification").await?;
+    // Services stop after the HTTP server has drained, so requests in
+    // flight still get their answers: they run on a token of their own.
     let services = CancellationToken::new();
     let ticketing =
         ticketing::Ticketing::start(ticketing_store.clone(), bus.clone(), services.clone())
@@ -197,49 +213,50 @@ async fn embedded(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()
     )
     .await
     .context("starting notification")?;
+    let edge = start_edge(&args, edge_store, bus, &services).await?;
     serve_edge(
         &args,
-        edge_store,
-        bus,
+        edge,
         vec![
             ("ticketing", ticketing_store),
             ("escalation", escalation_store),
             ("notification", notification_store),
         ],
+        vec![ticketing.running, escalation.running, notification.running],
         stop,
     )
-    .await?;
-    services.cancel();
-    ticketing.run_until_stopped().await;
-    escalation.run_until_stopped().await;
-    notification.run_until_stopped().await;
-    Ok(())
+    .await
 }
 
-async fn serve_edge(
+async fn start_edge(
     args: &ServeArgs,
     store: Store,
     bus: Arc<dyn Bus>,
+    stop: &CancellationToken,
+) -> anyhow::Result<edge::Edge> {
+    let timeout = Duration::from_secs(args.request_timeout.max(1));
+    edge::Edge::start(store, bus, timeout, stop)
+        .await
+        .context("migrating the edge database")
+}
+
+/// Serves the API until `stop` or until a task of the edge or of
+/// `services` (the embedded desk's) dies; then the HTTP server finishes its
+/// open requests, and the services and the edge's relay stop, in that
+/// order.
+async fn serve_edge(
+    args: &ServeArgs,
+    edge: edge::Edge,
     more_stores: Vec<(&'static str, Store)>,
+    mut services: Vec<Running>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut stores = vec![("edge", store.clone())];
+    let edge::Edge { state, mut running } = edge;
+    let mut stores = vec![("edge", state.store.clone())];
     stores.extend(more_stores);
     let readiness = edge::ops::Readiness {
         stores,
-        bus: bus.clone(),
-    };
-    // The edge's outbox (its directory's announcements), relayed until the
-    // HTTP server has stopped.
-    let relay = runtime::outbox::Relay::new(store.clone(), bus.clone());
-    let relay_stop = CancellationToken::new();
-    let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
-    let state = edge::AppState {
-        store,
-        bus,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        tokens: Arc::default(),
-        relay,
+        bus: state.bus.clone(),
     };
     let listener = bind(args).await?;
     let hint = match &args.store.database_url {
@@ -252,10 +269,21 @@ async fn serve_edge(
         ),
     };
     announce(&listener, "edge", Some(&hint))?;
-    edge::serve(listener, edge::router(state, readiness), stop).await?;
-    relay_stop.cancel();
-    let _ = relay_task.await;
-    Ok(())
+    let http = tokio::spawn(edge::serve(
+        listener,
+        edge::router(state, readiness),
+        stop.clone(),
+    ));
+    let mut watched: Vec<&mut Running> = services.iter_mut().collect();
+    watched.push(&mut running);
+    let died = until_stopped(&stop, &mut watched).await;
+    http.await??;
+    let mut stopped = Vec::new();
+    for service in services {
+        stopped.push(service.stop().await);
+    }
+    stopped.push(running.stop().await);
+    outcome(died, stopped)
 }
 
 async fn bind(args: &ServeArgs) -> anyhow::Result<tokio::net::TcpListener> {

@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use runtime::bus::{Bus, BusError, QueueSpec};
 use runtime::outbox::Relay;
+use runtime::service::Running;
 use runtime::store::{Migration, Store, StoreError};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -97,12 +97,8 @@ pub enum StartError {
 pub struct Ticketing {
     pub store: Store,
     pub relay: Relay,
-    consumer: JoinHandle<()>,
-    supplier_consumer: JoinHandle<()>,
-    escalation_consumer: JoinHandle<()>,
-    writer: JoinHandle<()>,
-    relay_task: JoinHandle<()>,
-    relay_stop: CancellationToken,
+    /// Its tasks: stop it with `running.stop()`.
+    pub running: Running,
 }
 
 impl Ticketing {
@@ -115,6 +111,7 @@ impl Ticketing {
     ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("ticketing", MIGRATIONS).await?;
+        let mut running = Running::new("ticketing", &stop);
         let relay = Relay::new(store.clone(), bus.clone());
         let (handler, writer) = commands::Commands::new(store.clone(), relay.clone(), bus.clone());
         let inbound = suppliers::Inbound {
@@ -122,41 +119,29 @@ impl Ticketing {
             commands: handler.clone(),
             relay: relay.clone(),
         };
-        let supplier_consumer = bus
-            .consume(suppliers::inbound_spec(), Arc::new(inbound), stop.clone())
-            .await?;
         let escalations = escalations::Escalations {
             commands: handler.clone(),
         };
-        let escalation_consumer = bus
-            .consume(escalations::spec(), Arc::new(escalations), stop.clone())
-            .await?;
         let spec = QueueSpec::commands(contracts::incident::TICKETING_QUEUE, PREFETCH);
-        let consumer = bus.consume(spec, handler, stop).await?;
-        let relay_stop = CancellationToken::new();
-        let relay_task = tokio::spawn(relay.clone().run(relay_stop.clone()));
+        for (name, spec, handler) in [
+            (
+                "supplier updates",
+                suppliers::inbound_spec(),
+                Arc::new(inbound) as Arc<dyn runtime::bus::Handler>,
+            ),
+            ("escalations", escalations::spec(), Arc::new(escalations)),
+            ("commands", spec, handler),
+        ] {
+            running.adopt(name, bus.consume(spec, handler, running.token()).await?);
+        }
+        // The consumers hold the writer's only senders: it ends when they
+        // have drained, after committing what they handed it.
+        running.adopt("writer", writer);
+        running.relay(&relay);
         Ok(Self {
             store,
             relay,
-            consumer,
-            supplier_consumer,
-            escalation_consumer,
-            writer,
-            relay_task,
-            relay_stop,
+            running,
         })
-    }
-
-    /// Waits until the consumer drained, the writer committed what it was
-    /// handed, and the relay published what they wrote.
-    pub async fn run_until_stopped(self) {
-        let _ = self.consumer.await;
-        let _ = self.supplier_consumer.await;
-        let _ = self.escalation_consumer.await;
-        // The consumer dropped the handler, so the writer ends when its
-        // queue is empty.
-        let _ = self.writer.await;
-        self.relay_stop.cancel();
-        let _ = self.relay_task.await;
     }
 }

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A poisoned lock only means another thread panicked mid-update of a plain
 /// map; the data is still usable.
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

@@ -324,8 +324,7 @@ async fn desk(store: Store, bus: Arc<dyn Bus>, smtp: &str, n: usize) -> anyhow::
         deadline,
     )
     .await?;
-    stop.cancel();
-    service.run_until_stopped().await;
+    service.running.stop().await?;
     let rate = |at: Instant| n as f64 / (at - started).as_secs_f64();
     Ok((rate(queued), rate(sent)))
 }
