@@ -839,6 +839,85 @@ pub async fn bad_input_is_refused_clearly(desk: &Desk) {
         .expect(201);
 }
 
+/// What HTTP clients rely on: a request refused before its body was read
+/// still gets its answer on a kept-alive connection, which stays usable
+/// (once, a client saw such a connection closed without a response); a
+/// path that is not UTF-8 is a JSON error; JSON is never sniffed.
+pub async fn http_answers_reach_the_client(desk: &Desk) {
+    use tokio::io::AsyncWriteExt;
+
+    let admin = desk.tenant("Plain HTTP").await;
+    let addr = desk.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    // Larger than any socket buffer, refused on its token before the body
+    // is read.
+    let big = format!("{{\"summary\": \"{}\"}}", "x".repeat(200_000));
+    let mut answers = Vec::new();
+    for (token, body) in [("sd_wrong", big.as_str()), ("sd_wrong", "{}")] {
+        let request = format!(
+            "POST /api/v1/requests/0195c0d8-0000-7000-8000-000000000000/assign HTTP/1.1\r\n\
+             Host: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(request.as_bytes())
+            .await
+            .expect("request sent");
+        answers.push(read_answer(&mut conn).await);
+    }
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(answer.contains("\"unauthorized\""), "{answer}");
+        assert!(
+            !answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+    }
+
+    // A path that is not UTF-8: JSON like every other refusal.
+    admin
+        .get("/api/v1/incidents/%FF%FE")
+        .await
+        .error(400, "validation_failed");
+    let (status, headers, _) = admin.download("/api/v1/incidents").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["content-type"], "application/json");
+}
+
+/// One HTTP/1.1 answer (headers and a `Content-Length` body) from `conn`.
+async fn read_answer(conn: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .expect("the connection stays open until the answer is read");
+        assert!(n > 0, "connection closed without a response; got: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Health, readiness, metrics and the API description answer without a token.
 pub async fn operations_endpoints(desk: &Desk) {
     let anyone = Api::new(&desk.base, None);
@@ -1005,6 +1084,7 @@ pub async fn all(desk: &Desk) {
     tenants_are_isolated(desk).await;
     customers_see_only_their_own(desk).await;
     bad_input_is_refused_clearly(desk).await;
+    http_answers_reach_the_client(desk).await;
     operations_endpoints(desk).await;
     retries_with_an_idempotency_key_are_served_once(desk).await;
     the_priority_matrix_is_the_tenants_own(desk).await;

@@ -12,7 +12,7 @@
 //! public).
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{Principal, Staff};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::Params;
+use crate::extract::{Params, Path};
 use crate::incidents::call;
 use crate::served::served;
 use crate::tickets::{Kind, segment};

@@ -3,7 +3,7 @@
 //! is announced (`edge.directory.changed`, through the edge's outbox), so
 //! the services that write to people (notification) keep their own copy.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{self, Admin, Principal, Staff, TokenFor};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Params, Path};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -52,7 +52,16 @@ pub struct ApiError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// What broke, for an internal error: logged by the edge's middleware
+    /// with the request's span, never shown to the caller.
+    #[serde(skip)]
+    cause: Option<String>,
 }
+
+/// The cause of a 500, carried on the response to the middleware that logs
+/// it.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -62,6 +71,7 @@ impl ApiError {
             error,
             message: message.into(),
             details: None,
+            cause: None,
         }
     }
 
@@ -78,11 +88,13 @@ impl ApiError {
         Self::new(Code::Forbidden, "your role may not do this")
     }
 
-    /// Something broke that the caller did not cause: logged with its cause,
-    /// answered without it.
+    /// Something broke that the caller did not cause: answered without its
+    /// cause but with the request's trace id (to quote to support), and
+    /// logged with the cause by the middleware.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(Code::Internal, "internal error")
+        let mut e = Self::new(Code::Internal, "internal error");
+        e.cause = Some(cause.to_string());
+        e
     }
 }
 
@@ -99,6 +111,7 @@ impl From<ErrorBody> for ApiError {
             error,
             message: body.message,
             details: body.details,
+            cause: None,
         }
     }
 }
@@ -144,9 +157,19 @@ impl From<BusError> for ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         let status = self.error.status();
+        let cause = self.cause.take();
+        if self.error == Code::Internal
+            && let Some(trace_id) = crate::trace::id()
+        {
+            self.message = format!("internal error; quote trace id {trace_id} to support");
+            self.details = Some(serde_json::json!({ "trace_id": trace_id }));
+        }
         let mut response = (status, Json(self)).into_response();
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

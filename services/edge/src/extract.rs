@@ -132,3 +132,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filters<T> {
         Ok(Filters(from_query(rest.finish().as_bytes())?, fields))
     }
 }
+
+/// Path parameters; one that cannot be read (invalid UTF-8, a wrong type)
+/// answers the JSON error like every other bad input, not axum's plain
+/// text.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(e) => Err(ApiError::new(
+                Code::ValidationFailed,
+                format!("the path is not valid: {}", e.body_text()),
+            )),
+        }
+    }
+}

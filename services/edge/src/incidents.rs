@@ -2,13 +2,12 @@
 //! agents, teams and customers exist (it owns the directory), then asks the
 //! ticketing service over the bus.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
 use contracts::{Command, Envelope, Page};
-use runtime::telemetry;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -16,7 +15,7 @@ use crate::AppState;
 use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Filters};
+use crate::extract::{Body, Filters, Path};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,17 +60,8 @@ pub async fn call_for<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
-    // The exported span's context when spans are exported; else the
-    // caller's trace (or a new one) with a span id of our own.
-    let traceparent = telemetry::current_traceparent().unwrap_or_else(|| {
-        headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .filter(|t| telemetry::trace_id(t).is_some())
-            .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
-    });
     let mut envelope = Envelope::new(tenant, command)
-        .with_traceparent(Some(traceparent))
+        .with_traceparent(Some(crate::trace::outgoing()))
         .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
     if let Some(key) = idempotency_key(headers)? {
         envelope = envelope.with_id(idempotent_id(tenant, caller, C::TYPE, key));

@@ -7,7 +7,7 @@
 //! runs no script and loads nothing: the template is the tenant's own, and
 //! the values in it are escaped by ticketing.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::auth::{Admin, Principal, Staff};
 use crate::directory::PageParams;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::served::served;
 use crate::tickets::Kind;

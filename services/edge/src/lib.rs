@@ -19,6 +19,9 @@
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
+//! - [`trace`]: the trace each request belongs to.
+//! - [`unread`]: what a handler left of a request body is read, so the
+//!   answer reaches the client.
 
 pub mod attachments;
 pub mod auth;
@@ -36,6 +39,8 @@ pub mod served;
 pub mod slas;
 pub mod suppliers;
 pub mod tickets;
+pub mod trace;
+pub mod unread;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,15 +153,38 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(ops::router(readiness))
+    layered(
+        Router::new()
+            .nest("/api/v1", api)
+            .merge(ops::router(readiness)),
+    )
+}
+
+/// `routes` with what every answer goes through: JSON errors for unknown
+/// routes and methods, a caught panic, [`track`], and the rest of the body
+/// read ([`unread`]).
+fn layered(routes: Router) -> Router {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside `track`, so a panic's 500 is counted, logged and names
+        // the request's trace like any other.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |panic: Box<dyn std::any::Any + Send>| {
+                ApiError::internal(&panic_text(panic.as_ref())).into_response()
+            },
+        ))
         .layer(middleware::from_fn(track))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(Code::Internal, "internal error").into_response()
-        }))
+        .layer(middleware::from_fn(unread::drained))
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("a handler panicked: {text}")
 }
 
 async fn not_found() -> ApiError {
@@ -170,8 +198,9 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// One span and one set of metrics per request, labelled by route (the
-/// matched pattern, so ids do not explode the label space).
+/// One span, one trace and one set of metrics per request, labelled by
+/// route (the matched pattern, so ids do not explode the label space). An
+/// internal error is logged here with its cause, once.
 async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -185,6 +214,7 @@ async fn track(req: Request, next: Next) -> Response {
         tenant = tracing::field::Empty,
         role = tracing::field::Empty,
         status = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     if let Some(tp) = req
         .headers()
@@ -193,15 +223,26 @@ async fn track(req: Request, next: Next) -> Response {
     {
         runtime::telemetry::continue_trace(&span, tp);
     }
+    let traceparent = trace::for_request(req.headers());
+    if let Some(id) = runtime::telemetry::trace_id(&traceparent) {
+        span.record("trace_id", id);
+    }
     let started = Instant::now();
-    let response = next.run(req).instrument(span.clone()).await;
+    let mut response = trace::within(traceparent, next.run(req).instrument(span.clone())).await;
+    // JSON (and everything else) is read as what it says it is.
+    response
+        .headers_mut()
+        .entry(axum::http::header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(axum::http::HeaderValue::from_static("nosniff"));
     let status = response.status().as_u16();
     span.record("status", status);
     let elapsed = started.elapsed().as_secs_f64();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(elapsed);
-    if response.status().is_server_error() {
+    if let Some(error::InternalCause(cause)) = response.extensions().get() {
+        tracing::error!(parent: &span, status, error = %cause, "internal error");
+    } else if response.status().is_server_error() {
         tracing::warn!(parent: &span, status, "request failed");
     }
     response
@@ -216,4 +257,92 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn answer(
+        uri: &str,
+        traceparent: Option<&str>,
+    ) -> (StatusCode, Response, serde_json::Value) {
+        let routes = Router::new()
+            .route(
+                "/broken",
+                get(|| async { ApiError::internal(&"the disk is on fire") }),
+            )
+            .route(
+                "/panics",
+                get(|| async {
+                    if true {
+                        panic!("a bug");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route(
+                "/things/{id}",
+                get(|crate::extract::Path(id): crate::extract::Path<String>| async move { id }),
+            );
+        let mut req = Request::get(uri);
+        if let Some(tp) = traceparent {
+            req = req.header("traceparent", tp);
+        }
+        let response = layered(routes)
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("answered");
+        let status = response.status();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, Response::from_parts(parts, Body::empty()), json)
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_names_the_trace_and_hides_its_cause() {
+        let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let (status, response, body) = answer("/broken", Some(caller)).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "internal");
+        assert_eq!(
+            body["details"]["trace_id"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(!body.to_string().contains("fire"), "{body}");
+        // The middleware has the cause, to log it.
+        let cause = response.extensions().get::<error::InternalCause>();
+        assert_eq!(cause.map(|c| c.0.as_str()), Some("the disk is on fire"));
+
+        // Without a caller's trace, a new one.
+        let (_, _, body) = answer("/broken", None).await;
+        let id = body["details"]["trace_id"].as_str().expect("a trace id");
+        assert_eq!(id.len(), 32);
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_json_500_with_the_trace() {
+        let (status, _, body) = answer("/panics", None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "internal");
+        assert!(body["details"]["trace_id"].is_string(), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_path_that_is_not_utf8_is_a_json_400() {
+        let (status, response, body) = answer("/things/%FF%FE", None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "validation_failed", "{body}");
+        assert_eq!(response.headers()["content-type"], "application/json",);
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let (status, _, body) = answer("/nowhere", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"], "not_found");
+    }
 }

@@ -5,7 +5,7 @@
 //! one RFC 5322 message and keeps its attachments on the ticket it became.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::attachments::{self, File};
 use crate::auth::{Admin, Principal, Staff};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::Body;
+use crate::extract::{Body, Path};
 use crate::incidents::call;
 use crate::tickets::{Kind, segment};
 

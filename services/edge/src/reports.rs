@@ -6,7 +6,7 @@
 //! first) are prefixed with `'`; SVG text is escaped, and both are
 //! [`served`] with `nosniff` and a CSP that runs nothing.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Params;
+use crate::extract::{Params, Path};
 use crate::incidents::call;
 use crate::served::served;
 

@@ -4,7 +4,7 @@
 //! `/api/v1/{kind}/{id}/sla` (the targets now and the timeline), and the
 //! SLA reports (`/api/v1/reports/sla`, `/api/v1/reports/sla/breaches`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -15,8 +15,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Body;
-use crate::extract::Params;
+use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::tickets::Kind;
 

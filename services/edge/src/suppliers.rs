@@ -3,7 +3,6 @@
 //! one answers its token once; ticketing keeps only its hash. A lost or
 //! leaked token is replaced with `POST /suppliers/{id}/token`.
 
-use axum::extract::Path;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Admin, Staff};
 use crate::error::ApiResult;
-use crate::extract::Body;
+use crate::extract::{Body, Path};
 use crate::incidents::call;
 
 pub fn routes() -> Router<AppState> {

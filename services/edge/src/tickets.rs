@@ -6,7 +6,7 @@
 //! Which kind a route is for comes from its path ([`Kind`]), so one handler
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
-use axum::extract::{FromRequestParts, MatchedPath, Path, State};
+use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Filters, Params};
+use crate::extract::{Body, Filters, Params, Path};
 use crate::incidents::call;
 use crate::inputs;
 use crate::knowledge;

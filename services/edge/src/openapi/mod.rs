@@ -347,6 +347,14 @@ fn error_schema() -> Value {
                 ),
             ),
             (
+                "trace_id",
+                about(
+                    json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
+                    "`internal`: the request's trace id (the caller's `traceparent`'s, or a new one): \
+                     quote it to support, who find the request's log lines by it.",
+                ),
+            ),
+            (
                 "from",
                 about(
                     text(),
@@ -1284,7 +1292,9 @@ fn not_json() -> (u16, String) {
 fn internal() -> (u16, String) {
     (
         500,
-        "`internal`: something broke on the desk's side; it is logged there.".to_owned(),
+        "`internal`: something broke on the desk's side; it is logged there, and `details.trace_id` \
+         names the request to quote to support."
+            .to_owned(),
     )
 }
 
