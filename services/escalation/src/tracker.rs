@@ -19,7 +19,8 @@ use jiff::Timestamp;
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::inbox;
 use runtime::store::{Store, StoreError};
-use tokio::sync::{Notify, mpsc, oneshot};
+use runtime::writer::{GroupFailed, Writer};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -49,9 +50,6 @@ pub fn spec(prefetch: u16) -> QueueSpec {
     )
     .in_order()
 }
-
-/// Most events one transaction applies.
-const MAX_GROUP: usize = 512;
 
 fn incident_snapshot(i: &IncidentV1) -> Snapshot {
     Snapshot {
@@ -153,24 +151,17 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
     })
 }
 
-struct Pending {
-    id: Uuid,
-    event: Event,
-    done: oneshot::Sender<Result<(), HandlerError>>,
-}
-
 /// The tracker's handler; its writer task applies what it hands over.
 pub struct Tracker {
-    writer: mpsc::Sender<Pending>,
+    writer: Writer<Group>,
 }
 
 impl Tracker {
     /// The handler and its writer task (ends when the handler is dropped).
     /// `wake` is told when timers were placed, for the firing loop.
     pub fn new(store: Store, wake: Arc<Notify>) -> (Arc<Self>, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(MAX_GROUP * 2);
-        let writer = tokio::spawn(Writer { store, wake }.run(rx));
-        (Arc::new(Self { writer: tx }), writer)
+        let (writer, task) = Writer::start(Group { store, wake });
+        (Arc::new(Self { writer }), task)
     }
 }
 
@@ -178,62 +169,34 @@ impl Tracker {
 impl Handler for Tracker {
     async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
         let event = event(&env).map_err(HandlerError::Reject)?;
-        let (done, outcome) = oneshot::channel();
-        let stopping = || HandlerError::Retry("escalation is stopping".into());
-        self.writer
-            .send(Pending {
-                id: env.message_id,
-                event,
-                done,
-            })
-            .await
-            .map_err(|_| stopping())?;
-        outcome.await.map_err(|_| stopping())??;
+        self.writer.submit((env.message_id, event)).await?;
         Ok(None)
     }
 }
 
-struct Writer {
+/// Applies ticket events in groups (see [`runtime::writer`]), and wakes
+/// the firing loop when timers were placed.
+struct Group {
     store: Store,
     wake: Arc<Notify>,
 }
 
-impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-            let pending: Vec<Pending> = std::mem::take(&mut group);
-            metrics::histogram!("escalation_tracker_group_size").record(pending.len() as f64);
-            let all: Vec<(Uuid, &Event)> = pending.iter().map(|p| (p.id, &p.event)).collect();
-            let outcome = match apply(&self.store, &all).await {
-                Ok(()) => vec![Ok(()); pending.len()],
-                Err(e) if pending.len() == 1 || e.is_unavailable() => {
-                    vec![Err(e.to_string()); pending.len()]
-                }
-                Err(e) => {
-                    // One by one: a bad one never holds up the others.
-                    tracing::debug!(error = %e, size = pending.len(), "group failed; one by one");
-                    let mut each = Vec::with_capacity(pending.len());
-                    for one in &all {
-                        each.push(
-                            apply(&self.store, std::slice::from_ref(one))
-                                .await
-                                .map_err(|e| e.to_string()),
-                        );
-                    }
-                    each
-                }
-            };
-            let placed = outcome.iter().any(Result::is_ok);
-            metrics::counter!("escalation_ticket_events_total")
-                .increment(outcome.iter().filter(|o| o.is_ok()).count() as u64);
-            for (p, o) in pending.into_iter().zip(outcome) {
-                let _ = p.done.send(o.map_err(HandlerError::Retry));
-            }
-            if placed {
-                self.wake.notify_one();
-            }
-        }
+#[async_trait]
+impl runtime::writer::Group for Group {
+    type Item = (Uuid, Event);
+    type Output = ();
+    const NAME: &'static str = CONSUMER;
+    const MAX: usize = 512;
+
+    async fn commit(
+        &self,
+        events: &[(Uuid, Event)],
+    ) -> Result<Vec<Result<(), HandlerError>>, GroupFailed> {
+        let all: Vec<(Uuid, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
+        apply(&self.store, &all).await?;
+        metrics::counter!("escalation_ticket_events_total").increment(events.len() as u64);
+        self.wake.notify_one();
+        Ok(events.iter().map(|_| Ok(())).collect())
     }
 }
 

@@ -26,7 +26,8 @@ use runtime::store::{Store, StoreError};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use runtime::writer::{GroupFailed, Writer};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::compose::{Composer, Recipient, Sla};
@@ -518,69 +519,55 @@ async fn escalated(
     Ok(())
 }
 
-/// An event on its way to the writer, and where its outcome goes.
-struct Pending {
-    env: Envelope,
-    what: Happened,
-    done: oneshot::Sender<Result<(), HandlerError>>,
-}
-
 /// What the consumer hands events to.
 pub struct Consumer {
-    writer: mpsc::Sender<Pending>,
+    writer: Writer<Events>,
 }
 
 /// The consumer, and the writer task that applies what it hands over in
 /// groups (ending when the consumer is dropped).
 pub fn consumer(events: Events) -> (Arc<Consumer>, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(MAX_GROUP);
-    let writer = tokio::spawn(events.run(rx));
-    (Arc::new(Consumer { writer: tx }), writer)
+    let (writer, task) = Writer::start(events);
+    (Arc::new(Consumer { writer }), task)
 }
 
 #[async_trait]
 impl Handler for Consumer {
     async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
         let what = decode_event(&env)?;
-        let (done, outcome) = oneshot::channel();
-        let stopping = || HandlerError::Retry("notification is stopping".into());
-        self.writer
-            .send(Pending { env, what, done })
-            .await
-            .map_err(|_| stopping())?;
-        outcome.await.map_err(|_| stopping())??;
+        self.writer.submit(Pending { env, what }).await?;
         Ok(None)
     }
 }
 
-impl Events {
-    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-            let mut pending: Vec<Pending> = std::mem::take(&mut group);
-            // In the order they happened: concurrent deliveries may reach
-            // the writer in another.
-            pending.sort_by_key(|p| p.env.occurred_at);
-            metrics::histogram!("notification_event_group_size").record(pending.len() as f64);
-            let outcomes = match self.apply_group(&pending).await {
-                Ok(()) => pending.iter().map(|_| Ok(())).collect(),
-                Err(e) if pending.len() == 1 => vec![Err(e)],
-                Err(e) => {
-                    // One by one: a bad one never holds up the others.
-                    tracing::debug!(error = %e, size = pending.len(), "group failed; one by one");
-                    let mut each = Vec::with_capacity(pending.len());
-                    for one in &pending {
-                        each.push(self.apply_group(std::slice::from_ref(one)).await);
-                    }
-                    each
-                }
-            };
-            for (p, o) in pending.into_iter().zip(outcomes) {
-                let _ = p.done.send(o);
-            }
-        }
+/// An event on its way to the writer.
+pub struct Pending {
+    env: Envelope,
+    what: Happened,
+}
+
+#[async_trait]
+impl runtime::writer::Group for Events {
+    type Item = Pending;
+    type Output = ();
+    const NAME: &'static str = CONSUMER;
+    const MAX: usize = MAX_GROUP;
+
+    /// In the order they happened.
+    fn order(p: &Pending) -> i128 {
+        p.env.occurred_at.unix_timestamp_nanos()
     }
 
+    async fn commit(
+        &self,
+        group: &[Pending],
+    ) -> Result<Vec<Result<(), HandlerError>>, GroupFailed> {
+        self.apply_group(group).await?;
+        Ok(group.iter().map(|_| Ok(())).collect())
+    }
+}
+
+impl Events {
     /// Applies `group` in one transaction, with its inbox records: each
     /// event's copies updated and its emails queued, or nothing.
     async fn apply_group(&self, group: &[Pending]) -> Result<(), HandlerError> {

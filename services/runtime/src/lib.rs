@@ -6,6 +6,7 @@
 //! - [`store`]: a service's database (PostgreSQL or SQLite) and migrations.
 //! - [`ids`]: ids derived from what they name.
 //! - [`outbox`], [`inbox`]: exactly-once effects over at-least-once delivery.
+//! - [`writer`]: the group-commit writer handlers hand their messages to.
 //! - [`telemetry`]: logs, spans, W3C trace context.
 //! - [`metrics`]: the Prometheus recorder.
 //! - [`service`]: the start/stop handle of a running service, which owns
@@ -25,6 +26,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod writer;
 
 /// The runtime's own migrations (outbox and inbox), applied to every
 /// service's store before the service's own.

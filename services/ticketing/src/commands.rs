@@ -15,9 +15,9 @@ use runtime::bus::{Bus, Handler, HandlerError};
 use runtime::inbox;
 use runtime::outbox::Relay;
 use runtime::store::Store;
+use runtime::writer::GroupFailed;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -35,30 +35,19 @@ pub const MAX_PAGE: u32 = 500;
 
 pub struct Commands {
     store: Store,
-    writer: mpsc::Sender<Pending>,
+    writer: runtime::writer::Writer<Writer>,
     bus: Arc<dyn Bus>,
 }
-
-/// A state change waiting for the writer, and where its outcome goes.
-struct Pending {
-    env: Envelope,
-    done: oneshot::Sender<std::result::Result<Envelope, HandlerError>>,
-}
-
-/// Most commands one transaction commits together.
-const MAX_BATCH: usize = 128;
 
 impl Commands {
     /// The handler, and its writer task (ends when the handler is dropped).
     pub fn new(store: Store, relay: Relay, bus: Arc<dyn Bus>) -> (Arc<Self>, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let commands = Arc::new(Self {
+        let (writer, task) = runtime::writer::Writer::start(Writer {
             store: store.clone(),
-            writer: tx,
-            bus,
+            relay,
         });
-        let writer = tokio::spawn(Writer { store, relay }.run(rx));
-        (commands, writer)
+        let commands = Arc::new(Self { store, writer, bus });
+        (commands, task)
     }
 }
 
@@ -114,15 +103,7 @@ impl Handler for Commands {
                         .await
                         .map_err(|e| HandlerError::Retry(e.to_string()))?;
                 }
-                let (done, outcome) = oneshot::channel();
-                self.writer
-                    .send(Pending { env, done })
-                    .await
-                    .map_err(|_| HandlerError::Retry("ticketing is stopping".into()))?;
-                return outcome
-                    .await
-                    .map_err(|_| HandlerError::Retry("ticketing is stopping".into()))?
-                    .map(Some);
+                return self.writer.submit(env).await.map(Some);
             }
         };
         Ok(Some(reply(&env, outcome)))
@@ -154,53 +135,36 @@ impl Commands {
     }
 }
 
-/// Applies state changes in groups: whatever commands are waiting are
-/// committed in one transaction. One commit
-/// (one fsync, one hold of the tenant's reference counter) then serves many
-/// commands, which is what lets a desk log thousands of incidents a second
-/// with every 201 durable. A group that fails as a whole is retried command
-/// by command, so one bad command never takes its neighbours down with it.
-struct Writer {
+/// Applies state changes in groups (see [`runtime::writer`]): whatever
+/// commands are waiting commit in one transaction, with one hold of each
+/// tenant's reference counter.
+pub struct Writer {
     store: Store,
     relay: Relay,
 }
 
 type Outcome = std::result::Result<Envelope, HandlerError>;
 
-impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let group: Vec<Pending> = std::mem::take(&mut batch);
-            metrics::histogram!("ticketing_commit_group_size").record(group.len() as f64);
-            let outcomes = match self.commit(group.iter().map(|p| &p.env)).await {
-                Ok(outcomes) => outcomes,
-                Err(e) if group.len() == 1 || e.is_unavailable() => group
-                    .iter()
-                    .map(|_| Err(HandlerError::Retry(e.to_string())))
-                    .collect(),
-                Err(e) => {
-                    tracing::debug!(error = %e, size = group.len(), "group failed; one by one");
-                    let mut alone = Vec::with_capacity(group.len());
-                    for p in &group {
-                        alone.push(match self.commit(std::iter::once(&p.env)).await {
-                            Ok(mut o) => o
-                                .pop()
-                                .unwrap_or_else(|| Err(HandlerError::Retry("no outcome".into()))),
-                            Err(e) => Err(HandlerError::Retry(e.to_string())),
-                        });
-                    }
-                    alone
-                }
-            };
-            for (p, outcome) in group.into_iter().zip(outcomes) {
-                let _ = p.done.send(outcome);
-            }
-        }
-    }
+#[async_trait]
+impl runtime::writer::Group for Writer {
+    type Item = Envelope;
+    type Output = Envelope;
+    const NAME: &'static str = CONSUMER;
+    const MAX: usize = 128;
 
+    async fn commit(&self, envs: &[Envelope]) -> std::result::Result<Vec<Outcome>, GroupFailed> {
+        self.commit_group(envs.iter())
+            .await
+            .map_err(|e| GroupFailed::retry(&e, e.is_unavailable()))
+    }
+}
+
+impl Writer {
     /// One transaction for `envs`. `Err` means nothing was committed.
-    async fn commit<'e>(&self, envs: impl Iterator<Item = &'e Envelope>) -> Result<Vec<Outcome>> {
+    async fn commit_group<'e>(
+        &self,
+        envs: impl Iterator<Item = &'e Envelope>,
+    ) -> Result<Vec<Outcome>> {
         let envs: Vec<&Envelope> = envs.collect();
         let mut tx = self.store.begin().await?;
         let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
