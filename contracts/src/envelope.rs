@@ -55,6 +55,8 @@ pub enum DecodeError {
     },
     /// The payload does not match the type's schema.
     Payload(String),
+    /// No command or message of the receiver has this type name.
+    Unknown(String),
 }
 
 impl std::fmt::Display for DecodeError {
@@ -64,6 +66,7 @@ impl std::fmt::Display for DecodeError {
                 write!(f, "expected message type {expected}, found {found}")
             }
             Self::Payload(e) => write!(f, "payload does not match its type: {e}"),
+            Self::Unknown(t) => write!(f, "unknown message type {t}"),
         }
     }
 }

@@ -221,23 +221,6 @@ pub struct GetSlaRulesV1 {
     pub viewer: Actor,
 }
 
-macro_rules! escalation_command {
-    ($ty:ident, $output:ty) => {
-        message!($ty, 1);
-        impl crate::Command for $ty {
-            type Output = $output;
-            const QUEUE: &'static str = ESCALATION_QUEUE;
-        }
-    };
-}
-
-escalation_command!(DefineCalendarV1, CalendarV1);
-escalation_command!(ListCalendarsV1, Vec<CalendarV1>);
-escalation_command!(DefineSlaV1, SlaV1);
-escalation_command!(ListSlasV1, Vec<SlaV1>);
-escalation_command!(SetSlaRulesV1, SlaRulesV1);
-escalation_command!(GetSlaRulesV1, SlaRulesV1);
-
 // ---- a ticket's SLA ----
 
 /// The escalation service acts on tickets (records actions, reassigns,
@@ -433,10 +416,6 @@ pub struct ListSlaBreachesV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
-
-escalation_command!(GetTicketSlaV1, TicketSlaV1);
-escalation_command!(GetSlaComplianceV1, SlaComplianceV1);
-escalation_command!(ListSlaBreachesV1, Vec<SlaBreachV1>);
 
 // ---- events ----
 

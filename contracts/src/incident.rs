@@ -414,21 +414,6 @@ pub struct IncidentStatusChangedV1 {
     pub survey_token: Option<String>,
 }
 
-command!(LogIncidentV1, IncidentV1);
-command!(GetIncidentV1, IncidentV1);
-command!(ListIncidentsV1, crate::Page<IncidentV1>);
-command!(AssignIncidentV1, IncidentV1);
-command!(AddIncidentActionV1, ActionV1);
-command!(ChangeIncidentStatusV1, IncidentV1);
-command!(ListIncidentActionsV1, Vec<ActionV1>);
-command!(GetIncidentHistoryV1, Vec<AuditEntryV1>);
-command!(GetPriorityMatrixV1, PriorityMatrixV1);
-command!(SetPriorityMatrixV1, PriorityMatrixV1);
-
-command!(GetSurveyV1, SurveyV1);
-command!(AnswerSurveyV1, SurveyV1);
-command!(GetIncidentSurveyV1, SurveyV1);
-
 event!(SurveyOfferedV1, "ticketing.survey.offered");
 event!(IncidentLoggedV1, "ticketing.incident.logged");
 event!(IncidentAssignedV1, "ticketing.incident.assigned");

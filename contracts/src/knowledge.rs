@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::Actor;
 use crate::ticket::TicketKind;
-use crate::{Actor, Page};
 
 /// The tenant's export template (HTML with `{{placeholders}}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,11 +97,3 @@ pub struct WithdrawArticleV1 {
     pub actor: Actor,
     pub article: Uuid,
 }
-
-command!(GetKbTemplateV1, KbTemplateV1);
-command!(SetKbTemplateV1, KbTemplateV1);
-command!(ExportTicketV1, ExportV1);
-command!(PublishArticleV1, ArticleV1);
-command!(ListArticlesV1, Page<ArticleSummaryV1>);
-command!(GetArticleV1, ArticleV1);
-command!(WithdrawArticleV1, ArticleV1);

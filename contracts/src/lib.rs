@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`envelope`]: the [`Envelope`] around every message and the [`Message`] trait
 //!   that ties a Rust type to its versioned wire name.
+//! - [`commands`]: the commands each service answers, one enum each.
 //! - [`common`]: value types shared by several messages (actors, errors, pages).
 //! - [`escalation`]: what the escalation service announces.
 //! - [`incident`]: incident commands (edge → ticketing), their replies, and events.
@@ -31,12 +32,79 @@ macro_rules! message {
     };
 }
 
-macro_rules! command {
-    ($ty:ident, $output:ty) => {
-        message!($ty, 1);
-        impl $crate::Command for $ty {
-            type Output = $output;
-            const QUEUE: &'static str = $crate::incident::TICKETING_QUEUE;
+/// Declares the commands one service answers on `$queue`: each type's
+/// `Message` and `Command` impls (its reply type), and the service's
+/// command enum, split into queries (read-only: answered from the store as
+/// it is, no transaction, no inbox) and changes (done once each, in a
+/// transaction with the inbox record). A service decodes the enum once from
+/// an envelope and handles it in one exhaustive match.
+macro_rules! commands {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident on $queue:expr;
+        queries $query:ident { $($q:ident -> $q_out:ty),+ $(,)? }
+        changes $change:ident { $($c:ident -> $c_out:ty),+ $(,)? }
+    ) => {
+        $(
+            message!($q, 1);
+            impl $crate::Command for $q {
+                type Output = $q_out;
+                const QUEUE: &'static str = $queue;
+            }
+        )+
+        $(
+            message!($c, 1);
+            impl $crate::Command for $c {
+                type Output = $c_out;
+                const QUEUE: &'static str = $queue;
+            }
+        )+
+
+        $(#[$meta])*
+        #[derive(Debug)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum $name {
+            Query($query),
+            Change($change),
+        }
+
+        /// The queries: read-only, answered without a transaction.
+        #[derive(Debug)]
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
+        pub enum $query {
+            $($q($q),)+
+        }
+
+        /// The changes: each done once, in a transaction with its inbox
+        /// record.
+        #[derive(Debug, Clone)]
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
+        pub enum $change {
+            $($c($c),)+
+        }
+
+        impl $name {
+            /// The type name of every command.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($q),)+ $(stringify!($c),)+];
+
+            /// The command `env` carries, decoded once by its type name; a
+            /// type this service does not answer is an error.
+            pub fn decode(env: &$crate::Envelope) -> Result<Self, $crate::DecodeError> {
+                match env.message_type.as_str() {
+                    $(stringify!($q) => env.decode::<$q>().map(|c| Self::Query($query::$q(c))),)+
+                    $(stringify!($c) => env.decode::<$c>().map(|c| Self::Change($change::$c(c))),)+
+                    other => Err($crate::DecodeError::Unknown(other.to_owned())),
+                }
+            }
+        }
+
+        impl $change {
+            /// Its wire type name.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(Self::$c(_) => stringify!($c),)+
+                }
+            }
         }
     };
 }
@@ -50,6 +118,7 @@ macro_rules! event {
     };
 }
 
+pub mod commands;
 pub mod common;
 pub mod envelope;
 pub mod escalation;

@@ -360,25 +360,6 @@ pub struct ReceivedAttachmentV1 {
     pub content_base64: String,
 }
 
-macro_rules! notification_command {
-    ($ty:ident, $output:ty) => {
-        message!($ty, 1);
-        impl crate::Command for $ty {
-            type Output = $output;
-            const QUEUE: &'static str = NOTIFICATION_QUEUE;
-        }
-    };
-}
-
-notification_command!(GetNotificationSettingsV1, NotificationSettingsV1);
-notification_command!(SetNotificationSettingsV1, NotificationSettingsV1);
-notification_command!(ListTemplatesV1, Vec<EmailTemplateV1>);
-notification_command!(PutTemplateV1, EmailTemplateV1);
-notification_command!(DeleteTemplateV1, EmailTemplateV1);
-notification_command!(PreviewEmailV1, RenderedEmailV1);
-notification_command!(ListDeliveriesV1, Vec<DeliveryV1>);
-notification_command!(ReceiveEmailV1, EmailReceivedV1);
-
 // ---- the directory (edge → anyone) ----
 
 /// One entry of a tenant's directory, as it is now.

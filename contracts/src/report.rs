@@ -154,6 +154,3 @@ pub struct IncidentReportV1 {
     /// Survey answers given in the range.
     pub satisfaction: SatisfactionV1,
 }
-
-command!(GetProblemReportV1, ProblemReportV1);
-command!(GetIncidentReportV1, IncidentReportV1);

@@ -132,9 +132,6 @@ pub struct SupplierMessageRejectedV1 {
     pub reason: String,
 }
 
-command!(RegisterSupplierV1, SupplierRegisteredV1);
-command!(RotateSupplierTokenV1, SupplierRegisteredV1);
-command!(ListSuppliersV1, Vec<SupplierV1>);
 message!(SupplierAssignmentV1, 1);
 message!(SupplierUnassignedV1, 1);
 message!(SupplierUpdateV1, 1);

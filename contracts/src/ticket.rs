@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Actor;
-use crate::incident::{ActionKind, ActionV1, AuditEntryV1};
+use crate::incident::{ActionKind, ActionV1};
 
 /// Extended data values by field key.
 pub type FieldValues = BTreeMap<String, serde_json::Value>;
@@ -762,28 +762,5 @@ pub struct TicketChangedV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ActionV1>,
 }
-
-command!(LogTicketV1, TicketV1);
-command!(GetTicketV1, TicketV1);
-command!(ListTicketsV1, crate::Page<TicketV1>);
-command!(UpdateTicketV1, TicketV1);
-command!(AssignTicketV1, TicketV1);
-command!(ChangeTicketStatusV1, TicketV1);
-command!(AddActionV1, ActionV1);
-command!(ListActionsV1, Vec<ActionV1>);
-command!(GetHistoryV1, Vec<AuditEntryV1>);
-command!(LinkIncidentsV1, TicketV1);
-command!(UnlinkIncidentV1, TicketV1);
-command!(ApplyWorkaroundV1, WorkaroundAppliedV1);
-command!(DecideChangeV1, TicketV1);
-command!(GetChangeCalendarV1, ChangeCalendarV1);
-command!(LinkTicketsV1, LinkV1);
-command!(UnlinkTicketsV1, Vec<LinkV1>);
-command!(ListLinksV1, Vec<LinkV1>);
-command!(GetFieldDefinitionsV1, FieldDefinitionsV1);
-command!(SetFieldDefinitionsV1, FieldDefinitionsV1);
-command!(DefineRequestTypeV1, RequestTypeV1);
-command!(ListRequestTypesV1, Vec<RequestTypeV1>);
-command!(CompleteRequestStepV1, TicketV1);
 
 event!(TicketChangedV1, "ticketing.ticket.changed");

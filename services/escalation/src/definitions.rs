@@ -13,32 +13,16 @@ use crate::calendar::{Calendar, Invalid};
 use crate::sla;
 use crate::track::Defs;
 
-/// What a definition command can come to, short of a store failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Refused {
-    #[error("{0}")]
-    Invalid(#[from] Invalid),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+pub use runtime::commands::{Error, Result};
 
-impl From<sqlx::Error> for Refused {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::from(e))
+impl From<Invalid> for Error {
+    fn from(i: Invalid) -> Self {
+        Error::field(&i.field, i.message)
     }
 }
 
-pub type Result<T> = std::result::Result<T, Refused>;
-
-fn invalid(field: &str, message: &str) -> Refused {
-    Refused::Invalid(Invalid {
-        field: field.into(),
-        message: message.into(),
-    })
+fn invalid(field: &str, message: &str) -> Error {
+    Error::field(field, message)
 }
 
 /// Definitions are the admins'; the desk's staff may read them.
@@ -46,14 +30,14 @@ fn admin(actor: &Actor, what: &'static str) -> Result<()> {
     if actor.role == Role::Admin {
         Ok(())
     } else {
-        Err(Refused::NotFound(what))
+        Err(Error::not_found(what))
     }
 }
 
 /// The desk's staff may read; a customer is told there is nothing.
 pub(crate) fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
     if viewer.role == Role::Customer {
-        Err(Refused::NotFound(what))
+        Err(Error::not_found(what))
     } else {
         Ok(())
     }
@@ -64,7 +48,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| Refused::from(sqlx::Error::Decode(Box::new(e))))
+    serde_json::from_str(s).map_err(|e| Error::from(sqlx::Error::Decode(Box::new(e))))
 }
 
 /// Stores a row of `table` (calendars or slas) for `id`, or a new one.
@@ -86,7 +70,7 @@ async fn upsert(
     .fetch_optional(&mut *tx)
     .await?;
     if clash.is_some_and(|c| Some(c) != id.map(|i| i.to_string())) {
-        return Err(Refused::Conflict(format!(
+        return Err(Error::conflict(format!(
             "a {what} called {} exists",
             name.trim()
         )));
@@ -105,7 +89,7 @@ async fn upsert(
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Refused::NotFound(what));
+                return Err(Error::not_found(what));
             }
             Ok(id)
         }
@@ -327,9 +311,9 @@ pub async fn load_for_engine(
     load(conn, tenant).await.map_err(engine_error)
 }
 
-fn engine_error(e: Refused) -> StoreError {
+fn engine_error(e: Error) -> StoreError {
     match e {
-        Refused::Store(e) => e,
+        Error::Store(e) => e,
         other => StoreError::from(sqlx::Error::Protocol(other.to_string())),
     }
 }

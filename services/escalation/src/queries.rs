@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::definitions::{self, Refused, Result, staff};
+use crate::definitions::{self, Error, Result, staff};
 use crate::now::to_time;
 use crate::tickets::{self, Which, from_micros};
 use crate::track::Defs;
@@ -38,7 +38,7 @@ pub async fn ticket_sla(
 ) -> Result<TicketSlaV1> {
     staff(&cmd.viewer, "ticket")?;
     let Some(t) = tickets::find(conn, tenant, &cmd.kind, &cmd.ticket).await? else {
-        return Err(Refused::NotFound("ticket"));
+        return Err(Error::not_found("ticket"));
     };
     let defs = definitions::load(conn, tenant).await?;
     let mut timeline: Vec<SlaTimelineEntryV1> = Which::BOTH
@@ -85,10 +85,7 @@ impl Window {
     /// 400 naming `to` unless it is after `from`.
     fn new(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Self> {
         if to <= from {
-            return Err(Refused::Invalid(crate::calendar::Invalid {
-                field: "to".into(),
-                message: "must be after from".into(),
-            }));
+            return Err(Error::field("to", "must be after from"));
         }
         Ok(Self {
             from: runtime::store::micros(from),

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::commands::{NotificationChange, NotificationCommand, NotificationQuery};
 use contracts::common::ReplyV1;
 use contracts::notification::*;
 use contracts::ticket::TicketKind;
-use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
-use runtime::bus::{Bus, Handler, HandlerError, decoded};
-use runtime::inbox;
-use runtime::store::{Store, StoreError, now};
+use contracts::{Actor, Envelope, Role};
+use runtime::bus::{Bus, Handler, HandlerError};
+use runtime::commands::{self, Error, Result, reply};
+use runtime::store::{Store, now};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -29,54 +30,12 @@ pub struct Commands {
     pub bus: Arc<dyn Bus>,
 }
 
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-/// Why a command was refused, or a store failure (retried).
-pub enum Refused {
-    Error(ErrorBody),
-    Store(StoreError),
-}
-
-impl From<StoreError> for Refused {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl Refused {
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Error(ErrorBody::field(field, message))
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::Error(ErrorBody::new(
-            ErrorCode::NotFound,
-            format!("{what} not found"),
-        ))
-    }
-}
-
-type Outcome = Result<serde_json::Value, Refused>;
-
-fn settle(outcome: Outcome) -> Result<ReplyV1, HandlerError> {
-    match outcome {
-        Ok(v) => Ok(ReplyV1::Ok(v)),
-        Err(Refused::Error(body)) => Ok(ReplyV1::Error(body)),
-        Err(Refused::Store(e)) => Err(HandlerError::retry(e)),
-    }
-}
-
 /// Only the desk's own people (and its integrations) see email settings,
 /// templates and the delivery log; customers never.
-fn staff(actor: &Actor) -> Result<(), Refused> {
+fn staff(actor: &Actor) -> Result<()> {
     match actor.role {
         Role::Admin | Role::Agent | Role::Integration => Ok(()),
-        _ => Err(Refused::Error(ErrorBody::new(
-            ErrorCode::Forbidden,
-            "only the desk's staff may do this",
-        ))),
+        _ => Err(Error::forbidden("only the desk's staff may do this")),
     }
 }
 
@@ -87,7 +46,7 @@ async fn find_ticket(
     bus: &Arc<dyn Bus>,
     env: &Envelope,
     key: &str,
-) -> Result<Ticket, Refused> {
+) -> Result<Ticket> {
     let tenant = env.tenant_id;
     let found = match Uuid::parse_str(key) {
         Ok(id) => tickets::load(conn, tenant, id).await?,
@@ -99,34 +58,28 @@ async fn find_ticket(
     let kind = TicketKind::of_reference(key).unwrap_or(TicketKind::Incident);
     tickets::fetch(bus, env, kind, key)
         .await
-        .map_err(|e| {
-            Refused::Error(ErrorBody::new(
-                ErrorCode::Conflict,
-                format!("ticketing did not answer: {e}"),
-            ))
-        })?
-        .ok_or_else(|| Refused::not_found("ticket"))
+        .map_err(|e| Error::conflict(format!("ticketing did not answer: {e}")))?
+        .ok_or_else(|| Error::not_found("ticket"))
 }
 
 impl Commands {
-    async fn preview(&self, env: &Envelope, c: PreviewEmailV1) -> Outcome {
+    async fn preview(
+        &self,
+        conn: &mut AnyConnection,
+        env: &Envelope,
+        c: PreviewEmailV1,
+    ) -> Result<RenderedEmailV1> {
         staff(&c.viewer)?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        let t = find_ticket(&mut conn, &self.bus, env, &c.ticket).await?;
-        let settings = tenant::settings(&mut conn, env.tenant_id).await?;
+        let t = find_ticket(conn, &self.bus, env, &c.ticket).await?;
+        let settings = tenant::settings(conn, env.tenant_id).await?;
         let template = match c.template {
             Some(t) => {
-                templates::check(&t).map_err(|(f, m)| Refused::field(f, m))?;
+                templates::check(&t).map_err(|(f, m)| Error::field(f, m))?;
                 t
             }
             None => {
                 tenant::template_for(
-                    &mut conn,
+                    conn,
                     env.tenant_id,
                     c.kind,
                     &c.language,
@@ -141,7 +94,7 @@ impl Commands {
             cause: env.clone(),
             unanswered: Default::default(),
         };
-        let mut composer = Composer::new(&mut conn, env.tenant_id, settings, None);
+        let mut composer = Composer::new(conn, env.tenant_id, settings, None);
         let mut vars = composer.vars(&t).await?;
         // What only some events fill in, shown with this ticket's values.
         let customer = vars.get("customer_name").cloned().unwrap_or_default();
@@ -169,18 +122,17 @@ impl Commands {
                 .as_deref()
                 .map(|h| templates::render(h, &vars, Mode::Html)),
         };
-        Ok(json(&rendered))
+        Ok(rendered)
     }
 
-    async fn list_templates(&self, env: &Envelope, c: ListTemplatesV1) -> Outcome {
+    async fn list_templates(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        c: ListTemplatesV1,
+    ) -> Result<Vec<EmailTemplateV1>> {
         staff(&c.viewer)?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        let own = tenant::own_templates(&mut conn, env.tenant_id).await?;
+        let own = tenant::own_templates(conn, tenant).await?;
         let mut all: Vec<EmailTemplateV1> = EmailKind::ALL
             .into_iter()
             .map(templates::builtin)
@@ -191,137 +143,134 @@ impl Commands {
             .collect();
         all.extend(own);
         all.sort_by(|a, b| (a.kind, &a.language).cmp(&(b.kind, &b.language)));
-        Ok(json(&all))
+        Ok(all)
     }
 
-    /// A change: done in one transaction with its inbox record.
-    async fn change(&self, env: &Envelope) -> Result<ReplyV1, HandlerError> {
-        let mut tx = self.store.begin().await.map_err(HandlerError::retry)?;
-        let seen = inbox::check(&mut tx, CONSUMER, &[env.message_id])
-            .await
-            .map_err(HandlerError::retry)?;
-        if let Some(Some(reply)) = seen.get(&env.message_id) {
-            return serde_json::from_str(reply).map_err(HandlerError::retry);
-        }
-        let tenant = env.tenant_id;
+    /// A change, in the transaction `tx` ([`commands::once`] records it).
+    async fn change(
+        &self,
+        tx: &mut AnyConnection,
+        tenant: Uuid,
+        change: NotificationChange,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
         let at = now();
-        let outcome: Outcome = match env.message_type.as_str() {
-            SetNotificationSettingsV1::TYPE => {
-                let c: SetNotificationSettingsV1 = decoded(env)?;
+        match change {
+            NotificationChange::SetNotificationSettingsV1(c) => reply::<SetNotificationSettingsV1>(
                 async {
                     admin(&c.actor)?;
-                    tenant::check_settings(&c.settings).map_err(|(f, m)| Refused::field(&f, m))?;
-                    tenant::save_settings(&mut tx, tenant, &c.settings, at).await?;
-                    Ok(json(&c.settings))
+                    tenant::check_settings(&c.settings).map_err(|(f, m)| Error::field(&f, m))?;
+                    tenant::save_settings(tx, tenant, &c.settings, at).await?;
+                    Ok(c.settings)
                 }
-                .await
-            }
-            PutTemplateV1::TYPE => {
-                let c: PutTemplateV1 = decoded(env)?;
+                .await,
+            ),
+            NotificationChange::PutTemplateV1(c) => reply::<PutTemplateV1>(
                 async {
                     admin(&c.actor)?;
                     let mut t = c.template;
                     t.builtin = false;
-                    templates::check(&t).map_err(|(f, m)| Refused::field(f, m))?;
-                    tenant::put_template(&mut tx, tenant, &t, at).await?;
-                    Ok(json(&t))
+                    templates::check(&t).map_err(|(f, m)| Error::field(f, m))?;
+                    tenant::put_template(tx, tenant, &t, at).await?;
+                    Ok(t)
                 }
-                .await
-            }
-            DeleteTemplateV1::TYPE => {
-                let c: DeleteTemplateV1 = decoded(env)?;
+                .await,
+            ),
+            NotificationChange::DeleteTemplateV1(c) => reply::<DeleteTemplateV1>(
                 async {
                     admin(&c.actor)?;
-                    if !tenant::delete_template(&mut tx, tenant, c.kind, &c.language).await? {
-                        return Err(Refused::not_found("template"));
+                    if !tenant::delete_template(tx, tenant, c.kind, &c.language).await? {
+                        return Err(Error::not_found("template"));
                     }
                     // What applies now.
-                    let settings = tenant::settings(&mut tx, tenant).await?;
-                    let now_used = tenant::template_for(
-                        &mut tx,
+                    let settings = tenant::settings(tx, tenant).await?;
+                    Ok(tenant::template_for(
+                        tx,
                         tenant,
                         c.kind,
                         &c.language,
                         &settings.default_language,
                     )
-                    .await?;
-                    Ok(json(&now_used))
+                    .await?)
                 }
-                .await
+                .await,
+            ),
+        }
+    }
+
+    async fn query(
+        &self,
+        conn: &mut AnyConnection,
+        env: &Envelope,
+        query: NotificationQuery,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
+        let tenant = env.tenant_id;
+        match query {
+            NotificationQuery::GetNotificationSettingsV1(c) => {
+                reply::<GetNotificationSettingsV1>(
+                    async {
+                        staff(&c.viewer)?;
+                        let mut settings = tenant::settings(conn, tenant).await?;
+                        // The relay's password is the admins' to see.
+                        if c.viewer.role != Role::Admin {
+                            settings.smtp_url = settings.smtp_url.as_deref().map(tenant::masked);
+                        }
+                        Ok(settings)
+                    }
+                    .await,
+                )
             }
-            other => return Err(HandlerError::Reject(format!("unknown command {other}"))),
-        };
-        let reply = settle(outcome)?;
-        let stored = serde_json::to_string(&reply).map_err(HandlerError::retry)?;
-        inbox::record(&mut tx, CONSUMER, vec![(env.message_id, Some(stored))])
-            .await
-            .map_err(HandlerError::retry)?;
-        tx.commit().await.map_err(HandlerError::retry)?;
-        Ok(reply)
+            NotificationQuery::ListTemplatesV1(c) => {
+                reply::<ListTemplatesV1>(self.list_templates(conn, tenant, c).await)
+            }
+            NotificationQuery::PreviewEmailV1(c) => {
+                reply::<PreviewEmailV1>(self.preview(conn, env, c).await)
+            }
+            NotificationQuery::ListDeliveriesV1(c) => reply::<ListDeliveriesV1>(
+                async {
+                    staff(&c.viewer)?;
+                    let t = find_ticket(conn, &self.bus, env, &c.ticket).await?;
+                    Ok(outgoing::for_ticket(conn, tenant, t.id).await?)
+                }
+                .await,
+            ),
+            NotificationQuery::ReceiveEmailV1(c) => {
+                reply::<ReceiveEmailV1>(inbound::receive(conn, &self.bus, env, c).await)
+            }
+        }
     }
 }
 
-fn admin(actor: &Actor) -> Result<(), Refused> {
+fn admin(actor: &Actor) -> Result<()> {
     if actor.role == Role::Admin {
         Ok(())
     } else {
-        Err(Refused::Error(ErrorBody::new(
-            ErrorCode::Forbidden,
+        Err(Error::forbidden(
             "only an admin may change email settings and templates",
-        )))
+        ))
     }
 }
 
 #[async_trait]
 impl Handler for Commands {
-    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
-        let tenant = env.tenant_id;
-        let reply = match env.message_type.as_str() {
-            GetNotificationSettingsV1::TYPE => {
-                let c: GetNotificationSettingsV1 = decoded(&env)?;
-                settle(
-                    async {
-                        staff(&c.viewer)?;
-                        let mut conn = self
-                            .store
-                            .pool()
-                            .acquire()
-                            .await
-                            .map_err(StoreError::from)?;
-                        let mut settings = tenant::settings(&mut conn, tenant).await?;
-                        // The relay's password is the admins' to see.
-                        if c.viewer.role != Role::Admin {
-                            settings.smtp_url = settings.smtp_url.as_deref().map(tenant::masked);
-                        }
-                        Ok(json(&settings))
-                    }
-                    .await,
-                )?
+    async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
+        let command =
+            NotificationCommand::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))?;
+        let reply = match command {
+            NotificationCommand::Query(q) => {
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
+                self.query(&mut conn, &env, q).await?
             }
-            ListTemplatesV1::TYPE => settle(self.list_templates(&env, decoded(&env)?).await)?,
-            PreviewEmailV1::TYPE => settle(self.preview(&env, decoded(&env)?).await)?,
-            ListDeliveriesV1::TYPE => {
-                let c: ListDeliveriesV1 = decoded(&env)?;
-                settle(
-                    async {
-                        staff(&c.viewer)?;
-                        let mut conn = self
-                            .store
-                            .pool()
-                            .acquire()
-                            .await
-                            .map_err(StoreError::from)?;
-                        let t = find_ticket(&mut conn, &self.bus, &env, &c.ticket).await?;
-                        Ok(json(&outgoing::for_ticket(&mut conn, tenant, t.id).await?))
-                    }
-                    .await,
-                )?
+            NotificationCommand::Change(c) => {
+                commands::once(&self.store, CONSUMER, &env, async |tx| {
+                    self.change(tx, env.tenant_id, c).await
+                })
+                .await?
             }
-            ReceiveEmailV1::TYPE => {
-                let c: ReceiveEmailV1 = decoded(&env)?;
-                settle(inbound::receive(&self.store, &self.bus, &env, c).await)?
-            }
-            _ => self.change(&env).await?,
         };
         Ok(Some(env.caused(&reply)))
     }

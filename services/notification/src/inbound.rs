@@ -32,12 +32,11 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use runtime::bus::Bus;
 use runtime::ids::derived;
 use runtime::inbox;
-use runtime::store::{Store, StoreError};
 use uuid::Uuid;
 
-use crate::commands::Refused;
 use crate::tickets::{self, Ticket};
 use crate::{directory, message, outgoing, tenant};
+use runtime::commands::Error;
 
 /// The inbox name under which received messages are remembered.
 pub const CONSUMER: &str = "notification.mailgate";
@@ -51,8 +50,6 @@ const EMAIL_PRIORITY: u8 = 3;
 
 /// Attachments kept per message, in total.
 const MAX_ATTACHMENTS: usize = 10 * 1024 * 1024;
-
-type Outcome = Result<serde_json::Value, Refused>;
 
 fn text_list(v: &HeaderValue<'_>) -> Vec<String> {
     match v {
@@ -173,19 +170,19 @@ async fn ask<C: Command>(
     key: Uuid,
     step: &str,
     cmd: &C,
-) -> Result<Result<C::Output, contracts::ErrorBody>, Refused> {
+) -> Result<Result<C::Output, contracts::ErrorBody>, Error> {
     let id = derived(&[key.as_bytes(), step.as_bytes()]);
     let request = env.caused(cmd).with_id(id);
     let reply = bus
         .request(C::QUEUE, &request, TIMEOUT)
         .await
-        .map_err(|e| Refused::Error(unavailable(e)))?;
+        .map_err(|e| Error::Refused(unavailable(e)))?;
     match reply.decode::<ReplyV1>() {
         Ok(ReplyV1::Ok(v)) => serde_json::from_value(v)
             .map(Ok)
-            .map_err(|e| Refused::Error(unavailable(e))),
+            .map_err(|e| Error::Refused(unavailable(e))),
         Ok(ReplyV1::Error(body)) => Ok(Err(body)),
-        Err(e) => Err(Refused::Error(unavailable(e))),
+        Err(e) => Err(Error::Refused(unavailable(e))),
     }
 }
 
@@ -198,26 +195,25 @@ fn unavailable(e: impl std::fmt::Display) -> contracts::ErrorBody {
 }
 
 pub async fn receive(
-    store: &Store,
+    conn: &mut sqlx::AnyConnection,
     bus: &Arc<dyn Bus>,
     env: &Envelope,
     c: ReceiveEmailV1,
-) -> Outcome {
+) -> Result<EmailReceivedV1, Error> {
     let tenant = env.tenant_id;
     let raw = BASE64
         .decode(c.raw_base64.as_bytes())
-        .map_err(|_| Refused::field("raw_base64", "not base64"))?;
+        .map_err(|_| Error::field("raw_base64", "not base64"))?;
     let msg = MessageParser::default()
         .parse(&raw)
         .filter(|m| m.from().is_some() || m.subject().is_some())
-        .ok_or_else(|| Refused::field("message", "not an RFC 5322 message"))?;
+        .ok_or_else(|| Error::field("message", "not an RFC 5322 message"))?;
     let message_id = msg
         .message_id()
         .map(|id| format!("<{id}>"))
         .unwrap_or_else(|| format!("<{}@digest>", derived(&[b"mail", tenant.as_bytes(), &raw])));
     let key = derived(&[b"mail", tenant.as_bytes(), message_id.as_bytes()]);
-    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
-    let seen = inbox::check(&mut conn, CONSUMER, &[key]).await?;
+    let seen = inbox::check(conn, CONSUMER, &[key]).await?;
     if let Some(Some(reply)) = seen.get(&key)
         && let Ok(mut before) = serde_json::from_str::<EmailReceivedV1>(reply)
     {
@@ -229,21 +225,21 @@ pub async fn receive(
         if before.ticket_id.is_some() {
             before.attachments = attachments(&msg);
         }
-        return Ok(serde_json::to_value(before).unwrap_or_default());
+        return Ok(before);
     }
-    let result = process(&mut conn, bus, env, key, &message_id, &msg).await?;
+    let result = process(conn, bus, env, key, &message_id, &msg).await?;
     // Remembered without the files: the message brings them again.
     let stored = serde_json::to_string(&EmailReceivedV1 {
         attachments: Vec::new(),
         ..result.clone()
     })
-    .unwrap_or_default();
+    .map_err(Error::retry)?;
     // Another delivery of the same message may have finished first: its
     // record stands, and both did the same (derived ids).
-    if let Err(e) = inbox::record(&mut conn, CONSUMER, vec![(key, Some(stored))]).await {
+    if let Err(e) = inbox::record(conn, CONSUMER, vec![(key, Some(stored))]).await {
         tracing::debug!(error = %e, "message recorded by another delivery");
     }
-    Ok(serde_json::to_value(result).unwrap_or_default())
+    Ok(result)
 }
 
 async fn process(
@@ -253,7 +249,7 @@ async fn process(
     key: Uuid,
     message_id: &str,
     msg: &mail_parser::Message<'_>,
-) -> Result<EmailReceivedV1, Refused> {
+) -> Result<EmailReceivedV1, Error> {
     let tenant = env.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let from = msg.from().and_then(|a| a.first());
@@ -325,7 +321,7 @@ async fn process(
             None => match TicketKind::of_reference(&reference) {
                 Some(kind) => tickets::fetch(bus, env, kind, &reference)
                     .await
-                    .map_err(|e| Refused::Error(unavailable(e)))?,
+                    .map_err(|e| Error::Refused(unavailable(e)))?,
                 None => None,
             },
         };
@@ -429,7 +425,7 @@ async fn log_new(
     actor: Actor,
     mail: Mail<'_>,
     old: Option<&Ticket>,
-) -> Result<EmailReceivedV1, Refused> {
+) -> Result<EmailReceivedV1, Error> {
     let Mail {
         customer,
         subject,
@@ -467,7 +463,7 @@ async fn log_new(
     };
     let incident: IncidentV1 = ask(bus, env, key, "log", &cmd)
         .await?
-        .map_err(Refused::Error)?;
+        .map_err(Error::Refused)?;
     if let Some(old) = old {
         let link = LinkTicketsV1 {
             actor: mailgate_actor(),

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`bus`]: the [`bus::Bus`] interface and its two transports.
+//! - [`commands`]: how a service answers commands: its one error type,
+//!   replies, a change done once.
 //! - [`store`]: a service's database (PostgreSQL or SQLite) and migrations.
 //! - [`ids`]: ids derived from what they name.
 //! - [`outbox`], [`inbox`]: exactly-once effects over at-least-once delivery.
@@ -16,6 +18,7 @@
 //!   databases and bus prefixes, an SMTP server to send to.
 
 pub mod bus;
+pub mod commands;
 pub mod ids;
 pub mod inbox;
 pub mod metrics;

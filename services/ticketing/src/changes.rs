@@ -146,13 +146,13 @@ pub async fn decide(
         .iter_mut()
         .find(|a| a.approver_id == cmd.actor.id)
     else {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Forbidden,
             "only the change's named approvers decide on it",
         )));
     };
     if approval.decision.is_some() {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Conflict,
             "you have already decided on this change",
         )));

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::commands::{TicketingChange, TicketingCommand, TicketingQuery};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
 use contracts::knowledge::*;
 use contracts::report::*;
 use contracts::supplier::*;
 use contracts::ticket::*;
-use contracts::{Command, Envelope, ErrorBody, ErrorCode, Message, Role};
+use contracts::{Command, Envelope, Role};
 use runtime::bus::{Bus, Handler, HandlerError};
+use runtime::commands::{self, reply};
 use runtime::inbox;
 use runtime::outbox::Relay;
 use runtime::store::Store;
@@ -51,49 +53,25 @@ impl Commands {
     }
 }
 
-/// The command in `env`, or why it is not one (the dead letter's reason).
-fn decode<C: Message>(env: &Envelope) -> std::result::Result<C, String> {
-    env.decode::<C>().map_err(|e| e.to_string())
-}
-
-fn output<C: Command>(value: &C::Output) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-fn reply(env: &Envelope, body: ReplyV1) -> Envelope {
-    env.caused(&body)
-}
-
 #[async_trait]
 impl Handler for Commands {
     async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
-        let outcome = match env.message_type.as_str() {
-            GetIncidentV1::TYPE => self.query::<GetIncidentV1>(&env).await?,
-            ListIncidentsV1::TYPE => self.query::<ListIncidentsV1>(&env).await?,
-            ListIncidentActionsV1::TYPE => self.query::<ListIncidentActionsV1>(&env).await?,
-            GetIncidentHistoryV1::TYPE => self.query::<GetIncidentHistoryV1>(&env).await?,
-            GetPriorityMatrixV1::TYPE => self.query::<GetPriorityMatrixV1>(&env).await?,
-            GetTicketV1::TYPE => self.query::<GetTicketV1>(&env).await?,
-            ListTicketsV1::TYPE => self.query::<ListTicketsV1>(&env).await?,
-            ListActionsV1::TYPE => self.query::<ListActionsV1>(&env).await?,
-            GetHistoryV1::TYPE => self.query::<GetHistoryV1>(&env).await?,
-            ListLinksV1::TYPE => self.query::<ListLinksV1>(&env).await?,
-            GetChangeCalendarV1::TYPE => self.query::<GetChangeCalendarV1>(&env).await?,
-            GetFieldDefinitionsV1::TYPE => self.query::<GetFieldDefinitionsV1>(&env).await?,
-            ListRequestTypesV1::TYPE => self.query::<ListRequestTypesV1>(&env).await?,
-            GetKbTemplateV1::TYPE => self.query::<GetKbTemplateV1>(&env).await?,
-            ExportTicketV1::TYPE => self.query::<ExportTicketV1>(&env).await?,
-            ListArticlesV1::TYPE => self.query::<ListArticlesV1>(&env).await?,
-            GetArticleV1::TYPE => self.query::<GetArticleV1>(&env).await?,
-            ListSuppliersV1::TYPE => self.query::<ListSuppliersV1>(&env).await?,
-            GetSurveyV1::TYPE => self.query::<GetSurveyV1>(&env).await?,
-            GetIncidentSurveyV1::TYPE => self.query::<GetIncidentSurveyV1>(&env).await?,
-            GetProblemReportV1::TYPE => self.query::<GetProblemReportV1>(&env).await?,
-            GetIncidentReportV1::TYPE => self.query::<GetIncidentReportV1>(&env).await?,
-            // Everything else changes state: the writer knows each kind and
-            // rejects what it does not know.
-            _ => {
-                if env.message_type == RegisterSupplierV1::TYPE {
+        let command =
+            TicketingCommand::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))?;
+        match command {
+            // No transaction, no inbox: asking again is harmless.
+            TicketingCommand::Query(q) => {
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(HandlerError::retry)?;
+                let reply = query(&mut conn, env.tenant_id, q).await?;
+                Ok(Some(env.caused(&reply)))
+            }
+            TicketingCommand::Change(change) => {
+                if let TicketingChange::RegisterSupplierV1(_) = &change {
                     // The supplier's queue, declared before its row commits
                     // (and outside the writer's transaction): what is sent
                     // to it waits for it.
@@ -101,37 +79,61 @@ impl Handler for Commands {
                     self.bus
                         .declare(&suppliers::outbound_spec(id))
                         .await
-                        .map_err(|e| HandlerError::Retry(e.to_string()))?;
+                        .map_err(HandlerError::retry)?;
                 }
-                return self.writer.submit(env).await.map(Some);
+                self.writer.submit((env, change)).await.map(Some)
             }
-        };
-        Ok(Some(reply(&env, outcome)))
+        }
     }
 }
 
-fn settle(outcome: Result<serde_json::Value>) -> std::result::Result<ReplyV1, HandlerError> {
-    match outcome {
-        Ok(value) => Ok(ReplyV1::Ok(value)),
-        Err(Error::Domain(body)) => Ok(ReplyV1::Error(body)),
-        Err(e) => Err(HandlerError::Retry(e.to_string())),
-    }
-}
-
-impl Commands {
-    /// Read-only commands: no transaction, no inbox (repeating them is harmless).
-    async fn query<C: Command + Query>(
-        &self,
-        env: &Envelope,
-    ) -> std::result::Result<ReplyV1, HandlerError> {
-        let cmd: C = decode(env).map_err(HandlerError::Reject)?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| HandlerError::Retry(e.to_string()))?;
-        settle(cmd.run(&mut conn, env.tenant_id).await)
+/// Answers a query.
+async fn query(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    query: TicketingQuery,
+) -> std::result::Result<ReplyV1, HandlerError> {
+    match query {
+        TicketingQuery::GetIncidentV1(c) => reply::<GetIncidentV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListIncidentsV1(c) => reply::<ListIncidentsV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListIncidentActionsV1(c) => {
+            reply::<ListIncidentActionsV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetIncidentHistoryV1(c) => {
+            reply::<GetIncidentHistoryV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetPriorityMatrixV1(c) => {
+            reply::<GetPriorityMatrixV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetTicketV1(c) => reply::<GetTicketV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListTicketsV1(c) => reply::<ListTicketsV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListActionsV1(c) => reply::<ListActionsV1>(c.run(conn, tenant).await),
+        TicketingQuery::GetHistoryV1(c) => reply::<GetHistoryV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListLinksV1(c) => reply::<ListLinksV1>(c.run(conn, tenant).await),
+        TicketingQuery::GetChangeCalendarV1(c) => {
+            reply::<GetChangeCalendarV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetFieldDefinitionsV1(c) => {
+            reply::<GetFieldDefinitionsV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::ListRequestTypesV1(c) => {
+            reply::<ListRequestTypesV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetKbTemplateV1(c) => reply::<GetKbTemplateV1>(c.run(conn, tenant).await),
+        TicketingQuery::ExportTicketV1(c) => reply::<ExportTicketV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListArticlesV1(c) => reply::<ListArticlesV1>(c.run(conn, tenant).await),
+        TicketingQuery::GetArticleV1(c) => reply::<GetArticleV1>(c.run(conn, tenant).await),
+        TicketingQuery::ListSuppliersV1(c) => reply::<ListSuppliersV1>(c.run(conn, tenant).await),
+        TicketingQuery::GetSurveyV1(c) => reply::<GetSurveyV1>(c.run(conn, tenant).await),
+        TicketingQuery::GetIncidentSurveyV1(c) => {
+            reply::<GetIncidentSurveyV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetProblemReportV1(c) => {
+            reply::<GetProblemReportV1>(c.run(conn, tenant).await)
+        }
+        TicketingQuery::GetIncidentReportV1(c) => {
+            reply::<GetIncidentReportV1>(c.run(conn, tenant).await)
+        }
     }
 }
 
@@ -147,13 +149,17 @@ type Outcome = std::result::Result<Envelope, HandlerError>;
 
 #[async_trait]
 impl runtime::writer::Group for Writer {
-    type Item = Envelope;
+    /// A change and the envelope it came in.
+    type Item = (Envelope, TicketingChange);
     type Output = Envelope;
     const NAME: &'static str = CONSUMER;
     const MAX: usize = 128;
 
-    async fn commit(&self, envs: &[Envelope]) -> std::result::Result<Vec<Outcome>, GroupFailed> {
-        self.commit_group(envs.iter())
+    async fn commit(
+        &self,
+        changes: &[(Envelope, TicketingChange)],
+    ) -> std::result::Result<Vec<Outcome>, GroupFailed> {
+        self.commit_group(changes)
             .await
             .map_err(|e| GroupFailed::retry(&e, e.is_unavailable()))
     }
@@ -161,38 +167,35 @@ impl runtime::writer::Group for Writer {
 
 impl Writer {
     /// One transaction for `envs`. `Err` means nothing was committed.
-    async fn commit_group<'e>(
-        &self,
-        envs: impl Iterator<Item = &'e Envelope>,
-    ) -> Result<Vec<Outcome>> {
-        let envs: Vec<&Envelope> = envs.collect();
+    async fn commit_group(&self, changes: &[(Envelope, TicketingChange)]) -> Result<Vec<Outcome>> {
         let mut tx = self.store.begin().await?;
-        let ids: Vec<Uuid> = envs.iter().map(|e| e.message_id).collect();
+        let ids: Vec<Uuid> = changes.iter().map(|(e, _)| e.message_id).collect();
         let mut answered = inbox::check(&mut tx, CONSUMER, &ids).await?;
         let mut batch = Batch::default();
         // Counters before any ticket row: every replica takes its locks
         // in the same order.
-        let logging = envs
+        let logging = changes
             .iter()
-            .filter(|e| !answered.contains_key(&e.message_id))
-            .filter_map(|e| Some((e.tenant_id, logs(e)?.as_str())))
+            .filter(|(e, _)| !answered.contains_key(&e.message_id))
+            .filter_map(|(e, c)| Some((e.tenant_id, logs(c)?.as_str())))
             .collect();
         batch.lock_counters(&mut tx, logging).await?;
-        let mut outcomes = Vec::with_capacity(envs.len());
+        let mut outcomes = Vec::with_capacity(changes.len());
         let mut committed = Vec::new();
-        for env in envs {
+        for (env, change) in changes {
             let applied = match answered.get(&env.message_id) {
-                Some(stored) => Applied::Answered(stored_reply(stored.as_deref())),
-                // Its caller has been told it failed: doing it now would do
-                // behind their back what they may well try again.
-                None if env.is_expired(runtime::store::now()) => Applied::Rejected(
-                    "expired: the caller stopped waiting before it was handled".into(),
-                ),
+                Some(stored) => match commands::stored_reply(stored.as_deref()) {
+                    Ok(reply) => Applied::Answered(reply),
+                    Err(e) => Applied::Rejected(e.to_string()),
+                },
+                None if env.is_expired(runtime::store::now()) => {
+                    Applied::Rejected(commands::expired().to_string())
+                }
                 None => {
-                    let applied = apply(&mut tx, &mut batch, env).await?;
+                    let applied = apply(&mut tx, &mut batch, env, change.clone()).await?;
                     if let Applied::Wrote(body) = &applied {
-                        committed.push(env.message_type.as_str());
-                        let stored = inbox_copy(&env.message_type, body);
+                        committed.push(change.type_name());
+                        let stored = inbox_copy(change, body)?;
                         batch.processed(env.message_id, stored.clone());
                         // A redelivered copy later in this group gets the same answer.
                         answered.insert(env.message_id, Some(stored));
@@ -219,26 +222,16 @@ impl Writer {
 
 /// The reply as the inbox keeps it, to answer a redelivery. A secret shown
 /// once (a supplier's token) is not kept: a retry hears that it was issued.
-fn inbox_copy(message_type: &str, reply: &ReplyV1) -> String {
+fn inbox_copy(change: &TicketingChange, reply: &ReplyV1) -> Result<String> {
     let mut reply = reply.clone();
-    if matches!(
-        message_type,
-        RegisterSupplierV1::TYPE | RotateSupplierTokenV1::TYPE
-    ) && let ReplyV1::Ok(value) = &mut reply
+    if let TicketingChange::RegisterSupplierV1(_) | TicketingChange::RotateSupplierTokenV1(_) =
+        change
+        && let ReplyV1::Ok(value) = &mut reply
         && let Some(token) = value.get_mut("token")
     {
         *token = serde_json::Value::String("(shown once, when it was issued)".into());
     }
-    serde_json::to_string(&reply).unwrap_or_default()
-}
-
-fn stored_reply(stored: Option<&str>) -> ReplyV1 {
-    stored
-        .and_then(|s| serde_json::from_str::<ReplyV1>(s).ok())
-        .unwrap_or(ReplyV1::Error(ErrorBody::new(
-            ErrorCode::Conflict,
-            "already processed",
-        )))
+    serde_json::to_string(&reply).map_err(Error::retry)
 }
 
 enum Applied {
@@ -252,171 +245,131 @@ enum Applied {
 impl Applied {
     fn into_reply(self, env: &Envelope) -> Outcome {
         match self {
-            Self::Wrote(body) | Self::Answered(body) => Ok(reply(env, body)),
+            Self::Wrote(body) | Self::Answered(body) => Ok(env.caused(&body)),
             Self::Rejected(reason) => Err(HandlerError::Reject(reason)),
         }
     }
 }
 
-/// The kind of ticket `env` logs, if it logs one.
-fn logs(env: &Envelope) -> Option<TicketKind> {
-    match env.message_type.as_str() {
-        LogIncidentV1::TYPE => Some(TicketKind::Incident),
-        LogTicketV1::TYPE => env
-            .payload
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .and_then(TicketKind::parse)
-            .filter(|k| *k != TicketKind::Incident),
+/// The kind of ticket `change` logs, if it logs one.
+fn logs(change: &TicketingChange) -> Option<TicketKind> {
+    match change {
+        TicketingChange::LogIncidentV1(_) => Some(TicketKind::Incident),
+        TicketingChange::LogTicketV1(c) => Some(c.kind).filter(|k| *k != TicketKind::Incident),
         _ => None,
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-/// A ticket as the first version's incident commands answer.
-fn incident_json(t: TicketV1) -> Result<serde_json::Value> {
-    Ok(json(&tickets::to_incident(t)?))
-}
-
-/// Decodes `env` and runs its command.
-async fn apply(conn: &mut AnyConnection, batch: &mut Batch, env: &Envelope) -> Result<Applied> {
+/// Runs `change`, which came in `env`.
+async fn apply(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    change: TicketingChange,
+) -> Result<Applied> {
     let now = runtime::store::now();
-    // Decodes the command (a dead letter if it is not one), runs it, and
-    // turns what it returns into the reply's value.
-    macro_rules! run {
-        ($ty:ty, |$cmd:ident| $body:expr) => {
-            match decode::<$ty>(env) {
-                Ok($cmd) => $body,
-                Err(e) => return Ok(Applied::Rejected(e)),
-            }
-        };
-    }
-    let outcome: Result<serde_json::Value> = match env.message_type.as_str() {
-        LogIncidentV1::TYPE => run!(LogIncidentV1, |c| log(conn, batch, env, c, now).await),
-        AssignIncidentV1::TYPE => run!(AssignIncidentV1, |c| {
+    match change {
+        TicketingChange::LogIncidentV1(c) => {
+            answer::<LogIncidentV1>(log(conn, batch, env, c, now).await)
+        }
+        TicketingChange::AssignIncidentV1(c) => answer::<AssignIncidentV1>({
             match desk::assign(conn, batch, env, incident_v1::assign(c), now).await {
-                Ok(t) => incident_json(t),
+                Ok(t) => tickets::to_incident(t),
                 Err(e) => Err(e),
             }
         }),
-        AddIncidentActionV1::TYPE => run!(AddIncidentActionV1, |c| {
-            desk::add_action(conn, batch, env, incident_v1::add_action(c), now)
-                .await
-                .map(|a| json(&a))
-        }),
-        ChangeIncidentStatusV1::TYPE => run!(ChangeIncidentStatusV1, |c| {
+        TicketingChange::AddIncidentActionV1(c) => answer::<AddIncidentActionV1>(
+            desk::add_action(conn, batch, env, incident_v1::add_action(c), now).await,
+        ),
+        TicketingChange::ChangeIncidentStatusV1(c) => answer::<ChangeIncidentStatusV1>({
             match desk::change_status(conn, batch, env, incident_v1::change_status(c), now).await {
-                Ok(t) => incident_json(t),
+                Ok(t) => tickets::to_incident(t),
                 Err(e) => Err(e),
             }
         }),
-        SetPriorityMatrixV1::TYPE => run!(SetPriorityMatrixV1, |c| set_matrix(conn, env, c).await),
-        LogTicketV1::TYPE => run!(LogTicketV1, |c| {
-            desk::log(conn, batch, env, c, now).await.map(|t| json(&t))
-        }),
-        UpdateTicketV1::TYPE => run!(UpdateTicketV1, |c| {
-            desk::update(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        AssignTicketV1::TYPE => run!(AssignTicketV1, |c| {
-            desk::assign(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        ChangeTicketStatusV1::TYPE => run!(ChangeTicketStatusV1, |c| {
-            desk::change_status(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        AddActionV1::TYPE => run!(AddActionV1, |c| {
-            desk::add_action(conn, batch, env, c, now)
-                .await
-                .map(|a| json(&a))
-        }),
-        LinkTicketsV1::TYPE => run!(LinkTicketsV1, |c| {
-            desk::link(conn, batch, env, c, now).await.map(|l| json(&l))
-        }),
-        UnlinkTicketsV1::TYPE => run!(UnlinkTicketsV1, |c| {
-            desk::unlink(conn, batch, env, c, now)
-                .await
-                .map(|l| json(&l))
-        }),
-        LinkIncidentsV1::TYPE => run!(LinkIncidentsV1, |c| {
-            problems::link_incidents(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        UnlinkIncidentV1::TYPE => run!(UnlinkIncidentV1, |c| {
-            problems::unlink_incident(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        ApplyWorkaroundV1::TYPE => run!(ApplyWorkaroundV1, |c| {
-            problems::apply_workaround(conn, batch, env, c, now)
-                .await
-                .map(|w| json(&w))
-        }),
-        DecideChangeV1::TYPE => run!(DecideChangeV1, |c| {
-            changes::decide(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        CompleteRequestStepV1::TYPE => run!(CompleteRequestStepV1, |c| {
-            requests::complete_step(conn, batch, env, c, now)
-                .await
-                .map(|t| json(&t))
-        }),
-        SetFieldDefinitionsV1::TYPE => run!(SetFieldDefinitionsV1, |c| {
-            desk::set_field_definitions(conn, batch, env, c)
-                .await
-                .map(|d| json(&d))
-        }),
-        SetKbTemplateV1::TYPE => run!(SetKbTemplateV1, |c| {
-            knowledge::set_template(conn, env, c)
-                .await
-                .map(|t| json(&t))
-        }),
-        PublishArticleV1::TYPE => run!(PublishArticleV1, |c| {
-            knowledge::publish(conn, env, c, now)
-                .await
-                .map(|a| json(&a))
-        }),
-        WithdrawArticleV1::TYPE => run!(WithdrawArticleV1, |c| {
-            knowledge::withdraw(conn, env, c).await.map(|a| json(&a))
-        }),
-        AnswerSurveyV1::TYPE => run!(AnswerSurveyV1, |c| {
-            surveys::answer(conn, env.tenant_id, &c.token, c.rating, c.comment, now)
-                .await
-                .map(|s| json(&s))
-        }),
-        RotateSupplierTokenV1::TYPE => run!(RotateSupplierTokenV1, |c| {
-            suppliers::rotate(conn, env, c).await.map(|s| json(&s))
-        }),
-        RegisterSupplierV1::TYPE => run!(RegisterSupplierV1, |c| {
-            suppliers::register(conn, env, c, now)
-                .await
-                .map(|s| json(&s))
-        }),
-        DefineRequestTypeV1::TYPE => run!(DefineRequestTypeV1, |c| {
-            requests::define_type(conn, env, c).await.map(|t| json(&t))
-        }),
-        other => return Ok(Applied::Rejected(format!("unknown message type {other}"))),
-    };
+        TicketingChange::SetPriorityMatrixV1(c) => {
+            answer::<SetPriorityMatrixV1>(set_matrix(conn, env, c).await)
+        }
+        TicketingChange::LogTicketV1(c) => {
+            answer::<LogTicketV1>(desk::log(conn, batch, env, c, now).await)
+        }
+        TicketingChange::UpdateTicketV1(c) => {
+            answer::<UpdateTicketV1>(desk::update(conn, batch, env, c, now).await)
+        }
+        TicketingChange::AssignTicketV1(c) => {
+            answer::<AssignTicketV1>(desk::assign(conn, batch, env, c, now).await)
+        }
+        TicketingChange::ChangeTicketStatusV1(c) => {
+            answer::<ChangeTicketStatusV1>(desk::change_status(conn, batch, env, c, now).await)
+        }
+        TicketingChange::AddActionV1(c) => {
+            answer::<AddActionV1>(desk::add_action(conn, batch, env, c, now).await)
+        }
+        TicketingChange::LinkTicketsV1(c) => {
+            answer::<LinkTicketsV1>(desk::link(conn, batch, env, c, now).await)
+        }
+        TicketingChange::UnlinkTicketsV1(c) => {
+            answer::<UnlinkTicketsV1>(desk::unlink(conn, batch, env, c, now).await)
+        }
+        TicketingChange::LinkIncidentsV1(c) => {
+            answer::<LinkIncidentsV1>(problems::link_incidents(conn, batch, env, c, now).await)
+        }
+        TicketingChange::UnlinkIncidentV1(c) => {
+            answer::<UnlinkIncidentV1>(problems::unlink_incident(conn, batch, env, c, now).await)
+        }
+        TicketingChange::ApplyWorkaroundV1(c) => {
+            answer::<ApplyWorkaroundV1>(problems::apply_workaround(conn, batch, env, c, now).await)
+        }
+        TicketingChange::DecideChangeV1(c) => {
+            answer::<DecideChangeV1>(changes::decide(conn, batch, env, c, now).await)
+        }
+        TicketingChange::CompleteRequestStepV1(c) => {
+            answer::<CompleteRequestStepV1>(requests::complete_step(conn, batch, env, c, now).await)
+        }
+        TicketingChange::SetFieldDefinitionsV1(c) => {
+            answer::<SetFieldDefinitionsV1>(desk::set_field_definitions(conn, batch, env, c).await)
+        }
+        TicketingChange::SetKbTemplateV1(c) => {
+            answer::<SetKbTemplateV1>(knowledge::set_template(conn, env, c).await)
+        }
+        TicketingChange::PublishArticleV1(c) => {
+            answer::<PublishArticleV1>(knowledge::publish(conn, env, c, now).await)
+        }
+        TicketingChange::WithdrawArticleV1(c) => {
+            answer::<WithdrawArticleV1>(knowledge::withdraw(conn, env, c).await)
+        }
+        TicketingChange::AnswerSurveyV1(c) => answer::<AnswerSurveyV1>(
+            surveys::answer(conn, env.tenant_id, &c.token, c.rating, c.comment, now).await,
+        ),
+        TicketingChange::RotateSupplierTokenV1(c) => {
+            answer::<RotateSupplierTokenV1>(suppliers::rotate(conn, env, c).await)
+        }
+        TicketingChange::RegisterSupplierV1(c) => {
+            answer::<RegisterSupplierV1>(suppliers::register(conn, env, c, now).await)
+        }
+        TicketingChange::DefineRequestTypeV1(c) => {
+            answer::<DefineRequestTypeV1>(requests::define_type(conn, env, c).await)
+        }
+    }
+}
+
+/// What change `C` came to: its answer (committed with the group), its
+/// refusal (nothing written), or a failure that fails the group.
+fn answer<C: Command>(outcome: Result<C::Output>) -> Result<Applied> {
     match outcome {
-        Ok(value) => Ok(Applied::Wrote(ReplyV1::Ok(value))),
-        Err(Error::Domain(body)) => Ok(Applied::Answered(ReplyV1::Error(body))),
+        Ok(answer) => Ok(match commands::to_json(&answer) {
+            Ok(value) => Applied::Wrote(ReplyV1::Ok(value)),
+            Err(e) => Applied::Rejected(e.to_string()),
+        }),
+        Err(Error::Refused(body)) => Ok(Applied::Answered(ReplyV1::Error(body))),
         Err(e) => Err(e),
     }
 }
 
-/// A read-only command.
+/// A query: each answers from the store as it is.
 #[async_trait]
 trait Query: Command + Send {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value>;
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output>;
 }
 
 /// Extended data filters (`field.<key>=<value>`): one-line text each.
@@ -441,15 +394,15 @@ fn check_cursor(cursor: Option<&str>) -> Result<()> {
 
 #[async_trait]
 impl Query for GetIncidentV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let i = incidents::find(conn, tenant, &self.incident, &self.viewer).await?;
-        Ok(output::<Self>(&i))
+        Ok(i)
     }
 }
 
 #[async_trait]
 impl Query for ListIncidentsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         check_cursor(self.cursor.as_deref())?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
@@ -465,43 +418,43 @@ impl Query for ListIncidentsV1 {
             limit,
         )
         .await?;
-        Ok(output::<Self>(&page))
+        Ok(page)
     }
 }
 
 #[async_trait]
 impl Query for ListIncidentActionsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         incident_v1::actions(self).run(conn, tenant).await
     }
 }
 
 #[async_trait]
 impl Query for GetIncidentHistoryV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         incident_v1::history(self).run(conn, tenant).await
     }
 }
 
 #[async_trait]
 impl Query for GetPriorityMatrixV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let cells = incidents::matrix(conn, tenant).await?;
-        Ok(output::<Self>(&PriorityMatrixV1 { cells }))
+        Ok(PriorityMatrixV1 { cells })
     }
 }
 
 #[async_trait]
 impl Query for GetTicketV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
-        Ok(output::<Self>(&t))
+        Ok(t)
     }
 }
 
 #[async_trait]
 impl Query for ListTicketsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         check_cursor(self.cursor.as_deref())?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
@@ -529,124 +482,120 @@ impl Query for ListTicketsV1 {
             },
         )
         .await?;
-        Ok(output::<Self>(&page))
+        Ok(page)
     }
 }
 
 #[async_trait]
 impl Query for ListActionsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
         let actions = incidents::actions(conn, tenant, t.id, &self.viewer).await?;
-        Ok(output::<Self>(&actions))
+        Ok(actions)
     }
 }
 
 #[async_trait]
 impl Query for GetHistoryV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         desk::staff(&self.viewer, self.kind)?;
         let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
         let entries = tickets::history(conn, tenant, t.id).await?;
-        Ok(output::<Self>(&entries))
+        Ok(entries)
     }
 }
 
 #[async_trait]
 impl Query for ListLinksV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let t = tickets::find(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
         let links = links::list(conn, tenant, t.id, &self.viewer).await?;
-        Ok(output::<Self>(&links))
+        Ok(links)
     }
 }
 
 #[async_trait]
 impl Query for GetChangeCalendarV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let calendar = changes::calendar(conn, tenant, &self).await?;
-        Ok(output::<Self>(&calendar))
+        Ok(calendar)
     }
 }
 
 #[async_trait]
 impl Query for GetFieldDefinitionsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let defs = FieldDefinitionsV1 {
             kind: self.kind,
             fields: fields::definitions(conn, tenant, self.kind).await?,
         };
-        Ok(output::<Self>(&defs))
+        Ok(defs)
     }
 }
 
 #[async_trait]
 impl Query for ListRequestTypesV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let types = fields::request_types(conn, tenant).await?;
-        Ok(output::<Self>(&types))
+        Ok(types)
     }
 }
 
 #[async_trait]
 impl Query for GetKbTemplateV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         desk::staff(&self.viewer, TicketKind::Problem)?;
-        Ok(output::<Self>(&knowledge::template(conn, tenant).await?))
+        Ok(knowledge::template(conn, tenant).await?)
     }
 }
 
 #[async_trait]
 impl Query for ExportTicketV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let (_, export) =
             knowledge::export(conn, tenant, self.kind, &self.ticket, &self.viewer).await?;
-        Ok(output::<Self>(&export))
+        Ok(export)
     }
 }
 
 #[async_trait]
 impl Query for ListArticlesV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         check_cursor(self.cursor.as_deref())?;
         if let Some(text) = &self.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
         let limit = self.limit.clamp(1, MAX_PAGE);
-        Ok(output::<Self>(
-            &knowledge::list(conn, tenant, &self, limit).await?,
-        ))
+        Ok(knowledge::list(conn, tenant, &self, limit).await?)
     }
 }
 
 #[async_trait]
 impl Query for GetArticleV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
-        Ok(output::<Self>(
-            &knowledge::get(conn, tenant, self.article).await?,
-        ))
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
+        Ok(knowledge::get(conn, tenant, self.article).await?)
     }
 }
 
 #[async_trait]
 impl Query for ListSuppliersV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         desk::staff(&self.viewer, TicketKind::Incident)?;
-        Ok(output::<Self>(&suppliers::list(conn, tenant).await?))
+        Ok(suppliers::list(conn, tenant).await?)
     }
 }
 
 #[async_trait]
 impl Query for GetSurveyV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let survey = surveys::by_token(conn, tenant, &self.token, runtime::store::now()).await?;
-        Ok(output::<Self>(&survey))
+        Ok(survey)
     }
 }
 
 #[async_trait]
 impl Query for GetIncidentSurveyV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let t = tickets::find(
             conn,
             tenant,
@@ -656,23 +605,23 @@ impl Query for GetIncidentSurveyV1 {
         )
         .await?;
         let survey = surveys::of_incident(conn, tenant, &t, &self.viewer).await?;
-        Ok(output::<Self>(&survey))
+        Ok(survey)
     }
 }
 
 #[async_trait]
 impl Query for GetProblemReportV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let report = reports::problem_report(conn, tenant, &self).await?;
-        Ok(output::<Self>(&report))
+        Ok(report)
     }
 }
 
 #[async_trait]
 impl Query for GetIncidentReportV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<serde_json::Value> {
+    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let report = reports::incident_report(conn, tenant, &self).await?;
-        Ok(output::<Self>(&report))
+        Ok(report)
     }
 }
 
@@ -680,7 +629,7 @@ async fn set_matrix(
     conn: &mut AnyConnection,
     env: &Envelope,
     cmd: SetPriorityMatrixV1,
-) -> Result<serde_json::Value> {
+) -> Result<PriorityMatrixV1> {
     if cmd.actor.role != Role::Admin {
         return Err(Error::not_found("priority matrix"));
     }
@@ -700,7 +649,7 @@ async fn set_matrix(
     }
     incidents::set_matrix(conn, env.tenant_id, &cmd.cells).await?;
     let cells = incidents::matrix(conn, env.tenant_id).await?;
-    Ok(output::<SetPriorityMatrixV1>(&PriorityMatrixV1 { cells }))
+    Ok(PriorityMatrixV1 { cells })
 }
 
 async fn log(
@@ -709,7 +658,7 @@ async fn log(
     env: &Envelope,
     cmd: LogIncidentV1,
     now: OffsetDateTime,
-) -> Result<serde_json::Value> {
+) -> Result<IncidentV1> {
     check_logged(
         &cmd.summary,
         &cmd.description,
@@ -775,5 +724,5 @@ async fn log(
             incident: incident.clone(),
         },
     );
-    Ok(output::<LogIncidentV1>(&incident))
+    Ok(incident)
 }

@@ -39,14 +39,14 @@ pub fn refused(t: &TicketV1, what: &str) -> Error {
         "status": t.status,
         "allowed": lifecycle::next_of(t.kind, &t.status),
     }));
-    Error::Domain(body)
+    Error::Refused(body)
 }
 
 /// A supplier acts only on what is assigned to it, checked in the same
 /// transaction as the change (it may have been taken back a moment ago).
 fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
     match supplier {
-        Some(s) if t.supplier_id != Some(s) => Err(Error::Domain(ErrorBody::new(
+        Some(s) if t.supplier_id != Some(s) => Err(Error::Refused(ErrorBody::new(
             ErrorCode::Forbidden,
             format!("{} is not an incident assigned to you", t.reference),
         ))),
@@ -58,7 +58,7 @@ fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
 pub fn not_yet(message: impl Into<String>, details: serde_json::Value) -> Error {
     let mut body = ErrorBody::new(ErrorCode::InvalidTransition, message);
     body.details = Some(details);
-    Error::Domain(body)
+    Error::Refused(body)
 }
 
 /// Writes `t` (one version on) and records what changed.
@@ -467,7 +467,7 @@ pub async fn change_status(
         body.details = Some(serde_json::json!({
             "from": from, "to": cmd.to, "allowed": lifecycle::next_of(kind, &from),
         }));
-        return Err(Error::Domain(body));
+        return Err(Error::Refused(body));
     }
     if cmd.outcome.is_some() && !(kind == TicketKind::Problem && cmd.to == "resolved") {
         return Err(Error::field(
@@ -633,7 +633,7 @@ pub async fn link(
         ));
     }
     if links::exists(tx, tenant, t.id, cmd.link_type, other.id).await? {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Conflict,
             format!(
                 "{} is already {} {}",

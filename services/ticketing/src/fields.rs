@@ -316,7 +316,7 @@ mod tests {
 
     fn refused(defs: &[FieldDefV1], given: Value) -> String {
         match apply_values(defs, &FieldValues::new(), &values(given)) {
-            Err(Error::Domain(body)) => body.message,
+            Err(Error::Refused(body)) => body.message,
             other => panic!("accepted: {other:?}"),
         }
     }

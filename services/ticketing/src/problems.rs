@@ -270,7 +270,7 @@ pub async fn unlink_incident(
     let mut incident =
         tickets::find(tx, tenant, TicketKind::Incident, &cmd.incident, &cmd.actor).await?;
     if incident.problem_id != Some(problem.id) {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::NotFound,
             format!(
                 "{} is not linked to {}",

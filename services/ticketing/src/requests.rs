@@ -77,7 +77,7 @@ pub async fn complete_step(
         return Err(Error::not_found("step"));
     };
     if step.done_at.is_some() {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Conflict,
             format!("step {} is already done", step.name),
         )));

@@ -86,7 +86,7 @@ pub async fn register(
     .fetch_one(&mut *tx)
     .await?;
     if taken > 0 {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Conflict,
             format!("a supplier called {name} exists"),
         )));
@@ -327,8 +327,8 @@ impl Inbound {
             .with_traceparent(env.traceparent.clone());
         let reply = match self.commands.handle(command).await {
             Ok(Some(reply)) => reply,
-            Ok(None) => return Err(Error::Unavailable("no reply from the command".into())),
-            Err(HandlerError::Retry(e)) => return Err(Error::Unavailable(e)),
+            Ok(None) => return Err(Error::Retry("no reply from the command".into())),
+            Err(HandlerError::Retry(e)) => return Err(Error::Retry(e)),
             Err(HandlerError::Reject(reason)) => return refused(reason),
         };
         match reply.decode::<ReplyV1>() {
@@ -344,7 +344,7 @@ impl Inbound {
                 ))
             }
             Ok(ReplyV1::Error(body)) => refused(body.message),
-            Err(e) => Err(Error::Unavailable(e.to_string())),
+            Err(e) => Err(Error::Retry(e.to_string())),
         }
     }
 

@@ -154,7 +154,7 @@ pub async fn answer(
     }
     let current = by_token(tx, tenant, token, now).await?;
     if current.answered_at.is_some() {
-        return Err(Error::Domain(ErrorBody::new(
+        return Err(Error::Refused(ErrorBody::new(
             ErrorCode::Conflict,
             "this survey has been answered",
         )));
@@ -172,7 +172,7 @@ pub async fn answer(
     .await?;
     if done.rows_affected() == 0 {
         // Another replica's answer committed first.
-        return Err(Error::Conflict(token.to_owned()));
+        return Err(Error::Retry(format!("concurrent update of survey {token}")));
     }
     Ok(SurveyV1 {
         rating: Some(rating),

@@ -180,7 +180,7 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
 }
 
 /// Writes the mutable fields of `t`, if nobody changed it since
-/// `t.version - 1` (else [`Error::Conflict`], and the command is retried).
+/// `t.version - 1` (else [`Error::Retry`]: the command is retried).
 pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Result<()> {
     let (start, end) = window(t);
     let done = sqlx::query(
@@ -218,7 +218,10 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::Conflict(t.reference.clone()));
+        return Err(Error::Retry(format!(
+            "concurrent update of {}",
+            t.reference
+        )));
     }
     Ok(())
 }
@@ -290,7 +293,7 @@ pub async fn find_named(
     field: &str,
 ) -> Result<TicketV1> {
     match find(conn, tenant, kind, key, viewer).await {
-        Err(Error::Domain(b)) if b.code == contracts::ErrorCode::NotFound => {
+        Err(Error::Refused(b)) if b.code == contracts::ErrorCode::NotFound => {
             Err(Error::field(field, format!("no such {}", kind.noun())))
         }
         found => found,
