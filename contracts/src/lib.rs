@@ -99,6 +99,14 @@ macro_rules! commands {
         }
 
         impl $change {
+            /// The change as a message caused by `cause` (its correlation
+            /// and trace), for a service that hands itself a change.
+            pub fn caused_by(&self, cause: &$crate::Envelope) -> $crate::Envelope {
+                match self {
+                    $(Self::$c(c) => cause.caused(c),)+
+                }
+            }
+
             /// Its wire type name.
             pub fn type_name(&self) -> &'static str {
                 match self {

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use contracts::incident::ActionV1;
 use contracts::ticket::{GetTicketV1, ListActionsV1, TicketKind, TicketV1};
 use contracts::{Actor, Role};
-use runtime::store::{from_micros, micros, uuid_at};
+use runtime::store::{from_micros, id_at, micros, uuid_at};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -301,7 +301,7 @@ pub async fn keep(state: &AppState, tenant: Uuid, f: File, bytes: &[u8]) -> ApiR
     .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
     .bind(&attachment.sha256)
     .bind(i64::from(attachment.public))
-    .bind(serde_json::to_string(&attachment.uploaded_by).unwrap_or_default())
+    .bind(runtime::store::json_text(&attachment.uploaded_by)?)
     .bind(micros(attachment.uploaded_at))
     .bind(bytes.to_vec())
     .execute(state.store.pool())
@@ -317,10 +317,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Attachment> {
     let kind: String = r.try_get(1)?;
     let by: String = r.try_get(9)?;
     Ok(Attachment {
-        id: uuid_at(r, 0)?.unwrap_or_default(),
+        id: id_at(r, 0)?,
         ticket_kind: TicketKind::parse(&kind)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
-        ticket_id: uuid_at(r, 2)?.unwrap_or_default(),
+        ticket_id: id_at(r, 2)?,
         action_id: uuid_at(r, 3)?,
         filename: r.try_get(4)?,
         content_type: r.try_get(5)?,

@@ -9,7 +9,8 @@ use axum::{Json, Router, routing::get, routing::post};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
 use contracts::{Envelope, Page, Role};
 use runtime::outbox::{self, Outgoing};
-use runtime::store::{from_micros, micros, now, uuid_at};
+use runtime::paging::{Order, Paging};
+use runtime::store::{Param, bind_all, from_micros, id_at, micros, now, uuid_at};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -85,24 +86,17 @@ pub struct PageParams {
     pub cursor: Option<Uuid>,
 }
 
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 500;
-
 impl PageParams {
-    pub fn limit(&self) -> ApiResult<u32> {
-        match self.limit {
-            Some(0) => Err(ApiError::field("limit", "must be at least 1")),
-            Some(l) if l > MAX_LIMIT => {
-                Err(ApiError::field("limit", format!("at most {MAX_LIMIT}")))
-            }
-            Some(l) => Ok(l),
-            None => Ok(DEFAULT_LIMIT),
-        }
+    /// The page asked for, of a list in `order`.
+    pub fn paging(&self, order: Order) -> ApiResult<Paging> {
+        let cursor = self.cursor.map(|c| c.to_string());
+        Ok(Paging::new(cursor.as_deref(), self.limit, order)?)
     }
-}
 
-fn id_at(row: &AnyRow, i: usize) -> sqlx::Result<Uuid> {
-    uuid_at(row, i)?.ok_or_else(|| sqlx::Error::Decode("null id".into()))
+    /// The limit asked for, checked (for a list another service pages).
+    pub fn limit(&self) -> ApiResult<u32> {
+        Ok(self.paging(Order::Newest)?.limit())
+    }
 }
 
 /// One table of the directory: how to read its rows.
@@ -277,36 +271,24 @@ async fn list<E: Entry>(
     who: &Principal,
     page: &PageParams,
 ) -> ApiResult<Json<Page<E>>> {
-    let limit = page.limit()?;
-    let after = if page.cursor.is_some() {
-        " AND id > $2"
-    } else {
-        ""
-    };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM {} WHERE tenant_id = $1{after} ORDER BY id LIMIT {}",
+    let paging = page.paging(Order::Oldest)?;
+    let mut args = vec![Param::from(who.tenant_id.to_string())];
+    let sql = format!(
+        "SELECT {} FROM {} WHERE tenant_id = $1{}",
         E::COLUMNS,
         E::TABLE,
-        i64::from(limit) + 1
-    )))
-    .bind(who.tenant_id.to_string());
-    if let Some(c) = page.cursor {
-        query = query.bind(c.to_string());
-    }
-    let rows = query.fetch_all(state.store.pool()).await?;
-    let mut items = rows
+        paging.sql(&mut args)
+    );
+    let rows = bind_all(sql, args).fetch_all(state.store.pool()).await?;
+    let items = rows
         .iter()
-        .map(E::from_row)
+        .map(|r| Ok((id_at(r, 0)?, E::from_row(r)?)))
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        rows.get(limit as usize - 1)
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?
-    } else {
-        None
-    };
-    Ok(Json(Page { items, next_cursor }))
+    let page = paging.page(items, |(id, _)| *id);
+    Ok(Json(Page {
+        items: page.items.into_iter().map(|(_, e)| e).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 fn check_name(value: &str) -> ApiResult<String> {

@@ -43,8 +43,8 @@ pub(crate) fn staff(viewer: &Actor, what: &'static str) -> Result<()> {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    Ok(runtime::store::json_text(value)?)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
@@ -155,7 +155,7 @@ pub async fn define_calendar(
         tenant,
         cmd.calendar,
         &cmd.definition.name,
-        json(&cmd.definition),
+        json(&cmd.definition)?,
         "calendar",
     )
     .await?;
@@ -201,7 +201,7 @@ pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) 
         tenant,
         cmd.sla,
         &cmd.definition.name,
-        json(&cmd.definition),
+        json(&cmd.definition)?,
         "SLA",
     )
     .await?;
@@ -261,7 +261,7 @@ pub async fn set_rules(
          ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at",
     )
     .bind(tenant.to_string())
-    .bind(json(&cmd.rules))
+    .bind(json(&cmd.rules)?)
     .bind(micros(now()))
     .execute(&mut *tx)
     .await?;

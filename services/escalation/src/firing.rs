@@ -211,8 +211,8 @@ async fn orphans(
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .filter_map(|r| sqlx::Row::try_get::<String, _>(r, 0).ok())
-        .collect();
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 0))
+        .collect::<Result<_, _>>()?;
     Ok(missing
         .into_iter()
         .filter(|id| !present.contains(&id.to_string()))

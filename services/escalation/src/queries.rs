@@ -4,7 +4,7 @@
 
 use contracts::escalation::*;
 use jiff::Timestamp;
-use runtime::store::{Param, bind_all, uuid_at};
+use runtime::store::{Param, bind_all, id_at, u8_at, uuid_at};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -141,7 +141,7 @@ pub async fn compliance(
     let mut by_team: std::collections::BTreeMap<Option<Uuid>, TargetsComplianceV1> =
         Default::default();
     for r in &rows {
-        let priority = u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5);
+        let priority = u8_at(r, 0)?;
         let team = uuid_at(r, 1)?;
         for (met_col, breached_col, pick) in [
             (
@@ -199,10 +199,10 @@ pub async fn breaches(
             };
             let met: Option<i64> = r.try_get(met_col)?;
             out.push(SlaBreachV1 {
-                ticket_id: uuid_at(r, 7)?.unwrap_or_default(),
+                ticket_id: id_at(r, 7)?,
                 reference: r.try_get(8)?,
                 kind: r.try_get(9)?,
-                priority: u8::try_from(r.try_get::<i64, _>(0)?).unwrap_or(5),
+                priority: u8_at(r, 0)?,
                 team_id: uuid_at(r, 1)?,
                 assignee_id: uuid_at(r, 2)?,
                 target: which.to_owned(),

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use runtime::store::{Backend, Param, StoreError, bind_all, placeholders, upsert_many, uuid_at};
+use runtime::store::{
+    Backend, Param, StoreError, bind_all, id_at, placeholders, u8_at, upsert_many, uuid_at,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -104,16 +106,15 @@ fn at(t: Option<Timestamp>) -> Param {
     Param::from(t.map(|t| t.as_microsecond()))
 }
 
-fn params(t: &Tracked) -> Vec<Param> {
-    let clock_json = |c: &Option<Clock>| {
-        Param::from(
-            c.as_ref()
-                .map(|c| serde_json::to_string(c).unwrap_or_default()),
-        )
+fn params(t: &Tracked) -> Result<Vec<Param>, StoreError> {
+    let clock_json = |c: &Option<Clock>| -> Result<Param, StoreError> {
+        Ok(Param::from(
+            c.as_ref().map(runtime::store::json_text).transpose()?,
+        ))
     };
     let met = |c: &Option<Clock>| at(c.as_ref().and_then(|c| c.met_at));
     let breached = |c: &Option<Clock>| at(c.as_ref().and_then(|c| c.breached_at));
-    vec![
+    Ok(vec![
         Param::from(t.ticket_id.to_string()),
         Param::from(t.tenant_id.to_string()),
         Param::from(t.kind.clone()),
@@ -129,13 +130,13 @@ fn params(t: &Tracked) -> Vec<Param> {
         Param::from(t.last_at.as_microsecond()),
         text(t.sla_id),
         text(t.calendar_id),
-        clock_json(&t.response),
-        clock_json(&t.resolve),
+        clock_json(&t.response)?,
+        clock_json(&t.resolve)?,
         met(&t.response),
         breached(&t.response),
         met(&t.resolve),
         breached(&t.resolve),
-    ]
+    ])
 }
 
 fn clock(r: &AnyRow, i: usize) -> Result<Option<Clock>, StoreError> {
@@ -155,14 +156,13 @@ const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, prio
      company_id FROM sla_tickets";
 
 fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
-    let priority: i64 = r.try_get(5)?;
     Ok(Tracked {
-        ticket_id: uuid_at(r, 0)?.unwrap_or_default(),
-        tenant_id: uuid_at(r, 1)?.unwrap_or_default(),
+        ticket_id: id_at(r, 0)?,
+        tenant_id: id_at(r, 1)?,
         kind: r.try_get(2)?,
         reference: r.try_get(3)?,
         status: r.try_get(4)?,
-        priority: u8::try_from(priority).unwrap_or(5),
+        priority: u8_at(r, 5)?,
         service: r.try_get(6)?,
         customer_id: uuid_at(r, 7)?,
         assignee_id: uuid_at(r, 8)?,
@@ -258,7 +258,10 @@ pub enum Under {
 pub async fn save(conn: &mut AnyConnection, tickets: &[&Tracked]) -> Result<(), StoreError> {
     let mut sorted = tickets.to_vec();
     sorted.sort_by_key(|t| t.ticket_id);
-    let rows = sorted.iter().map(|t| params(t)).collect();
+    let rows = sorted
+        .iter()
+        .map(|t| params(t))
+        .collect::<Result<_, StoreError>>()?;
     upsert_many(conn, "sla_tickets", &COLUMNS, "ticket_id", rows).await?;
     Ok(())
 }

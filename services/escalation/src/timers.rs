@@ -12,7 +12,7 @@
 
 use jiff::Timestamp;
 use runtime::store::{
-    Backend, Param, Store, StoreError, bind_all, insert_many, placeholders, uuid_at,
+    Backend, Param, Store, StoreError, bind_all, id_at, insert_many, placeholders,
 };
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -147,8 +147,8 @@ pub async fn claim_due(
             Ok(Claimed {
                 id: r.try_get(0)?,
                 timer: Timer {
-                    tenant_id: uuid_at(r, 1)?.unwrap_or_default(),
-                    ticket_id: uuid_at(r, 2)?.unwrap_or_default(),
+                    tenant_id: id_at(r, 1)?,
+                    ticket_id: id_at(r, 2)?,
                     target: r.try_get(3)?,
                     timepoint: u32::try_from(timepoint).ok(),
                     due_at: from_micros(r.try_get(5)?),

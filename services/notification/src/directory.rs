@@ -42,7 +42,7 @@ pub async fn apply(
             Param::from(kind),
             Param::from(team),
             Param::from(email.map(|e| e.trim().to_lowercase())),
-            Param::from(serde_json::to_string(entry).unwrap_or_default()),
+            Param::from(runtime::store::json_text(entry)?),
         ]],
     )
     .await?;

@@ -6,8 +6,8 @@
 
 use contracts::notification::{DeliveryV1, EmailKind, MailboxV1};
 use runtime::store::{
-    Backend, Param, Store, StoreError, bind_all, from_micros, insert_many, micros, placeholders,
-    uuid_at,
+    Backend, Param, Store, StoreError, bind_all, from_micros, id_at, insert_many, micros,
+    placeholders, uuid_at,
 };
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -99,8 +99,8 @@ const SELECT: &str = "SELECT id, tenant_id, ticket_id, kind, language, to_email,
 fn email(r: &sqlx::any::AnyRow) -> sqlx::Result<Email> {
     let kind: String = r.try_get(3)?;
     Ok(Email {
-        id: uuid_at(r, 0)?.unwrap_or_default(),
-        tenant: uuid_at(r, 1)?.unwrap_or_default(),
+        id: id_at(r, 0)?,
+        tenant: id_at(r, 1)?,
         kind: EmailKind::parse(&kind).unwrap_or(EmailKind::Logged),
         language: r.try_get(4)?,
         mail: Outgoing {

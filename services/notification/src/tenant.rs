@@ -20,8 +20,11 @@ pub async fn settings(
             .bind(tenant.to_string())
             .fetch_optional(&mut *conn)
             .await?;
+    // No row: the defaults. A row that does not read back is an error.
     Ok(json
-        .and_then(|j| serde_json::from_str(&j).ok())
+        .map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?
         .unwrap_or_default())
 }
 
@@ -121,7 +124,7 @@ pub async fn save_settings(
         "tenant_id",
         vec![vec![
             Param::from(tenant.to_string()),
-            Param::from(serde_json::to_string(s).unwrap_or_default()),
+            Param::from(runtime::store::json_text(s)?),
             Param::from(micros(now)),
         ]],
     )
@@ -129,16 +132,18 @@ pub async fn save_settings(
     Ok(())
 }
 
-fn template(r: &sqlx::any::AnyRow) -> sqlx::Result<Option<EmailTemplateV1>> {
+fn template(r: &sqlx::any::AnyRow) -> sqlx::Result<EmailTemplateV1> {
     let kind: String = r.try_get(0)?;
-    Ok(EmailKind::parse(&kind).map(|kind| EmailTemplateV1 {
+    let kind = EmailKind::parse(&kind)
+        .ok_or_else(|| sqlx::Error::Decode(format!("no email kind {kind:?}").into()))?;
+    Ok(EmailTemplateV1 {
         kind,
-        language: r.try_get(1).unwrap_or_default(),
-        subject: r.try_get(2).unwrap_or_default(),
-        text: r.try_get(3).unwrap_or_default(),
-        html: r.try_get(4).unwrap_or_default(),
+        language: r.try_get(1)?,
+        subject: r.try_get(2)?,
+        text: r.try_get(3)?,
+        html: r.try_get(4)?,
         builtin: false,
-    }))
+    })
 }
 
 const SELECT: &str =
@@ -157,7 +162,7 @@ pub async fn own_templates(
     .await?;
     let mut out = Vec::new();
     for r in &rows {
-        out.extend(template(r)?);
+        out.push(template(r)?);
     }
     Ok(out)
 }
@@ -182,7 +187,7 @@ pub async fn template_for(
         .bind(lang)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some(t) = row.as_ref().map(template).transpose()?.flatten() {
+        if let Some(t) = row.as_ref().map(template).transpose()? {
             return Ok(t);
         }
     }

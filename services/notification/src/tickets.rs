@@ -146,7 +146,7 @@ async fn find(
 
 /// Keeps `t` as the copy of its ticket.
 pub async fn save(conn: &mut AnyConnection, tenant: Uuid, t: &Ticket) -> Result<(), StoreError> {
-    let json = serde_json::to_string(t).unwrap_or_default();
+    let json = runtime::store::json_text(t)?;
     upsert_many(
         conn,
         "mail_tickets",

@@ -28,11 +28,8 @@ pub async fn check(
     let rows = bind_all(sql, params).fetch_all(&mut *conn).await?;
     let mut seen = HashMap::new();
     for row in rows {
-        let id: String = row.try_get(0)?;
         let reply: Option<String> = row.try_get(1)?;
-        if let Ok(id) = Uuid::parse_str(&id) {
-            seen.insert(id, reply);
-        }
+        seen.insert(crate::store::id_at(&row, 0)?, reply);
     }
     Ok(seen)
 }

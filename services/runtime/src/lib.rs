@@ -5,8 +5,11 @@
 //! - [`bus`]: the [`bus::Bus`] interface and its two transports.
 //! - [`commands`]: how a service answers commands: its one error type,
 //!   replies, a change done once.
-//! - [`store`]: a service's database (PostgreSQL or SQLite) and migrations.
+//! - [`store`]: a service's database (PostgreSQL or SQLite).
+//! - [`migrate`]: schema migrations (sqlx's migrator, a version line per
+//!   scope, checksums), and the upgrade of stores migrated before it.
 //! - [`ids`]: ids derived from what they name.
+//! - [`paging`]: cursor paging, one way for every list.
 //! - [`outbox`], [`inbox`]: exactly-once effects over at-least-once delivery.
 //! - [`writer`]: the group-commit writer handlers hand their messages to.
 //! - [`telemetry`]: logs, spans, W3C trace context.
@@ -22,7 +25,9 @@ pub mod commands;
 pub mod ids;
 pub mod inbox;
 pub mod metrics;
+pub mod migrate;
 pub mod outbox;
+pub mod paging;
 pub mod service;
 pub mod shutdown;
 pub mod store;

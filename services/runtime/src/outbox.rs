@@ -16,7 +16,7 @@ use sqlx::AnyConnection;
 
 use crate::bus::Bus;
 use crate::store::{
-    Backend, Param, Store, StoreError, bind_all, insert_many, micros, placeholders,
+    Backend, Param, Store, StoreError, bind_all, insert_many, json_text, micros, placeholders,
 };
 
 /// How many events one relay step publishes at most.
@@ -56,14 +56,14 @@ pub async fn enqueue(conn: &mut AnyConnection, events: &[Outgoing]) -> Result<()
     let rows = events
         .iter()
         .map(|e| {
-            vec![
+            Ok(vec![
                 Param::from(e.envelope.message_id.to_string()),
                 Param::from(e.routing_key.to_string()),
-                Param::from(serde_json::to_string(&e.envelope).unwrap_or_default()),
+                Param::from(json_text(&e.envelope)?),
                 Param::from(micros(e.envelope.occurred_at)),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, StoreError>>()?;
     insert_many(
         conn,
         "outbox",

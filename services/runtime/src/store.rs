@@ -19,13 +19,9 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
-    #[error("migration {version} ({name}) failed: {source}")]
-    Migration {
-        version: i64,
-        name: &'static str,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// A migration failed, or one applied before was edited since.
+    #[error("migrations: {0}")]
+    Migrate(String),
 }
 
 impl StoreError {
@@ -35,7 +31,7 @@ impl StoreError {
         match self {
             Self::Unavailable(_) => true,
             Self::Query(e) => is_connection_error(e),
-            Self::Migration { .. } => false,
+            Self::Migrate(_) => false,
         }
     }
 }
@@ -68,6 +64,7 @@ pub enum Backend {
 }
 
 /// One schema change, applied once, in order, at start-up.
+#[derive(Debug, Clone)]
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
@@ -157,62 +154,12 @@ impl Store {
         Ok(())
     }
 
-    /// Applies the migrations not applied yet, each in its own transaction.
-    /// Replicas starting together serialize on a lock (PostgreSQL advisory
-    /// lock; SQLite's write lock), so each migration runs once.
-    /// `scope` names whose migrations these are (`runtime`, `ticketing`), so
-    /// the runtime's own tables and the service's have separate version lines.
+    /// Applies `scope`'s migrations not applied yet, in order, each in
+    /// its own transaction; refuses to start if one applied before was
+    /// edited since (see [`crate::migrate`]).
     pub async fn migrate(&self, scope: &str, migrations: &[Migration]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(727274)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                scope TEXT NOT NULL,
-                version BIGINT NOT NULL,
-                name TEXT NOT NULL,
-                applied_at BIGINT NOT NULL,
-                PRIMARY KEY (scope, version)
-            )",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE scope = $1")
-                .bind(scope)
-                .fetch_all(&mut *tx)
-                .await?;
-        for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::Migration {
-                    version: m.version,
-                    name: m.name,
-                    source,
-                })?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (scope, version, name, applied_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(scope)
-            .bind(m.version)
-            .bind(m.name)
-            .bind(micros(OffsetDateTime::now_utc()))
-            .execute(&mut *tx)
-            .await?;
-            tracing::info!(
-                scope,
-                version = m.version,
-                name = m.name,
-                "migration applied"
-            );
-        }
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        crate::migrate::run(&mut conn, self.backend, scope, migrations).await
     }
 }
 
@@ -233,11 +180,45 @@ pub fn from_micros(us: i64) -> OffsetDateTime {
 }
 
 /// Column `i` of `row` as a UUID (stored as text), or `None` for NULL.
-pub fn uuid_at(row: &sqlx::any::AnyRow, i: usize) -> sqlx::Result<Option<uuid::Uuid>> {
+pub fn uuid_at<I>(row: &sqlx::any::AnyRow, i: I) -> sqlx::Result<Option<uuid::Uuid>>
+where
+    I: sqlx::ColumnIndex<sqlx::any::AnyRow>,
+{
     use sqlx::Row;
     let s: Option<String> = row.try_get(i)?;
     s.map(|s| uuid::Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e))))
         .transpose()
+}
+
+/// A column that must hold an id: NULL is an error, never the nil UUID.
+pub fn id_at<I>(row: &sqlx::any::AnyRow, i: I) -> sqlx::Result<uuid::Uuid>
+where
+    I: sqlx::ColumnIndex<sqlx::any::AnyRow> + std::fmt::Debug + Copy,
+{
+    uuid_at(row, i)?.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: format!("{i:?}"),
+        source: "NULL where an id must be".into(),
+    })
+}
+
+/// A column that must hold a small number (a priority, a level): NULL or
+/// out of range is an error, never a default.
+pub fn u8_at<I>(row: &sqlx::any::AnyRow, i: I) -> sqlx::Result<u8>
+where
+    I: sqlx::ColumnIndex<sqlx::any::AnyRow> + std::fmt::Debug + Copy,
+{
+    use sqlx::Row;
+    let n: i64 = row.try_get(i)?;
+    u8::try_from(n).map_err(|e| sqlx::Error::ColumnDecode {
+        index: format!("{i:?}"),
+        source: Box::new(e),
+    })
+}
+
+/// `value` as the JSON text a column keeps. A value that cannot be written
+/// is an error, never an empty string.
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Query(sqlx::Error::Encode(Box::new(e))))
 }
 
 /// A value bound to a portable statement: text, a number, or NULL of either.

@@ -48,11 +48,109 @@ async fn migrations_apply_once(backend: Backend) {
     let (a, b) = tokio::join!(store.migrate("test", THINGS), store.migrate("test", THINGS));
     a.expect("first");
     b.expect("second");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE scope = 'test'")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations_test")
         .fetch_one(store.pool())
         .await
         .expect("count");
     assert_eq!(n, 1);
+}
+
+/// A migration changed after it was applied is refused, not skipped: the
+/// schema would no longer be what the code says.
+async fn an_edited_migration_is_refused(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let edited = [Migration {
+        sql: "CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL, m BIGINT);",
+        ..THINGS[0]
+    }];
+    let refused = store.migrate("test", &edited).await.expect_err("refused");
+    assert!(refused.to_string().contains("modified"), "{refused}");
+    // Another scope's line is its own: its version 1 is not this one's.
+    store
+        .migrate(
+            "other",
+            &[Migration {
+                version: 1,
+                name: "others",
+                sql: "CREATE TABLE others (id TEXT PRIMARY KEY);",
+            }],
+        )
+        .await
+        .expect("another scope");
+}
+
+/// A store the desk migrated before it used sqlx's migrator (versions kept
+/// in `schema_migrations`) upgrades in place: what it applied is not run
+/// again, what is new is.
+async fn a_store_from_before_upgrades_in_place(backend: Backend) {
+    let (url, _dir) = match backend {
+        Backend::Postgres => (testing::fresh_postgres("storetest").await, None),
+        Backend::Sqlite => {
+            let (dir, url) = testing::fresh_sqlite();
+            (url, Some(dir))
+        }
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    // What the earlier migrator left: the SQL run, the versions recorded.
+    let mut tx = store.begin().await.expect("begin");
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (scope TEXT NOT NULL, version BIGINT NOT NULL, \
+         name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (scope, version))",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("old table");
+    for (scope, m) in [("runtime", &runtime::MIGRATIONS[0]), ("test", &THINGS[0])] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+            .execute(&mut *tx)
+            .await
+            .expect("old migration");
+        sqlx::query(
+            "INSERT INTO schema_migrations (scope, version, name, applied_at) VALUES ($1, $2, $3, 0)",
+        )
+        .bind(scope)
+        .bind(m.version)
+        .bind(m.name)
+        .execute(&mut *tx)
+        .await
+        .expect("old record");
+    }
+    sqlx::query("INSERT INTO things (id, n) VALUES ('kept', 7)")
+        .execute(&mut *tx)
+        .await
+        .expect("a row from before");
+    tx.commit().await.expect("commit");
+
+    let next = [
+        THINGS[0].clone(),
+        Migration {
+            version: 2,
+            name: "notes",
+            sql: "ALTER TABLE things ADD COLUMN note TEXT;",
+        },
+    ];
+    store
+        .migrate("runtime", runtime::MIGRATIONS)
+        .await
+        .expect("runtime upgraded");
+    // Version 1 would fail if run again (its table exists).
+    store.migrate("test", &next).await.expect("upgraded");
+    store
+        .migrate("test", &next)
+        .await
+        .expect("and again: nothing to do");
+    let (n, note): (i64, Option<String>) =
+        sqlx::query_as("SELECT n, note FROM things WHERE id = 'kept'")
+            .fetch_one(store.pool())
+            .await
+            .expect("the row from before, with the new column");
+    assert_eq!((n, note), (7, None));
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations_test ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .expect("versions");
+    assert_eq!(versions, [1, 2]);
 }
 
 struct Collect(mpsc::UnboundedSender<Envelope>);
@@ -211,6 +309,8 @@ async fn many_rows_in_one_statement(backend: Backend) {
 
 runtime::on_both_stores!(
     migrations_apply_once,
+    an_edited_migration_is_refused,
+    a_store_from_before_upgrades_in_place,
     outbox_relays_committed_events_only,
     outbox_keeps_what_the_bus_did_not_take,
     inbox_remembers_replies,

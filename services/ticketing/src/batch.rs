@@ -14,7 +14,7 @@ use contracts::incident::{ActionV1, IncidentV1};
 use contracts::ticket::{FieldDefV1, LinkType, TicketKind, TicketV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
-use runtime::store::{Param, insert_many, micros};
+use runtime::store::{Param, insert_many, json_text, micros};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -119,13 +119,13 @@ impl Batch {
         to: Uuid,
         actor: &Actor,
         at: OffsetDateTime,
-    ) -> Uuid {
+    ) -> Result<Uuid> {
         let id = Uuid::now_v7();
         self.links.push(crate::links::row(
             tenant, id, from, link_type, to, actor, at,
-        ));
+        )?);
         self.link_ends.push([from, to]);
-        id
+        Ok(id)
     }
 
     /// Whether a link to or from `ticket` waits in this group.
@@ -153,7 +153,7 @@ impl Batch {
         self.field_defs.remove(&(tenant, kind));
     }
 
-    pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) {
+    pub fn insert_action(&mut self, tenant: Uuid, incident: Uuid, a: &ActionV1) -> Result<()> {
         self.actions.push(vec![
             a.id.to_string().into(),
             tenant.to_string().into(),
@@ -163,9 +163,10 @@ impl Batch {
             i64::from(a.public).into(),
             i64::from(a.email_customer).into(),
             i64::from(a.knowledge_base).into(),
-            serde_json::to_string(&a.author).unwrap_or_default().into(),
+            json_text(&a.author)?.into(),
             micros(a.created_at).into(),
         ]);
+        Ok(())
     }
 
     pub fn audit(
@@ -175,7 +176,7 @@ impl Batch {
         actor: &Actor,
         at: OffsetDateTime,
         change: Change<'_>,
-    ) {
+    ) -> Result<()> {
         self.audits.push(vec![
             Uuid::now_v7().to_string().into(),
             tenant.to_string().into(),
@@ -183,9 +184,10 @@ impl Batch {
             change.change.into(),
             change.from.into(),
             change.to.into(),
-            serde_json::to_string(actor).unwrap_or_default().into(),
+            json_text(actor)?.into(),
             micros(at).into(),
         ]);
+        Ok(())
     }
 
     /// Announces `event`, caused by the command `cause`.

@@ -16,6 +16,7 @@ use runtime::bus::{Bus, Handler, HandlerError};
 use runtime::commands::{self, reply};
 use runtime::inbox;
 use runtime::outbox::Relay;
+use runtime::paging::{Order, Paging};
 use runtime::store::Store;
 use runtime::writer::GroupFailed;
 use sqlx::AnyConnection;
@@ -31,9 +32,6 @@ use crate::validate::{MAX_SUMMARY, check_level, check_logged, check_text};
 use crate::{
     changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
 };
-
-/// Most incidents one page returns.
-pub const MAX_PAGE: u32 = 500;
 
 pub struct Commands {
     store: Store,
@@ -81,9 +79,35 @@ impl Handler for Commands {
                         .await
                         .map_err(HandlerError::retry)?;
                 }
-                self.writer.submit((env, change)).await.map(Some)
+                let reply = self.change(env.clone(), change).await?;
+                Ok(Some(env.caused(&reply)))
             }
         }
+    }
+}
+
+impl Commands {
+    /// Does `change`, which came in `env` (whose id keys it in the inbox:
+    /// the same id again is answered, not done again), with the other
+    /// changes waiting; its reply.
+    pub async fn change(
+        &self,
+        env: Envelope,
+        change: TicketingChange,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
+        self.writer.submit((env, change)).await
+    }
+
+    /// The ticket `key` names (its id or reference), as `viewer` may see it.
+    pub async fn ticket(
+        &self,
+        tenant: Uuid,
+        kind: TicketKind,
+        key: &str,
+        viewer: &contracts::Actor,
+    ) -> Result<TicketV1> {
+        let mut conn = self.store.pool().acquire().await?;
+        tickets::find(&mut conn, tenant, kind, key, viewer).await
     }
 }
 
@@ -145,13 +169,13 @@ pub struct Writer {
     relay: Relay,
 }
 
-type Outcome = std::result::Result<Envelope, HandlerError>;
+type Outcome = std::result::Result<ReplyV1, HandlerError>;
 
 #[async_trait]
 impl runtime::writer::Group for Writer {
     /// A change and the envelope it came in.
     type Item = (Envelope, TicketingChange);
-    type Output = Envelope;
+    type Output = ReplyV1;
     const NAME: &'static str = CONSUMER;
     const MAX: usize = 128;
 
@@ -203,7 +227,7 @@ impl Writer {
                     applied
                 }
             };
-            outcomes.push(applied.into_reply(env));
+            outcomes.push(applied.into_reply());
         }
         let wrote = batch.wrote();
         batch.flush(&mut tx).await?;
@@ -243,9 +267,9 @@ enum Applied {
 }
 
 impl Applied {
-    fn into_reply(self, env: &Envelope) -> Outcome {
+    fn into_reply(self) -> Outcome {
         match self {
-            Self::Wrote(body) | Self::Answered(body) => Ok(env.caused(&body)),
+            Self::Wrote(body) | Self::Answered(body) => Ok(body),
             Self::Rejected(reason) => Err(HandlerError::Reject(reason)),
         }
     }
@@ -382,14 +406,9 @@ fn check_field_filters(fields: &std::collections::BTreeMap<String, String>) -> R
     Ok(())
 }
 
-/// A list's cursor: the id of the last item of the page before.
-fn check_cursor(cursor: Option<&str>) -> Result<()> {
-    if let Some(c) = cursor
-        && Uuid::parse_str(c).is_err()
-    {
-        return Err(Error::field("cursor", "not a cursor this desk issued"));
-    }
-    Ok(())
+/// The page a list asks for, newest first.
+fn paging(cursor: Option<&str>, limit: u32) -> Result<Paging> {
+    Ok(Paging::new(cursor, Some(limit), Order::Newest)?)
 }
 
 #[async_trait]
@@ -403,21 +422,12 @@ impl Query for GetIncidentV1 {
 #[async_trait]
 impl Query for ListIncidentsV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        check_cursor(self.cursor.as_deref())?;
+        let paging = paging(self.cursor.as_deref(), self.limit)?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
         check_field_filters(&self.filter.fields)?;
-        let limit = self.limit.clamp(1, MAX_PAGE);
-        let page = incidents::list(
-            conn,
-            tenant,
-            &self.viewer,
-            &self.filter,
-            self.cursor.as_deref(),
-            limit,
-        )
-        .await?;
+        let page = incidents::list(conn, tenant, &self.viewer, &self.filter, paging).await?;
         Ok(page)
     }
 }
@@ -455,7 +465,7 @@ impl Query for GetTicketV1 {
 #[async_trait]
 impl Query for ListTicketsV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        check_cursor(self.cursor.as_deref())?;
+        let paging = paging(self.cursor.as_deref(), self.limit)?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
@@ -468,7 +478,6 @@ impl Query for ListTicketsV1 {
                 format!("one of {}", self.kind.statuses().join(", ")),
             ));
         }
-        let limit = self.limit.clamp(1, MAX_PAGE);
         let page = tickets::list(
             conn,
             tenant,
@@ -477,8 +486,7 @@ impl Query for ListTicketsV1 {
             tickets::Listing {
                 filter: &self.filter,
                 problem_id: None,
-                cursor: self.cursor.as_deref(),
-                limit,
+                paging,
             },
         )
         .await?;
@@ -561,12 +569,11 @@ impl Query for ExportTicketV1 {
 #[async_trait]
 impl Query for ListArticlesV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        check_cursor(self.cursor.as_deref())?;
+        let paging = paging(self.cursor.as_deref(), self.limit)?;
         if let Some(text) = &self.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
-        let limit = self.limit.clamp(1, MAX_PAGE);
-        Ok(knowledge::list(conn, tenant, &self, limit).await?)
+        Ok(knowledge::list(conn, tenant, &self, paging).await?)
     }
 }
 
@@ -717,7 +724,7 @@ async fn log(
         from: None,
         to: Some(incident.status.as_str().to_owned()),
     };
-    batch.audit(tenant, incident.id, &cmd.actor, now, created);
+    batch.audit(tenant, incident.id, &cmd.actor, now, created)?;
     batch.publish(
         env,
         &IncidentLoggedV1 {

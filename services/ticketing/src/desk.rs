@@ -75,7 +75,7 @@ pub async fn save(
     t.version += 1;
     tickets::update(tx, tenant, t).await?;
     for c in changes {
-        batch.audit(tenant, t.id, actor, now, c);
+        batch.audit(tenant, t.id, actor, now, c)?;
     }
     Ok(())
 }
@@ -228,9 +228,9 @@ pub async fn log(
         from: None,
         to: Some(ticket.status.clone()),
     };
-    batch.audit(tenant, id, &cmd.actor, now, created);
+    batch.audit(tenant, id, &cmd.actor, now, created)?;
     for mut other in resolves {
-        batch.insert_link(tenant, other.id, LinkType::ResolvedBy, id, &cmd.actor, now);
+        batch.insert_link(tenant, other.id, LinkType::ResolvedBy, id, &cmd.actor, now)?;
         let c = Change {
             change: "link",
             from: None,
@@ -560,7 +560,7 @@ pub async fn act(
     now: OffsetDateTime,
 ) -> Result<()> {
     let tenant = env.tenant_id;
-    batch.insert_action(tenant, t.id, &action);
+    batch.insert_action(tenant, t.id, &action)?;
     if t.first_response_at.is_none() && actor.answers_for_desk() {
         t.first_response_at = Some(now);
     }
@@ -643,7 +643,7 @@ pub async fn link(
             ),
         )));
     }
-    let id = batch.insert_link(tenant, t.id, cmd.link_type, other.id, &cmd.actor, now);
+    let id = batch.insert_link(tenant, t.id, cmd.link_type, other.id, &cmd.actor, now)?;
     let here = Change {
         change: "link",
         from: None,

@@ -1,8 +1,9 @@
 //! What ticketing does when an escalation timepoint fires: the escalation
 //! service announces the timepoint with its actions, and ticketing carries
 //! out those that change a ticket (record an action, reassign, raise the
-//! priority) as the escalation agent, through the same commands the API
-//! uses. Alerts and emails are notification's.
+//! priority) as the escalation agent, through the same changes the API
+//! uses, handed to the writer as typed values. Alerts and emails are
+//! notification's.
 //!
 //! Each action's command is keyed by the event's id and the action's place
 //! in it, so a redelivered event is answered from the inbox, not done twice.
@@ -10,16 +11,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::commands::TicketingChange;
 use contracts::common::ReplyV1;
 use contracts::escalation::{Action, TimepointReachedV1, escalation_actor};
 use contracts::incident::ActionKind;
-use contracts::ticket::{
-    AddActionV1, AssignTicketV1, GetTicketV1, TicketChangesV1, TicketKind, UpdateTicketV1,
-};
+use contracts::ticket::{AddActionV1, AssignTicketV1, TicketChangesV1, TicketKind, UpdateTicketV1};
 use contracts::{Envelope, Event};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 
 use crate::commands::Commands;
+use crate::error::Error;
 use runtime::ids::derived;
 
 /// The queue ticketing hears escalations on.
@@ -35,17 +36,12 @@ pub struct Escalations {
     pub commands: Arc<Commands>,
 }
 
-/// The command that carries out `action` on the ticket, if it changes one.
-fn command(
-    env: &Envelope,
-    e: &TimepointReachedV1,
-    kind: TicketKind,
-    action: &Action,
-) -> Option<Envelope> {
+/// The change that carries out `action` on the ticket, if it changes one.
+fn change(e: &TimepointReachedV1, kind: TicketKind, action: &Action) -> Option<TicketingChange> {
     let actor = escalation_actor();
     let ticket = e.ticket_id.to_string();
     Some(match action {
-        Action::RecordAction { template } => env.caused(&AddActionV1 {
+        Action::RecordAction { template } => TicketingChange::AddActionV1(AddActionV1 {
             actor,
             kind,
             ticket,
@@ -57,7 +53,7 @@ fn command(
             supplier: None,
         }),
         // To a team alone: into its queue, no longer with the old agent.
-        Action::Reassign { team_id, agent_id } => env.caused(&AssignTicketV1 {
+        Action::Reassign { team_id, agent_id } => TicketingChange::AssignTicketV1(AssignTicketV1 {
             actor,
             kind,
             ticket,
@@ -67,8 +63,8 @@ fn command(
         }),
         // 1 is the highest: only ever raised (checked again against the
         // ticket as it is, in `handle`).
-        Action::RaisePriority { priority } if e.priority.is_none_or(|p| p > *priority) => env
-            .caused(&UpdateTicketV1 {
+        Action::RaisePriority { priority } if e.priority.is_none_or(|p| p > *priority) => {
+            TicketingChange::UpdateTicketV1(UpdateTicketV1 {
                 actor,
                 kind,
                 ticket,
@@ -76,7 +72,8 @@ fn command(
                     priority: Some(*priority),
                     ..TicketChangesV1::default()
                 },
-            }),
+            })
+        }
         _ => return None,
     })
 }
@@ -91,22 +88,15 @@ impl Escalations {
         kind: TicketKind,
         priority: u8,
     ) -> Result<bool, HandlerError> {
-        let query = env.caused(&GetTicketV1 {
-            viewer: escalation_actor(),
-            kind,
-            ticket: e.ticket_id.to_string(),
-        });
-        let reply = self
+        let key = e.ticket_id.to_string();
+        match self
             .commands
-            .handle(query)
-            .await?
-            .ok_or_else(|| HandlerError::Retry("no reply from the query".into()))?;
-        match reply.decode::<ReplyV1>() {
-            Ok(ReplyV1::Ok(ticket)) => Ok(ticket["priority"]
-                .as_u64()
-                .is_some_and(|p| p > u64::from(priority))),
-            Ok(ReplyV1::Error(_)) => Ok(false),
-            Err(err) => Err(HandlerError::Retry(err.to_string())),
+            .ticket(env.tenant_id, kind, &key, &escalation_actor())
+            .await
+        {
+            Ok(ticket) => Ok(ticket.priority > priority),
+            Err(Error::Refused(_)) => Ok(false),
+            Err(err) => Err(HandlerError::retry(err)),
         }
     }
 }
@@ -121,7 +111,7 @@ impl Handler for Escalations {
             return Err(HandlerError::Reject(format!("no ticket kind {:?}", e.kind)));
         };
         for (n, action) in e.actions.iter().enumerate() {
-            let Some(cmd) = command(&env, &e, kind, action) else {
+            let Some(change) = change(&e, kind, action) else {
                 continue;
             };
             if let Action::RaisePriority { priority } = action
@@ -134,20 +124,15 @@ impl Handler for Escalations {
                 env.message_id.as_bytes(),
                 &n.to_le_bytes(),
             ]);
-            let reply = self
-                .commands
-                .handle(cmd.with_id(key))
-                .await?
-                .ok_or_else(|| HandlerError::Retry("no reply from the command".into()))?;
-            match reply.decode::<ReplyV1>() {
-                Ok(ReplyV1::Ok(_)) => {}
+            let cause = change.caused_by(&env).with_id(key);
+            match self.commands.change(cause, change).await? {
+                ReplyV1::Ok(_) => {}
                 // The ticket moved on (closed, say): the escalation stands
                 // on the timeline; the desk's state wins.
-                Ok(ReplyV1::Error(body)) => tracing::info!(
+                ReplyV1::Error(body) => tracing::info!(
                     ticket = %e.reference, code = ?body.code, reason = %body.message,
                     "escalation action not carried out"
                 ),
-                Err(err) => return Err(HandlerError::Retry(err.to_string())),
             }
         }
         Ok(None)

@@ -222,7 +222,7 @@ pub async fn request_types(conn: &mut AnyConnection, tenant: Uuid) -> Result<Vec
 
 fn request_type_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<RequestTypeV1> {
     Ok(RequestTypeV1 {
-        id: runtime::store::uuid_at(r, 0)?.unwrap_or_default(),
+        id: runtime::store::id_at(r, 0)?,
         name: r.try_get(1)?,
         description: r.try_get(2)?,
         fields: json_col(r, 3)?,

@@ -5,7 +5,8 @@
 use contracts::incident::{ActionKind, ActionV1, IncidentFilter, IncidentV1, PriorityCell};
 use contracts::ticket::{TicketFilter, TicketKind};
 use contracts::{Actor, Page};
-use runtime::store::{from_micros, insert_many, uuid_at};
+use runtime::paging::Paging;
+use runtime::store::{from_micros, id_at, insert_many};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -59,8 +60,7 @@ pub async fn list(
     tenant: Uuid,
     viewer: &Actor,
     filter: &IncidentFilter,
-    cursor: Option<&str>,
-    limit: u32,
+    paging: Paging,
 ) -> Result<Page<IncidentV1>> {
     let problem_id = match &filter.problem {
         Some(p) => {
@@ -90,8 +90,7 @@ pub async fn list(
         tickets::Listing {
             filter: &filter,
             problem_id,
-            cursor,
-            limit,
+            paging,
         },
     )
     .await?;
@@ -129,7 +128,7 @@ pub async fn actions(
         .map(|row| {
             let kind: String = row.try_get(1)?;
             Ok(ActionV1 {
-                id: uuid_at(row, 0)?.unwrap_or_default(),
+                id: id_at(row, 0)?,
                 kind: ActionKind::parse(&kind).ok_or_else(|| {
                     sqlx::Error::Decode(format!("unknown action kind {kind}").into())
                 })?,

@@ -16,7 +16,8 @@ use contracts::incident::ActionV1;
 use contracts::knowledge::*;
 use contracts::ticket::{TicketKind, TicketV1};
 use contracts::{Actor, Envelope, Page, Role};
-use runtime::store::{Param, bind_all, from_micros, micros, uuid_at};
+use runtime::paging::Paging;
+use runtime::store::{Param, bind_all, from_micros, id_at, micros};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -413,7 +414,7 @@ pub async fn publish(
         Some(Ok(id)) => id,
         _ => Uuid::now_v7(),
     };
-    let actor = serde_json::to_string(&cmd.actor).unwrap_or_default();
+    let actor = runtime::store::json_text(&cmd.actor)?;
     sqlx::query(
         "INSERT INTO kb_articles (id, tenant_id, ticket_id, reference, title, title_folded, html, \
          published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -446,7 +447,7 @@ pub async fn list(
     conn: &mut AnyConnection,
     tenant: Uuid,
     cmd: &ListArticlesV1,
-    limit: u32,
+    paging: Paging,
 ) -> Result<Page<ArticleSummaryV1>> {
     let mut sql = "SELECT id, reference, title, published_at FROM kb_articles WHERE tenant_id = $1"
         .to_owned();
@@ -463,30 +464,20 @@ pub async fn list(
             args.len()
         ));
     }
-    if let Some(c) = &cmd.cursor {
-        args.push(Param::from(c.clone()));
-        sql.push_str(&format!(" AND id < ${}", args.len()));
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", i64::from(limit) + 1));
+    sql.push_str(&paging.sql(&mut args));
     let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
-    let mut items = rows
+    let items = rows
         .iter()
         .map(|r| {
             Ok(ArticleSummaryV1 {
-                id: uuid_at(r, 0)?.unwrap_or_default(),
+                id: id_at(r, 0)?,
                 reference: r.try_get(1)?,
                 title: r.try_get(2)?,
                 published_at: from_micros(r.try_get(3)?),
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|a| a.id.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(paging.page(items, |a| a.id))
 }
 
 pub async fn get(conn: &mut AnyConnection, tenant: Uuid, id: Uuid) -> Result<ArticleV1> {
@@ -500,7 +491,7 @@ pub async fn get(conn: &mut AnyConnection, tenant: Uuid, id: Uuid) -> Result<Art
     .await?
     .ok_or_else(|| Error::not_found("article"))?;
     Ok(ArticleV1 {
-        id: uuid_at(&row, 0)?.unwrap_or_default(),
+        id: id_at(&row, 0)?,
         reference: row.try_get(1)?,
         title: row.try_get(2)?,
         html: row.try_get(3)?,

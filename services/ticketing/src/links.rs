@@ -4,7 +4,7 @@
 
 use contracts::Actor;
 use contracts::ticket::{LinkType, LinkV1, TicketKind};
-use runtime::store::{Param, from_micros, micros, uuid_at};
+use runtime::store::{Param, from_micros, id_at, micros};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,16 +30,16 @@ pub fn row(
     to: Uuid,
     actor: &Actor,
     at: OffsetDateTime,
-) -> Vec<Param> {
-    vec![
+) -> Result<Vec<Param>> {
+    Ok(vec![
         id.to_string().into(),
         tenant.to_string().into(),
         from.to_string().into(),
         to.to_string().into(),
         link_type.as_str().into(),
-        serde_json::to_string(actor).unwrap_or_default().into(),
+        runtime::store::json_text(actor)?.into(),
         micros(at).into(),
-    ]
+    ])
 }
 
 /// A stored link, as seen from `ticket`: (id, type from `ticket`, other end).
@@ -65,15 +65,15 @@ async fn seen_from(conn: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Resu
             let stored: String = r.try_get(3)?;
             let link_type = LinkType::parse(&stored)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown link {stored}").into()))?;
-            let from = uuid_at(r, 1)?.unwrap_or_default();
-            let to = uuid_at(r, 2)?.unwrap_or_default();
+            let from = id_at(r, 1)?;
+            let to = id_at(r, 2)?;
             let (link_type, other) = if from == ticket {
                 (link_type, to)
             } else {
                 (link_type.inverse(), from)
             };
             Ok(Seen {
-                id: uuid_at(r, 0)?.unwrap_or_default(),
+                id: id_at(r, 0)?,
                 link_type,
                 other,
                 created_by: json_col(r, 4)?,

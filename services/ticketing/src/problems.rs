@@ -224,7 +224,7 @@ pub async fn link_incidents(
                 from: Some(incident.reference.clone()),
                 to: None,
             };
-            batch.audit(tenant, previous, &cmd.actor, now, c);
+            batch.audit(tenant, previous, &cmd.actor, now, c)?;
         }
         incident.problem_id = Some(problem.id);
         let c = Change {
@@ -243,7 +243,7 @@ pub async fn link_incidents(
                 from: None,
                 to: Some(incident.reference.clone()),
             },
-        );
+        )?;
         announce(batch, env, &incident, "problem", &cmd.actor, None);
     }
     let problem = tickets::find(
@@ -290,7 +290,7 @@ pub async fn unlink_incident(
         from: Some(incident.reference.clone()),
         to: None,
     };
-    batch.audit(tenant, problem.id, &cmd.actor, now, c);
+    batch.audit(tenant, problem.id, &cmd.actor, now, c)?;
     announce(batch, env, &incident, "problem", &cmd.actor, None);
     tickets::find(
         tx,
@@ -346,6 +346,6 @@ pub async fn apply_workaround(
         from: None,
         to: Some(applied.join(", ")),
     };
-    batch.audit(tenant, problem.id, &cmd.actor, now, c);
+    batch.audit(tenant, problem.id, &cmd.actor, now, c)?;
     Ok(WorkaroundAppliedV1 { incidents: applied })
 }

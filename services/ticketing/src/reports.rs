@@ -14,13 +14,13 @@ use std::collections::{BTreeMap, HashMap};
 use contracts::report::*;
 use contracts::ticket::{ProblemDetailsV1, ProblemOutcome, TicketKind};
 use contracts::{Actor, Role};
-use runtime::store::{Param, bind_all, from_micros, micros, placeholders};
+use runtime::store::{Param, bind_all, from_micros, micros, placeholders, u8_at};
 use sqlx::{AnyConnection, Row};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::tickets::{json_col, small};
+use crate::tickets::json_col;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 /// The longest range one report covers.
@@ -207,7 +207,7 @@ async fn resolved_problems(
         if out.problems.len() < MAX_LISTED {
             out.problems.push(ResolvedProblemV1 {
                 reference: r.try_get(1)?,
-                priority: small(Some(r.try_get(2)?)).unwrap_or(5),
+                priority: u8_at(r, 2)?,
                 summary: r.try_get(3)?,
                 outcome: p.outcome,
                 linked_incidents: n,
@@ -242,7 +242,7 @@ async fn days_open(
             let opened = from_micros(r.try_get(4)?);
             Ok(DaysOpenV1 {
                 reference: r.try_get(0)?,
-                priority: small(Some(r.try_get(1)?)).unwrap_or(5),
+                priority: u8_at(r, 1)?,
                 summary: r.try_get(2)?,
                 status: r.try_get(3)?,
                 days_open: u64::try_from((until - opened).whole_days()).unwrap_or(0),

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::commands::TicketingChange;
 use contracts::common::ReplyV1;
 use contracts::incident::{ActionKind, IncidentStatus};
 use contracts::supplier::*;
@@ -22,7 +23,7 @@ use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::ids::derived;
 use runtime::outbox::{self, Outgoing, Relay};
-use runtime::store::{Store, from_micros, micros, uuid_at};
+use runtime::store::{Store, from_micros, id_at, micros};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -55,7 +56,7 @@ fn digest(token: &str) -> String {
 
 fn supplier(r: &sqlx::any::AnyRow) -> sqlx::Result<SupplierV1> {
     Ok(SupplierV1 {
-        id: uuid_at(r, 0)?.unwrap_or_default(),
+        id: id_at(r, 0)?,
         name: r.try_get(1)?,
         created_at: from_micros(r.try_get(2)?),
     })
@@ -266,21 +267,18 @@ impl Inbound {
         // Whether the incident is the supplier's is checked by the command,
         // in the transaction that applies it.
         let ticket = update.incident.clone();
-        let command = match update.update {
-            SupplierUpdate::Note { text } => Envelope::new(
-                env.tenant_id,
-                &AddActionV1 {
-                    actor,
-                    kind: TicketKind::Incident,
-                    ticket,
-                    action_kind: ActionKind::Note,
-                    text,
-                    public: false,
-                    email_customer: false,
-                    knowledge_base: false,
-                    supplier: Some(supplier.id),
-                },
-            ),
+        let change = match update.update {
+            SupplierUpdate::Note { text } => TicketingChange::AddActionV1(AddActionV1 {
+                actor,
+                kind: TicketKind::Incident,
+                ticket,
+                action_kind: ActionKind::Note,
+                text,
+                public: false,
+                email_customer: false,
+                knowledge_base: false,
+                supplier: Some(supplier.id),
+            }),
             SupplierUpdate::Status { status } => {
                 if !matches!(status, IncidentStatus::InProgress | IncidentStatus::Pending) {
                     return refused(format!(
@@ -288,22 +286,18 @@ impl Inbound {
                         status.as_str()
                     ));
                 }
-                Envelope::new(
-                    env.tenant_id,
-                    &ChangeTicketStatusV1 {
-                        actor,
-                        kind: TicketKind::Incident,
-                        ticket,
-                        to: status.as_str().to_owned(),
-                        resolution: None,
-                        outcome: None,
-                        supplier: Some(supplier.id),
-                    },
-                )
+                TicketingChange::ChangeTicketStatusV1(ChangeTicketStatusV1 {
+                    actor,
+                    kind: TicketKind::Incident,
+                    ticket,
+                    to: status.as_str().to_owned(),
+                    resolution: None,
+                    outcome: None,
+                    supplier: Some(supplier.id),
+                })
             }
-            SupplierUpdate::Resolution { resolution } => Envelope::new(
-                env.tenant_id,
-                &ChangeTicketStatusV1 {
+            SupplierUpdate::Resolution { resolution } => {
+                TicketingChange::ChangeTicketStatusV1(ChangeTicketStatusV1 {
                     actor,
                     kind: TicketKind::Incident,
                     ticket,
@@ -311,8 +305,8 @@ impl Inbound {
                     resolution: Some(resolution),
                     outcome: None,
                     supplier: Some(supplier.id),
-                },
-            ),
+                })
+            }
         };
         // The supplier's message id keys the command, within its tenant and
         // its own messages: a redelivered update is answered from the inbox,
@@ -322,20 +316,17 @@ impl Inbound {
             supplier.id.as_bytes(),
             env.message_id.as_bytes(),
         ]);
-        let command = command
-            .with_id(key)
-            .with_traceparent(env.traceparent.clone());
-        let reply = match self.commands.handle(command).await {
-            Ok(Some(reply)) => reply,
-            Ok(None) => return Err(Error::Retry("no reply from the command".into())),
+        let keyed = change.caused_by(env).with_id(key);
+        let reply = match self.commands.change(keyed, change).await {
+            Ok(reply) => reply,
             Err(HandlerError::Retry(e)) => return Err(Error::Retry(e)),
             Err(HandlerError::Reject(reason)) => return refused(reason),
         };
-        match reply.decode::<ReplyV1>() {
-            Ok(ReplyV1::Ok(_)) => Ok(Verdict::Done),
+        match reply {
+            ReplyV1::Ok(_) => Ok(Verdict::Done),
             // Not there, or not this supplier's: one answer, so that a
             // supplier cannot learn which references exist.
-            Ok(ReplyV1::Error(body))
+            ReplyV1::Error(body)
                 if matches!(body.code, ErrorCode::NotFound | ErrorCode::Forbidden) =>
             {
                 refused(format!(
@@ -343,8 +334,7 @@ impl Inbound {
                     update.incident
                 ))
             }
-            Ok(ReplyV1::Error(body)) => refused(body.message),
-            Err(e) => Err(Error::Retry(e.to_string())),
+            ReplyV1::Error(body) => refused(body.message),
         }
     }
 

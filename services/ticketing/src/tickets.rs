@@ -10,7 +10,8 @@ use contracts::ticket::{
     TicketSummaryV1, TicketV1,
 };
 use contracts::{Actor, Page};
-use runtime::store::{Param, bind_all, from_micros, micros, placeholders, uuid_at};
+use runtime::paging::Paging;
+use runtime::store::{Param, bind_all, from_micros, id_at, micros, placeholders, u8_at, uuid_at};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -47,12 +48,12 @@ fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
     let kind: String = row.try_get(1)?;
     let details: Details = json_col(row, 22)?;
     Ok(TicketV1 {
-        id: uuid_at(row, 0)?.unwrap_or_default(),
+        id: id_at(row, 0)?,
         kind: TicketKind::parse(&kind)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
         reference: row.try_get(2)?,
         status: row.try_get(3)?,
-        priority: small(Some(row.try_get(4)?)).unwrap_or(5),
+        priority: u8_at(row, 4)?,
         impact: small(row.try_get(5)?),
         urgency: small(row.try_get(6)?),
         summary: row.try_get(7)?,
@@ -342,9 +343,8 @@ pub struct Listing<'a> {
     pub filter: &'a TicketFilter,
     /// Incidents linked to this problem.
     pub problem_id: Option<Uuid>,
-    /// The id of the last ticket of the page before.
-    pub cursor: Option<&'a str>,
-    pub limit: u32,
+    /// Which page.
+    pub paging: Paging,
 }
 
 /// One page of tickets of `kind`, newest first. The cursor is the id of the
@@ -359,8 +359,7 @@ pub async fn list(
     let Listing {
         filter,
         problem_id,
-        cursor,
-        limit,
+        paging,
     } = listing;
     if !visible(kind, viewer) {
         return Ok(Page {
@@ -413,23 +412,15 @@ pub async fn list(
         );
         push("value =", Param::from(value.clone()), ")");
     }
-    if let Some(c) = cursor {
-        push("id <", Param::from(c.to_owned()), "");
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", i64::from(limit) + 1));
+    sql.push_str(&paging.sql(&mut args));
     let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
-    let mut items = rows
+    let items = rows
         .iter()
         .map(ticket_from_row)
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|i| i.id.to_string())
-    } else {
-        None
-    };
-    count_linked(conn, tenant, &mut items).await?;
-    Ok(Page { items, next_cursor })
+    let mut page = paging.page(items, |t| t.id);
+    count_linked(conn, tenant, &mut page.items).await?;
+    Ok(page)
 }
 
 /// Tickets of `kind` by id, for linking (any that is not there is left out).
@@ -559,7 +550,7 @@ pub async fn history(
     rows.iter()
         .map(|row| {
             Ok(AuditEntryV1 {
-                id: uuid_at(row, 0)?.unwrap_or_default(),
+                id: id_at(row, 0)?,
                 change: row.try_get(1)?,
                 from: row.try_get(2)?,
                 to: row.try_get(3)?,

@@ -39,8 +39,8 @@ use serde_json::{Map, Value, json};
 
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
-use crate::directory::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::notifications::MAIL_MAX;
+use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The whole document.
 pub fn document() -> serde_json::Value {
