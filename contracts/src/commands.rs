@@ -4,7 +4,28 @@
 //! envelope and handles it in one exhaustive match, so a command added here
 //! and not handled does not compile.
 
-use crate::Page;
+use crate::{DecodeError, Envelope, Page};
+
+/// A command a service was sent: a query (read-only, answered without a
+/// transaction) or a change (done once, in a transaction with the inbox
+/// record).
+#[derive(Debug)]
+pub enum Asked<Q, C> {
+    Query(Q),
+    Change(C),
+}
+
+/// One service's commands (declared with `commands!` below).
+pub trait Commands {
+    type Query: Send + 'static;
+    type Change: Send + 'static;
+    /// The type name of every command.
+    const TYPES: &'static [&'static str];
+
+    /// The command `env` carries, decoded once by its type name; a type
+    /// this service does not answer is an error.
+    fn decode(env: &Envelope) -> Result<Asked<Self::Query, Self::Change>, DecodeError>;
+}
 use crate::escalation::{
     CalendarV1, DefineCalendarV1, DefineSlaV1, ESCALATION_QUEUE, GetSlaComplianceV1, GetSlaRulesV1,
     GetTicketSlaV1, ListCalendarsV1, ListSlaBreachesV1, ListSlasV1, SetSlaRulesV1, SlaBreachV1,

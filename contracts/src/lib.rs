@@ -61,12 +61,7 @@ macro_rules! commands {
         )+
 
         $(#[$meta])*
-        #[derive(Debug)]
-        #[allow(clippy::large_enum_variant)]
-        pub enum $name {
-            Query($query),
-            Change($change),
-        }
+        pub struct $name;
 
         /// The queries: read-only, answered without a transaction.
         #[derive(Debug)]
@@ -83,16 +78,18 @@ macro_rules! commands {
             $($c($c),)+
         }
 
-        impl $name {
-            /// The type name of every command.
-            pub const TYPES: &'static [&'static str] = &[$(stringify!($q),)+ $(stringify!($c),)+];
+        impl $crate::commands::Commands for $name {
+            type Query = $query;
+            type Change = $change;
+            const TYPES: &'static [&'static str] = &[$(stringify!($q),)+ $(stringify!($c),)+];
 
-            /// The command `env` carries, decoded once by its type name; a
-            /// type this service does not answer is an error.
-            pub fn decode(env: &$crate::Envelope) -> Result<Self, $crate::DecodeError> {
+            fn decode(
+                env: &$crate::Envelope,
+            ) -> Result<$crate::commands::Asked<$query, $change>, $crate::DecodeError> {
+                use $crate::commands::Asked;
                 match env.message_type.as_str() {
-                    $(stringify!($q) => env.decode::<$q>().map(|c| Self::Query($query::$q(c))),)+
-                    $(stringify!($c) => env.decode::<$c>().map(|c| Self::Change($change::$c(c))),)+
+                    $(stringify!($q) => env.decode::<$q>().map(|c| Asked::Query($query::$q(c))),)+
+                    $(stringify!($c) => env.decode::<$c>().map(|c| Asked::Change($change::$c(c))),)+
                     other => Err($crate::DecodeError::Unknown(other.to_owned())),
                 }
             }

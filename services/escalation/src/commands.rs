@@ -10,8 +10,8 @@ use contracts::Envelope;
 use contracts::commands::{EscalationChange, EscalationCommand, EscalationQuery};
 use contracts::common::ReplyV1;
 use contracts::escalation::*;
-use runtime::bus::{Handler, HandlerError};
-use runtime::commands::{self, reply};
+use runtime::bus::HandlerError;
+use runtime::commands::{self, Answers, reply};
 use runtime::store::Store;
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -31,38 +31,20 @@ pub struct Commands {
 }
 
 #[async_trait]
-impl Handler for Commands {
-    async fn handle(&self, env: Envelope) -> Result<Option<Envelope>, HandlerError> {
-        let command =
-            EscalationCommand::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))?;
-        let reply = match command {
-            EscalationCommand::Query(q) => {
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(HandlerError::retry)?;
-                self.query(&mut conn, env.tenant_id, q).await?
-            }
-            EscalationCommand::Change(c) => {
-                commands::once(&self.store, CONSUMER, &env, async |tx| {
-                    self.change(tx, env.tenant_id, c).await
-                })
-                .await?
-            }
-        };
-        Ok(Some(env.caused(&reply)))
-    }
-}
+impl Answers for Commands {
+    type Commands = EscalationCommand;
 
-impl Commands {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
     async fn query(
         &self,
         conn: &mut AnyConnection,
-        tenant: Uuid,
+        env: &Envelope,
         query: EscalationQuery,
     ) -> Result<ReplyV1, HandlerError> {
+        let tenant = env.tenant_id;
         match query {
             EscalationQuery::ListCalendarsV1(c) => {
                 reply::<ListCalendarsV1>(definitions::calendars(conn, tenant, &c.viewer).await)
@@ -85,10 +67,23 @@ impl Commands {
         }
     }
 
+    async fn change(
+        &self,
+        env: &Envelope,
+        change: EscalationChange,
+    ) -> Result<ReplyV1, HandlerError> {
+        commands::once(&self.store, CONSUMER, env, async |tx| {
+            self.apply(tx, env.tenant_id, change).await
+        })
+        .await
+    }
+}
+
+impl Commands {
     /// A change, in the transaction `tx`. A calendar or SLA replaced moves
     /// the open tickets under it, in the same transaction, from what the
     /// definitions were before.
-    async fn change(
+    async fn apply(
         &self,
         tx: &mut AnyConnection,
         tenant: Uuid,

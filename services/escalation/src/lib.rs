@@ -99,10 +99,10 @@ impl Escalation {
         store.migrate("escalation", MIGRATIONS).await?;
         let mut running = Running::new("escalation", &stop);
         let relay = Relay::new(store.clone(), bus.clone());
-        let handler = Arc::new(commands::Commands {
+        let handler = Arc::new(runtime::commands::Answering(Arc::new(commands::Commands {
             store: store.clone(),
             now: now.clone(),
-        });
+        })));
         let spec = QueueSpec::commands(contracts::escalation::ESCALATION_QUEUE, PREFETCH);
         running.adopt(
             "commands",

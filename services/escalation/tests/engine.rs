@@ -18,6 +18,7 @@ use escalation::track::{Change, Event, Snapshot};
 use escalation::{definitions, timers, tracker};
 use jiff::{Timestamp, ToSpan};
 use runtime::bus::Handler;
+use runtime::commands::Answering;
 use runtime::store::{Backend, Store};
 use runtime::testing;
 use uuid::Uuid;
@@ -622,10 +623,10 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
         end: "17:00".into(),
     }];
     let now = Arc::new(ManualNow::new(t0() + 4.hours()));
-    let commands = Commands {
+    let commands = Answering(Arc::new(Commands {
         store: store.clone(),
         now: now.clone(),
-    };
+    }));
     let replace = DefineCalendarV1 {
         actor: admin(),
         calendar: Some(calendar),
@@ -701,10 +702,10 @@ async fn a_replaced_sla_moves_the_timepoints_of_open_tickets(backend: Backend) {
     let ticket = Uuid::now_v7();
     happen(&store, tenant, ticket, t0(), logged("INC-000010")).await;
     // Same targets, the timepoint moved from 9 h to 5 h.
-    let commands = Commands {
+    let commands = Answering(Arc::new(Commands {
         store: store.clone(),
         now: Arc::new(ManualNow::new(t0() + 2.hours())),
-    };
+    }));
     let replace = DefineSlaV1 {
         actor: admin(),
         sla: Some(sla),

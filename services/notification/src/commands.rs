@@ -11,8 +11,8 @@ use contracts::common::ReplyV1;
 use contracts::notification::*;
 use contracts::ticket::TicketKind;
 use contracts::{Actor, Envelope, Role};
-use runtime::bus::{Bus, Handler, HandlerError};
-use runtime::commands::{self, Error, Result, reply};
+use runtime::bus::{Bus, HandlerError};
+use runtime::commands::{self, Answers, Error, Result, reply};
 use runtime::store::{Store, now};
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -145,9 +145,8 @@ impl Commands {
         all.sort_by(|a, b| (a.kind, &a.language).cmp(&(b.kind, &b.language)));
         Ok(all)
     }
-
     /// A change, in the transaction `tx` ([`commands::once`] records it).
-    async fn change(
+    async fn apply(
         &self,
         tx: &mut AnyConnection,
         tenant: Uuid,
@@ -196,6 +195,25 @@ impl Commands {
             ),
         }
     }
+}
+
+fn admin(actor: &Actor) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only an admin may change email settings and templates",
+        ))
+    }
+}
+
+#[async_trait]
+impl Answers for Commands {
+    type Commands = NotificationCommand;
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
 
     async fn query(
         &self,
@@ -238,40 +256,15 @@ impl Commands {
             }
         }
     }
-}
 
-fn admin(actor: &Actor) -> Result<()> {
-    if actor.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(Error::forbidden(
-            "only an admin may change email settings and templates",
-        ))
-    }
-}
-
-#[async_trait]
-impl Handler for Commands {
-    async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
-        let command =
-            NotificationCommand::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))?;
-        let reply = match command {
-            NotificationCommand::Query(q) => {
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(HandlerError::retry)?;
-                self.query(&mut conn, &env, q).await?
-            }
-            NotificationCommand::Change(c) => {
-                commands::once(&self.store, CONSUMER, &env, async |tx| {
-                    self.change(tx, env.tenant_id, c).await
-                })
-                .await?
-            }
-        };
-        Ok(Some(env.caused(&reply)))
+    async fn change(
+        &self,
+        env: &Envelope,
+        change: NotificationChange,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
+        commands::once(&self.store, CONSUMER, env, async |tx| {
+            self.apply(tx, env.tenant_id, change).await
+        })
+        .await
     }
 }

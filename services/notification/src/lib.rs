@@ -86,10 +86,10 @@ impl Notification {
         store.migrate("notification", MIGRATIONS).await?;
         let mut running = Running::new("notification", &stop);
         let queued = Arc::new(Notify::new());
-        let handler = Arc::new(commands::Commands {
+        let handler = Arc::new(runtime::commands::Answering(Arc::new(commands::Commands {
             store: store.clone(),
             bus: bus.clone(),
-        });
+        })));
         let spec = QueueSpec::commands(contracts::notification::NOTIFICATION_QUEUE, PREFETCH);
         running.adopt(
             "commands",

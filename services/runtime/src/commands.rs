@@ -1,20 +1,79 @@
 //! How a service answers the commands it is sent: the one error type of
 //! every service, the reply to an outcome, and a change done once.
 //!
-//! A service decodes its command enum (declared in `contracts::commands`)
-//! once from the envelope and handles it in one exhaustive match. Each arm
-//! turns its typed outcome into the reply with [`reply`]; a change runs in
-//! [`once`] (or, for a service that commits changes in groups, its
+//! A service declares its commands in `contracts::commands` and says what
+//! it does with them by implementing [`Answers`]; [`Answering`] is the one
+//! command handler, which decodes each command once and hands it over as a
+//! query or a change, for the service to handle in one exhaustive match.
+//! Each arm turns its typed outcome into the reply with [`reply`]; a change
+//! runs in [`once`] (or, for a service that commits changes in groups, its
 //! [`crate::writer`] does the same per group).
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use contracts::commands::{Asked, Commands};
 use contracts::common::ReplyV1;
 use contracts::{Command, Envelope, ErrorBody, ErrorCode};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use crate::bus::HandlerError;
+use crate::bus::{Handler, HandlerError};
 use crate::inbox;
 use crate::store::{Store, StoreError};
+
+/// What a service does with the commands it is sent.
+#[async_trait]
+pub trait Answers: Send + Sync + 'static {
+    /// The service's commands, as `contracts::commands` declares them.
+    type Commands: Commands;
+
+    /// The store queries read.
+    fn store(&self) -> &Store;
+
+    /// Answers a query from the store as it is (no transaction, no inbox:
+    /// asking again is harmless).
+    async fn query(
+        &self,
+        conn: &mut AnyConnection,
+        env: &Envelope,
+        query: <Self::Commands as Commands>::Query,
+    ) -> std::result::Result<ReplyV1, HandlerError>;
+
+    /// Does a change once: most services run it in [`once`]; one that
+    /// commits changes in groups hands it to its writer.
+    async fn change(
+        &self,
+        env: &Envelope,
+        change: <Self::Commands as Commands>::Change,
+    ) -> std::result::Result<ReplyV1, HandlerError>;
+}
+
+/// The command handler of a service: decodes each command once (one that
+/// is not the service's is dead-lettered with the reason), answers it, and
+/// replies.
+pub struct Answering<S>(pub Arc<S>);
+
+#[async_trait]
+impl<S: Answers> Handler for Answering<S> {
+    async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
+        let reply =
+            match S::Commands::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))? {
+                Asked::Query(query) => {
+                    let mut conn = self
+                        .0
+                        .store()
+                        .pool()
+                        .acquire()
+                        .await
+                        .map_err(HandlerError::retry)?;
+                    self.0.query(&mut conn, &env, query).await?
+                }
+                Asked::Change(change) => self.0.change(&env, change).await?,
+            };
+        Ok(Some(env.caused(&reply)))
+    }
+}
 
 /// Why a command did not succeed.
 #[derive(Debug, thiserror::Error)]

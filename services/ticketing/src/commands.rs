@@ -12,8 +12,8 @@ use contracts::report::*;
 use contracts::supplier::*;
 use contracts::ticket::*;
 use contracts::{Command, Envelope, Role};
-use runtime::bus::{Bus, Handler, HandlerError};
-use runtime::commands::{self, reply};
+use runtime::bus::{Bus, HandlerError};
+use runtime::commands::{self, Answers, reply};
 use runtime::inbox;
 use runtime::outbox::Relay;
 use runtime::paging::{Order, Paging};
@@ -52,52 +52,45 @@ impl Commands {
 }
 
 #[async_trait]
-impl Handler for Commands {
-    async fn handle(&self, env: Envelope) -> std::result::Result<Option<Envelope>, HandlerError> {
-        let command =
-            TicketingCommand::decode(&env).map_err(|e| HandlerError::Reject(e.to_string()))?;
-        match command {
-            // No transaction, no inbox: asking again is harmless.
-            TicketingCommand::Query(q) => {
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(HandlerError::retry)?;
-                let reply = query(&mut conn, env.tenant_id, q).await?;
-                Ok(Some(env.caused(&reply)))
-            }
-            TicketingCommand::Change(change) => {
-                if let TicketingChange::RegisterSupplierV1(_) = &change {
-                    // The supplier's queue, declared before its row commits
-                    // (and outside the writer's transaction): what is sent
-                    // to it waits for it.
-                    let id = suppliers::id_for(&env);
-                    self.bus
-                        .declare(&suppliers::outbound_spec(id))
-                        .await
-                        .map_err(HandlerError::retry)?;
-                }
-                let reply = self.change(env.clone(), change).await?;
-                Ok(Some(env.caused(&reply)))
-            }
+impl Answers for Commands {
+    type Commands = TicketingCommand;
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    async fn query(
+        &self,
+        conn: &mut AnyConnection,
+        env: &Envelope,
+        query: TicketingQuery,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
+        answer_query(conn, env.tenant_id, query).await
+    }
+
+    /// Hands `change`, which came in `env` (whose id keys it in the inbox:
+    /// the same id again is answered, not done again), to the writer, to
+    /// commit with the other changes waiting.
+    async fn change(
+        &self,
+        env: &Envelope,
+        change: TicketingChange,
+    ) -> std::result::Result<ReplyV1, HandlerError> {
+        if let TicketingChange::RegisterSupplierV1(_) = &change {
+            // The supplier's queue, declared before its row commits (and
+            // outside the writer's transaction): what is sent to it waits
+            // for it.
+            let id = suppliers::id_for(env);
+            self.bus
+                .declare(&suppliers::outbound_spec(id))
+                .await
+                .map_err(HandlerError::retry)?;
         }
+        self.writer.submit((env.clone(), change)).await
     }
 }
 
 impl Commands {
-    /// Does `change`, which came in `env` (whose id keys it in the inbox:
-    /// the same id again is answered, not done again), with the other
-    /// changes waiting; its reply.
-    pub async fn change(
-        &self,
-        env: Envelope,
-        change: TicketingChange,
-    ) -> std::result::Result<ReplyV1, HandlerError> {
-        self.writer.submit((env, change)).await
-    }
-
     /// The ticket `key` names (its id or reference), as `viewer` may see it.
     pub async fn ticket(
         &self,
@@ -112,7 +105,7 @@ impl Commands {
 }
 
 /// Answers a query.
-async fn query(
+async fn answer_query(
     conn: &mut AnyConnection,
     tenant: Uuid,
     query: TicketingQuery,

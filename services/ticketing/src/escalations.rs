@@ -21,6 +21,7 @@ use runtime::bus::{Handler, HandlerError, QueueSpec};
 
 use crate::commands::Commands;
 use crate::error::Error;
+use runtime::commands::Answers;
 use runtime::ids::derived;
 
 /// The queue ticketing hears escalations on.
@@ -125,7 +126,7 @@ impl Handler for Escalations {
                 &n.to_le_bytes(),
             ]);
             let cause = change.caused_by(&env).with_id(key);
-            match self.commands.change(cause, change).await? {
+            match self.commands.change(&cause, change).await? {
                 ReplyV1::Ok(_) => {}
                 // The ticket moved on (closed, say): the escalation stands
                 // on the timeline; the desk's state wins.

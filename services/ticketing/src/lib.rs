@@ -130,7 +130,11 @@ impl Ticketing {
                 Arc::new(inbound) as Arc<dyn runtime::bus::Handler>,
             ),
             ("escalations", escalations::spec(), Arc::new(escalations)),
-            ("commands", spec, handler),
+            (
+                "commands",
+                spec,
+                Arc::new(runtime::commands::Answering(handler)),
+            ),
         ] {
             running.adopt(name, bus.consume(spec, handler, running.token()).await?);
         }

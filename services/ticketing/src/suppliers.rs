@@ -21,6 +21,7 @@ use contracts::supplier::*;
 use contracts::ticket::{AddActionV1, ChangeTicketStatusV1, TicketKind};
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Message, Role};
 use runtime::bus::{Handler, HandlerError, QueueSpec};
+use runtime::commands::Answers;
 use runtime::ids::derived;
 use runtime::outbox::{self, Outgoing, Relay};
 use runtime::store::{Store, from_micros, id_at, micros};
@@ -317,7 +318,7 @@ impl Inbound {
             env.message_id.as_bytes(),
         ]);
         let keyed = change.caused_by(env).with_id(key);
-        let reply = match self.commands.change(keyed, change).await {
+        let reply = match self.commands.change(&keyed, change).await {
             Ok(reply) => reply,
             Err(HandlerError::Retry(e)) => return Err(Error::Retry(e)),
             Err(HandlerError::Reject(reason)) => return refused(reason),

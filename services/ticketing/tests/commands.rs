@@ -8,6 +8,7 @@ use contracts::incident::*;
 use contracts::{Actor, Envelope, ErrorCode, Role};
 use runtime::bus::embedded::EmbeddedBus;
 use runtime::bus::{Handler, HandlerError};
+use runtime::commands::Answering;
 use runtime::outbox::Relay;
 use runtime::store::{Backend, Store};
 use runtime::testing;
@@ -61,6 +62,7 @@ async fn concurrent_commands_commit_together(backend: Backend) {
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) =
         Commands::new(store.clone(), relay.clone(), Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     // 60 at once, every third one invalid: the writer groups them, and the
     // refused ones must not undo (or be undone by) their neighbours.
@@ -110,6 +112,7 @@ async fn a_redelivered_command_is_answered_not_repeated(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     let env = log(tenant, "only once", Some(1));
     // The same message three times, two of them in the same group.
@@ -129,6 +132,7 @@ async fn malformed_commands_are_rejected_alone(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     let mut bad = log(tenant, "x", Some(1));
     bad.payload = serde_json::json!({"summary": 5});
@@ -155,6 +159,7 @@ async fn lifecycle_rules_hold(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     let ReplyV1::Ok(inc) = body(handler.handle(log(tenant, "disk", Some(3))).await) else {
         panic!("logged")
@@ -203,6 +208,7 @@ async fn an_expired_command_is_not_carried_out(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     let late = log(tenant, "too late", Some(1))
         .expiring_at(time::OffsetDateTime::now_utc() - time::Duration::seconds(1));
@@ -230,6 +236,7 @@ async fn a_supplier_acts_only_on_what_is_assigned_to_it(backend: Backend) {
     let (store, _dir) = store(backend).await;
     let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
     let (handler, _writer) = Commands::new(store.clone(), relay, Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
     let tenant = Uuid::now_v7();
     let ReplyV1::Ok(logged) = body(handler.handle(log(tenant, "disk", Some(2))).await) else {
         panic!("logged");
