@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::scenarios::{self, Desk};
+use common::scenarios::Desk;
 use common::{Api, Process};
 use runtime::testing;
 use serde_json::json;
@@ -116,11 +116,16 @@ async fn start(replicas: usize) -> Cluster {
     }
 }
 
+/// A distributed desk of one scenario's own, with two ticketing replicas.
+async fn desk() -> Cluster {
+    start(2).await
+}
+
+common::scenarios::every_scenario!(desk);
+
 #[tokio::test]
-async fn every_scenario_on_the_distributed_desk() {
+async fn every_target_answers_for_its_own_readiness() {
     let cluster = start(2).await;
-    scenarios::all(&cluster.desk).await;
-    // Every target serves health and readiness of its own.
     for replica in &cluster.replicas {
         let api = Api::new(replica.url(), None);
         assert_eq!(api.get("/readyz").await.expect(200)["status"], "ready");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::scenarios::{self, Desk};
+use common::scenarios::Desk;
 use common::{Api, Process, dir_arg};
 use runtime::testing::{SmtpSink, TempDir};
 use serde_json::json;
@@ -32,12 +32,24 @@ async fn start(dir: &TempDir) -> (Process, Desk) {
     (process, desk)
 }
 
-#[tokio::test]
-async fn every_scenario_on_the_embedded_desk() {
-    let dir = TempDir::new();
-    let (_process, desk) = start(&dir).await;
-    scenarios::all(&desk).await;
+/// An embedded desk of one test's own, running while this lives.
+struct Running {
+    _process: Process,
+    _dir: TempDir,
+    desk: Desk,
 }
+
+async fn desk() -> Running {
+    let dir = TempDir::new();
+    let (process, desk) = start(&dir).await;
+    Running {
+        _process: process,
+        _dir: dir,
+        desk,
+    }
+}
+
+common::scenarios::every_scenario!(desk);
 
 #[tokio::test]
 async fn nothing_acknowledged_is_lost_across_a_restart() {

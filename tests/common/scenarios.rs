@@ -1,6 +1,6 @@
 //! What a user does with the desk, run against each deployment (embedded,
-//! distributed). Each scenario uses its own tenants, so they can share one
-//! running desk.
+//! distributed): [`every_scenario!`] makes each scenario a test of its own,
+//! on a desk of its own.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ pub struct Desk {
 
 impl Desk {
     /// Moves the escalation service's clock to `minutes` ahead of the
-    /// system clock (never back: every scenario shares it).
+    /// system clock (never back).
     pub fn advance_minutes(&self, minutes: i64) {
         let now: i64 = std::fs::read_to_string(&self.clock)
             .ok()
@@ -1077,25 +1077,46 @@ pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     );
 }
 
-/// Runs every scenario against `desk`.
-pub async fn all(desk: &Desk) {
-    incident_lifecycle(desk).await;
-    lists_filter_and_page(desk).await;
-    tenants_are_isolated(desk).await;
-    customers_see_only_their_own(desk).await;
-    bad_input_is_refused_clearly(desk).await;
-    http_answers_reach_the_client(desk).await;
-    operations_endpoints(desk).await;
-    retries_with_an_idempotency_key_are_served_once(desk).await;
-    the_priority_matrix_is_the_tenants_own(desk).await;
-    super::processes::problem_management(desk).await;
-    super::processes::change_management(desk).await;
-    super::processes::service_requests(desk).await;
-    super::processes::links_and_extended_data(desk).await;
-    super::processes::satisfaction_and_reports(desk).await;
-    super::processes::knowledge_base(desk).await;
-    super::processes::attachments(desk).await;
-    super::processes::calendars_and_slas(desk).await;
-    super::escalations::an_incident_escalates(desk).await;
-    super::email::email_in_and_out(desk).await;
+/// Declares, in the test file that calls it, one test per scenario, each
+/// on a desk of its own from `$desk()` (an async fn returning what keeps the
+/// desk running, with the [`Desk`] in its `desk` field): one failure does
+/// not hide the rest, and one scenario runs alone by its name.
+macro_rules! every_scenario {
+    ($desk:ident) => {
+        $crate::common::scenarios::every_scenario!(@each $desk;
+            incident_lifecycle = $crate::common::scenarios::incident_lifecycle,
+            lists_filter_and_page = $crate::common::scenarios::lists_filter_and_page,
+            tenants_are_isolated = $crate::common::scenarios::tenants_are_isolated,
+            customers_see_only_their_own = $crate::common::scenarios::customers_see_only_their_own,
+            bad_input_is_refused_clearly = $crate::common::scenarios::bad_input_is_refused_clearly,
+            http_answers_reach_the_client = $crate::common::scenarios::http_answers_reach_the_client,
+            operations_endpoints = $crate::common::scenarios::operations_endpoints,
+            retries_with_an_idempotency_key_are_served_once =
+                $crate::common::scenarios::retries_with_an_idempotency_key_are_served_once,
+            the_priority_matrix_is_the_tenants_own =
+                $crate::common::scenarios::the_priority_matrix_is_the_tenants_own,
+            problem_management = $crate::common::processes::problem_management,
+            change_management = $crate::common::processes::change_management,
+            service_requests = $crate::common::processes::service_requests,
+            links_and_extended_data = $crate::common::processes::links_and_extended_data,
+            satisfaction_and_reports = $crate::common::processes::satisfaction_and_reports,
+            knowledge_base = $crate::common::processes::knowledge_base,
+            attachments = $crate::common::processes::attachments,
+            calendars_and_slas = $crate::common::processes::calendars_and_slas,
+            an_incident_escalates = $crate::common::escalations::an_incident_escalates,
+            email_in_and_out = $crate::common::email::email_in_and_out,
+        );
+    };
+    (@each $desk:ident; $($name:ident = $scenario:path),+ $(,)?) => {
+        mod scenario {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let running = super::$desk().await;
+                    $scenario(&running.desk).await;
+                }
+            )+
+        }
+    };
 }
+pub(crate) use every_scenario;

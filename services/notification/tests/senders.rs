@@ -68,8 +68,20 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
         ));
     }
     let got = sink.wait_for(EMAILS, Duration::from_secs(60)).await;
-    // Time for a second delivery of any of them to show.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Until every one is recorded sent: then nothing is left to deliver,
+    // and once the senders have stopped (finishing what they hold), what
+    // the sink has is all there will be.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE status = 'sent'")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        if sent == EMAILS as i64 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     stop.cancel();
     for t in tasks {
         t.await.expect("sender stops");
