@@ -223,7 +223,7 @@ async fn track(req: Request, next: Next) -> Response {
     {
         runtime::telemetry::continue_trace(&span, tp);
     }
-    let traceparent = trace::for_request(req.headers());
+    let traceparent = trace::for_request(&span, req.headers());
     if let Some(id) = runtime::telemetry::trace_id(&traceparent) {
         span.record("trace_id", id);
     }

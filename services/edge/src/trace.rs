@@ -11,14 +11,17 @@ tokio::task_local! {
     static REQUEST: String;
 }
 
-/// The request's traceparent: a child of the caller's when it sent a valid
-/// one, else a new trace.
-pub fn for_request(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| telemetry::trace_id(t).is_some())
-        .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
+/// The traceparent of the request `span` handles: the span's own when
+/// spans are exported (so the trace id a 500 names is the exported one),
+/// else a child of the caller's when it sent a valid one, else a new trace.
+pub fn for_request(span: &tracing::Span, headers: &axum::http::HeaderMap) -> String {
+    telemetry::traceparent_of(span).unwrap_or_else(|| {
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| telemetry::trace_id(t).is_some())
+            .map_or_else(telemetry::new_traceparent, telemetry::child_traceparent)
+    })
 }
 
 /// Runs `handling` (the request's handler) within the trace `traceparent`.

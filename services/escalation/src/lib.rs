@@ -12,11 +12,12 @@
 //! - [`timers`]: the timer store: due timepoints fired once, across
 //!   replicas and restarts.
 //! - [`definitions`], [`commands`]: the tenant's calendars, SLAs and rules,
-//!   and the command handler that keeps them and answers the queries
-//!   ([`queries`]: a ticket's SLA, compliance, breaches).
+//!   and what the service answers (`runtime::commands::Answers`): the
+//!   changes that keep them, and the queries ([`queries`]: a ticket's SLA,
+//!   compliance, breaches).
 //! - [`tickets`], [`track`], [`tracker`]: the copy of each ticket it
 //!   follows, how ticketing's events move its clocks, and the consumer that
-//!   applies them.
+//!   hands them to its group-commit writer (`runtime::writer`).
 //! - [`firing`]: the loop that fires due timers and announces them.
 //! - [`now`]: the present, injectable so tests drive time.
 

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`events`]: the consumer of ticketing's, escalation's and the edge's
-//!   events, which queues the emails each calls for.
+//!   events, whose group-commit writer (`runtime::writer`) queues the
+//!   emails each calls for.
 //! - [`compose`]: who an email goes to, in which language, from which
 //!   sender, written from which template.
 //! - [`templates`]: eDocs: placeholders, their checks, escaping, and the
@@ -15,8 +16,9 @@
 //!   headers, Message-ID and thread.
 //! - [`sender`]: delivery over pooled SMTP, with retries.
 //! - [`inbound`]: received mail: loops, threading, new incidents.
-//! - [`commands`]: settings, templates, previews, the delivery log and
-//!   received mail, as the edge forwards them.
+//! - [`commands`]: what the service answers (`runtime::commands::Answers`):
+//!   settings, templates, previews, the delivery log and received mail, as
+//!   the edge forwards them.
 
 pub mod commands;
 pub mod compose;

@@ -106,6 +106,8 @@ async fn adopt_legacy(
             .bind(scope)
             .fetch_all(&mut *conn)
             .await?;
+    // All or none: a start that crashed half way adopts again next time.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     for m in migrator.iter().filter(|m| applied.contains(&m.version)) {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {table} (version, description, success, checksum, execution_time) \
@@ -114,9 +116,10 @@ async fn adopt_legacy(
         .bind(m.version)
         .bind(m.description.to_string())
         .bind(m.checksum.to_vec())
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     }
+    tx.commit().await?;
     if !applied.is_empty() {
         tracing::info!(scope, versions = ?applied, "migrations applied before sqlx's migrator recorded");
     }

@@ -62,6 +62,13 @@ impl Running {
         self.stop.clone()
     }
 
+    /// Tells the service to stop taking work, without waiting (see
+    /// [`Running::stop`]): to halt several services at once, then wait for
+    /// each.
+    pub fn halt(&self) {
+        self.stop.cancel();
+    }
+
     /// Adopts a task already spawned (a bus consumer). Tasks are waited for
     /// in the order they were added.
     pub fn adopt(&mut self, name: &'static str, handle: JoinHandle<()>) {
@@ -121,8 +128,10 @@ impl Running {
                 .collect::<Vec<_>>();
             let stop = self.stop.clone();
             tokio::select! {
-                (outcome, i, _) = futures_util::future::select_all(handles) => Some((live[i], outcome)),
+                // A stop ends tasks: their ends are expected then.
+                biased;
                 () = stop.cancelled() => None,
+                (outcome, i, _) = futures_util::future::select_all(handles) => Some((live[i], outcome)),
             }
         };
         let Some((i, outcome)) = ended else {
@@ -130,6 +139,14 @@ impl Running {
         };
         let task = &mut self.tasks[i];
         task.handle = None;
+        // Stopped on another thread between the poll of the stop and of the
+        // task: an expected end (a panic is reported by `stop`).
+        if self.stop.is_cancelled() {
+            if let Err(e) = outcome {
+                task.died = Some(how(Err(e), true));
+            }
+            return std::future::pending().await;
+        }
         let how = how(outcome, false);
         task.died = Some(how.clone());
         tracing::error!(service, task = task.name, %how, "a task of the service died");
@@ -212,6 +229,28 @@ mod tests {
         assert_eq!(died.how, "panicked: disk on fire");
         let at_stop = running.stop().await.expect_err("and again at stop");
         assert_eq!(at_stop.task, "writer");
+    }
+
+    /// Tasks that end because the service was stopped, on other threads,
+    /// never count as died, however the polls interleave.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ends_at_a_stop_are_not_deaths() {
+        for _ in 0..200 {
+            let stop = CancellationToken::new();
+            let mut running = Running::new("svc", &stop);
+            for name in ["sender", "firing"] {
+                let token = running.token();
+                running.spawn(name, async move { token.cancelled().await });
+            }
+            stop.cancel();
+            tokio::task::yield_now().await;
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), running.died())
+                    .await
+                    .is_err()
+            );
+            running.stop().await.expect("a clean stop");
+        }
     }
 
     #[tokio::test]

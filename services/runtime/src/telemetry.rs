@@ -116,10 +116,16 @@ fn exporter(
 /// The W3C trace context of the current span, when spans are exported
 /// (otherwise `None`: the caller makes one of its own).
 pub fn current_traceparent() -> Option<String> {
+    traceparent_of(&tracing::Span::current())
+}
+
+/// The W3C trace context of `span`, when spans are exported (otherwise
+/// `None`).
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
     if !EXPORTING.load(Ordering::Relaxed) {
         return None;
     }
-    let cx = tracing::Span::current().context();
+    let cx = span.context();
     if !cx.span().span_context().is_valid() {
         return None;
     }

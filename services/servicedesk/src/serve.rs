@@ -159,6 +159,7 @@ async fn serve_service(
 async fn until_stopped(stop: &CancellationToken, services: &mut [&mut Running]) -> Option<Died> {
     let died = futures_util::future::select_all(services.iter_mut().map(|s| Box::pin(s.died())));
     let died = tokio::select! {
+        biased;
         () = stop.cancelled() => None,
         (died, _, _) = died => Some(died),
     };
@@ -278,6 +279,10 @@ async fn serve_edge(
     watched.push(&mut running);
     let died = until_stopped(&stop, &mut watched).await;
     http.await??;
+    // Every service stops taking work at once, then each finishes.
+    for service in &services {
+        service.halt();
+    }
     let mut stopped = Vec::new();
     for service in services {
         stopped.push(service.stop().await);

@@ -4,8 +4,10 @@
 //! and announces every change as an event through its outbox.
 //!
 //! # Layout
-//! - [`commands`]: the command handler and its writer, which commits waiting
-//!   commands in groups; dispatches each command to the module below.
+//! - [`commands`]: what the service answers (`runtime::commands::Answers`):
+//!   queries on a pooled connection, changes handed to its group-commit
+//!   writer (`runtime::writer`), each dispatched in one exhaustive match to
+//!   the modules below.
 //! - [`batch`]: the rows a commit group writes, one statement per table.
 //! - [`desk`]: commands on tickets of any kind (log, update, assign, status,
 //!   actions, links).
@@ -16,11 +18,13 @@
 //! - [`reports`]: the KPI reports, computed in the database.
 //! - [`knowledge`]: export to the public knowledge base; articles.
 //! - [`suppliers`]: suppliers and the updates they send over the queue.
+//! - [`escalations`]: what an escalation timepoint changes on a ticket.
 //! - [`surveys`]: satisfaction surveys on resolved incidents.
 //! - [`links`]: typed links between tickets, read from both ends.
 //! - [`fields`]: extended data definitions and checks; request types.
 //! - [`lifecycle`]: which status may follow which, per kind.
-//! - [`validate`], [`error`]: input checks; the service's error type.
+//! - [`validate`], [`error`]: input checks; the error type every service's
+//!   commands share.
 
 pub mod batch;
 pub mod changes;
