@@ -475,5 +475,22 @@ pub struct SlaBreachedV1 {
     pub due_at: OffsetDateTime,
 }
 
+/// When a ticket's targets fall due now: announced whenever they move
+/// (the ticket was logged, paused, resumed, recomputed, or a target was
+/// met), so a service that shows them (notification's emails) keeps a copy
+/// instead of asking. `None`: the target has no due time now (met, paused,
+/// or no SLA applies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketTargetsV1 {
+    pub ticket_id: Uuid,
+    pub reference: String,
+    pub kind: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub response_due: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub resolve_due: Option<OffsetDateTime>,
+}
+
 event!(TimepointReachedV1, "escalation.timepoint.reached");
 event!(SlaBreachedV1, "escalation.sla.breached");
+event!(TicketTargetsV1, "escalation.ticket.targets");

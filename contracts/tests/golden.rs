@@ -669,6 +669,13 @@ fn escalation() {
         team_id: Some(id(4)),
         due_at: datetime!(2026-01-02 11:00:00 UTC),
     });
+    check(&contracts::escalation::TicketTargetsV1 {
+        ticket_id: id(10),
+        reference: "INC-000042".into(),
+        kind: "incident".into(),
+        response_due: None,
+        resolve_due: Some(datetime!(2026-01-02 17:00:00 UTC)),
+    });
 }
 
 #[test]

@@ -215,8 +215,8 @@ pub async fn an_incident_escalates(desk: &Desk) {
         |i| i["team_id"] == json!(team),
     )
     .await;
-    // The team's agents were told, with the SLA's due times (asked of the
-    // escalation service when the email was written).
+    // The team's agents were told, with the SLA's due times (as the
+    // escalation service announced them, kept by notification).
     let subject = format!("[{reference}] Assigned to you: Printer on fire");
     let mut told = None;
     for _ in 0..200 {

@@ -110,7 +110,7 @@ impl Escalation {
             bus.consume(spec, handler, running.token()).await?,
         );
         let wake = Arc::new(Notify::new());
-        let (tracker, writer) = tracker::Tracker::new(store.clone(), wake.clone());
+        let (tracker, writer) = tracker::Tracker::new(store.clone(), wake.clone(), relay.clone());
         let events = bus
             .consume(tracker::spec(EVENT_PREFETCH), tracker, running.token())
             .await?;

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::escalation::TicketTargetsV1;
 use contracts::incident::{
     IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatusChangedV1,
     IncidentV1,
@@ -18,6 +19,7 @@ use contracts::{Envelope, Event as _, Message};
 use jiff::Timestamp;
 use runtime::bus::{Handler, HandlerError, QueueSpec};
 use runtime::inbox;
+use runtime::outbox::{self, Outgoing, Relay};
 use runtime::store::{Store, StoreError};
 use runtime::writer::{GroupFailed, Writer};
 use tokio::sync::Notify;
@@ -159,8 +161,9 @@ pub struct Tracker {
 impl Tracker {
     /// The handler and its writer task (ends when the handler is dropped).
     /// `wake` is told when timers were placed, for the firing loop.
-    pub fn new(store: Store, wake: Arc<Notify>) -> (Arc<Self>, JoinHandle<()>) {
-        let (writer, task) = Writer::start(Group { store, wake });
+    /// `relay` publishes the targets it announces.
+    pub fn new(store: Store, wake: Arc<Notify>, relay: Relay) -> (Arc<Self>, JoinHandle<()>) {
+        let (writer, task) = Writer::start(Group { store, wake, relay });
         (Arc::new(Self { writer }), task)
     }
 }
@@ -179,6 +182,7 @@ impl Handler for Tracker {
 struct Group {
     store: Store,
     wake: Arc<Notify>,
+    relay: Relay,
 }
 
 #[async_trait]
@@ -193,7 +197,9 @@ impl runtime::writer::Group for Group {
         events: &[(Uuid, Event)],
     ) -> Result<Vec<Result<(), HandlerError>>, GroupFailed> {
         let all: Vec<(Uuid, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
-        apply(&self.store, &all).await?;
+        if apply(&self.store, &all).await? {
+            self.relay.wake();
+        }
         metrics::counter!("escalation_ticket_events_total").increment(events.len() as u64);
         self.wake.notify_one();
         Ok(events.iter().map(|_| Ok(())).collect())
@@ -201,7 +207,8 @@ impl runtime::writer::Group for Group {
 }
 
 /// Applies `events` in one transaction: nothing is committed on `Err`.
-pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), StoreError> {
+/// Whether it announced tickets' targets (for the relay to publish).
+pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
     let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
     let seen = inbox::check(&mut tx, CONSUMER, &ids).await?;
@@ -228,6 +235,10 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
     }
     let mut followed = tickets::load(&mut tx, store.backend(), &ticket_ids, Lock::Wait).await?;
     let existing: HashSet<Uuid> = followed.keys().copied().collect();
+    let due_before: HashMap<Uuid, Due> = followed
+        .values()
+        .filter_map(|t| Some((t.ticket_id, due_times(t, defs.get(&t.tenant_id)?))))
+        .collect();
     let mut dirty: HashSet<(Uuid, Which)> = HashSet::new();
     let mut changed: HashSet<Uuid> = HashSet::new();
     for (_, e) in &todo {
@@ -266,6 +277,13 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
         .copied()
         .collect();
     timers::replace(&mut tx, &replaced, &placed).await?;
+    let announced = announce_targets(
+        &mut tx,
+        saved_ids(&followed, &changed),
+        &due_before,
+        |tenant| defs.get(&tenant),
+    )
+    .await?;
     inbox::record(
         &mut tx,
         CONSUMER,
@@ -273,7 +291,57 @@ pub async fn apply(store: &Store, events: &[(Uuid, &Event)]) -> Result<(), Store
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(announced)
+}
+
+/// The tickets of `followed` that `changed` names.
+fn saved_ids<'a>(
+    followed: &'a HashMap<Uuid, Tracked>,
+    changed: &'a HashSet<Uuid>,
+) -> impl Iterator<Item = &'a Tracked> {
+    followed.values().filter(|t| changed.contains(&t.ticket_id))
+}
+
+/// When a ticket's (response, resolve) targets fall due now.
+type Due = (Option<Timestamp>, Option<Timestamp>);
+
+fn due_times(t: &Tracked, defs: &Defs) -> Due {
+    let calendar = t.calendar_id.and_then(|id| defs.calendars.get(&id));
+    let due = |c: Option<&crate::clock::Clock>| {
+        let (c, calendar) = (c?, calendar?);
+        c.due(c.target, calendar)
+    };
+    (due(t.response.as_ref()), due(t.resolve.as_ref()))
+}
+
+/// Announces the targets of each of `tickets` whose due times are not
+/// what they were (`before`; a ticket not there is new), in the
+/// transaction that moved them. Whether it announced any.
+async fn announce_targets<'d>(
+    tx: &mut sqlx::AnyConnection,
+    tickets: impl Iterator<Item = &Tracked>,
+    before: &HashMap<Uuid, Due>,
+    defs: impl Fn(Uuid) -> Option<&'d Defs>,
+) -> Result<bool, StoreError> {
+    let events: Vec<Outgoing> = tickets
+        .filter_map(|t| {
+            let now = due_times(t, defs(t.tenant_id)?);
+            (before.get(&t.ticket_id) != Some(&now)).then(|| {
+                Outgoing::event::<TicketTargetsV1>(Envelope::new(
+                    t.tenant_id,
+                    &TicketTargetsV1 {
+                        ticket_id: t.ticket_id,
+                        reference: t.reference.clone(),
+                        kind: t.kind.clone(),
+                        response_due: now.0.map(crate::now::to_time),
+                        resolve_due: now.1.map(crate::now::to_time),
+                    },
+                ))
+            })
+        })
+        .collect();
+    outbox::enqueue(tx, &events).await?;
+    Ok(!events.is_empty())
 }
 
 /// A calendar or SLA (`under`, `id`) of `tenant` was replaced in `tx`, and
@@ -291,6 +359,10 @@ pub async fn redefined(
 ) -> Result<usize, StoreError> {
     let new = definitions::load_for_engine(tx, tenant).await?;
     let mut moved = tickets::under(tx, backend, tenant, under, id).await?;
+    let due_before: HashMap<Uuid, Due> = moved
+        .iter()
+        .map(|t| (t.ticket_id, due_times(t, old)))
+        .collect();
     let recalendar = under == tickets::Under::Calendar;
     let mut dirty = Vec::new();
     for t in &mut moved {
@@ -306,5 +378,6 @@ pub async fn redefined(
         .flatten()
         .collect();
     timers::replace(tx, &dirty, &placed).await?;
+    announce_targets(tx, moved.iter(), &due_before, |_| Some(&new)).await?;
     Ok(moved.len())
 }

@@ -17,7 +17,7 @@ use runtime::store::{Store, now};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
-use crate::compose::{Composer, Sla};
+use crate::compose::{Composer, due_texts};
 use crate::templates::{self, Mode, SLA_NAMES};
 use crate::tickets::{self, Ticket};
 use crate::{inbound, outgoing, tenant};
@@ -89,12 +89,7 @@ impl Commands {
             }
         };
         let public_url = settings.public_url.clone().unwrap_or_default();
-        let sla = Sla {
-            bus: self.bus.clone(),
-            cause: env.clone(),
-            unanswered: Default::default(),
-        };
-        let mut composer = Composer::new(conn, env.tenant_id, settings, None);
+        let mut composer = Composer::new(conn, env.tenant_id, settings);
         let mut vars = composer.vars(&t).await?;
         // What only some events fill in, shown with this ticket's values.
         let customer = vars.get("customer_name").cloned().unwrap_or_default();
@@ -108,7 +103,7 @@ impl Commands {
             ),
         );
         if templates::uses(&template, SLA_NAMES) {
-            let (response, resolve) = sla.due(&t).await;
+            let (response, resolve) = due_texts(composer.conn, env.tenant_id, t.id).await?;
             vars.insert("response_due", response);
             vars.insert("resolve_due", resolve);
         }

@@ -1,18 +1,10 @@
 //! Writing the emails one event calls for: who gets them, in which
 //! language, from which sender, from which template, with which values.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use contracts::common::ReplyV1;
-use contracts::escalation::{GetTicketSlaV1, TicketSlaV1};
 use contracts::notification::{EmailKind, EmailTemplateV1, MailboxV1, NotificationSettingsV1};
-use contracts::{Command, Envelope};
-use runtime::bus::Bus;
 use runtime::store::StoreError;
 use sqlx::AnyConnection;
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -32,51 +24,16 @@ pub fn notification_actor() -> contracts::Actor {
     }
 }
 
-/// Where a ticket's SLA due times come from, when a template shows them.
-pub struct Sla {
-    pub bus: Arc<dyn Bus>,
-    pub cause: Envelope,
-    /// Set once escalation did not answer: the other emails of the same
-    /// group go without the due times at once, instead of each waiting
-    /// [`SLA_TIMEOUT`] while the group's transaction is open.
-    pub unanswered: Arc<AtomicBool>,
-}
-
-/// How long an email waits for the escalation service's due times before
-/// it goes without them.
-const SLA_TIMEOUT: Duration = Duration::from_millis(800);
-
-impl Sla {
-    pub async fn due(&self, t: &Ticket) -> (String, String) {
-        if self.unanswered.load(Ordering::Relaxed) {
-            return Default::default();
-        }
-        let query = self.cause.caused(&GetTicketSlaV1 {
-            viewer: notification_actor(),
-            kind: t.kind.as_str().to_owned(),
-            ticket: t.id.to_string(),
-        });
-        let reply = self
-            .bus
-            .request(GetTicketSlaV1::QUEUE, &query, SLA_TIMEOUT)
-            .await;
-        let sla = match reply.map(|r| r.decode::<ReplyV1>()) {
-            Ok(Ok(ReplyV1::Ok(v))) => serde_json::from_value::<TicketSlaV1>(v).ok(),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::info!(error = %e, "escalation did not answer: emails go without SLA due times");
-                self.unanswered.store(true, Ordering::Relaxed);
-                None
-            }
-        };
-        let due = |s: Option<&contracts::escalation::TargetStateV1>| {
-            s.and_then(|s| s.due_at).map(date).unwrap_or_default()
-        };
-        match sla {
-            Some(s) => (due(s.response.as_ref()), due(s.resolve.as_ref())),
-            None => Default::default(),
-        }
-    }
+/// A ticket's SLA due times as the email shows them: escalation's last
+/// announcement (notification's copy), empty where none is known.
+pub async fn due_texts(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    ticket: Uuid,
+) -> Result<(String, String), StoreError> {
+    let (response, resolve) = crate::targets::due(conn, tenant, ticket).await?;
+    let text = |t: Option<OffsetDateTime>| t.map(date).unwrap_or_default();
+    Ok((text(response), text(resolve)))
 }
 
 pub fn date(t: OffsetDateTime) -> String {
@@ -107,11 +64,10 @@ pub struct Composer<'a> {
     pub conn: &'a mut AnyConnection,
     pub tenant: Uuid,
     pub settings: NotificationSettingsV1,
-    pub sla: Option<Sla>,
     pub emails: Vec<Email>,
     /// (kind, address) already written for this event: one email each.
     written: HashSet<(EmailKind, String)>,
-    /// The ticket's SLA due times, asked once per event.
+    /// The ticket's SLA due times, read once per event.
     due: Option<(String, String)>,
     /// Templates and customers already read for this event: an email to
     /// ten agents reads its template once.
@@ -124,13 +80,11 @@ impl<'a> Composer<'a> {
         conn: &'a mut AnyConnection,
         tenant: Uuid,
         settings: NotificationSettingsV1,
-        sla: Option<Sla>,
     ) -> Self {
         Self {
             conn,
             tenant,
             settings,
-            sla,
             emails: Vec::new(),
             written: HashSet::new(),
             due: None,
@@ -298,11 +252,9 @@ impl<'a> Composer<'a> {
             "recipient_name",
             to.mailbox.name.clone().unwrap_or_default(),
         );
-        if templates::uses(&template, SLA_NAMES)
-            && let Some(sla) = &self.sla
-        {
+        if templates::uses(&template, SLA_NAMES) {
             if self.due.is_none() {
-                self.due = Some(sla.due(t).await);
+                self.due = Some(due_texts(self.conn, self.tenant, t.id).await?);
             }
             let (response, resolve) = self.due.clone().unwrap_or_default();
             vars.insert("response_due", response);

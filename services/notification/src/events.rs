@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contracts::escalation::{Action, TimepointReachedV1};
+use contracts::escalation::{Action, TicketTargetsV1, TimepointReachedV1};
 use contracts::incident::{
     ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatus,
     IncidentStatusChangedV1,
@@ -30,9 +30,9 @@ use runtime::writer::{GroupFailed, Writer};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::compose::{Composer, Recipient, Sla};
+use crate::compose::{Composer, Recipient};
 use crate::tickets::{self, Ticket};
-use crate::{directory, outgoing, tenant};
+use crate::{directory, outgoing, targets, tenant};
 
 /// The inbox name of this consumer.
 pub const CONSUMER: &str = "notification.events";
@@ -51,6 +51,7 @@ pub fn spec() -> QueueSpec {
             IncidentStatusChangedV1::ROUTING_KEY,
             TicketChangedV1::ROUTING_KEY,
             TimepointReachedV1::ROUTING_KEY,
+            TicketTargetsV1::ROUTING_KEY,
             DirectoryChangedV1::ROUTING_KEY,
         ],
         MAX_GROUP as u16,
@@ -78,6 +79,7 @@ enum Happened {
     Acted(IncidentActionAddedV1),
     Status(IncidentStatusChangedV1),
     Timepoint(TimepointReachedV1),
+    Targets(TicketTargetsV1),
     Directory(DirectoryChangedV1),
 }
 
@@ -105,6 +107,7 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
         IncidentActionAddedV1::TYPE => Happened::Acted(decoded(env)?),
         IncidentStatusChangedV1::TYPE => Happened::Status(decoded(env)?),
         TimepointReachedV1::TYPE => Happened::Timepoint(decoded(env)?),
+        TicketTargetsV1::TYPE => Happened::Targets(decoded(env)?),
         DirectoryChangedV1::TYPE => Happened::Directory(decoded(env)?),
         other => {
             return Err(HandlerError::Reject(format!(
@@ -132,14 +135,14 @@ fn action_emails(action: &ActionV1) -> (bool, bool) {
 
 impl Events {
     /// The copy of ticket `id`, or, if notification has none (a ticket
-    /// logged before it listened), ticketing's ticket as it is now, kept as
-    /// the copy. Whether it was fetched: a fetched ticket already holds the
-    /// change the event announces.
+    /// logged before it listened), ticketing's ticket as [`Events::missing`]
+    /// fetched it before the transaction, kept as the copy. Whether it was
+    /// fetched: a fetched ticket already holds the change the event
+    /// announces.
     async fn ticket(
-        &self,
         conn: &mut sqlx::AnyConnection,
         env: &Envelope,
-        kind: TicketKind,
+        fetched: &HashMap<Uuid, Ticket>,
         id: Uuid,
     ) -> Result<Option<(Ticket, bool)>, HandlerError> {
         if let Some(t) = tickets::load(conn, env.tenant_id, id)
@@ -148,15 +151,67 @@ impl Events {
         {
             return Ok(Some((t, false)));
         }
-        let fetched = tickets::fetch(&self.bus, env, kind, &id.to_string())
+        let Some(t) = fetched.get(&id) else {
+            return Ok(None);
+        };
+        tickets::save(conn, env.tenant_id, t)
             .await
             .map_err(HandlerError::retry)?;
-        if let Some(t) = &fetched {
-            tickets::save(conn, env.tenant_id, t)
+        Ok(Some((t.clone(), true)))
+    }
+
+    /// The tickets the group's events name that notification has no copy
+    /// of (logged before it listened, and not logged earlier in the group),
+    /// asked of ticketing now: before the group's transaction opens, never
+    /// while it is open.
+    async fn missing(&self, group: &[Pending]) -> Result<HashMap<Uuid, Ticket>, HandlerError> {
+        let mut logged_here = HashSet::new();
+        let mut fetched = HashMap::new();
+        let mut checked = HashSet::new();
+        let mut conn = None;
+        for p in group {
+            let (kind, id) = match &p.what {
+                Happened::Snapshot { ticket, .. } => {
+                    logged_here.insert(ticket.id);
+                    continue;
+                }
+                Happened::Assigned(e) => (TicketKind::Incident, e.incident_id),
+                Happened::Acted(e) => (TicketKind::Incident, e.incident_id),
+                Happened::Status(e) => (TicketKind::Incident, e.incident_id),
+                Happened::Timepoint(e) => match TicketKind::parse(&e.kind) {
+                    Some(kind) => (kind, e.ticket_id),
+                    None => continue,
+                },
+                Happened::Targets(_) | Happened::Directory(_) => continue,
+            };
+            if logged_here.contains(&id) || !checked.insert(id) {
+                continue;
+            }
+            let conn = match &mut conn {
+                Some(c) => c,
+                None => conn.insert(
+                    self.store
+                        .pool()
+                        .acquire()
+                        .await
+                        .map_err(HandlerError::retry)?,
+                ),
+            };
+            if tickets::load(conn, p.env.tenant_id, id)
                 .await
-                .map_err(HandlerError::retry)?;
+                .map_err(HandlerError::retry)?
+                .is_some()
+            {
+                continue;
+            }
+            if let Some(t) = tickets::fetch(&self.bus, &p.env, kind, &id.to_string())
+                .await
+                .map_err(HandlerError::retry)?
+            {
+                fetched.insert(id, t);
+            }
         }
-        Ok(fetched.map(|t| (t, true)))
+        Ok(fetched)
     }
 
     /// Applies `what` and writes its emails.
@@ -165,11 +220,17 @@ impl Events {
         c: &mut Composer<'_>,
         env: &Envelope,
         what: &Happened,
+        fetched: &HashMap<Uuid, Ticket>,
     ) -> Result<(), HandlerError> {
         let tenant = env.tenant_id;
         match what {
             Happened::Directory(d) => {
                 directory::apply(c.conn, tenant, &d.entry)
+                    .await
+                    .map_err(HandlerError::retry)?;
+            }
+            Happened::Targets(e) => {
+                targets::save(c.conn, tenant, e)
                     .await
                     .map_err(HandlerError::retry)?;
             }
@@ -225,9 +286,8 @@ impl Events {
                 }
             }
             Happened::Assigned(e) => {
-                let Some((mut t, fetched)) = self
-                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
-                    .await?
+                let Some((mut t, fetched)) =
+                    Self::ticket(c.conn, env, fetched, e.incident_id).await?
                 else {
                     return Ok(());
                 };
@@ -268,9 +328,7 @@ impl Events {
                 }
             }
             Happened::Acted(e) => {
-                let Some((mut t, _)) = self
-                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
-                    .await?
+                let Some((mut t, _)) = Self::ticket(c.conn, env, fetched, e.incident_id).await?
                 else {
                     return Ok(());
                 };
@@ -290,9 +348,7 @@ impl Events {
                 acted(c, &t, &e.action).await.map_err(HandlerError::retry)?;
             }
             Happened::Status(e) => {
-                let Some((mut t, _)) = self
-                    .ticket(c.conn, env, TicketKind::Incident, e.incident_id)
-                    .await?
+                let Some((mut t, _)) = Self::ticket(c.conn, env, fetched, e.incident_id).await?
                 else {
                     return Ok(());
                 };
@@ -315,10 +371,11 @@ impl Events {
                 }
             }
             Happened::Timepoint(e) => {
-                let Some(kind) = TicketKind::parse(&e.kind) else {
+                if TicketKind::parse(&e.kind).is_none() {
                     return Err(HandlerError::Reject(format!("no ticket kind {:?}", e.kind)));
-                };
-                let Some((mut t, _)) = self.ticket(c.conn, env, kind, e.ticket_id).await? else {
+                }
+                let Some((mut t, _)) = Self::ticket(c.conn, env, fetched, e.ticket_id).await?
+                else {
                     return Ok(());
                 };
                 // What the ticket was when the timepoint fired.
@@ -571,6 +628,7 @@ impl Events {
     /// Applies `group` in one transaction, with its inbox records: each
     /// event's copies updated and its emails queued, or nothing.
     async fn apply_group(&self, group: &[Pending]) -> Result<(), HandlerError> {
+        let fetched = self.missing(group).await?;
         let mut tx = self.store.begin().await.map_err(HandlerError::retry)?;
         let ids: Vec<Uuid> = group.iter().map(|p| p.env.message_id).collect();
         let seen = inbox::check(&mut tx, CONSUMER, &ids)
@@ -579,7 +637,6 @@ impl Events {
         let mut done = HashSet::new();
         let mut emails = Vec::new();
         let mut settings = HashMap::new();
-        let unanswered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         for p in group {
             // Done before, or a second copy in this group.
             if seen.contains_key(&p.env.message_id) || !done.insert(p.env.message_id) {
@@ -593,13 +650,8 @@ impl Events {
                         .map_err(HandlerError::retry)?,
                 );
             }
-            let sla = Sla {
-                bus: self.bus.clone(),
-                cause: p.env.clone(),
-                unanswered: unanswered.clone(),
-            };
-            let mut c = Composer::new(&mut tx, tenant, settings[&tenant].clone(), Some(sla));
-            self.apply(&mut c, &p.env, &p.what).await?;
+            let mut c = Composer::new(&mut tx, tenant, settings[&tenant].clone());
+            self.apply(&mut c, &p.env, &p.what, &fetched).await?;
             emails.append(&mut c.emails);
         }
         outgoing::enqueue(&mut tx, &emails, runtime::store::now())

@@ -9,8 +9,10 @@
 //! - [`templates`]: eDocs: placeholders, their checks, escaping, and the
 //!   desk's built-in English templates.
 //! - [`tenant`]: a tenant's settings and own templates, as stored.
-//! - [`directory`], [`tickets`]: notification's copies of the directory
-//!   and of the tickets it writes about.
+//! - [`directory`], [`tickets`], [`targets`]: notification's copies of
+//!   the directory, of the tickets it writes about, and of their SLA due
+//!   times (kept from events, so no email asks another service while its
+//!   transaction is open).
 //! - [`outgoing`]: the mail queue and delivery log.
 //! - [`message`]: an email on the wire: checked addresses, one-line
 //!   headers, Message-ID and thread.
@@ -28,6 +30,7 @@ pub mod inbound;
 pub mod message;
 pub mod outgoing;
 pub mod sender;
+pub mod targets;
 pub mod templates;
 pub mod tenant;
 pub mod tickets;
@@ -40,11 +43,18 @@ use runtime::store::{Migration, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "mail",
-    sql: include_str!("../../../migrations/notification/0001_mail.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "mail",
+        sql: include_str!("../../../migrations/notification/0001_mail.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "targets",
+        sql: include_str!("../../../migrations/notification/0002_targets.sql"),
+    },
+];
 
 /// How many commands one replica handles at once.
 const PREFETCH: u16 = 16;
