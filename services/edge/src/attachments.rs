@@ -314,21 +314,21 @@ const COLUMNS: &str = "id, ticket_kind, ticket_id, action_id, filename, content_
     sha256, public, uploaded_by, uploaded_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Attachment> {
-    let kind: String = r.try_get(1)?;
-    let by: String = r.try_get(9)?;
+    let kind: String = r.try_get("ticket_kind")?;
+    let by: String = r.try_get("uploaded_by")?;
     Ok(Attachment {
-        id: id_at(r, 0)?,
+        id: id_at(r, "id")?,
         ticket_kind: TicketKind::parse(&kind)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
-        ticket_id: id_at(r, 2)?,
-        action_id: uuid_at(r, 3)?,
-        filename: r.try_get(4)?,
-        content_type: r.try_get(5)?,
-        size: u64::try_from(r.try_get::<i64, _>(6)?).unwrap_or(0),
-        sha256: r.try_get(7)?,
-        public: r.try_get::<i64, _>(8)? != 0,
+        ticket_id: id_at(r, "ticket_id")?,
+        action_id: uuid_at(r, "action_id")?,
+        filename: r.try_get("filename")?,
+        content_type: r.try_get("content_type")?,
+        size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+        sha256: r.try_get("sha256")?,
+        public: r.try_get::<i64, _>("public")? != 0,
         uploaded_by: serde_json::from_str(&by).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        uploaded_at: from_micros(r.try_get(10)?),
+        uploaded_at: from_micros(r.try_get("uploaded_at")?),
     })
 }
 
@@ -397,7 +397,7 @@ async fn visible(
             }
         })?;
     let bytes = if with_content {
-        row.try_get::<Vec<u8>, _>(11)
+        row.try_get::<Vec<u8>, _>("content")
             .map_err(|e| ApiError::internal(&e))?
     } else {
         Vec::new()

@@ -114,13 +114,13 @@ impl Entry for Company {
     const COLUMNS: &'static str = "id, name, created_at, sender_email, sender_name";
     const WHAT: &'static str = "company";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
-        let email: Option<String> = row.try_get(3)?;
-        let name: Option<String> = row.try_get(4)?;
+        let email: Option<String> = row.try_get("sender_email")?;
+        let name: Option<String> = row.try_get("sender_name")?;
         Ok(Self {
-            id: id_at(row, 0)?,
-            name: row.try_get(1)?,
+            id: id_at(row, "id")?,
+            name: row.try_get("name")?,
             sender: email.map(|email| MailboxV1 { email, name }),
-            created_at: from_micros(row.try_get(2)?),
+            created_at: from_micros(row.try_get("created_at")?),
         })
     }
     fn announced(&self) -> DirectoryEntryV1 {
@@ -138,12 +138,12 @@ impl Entry for Customer {
     const WHAT: &'static str = "customer";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         Ok(Self {
-            id: id_at(row, 0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-            company_id: uuid_at(row, 3)?,
-            language: row.try_get(4)?,
-            created_at: from_micros(row.try_get(5)?),
+            id: id_at(row, "id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            company_id: uuid_at(row, "company_id")?,
+            language: row.try_get("language")?,
+            created_at: from_micros(row.try_get("created_at")?),
         })
     }
     fn announced(&self) -> DirectoryEntryV1 {
@@ -163,10 +163,10 @@ impl Entry for Team {
     const WHAT: &'static str = "team";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         Ok(Self {
-            id: id_at(row, 0)?,
-            name: row.try_get(1)?,
-            leader_id: uuid_at(row, 2)?,
-            created_at: from_micros(row.try_get(3)?),
+            id: id_at(row, "id")?,
+            name: row.try_get("name")?,
+            leader_id: uuid_at(row, "leader_id")?,
+            created_at: from_micros(row.try_get("created_at")?),
         })
     }
     fn announced(&self) -> DirectoryEntryV1 {
@@ -184,11 +184,11 @@ impl Entry for Agent {
     const WHAT: &'static str = "agent";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         Ok(Self {
-            id: id_at(row, 0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-            team_id: uuid_at(row, 3)?,
-            created_at: from_micros(row.try_get(4)?),
+            id: id_at(row, "id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            team_id: uuid_at(row, "team_id")?,
+            created_at: from_micros(row.try_get("created_at")?),
         })
     }
     fn announced(&self) -> DirectoryEntryV1 {
@@ -282,7 +282,7 @@ async fn list<E: Entry>(
     let rows = bind_all(sql, args).fetch_all(state.store.pool()).await?;
     let items = rows
         .iter()
-        .map(|r| Ok((id_at(r, 0)?, E::from_row(r)?)))
+        .map(|r| Ok((id_at(r, "id")?, E::from_row(r)?)))
         .collect::<sqlx::Result<Vec<_>>>()?;
     let page = paging.page(items, |(id, _)| *id);
     Ok(Json(Page {
@@ -362,7 +362,6 @@ async fn announce<E: Entry>(
 
 /// The announcement of every entry of `E`'s table, of every tenant.
 async fn every<E: Entry>(tx: &mut sqlx::AnyConnection) -> sqlx::Result<Vec<Outgoing>> {
-    let tenant_at = E::COLUMNS.split(',').count();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {}, tenant_id FROM {}",
         E::COLUMNS,
@@ -372,7 +371,7 @@ async fn every<E: Entry>(tx: &mut sqlx::AnyConnection) -> sqlx::Result<Vec<Outgo
     .await?;
     let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
-        let tenant = id_at(row, tenant_at)?;
+        let tenant = id_at(row, "tenant_id")?;
         let entry = E::from_row(row)?.announced();
         let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
         events.push(Outgoing::event::<DirectoryChangedV1>(envelope));

@@ -134,8 +134,8 @@ async fn rows_locked<T: serde::de::DeserializeOwned>(
     .await?;
     rows.iter()
         .map(|r| {
-            let id: String = r.try_get(0)?;
-            let def: String = r.try_get(1)?;
+            let id: String = r.try_get("id")?;
+            let def: String = r.try_get("definition")?;
             let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             Ok((id, decode(&def)?))
         })

@@ -211,7 +211,7 @@ async fn orphans(
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|r| sqlx::Row::try_get::<String, _>(r, 0))
+        .map(|r| sqlx::Row::try_get::<String, _>(r, "ticket_id"))
         .collect::<Result<_, _>>()?;
     Ok(missing
         .into_iter()

@@ -141,15 +141,15 @@ pub async fn compliance(
     let mut by_team: std::collections::BTreeMap<Option<Uuid>, TargetsComplianceV1> =
         Default::default();
     for r in &rows {
-        let priority = u8_at(r, 0)?;
-        let team = uuid_at(r, 1)?;
+        let priority = u8_at(r, "priority")?;
+        let team = uuid_at(r, "team_id")?;
         for (met_col, breached_col, pick) in [
             (
-                3,
-                4,
+                "response_met_at",
+                "response_breached_at",
                 (|t| &mut t.response) as fn(&mut TargetsComplianceV1) -> &mut ComplianceV1,
             ),
-            (5, 6, |t| &mut t.resolve),
+            ("resolve_met_at", "resolve_breached_at", |t| &mut t.resolve),
         ] {
             let met: Option<i64> = r.try_get(met_col)?;
             let breached: Option<i64> = r.try_get(breached_col)?;
@@ -192,19 +192,22 @@ pub async fn breaches(
     let rows = decided(conn, tenant, &window, cmd.kind.as_deref()).await?;
     let mut out = Vec::new();
     for r in &rows {
-        for (which, met_col, breached_col) in [("response", 3, 4), ("resolve", 5, 6)] {
+        for (which, met_col, breached_col) in [
+            ("response", "response_met_at", "response_breached_at"),
+            ("resolve", "resolve_met_at", "resolve_breached_at"),
+        ] {
             let breached: Option<i64> = r.try_get(breached_col)?;
             let Some(at) = breached.filter(|_| window.holds(breached)) else {
                 continue;
             };
             let met: Option<i64> = r.try_get(met_col)?;
             out.push(SlaBreachV1 {
-                ticket_id: id_at(r, 7)?,
-                reference: r.try_get(8)?,
-                kind: r.try_get(9)?,
-                priority: u8_at(r, 0)?,
-                team_id: uuid_at(r, 1)?,
-                assignee_id: uuid_at(r, 2)?,
+                ticket_id: id_at(r, "ticket_id")?,
+                reference: r.try_get("reference")?,
+                kind: r.try_get("kind")?,
+                priority: u8_at(r, "priority")?,
+                team_id: uuid_at(r, "team_id")?,
+                assignee_id: uuid_at(r, "assignee_id")?,
                 target: which.to_owned(),
                 breached_at: to_time(from_micros(at)),
                 met_at: met.map(|m| to_time(from_micros(m))),

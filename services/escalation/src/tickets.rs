@@ -139,8 +139,8 @@ fn params(t: &Tracked) -> Result<Vec<Param>, StoreError> {
     ])
 }
 
-fn clock(r: &AnyRow, i: usize) -> Result<Option<Clock>, StoreError> {
-    let s: Option<String> = r.try_get(i)?;
+fn clock(r: &AnyRow, column: &str) -> Result<Option<Clock>, StoreError> {
+    let s: Option<String> = r.try_get(column)?;
     s.map(|s| {
         serde_json::from_str(&s).map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))
     })
@@ -157,23 +157,23 @@ const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, prio
 
 fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
     Ok(Tracked {
-        ticket_id: id_at(r, 0)?,
-        tenant_id: id_at(r, 1)?,
-        kind: r.try_get(2)?,
-        reference: r.try_get(3)?,
-        status: r.try_get(4)?,
-        priority: u8_at(r, 5)?,
-        service: r.try_get(6)?,
-        customer_id: uuid_at(r, 7)?,
-        assignee_id: uuid_at(r, 8)?,
-        team_id: uuid_at(r, 9)?,
-        version: r.try_get(10)?,
-        last_at: from_micros(r.try_get(11)?),
-        sla_id: uuid_at(r, 12)?,
-        calendar_id: uuid_at(r, 13)?,
-        response: clock(r, 14)?,
-        resolve: clock(r, 15)?,
-        company_id: uuid_at(r, 16)?,
+        ticket_id: id_at(r, "ticket_id")?,
+        tenant_id: id_at(r, "tenant_id")?,
+        kind: r.try_get("kind")?,
+        reference: r.try_get("reference")?,
+        status: r.try_get("status")?,
+        priority: u8_at(r, "priority")?,
+        service: r.try_get("service")?,
+        customer_id: uuid_at(r, "customer_id")?,
+        assignee_id: uuid_at(r, "assignee_id")?,
+        team_id: uuid_at(r, "team_id")?,
+        version: r.try_get("version")?,
+        last_at: from_micros(r.try_get("last_at")?),
+        sla_id: uuid_at(r, "sla_id")?,
+        calendar_id: uuid_at(r, "calendar_id")?,
+        response: clock(r, "response")?,
+        resolve: clock(r, "resolve")?,
+        company_id: uuid_at(r, "company_id")?,
     })
 }
 

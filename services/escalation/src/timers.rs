@@ -143,15 +143,15 @@ pub async fn claim_due(
     .await?;
     rows.iter()
         .map(|r| {
-            let timepoint: i64 = r.try_get(4)?;
+            let timepoint: i64 = r.try_get("timepoint")?;
             Ok(Claimed {
-                id: r.try_get(0)?,
+                id: r.try_get("id")?,
                 timer: Timer {
-                    tenant_id: id_at(r, 1)?,
-                    ticket_id: id_at(r, 2)?,
-                    target: r.try_get(3)?,
+                    tenant_id: id_at(r, "tenant_id")?,
+                    ticket_id: id_at(r, "ticket_id")?,
+                    target: r.try_get("target")?,
                     timepoint: u32::try_from(timepoint).ok(),
-                    due_at: from_micros(r.try_get(5)?),
+                    due_at: from_micros(r.try_get("due_at")?),
                 },
             })
         })

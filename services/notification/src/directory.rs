@@ -49,9 +49,9 @@ pub async fn apply(
     Ok(())
 }
 
-/// The entry in a row whose first column is the entry's JSON.
+/// The entry in a row whose `entry` column is the entry's JSON.
 fn decoded(row: &sqlx::any::AnyRow) -> Option<DirectoryEntryV1> {
-    let json: String = row.try_get(0).ok()?;
+    let json: String = row.try_get("entry").ok()?;
     serde_json::from_str(&json).ok()
 }
 

@@ -97,35 +97,35 @@ const SELECT: &str = "SELECT id, tenant_id, ticket_id, kind, language, to_email,
     status, last_error, sent_at, reply_to_email, reply_to_name FROM emails";
 
 fn email(r: &sqlx::any::AnyRow) -> sqlx::Result<Email> {
-    let kind: String = r.try_get(3)?;
+    let kind: String = r.try_get("kind")?;
     Ok(Email {
-        id: id_at(r, 0)?,
-        tenant: id_at(r, 1)?,
+        id: id_at(r, "id")?,
+        tenant: id_at(r, "tenant_id")?,
         kind: EmailKind::parse(&kind).unwrap_or(EmailKind::Logged),
-        language: r.try_get(4)?,
+        language: r.try_get("language")?,
         mail: Outgoing {
             to: MailboxV1 {
-                email: r.try_get(5)?,
-                name: r.try_get(6)?,
+                email: r.try_get("to_email")?,
+                name: r.try_get("to_name")?,
             },
             from: MailboxV1 {
-                email: r.try_get(7)?,
-                name: r.try_get(8)?,
+                email: r.try_get("from_email")?,
+                name: r.try_get("from_name")?,
             },
             reply_to: r
-                .try_get::<Option<String>, _>(18)?
+                .try_get::<Option<String>, _>("reply_to_email")?
                 .map(|email| -> sqlx::Result<MailboxV1> {
                     Ok(MailboxV1 {
                         email,
-                        name: r.try_get(19)?,
+                        name: r.try_get("reply_to_name")?,
                     })
                 })
                 .transpose()?,
-            subject: r.try_get(9)?,
-            text: r.try_get(10)?,
-            html: r.try_get(11)?,
-            message_id: r.try_get(12)?,
-            ticket_id: uuid_at(r, 2)?,
+            subject: r.try_get("subject")?,
+            text: r.try_get("text_body")?,
+            html: r.try_get("html_body")?,
+            message_id: r.try_get("message_id")?,
+            ticket_id: uuid_at(r, "ticket_id")?,
         },
     })
 }
@@ -154,8 +154,8 @@ pub async fn claim(
     for r in &rows {
         claimed.push(Claimed {
             email: email(r)?,
-            attempts: r.try_get(13)?,
-            created_at: from_micros(r.try_get(14)?),
+            attempts: r.try_get("attempts")?,
+            created_at: from_micros(r.try_get("created_at")?),
         });
     }
     if !claimed.is_empty() {
@@ -275,7 +275,7 @@ pub async fn for_ticket(
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let e = email(r)?;
-        let sent_at: Option<i64> = r.try_get(17)?;
+        let sent_at: Option<i64> = r.try_get("sent_at")?;
         out.push(DeliveryV1 {
             id: e.id,
             kind: e.kind,
@@ -284,10 +284,10 @@ pub async fn for_ticket(
             from: e.mail.from,
             subject: e.mail.subject,
             message_id: e.mail.message_id,
-            status: r.try_get(15)?,
-            attempts: r.try_get(13)?,
-            last_error: r.try_get(16)?,
-            created_at: from_micros(r.try_get(14)?),
+            status: r.try_get("status")?,
+            attempts: r.try_get("attempts")?,
+            last_error: r.try_get("last_error")?,
+            created_at: from_micros(r.try_get("created_at")?),
             sent_at: sent_at.map(from_micros),
         });
     }
@@ -307,7 +307,7 @@ pub async fn ticket_of_message(
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
-        Some(r) => uuid_at(&r, 0)?,
+        Some(r) => uuid_at(&r, "ticket_id")?,
         None => None,
     })
 }

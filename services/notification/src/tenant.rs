@@ -133,15 +133,15 @@ pub async fn save_settings(
 }
 
 fn template(r: &sqlx::any::AnyRow) -> sqlx::Result<EmailTemplateV1> {
-    let kind: String = r.try_get(0)?;
+    let kind: String = r.try_get("kind")?;
     let kind = EmailKind::parse(&kind)
         .ok_or_else(|| sqlx::Error::Decode(format!("no email kind {kind:?}").into()))?;
     Ok(EmailTemplateV1 {
         kind,
-        language: r.try_get(1)?,
-        subject: r.try_get(2)?,
-        text: r.try_get(3)?,
-        html: r.try_get(4)?,
+        language: r.try_get("language")?,
+        subject: r.try_get("subject")?,
+        text: r.try_get("text_body")?,
+        html: r.try_get("html_body")?,
         builtin: false,
     })
 }

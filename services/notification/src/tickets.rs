@@ -138,7 +138,7 @@ async fn find(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let json: String = row.try_get(0)?;
+    let json: String = row.try_get("ticket")?;
     serde_json::from_str(&json)
         .map(Some)
         .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))

@@ -28,8 +28,8 @@ pub async fn check(
     let rows = bind_all(sql, params).fetch_all(&mut *conn).await?;
     let mut seen = HashMap::new();
     for row in rows {
-        let reply: Option<String> = row.try_get(1)?;
-        seen.insert(crate::store::id_at(&row, 0)?, reply);
+        let reply: Option<String> = row.try_get("reply")?;
+        seen.insert(crate::store::id_at(&row, "message_id")?, reply);
     }
     Ok(seen)
 }

@@ -94,10 +94,12 @@ async fn adopt_legacy(
     migrator: &Migrator,
 ) -> Result<(), StoreError> {
     conn.ensure_migrations_table(table).await?;
-    let recorded: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
+    let recorded: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM {table}"
+    )))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
     if recorded > 0 || !legacy_table_exists(conn, backend).await? {
         return Ok(());
     }
@@ -132,13 +134,13 @@ async fn legacy_table_exists(
 ) -> Result<bool, StoreError> {
     let sql = match backend {
         Backend::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.tables \
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
         }
         Backend::Sqlite => {
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
         }
     };
-    let n: i64 = sqlx::query(sql).fetch_one(&mut *conn).await?.try_get(0)?;
+    let n: i64 = sqlx::query(sql).fetch_one(&mut *conn).await?.try_get("n")?;
     Ok(n > 0)
 }

@@ -31,7 +31,7 @@ pub async fn definitions(
             .fetch_optional(&mut *conn)
             .await?;
     Ok(match row {
-        Some(r) => json_col(&r, 0)?,
+        Some(r) => json_col(&r, "definitions")?,
         None => Vec::new(),
     })
 }
@@ -222,11 +222,11 @@ pub async fn request_types(conn: &mut AnyConnection, tenant: Uuid) -> Result<Vec
 
 fn request_type_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<RequestTypeV1> {
     Ok(RequestTypeV1 {
-        id: runtime::store::id_at(r, 0)?,
-        name: r.try_get(1)?,
-        description: r.try_get(2)?,
-        fields: json_col(r, 3)?,
-        steps: json_col(r, 4)?,
+        id: runtime::store::id_at(r, "id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        fields: json_col(r, "fields")?,
+        steps: json_col(r, "steps")?,
     })
 }
 

@@ -126,18 +126,18 @@ pub async fn actions(
     .await?;
     rows.iter()
         .map(|row| {
-            let kind: String = row.try_get(1)?;
+            let kind: String = row.try_get("kind")?;
             Ok(ActionV1 {
-                id: id_at(row, 0)?,
+                id: id_at(row, "id")?,
                 kind: ActionKind::parse(&kind).ok_or_else(|| {
                     sqlx::Error::Decode(format!("unknown action kind {kind}").into())
                 })?,
-                text: row.try_get(2)?,
-                public: row.try_get::<i64, _>(3)? != 0,
-                email_customer: row.try_get::<i64, _>(4)? != 0,
-                knowledge_base: row.try_get::<i64, _>(5)? != 0,
-                author: json_col(row, 6)?,
-                created_at: from_micros(row.try_get(7)?),
+                text: row.try_get("body")?,
+                public: row.try_get::<i64, _>("public")? != 0,
+                email_customer: row.try_get::<i64, _>("email_customer")? != 0,
+                knowledge_base: row.try_get::<i64, _>("knowledge_base")? != 0,
+                author: json_col(row, "author")?,
+                created_at: from_micros(row.try_get("created_at")?),
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()

@@ -470,10 +470,10 @@ pub async fn list(
         .iter()
         .map(|r| {
             Ok(ArticleSummaryV1 {
-                id: id_at(r, 0)?,
-                reference: r.try_get(1)?,
-                title: r.try_get(2)?,
-                published_at: from_micros(r.try_get(3)?),
+                id: id_at(r, "id")?,
+                reference: r.try_get("reference")?,
+                title: r.try_get("title")?,
+                published_at: from_micros(r.try_get("published_at")?),
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
@@ -491,12 +491,12 @@ pub async fn get(conn: &mut AnyConnection, tenant: Uuid, id: Uuid) -> Result<Art
     .await?
     .ok_or_else(|| Error::not_found("article"))?;
     Ok(ArticleV1 {
-        id: id_at(&row, 0)?,
-        reference: row.try_get(1)?,
-        title: row.try_get(2)?,
-        html: row.try_get(3)?,
-        published_by: json_col(&row, 4)?,
-        published_at: from_micros(row.try_get(5)?),
+        id: id_at(&row, "id")?,
+        reference: row.try_get("reference")?,
+        title: row.try_get("title")?,
+        html: row.try_get("html")?,
+        published_by: json_col(&row, "published_by")?,
+        published_at: from_micros(row.try_get("published_at")?),
     })
 }
 

@@ -62,22 +62,22 @@ async fn seen_from(conn: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Resu
     .await?;
     rows.iter()
         .map(|r| {
-            let stored: String = r.try_get(3)?;
+            let stored: String = r.try_get("link_type")?;
             let link_type = LinkType::parse(&stored)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown link {stored}").into()))?;
-            let from = id_at(r, 1)?;
-            let to = id_at(r, 2)?;
+            let from = id_at(r, "from_id")?;
+            let to = id_at(r, "to_id")?;
             let (link_type, other) = if from == ticket {
                 (link_type, to)
             } else {
                 (link_type.inverse(), from)
             };
             Ok(Seen {
-                id: id_at(r, 0)?,
+                id: id_at(r, "id")?,
                 link_type,
                 other,
-                created_by: json_col(r, 4)?,
-                created_at: from_micros(r.try_get(5)?),
+                created_by: json_col(r, "created_by")?,
+                created_at: from_micros(r.try_get("created_at")?),
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()

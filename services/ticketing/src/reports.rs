@@ -82,7 +82,7 @@ async fn per_day(
     range: &ReportRangeV1,
 ) -> Result<Vec<(Date, u64)>> {
     let sql = format!(
-        "SELECT {column} / {DAY_MICROS} AS day, COUNT(*) FROM tickets \
+        "SELECT {column} / {DAY_MICROS} AS day, COUNT(*) AS ticket_count FROM tickets \
          WHERE tenant_id = $1 AND kind = $2 AND {column} >= $3 AND {column} < $4 GROUP BY 1"
     );
     let rows = bind_all(
@@ -98,8 +98,8 @@ async fn per_day(
     .await?;
     rows.iter()
         .map(|r| {
-            let day: i64 = r.try_get(0)?;
-            let n: i64 = r.try_get(1)?;
+            let day: i64 = r.try_get("day")?;
+            let n: i64 = r.try_get("ticket_count")?;
             Ok((epoch_day(day), u64::try_from(n).unwrap_or(0)))
         })
         .collect::<sqlx::Result<_>>()
@@ -154,7 +154,7 @@ async fn resolved_problems(
         AND resolved_at >= $2 AND resolved_at < $3 AND status IN ('resolved', 'closed')";
     let linked: HashMap<String, i64> = bind_all(
         format!(
-            "SELECT problem_id, COUNT(*) FROM tickets WHERE tenant_id = $1 \
+            "SELECT problem_id, COUNT(*) AS linked_incidents FROM tickets WHERE tenant_id = $1 \
              AND problem_id IN ({resolved_in_range}) GROUP BY problem_id"
         ),
         window.clone(),
@@ -162,7 +162,7 @@ async fn resolved_problems(
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .map(|r| Ok((r.try_get("problem_id")?, r.try_get("linked_incidents")?)))
     .collect::<sqlx::Result<_>>()?;
     let rows = bind_all(
         "SELECT id, reference, priority, summary, details FROM tickets WHERE tenant_id = $1 \
@@ -190,8 +190,8 @@ async fn resolved_problems(
         problem: Option<ProblemDetailsV1>,
     }
     for r in &rows {
-        let id: String = r.try_get(0)?;
-        let details: Details = json_col(r, 4)?;
+        let id: String = r.try_get("id")?;
+        let details: Details = json_col(r, "details")?;
         let p = details.problem.unwrap_or_default();
         let n = u64::try_from(linked.get(&id).copied().unwrap_or(0)).unwrap_or(0);
         out.total += 1;
@@ -206,9 +206,9 @@ async fn resolved_problems(
         out.linked_incidents += n;
         if out.problems.len() < MAX_LISTED {
             out.problems.push(ResolvedProblemV1 {
-                reference: r.try_get(1)?,
-                priority: u8_at(r, 2)?,
-                summary: r.try_get(3)?,
+                reference: r.try_get("reference")?,
+                priority: u8_at(r, "priority")?,
+                summary: r.try_get("summary")?,
                 outcome: p.outcome,
                 linked_incidents: n,
             });
@@ -239,12 +239,12 @@ async fn days_open(
     let until = range.to.min(runtime::store::now());
     rows.iter()
         .map(|r| {
-            let opened = from_micros(r.try_get(4)?);
+            let opened = from_micros(r.try_get("created_at")?);
             Ok(DaysOpenV1 {
-                reference: r.try_get(0)?,
-                priority: u8_at(r, 1)?,
-                summary: r.try_get(2)?,
-                status: r.try_get(3)?,
+                reference: r.try_get("reference")?,
+                priority: u8_at(r, "priority")?,
+                summary: r.try_get("summary")?,
+                status: r.try_get("status")?,
                 days_open: u64::try_from((until - opened).whole_days()).unwrap_or(0),
             })
         })
@@ -268,11 +268,11 @@ async fn activity(
     let mut out = Vec::with_capacity(problems.len());
     let mut index = HashMap::with_capacity(problems.len());
     for r in &problems {
-        index.insert(r.try_get::<String, _>(0)?, out.len());
+        index.insert(r.try_get::<String, _>("id")?, out.len());
         out.push(ProblemActivityV1 {
-            reference: r.try_get(1)?,
-            summary: r.try_get(2)?,
-            status: r.try_get(3)?,
+            reference: r.try_get("reference")?,
+            summary: r.try_get("summary")?,
+            status: r.try_get("status")?,
             actions: Vec::new(),
         });
     }
@@ -297,14 +297,14 @@ async fn activity(
     args.extend(ids.into_iter().map(Param::from));
     let actions = bind_all(sql, args).fetch_all(&mut *conn).await?;
     for a in &actions {
-        let ticket: String = a.try_get(0)?;
+        let ticket: String = a.try_get("ticket_id")?;
         let Some(&i) = index.get(&ticket) else {
             continue;
         };
-        let author: Actor = json_col(a, 2)?;
-        let body: String = a.try_get(3)?;
+        let author: Actor = json_col(a, "author")?;
+        let body: String = a.try_get("body")?;
         out[i].actions.push(ActivityLineV1 {
-            at: from_micros(a.try_get(1)?),
+            at: from_micros(a.try_get("created_at")?),
             author: author.name,
             text: body
                 .lines()
@@ -349,8 +349,11 @@ pub async fn incident_report(
     )
     .await?;
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN resolved_at IS NOT NULL OR reopened > 0 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END), 0) FROM tickets \
+        "SELECT \
+         COALESCE(SUM(CASE WHEN resolved_at IS NOT NULL OR reopened > 0 THEN 1 ELSE 0 END), 0) \
+         AS resolved_count, \
+         COALESCE(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END), 0) AS reopened_count \
+         FROM tickets \
          WHERE tenant_id = $1 AND kind = 'incident' AND created_at >= $2 AND created_at < $3",
     )
     .bind(tenant.to_string())
@@ -358,14 +361,14 @@ pub async fn incident_report(
     .bind(micros(range.to))
     .fetch_one(&mut *conn)
     .await?;
-    let count = |i: usize| -> sqlx::Result<u64> {
+    let count = |col: &str| -> sqlx::Result<u64> {
         // SUM is NUMERIC on PostgreSQL and INTEGER on SQLite.
         let n: i64 = row
-            .try_get(i)
-            .or_else(|_| row.try_get::<f64, _>(i).map(|f| f as i64))?;
+            .try_get(col)
+            .or_else(|_| row.try_get::<f64, _>(col).map(|f| f as i64))?;
         Ok(u64::try_from(n).unwrap_or(0))
     };
-    let (resolved, reopened) = (count(0)?, count(1)?);
+    let (resolved, reopened) = (count("resolved_count")?, count("reopened_count")?);
     Ok(IncidentReportV1 {
         range: range.clone(),
         volume: volume
@@ -405,13 +408,16 @@ async fn durations(
         ]
     };
     let row = bind_all(
-        format!("SELECT COUNT(*), CAST(COALESCE(SUM({seconds}), 0) AS BIGINT) {from_where}"),
+        format!(
+            "SELECT COUNT(*) AS incident_count, \
+             CAST(COALESCE(SUM({seconds}), 0) AS BIGINT) AS total_seconds {from_where}"
+        ),
         args(),
     )
     .fetch_one(&mut *conn)
     .await?;
-    let count: i64 = row.try_get(0)?;
-    let sum: i64 = row.try_get(1)?;
+    let count: i64 = row.try_get("incident_count")?;
+    let sum: i64 = row.try_get("total_seconds")?;
     if count == 0 {
         return Ok(DurationsV1 {
             count: 0,
@@ -427,7 +433,7 @@ async fn durations(
     )
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("d")?;
     Ok(DurationsV1 {
         count: u64::try_from(count).unwrap_or(0),
         mean_seconds: Some(sum as f64 / count as f64),
@@ -441,8 +447,8 @@ async fn satisfaction(
     range: &ReportRangeV1,
 ) -> Result<SatisfactionV1> {
     let rows = sqlx::query(
-        "SELECT rating, COUNT(*) FROM surveys WHERE tenant_id = $1 AND answered_at >= $2 \
-         AND answered_at < $3 GROUP BY rating",
+        "SELECT rating, COUNT(*) AS survey_count FROM surveys WHERE tenant_id = $1 \
+         AND answered_at >= $2 AND answered_at < $3 GROUP BY rating",
     )
     .bind(tenant.to_string())
     .bind(micros(range.from))
@@ -451,8 +457,8 @@ async fn satisfaction(
     .await?;
     let mut ratings = [0u64; 5];
     for r in &rows {
-        let rating: i64 = r.try_get(0)?;
-        let n: i64 = r.try_get(1)?;
+        let rating: i64 = r.try_get("rating")?;
+        let n: i64 = r.try_get("survey_count")?;
         if let Some(slot) = usize::try_from(rating - 1)
             .ok()
             .and_then(|i| ratings.get_mut(i))

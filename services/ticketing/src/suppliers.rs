@@ -57,9 +57,9 @@ fn digest(token: &str) -> String {
 
 fn supplier(r: &sqlx::any::AnyRow) -> sqlx::Result<SupplierV1> {
     Ok(SupplierV1 {
-        id: id_at(r, 0)?,
-        name: r.try_get(1)?,
-        created_at: from_micros(r.try_get(2)?),
+        id: id_at(r, "id")?,
+        name: r.try_get("name")?,
+        created_at: from_micros(r.try_get("created_at")?),
     })
 }
 

@@ -84,13 +84,13 @@ const SELECT: &str = "SELECT s.token, t.reference, t.summary, s.expires_at, s.ra
 
 fn survey(r: &sqlx::any::AnyRow) -> sqlx::Result<SurveyV1> {
     Ok(SurveyV1 {
-        token: r.try_get(0)?,
-        reference: r.try_get(1)?,
-        summary: r.try_get(2)?,
-        expires_at: from_micros(r.try_get(3)?),
-        rating: small(r.try_get(4)?),
-        comment: r.try_get(5)?,
-        answered_at: r.try_get::<Option<i64>, _>(6)?.map(from_micros),
+        token: r.try_get("token")?,
+        reference: r.try_get("reference")?,
+        summary: r.try_get("summary")?,
+        expires_at: from_micros(r.try_get("expires_at")?),
+        rating: small(r.try_get("rating")?),
+        comment: r.try_get("comment")?,
+        answered_at: r.try_get::<Option<i64>, _>("answered_at")?.map(from_micros),
     })
 }
 

@@ -35,8 +35,8 @@ struct Details {
     request: Option<RequestDetailsV1>,
 }
 
-pub fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, i: usize) -> sqlx::Result<T> {
-    let s: String = row.try_get(i)?;
+pub fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> sqlx::Result<T> {
+    let s: String = row.try_get(col)?;
     serde_json::from_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
@@ -45,36 +45,40 @@ pub fn small(v: Option<i64>) -> Option<u8> {
 }
 
 fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
-    let kind: String = row.try_get(1)?;
-    let details: Details = json_col(row, 22)?;
+    let kind: String = row.try_get("kind")?;
+    let details: Details = json_col(row, "details")?;
     Ok(TicketV1 {
-        id: id_at(row, 0)?,
+        id: id_at(row, "id")?,
         kind: TicketKind::parse(&kind)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown kind {kind}").into()))?,
-        reference: row.try_get(2)?,
-        status: row.try_get(3)?,
-        priority: u8_at(row, 4)?,
-        impact: small(row.try_get(5)?),
-        urgency: small(row.try_get(6)?),
-        summary: row.try_get(7)?,
-        description: row.try_get(8)?,
-        customer_id: uuid_at(row, 9)?,
-        category: row.try_get(10)?,
-        service: row.try_get(11)?,
-        assignee_id: uuid_at(row, 12)?,
-        team_id: uuid_at(row, 13)?,
-        resolution: row.try_get(14)?,
-        logged_by: json_col(row, 15)?,
-        created_at: from_micros(row.try_get(16)?),
-        updated_at: from_micros(row.try_get(17)?),
-        resolved_at: row.try_get::<Option<i64>, _>(18)?.map(from_micros),
-        closed_at: row.try_get::<Option<i64>, _>(19)?.map(from_micros),
-        version: row.try_get(20)?,
-        problem_id: uuid_at(row, 21)?,
-        fields: json_col(row, 23)?,
-        first_response_at: row.try_get::<Option<i64>, _>(24)?.map(from_micros),
-        supplier_id: uuid_at(row, 25)?,
-        company_id: uuid_at(row, 26)?,
+        reference: row.try_get("reference")?,
+        status: row.try_get("status")?,
+        priority: u8_at(row, "priority")?,
+        impact: small(row.try_get("impact")?),
+        urgency: small(row.try_get("urgency")?),
+        summary: row.try_get("summary")?,
+        description: row.try_get("description")?,
+        customer_id: uuid_at(row, "customer_id")?,
+        category: row.try_get("category")?,
+        service: row.try_get("service")?,
+        assignee_id: uuid_at(row, "assignee_id")?,
+        team_id: uuid_at(row, "team_id")?,
+        resolution: row.try_get("resolution")?,
+        logged_by: json_col(row, "logged_by")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        updated_at: from_micros(row.try_get("updated_at")?),
+        resolved_at: row
+            .try_get::<Option<i64>, _>("resolved_at")?
+            .map(from_micros),
+        closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_micros),
+        version: row.try_get("version")?,
+        problem_id: uuid_at(row, "problem_id")?,
+        fields: json_col(row, "fields")?,
+        first_response_at: row
+            .try_get::<Option<i64>, _>("first_response_at")?
+            .map(from_micros),
+        supplier_id: uuid_at(row, "supplier_id")?,
+        company_id: uuid_at(row, "company_id")?,
         problem: details.problem,
         change: details.change,
         request: details.request,
@@ -316,8 +320,8 @@ async fn count_linked(
         return Ok(());
     }
     let sql = format!(
-        "SELECT problem_id, COUNT(*) FROM tickets WHERE tenant_id = $1 AND problem_id IN ({}) \
-         GROUP BY problem_id",
+        "SELECT problem_id, COUNT(*) AS linked_incidents FROM tickets WHERE tenant_id = $1 \
+         AND problem_id IN ({}) GROUP BY problem_id",
         placeholders(2, problems.len())
     );
     let mut args = vec![Param::from(tenant.to_string())];
@@ -326,7 +330,7 @@ async fn count_linked(
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get("problem_id")?, r.try_get("linked_incidents")?)))
         .collect::<sqlx::Result<_>>()?;
     for t in tickets {
         if let Some(p) = t.problem.as_mut() {
@@ -550,12 +554,12 @@ pub async fn history(
     rows.iter()
         .map(|row| {
             Ok(AuditEntryV1 {
-                id: id_at(row, 0)?,
-                change: row.try_get(1)?,
-                from: row.try_get(2)?,
-                to: row.try_get(3)?,
-                actor: json_col(row, 4)?,
-                at: from_micros(row.try_get(5)?),
+                id: id_at(row, "id")?,
+                change: row.try_get("change")?,
+                from: row.try_get("from_value")?,
+                to: row.try_get("to_value")?,
+                actor: json_col(row, "actor")?,
+                at: from_micros(row.try_get("at")?),
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()

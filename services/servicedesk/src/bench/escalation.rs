@@ -294,8 +294,8 @@ async fn run_on(
             .await?
         {
             use sqlx::Row;
-            let due: i64 = r.try_get(0)?;
-            let fired: Option<i64> = r.try_get(1)?;
+            let due: i64 = r.try_get("due_at")?;
+            let fired: Option<i64> = r.try_get("fired_at")?;
             let fired = fired.context("a breach did not fire")?;
             lags.push((fired - due) as f64 / 1e6);
         }
