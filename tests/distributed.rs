@@ -310,7 +310,7 @@ async fn one_trace_spans_edge_broker_ticketing_and_the_events() {
         .expect("RabbitMQ");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stop = tokio_util::sync::CancellationToken::new();
-    let spec = runtime::bus::QueueSpec::events("test.observer", &["ticketing.incident.*"], 16);
+    let spec = runtime::bus::QueueSpec::events("test.observer", &["ticketing.ticket.*"], 16);
     bus.consume(spec, Arc::new(Events(tx)), stop.clone())
         .await
         .expect("observe events");
@@ -330,7 +330,7 @@ async fn one_trace_spans_edge_broker_ticketing_and_the_events() {
         .await
         .expect("the event within 10 s")
         .expect("an event");
-    assert_eq!(event.message_type, "IncidentLoggedV1");
+    assert_eq!(event.message_type, "TicketChangedV1");
     let tp = event
         .traceparent
         .as_deref()

@@ -32,10 +32,9 @@ use crate::escalation::{
     SlaComplianceV1, SlaRulesV1, SlaV1, TicketSlaV1,
 };
 use crate::incident::{
-    ActionV1, AddIncidentActionV1, AnswerSurveyV1, AssignIncidentV1, AuditEntryV1,
-    ChangeIncidentStatusV1, GetIncidentHistoryV1, GetIncidentSurveyV1, GetIncidentV1,
-    GetPriorityMatrixV1, GetSurveyV1, IncidentV1, ListIncidentActionsV1, ListIncidentsV1,
-    LogIncidentV1, PriorityMatrixV1, SetPriorityMatrixV1, SurveyV1, TICKETING_QUEUE,
+    ActionV1, AnswerSurveyV1, AuditEntryV1, GetIncidentSurveyV1, GetIncidentV1,
+    GetPriorityMatrixV1, GetSurveyV1, IncidentV1, ListIncidentsV1, LogIncidentV1, PriorityMatrixV1,
+    SetPriorityMatrixV1, SurveyV1, TICKETING_QUEUE,
 };
 use crate::knowledge::{
     ArticleSummaryV1, ArticleV1, ExportTicketV1, ExportV1, GetArticleV1, GetKbTemplateV1,
@@ -64,10 +63,9 @@ commands! {
     /// and extended data, the knowledge base, suppliers, surveys, reports.
     pub enum TicketingCommand on TICKETING_QUEUE;
     queries TicketingQuery {
+        // Deprecated: GetTicketV1 and ListTicketsV1 with kind `incident`.
         GetIncidentV1 -> IncidentV1,
         ListIncidentsV1 -> Page<IncidentV1>,
-        ListIncidentActionsV1 -> Vec<ActionV1>,
-        GetIncidentHistoryV1 -> Vec<AuditEntryV1>,
         GetPriorityMatrixV1 -> PriorityMatrixV1,
         GetTicketV1 -> TicketV1,
         ListTicketsV1 -> Page<TicketV1>,
@@ -88,10 +86,8 @@ commands! {
         GetIncidentReportV1 -> IncidentReportV1,
     }
     changes TicketingChange {
+        // Deprecated: LogTicketV1 with kind `incident`.
         LogIncidentV1 -> IncidentV1,
-        AssignIncidentV1 -> IncidentV1,
-        AddIncidentActionV1 -> ActionV1,
-        ChangeIncidentStatusV1 -> IncidentV1,
         SetPriorityMatrixV1 -> PriorityMatrixV1,
         LogTicketV1 -> TicketV1,
         UpdateTicketV1 -> TicketV1,

@@ -1,12 +1,24 @@
-//! Incidents: commands the edge sends ticketing, the views it answers with,
-//! and the events ticketing publishes.
+//! Incidents as the REST API and suppliers see them ([`IncidentV1`], made
+//! from the one ticket model with `IncidentV1::try_from(ticket)`), what
+//! only incidents have (the priority matrix, satisfaction surveys), and
+//! the incident commands and events of before the one ticket model.
+//!
+//! **Deprecated wire types.** Ticketing logs, reads and lists incidents
+//! through the ticket commands ([`crate::ticket::LogTicketV1`] and its
+//! siblings, kind `incident`) and announces them with
+//! [`crate::ticket::TicketChangedV1`]. For a deprecation period it still
+//! answers [`LogIncidentV1`], [`GetIncidentV1`] and [`ListIncidentsV1`]
+//! (an edge of the previous version, during a rolling upgrade), and its
+//! consumers still accept the `Incident…V1` events (published by a
+//! ticketing of the previous version, or waiting in a queue). Nothing
+//! sends or publishes them any more.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Actor;
-use crate::ticket::FieldValues;
+use crate::ticket::{FieldValues, LogTicketV1, TicketFilter, TicketKind, TicketV1};
 
 /// The queue of the ticketing service's commands.
 pub const TICKETING_QUEUE: &str = "ticketing.commands";
@@ -68,7 +80,9 @@ impl ActionKind {
     }
 }
 
-/// An incident as the API shows it.
+// A ticket of kind `incident` (`TicketV1`) with its status typed and no
+// kind sections.
+/// An incident as the API and suppliers see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IncidentV1 {
@@ -154,8 +168,93 @@ pub struct AuditEntryV1 {
     pub at: OffsetDateTime,
 }
 
-// ---- commands (edge → ticketing, request/reply) ----
+impl TryFrom<TicketV1> for IncidentV1 {
+    type Error = crate::DecodeError;
 
+    /// The incident view of `t`; a ticket of another kind, or with a
+    /// status incidents do not have, is not one.
+    fn try_from(t: TicketV1) -> Result<Self, Self::Error> {
+        let status = IncidentStatus::parse(&t.status)
+            .filter(|_| t.kind == TicketKind::Incident)
+            .ok_or_else(|| {
+                crate::DecodeError::Payload(format!(
+                    "{} ({} {}) is not an incident",
+                    t.reference,
+                    t.kind.as_str(),
+                    t.status
+                ))
+            })?;
+        Ok(Self {
+            id: t.id,
+            reference: t.reference,
+            status,
+            priority: t.priority,
+            impact: t.impact,
+            urgency: t.urgency,
+            summary: t.summary,
+            description: t.description,
+            customer_id: t.customer_id,
+            category: t.category,
+            service: t.service,
+            assignee_id: t.assignee_id,
+            team_id: t.team_id,
+            resolution: t.resolution,
+            logged_by: t.logged_by,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            resolved_at: t.resolved_at,
+            closed_at: t.closed_at,
+            version: t.version,
+            first_response_at: t.first_response_at,
+            supplier_id: t.supplier_id,
+            company_id: t.company_id,
+            problem_id: t.problem_id,
+            fields: t.fields,
+        })
+    }
+}
+
+impl From<IncidentV1> for TicketV1 {
+    /// The ticket an incident view shows (for a deprecated
+    /// [`IncidentLoggedV1`]).
+    fn from(i: IncidentV1) -> Self {
+        Self {
+            id: i.id,
+            kind: TicketKind::Incident,
+            reference: i.reference,
+            status: i.status.as_str().to_owned(),
+            priority: i.priority,
+            impact: i.impact,
+            urgency: i.urgency,
+            summary: i.summary,
+            description: i.description,
+            customer_id: i.customer_id,
+            category: i.category,
+            service: i.service,
+            assignee_id: i.assignee_id,
+            team_id: i.team_id,
+            resolution: i.resolution,
+            logged_by: i.logged_by,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            resolved_at: i.resolved_at,
+            closed_at: i.closed_at,
+            version: i.version,
+            first_response_at: i.first_response_at,
+            supplier_id: i.supplier_id,
+            company_id: i.company_id,
+            problem_id: i.problem_id,
+            fields: i.fields,
+            problem: None,
+            change: None,
+            request: None,
+        }
+    }
+}
+
+// ---- deprecated commands (an edge of the previous version → ticketing) ----
+
+/// Deprecated: [`LogTicketV1`] with kind `incident`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogIncidentV1 {
     pub actor: Actor,
@@ -184,6 +283,7 @@ pub struct LogIncidentV1 {
 }
 
 /// The incident by id or by reference (`INC-000042`), as seen by `viewer`.
+/// Deprecated: [`crate::ticket::GetTicketV1`] with kind `incident`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetIncidentV1 {
     pub viewer: Actor,
@@ -213,6 +313,7 @@ pub struct IncidentFilter {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
+/// Deprecated: [`crate::ticket::ListTicketsV1`] with kind `incident`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListIncidentsV1 {
     pub viewer: Actor,
@@ -223,68 +324,43 @@ pub struct ListIncidentsV1 {
     pub limit: u32,
 }
 
-/// Set the assignee and/or team. A field left out is unchanged; `null`
-/// clears it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssignIncidentV1 {
-    pub actor: Actor,
-    pub incident: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::common::present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assignee_id: Option<Option<Uuid>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::common::present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub team_id: Option<Option<Uuid>>,
-    /// The supplier to hand it to (`null` takes it back).
-    #[serde(
-        default,
-        deserialize_with = "crate::common::present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub supplier_id: Option<Option<Uuid>>,
+impl From<LogIncidentV1> for LogTicketV1 {
+    fn from(c: LogIncidentV1) -> Self {
+        Self {
+            actor: c.actor,
+            kind: TicketKind::Incident,
+            summary: c.summary,
+            description: c.description,
+            priority: c.priority,
+            impact: c.impact,
+            urgency: c.urgency,
+            customer_id: c.customer_id,
+            company_id: c.company_id,
+            category: c.category,
+            service: c.service,
+            fields: c.fields,
+            change: None,
+            request_type: None,
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AddIncidentActionV1 {
-    pub actor: Actor,
-    pub incident: String,
-    pub kind: ActionKind,
-    pub text: String,
-    #[serde(default)]
-    pub public: bool,
-    #[serde(default)]
-    pub email_customer: bool,
-    #[serde(default)]
-    pub knowledge_base: bool,
+impl From<IncidentFilter> for TicketFilter {
+    fn from(f: IncidentFilter) -> Self {
+        Self {
+            status: f.status.map(|s| s.as_str().to_owned()),
+            priority: f.priority,
+            assignee_id: f.assignee_id,
+            team_id: f.team_id,
+            customer_id: f.customer_id,
+            text: f.text,
+            problem: f.problem,
+            fields: f.fields,
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeIncidentStatusV1 {
-    pub actor: Actor,
-    pub incident: String,
-    pub to: IncidentStatus,
-    /// Required when `to` is `resolved`.
-    #[serde(default)]
-    pub resolution: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListIncidentActionsV1 {
-    pub viewer: Actor,
-    pub incident: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GetIncidentHistoryV1 {
-    pub viewer: Actor,
-    pub incident: String,
-}
+// ---- the priority matrix and surveys (edge → ticketing) ----
 
 /// One cell of a priority matrix: impact × urgency (each 1 high … 3 low) →
 /// priority (1 … 5).
@@ -364,11 +440,13 @@ pub struct SurveyOfferedV1 {
     pub expires_at: OffsetDateTime,
 }
 
+/// Deprecated: [`crate::ticket::TicketChangedV1`] (`logged`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentLoggedV1 {
     pub incident: IncidentV1,
 }
 
+/// Deprecated: [`crate::ticket::TicketChangedV1`] (`assigned`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentAssignedV1 {
     pub incident_id: Uuid,
@@ -385,6 +463,7 @@ pub struct IncidentAssignedV1 {
     pub supplier_id: Option<Uuid>,
 }
 
+/// Deprecated: [`crate::ticket::TicketChangedV1`] (`action`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentActionAddedV1 {
     pub incident_id: Uuid,
@@ -396,6 +475,7 @@ pub struct IncidentActionAddedV1 {
     pub version: Option<i64>,
 }
 
+/// Deprecated: [`crate::ticket::TicketChangedV1`] (`status`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentStatusChangedV1 {
     pub incident_id: Uuid,
@@ -415,6 +495,8 @@ pub struct IncidentStatusChangedV1 {
 }
 
 event!(SurveyOfferedV1, "ticketing.survey.offered");
+// Deprecated (consumers accept them): ticketing announces incidents with
+// `TicketChangedV1`.
 event!(IncidentLoggedV1, "ticketing.incident.logged");
 event!(IncidentAssignedV1, "ticketing.incident.assigned");
 event!(IncidentActionAddedV1, "ticketing.incident.action_added");

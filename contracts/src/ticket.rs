@@ -1,10 +1,13 @@
-//! Problems, changes and service requests, and what every kind of ticket
-//! shares: links between tickets, actions, audit history and extended data
+//! Tickets of every kind (incidents, problems, changes and service
+//! requests): one model, one set of commands that take a [`TicketKind`],
+//! and one event family ([`TicketChangedV1`]); and what every kind shares:
+//! links between tickets, actions, audit history and extended data
 //! (tenant-defined fields).
 //!
-//! Incidents keep their own view and commands ([`crate::incident`]); the
-//! commands here that take a [`TicketKind`] (actions, history, links) work
-//! on incidents too.
+//! An incident is a ticket of kind `incident`; [`crate::incident`] holds
+//! the incident view the REST API and suppliers see (made from a ticket
+//! with `IncidentV1::try_from`), and the incident commands and events that
+//! are still accepted for a deprecation period.
 
 use std::collections::BTreeMap;
 
@@ -91,8 +94,8 @@ impl TicketKind {
     }
 }
 
-/// A problem, change or service request as the API shows it. `status` is
-/// one of [`TicketKind::statuses`] of its kind; the section of its kind
+/// A ticket of any kind as the API shows it. `status` is one of
+/// [`TicketKind::statuses`] of its kind; the section of its kind
 /// (`problem`, `change` or `request`) carries what only that kind has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketV1 {
@@ -422,8 +425,8 @@ pub struct ChangePlanV1 {
     pub problems: Vec<String>,
 }
 
-/// Logs a problem, requests a change (with `change`), or logs a service
-/// request (with `request_type`).
+/// Logs an incident or a problem, requests a change (with `change`), or
+/// logs a service request (with `request_type`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogTicketV1 {
     pub actor: Actor,
@@ -431,8 +434,17 @@ pub struct LogTicketV1 {
     pub summary: String,
     #[serde(default)]
     pub description: String,
+    /// 1 (highest) to 5. An incident without one takes its priority from
+    /// `impact` and `urgency` through the tenant's priority matrix; other
+    /// kinds default to 3.
     #[serde(default)]
     pub priority: Option<u8>,
+    /// Incidents only: 1 (high) to 3 (low).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    /// Incidents only: 1 (high) to 3 (low).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
     #[serde(default)]
     pub customer_id: Option<Uuid>,
     /// The customer's company, filled in by the edge from its directory.
@@ -474,6 +486,9 @@ pub struct TicketFilter {
     /// Case-insensitive text in the summary.
     #[serde(default)]
     pub text: Option<String>,
+    /// Incidents linked to this problem (id or reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Extended data equal to these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
@@ -751,16 +766,22 @@ pub struct CompleteRequestStepV1 {
 
 // ---- events ----
 
-/// Something happened to a problem, change or service request: `change`
-/// says what (`logged`, `updated`, `assigned`, `status`, `action`, `linked`,
-/// `approval`, `step`), `ticket` is how it is now.
+/// Something happened to a ticket of any kind: `change` says what
+/// (`logged`, `updated`, `assigned`, `status`, `action`, `linked`,
+/// `approval`, `step`), `ticket` is how it is now (its `version` orders
+/// events that arrive out of order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketChangedV1 {
     pub ticket: TicketV1,
     pub change: String,
     pub actor: Actor,
+    /// The action added (`change` is `action`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ActionV1>,
+    /// An incident's resolution offered its customer this satisfaction
+    /// survey (`change` is `status`), for the resolution email's link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_token: Option<String>,
 }
 
 event!(TicketChangedV1, "ticketing.ticket.changed");

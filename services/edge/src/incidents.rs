@@ -7,6 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router, routing::get, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
+use contracts::ticket::{
+    GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
+};
 use contracts::{Command, Envelope, Page};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -141,8 +144,9 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<IncidentV1>)> {
     let company_id =
         directory::customer_company(&state, &who, "customer_id", body.customer_id).await?;
-    let command = LogIncidentV1 {
+    let command = LogTicketV1 {
         actor: who.actor.clone(),
+        kind: TicketKind::Incident,
         summary: body.summary,
         description: body.description,
         priority: body.priority,
@@ -153,9 +157,11 @@ async fn create(
         category: body.category,
         service: body.service,
         fields: body.fields,
+        change: None,
+        request_type: None,
     };
-    let incident = call(&state, &who, &headers, &command).await?;
-    Ok((StatusCode::CREATED, Json(incident)))
+    let incident = as_incident(call(&state, &who, &headers, &command).await?)?;
+    Ok((StatusCode::CREATED, incident))
 }
 
 async fn read(
@@ -164,11 +170,12 @@ async fn read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let command = GetIncidentV1 {
+    let command = GetTicketV1 {
         viewer: who.actor.clone(),
-        incident: id,
+        kind: TicketKind::Incident,
+        ticket: id,
     };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    as_incident(call(&state, &who, &headers, &command).await?)
 }
 
 #[derive(Deserialize)]
@@ -210,22 +217,54 @@ async fn list(
         cursor: q.cursor,
     }
     .limit()?;
-    let command = ListIncidentsV1 {
+    let filter = TicketFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        priority: q.priority,
+        assignee_id: q.assignee_id,
+        team_id: q.team_id,
+        customer_id: q.customer_id,
+        text: q.q,
+        problem: q.problem,
+        fields,
+    };
+    incident_page(&state, &who, &headers, filter, q.cursor, limit).await
+}
+
+/// A page of incidents matching `filter`, as incidents.
+pub async fn incident_page(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    filter: TicketFilter,
+    cursor: Option<Uuid>,
+    limit: u32,
+) -> ApiResult<Json<Page<IncidentV1>>> {
+    let command = ListTicketsV1 {
         viewer: who.actor.clone(),
-        filter: IncidentFilter {
-            status: q.status,
-            priority: q.priority,
-            assignee_id: q.assignee_id,
-            team_id: q.team_id,
-            customer_id: q.customer_id,
-            text: q.q,
-            problem: q.problem,
-            fields,
-        },
-        cursor: q.cursor.map(|c| c.to_string()),
+        kind: TicketKind::Incident,
+        filter,
+        cursor: cursor.map(|c| c.to_string()),
         limit,
     };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    let page = call(state, who, headers, &command).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(IncidentV1::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A ticket answered as an incident: the shape `/incidents` answers with
+/// (a subset of the ticket's fields).
+pub fn as_incident(ticket: TicketV1) -> ApiResult<Json<IncidentV1>> {
+    IncidentV1::try_from(ticket)
+        .map(Json)
+        .map_err(|e| ApiError::internal(&e))
 }
 
 async fn priority_matrix(

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1, ListIncidentsV1};
+use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
 use contracts::ticket::*;
 use contracts::{Page, Role};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Params, Path};
-use crate::incidents::call;
+use crate::incidents::{as_incident, call};
 use crate::inputs;
 use crate::knowledge;
 
@@ -157,6 +157,8 @@ async fn create(
         summary: body.summary,
         description: body.description,
         priority: body.priority,
+        impact: None,
+        urgency: None,
         customer_id: body.customer_id,
         company_id,
         category: body.category,
@@ -230,6 +232,7 @@ async fn list(
             team_id: q.team_id,
             customer_id: q.customer_id,
             text: q.q,
+            problem: None,
             fields,
         },
         cursor: q.cursor.map(|c| c.to_string()),
@@ -253,15 +256,6 @@ async fn update(
         changes,
     };
     call(state, who, headers, &command).await
-}
-
-/// A ticket answered as an incident: the shape `/incidents` answers with
-/// (a subset of the ticket's fields).
-fn as_incident(ticket: TicketV1) -> ApiResult<Json<IncidentV1>> {
-    serde_json::to_value(ticket)
-        .and_then(serde_json::from_value)
-        .map(Json)
-        .map_err(|e| ApiError::internal(&e))
 }
 
 async fn edit(
@@ -601,16 +595,12 @@ async fn problem_incidents(
     Path(id): Path<String>,
     Params(page): Params<PageParams>,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
-    let command = ListIncidentsV1 {
-        viewer: who.actor.clone(),
-        filter: contracts::incident::IncidentFilter {
-            problem: Some(id),
-            ..Default::default()
-        },
-        cursor: page.cursor.map(|c| c.to_string()),
-        limit: page.limit()?,
+    let filter = TicketFilter {
+        problem: Some(id),
+        ..TicketFilter::default()
     };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    let limit = page.limit()?;
+    crate::incidents::incident_page(&state, &who, &headers, filter, page.cursor, limit).await
 }
 
 async fn apply_workaround(

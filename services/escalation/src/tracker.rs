@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use contracts::escalation::TicketTargetsV1;
 use contracts::incident::{
     IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatusChangedV1,
-    IncidentV1,
 };
 use contracts::ticket::{TicketChangedV1, TicketV1};
 use contracts::{Envelope, Event as _, Message};
@@ -42,29 +41,17 @@ pub fn spec(prefetch: u16) -> QueueSpec {
     QueueSpec::events(
         CONSUMER,
         &[
+            TicketChangedV1::ROUTING_KEY,
+            // Deprecated: ticketing's previous version announced incidents
+            // on these.
             IncidentLoggedV1::ROUTING_KEY,
             IncidentAssignedV1::ROUTING_KEY,
             IncidentActionAddedV1::ROUTING_KEY,
             IncidentStatusChangedV1::ROUTING_KEY,
-            TicketChangedV1::ROUTING_KEY,
         ],
         prefetch,
     )
     .in_order()
-}
-
-fn incident_snapshot(i: &IncidentV1) -> Snapshot {
-    Snapshot {
-        kind: "incident".into(),
-        reference: i.reference.clone(),
-        status: i.status.as_str().into(),
-        priority: i.priority,
-        service: i.service.clone(),
-        customer_id: i.customer_id,
-        company_id: i.company_id,
-        assignee_id: i.assignee_id,
-        team_id: i.team_id,
-    }
 }
 
 fn ticket_snapshot(t: &TicketV1) -> Snapshot {
@@ -85,23 +72,12 @@ fn ticket_snapshot(t: &TicketV1) -> Snapshot {
 pub fn event(env: &Envelope) -> Result<Event, String> {
     let decode_err = |e: contracts::envelope::DecodeError| e.to_string();
     let (ticket_id, change, version) = match env.message_type.as_str() {
-        IncidentLoggedV1::TYPE => {
-            let e: IncidentLoggedV1 = env.decode().map_err(decode_err)?;
-            let i = &e.incident;
-            let assigned = i.assignee_id.is_some() || i.team_id.is_some();
-            let change = Change::Snapshot {
-                ticket: incident_snapshot(i),
-                // Logged straight to someone: that is an assignment.
-                assigned_by: assigned.then_some(i.logged_by.id),
-                acted_by: None,
-            };
-            (i.id, change, Some(i.version))
-        }
         TicketChangedV1::TYPE => {
             let e: TicketChangedV1 = env.decode().map_err(decode_err)?;
             let t = &e.ticket;
             let assigned = match e.change.as_str() {
                 "assigned" => Some(e.actor.id),
+                // Logged straight to someone: that is an assignment.
                 "logged" if t.assignee_id.is_some() || t.team_id.is_some() => Some(e.actor.id),
                 _ => None,
             };
@@ -113,6 +89,19 @@ pub fn event(env: &Envelope) -> Result<Event, String> {
                 ticket: ticket_snapshot(t),
                 assigned_by: assigned,
                 acted_by: acted,
+            };
+            (t.id, change, Some(t.version))
+        }
+        // Deprecated: the incident events of ticketing's previous version,
+        // accepted for a deprecation period.
+        IncidentLoggedV1::TYPE => {
+            let e: IncidentLoggedV1 = env.decode().map_err(decode_err)?;
+            let t = TicketV1::from(e.incident);
+            let assigned = t.assignee_id.is_some() || t.team_id.is_some();
+            let change = Change::Snapshot {
+                ticket: ticket_snapshot(&t),
+                assigned_by: assigned.then_some(t.logged_by.id),
+                acted_by: None,
             };
             (t.id, change, Some(t.version))
         }

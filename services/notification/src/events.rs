@@ -18,7 +18,7 @@ use contracts::incident::{
     IncidentStatusChangedV1,
 };
 use contracts::notification::{DirectoryChangedV1, EmailKind, MAILGATE_ACTOR_ID, MailboxV1};
-use contracts::ticket::{TicketChangedV1, TicketKind};
+use contracts::ticket::{TicketChangedV1, TicketKind, TicketV1};
 use contracts::{Envelope, Event, Message, Role};
 use runtime::bus::{Bus, Handler, HandlerError, QueueSpec, decoded};
 use runtime::inbox;
@@ -45,14 +45,16 @@ pub fn spec() -> QueueSpec {
     QueueSpec::events(
         CONSUMER,
         &[
-            IncidentLoggedV1::ROUTING_KEY,
-            IncidentAssignedV1::ROUTING_KEY,
-            IncidentActionAddedV1::ROUTING_KEY,
-            IncidentStatusChangedV1::ROUTING_KEY,
             TicketChangedV1::ROUTING_KEY,
             TimepointReachedV1::ROUTING_KEY,
             TicketTargetsV1::ROUTING_KEY,
             DirectoryChangedV1::ROUTING_KEY,
+            // Deprecated: ticketing's previous version announced incidents
+            // on these.
+            IncidentLoggedV1::ROUTING_KEY,
+            IncidentAssignedV1::ROUTING_KEY,
+            IncidentActionAddedV1::ROUTING_KEY,
+            IncidentStatusChangedV1::ROUTING_KEY,
         ],
         MAX_GROUP as u16,
     )
@@ -74,7 +76,10 @@ enum Happened {
         change: String,
         actor_id: Uuid,
         action: Option<ActionV1>,
+        survey_token: Option<String>,
     },
+    // Deprecated: what ticketing of the previous version announced about
+    // incidents instead of a snapshot (accepted for a deprecation period).
     Assigned(IncidentAssignedV1),
     Acted(IncidentActionAddedV1),
     Status(IncidentStatusChangedV1),
@@ -85,15 +90,6 @@ enum Happened {
 
 fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
     Ok(match env.message_type.as_str() {
-        IncidentLoggedV1::TYPE => {
-            let e: IncidentLoggedV1 = decoded(env)?;
-            Happened::Snapshot {
-                ticket: Box::new(Ticket::from(&e.incident)),
-                change: "logged".into(),
-                actor_id: e.incident.logged_by.id,
-                action: None,
-            }
-        }
         TicketChangedV1::TYPE => {
             let e: TicketChangedV1 = decoded(env)?;
             Happened::Snapshot {
@@ -101,6 +97,18 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
                 change: e.change,
                 actor_id: e.actor.id,
                 action: e.action,
+                survey_token: e.survey_token,
+            }
+        }
+        // Deprecated incident events (see [`Happened::Assigned`]).
+        IncidentLoggedV1::TYPE => {
+            let e: IncidentLoggedV1 = decoded(env)?;
+            Happened::Snapshot {
+                change: "logged".into(),
+                actor_id: e.incident.logged_by.id,
+                ticket: Box::new(Ticket::from(&TicketV1::from(e.incident))),
+                action: None,
+                survey_token: None,
             }
         }
         IncidentAssignedV1::TYPE => Happened::Assigned(decoded(env)?),
@@ -239,6 +247,7 @@ impl Events {
                 change,
                 actor_id,
                 action,
+                survey_token,
             } => {
                 let previous = tickets::load(c.conn, tenant, ticket.id)
                     .await
@@ -269,9 +278,15 @@ impl Events {
                                 .await
                                 .map_err(HandlerError::retry)?;
                         }
+                        // Handed to a supplier it was not with: the
+                        // supplier's desk is told.
+                        let supplier_was = previous.as_ref().and_then(|p| p.supplier_id);
+                        if let Some(s) = t.supplier_id.filter(|s| supplier_was != Some(*s)) {
+                            supplier(c, &t, s).await.map_err(HandlerError::retry)?;
+                        }
                     }
                     "status" if resolves(ticket.kind, &ticket.status) => {
-                        resolved(c, ticket, None)
+                        resolved(c, ticket, survey_token.as_deref())
                             .await
                             .map_err(HandlerError::retry)?;
                     }

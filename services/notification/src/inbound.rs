@@ -22,11 +22,13 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use contracts::common::ReplyV1;
-use contracts::incident::{ActionKind, ActionV1, IncidentV1, LogIncidentV1};
+use contracts::incident::{ActionKind, ActionV1};
 use contracts::notification::{
     ClosedReplyPolicy, EmailReceivedV1, ReceiveEmailV1, ReceivedAttachmentV1, mailgate_actor,
 };
-use contracts::ticket::{AddActionV1, ChangeTicketStatusV1, LinkTicketsV1, LinkType, TicketKind};
+use contracts::ticket::{
+    AddActionV1, ChangeTicketStatusV1, LinkTicketsV1, LinkType, LogTicketV1, TicketKind,
+};
 use contracts::{Actor, Command, Envelope, Role};
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use runtime::bus::Bus;
@@ -446,8 +448,9 @@ async fn log_new(
         description = format!("Email from {sender_line}:\n\n{description}");
     }
     let description = ticket_text(&description);
-    let cmd = LogIncidentV1 {
+    let cmd = LogTicketV1 {
         actor,
+        kind: TicketKind::Incident,
         summary,
         description,
         // The desk triages what arrives by email; until then it is an
@@ -460,8 +463,12 @@ async fn log_new(
         category: None,
         service: None,
         fields: Default::default(),
+        change: None,
+        request_type: None,
     };
-    let incident: IncidentV1 = ask(bus, env, key, "log", &cmd)
+    // Not the step "log" of the deprecated LogIncidentV1, whose inbox
+    // reply (an incident view) this would not read as a ticket.
+    let incident = ask(bus, env, key, "log ticket", &cmd)
         .await?
         .map_err(Error::Refused)?;
     if let Some(old) = old {

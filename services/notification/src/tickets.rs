@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contracts::common::ReplyV1;
-use contracts::incident::IncidentV1;
 use contracts::ticket::{GetTicketV1, TicketKind, TicketV1};
 use contracts::{Command, Envelope};
 use runtime::bus::{Bus, BusError};
@@ -58,30 +57,6 @@ impl From<&TicketV1> for Ticket {
             resolution: t.resolution.clone(),
             last_action: None,
             version: t.version,
-        }
-    }
-}
-
-impl From<&IncidentV1> for Ticket {
-    fn from(i: &IncidentV1) -> Self {
-        Self {
-            id: i.id,
-            kind: TicketKind::Incident,
-            reference: i.reference.clone(),
-            summary: i.summary.clone(),
-            description: i.description.clone(),
-            status: i.status.as_str().to_owned(),
-            priority: i.priority,
-            customer_id: i.customer_id,
-            assignee_id: i.assignee_id,
-            team_id: i.team_id,
-            supplier_id: i.supplier_id,
-            company_id: i.company_id,
-            service: i.service.clone(),
-            category: i.category.clone(),
-            resolution: i.resolution.clone(),
-            last_action: None,
-            version: i.version,
         }
     }
 }

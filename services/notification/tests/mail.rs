@@ -11,7 +11,10 @@ use contracts::common::ReplyV1;
 use contracts::escalation::{Action, TimepointReachedV1};
 use contracts::incident::*;
 use contracts::notification::*;
-use contracts::ticket::{AddActionV1, AssignTicketV1, ChangeTicketStatusV1, TicketKind};
+use contracts::ticket::{
+    AddActionV1, AssignTicketV1, ChangeTicketStatusV1, GetTicketV1, ListActionsV1, LogTicketV1,
+    TicketKind, TicketV1,
+};
 use contracts::{Actor, Command, Envelope, Event, Role};
 use mail_parser::MessageParser;
 use runtime::bus::Bus;
@@ -160,14 +163,10 @@ impl Desk {
         .await;
     }
 
-    async fn log(
-        &self,
-        summary: &str,
-        customer: Option<Uuid>,
-        company: Option<Uuid>,
-    ) -> IncidentV1 {
-        self.call(&LogIncidentV1 {
+    async fn log(&self, summary: &str, customer: Option<Uuid>, company: Option<Uuid>) -> TicketV1 {
+        self.call(&LogTicketV1 {
             actor: agent(Uuid::from_u128(2)),
+            kind: TicketKind::Incident,
             summary: summary.into(),
             description: "It stopped working this morning.".into(),
             priority: Some(2),
@@ -178,6 +177,8 @@ impl Desk {
             category: None,
             service: Some("Exchange".into()),
             fields: Default::default(),
+            change: None,
+            request_type: None,
         })
         .await
     }
@@ -620,9 +621,10 @@ async fn a_tickets_life_in_email(backend: Backend) {
     );
     one(&mails, "oncall@desk.example");
 
-    desk.call(&AssignIncidentV1 {
+    desk.call(&AssignTicketV1 {
         actor: agent(lead),
-        incident: i.id.to_string(),
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
         assignee_id: Some(Some(alan)),
         team_id: Some(Some(team)),
         supplier_id: None,
@@ -640,14 +642,16 @@ async fn a_tickets_life_in_email(backend: Backend) {
         m.text
     );
 
-    desk.call(&AddIncidentActionV1 {
+    desk.call(&AddActionV1 {
         actor: agent(alan),
-        incident: i.id.to_string(),
-        kind: ActionKind::Progress,
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
+        action_kind: ActionKind::Progress,
         text: "Restarted the transport service.".into(),
         public: true,
         email_customer: true,
         knowledge_base: false,
+        supplier: None,
     })
     .await;
     let customer = Actor {
@@ -655,14 +659,16 @@ async fn a_tickets_life_in_email(backend: Backend) {
         id: chloe,
         name: "Chloé".into(),
     };
-    desk.call(&AddIncidentActionV1 {
+    desk.call(&AddActionV1 {
         actor: customer,
-        incident: i.id.to_string(),
-        kind: ActionKind::Note,
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
+        action_kind: ActionKind::Note,
         text: "Still failing for the sales team.".into(),
         public: true,
         email_customer: false,
         knowledge_base: false,
+        supplier: None,
     })
     .await;
     let mails = desk.mail(5).await;
@@ -685,9 +691,10 @@ async fn a_tickets_life_in_email(backend: Backend) {
     assert!(notes[1].subject.contains("The customer wrote"));
 
     // Handed to the supplier.
-    desk.call(&AssignIncidentV1 {
+    desk.call(&AssignTicketV1 {
         actor: agent(lead),
-        incident: i.id.to_string(),
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
         assignee_id: Some(Some(alan)),
         team_id: None,
         supplier_id: Some(Some(supplier)),
@@ -763,11 +770,14 @@ async fn a_tickets_life_in_email(backend: Backend) {
     );
 
     // Resolved: the customer gets what was done and the survey's link.
-    desk.call(&ChangeIncidentStatusV1 {
+    desk.call(&ChangeTicketStatusV1 {
         actor: agent(alan),
-        incident: i.id.to_string(),
-        to: IncidentStatus::Resolved,
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
+        to: IncidentStatus::Resolved.as_str().to_owned(),
         resolution: Some("Replaced the failed disk in the mail server.".into()),
+        outcome: None,
+        supplier: None,
     })
     .await;
     let mails = desk.mail(11).await;
@@ -891,9 +901,10 @@ async fn tickets_from_before_notification(backend: Backend) {
         team_id: None,
     })
     .await;
-    desk.call(&AssignIncidentV1 {
+    desk.call(&AssignTicketV1 {
         actor: admin(),
-        incident: i.id.to_string(),
+        kind: TicketKind::Incident,
+        ticket: i.id.to_string(),
         assignee_id: Some(Some(alan)),
         team_id: None,
         supplier_id: None,
@@ -1079,10 +1090,11 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     assert_eq!(r.attachments.len(), 1);
     assert_eq!(r.attachments[0].filename, "queue.csv");
     assert_eq!(r.attachments[0].content_type, "text/csv");
-    let incident: IncidentV1 = desk
-        .call(&GetIncidentV1 {
+    let incident: TicketV1 = desk
+        .call(&GetTicketV1 {
             viewer: admin(),
-            incident: reference.clone(),
+            kind: TicketKind::Incident,
+            ticket: reference.clone(),
         })
         .await;
     assert_eq!(incident.summary, "Imprimante bloquée");
@@ -1119,9 +1131,10 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     let r: EmailReceivedV1 = desk.call(&receive(by_subject)).await;
     assert_eq!((r.outcome.as_str(), r.public), ("added", false));
     let actions: Vec<ActionV1> = desk
-        .call(&ListIncidentActionsV1 {
+        .call(&ListActionsV1 {
             viewer: admin(),
-            incident: reference.clone(),
+            kind: TicketKind::Incident,
+            ticket: reference.clone(),
         })
         .await;
     assert_eq!(actions.len(), 2, "{actions:#?}");
@@ -1178,11 +1191,14 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     }
 
     // Resolved: a reply reopens it (the default policy).
-    let resolve = |incident: &str| ChangeIncidentStatusV1 {
+    let resolve = |incident: &str| ChangeTicketStatusV1 {
         actor: agent(Uuid::now_v7()),
-        incident: incident.to_owned(),
-        to: IncidentStatus::Resolved,
+        kind: TicketKind::Incident,
+        ticket: incident.to_owned(),
+        to: IncidentStatus::Resolved.as_str().to_owned(),
         resolution: Some("Cleared the queue.".into()),
+        outcome: None,
+        supplier: None,
     };
     desk.call(&resolve(&reference)).await;
     let settled = || async {
@@ -1195,20 +1211,24 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     );
     let r: EmailReceivedV1 = desk.call(&receive(late)).await;
     assert_eq!(r.outcome, "reopened", "{r:?}");
-    let i: IncidentV1 = desk
-        .call(&GetIncidentV1 {
+    let i: TicketV1 = desk
+        .call(&GetTicketV1 {
             viewer: admin(),
-            incident: reference.clone(),
+            kind: TicketKind::Incident,
+            ticket: reference.clone(),
         })
         .await;
-    assert_eq!(i.status, IncidentStatus::Open);
+    assert_eq!(i.status, "open");
     // Closed for good: a reply starts a new incident, linked to it.
     desk.call(&resolve(&reference)).await;
-    desk.call(&ChangeIncidentStatusV1 {
+    desk.call(&ChangeTicketStatusV1 {
         actor: agent(Uuid::now_v7()),
-        incident: reference.clone(),
-        to: IncidentStatus::Closed,
+        kind: TicketKind::Incident,
+        ticket: reference.clone(),
+        to: IncidentStatus::Closed.as_str().to_owned(),
         resolution: None,
+        outcome: None,
+        supplier: None,
     })
     .await;
     settled().await;

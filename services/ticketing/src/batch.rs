@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use contracts::incident::{ActionV1, IncidentV1};
+use contracts::incident::ActionV1;
 use contracts::ticket::{FieldDefV1, LinkType, TicketKind, TicketV1};
 use contracts::{Actor, Envelope, Event};
 use runtime::outbox::{self, Outgoing};
@@ -98,10 +98,6 @@ impl Batch {
                 e.insert((current, current))
             }
         })
-    }
-
-    pub fn insert_incident(&mut self, tenant: Uuid, i: &IncidentV1) {
-        self.insert_ticket(tenant, &tickets::from_incident(i));
     }
 
     pub fn insert_ticket(&mut self, tenant: Uuid, t: &TicketV1) {

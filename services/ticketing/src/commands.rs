@@ -11,7 +11,7 @@ use contracts::knowledge::*;
 use contracts::report::*;
 use contracts::supplier::*;
 use contracts::ticket::*;
-use contracts::{Command, Envelope, Role};
+use contracts::{Command, Envelope, Page, Role};
 use runtime::bus::{Bus, HandlerError};
 use runtime::commands::{self, Answers, reply};
 use runtime::inbox;
@@ -20,15 +20,14 @@ use runtime::paging::{Order, Paging};
 use runtime::store::Store;
 use runtime::writer::GroupFailed;
 use sqlx::AnyConnection;
-use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::batch::{Batch, CONSUMER, Change};
-use crate::desk::{self, incident_v1};
+use crate::batch::{Batch, CONSUMER};
+use crate::desk::{self, incident};
 use crate::error::{Error, Result};
 use crate::incidents;
-use crate::validate::{MAX_SUMMARY, check_level, check_logged, check_text};
+use crate::validate::{MAX_SUMMARY, check_level, check_text};
 use crate::{
     changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
 };
@@ -113,12 +112,6 @@ async fn answer_query(
     match query {
         TicketingQuery::GetIncidentV1(c) => reply::<GetIncidentV1>(c.run(conn, tenant).await),
         TicketingQuery::ListIncidentsV1(c) => reply::<ListIncidentsV1>(c.run(conn, tenant).await),
-        TicketingQuery::ListIncidentActionsV1(c) => {
-            reply::<ListIncidentActionsV1>(c.run(conn, tenant).await)
-        }
-        TicketingQuery::GetIncidentHistoryV1(c) => {
-            reply::<GetIncidentHistoryV1>(c.run(conn, tenant).await)
-        }
         TicketingQuery::GetPriorityMatrixV1(c) => {
             reply::<GetPriorityMatrixV1>(c.run(conn, tenant).await)
         }
@@ -272,7 +265,7 @@ impl Applied {
 fn logs(change: &TicketingChange) -> Option<TicketKind> {
     match change {
         TicketingChange::LogIncidentV1(_) => Some(TicketKind::Incident),
-        TicketingChange::LogTicketV1(c) => Some(c.kind).filter(|k| *k != TicketKind::Incident),
+        TicketingChange::LogTicketV1(c) => Some(c.kind),
         _ => None,
     }
 }
@@ -286,24 +279,11 @@ async fn apply(
 ) -> Result<Applied> {
     let now = runtime::store::now();
     match change {
-        TicketingChange::LogIncidentV1(c) => {
-            answer::<LogIncidentV1>(log(conn, batch, env, c, now).await)
-        }
-        TicketingChange::AssignIncidentV1(c) => answer::<AssignIncidentV1>({
-            match desk::assign(conn, batch, env, incident_v1::assign(c), now).await {
-                Ok(t) => tickets::to_incident(t),
-                Err(e) => Err(e),
-            }
-        }),
-        TicketingChange::AddIncidentActionV1(c) => answer::<AddIncidentActionV1>(
-            desk::add_action(conn, batch, env, incident_v1::add_action(c), now).await,
+        TicketingChange::LogIncidentV1(c) => answer::<LogIncidentV1>(
+            desk::log(conn, batch, env, c.into(), now)
+                .await
+                .and_then(incident),
         ),
-        TicketingChange::ChangeIncidentStatusV1(c) => answer::<ChangeIncidentStatusV1>({
-            match desk::change_status(conn, batch, env, incident_v1::change_status(c), now).await {
-                Ok(t) => tickets::to_incident(t),
-                Err(e) => Err(e),
-            }
-        }),
         TicketingChange::SetPriorityMatrixV1(c) => {
             answer::<SetPriorityMatrixV1>(set_matrix(conn, env, c).await)
         }
@@ -404,38 +384,39 @@ fn paging(cursor: Option<&str>, limit: u32) -> Result<Paging> {
     Ok(Paging::new(cursor, Some(limit), Order::Newest)?)
 }
 
+/// Deprecated: [`GetTicketV1`] of an incident, seen as one.
 #[async_trait]
 impl Query for GetIncidentV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        let i = incidents::find(conn, tenant, &self.incident, &self.viewer).await?;
-        Ok(i)
+        let get = GetTicketV1 {
+            viewer: self.viewer,
+            kind: TicketKind::Incident,
+            ticket: self.incident,
+        };
+        incident(get.run(conn, tenant).await?)
     }
 }
 
+/// Deprecated: [`ListTicketsV1`] of incidents, seen as incidents.
 #[async_trait]
 impl Query for ListIncidentsV1 {
     async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        let paging = paging(self.cursor.as_deref(), self.limit)?;
-        if let Some(text) = &self.filter.text {
-            check_text("q", text, MAX_SUMMARY, false)?;
-        }
-        check_field_filters(&self.filter.fields)?;
-        let page = incidents::list(conn, tenant, &self.viewer, &self.filter, paging).await?;
-        Ok(page)
-    }
-}
-
-#[async_trait]
-impl Query for ListIncidentActionsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        incident_v1::actions(self).run(conn, tenant).await
-    }
-}
-
-#[async_trait]
-impl Query for GetIncidentHistoryV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        incident_v1::history(self).run(conn, tenant).await
+        let list = ListTicketsV1 {
+            viewer: self.viewer,
+            kind: TicketKind::Incident,
+            filter: self.filter.into(),
+            cursor: self.cursor,
+            limit: self.limit,
+        };
+        let page = list.run(conn, tenant).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(incident)
+                .collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 }
 
@@ -471,6 +452,20 @@ impl Query for ListTicketsV1 {
                 format!("one of {}", self.kind.statuses().join(", ")),
             ));
         }
+        let problem_id = match &self.filter.problem {
+            Some(_) if self.kind != TicketKind::Incident => {
+                return Err(Error::field(
+                    "problem",
+                    "only incidents are linked to a problem",
+                ));
+            }
+            Some(p) => {
+                let kind = TicketKind::Problem;
+                let problem = tickets::find_named(conn, tenant, kind, p, &self.viewer, "problem");
+                Some(problem.await?.id)
+            }
+            None => None,
+        };
         let page = tickets::list(
             conn,
             tenant,
@@ -478,7 +473,7 @@ impl Query for ListTicketsV1 {
             &self.viewer,
             tickets::Listing {
                 filter: &self.filter,
-                problem_id: None,
+                problem_id,
                 paging,
             },
         )
@@ -650,79 +645,4 @@ async fn set_matrix(
     incidents::set_matrix(conn, env.tenant_id, &cmd.cells).await?;
     let cells = incidents::matrix(conn, env.tenant_id).await?;
     Ok(PriorityMatrixV1 { cells })
-}
-
-async fn log(
-    tx: &mut AnyConnection,
-    batch: &mut Batch,
-    env: &Envelope,
-    cmd: LogIncidentV1,
-    now: OffsetDateTime,
-) -> Result<IncidentV1> {
-    check_logged(
-        &cmd.summary,
-        &cmd.description,
-        cmd.category.as_deref(),
-        cmd.service.as_deref(),
-    )?;
-    check_level("priority", cmd.priority, 5)?;
-    check_level("impact", cmd.impact, 3)?;
-    check_level("urgency", cmd.urgency, 3)?;
-    let tenant = env.tenant_id;
-    let priority = match (cmd.priority, cmd.impact, cmd.urgency) {
-        (Some(p), _, _) => p,
-        (None, Some(i), Some(u)) => incidents::matrix_priority(tx, tenant, i, u).await?,
-        _ => {
-            return Err(Error::field(
-                "priority",
-                "give a priority, or both impact and urgency",
-            ));
-        }
-    };
-    let defs = desk::field_defs(tx, batch, tenant, TicketKind::Incident, None).await?;
-    let fields = fields::apply_values(&defs, &Default::default(), &cmd.fields)?;
-    // A customer logs incidents for themself only.
-    let customer_id = cmd.actor.customer_scope().or(cmd.customer_id);
-    let number = batch.next_number(tx, tenant, "incident").await?;
-    let incident = IncidentV1 {
-        id: Uuid::now_v7(),
-        reference: format!("INC-{number:06}"),
-        status: IncidentStatus::Open,
-        priority,
-        impact: cmd.impact,
-        urgency: cmd.urgency,
-        summary: cmd.summary.trim().to_owned(),
-        description: cmd.description,
-        customer_id,
-        category: cmd.category,
-        service: cmd.service,
-        assignee_id: None,
-        team_id: None,
-        resolution: None,
-        logged_by: cmd.actor.clone(),
-        created_at: now,
-        updated_at: now,
-        resolved_at: None,
-        closed_at: None,
-        version: 1,
-        first_response_at: None,
-        supplier_id: None,
-        company_id: cmd.company_id,
-        problem_id: None,
-        fields,
-    };
-    batch.insert_incident(tenant, &incident);
-    let created = Change {
-        change: "created",
-        from: None,
-        to: Some(incident.status.as_str().to_owned()),
-    };
-    batch.audit(tenant, incident.id, &cmd.actor, now, created)?;
-    batch.publish(
-        env,
-        &IncidentLoggedV1 {
-            incident: incident.clone(),
-        },
-    );
-    Ok(incident)
 }

@@ -6,9 +6,7 @@
 //! anything (to the store or the batch): a refusal then needs no undo, and
 //! the other commands of its group go on in the same transaction.
 
-use contracts::incident::{
-    ActionV1, IncidentActionAddedV1, IncidentAssignedV1, IncidentStatus, IncidentStatusChangedV1,
-};
+use contracts::incident::{ActionV1, IncidentV1};
 use contracts::supplier::{SupplierAssignmentV1, SupplierUnassignedV1, supplier_key};
 use contracts::ticket::*;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
@@ -19,7 +17,9 @@ use uuid::Uuid;
 use crate::batch::{Batch, Change};
 use crate::error::{Error, Result};
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_level, check_logged, check_text};
-use crate::{changes, fields, lifecycle, links, problems, requests, suppliers, surveys, tickets};
+use crate::{
+    changes, fields, incidents, lifecycle, links, problems, requests, suppliers, surveys, tickets,
+};
 
 /// Staff only: to a customer the ticket does not exist.
 pub fn staff(actor: &Actor, kind: TicketKind) -> Result<()> {
@@ -80,8 +80,8 @@ pub async fn save(
     Ok(())
 }
 
-/// Announces a change to `t`. Incidents keep their own events for what they
-/// have one for (those are what escalation and notification follow).
+/// Announces a change to `t`, of any kind (escalation and notification
+/// follow these).
 pub fn announce(
     batch: &mut Batch,
     env: &Envelope,
@@ -97,6 +97,7 @@ pub fn announce(
             change: change.to_owned(),
             actor: actor.clone(),
             action,
+            survey_token: None,
         },
     );
 }
@@ -142,10 +143,8 @@ pub async fn log(
 ) -> Result<TicketV1> {
     let tenant = env.tenant_id;
     let kind = cmd.kind;
-    if kind == TicketKind::Incident {
-        return Err(Error::field("kind", "incidents are logged as incidents"));
-    }
-    if kind != TicketKind::Request {
+    // Customers log incidents and service requests.
+    if !matches!(kind, TicketKind::Incident | TicketKind::Request) {
         staff(&cmd.actor, kind)?;
     }
     check_logged(
@@ -155,6 +154,14 @@ pub async fn log(
         cmd.service.as_deref(),
     )?;
     check_level("priority", cmd.priority, 5)?;
+    check_level("impact", cmd.impact, 3)?;
+    check_level("urgency", cmd.urgency, 3)?;
+    if kind != TicketKind::Incident && (cmd.impact.is_some() || cmd.urgency.is_some()) {
+        return Err(Error::field(
+            "impact",
+            "only an incident has an impact and an urgency",
+        ));
+    }
     if cmd.change.is_some() != (kind == TicketKind::Change) {
         return Err(Error::field(
             "change",
@@ -178,6 +185,21 @@ pub async fn log(
         ),
         None => None,
     };
+    // An incident's priority comes from its impact and urgency through the
+    // tenant's priority matrix, unless it is given.
+    let priority = match (kind, cmd.priority, cmd.impact, cmd.urgency) {
+        (_, Some(p), _, _) => p,
+        (TicketKind::Incident, None, Some(i), Some(u)) => {
+            incidents::matrix_priority(tx, tenant, i, u).await?
+        }
+        (TicketKind::Incident, None, _, _) => {
+            return Err(Error::field(
+                "priority",
+                "give a priority, or both impact and urgency",
+            ));
+        }
+        (_, None, _, _) => 3,
+    };
     let defs = field_defs(tx, batch, tenant, kind, request_type.as_ref()).await?;
     let values = fields::apply_values(&defs, &FieldValues::new(), &cmd.fields)?;
     let id = Uuid::now_v7();
@@ -195,12 +217,12 @@ pub async fn log(
         kind,
         reference: format!("{}-{number:06}", kind.prefix()),
         status: kind.statuses()[0].to_owned(),
-        priority: cmd.priority.unwrap_or(3),
-        impact: None,
-        urgency: None,
+        priority,
+        impact: cmd.impact,
+        urgency: cmd.urgency,
         summary: cmd.summary.trim().to_owned(),
         description: cmd.description,
-        // A customer logs requests for themself only.
+        // A customer logs tickets for themself only.
         customer_id: cmd.actor.customer_scope().or(cmd.customer_id),
         category: cmd.category,
         service: cmd.service,
@@ -407,7 +429,7 @@ pub async fn assign(
     {
         let assignment = SupplierAssignmentV1 {
             supplier_id: s.id,
-            incident: tickets::to_incident(t.clone())?,
+            incident: incident(t.clone())?,
             assigned_by: cmd.actor.clone(),
         };
         batch.send(env, supplier_key(s.id, "assignment"), &assignment);
@@ -423,20 +445,7 @@ pub async fn assign(
         };
         batch.send(env, supplier_key(old, "unassigned"), &taken_back);
     }
-    if t.kind == TicketKind::Incident {
-        let event = IncidentAssignedV1 {
-            incident_id: t.id,
-            reference: t.reference.clone(),
-            assignee_id: t.assignee_id,
-            team_id: t.team_id,
-            actor: cmd.actor,
-            version: Some(t.version),
-            supplier_id: t.supplier_id,
-        };
-        batch.publish(env, &event);
-    } else {
-        announce(batch, env, &t, "assigned", &cmd.actor, None);
-    }
+    announce(batch, env, &t, "assigned", &cmd.actor, None);
     Ok(t)
 }
 
@@ -530,22 +539,16 @@ pub async fn change_status(
     } else {
         None
     };
-    if kind == TicketKind::Incident {
-        let status = |s: &str| IncidentStatus::parse(s).unwrap_or(IncidentStatus::Open);
-        let event = IncidentStatusChangedV1 {
-            incident_id: t.id,
-            reference: t.reference.clone(),
-            from: status(&from),
-            to: status(&cmd.to),
-            resolution: t.resolution.clone().filter(|_| resolving),
+    batch.publish(
+        env,
+        &TicketChangedV1 {
+            ticket: t.clone(),
+            change: "status".into(),
             actor: cmd.actor,
-            version: Some(t.version),
+            action: None,
             survey_token,
-        };
-        batch.publish(env, &event);
-    } else {
-        announce(batch, env, &t, "status", &cmd.actor, None);
-    }
+        },
+    );
     Ok(t)
 }
 
@@ -570,17 +573,7 @@ pub async fn act(
         to: Some(format!("{} {}", action.kind.as_str(), action.id)),
     };
     save(tx, batch, tenant, t, actor, now, vec![c]).await?;
-    if t.kind == TicketKind::Incident {
-        let event = IncidentActionAddedV1 {
-            incident_id: t.id,
-            reference: t.reference.clone(),
-            action,
-            version: Some(t.version),
-        };
-        batch.publish(env, &event);
-    } else {
-        announce(batch, env, t, "action", actor, Some(action));
-    }
+    announce(batch, env, t, "action", actor, Some(action));
     Ok(())
 }
 
@@ -740,62 +733,8 @@ pub async fn set_field_definitions(
     })
 }
 
-/// The incident commands of the first version, run as the commands of any
-/// kind they now are.
-pub mod incident_v1 {
-    use contracts::incident::*;
-    use contracts::ticket::*;
-
-    pub fn assign(c: AssignIncidentV1) -> AssignTicketV1 {
-        AssignTicketV1 {
-            actor: c.actor,
-            kind: TicketKind::Incident,
-            ticket: c.incident,
-            assignee_id: c.assignee_id,
-            team_id: c.team_id,
-            supplier_id: c.supplier_id,
-        }
-    }
-
-    pub fn add_action(c: AddIncidentActionV1) -> AddActionV1 {
-        AddActionV1 {
-            actor: c.actor,
-            kind: TicketKind::Incident,
-            ticket: c.incident,
-            action_kind: c.kind,
-            text: c.text,
-            public: c.public,
-            email_customer: c.email_customer,
-            knowledge_base: c.knowledge_base,
-            supplier: None,
-        }
-    }
-
-    pub fn change_status(c: ChangeIncidentStatusV1) -> ChangeTicketStatusV1 {
-        ChangeTicketStatusV1 {
-            actor: c.actor,
-            kind: TicketKind::Incident,
-            ticket: c.incident,
-            to: c.to.as_str().to_owned(),
-            resolution: c.resolution,
-            outcome: None,
-            supplier: None,
-        }
-    }
-
-    pub fn actions(c: ListIncidentActionsV1) -> ListActionsV1 {
-        ListActionsV1 {
-            viewer: c.viewer,
-            kind: TicketKind::Incident,
-            ticket: c.incident,
-        }
-    }
-
-    pub fn history(c: GetIncidentHistoryV1) -> GetHistoryV1 {
-        GetHistoryV1 {
-            viewer: c.viewer,
-            kind: TicketKind::Incident,
-            ticket: c.incident,
-        }
-    }
+/// The incident view of `t` (suppliers and the deprecated incident
+/// commands see it).
+pub fn incident(t: TicketV1) -> Result<IncidentV1> {
+    IncidentV1::try_from(t).map_err(|e| Error::from(sqlx::Error::Decode(Box::new(e))))
 }

@@ -1,17 +1,15 @@
-//! Incidents as their own type over the ticket store, reference counters,
-//! actions (of any kind of ticket) and the priority matrix. Every query
-//! filters on the tenant.
+//! What incidents add to the ticket store (the priority matrix), and what
+//! lives beside tickets of every kind: reference counters and actions.
+//! Every query filters on the tenant.
 
-use contracts::incident::{ActionKind, ActionV1, IncidentFilter, IncidentV1, PriorityCell};
-use contracts::ticket::{TicketFilter, TicketKind};
-use contracts::{Actor, Page};
-use runtime::paging::Paging;
+use contracts::Actor;
+use contracts::incident::{ActionKind, ActionV1, PriorityCell};
 use runtime::store::{from_micros, id_at, insert_many};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::tickets::{self, json_col, small};
+use crate::tickets::{json_col, small};
 
 /// Locks the tenant's counter of `kind` for this transaction and returns
 /// the last number handed out (0 if none yet). The no-op update takes the
@@ -42,66 +40,6 @@ pub async fn store_sequence(
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// The incident by id or reference, as `viewer` may see it.
-pub async fn find(
-    conn: &mut AnyConnection,
-    tenant: Uuid,
-    key: &str,
-    viewer: &Actor,
-) -> Result<IncidentV1> {
-    tickets::to_incident(tickets::find(conn, tenant, TicketKind::Incident, key, viewer).await?)
-}
-
-/// One page of incidents, newest first.
-pub async fn list(
-    conn: &mut AnyConnection,
-    tenant: Uuid,
-    viewer: &Actor,
-    filter: &IncidentFilter,
-    paging: Paging,
-) -> Result<Page<IncidentV1>> {
-    let problem_id = match &filter.problem {
-        Some(p) => {
-            let kind = TicketKind::Problem;
-            Some(
-                tickets::find_named(conn, tenant, kind, p, viewer, "problem")
-                    .await?
-                    .id,
-            )
-        }
-        None => None,
-    };
-    let filter = TicketFilter {
-        status: filter.status.map(|s| s.as_str().to_owned()),
-        priority: filter.priority,
-        assignee_id: filter.assignee_id,
-        team_id: filter.team_id,
-        customer_id: filter.customer_id,
-        text: filter.text.clone(),
-        fields: filter.fields.clone(),
-    };
-    let page = tickets::list(
-        conn,
-        tenant,
-        TicketKind::Incident,
-        viewer,
-        tickets::Listing {
-            filter: &filter,
-            problem_id,
-            paging,
-        },
-    )
-    .await?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(tickets::to_incident)
-            .collect::<Result<_>>()?,
-        next_cursor: page.next_cursor,
-    })
 }
 
 /// The actions on a ticket, oldest first; only public ones for customers.

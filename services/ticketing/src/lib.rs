@@ -10,11 +10,14 @@
 //!   the modules below.
 //! - [`batch`]: the rows a commit group writes, one statement per table.
 //! - [`desk`]: commands on tickets of any kind (log, update, assign, status,
-//!   actions, links).
+//!   actions, links), each announced with `TicketChangedV1`. An incident is
+//!   a ticket of kind `incident`: one model, one way to log it, one event
+//!   family (the incident commands and events of before are answered and
+//!   accepted for a deprecation period; see `contracts::incident`).
 //! - [`problems`], [`changes`], [`requests`]: what only that kind does.
 //! - [`tickets`]: the ticket store (one table for every kind).
-//! - [`incidents`]: incidents as their own type, reference counters, actions
-//!   and the priority matrix.
+//! - [`incidents`]: the priority matrix (what only incidents have),
+//!   reference counters and actions.
 //! - [`reports`]: the KPI reports, computed in the database.
 //! - [`knowledge`]: export to the public knowledge base; articles.
 //! - [`suppliers`]: suppliers and the updates they send over the queue.

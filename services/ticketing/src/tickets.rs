@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use contracts::incident::{AuditEntryV1, IncidentStatus, IncidentV1};
+use contracts::incident::AuditEntryV1;
 use contracts::ticket::{
     ChangeDetailsV1, FieldValues, ProblemDetailsV1, RequestDetailsV1, TicketFilter, TicketKind,
     TicketSummaryV1, TicketV1,
@@ -564,72 +564,4 @@ pub async fn history(
         })
         .collect::<sqlx::Result<Vec<_>>>()
         .map_err(Error::from)
-}
-
-// ---- incidents: the same rows, seen through their own type ----
-
-pub fn to_incident(t: TicketV1) -> Result<IncidentV1> {
-    let status = IncidentStatus::parse(&t.status)
-        .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {}", t.status).into()))?;
-    Ok(IncidentV1 {
-        id: t.id,
-        reference: t.reference,
-        status,
-        priority: t.priority,
-        impact: t.impact,
-        urgency: t.urgency,
-        summary: t.summary,
-        description: t.description,
-        customer_id: t.customer_id,
-        category: t.category,
-        service: t.service,
-        assignee_id: t.assignee_id,
-        team_id: t.team_id,
-        resolution: t.resolution,
-        logged_by: t.logged_by,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        resolved_at: t.resolved_at,
-        closed_at: t.closed_at,
-        version: t.version,
-        problem_id: t.problem_id,
-        fields: t.fields,
-        first_response_at: t.first_response_at,
-        supplier_id: t.supplier_id,
-        company_id: t.company_id,
-    })
-}
-
-pub fn from_incident(i: &IncidentV1) -> TicketV1 {
-    TicketV1 {
-        id: i.id,
-        kind: TicketKind::Incident,
-        reference: i.reference.clone(),
-        status: i.status.as_str().to_owned(),
-        priority: i.priority,
-        impact: i.impact,
-        urgency: i.urgency,
-        summary: i.summary.clone(),
-        description: i.description.clone(),
-        customer_id: i.customer_id,
-        category: i.category.clone(),
-        service: i.service.clone(),
-        assignee_id: i.assignee_id,
-        team_id: i.team_id,
-        resolution: i.resolution.clone(),
-        logged_by: i.logged_by.clone(),
-        created_at: i.created_at,
-        updated_at: i.updated_at,
-        resolved_at: i.resolved_at,
-        closed_at: i.closed_at,
-        version: i.version,
-        problem_id: i.problem_id,
-        fields: i.fields.clone(),
-        first_response_at: i.first_response_at,
-        supplier_id: i.supplier_id,
-        company_id: i.company_id,
-        problem: None,
-        change: None,
-        request: None,
-    }
 }

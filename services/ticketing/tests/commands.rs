@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use contracts::common::ReplyV1;
 use contracts::incident::*;
-use contracts::{Actor, Envelope, ErrorCode, Role};
+use contracts::ticket::{ChangeTicketStatusV1, LogTicketV1, TicketChangedV1, TicketKind};
+use contracts::{Actor, Envelope, ErrorCode, Event, Role};
 use runtime::bus::embedded::EmbeddedBus;
 use runtime::bus::{Handler, HandlerError};
 use runtime::commands::Answering;
@@ -32,9 +33,10 @@ fn agent() -> Actor {
     }
 }
 
-fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
-    let cmd = LogIncidentV1 {
+fn incident(summary: &str, priority: Option<u8>) -> LogTicketV1 {
+    LogTicketV1 {
         actor: agent(),
+        kind: TicketKind::Incident,
         summary: summary.into(),
         description: String::new(),
         priority,
@@ -45,8 +47,13 @@ fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
         category: None,
         service: None,
         fields: Default::default(),
-    };
-    Envelope::new(tenant, &cmd)
+        change: None,
+        request_type: None,
+    }
+}
+
+fn log(tenant: Uuid, summary: &str, priority: Option<u8>) -> Envelope {
+    Envelope::new(tenant, &incident(summary, priority))
 }
 
 fn body(reply: Result<Option<Envelope>, HandlerError>) -> ReplyV1 {
@@ -168,11 +175,14 @@ async fn lifecycle_rules_hold(backend: Backend) {
     let change = |to: IncidentStatus, resolution: Option<&str>| {
         Envelope::new(
             tenant,
-            &ChangeIncidentStatusV1 {
+            &ChangeTicketStatusV1 {
                 actor: agent(),
-                incident: id.clone(),
-                to,
+                kind: TicketKind::Incident,
+                ticket: id.clone(),
+                to: to.as_str().to_owned(),
                 resolution: resolution.map(str::to_owned),
+                outcome: None,
+                supplier: None,
             },
         )
     };
@@ -191,11 +201,14 @@ async fn lifecycle_rules_hold(backend: Backend) {
     // Another tenant cannot touch it.
     let other = Envelope::new(
         Uuid::now_v7(),
-        &ChangeIncidentStatusV1 {
+        &ChangeTicketStatusV1 {
             actor: agent(),
-            incident: id.clone(),
-            to: IncidentStatus::Closed,
+            kind: TicketKind::Incident,
+            ticket: id.clone(),
+            to: IncidentStatus::Closed.as_str().to_owned(),
             resolution: None,
+            outcome: None,
+            supplier: None,
         },
     );
     let ReplyV1::Error(e) = body(handler.handle(other).await) else {
@@ -268,7 +281,98 @@ async fn a_supplier_acts_only_on_what_is_assigned_to_it(backend: Backend) {
     assert_eq!(actions, 0);
 }
 
+/// An incident is a ticket: logged with the ticket command (its priority
+/// from the matrix), announced with the ticket event; the incident commands
+/// of before, still answered, answer with the incident view of the same
+/// rows.
+async fn an_incident_is_one_ticket_model(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let relay = Relay::new(store.clone(), Arc::new(EmbeddedBus::new()));
+    let (handler, _writer) =
+        Commands::new(store.clone(), relay.clone(), Arc::new(EmbeddedBus::new()));
+    let handler = Arc::new(Answering(handler));
+    let tenant = Uuid::now_v7();
+    let mut cmd = incident("mail down", None);
+    cmd.impact = Some(1);
+    cmd.urgency = Some(2);
+    let ReplyV1::Ok(ticket) = body(handler.handle(Envelope::new(tenant, &cmd)).await) else {
+        panic!("logged")
+    };
+    assert_eq!(ticket["kind"], "incident");
+    assert_eq!(ticket["reference"], "INC-000001");
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(
+        ticket["priority"], 2,
+        "impact 1 and urgency 2 by the matrix"
+    );
+    // Neither priority nor both of impact and urgency: refused.
+    let mut vague = incident("vague", None);
+    vague.impact = Some(1);
+    let ReplyV1::Error(e) = body(handler.handle(Envelope::new(tenant, &vague)).await) else {
+        panic!("refused")
+    };
+    assert_eq!(e.code, ErrorCode::ValidationFailed);
+    // Only an incident has an impact.
+    let mut problem = incident("why", Some(2));
+    problem.kind = TicketKind::Problem;
+    problem.impact = Some(1);
+    let ReplyV1::Error(e) = body(handler.handle(Envelope::new(tenant, &problem)).await) else {
+        panic!("refused")
+    };
+    assert_eq!(e.code, ErrorCode::ValidationFailed);
+
+    // The deprecated command logs the same kind of ticket, answered as an
+    // incident.
+    let old = LogIncidentV1 {
+        actor: agent(),
+        summary: "printer".into(),
+        description: String::new(),
+        priority: Some(4),
+        impact: None,
+        urgency: None,
+        customer_id: None,
+        company_id: None,
+        category: None,
+        service: None,
+        fields: Default::default(),
+    };
+    let ReplyV1::Ok(v) = body(handler.handle(Envelope::new(tenant, &old)).await) else {
+        panic!("logged")
+    };
+    let logged: IncidentV1 = serde_json::from_value(v.clone()).expect("an incident");
+    assert_eq!(logged.reference, "INC-000002");
+    assert!(v.get("kind").is_none(), "the incident view: {v}");
+    let get = GetIncidentV1 {
+        viewer: agent(),
+        incident: "INC-000001".into(),
+    };
+    let ReplyV1::Ok(v) = body(handler.handle(Envelope::new(tenant, &get)).await) else {
+        panic!("found")
+    };
+    assert_eq!(v["id"], ticket["id"]);
+    assert_eq!(v["priority"], 2);
+    let list = ListIncidentsV1 {
+        viewer: agent(),
+        filter: IncidentFilter::default(),
+        cursor: None,
+        limit: 10,
+    };
+    let ReplyV1::Ok(v) = body(handler.handle(Envelope::new(tenant, &list)).await) else {
+        panic!("listed")
+    };
+    let page: contracts::Page<IncidentV1> = serde_json::from_value(v).expect("a page");
+    assert_eq!(page.items.len(), 2);
+
+    // Both announced as tickets.
+    let keys: Vec<String> = sqlx::query_scalar("SELECT routing_key FROM outbox")
+        .fetch_all(store.pool())
+        .await
+        .expect("outbox");
+    assert_eq!(keys, vec![TicketChangedV1::ROUTING_KEY; 2]);
+}
+
 runtime::on_both_stores!(
+    an_incident_is_one_ticket_model,
     a_supplier_acts_only_on_what_is_assigned_to_it,
     concurrent_commands_commit_together,
     a_redelivered_command_is_answered_not_repeated,

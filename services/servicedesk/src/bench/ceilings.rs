@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use contracts::incident::{IncidentLoggedV1, IncidentStatus, IncidentV1};
+use contracts::incident::{IncidentStatus, IncidentV1};
+use contracts::ticket::{TicketChangedV1, TicketV1};
 use contracts::{Actor, Envelope, Role};
 use futures_util::StreamExt;
 use lapin::options::{
@@ -31,9 +32,10 @@ pub async fn fresh_database(server: &str, prefix: &str) -> anyhow::Result<String
         .with_context(|| format!("creating a database on {server}"))
 }
 
-fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
+/// A new incident, as ticketing logs one.
+fn incident(tenant: Uuid, n: usize) -> TicketV1 {
     let now = runtime::store::now();
-    IncidentV1 {
+    TicketV1::from(IncidentV1 {
         id: Uuid::now_v7(),
         reference: format!("INC-{n:06}"),
         status: IncidentStatus::Open,
@@ -63,6 +65,17 @@ fn incident(tenant: Uuid, n: usize) -> IncidentV1 {
         company_id: None,
         problem_id: None,
         fields: Default::default(),
+    })
+}
+
+/// What ticketing announces of a new incident `t`.
+fn logged(t: TicketV1) -> TicketChangedV1 {
+    TicketChangedV1 {
+        actor: t.logged_by.clone(),
+        ticket: t,
+        change: "logged".into(),
+        action: None,
+        survey_token: None,
     }
 }
 
@@ -77,14 +90,11 @@ async fn insert_group(
     let mut rows = Vec::with_capacity(group);
     let mut events = Vec::with_capacity(group);
     for n in first..first + group {
-        let i = incident(tenant, n);
-        rows.push(ticketing::tickets::row(
+        let t = incident(tenant, n);
+        rows.push(ticketing::tickets::row(tenant, &t));
+        events.push(Outgoing::event::<TicketChangedV1>(Envelope::new(
             tenant,
-            &ticketing::tickets::from_incident(&i),
-        ));
-        events.push(Outgoing::event::<IncidentLoggedV1>(Envelope::new(
-            tenant,
-            &IncidentLoggedV1 { incident: i },
+            &logged(t),
         )));
     }
     let mut tx = store.begin().await?;
@@ -193,13 +203,7 @@ pub async fn rabbitmq(url: &str, count: usize) -> anyhow::Result<Stats> {
         .queue_declare(queue.clone().into(), durable, args)
         .await?;
     let tenant = Uuid::now_v7();
-    let body = Envelope::new(
-        tenant,
-        &IncidentLoggedV1 {
-            incident: incident(tenant, 1),
-        },
-    )
-    .to_bytes();
+    let body = Envelope::new(tenant, &logged(incident(tenant, 1))).to_bytes();
     let mut consumer = consumer_channel
         .basic_consume(
             queue.clone().into(),
@@ -287,12 +291,7 @@ pub async fn request_reply(url: &str, count: usize, clients: usize) -> anyhow::R
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
-                let env = Envelope::new(
-                    tenant,
-                    &IncidentLoggedV1 {
-                        incident: incident(tenant, 1),
-                    },
-                );
+                let env = Envelope::new(tenant, &logged(incident(tenant, 1)));
                 let t = Instant::now();
                 client
                     .request("echo", &env, Duration::from_secs(10))

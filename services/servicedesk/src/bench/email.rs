@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use contracts::incident::{IncidentLoggedV1, IncidentStatus, IncidentV1};
+use contracts::incident::{IncidentStatus, IncidentV1};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
+use contracts::ticket::{TicketChangedV1, TicketV1};
 use contracts::{Actor, Envelope, Event, Role};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
@@ -301,14 +302,16 @@ async fn desk(store: Store, bus: Arc<dyn Bus>, smtp: &str, n: usize) -> anyhow::
         let customers = customers.clone();
         tasks.push(tokio::spawn(async move {
             for i in (p..n).step_by(PUBLISHERS) {
-                let event = IncidentLoggedV1 {
-                    incident: incident(i, customers[i % CUSTOMERS], company),
+                let ticket = TicketV1::from(incident(i, customers[i % CUSTOMERS], company));
+                let event = TicketChangedV1 {
+                    actor: ticket.logged_by.clone(),
+                    ticket,
+                    change: "logged".into(),
+                    action: None,
+                    survey_token: None,
                 };
-                bus.publish(
-                    IncidentLoggedV1::ROUTING_KEY,
-                    &Envelope::new(tenant, &event),
-                )
-                .await?;
+                bus.publish(TicketChangedV1::ROUTING_KEY, &Envelope::new(tenant, &event))
+                    .await?;
             }
             anyhow::Ok(())
         }));
