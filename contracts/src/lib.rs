@@ -129,8 +129,11 @@ pub mod envelope;
 pub mod escalation;
 pub mod incident;
 pub mod knowledge;
+pub mod limits;
 pub mod notification;
 pub mod report;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod supplier;
 pub mod ticket;
 

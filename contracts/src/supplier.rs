@@ -40,11 +40,24 @@ pub fn supplier_queue(id: Uuid) -> String {
     format!("supplier.{id}")
 }
 
+/// Every [`supplier_queue`]: `supplier.<id>`.
+pub const SUPPLIER_QUEUE_PATTERN: &str =
+    "^supplier\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+/// Every supplier's token: `sup_` and 64 lowercase hex digits.
+pub const SUPPLIER_TOKEN_PATTERN: &str = "^sup_[0-9a-f]{64}$";
+
+/// A supplier incidents can be handed to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupplierV1 {
+    /// The supplier's id: `supplier_id` in an assignment and in its messages.
     pub id: Uuid,
+    /// Unique in the tenant, in any case; what its notes and status changes
+    /// are by.
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::Timestamp"))]
     pub created_at: OffsetDateTime,
 }
 
@@ -54,12 +67,20 @@ pub struct RegisterSupplierV1 {
     pub name: String,
 }
 
-/// A registered supplier and its token: shown this once, stored hashed.
+/// A supplier just registered, with what it needs to connect: its token
+/// (shown this once) and its queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupplierRegisteredV1 {
     pub supplier: SupplierV1,
+    /// The supplier's credential on the queue: `token` in each of its
+    /// `SupplierUpdateV1`s. Shown only now: the desk keeps only its SHA-256
+    /// digest, and no endpoint shows it again (a new one replaces it).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = SUPPLIER_TOKEN_PATTERN)))]
     pub token: String,
-    /// The queue it consumes, before the deployment's prefix.
+    /// The queue the supplier consumes, `supplier.<id>`, before the
+    /// deployment's prefix: on the broker it is `<prefix>.supplier.<id>`.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = SUPPLIER_QUEUE_PATTERN)))]
     pub queue: String,
 }
 

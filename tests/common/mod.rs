@@ -2,6 +2,7 @@
 //! as OS processes, and a small API client.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod authorization;
 pub mod email;
 pub mod escalations;
 pub mod processes;

@@ -1105,6 +1105,8 @@ macro_rules! every_scenario {
             calendars_and_slas = $crate::common::processes::calendars_and_slas,
             an_incident_escalates = $crate::common::escalations::an_incident_escalates,
             email_in_and_out = $crate::common::email::email_in_and_out,
+            the_authorization_matrix_holds =
+                $crate::common::authorization::the_authorization_matrix_holds,
         );
     };
     (@each $desk:ident; $($name:ident = $scenario:path),+ $(,)?) => {

@@ -13,10 +13,15 @@
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
 //! - [`served`]: how answers that are not JSON go out.
 //! - [`slas`]: calendars, SLAs and SLA rules, forwarded to escalation.
-//! - [`suppliers`]: the suppliers incidents can be handed to.
+//! - [`suppliers`]: the suppliers incidents can be handed to; the first
+//!   routes whose documentation is declared with them (aide: the shape the
+//!   others take, see [`openapi::declared`]).
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
-//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
+//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`: the
+//!   operations declared beside their routes ([`openapi::declared`]),
+//!   generated, and those still written by hand; every operation names the
+//!   roles that may call it (`x-roles`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
 //! - [`trace`]: the trace each request belongs to.
@@ -145,7 +150,7 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .merge(reports::routes())
         .merge(knowledge::routes())
         .merge(attachments::routes())
-        .merge(suppliers::routes())
+        .merge(Router::from(openapi::declared::routes()))
         .merge(slas::routes())
         .merge(notifications::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))

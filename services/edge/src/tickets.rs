@@ -103,12 +103,23 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Problems and changes are the staff's; customers may log service requests.
-fn may_log(who: &Principal, kind: TicketKind) -> ApiResult<()> {
-    if who.role() == Role::Customer && kind != TicketKind::Request {
-        return Err(ApiError::forbidden());
+/// The caller, who may log a ticket of the route's kind: problems and
+/// changes are the staff's, customers may log service requests. Checked
+/// before the body is read, so a role that may not hears 403 whatever it
+/// sent.
+struct MayLog(Principal);
+
+impl FromRequestParts<AppState> for MayLog {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Kind(kind) = Kind::from_request_parts(parts, state).await?;
+        let who = Principal::from_request_parts(parts, state).await?;
+        if who.role() == Role::Customer && kind != TicketKind::Request {
+            return Err(ApiError::forbidden());
+        }
+        Ok(Self(who))
     }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -138,11 +149,10 @@ struct NewTicket {
 async fn create(
     State(state): State<AppState>,
     Kind(kind): Kind,
-    who: Principal,
+    MayLog(who): MayLog,
     headers: HeaderMap,
     Body(body): Body<NewTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketV1>)> {
-    may_log(&who, kind)?;
     let company_id =
         directory::customer_company(&state, &who, "customer_id", body.customer_id).await?;
     if let Some(plan) = &body.change {
@@ -595,8 +605,16 @@ async fn problem_incidents(
     Path(id): Path<String>,
     Params(page): Params<PageParams>,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
+    // The problem is the path's: one that is not there is 404, not a
+    // filter that names nothing (400).
+    let problem = GetTicketV1 {
+        viewer: who.actor.clone(),
+        kind: TicketKind::Problem,
+        ticket: id,
+    };
+    let problem = call(&state, &who, &headers, &problem).await?;
     let filter = TicketFilter {
-        problem: Some(id),
+        problem: Some(problem.id.to_string()),
         ..TicketFilter::default()
     };
     let limit = page.limit()?;

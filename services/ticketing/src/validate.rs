@@ -2,9 +2,7 @@
 
 use crate::error::{Error, Result};
 
-/// Longest summary accepted; longer is a validation error, not a truncation.
-pub const MAX_SUMMARY: usize = 200;
-pub const MAX_TEXT: usize = 100_000;
+pub use contracts::limits::{MAX_SUMMARY, MAX_TEXT};
 
 /// Text a person typed: `required` non-blank, at most `max` characters, and
 /// no control characters but line breaks and tabs (and none at all in a

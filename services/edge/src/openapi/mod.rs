@@ -1,6 +1,16 @@
 //! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`.
 //!
-//! Written by hand from the routes in [`crate::router`], the handlers in
+//! **Moving to generated.** The operations of [`declared::routes`] are
+//! generated from their routes, handlers and types (aide on schemars, see
+//! [`declared`]): their roles from the handlers' extractors, their schemas
+//! and limits from the types and the validation's constants. That is the
+//! shape every route takes; the rest is still written here, group by group,
+//! until it is declared too (a test refuses a path or schema given both
+//! ways). Until then, a written operation's `x-roles` are read off the 403
+//! it documents ([`written_roles`]), and the authorization matrix test
+//! (`tests/common/authorization.rs`) checks them against the desk.
+//!
+//! The written part: by hand from the routes in [`crate::router`], the handlers in
 //! [`crate::directory`], [`crate::incidents`], [`crate::tickets`],
 //! [`crate::reports`], [`crate::knowledge`], [`crate::attachments`],
 //! [`crate::suppliers`], [`crate::slas`], [`crate::notifications`] and
@@ -25,6 +35,7 @@
 //! gateway's door), with the same building blocks.
 
 mod attachments;
+pub mod declared;
 mod knowledge;
 mod notifications;
 mod reports;
@@ -37,24 +48,81 @@ use axum::Json;
 use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
+pub(crate) use suppliers::SUPPLIERS;
+
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
 use crate::notifications::MAIL_MAX;
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 
-/// The whole document.
+/// The whole document: the operations declared beside their routes
+/// ([`declared`]), and those still written here.
 pub fn document() -> serde_json::Value {
+    let mut paths = paths();
+    written_roles(&mut paths);
+    let mut schemas = schemas();
+    let generated = declared::generated();
+    add(&mut paths, &generated["paths"], "path");
+    add(&mut schemas, &generated["components"]["schemas"], "schema");
     json!({
         "openapi": "3.1.0",
         "info": info(),
         "tags": tags(),
         "security": [{ "bearerAuth": [] }],
-        "paths": paths(),
+        "paths": paths,
         "components": {
             "securitySchemes": { "bearerAuth": bearer() },
-            "schemas": schemas(),
+            "schemas": schemas,
         },
     })
+}
+
+/// The `x-roles` of the operations written here, read off the `403` each
+/// documents: until an operation is declared beside its route (where its
+/// extractors say its roles), this is what its handler's extractor
+/// enforces. A public operation (`security: []`) has none.
+fn written_roles(paths: &mut Value) {
+    let Value::Object(paths) = paths else { return };
+    for item in paths.values_mut() {
+        let Value::Object(item) = item else { continue };
+        for operation in item.values_mut() {
+            if operation["security"] == json!([]) {
+                continue;
+            }
+            let refused = operation["responses"]["403"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            let roles = if refused.contains("only admin and integration tokens") {
+                json!(["admin", "integration"])
+            } else if refused.contains("only admin tokens") {
+                json!(["admin"])
+            } else if refused.contains("customer tokens may not") {
+                json!(["admin", "agent", "integration"])
+            } else if refused.is_empty() {
+                json!(["admin", "agent", "customer", "integration"])
+            } else {
+                panic!("which roles does this 403 leave? {refused}")
+            };
+            if let Value::Object(operation) = operation {
+                operation.insert("x-roles".into(), roles);
+            }
+        }
+    }
+}
+
+/// Adds the generated `entries` (paths or schemas) to those written here;
+/// one given both ways is a bug: say it once.
+fn add(into: &mut Value, entries: &Value, what: &str) {
+    let (Value::Object(into), Value::Object(entries)) = (into, entries) else {
+        return;
+    };
+    for (name, entry) in entries {
+        let before = into.insert(name.clone(), entry.clone());
+        assert!(
+            before.is_none(),
+            "the {what} {name} is declared and written"
+        );
+    }
 }
 
 pub async fn serve() -> Json<serde_json::Value> {
@@ -256,7 +324,6 @@ fn schemas() -> Value {
         reports::schemas(),
         surveys::schemas(),
         knowledge::schemas(),
-        suppliers::schemas(),
         slas::schemas(),
         notifications::schemas(),
         ops_schemas(),
@@ -1162,7 +1229,7 @@ fn answer_as(description: &str, media_type: &str, schema: Value) -> Value {
 }
 
 /// An error answer: when it happens, and the `Error` body.
-fn failure(status: u16, when: &str) -> Value {
+pub(crate) fn failure(status: u16, when: &str) -> Value {
     let response = answer(when, component("Error"));
     if status == 503 {
         let retry = json!({ "description": "Seconds to wait before trying again.", "schema": { "type": "integer" } });
@@ -1202,7 +1269,7 @@ fn public(operation: Value) -> Value {
     set(operation, "security", json!([]))
 }
 
-fn parameter(
+pub(crate) fn parameter(
     name: &str,
     location: &str,
     required: bool,
@@ -1233,11 +1300,11 @@ fn page_parameters() -> Vec<Value> {
 
 // Errors, as (status, when). Each description names the codes it can carry.
 
-fn bad_query() -> (u16, String) {
+pub(crate) fn bad_query() -> (u16, String) {
     (400, "`validation_failed`: a query parameter is malformed, out of range or unknown; `details.fields` names it.".to_owned())
 }
 
-fn bad_body(rules: &str) -> (u16, String) {
+pub(crate) fn bad_body(rules: &str) -> (u16, String) {
     let when = format!(
         "`malformed_json`: the body is not JSON. `validation_failed`: a field is missing, unknown, of the \
          wrong type or not valid; `details.fields` names it. {rules}"
@@ -1245,7 +1312,7 @@ fn bad_body(rules: &str) -> (u16, String) {
     (400, when.trim_end().to_owned())
 }
 
-fn unauthorized() -> (u16, String) {
+pub(crate) fn unauthorized() -> (u16, String) {
     (
         401,
         "`unauthorized`: no `Authorization: Bearer` token, or an unknown or revoked one."
@@ -1253,25 +1320,25 @@ fn unauthorized() -> (u16, String) {
     )
 }
 
-fn admin_only() -> (u16, String) {
+pub(crate) fn admin_only() -> (u16, String) {
     (
         403,
         "`forbidden`: only admin tokens may do this.".to_owned(),
     )
 }
 
-fn staff_only() -> (u16, String) {
+pub(crate) fn staff_only() -> (u16, String) {
     (
         403,
         "`forbidden`: customer tokens may not do this.".to_owned(),
     )
 }
 
-fn not_found(when: &str) -> (u16, String) {
+pub(crate) fn not_found(when: &str) -> (u16, String) {
     (404, format!("`not_found`: {when}"))
 }
 
-fn too_large() -> (u16, String) {
+pub(crate) fn too_large() -> (u16, String) {
     (
         413,
         format!(
@@ -1281,7 +1348,7 @@ fn too_large() -> (u16, String) {
     )
 }
 
-fn not_json() -> (u16, String) {
+pub(crate) fn not_json() -> (u16, String) {
     (
         415,
         "`unsupported_media_type`: the body must be sent as `Content-Type: application/json`."
@@ -1289,7 +1356,7 @@ fn not_json() -> (u16, String) {
     )
 }
 
-fn internal() -> (u16, String) {
+pub(crate) fn internal() -> (u16, String) {
     (
         500,
         "`internal`: something broke on the desk's side; it is logged there, and `details.trace_id` \
@@ -1298,14 +1365,14 @@ fn internal() -> (u16, String) {
     )
 }
 
-fn database_down() -> (u16, String) {
+pub(crate) fn database_down() -> (u16, String) {
     (
         503,
         "`dependency_unavailable`: the desk's database is unavailable.".to_owned(),
     )
 }
 
-fn ticketing_down() -> (u16, String) {
+pub(crate) fn ticketing_down() -> (u16, String) {
     (
         503,
         "`dependency_unavailable`: the desk's database, the message broker or the ticketing service is \
@@ -1407,7 +1474,6 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(reports::paths());
     all.extend(surveys::paths());
     all.extend(knowledge::paths());
-    all.extend(suppliers::paths());
     all.extend(slas::paths());
     all.extend(notifications::paths());
     all.extend(ops_paths());
@@ -1605,7 +1671,7 @@ fn token_paths() -> Vec<(String, Value)> {
     )]
 }
 
-fn traceparent() -> Value {
+pub(crate) fn traceparent() -> Value {
     parameter(
         "traceparent",
         "header",
@@ -1615,7 +1681,7 @@ fn traceparent() -> Value {
     )
 }
 
-fn idempotency_key() -> Value {
+pub(crate) fn idempotency_key() -> Value {
     let schema = json!({ "type": "string", "minLength": 1, "maxLength": 200 });
     parameter(
         "Idempotency-Key",
@@ -2423,6 +2489,31 @@ mod tests {
                 || TOKENLESS.contains(&(method, path));
             let public = operation["security"] == Value::Array(Vec::new());
             assert_eq!(open, public, "{method} {path}: security");
+        }
+    }
+
+    /// Which roles may call it is part of every operation that needs a
+    /// token: an operation declared beside its route without an extractor
+    /// that checks the caller has none, and fails here.
+    #[test]
+    fn every_operation_that_needs_a_token_names_its_roles() {
+        let doc = document();
+        let known = ["admin", "agent", "customer", "integration"];
+        for (method, path, operation) in operations(&doc) {
+            let public = operation["security"] == Value::Array(Vec::new());
+            let roles = operation["x-roles"].as_array();
+            if public {
+                assert!(roles.is_none(), "{method} {path}: public, with roles");
+                continue;
+            }
+            let roles = roles.unwrap_or_else(|| panic!("{method} {path}: no x-roles"));
+            assert!(!roles.is_empty(), "{method} {path}: no role may call it");
+            assert!(
+                roles
+                    .iter()
+                    .all(|r| known.contains(&r.as_str().unwrap_or(""))),
+                "{method} {path}: {roles:?}"
+            );
         }
     }
 

@@ -1,0 +1,25 @@
+//! JSON Schema of what `serde` alone cannot describe, for the documents
+//! generated from the types (the OpenAPI and AsyncAPI documents). Only
+//! with the `schema` feature.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+/// An RFC 3339 timestamp (`time::OffsetDateTime` through
+/// `time::serde::rfc3339`).
+pub struct Timestamp;
+
+impl JsonSchema for Timestamp {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "date-time", "description": "RFC 3339." })
+    }
+}

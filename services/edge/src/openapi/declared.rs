@@ -1,0 +1,153 @@
+//! Operations documented where their routes are declared, through aide:
+//! a route's handler is its documentation's source. Its roles come from
+//! its extractors ([`Principal`]: any role, [`Staff`], [`Admin`]) as the
+//! operation's `x-roles`, so the roles that are enforced are the ones
+//! documented; its body's schema from [`Body`]'s type (schemars, with the
+//! validation's own limits); its answers from the types it answers with.
+//! What the types cannot say (the operation's id, summary and prose, the
+//! errors it answers with and when, its headers) is said beside the route
+//! with [`Declare`], from the same building blocks as the rest of the
+//! document.
+//!
+//! [`generated`] is every declared operation and the schemas they use;
+//! [`super::document`] adds it to the operations still written by hand.
+
+use aide::OperationInput;
+use aide::axum::ApiRouter;
+use aide::generate::GenContext;
+use aide::openapi::{OpenApi, Operation, Parameter, ReferenceOr, Response, StatusCode};
+use aide::transform::TransformOperation;
+use contracts::Role;
+use schemars::JsonSchema;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Admin, Principal, STAFF, Staff};
+use crate::error::ApiError;
+use crate::extract::{Body, Path};
+
+/// Every role a token may have.
+pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Agent, Role::Customer, Role::Integration];
+
+/// The operation's `x-roles`: the roles that may call it.
+fn roles(operation: &mut Operation, roles: &[Role]) {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    operation.extensions.insert("x-roles".into(), json!(names));
+}
+
+impl OperationInput for Principal {
+    fn operation_input(_: &mut GenContext, operation: &mut Operation) {
+        roles(operation, ANY_ROLE);
+    }
+}
+
+impl OperationInput for Staff {
+    fn operation_input(_: &mut GenContext, operation: &mut Operation) {
+        roles(operation, STAFF);
+    }
+}
+
+impl OperationInput for Admin {
+    fn operation_input(_: &mut GenContext, operation: &mut Operation) {
+        roles(operation, &[Role::Admin]);
+    }
+}
+
+/// A JSON body of `T`'s schema (unknown fields refused where `T` says
+/// `deny_unknown_fields`).
+impl<T: JsonSchema> OperationInput for Body<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        <axum::Json<T> as OperationInput>::operation_input(ctx, operation);
+    }
+}
+
+/// Path parameters are named and described with [`Declare::path_param`]:
+/// a handler's `Path<String>` does not know its parameter's name.
+impl<T> OperationInput for Path<T> {}
+
+/// What an error answers is declared per operation ([`Declare::fails`]).
+impl aide::OperationOutput for ApiError {
+    type Inner = Self;
+}
+
+/// What an operation says of itself beside its route.
+pub trait Declare: Sized {
+    /// Its id, tag, summary and description.
+    fn about(self, id: &str, tag: &str, summary: &str, description: &str) -> Self;
+    /// The errors it answers with, as (status, when): each an `Error`.
+    fn fails(self, failures: Vec<(u16, String)>) -> Self;
+    /// A path parameter `name` that holds an id (a UUID).
+    fn path_param(self, name: &str, description: &str) -> Self;
+    /// The `traceparent` header it continues a trace from.
+    fn traced(self) -> Self;
+    /// The `Idempotency-Key` header a retry repeats.
+    fn idempotent(self) -> Self;
+}
+
+impl Declare for TransformOperation<'_> {
+    fn about(self, id: &str, tag: &str, summary: &str, description: &str) -> Self {
+        self.id(id)
+            .tag(tag)
+            .summary(summary)
+            .description(description)
+    }
+
+    fn fails(mut self, failures: Vec<(u16, String)>) -> Self {
+        let responses = self
+            .inner_mut()
+            .responses
+            .get_or_insert_with(Default::default);
+        for (status, when) in failures {
+            let response: Response = typed(super::failure(status, &when));
+            responses
+                .responses
+                .insert(StatusCode::Code(status), ReferenceOr::Item(response));
+        }
+        self
+    }
+
+    fn path_param(self, name: &str, description: &str) -> Self {
+        let schema = json!({ "type": "string", "format": "uuid" });
+        parameter(
+            self,
+            super::parameter(name, "path", true, schema, description),
+        )
+    }
+
+    fn traced(self) -> Self {
+        parameter(self, super::traceparent())
+    }
+
+    fn idempotent(self) -> Self {
+        parameter(self, super::idempotency_key())
+    }
+}
+
+fn parameter(mut op: TransformOperation<'_>, parameter: Value) -> TransformOperation<'_> {
+    let parameter: Parameter = typed(parameter);
+    op.inner_mut().parameters.push(ReferenceOr::Item(parameter));
+    op
+}
+
+/// A piece built by the document's building blocks, as aide's type. They
+/// are OpenAPI by construction, so a piece that is not is a bug here.
+fn typed<T: serde::de::DeserializeOwned>(piece: Value) -> T {
+    serde_json::from_value(piece).expect("the building blocks build OpenAPI")
+}
+
+/// The operations declared beside their routes, under `/api/v1`.
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new().merge(crate::suppliers::routes())
+}
+
+/// The declared operations and the schemas they use, as an OpenAPI 3.1
+/// document's JSON.
+pub fn generated() -> Value {
+    aide::generate::infer_responses(false);
+    aide::generate::extract_schemas(true);
+    let mut api = OpenApi::default();
+    let _ = ApiRouter::<AppState>::new()
+        .nest("/api/v1", routes())
+        .finish_api(&mut api);
+    serde_json::to_value(api).expect("an OpenAPI document serialises")
+}

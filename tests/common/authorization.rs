@@ -1,0 +1,280 @@
+//! The authorization matrix, generated from the API document the desk
+//! serves: every operation is called with each role's token, and every
+//! operation on something of one tenant's is called by the other tenant's
+//! tokens and by another customer. A new operation is in it the moment it
+//! is in the document; one whose roles are not in the document fails.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::Api;
+use super::scenarios::{Desk, id};
+
+const ROLES: [&str; 4] = ["admin", "agent", "customer", "integration"];
+
+/// One operation of the document.
+struct Operation {
+    method: Method,
+    /// As documented: `/api/v1/incidents/{id}`.
+    path: String,
+    roles: Vec<String>,
+    /// Whether it takes a body (sent as `{}`: what it refuses is not a
+    /// role's answer).
+    body: bool,
+}
+
+/// Every operation that needs a token; one without `x-roles` fails here.
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            if op["security"] == json!([]) {
+                continue;
+            }
+            let roles = op["x-roles"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} does not say which roles may call it"))
+                .iter()
+                .map(|r| r.as_str().expect("a role").to_owned())
+                .collect();
+            all.push(Operation {
+                method,
+                path: path.clone(),
+                roles,
+                body: op.get("requestBody").is_some(),
+            });
+        }
+    }
+    all
+}
+
+/// A tenant's callers, one per role, and a second customer.
+struct Tenant {
+    by_role: BTreeMap<&'static str, Api>,
+    other_customer: Api,
+    customer_id: String,
+}
+
+async fn tenant(desk: &Desk, name: &str) -> Tenant {
+    let admin = desk.tenant(name).await;
+    let agent = admin
+        .post("/api/v1/agents", json!({"name": "Ada"}))
+        .await
+        .expect(201);
+    let carl = admin
+        .post("/api/v1/customers", json!({"name": "Carl"}))
+        .await
+        .expect(201);
+    let dora = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    let token = |body: Value| {
+        let admin = &admin;
+        async move {
+            let t = admin.post("/api/v1/tokens", body).await.expect(201);
+            admin.as_token(t["token"].as_str().expect("a token"))
+        }
+    };
+    let mut by_role = BTreeMap::new();
+    by_role.insert(
+        "agent",
+        token(json!({"role": "agent", "agent_id": id(&agent)})).await,
+    );
+    by_role.insert(
+        "customer",
+        token(json!({"role": "customer", "customer_id": id(&carl)})).await,
+    );
+    by_role.insert(
+        "integration",
+        token(json!({"role": "integration", "name": "Monitor"})).await,
+    );
+    let other_customer = token(json!({"role": "customer", "customer_id": id(&dora)})).await;
+    by_role.insert("admin", admin);
+    Tenant {
+        by_role,
+        other_customer,
+        customer_id: id(&carl),
+    }
+}
+
+impl Tenant {
+    fn admin(&self) -> &Api {
+        &self.by_role["admin"]
+    }
+}
+
+/// Things of tenant `t`'s, by the path segment whose `{id}` names them:
+/// what the matrix asks other tenants about.
+async fn things(t: &Tenant) -> BTreeMap<&'static str, String> {
+    let admin = t.admin();
+    let mut things = BTreeMap::new();
+    let incident = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Carl's printer", "priority": 3, "customer_id": t.customer_id}),
+        )
+        .await
+        .expect(201);
+    things.insert("incidents", id(&incident));
+    let problem = admin
+        .post(
+            "/api/v1/problems",
+            json!({"summary": "Printers jam", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    things.insert("problems", id(&problem));
+    let company = admin
+        .post("/api/v1/companies", json!({"name": "Initech"}))
+        .await
+        .expect(201);
+    things.insert("companies", id(&company));
+    things.insert("customers", t.customer_id.clone());
+    let team = admin
+        .post("/api/v1/teams", json!({"name": "Printers"}))
+        .await
+        .expect(201);
+    things.insert("teams", id(&team));
+    let agent = admin
+        .post("/api/v1/agents", json!({"name": "Bob"}))
+        .await
+        .expect(201);
+    things.insert("agents", id(&agent));
+    let supplier = admin
+        .post("/api/v1/suppliers", json!({"name": "Acme"}))
+        .await
+        .expect(201);
+    things.insert(
+        "suppliers",
+        supplier["supplier"]["id"].as_str().expect("id").to_owned(),
+    );
+    things
+}
+
+/// `op`'s path with its parameters filled: `{id}` with the thing of
+/// `things` its first segment names, if there is one, and every other
+/// parameter with something well-formed that names nothing.
+fn filled(op: &Operation, things: &BTreeMap<&'static str, String>) -> (String, bool) {
+    let segment = op.path.split('/').nth(3).unwrap_or_default();
+    let thing = things.get(segment);
+    let mut path = op.path.clone();
+    for (param, value) in [
+        ("{kind}", "incidents"),
+        ("{language}", "en"),
+        ("{token}", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"),
+    ] {
+        path = path.replace(param, value);
+    }
+    if let Some(thing) = thing {
+        path = path.replace("{id}", thing);
+    }
+    while let (Some(start), Some(end)) = (path.find('{'), path.find('}')) {
+        path.replace_range(start..=end, "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01");
+    }
+    // The kind a template path names is an email's kind.
+    if op.path.starts_with("/api/v1/notifications/templates/") {
+        path = path.replace("/templates/incidents/", "/templates/logged/");
+    }
+    (path, thing.is_some() && op.path.contains("{id}"))
+}
+
+async fn call(api: &Api, op: &Operation, path: &str) -> (u16, Value) {
+    let body = op.body.then(|| json!({}));
+    let reply = api.send(op.method.clone(), path, body.as_ref()).await;
+    (reply.status.as_u16(), reply.body)
+}
+
+/// Every operation answers each role as its `x-roles` say: a role not
+/// named is refused (403, or 404 where to that role the thing does not
+/// exist), never served; a role named is never refused for its role. And
+/// every operation on one tenant's thing answers the other tenant's
+/// tokens, and another customer, 404 (or 403 for a role not named), and
+/// leaves the thing as it was.
+pub async fn the_authorization_matrix_holds(desk: &Desk) {
+    let doc = Api::new(&desk.base, None)
+        .get("/api/v1/openapi.json")
+        .await
+        .expect(200);
+    let ops = operations(&doc);
+    assert!(ops.len() > 100, "{} operations", ops.len());
+    let a = tenant(desk, "Matrix A").await;
+    let b = tenant(desk, "Matrix B").await;
+    let mine = things(&a).await;
+    let before: Vec<(String, Value)> = snapshot(a.admin(), &mine).await;
+
+    let mut wrong = Vec::new();
+    // Another tenant's callers, and another customer, on A's things. Only
+    // what takes no body: a body is checked before the thing is looked up.
+    for op in ops.iter().filter(|op| !op.body) {
+        let (path, names_a_thing) = filled(op, &mine);
+        if !names_a_thing {
+            continue;
+        }
+        let mut callers: Vec<(&str, &Api)> = ROLES.iter().map(|r| (*r, &b.by_role[r])).collect();
+        callers.push(("customer", &a.other_customer));
+        for (role, api) in callers {
+            let (status, body) = call(api, op, &path).await;
+            let declared = op.roles.iter().any(|r| r == role);
+            let ok = status == 404 || (!declared && status == 403);
+            if !ok {
+                wrong.push(format!(
+                    "{} {path} by another's {role}: {status} {body}",
+                    op.method
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        snapshot(a.admin(), &mine).await,
+        before,
+        "another tenant's or customer's calls changed A's things"
+    );
+    // Each of A's roles on A's own things.
+    for op in &ops {
+        let (path, _) = filled(op, &mine);
+        for role in ROLES {
+            let (status, body) = call(&a.by_role[role], op, &path).await;
+            let declared = op.roles.iter().any(|r| r == role);
+            let refused = matches!(status, 403 | 404);
+            let ok = if status >= 500 {
+                false
+            } else if declared {
+                status != 403
+            } else {
+                refused
+            };
+            if !ok {
+                let say = if declared { "named" } else { "not named" };
+                wrong.push(format!(
+                    "{} {path} by {role} ({say} in x-roles {:?}): {status} {body}",
+                    op.method, op.roles
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} answers against the matrix:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Each of A's things as its admin reads it.
+async fn snapshot(admin: &Api, things: &BTreeMap<&'static str, String>) -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    for (kind, id) in things {
+        if *kind == "suppliers" {
+            continue;
+        }
+        let read = admin.get(&format!("/api/v1/{kind}/{id}")).await.expect(200);
+        all.push(((*kind).to_owned(), read));
+    }
+    all
+}
