@@ -119,8 +119,12 @@ impl Message for ReplyV1 {
 
 /// One page of a list, with the cursor for the next page if there is one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "{T}Page"))]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<uuid::Uuid>"))]
     pub next_cursor: Option<String>,
 }
 

@@ -76,6 +76,9 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Every token: `sd_` and 64 lowercase hex digits.
+pub const TOKEN_PATTERN: &str = "^sd_[0-9a-f]{64}$";
+
 fn new_token() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     format!("sd_{}", hex::encode(bytes))

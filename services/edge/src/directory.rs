@@ -3,14 +3,20 @@
 //! is announced (`edge.directory.changed`, through the edge's outbox), so
 //! the services that write to people (notification) keep their own copy.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router, routing::get, routing::post};
+use contracts::limits::{MAX_SUMMARY, ONE_LINE_PATTERN};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
+use contracts::schema::Timestamp;
 use contracts::{Envelope, Page, Role};
 use runtime::outbox::{self, Outgoing};
-use runtime::paging::{Order, Paging};
+use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT, Order, Paging};
 use runtime::store::{Param, bind_all, from_micros, id_at, micros, now, uuid_at};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -21,67 +27,125 @@ use crate::AppState;
 use crate::auth::{self, Admin, Principal, Staff, TokenFor};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params, Path};
+use crate::openapi::declared::{Declare, MailboxSchema, RoleSchema};
+use crate::openapi::{
+    AGENTS, COMPANIES, CUSTOMERS, TEAMS, TOKENS, admin_only, bad_body, bad_query, database_down,
+    internal, not_found, not_json, staff_only, too_large, unauthorized,
+};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/companies", get(list_companies).post(create_company))
-        .route("/companies/{id}", get(get_company).patch(edit_company))
-        .route("/customers", get(list_customers).post(create_customer))
-        .route("/customers/{id}", get(get_customer).patch(edit_customer))
-        .route("/teams", get(list_teams).post(create_team))
-        .route("/teams/{id}", get(get_team))
-        .route("/agents", get(list_agents).post(create_agent))
-        .route("/agents/{id}", get(get_agent).patch(edit_agent))
-        .route("/tokens", post(create_token))
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/companies",
+            get_with(list_companies, |op| list_docs::<Company>(op, &COMPANY))
+                .post_with(create_company, |op| create_docs::<Company>(op, &COMPANY)),
+        )
+        .api_route(
+            "/companies/{id}",
+            get_with(get_company, |op| get_docs::<Company>(op, &COMPANY))
+                .patch_with(edit_company, |op| edit_docs::<Company>(op, &COMPANY)),
+        )
+        .api_route(
+            "/customers",
+            get_with(list_customers, |op| list_docs::<Customer>(op, &CUSTOMER))
+                .post_with(create_customer, |op| create_docs::<Customer>(op, &CUSTOMER)),
+        )
+        .api_route(
+            "/customers/{id}",
+            get_with(get_customer, |op| get_docs::<Customer>(op, &CUSTOMER))
+                .patch_with(edit_customer, |op| edit_docs::<Customer>(op, &CUSTOMER)),
+        )
+        .api_route(
+            "/teams",
+            get_with(list_teams, |op| list_docs::<Team>(op, &TEAM))
+                .post_with(create_team, |op| create_docs::<Team>(op, &TEAM)),
+        )
+        // Teams are not changed; the others are, and each change is
+        // announced (notification writes to the new address, in the new
+        // language).
+        .api_route(
+            "/teams/{id}",
+            get_with(get_team, |op| get_docs::<Team>(op, &TEAM)),
+        )
+        .api_route(
+            "/agents",
+            get_with(list_agents, |op| list_docs::<Agent>(op, &AGENT))
+                .post_with(create_agent, |op| create_docs::<Agent>(op, &AGENT)),
+        )
+        .api_route(
+            "/agents/{id}",
+            get_with(get_agent, |op| get_docs::<Agent>(op, &AGENT))
+                .patch_with(edit_agent, |op| edit_docs::<Agent>(op, &AGENT)),
+        )
+        .api_route("/tokens", post_with(create_token, token_docs))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A customer company.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Company {
     pub id: Uuid,
     pub name: String,
-    /// Who emails to this company's customers are from.
+    /// Who emails to the company's customers are from, instead of the
+    /// tenant's sender (see the Email tag); null if the company has none.
+    #[schemars(with = "Option<MailboxSchema>")]
     pub sender: Option<MailboxV1>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A customer: someone incidents are logged for.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Customer {
     pub id: Uuid,
     pub name: String,
     pub email: Option<String>,
+    /// The customer's company.
     pub company_id: Option<Uuid>,
-    /// The language emails to this customer are written in (e.g. `en`, `nl`).
+    /// The language emails to the customer are written in (`en`, `nl`,
+    /// `pt-BR`).
     pub language: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A team of agents.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Team {
     pub id: Uuid,
     pub name: String,
+    /// The agent who leads the team.
     pub leader_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// An agent: someone who works incidents.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Agent {
     pub id: Uuid,
     pub name: String,
     pub email: Option<String>,
+    /// The agent's team.
     pub team_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
 }
 
-/// `limit` and `cursor`, as every list takes them.
-#[derive(Debug, Deserialize)]
+/// `limit` and `cursor`, as every list takes them (query parameters, so
+/// no schema of its own).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct PageParams {
+    /// The most items the page holds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
     #[serde(default)]
     pub cursor: Option<Uuid>,
 }
@@ -324,6 +388,9 @@ fn check_email(value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// A language tag as [`check_language`] takes it.
+const LANGUAGE_PATTERN: &str = "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$";
+
 fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     let Some(lang) = value else { return Ok(None) };
     let ok = (2..=12).contains(&lang.len())
@@ -427,11 +494,18 @@ pub async fn announce_existing(
     Ok(announced)
 }
 
-#[derive(Deserialize)]
+/// Who emails to the company's customers are from, instead of the
+/// tenant's sender; absent or null for the tenant's. Mail from it never
+/// makes a ticket.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewSender {
+    /// Trimmed; one address: a single `@` with text on both sides, no
+    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
     email: String,
+    /// The name shown beside it: trimmed; no control characters.
     #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: Option<String>,
 }
 
@@ -447,9 +521,12 @@ fn check_sender(s: NewSender) -> ApiResult<MailboxV1> {
     })
 }
 
-#[derive(Deserialize)]
+/// A company to add.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCompany {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
     #[serde(default)]
     sender: Option<NewSender>,
@@ -510,14 +587,23 @@ async fn get_company(
     get_one(&s, &who, &id).await
 }
 
-#[derive(Deserialize)]
+/// A customer to add.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCustomer {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
+    /// Trimmed; one address: a single `@` with text on both sides, no
+    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
     #[serde(default)]
     email: Option<String>,
+    /// One of the tenant's companies.
     #[serde(default)]
     company_id: Option<Uuid>,
+    /// A language tag such as `en` or `pt-BR`: emails to the customer are
+    /// written in it.
+    #[schemars(length(min = 2, max = 12), regex(pattern = LANGUAGE_PATTERN))]
     #[serde(default)]
     language: Option<String>,
 }
@@ -572,16 +658,25 @@ async fn get_customer(
     get_one(&s, &who, &id).await
 }
 
-/// A customer's changes: absent leaves a field, `null` clears it.
-#[derive(Deserialize)]
+/// What to change of a customer (their address, language, company): a
+/// field left out stays as it is, `null` clears it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CustomerChanges {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     #[serde(default)]
     name: Option<String>,
+    /// Trimmed; one address: a single `@` with text on both sides, no
+    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
     #[serde(default, deserialize_with = "contracts::common::present")]
     email: Option<Option<String>>,
+    /// One of the tenant's companies.
     #[serde(default, deserialize_with = "contracts::common::present")]
     company_id: Option<Option<Uuid>>,
+    /// A language tag such as `en` or `pt-BR`: emails to the customer are
+    /// written in it.
+    #[schemars(length(min = 2, max = 12), regex(pattern = LANGUAGE_PATTERN))]
     #[serde(default, deserialize_with = "contracts::common::present")]
     language: Option<Option<String>>,
 }
@@ -626,10 +721,13 @@ async fn edit_customer(
     Ok(Json(c))
 }
 
-/// A company's changes: absent leaves a field, `null` clears the sender.
-#[derive(Deserialize)]
+/// What to change of a company: a field left out stays as it is;
+/// `sender: null` removes its own sender.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CompanyChanges {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     #[serde(default)]
     name: Option<String>,
     #[serde(default, deserialize_with = "contracts::common::present")]
@@ -666,14 +764,20 @@ async fn edit_company(
     Ok(Json(c))
 }
 
-/// An agent's changes: absent leaves a field, `null` clears it.
-#[derive(Deserialize)]
+/// What to change of an agent (their address, team): a field left out
+/// stays as it is, `null` clears it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AgentChanges {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     #[serde(default)]
     name: Option<String>,
+    /// Trimmed; one address: a single `@` with text on both sides, no
+    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
     #[serde(default, deserialize_with = "contracts::common::present")]
     email: Option<Option<String>>,
+    /// One of the tenant's teams.
     #[serde(default, deserialize_with = "contracts::common::present")]
     team_id: Option<Option<Uuid>>,
 }
@@ -713,10 +817,14 @@ async fn edit_agent(
     Ok(Json(a))
 }
 
-#[derive(Deserialize)]
+/// A team to add.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTeam {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
+    /// One of the tenant's agents.
     #[serde(default)]
     leader_id: Option<Uuid>,
 }
@@ -764,12 +872,18 @@ async fn get_team(
     get_one(&s, &who, &id).await
 }
 
-#[derive(Deserialize)]
+/// An agent to add.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAgent {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
+    /// Trimmed; one address: a single `@` with text on both sides, no
+    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
     #[serde(default)]
     email: Option<String>,
+    /// One of the tenant's teams.
     #[serde(default)]
     team_id: Option<Uuid>,
 }
@@ -819,23 +933,74 @@ async fn get_agent(
     get_one(&s, &who, &id).await
 }
 
-#[derive(Deserialize)]
+/// A token to issue.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = token_rules)]
 struct NewToken {
+    /// The role the token acts in.
+    #[schemars(with = "RoleSchema")]
     role: Role,
+    /// Required for an `agent` token, and only for one: the agent it acts
+    /// as (one of the tenant's).
     #[serde(default)]
     agent_id: Option<Uuid>,
+    /// Required for a `customer` token, and only for one: the customer it
+    /// acts as (one of the tenant's).
     #[serde(default)]
     customer_id: Option<Uuid>,
+    /// Required for an `admin` or `integration` token: the name it acts
+    /// under (trimmed; no control characters). For an `agent` or
+    /// `customer` token: the token's label, by default the agent's or
+    /// customer's name.
     #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Which fields of a [`NewToken`] each role requires, and refuses.
+fn token_rules(schema: &mut schemars::Schema) {
+    let when = |roles: serde_json::Value, then: serde_json::Value| {
+        serde_json::json!({
+            "if": { "properties": { "role": { "enum": roles } }, "required": ["role"] },
+            "then": then,
+        })
+    };
+    // Given, and not null.
+    let given = |field: &str| serde_json::json!({ "required": [field], "properties": { field: { "type": "string" } } });
+    let needs = given;
+    let refuses = |fields: &[&str]| {
+        let any: Vec<_> = fields.iter().map(|f| given(f)).collect();
+        serde_json::json!({ "not": { "anyOf": any } })
+    };
+    schema.insert(
+        "allOf".into(),
+        serde_json::json!([
+            when(serde_json::json!(["agent"]), needs("agent_id")),
+            when(serde_json::json!(["customer"]), needs("customer_id")),
+            when(serde_json::json!(["admin", "integration"]), needs("name")),
+            when(
+                serde_json::json!(["admin", "customer", "integration"]),
+                refuses(&["agent_id"])
+            ),
+            when(
+                serde_json::json!(["admin", "agent", "integration"]),
+                refuses(&["customer_id"])
+            ),
+        ]),
+    );
+}
+
+/// A new token.
+#[derive(Serialize, JsonSchema)]
 struct IssuedToken {
+    /// The token's id.
     id: Uuid,
+    #[schemars(with = "RoleSchema")]
     role: Role,
-    /// Shown once: only its digest is stored.
+    /// Send as `Authorization: Bearer <token>`. Shown only now: the desk
+    /// keeps only its SHA-256 digest.
+    #[schemars(regex(pattern = auth::TOKEN_PATTERN))]
     token: String,
 }
 
@@ -905,6 +1070,182 @@ async fn create_token(
             token: issued.token,
         }),
     ))
+}
+
+// ---- what the document says of each operation ----
+
+/// One kind of directory entry, as its operations are documented.
+struct Described {
+    /// The path segment: `companies`.
+    path: &'static str,
+    /// The tag and the end of the list's operation id: `Companies`.
+    title: &'static str,
+    /// The end of the other operation ids: `Company`.
+    name: &'static str,
+    /// `a company`.
+    one: &'static str,
+    /// What creating or changing one checks beyond the schema's shape.
+    rules: &'static str,
+}
+
+const COMPANY: Described = Described {
+    path: "companies",
+    title: COMPANIES,
+    name: "Company",
+    one: "a company",
+    rules: "`name` must not be blank; `sender.email` must be one plausible address and \
+            `sender.name`, if given, 1 to 200 characters with no control characters.",
+};
+
+const CUSTOMER: Described = Described {
+    path: "customers",
+    title: CUSTOMERS,
+    name: "Customer",
+    one: "a customer",
+    rules: "`name` must not be blank, `email` must be one plausible address, `language` a language \
+            tag, and `company_id` must name one of the tenant's companies.",
+};
+
+const TEAM: Described = Described {
+    path: "teams",
+    title: TEAMS,
+    name: "Team",
+    one: "a team",
+    rules: "`name` must not be blank and `leader_id` must name one of the tenant's agents.",
+};
+
+const AGENT: Described = Described {
+    path: "agents",
+    title: AGENTS,
+    name: "Agent",
+    one: "an agent",
+    rules: "`name` must not be blank, `email` must be one plausible address, and `team_id` must \
+            name one of the tenant's teams.",
+};
+
+fn list_docs<'t, E: JsonSchema>(
+    op: TransformOperation<'t>,
+    d: &Described,
+) -> TransformOperation<'t> {
+    op.about(
+        &format!("list{}", d.title),
+        d.title,
+        &format!("List {}", d.path),
+        &format!(
+            "One page of the tenant's {}, oldest first. Admin, agent and integration tokens.",
+            d.path
+        ),
+    )
+    .response_with::<200, Json<Page<E>>, _>(|r| r.description("One page."))
+    .fails(vec![
+        bad_query(),
+        unauthorized(),
+        staff_only(),
+        internal(),
+        database_down(),
+    ])
+}
+
+fn create_docs<'t, E: JsonSchema>(
+    op: TransformOperation<'t>,
+    d: &Described,
+) -> TransformOperation<'t> {
+    op.about(
+        &format!("create{}", d.name),
+        d.title,
+        &format!("Create {}", d.one),
+        &format!(
+            "Adds {} to the tenant's directory. Admin tokens only.",
+            d.one
+        ),
+    )
+    .response_with::<201, Json<E>, _>(|r| r.description("Created."))
+    .fails(vec![
+        bad_body(d.rules),
+        unauthorized(),
+        admin_only(),
+        too_large(),
+        not_json(),
+        internal(),
+        database_down(),
+    ])
+}
+
+fn get_docs<'t, E: JsonSchema>(
+    op: TransformOperation<'t>,
+    d: &Described,
+) -> TransformOperation<'t> {
+    op.about(
+        &format!("get{}", d.name),
+        d.title,
+        &format!("Get {}", d.one),
+        &format!(
+            "Gets {} of the tenant's by id. Admin, agent and integration tokens.",
+            d.one
+        ),
+    )
+    .path_param("id", "Its id; a value that is not a UUID answers 404.")
+    .response_with::<200, Json<E>, _>(|r| r.description("Found."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        not_found("the tenant has none with this id (an id that is not a UUID answers this too)."),
+        internal(),
+        database_down(),
+    ])
+}
+
+fn edit_docs<'t, E: JsonSchema>(
+    op: TransformOperation<'t>,
+    d: &Described,
+) -> TransformOperation<'t> {
+    op.about(
+        &format!("edit{}", d.name),
+        d.title,
+        &format!("Change {}", d.one),
+        &format!(
+            "Changes {}: fields left out stay as they are, `null` clears one. Announced to the \
+             services that keep a copy of the directory. Admin tokens only.",
+            d.one
+        ),
+    )
+    .path_param("id", "Its id; a value that is not a UUID answers 404.")
+    .response_with::<200, Json<E>, _>(|r| r.description("Changed."))
+    .fails(vec![
+        bad_body(d.rules),
+        unauthorized(),
+        admin_only(),
+        not_found("the tenant has none with this id."),
+        too_large(),
+        not_json(),
+        internal(),
+        database_down(),
+    ])
+}
+
+fn token_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "createToken",
+        TOKENS,
+        "Issue an API token",
+        "Admin tokens only. An `agent` token acts as the agent `agent_id` and a `customer` token as \
+         the customer `customer_id`; an `admin` or `integration` token acts under `name`. The token \
+         itself is in this answer only.",
+    )
+    .response_with::<201, Json<IssuedToken>, _>(|r| r.description("Issued."))
+    .fails(vec![
+        bad_body(
+            "`agent_id` (agent tokens) and `customer_id` (customer tokens) are required and must \
+             name one of the tenant's, and are refused for other roles; `name` is required and must \
+             not be blank for admin and integration tokens.",
+        ),
+        unauthorized(),
+        admin_only(),
+        too_large(),
+        not_json(),
+        internal(),
+        database_down(),
+    ])
 }
 
 #[cfg(test)]

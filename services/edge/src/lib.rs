@@ -144,12 +144,12 @@ pub async fn migrate(store: &Store) -> Result<(), StoreError> {
 /// The whole HTTP surface of the edge target.
 pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
-        .merge(directory::routes())
         .merge(incidents::routes())
         .merge(tickets::routes())
         .merge(reports::routes())
         .merge(knowledge::routes())
         .merge(attachments::routes())
+        // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))
         .merge(slas::routes())
         .merge(notifications::routes())

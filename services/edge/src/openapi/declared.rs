@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::{Admin, Principal, STAFF, Staff};
 use crate::error::ApiError;
-use crate::extract::{Body, Path};
+use crate::extract::{Body, Params, Path};
 
 /// Every role a token may have.
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Agent, Role::Customer, Role::Integration];
@@ -60,6 +60,51 @@ impl<T: JsonSchema> OperationInput for Body<T> {
         <axum::Json<T> as OperationInput>::operation_input(ctx, operation);
     }
 }
+
+/// Query parameters: each field of `T` one.
+impl<T: JsonSchema> OperationInput for Params<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let schema = ctx.schema.subschema_for::<T>();
+        let params = aide::operation::parameters_from_schema(
+            ctx,
+            schema,
+            aide::operation::ParamLocation::Query,
+        );
+        aide::operation::add_parameters(ctx, operation, params);
+    }
+}
+
+/// A schema still written by hand in [`super`], referred to by name from a
+/// declared one, until its own type is declared too.
+macro_rules! written {
+    ($(#[$doc:meta])* $ty:ident = $name:literal) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "$ref": concat!("#/components/schemas/", $name) })
+            }
+        }
+    };
+}
+
+written!(
+    /// `Role`, with what each role may do.
+    RoleSchema = "Role"
+);
+written!(
+    /// `Mailbox`: an address and the name shown beside it.
+    MailboxSchema = "Mailbox"
+);
 
 /// Path parameters are named and described with [`Declare::path_param`]:
 /// a handler's `Path<String>` does not know its parameter's name.
@@ -137,7 +182,9 @@ fn typed<T: serde::de::DeserializeOwned>(piece: Value) -> T {
 
 /// The operations declared beside their routes, under `/api/v1`.
 pub fn routes() -> ApiRouter<AppState> {
-    ApiRouter::new().merge(crate::suppliers::routes())
+    ApiRouter::new()
+        .merge(crate::directory::routes())
+        .merge(crate::suppliers::routes())
 }
 
 /// The declared operations and the schemas they use, as an OpenAPI 3.1

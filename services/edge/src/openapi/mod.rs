@@ -174,11 +174,11 @@ fn info() -> Value {
     json!({ "title": "Servicedesk API", "version": "1", "description": description })
 }
 
-const COMPANIES: &str = "Companies";
-const CUSTOMERS: &str = "Customers";
-const TEAMS: &str = "Teams";
-const AGENTS: &str = "Agents";
-const TOKENS: &str = "Tokens";
+pub(crate) const COMPANIES: &str = "Companies";
+pub(crate) const CUSTOMERS: &str = "Customers";
+pub(crate) const TEAMS: &str = "Teams";
+pub(crate) const AGENTS: &str = "Agents";
+pub(crate) const TOKENS: &str = "Tokens";
 const INCIDENTS: &str = "Incidents";
 const OPERATIONS: &str = "Operations";
 
@@ -314,8 +314,6 @@ fn schemas() -> Value {
     let mut all = Map::new();
     for group in [
         common_schemas(),
-        directory_schemas(),
-        token_schemas(),
         incident_schemas(),
         matrix_schemas(),
         request_schemas(),
@@ -493,90 +491,6 @@ fn error_schema() -> Value {
     )
 }
 
-fn directory_schemas() -> Vec<(&'static str, Value)> {
-    let company = object(
-        &["id", "name", "sender", "created_at"],
-        vec![
-            ("id", uuid()),
-            ("name", text()),
-            (
-                "sender",
-                about(
-                    or_null(component("Mailbox")),
-                    "Who emails to the company's customers are from, instead of the tenant's sender \
-                     (see the Email tag); null if the company has none.",
-                ),
-            ),
-            ("created_at", timestamp()),
-        ],
-    );
-    let customer = object(
-        &[
-            "id",
-            "name",
-            "email",
-            "company_id",
-            "language",
-            "created_at",
-        ],
-        vec![
-            ("id", uuid()),
-            ("name", text()),
-            ("email", text_or_null()),
-            (
-                "company_id",
-                about(uuid_or_null(), "The customer's company."),
-            ),
-            (
-                "language",
-                about(
-                    text_or_null(),
-                    "The language emails to the customer are written in (`en`, `nl`, `pt-BR`).",
-                ),
-            ),
-            ("created_at", timestamp()),
-        ],
-    );
-    let team = object(
-        &["id", "name", "leader_id", "created_at"],
-        vec![
-            ("id", uuid()),
-            ("name", text()),
-            (
-                "leader_id",
-                about(uuid_or_null(), "The agent who leads the team."),
-            ),
-            ("created_at", timestamp()),
-        ],
-    );
-    let agent = object(
-        &["id", "name", "email", "team_id", "created_at"],
-        vec![
-            ("id", uuid()),
-            ("name", text()),
-            ("email", text_or_null()),
-            ("team_id", about(uuid_or_null(), "The agent's team.")),
-            ("created_at", timestamp()),
-        ],
-    );
-    vec![
-        ("Company", about(company, "A customer company.")),
-        (
-            "Customer",
-            about(customer, "A customer: someone incidents are logged for."),
-        ),
-        ("Team", about(team, "A team of agents.")),
-        (
-            "Agent",
-            about(agent, "An agent: someone who works incidents."),
-        ),
-        ("CompanyPage", page("Company", "companies, oldest first")),
-        ("CustomerPage", page("Customer", "customers, oldest first")),
-        ("TeamPage", page("Team", "teams, oldest first")),
-        ("AgentPage", page("Agent", "agents, oldest first")),
-    ]
-}
-
 /// One page of a list of `item`.
 fn page(item: &str, what: &str) -> Value {
     let next = about(
@@ -588,78 +502,6 @@ fn page(item: &str, what: &str) -> Value {
         vec![("items", list_of(item)), ("next_cursor", next)],
     );
     about(page, &format!("One page of {what}."))
-}
-
-fn token_schemas() -> Vec<(&'static str, Value)> {
-    let new_token = object(
-        &["role"],
-        vec![
-            (
-                "role",
-                about(component("Role"), "The role the token acts in."),
-            ),
-            (
-                "agent_id",
-                about(
-                    uuid_or_null(),
-                    "Required for an `agent` token: the agent it acts as (one of the tenant's). Ignored for other roles.",
-                ),
-            ),
-            (
-                "customer_id",
-                about(
-                    uuid_or_null(),
-                    "Required for a `customer` token: the customer it acts as (one of the tenant's). Ignored for other roles.",
-                ),
-            ),
-            (
-                "name",
-                about(
-                    text_or_null(),
-                    "Required for an `admin` or `integration` token: the name it acts under (trimmed; 1 to 200 \
-                     characters, no control characters). For an `agent` or `customer` token: the token's label, \
-                     by default the agent's or customer's name.",
-                ),
-            ),
-        ],
-    );
-    let new_token = set(closed(new_token), "allOf", token_rules());
-    let token = about(
-        json!({ "type": "string", "pattern": "^sd_[0-9a-f]{64}$" }),
-        "Send as `Authorization: Bearer <token>`. Shown only now: the desk keeps only its SHA-256 digest.",
-    );
-    let issued = object(
-        &["id", "role", "token"],
-        vec![
-            ("id", about(uuid(), "The token's id.")),
-            ("role", component("Role")),
-            ("token", token),
-        ],
-    );
-    vec![
-        ("NewToken", about(new_token, "A token to issue.")),
-        ("IssuedToken", about(issued, "A new token.")),
-    ]
-}
-
-/// Which fields of a `NewToken` each role requires.
-fn token_rules() -> Value {
-    let when = |roles: Value, then: Value| json!({ "if": { "properties": { "role": { "enum": roles } }, "required": ["role"] }, "then": then });
-    let needs = |field: &str, schema: Value| json!({ "required": [field], "properties": { field: schema } });
-    json!([
-        when(
-            json!(["agent"]),
-            needs("agent_id", json!({ "type": "string" }))
-        ),
-        when(
-            json!(["customer"]),
-            needs("customer_id", json!({ "type": "string" }))
-        ),
-        when(
-            json!(["admin", "integration"]),
-            needs("name", json!({ "type": "string", "minLength": 1 }))
-        ),
-    ])
 }
 
 fn incident_schemas() -> Vec<(&'static str, Value)> {
@@ -863,9 +705,7 @@ fn incident() -> Value {
 
 /// The bodies of the POST endpoints.
 fn request_schemas() -> Vec<(&'static str, Value)> {
-    let mut all = directory_requests();
-    all.extend(incident_requests());
-    all
+    incident_requests()
 }
 
 fn name_input() -> Value {
@@ -873,117 +713,6 @@ fn name_input() -> Value {
         json!({ "type": "string", "minLength": 1 }),
         "Trimmed; 1 to 200 characters, no control characters.",
     )
-}
-
-fn email_input() -> Value {
-    about(
-        text_or_null(),
-        "Trimmed; one address: a single `@` with text on both sides, no whitespace, control characters \
-         or `<>,;\"`, at most 254 bytes.",
-    )
-}
-
-/// A company's own sender, as an admin gives it.
-fn sender_input() -> Value {
-    let sender = object(
-        &["email"],
-        vec![
-            ("email", set(email_input(), "type", json!("string"))),
-            (
-                "name",
-                about(
-                    text_or_null(),
-                    "The name shown beside it: trimmed; 1 to 200 characters, no control characters.",
-                ),
-            ),
-        ],
-    );
-    let sender = set(closed(sender), "type", json!(["object", "null"]));
-    about(
-        sender,
-        "Who emails to the company's customers are from, instead of the tenant's sender; absent or \
-         null for the tenant's. Mail from it never makes a ticket.",
-    )
-}
-
-fn directory_requests() -> Vec<(&'static str, Value)> {
-    let language = about(
-        json!({ "type": ["string", "null"], "minLength": 2, "maxLength": 12, "pattern": "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$" }),
-        "A language tag such as `en` or `pt-BR`: emails to the customer are written in it.",
-    );
-    let customer = object(
-        &["name"],
-        vec![
-            ("name", name_input()),
-            ("email", email_input()),
-            (
-                "company_id",
-                about(uuid_or_null(), "One of the tenant's companies."),
-            ),
-            ("language", language),
-        ],
-    );
-    let team = object(
-        &["name"],
-        vec![
-            ("name", name_input()),
-            (
-                "leader_id",
-                about(uuid_or_null(), "One of the tenant's agents."),
-            ),
-        ],
-    );
-    let agent = object(
-        &["name"],
-        vec![
-            ("name", name_input()),
-            ("email", email_input()),
-            (
-                "team_id",
-                about(uuid_or_null(), "One of the tenant's teams."),
-            ),
-        ],
-    );
-    let company = object(
-        &["name"],
-        vec![("name", name_input()), ("sender", sender_input())],
-    );
-    // A change takes the same fields, none required: absent leaves one as
-    // it is, `null` clears it.
-    let changes = |schema: &Value| set(closed(schema.clone()), "required", json!([]));
-    vec![
-        (
-            "NewCompany",
-            about(closed(company.clone()), "A company to add."),
-        ),
-        (
-            "NewCustomer",
-            about(closed(customer.clone()), "A customer to add."),
-        ),
-        ("NewTeam", about(closed(team), "A team to add.")),
-        ("NewAgent", about(closed(agent.clone()), "An agent to add.")),
-        (
-            "CompanyChanges",
-            about(
-                changes(&company),
-                "What to change of a company; `sender: null` removes its own sender.",
-            ),
-        ),
-        (
-            "CustomerChanges",
-            about(
-                changes(&customer),
-                "What to change of a customer (their address, language, company).",
-            ),
-        ),
-        (
-            "AgentChanges",
-            about(
-                changes(&agent),
-                "What to change of an agent (their address, team).",
-            ),
-        ),
-    ]
 }
 
 fn incident_requests() -> Vec<(&'static str, Value)> {
@@ -1462,10 +1191,6 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    for kind in &DIRECTORY {
-        all.extend(directory_paths(kind));
-    }
-    all.extend(token_paths());
     all.extend(incident_paths());
     all.extend(incident_detail_paths());
     all.extend(matrix_paths());
@@ -1478,197 +1203,6 @@ fn every_path() -> Vec<(String, Value)> {
     all.extend(notifications::paths());
     all.extend(ops_paths());
     all
-}
-
-/// One kind of directory entry, as its routes name it.
-struct Kind {
-    /// The path segment: `companies`.
-    path: &'static str,
-    /// The tag and the end of the list's operation id: `Companies`.
-    title: &'static str,
-    /// The schema and the end of the other operation ids: `Company`.
-    schema: &'static str,
-    /// `a company`.
-    one: &'static str,
-    /// What creating one checks beyond the schema's shape.
-    rules: &'static str,
-}
-
-const DIRECTORY: [Kind; 4] = [
-    Kind {
-        path: "companies",
-        title: COMPANIES,
-        schema: "Company",
-        one: "a company",
-        rules: "`name` must not be blank; `sender.email` must be one plausible address and \
-                `sender.name`, if given, 1 to 200 characters with no control characters.",
-    },
-    Kind {
-        path: "customers",
-        title: CUSTOMERS,
-        schema: "Customer",
-        one: "a customer",
-        rules: "`name` must not be blank, `email` must be one plausible address, `language` a language tag, \
-                and `company_id` must name one of the tenant's companies.",
-    },
-    Kind {
-        path: "teams",
-        title: TEAMS,
-        schema: "Team",
-        one: "a team",
-        rules: "`name` must not be blank and `leader_id` must name one of the tenant's agents.",
-    },
-    Kind {
-        path: "agents",
-        title: AGENTS,
-        schema: "Agent",
-        one: "an agent",
-        rules: "`name` must not be blank, `email` must be one plausible address, and `team_id` must name \
-                one of the tenant's teams.",
-    },
-];
-
-fn directory_paths(kind: &Kind) -> Vec<(String, Value)> {
-    let Kind {
-        path,
-        title,
-        schema,
-        one,
-        rules,
-    } = kind;
-    let list = operation(
-        &format!("list{title}"),
-        title,
-        &format!("List {path}"),
-        &format!(
-            "One page of the tenant's {path}, oldest first. Admin, agent and integration tokens."
-        ),
-        responses(
-            vec![(
-                200,
-                answer("One page.", component(&format!("{schema}Page"))),
-            )],
-            vec![
-                bad_query(),
-                unauthorized(),
-                staff_only(),
-                internal(),
-                database_down(),
-            ],
-        ),
-    );
-    let create = operation(
-        &format!("create{schema}"),
-        title,
-        &format!("Create {one}"),
-        &format!("Adds {one} to the tenant's directory. Admin tokens only."),
-        responses(
-            vec![(201, answer("Created.", component(schema)))],
-            vec![
-                bad_body(rules),
-                unauthorized(),
-                admin_only(),
-                too_large(),
-                not_json(),
-                internal(),
-                database_down(),
-            ],
-        ),
-    );
-    let get = operation(
-        &format!("get{schema}"),
-        title,
-        &format!("Get {one}"),
-        &format!("Gets {one} of the tenant's by id. Admin, agent and integration tokens."),
-        responses(
-            vec![(200, answer("Found.", component(schema)))],
-            vec![
-                unauthorized(),
-                staff_only(),
-                not_found(
-                    "the tenant has none with this id (an id that is not a UUID answers this too).",
-                ),
-                internal(),
-                database_down(),
-            ],
-        ),
-    );
-    let id = parameter(
-        "id",
-        "path",
-        true,
-        uuid(),
-        "Its id; a value that is not a UUID answers 404.",
-    );
-    let mut one_path = json!({ "get": with_parameters(get, vec![id.clone()]) });
-    // Teams are not changed; the others are, and each change is announced
-    // (notification writes to the new address, in the new language).
-    if *path != "teams" {
-        let edit = operation(
-            &format!("edit{schema}"),
-            title,
-            &format!("Change {one}"),
-            &format!(
-                "Changes {one}: fields left out stay as they are, `null` clears one. Announced to the \
-                 services that keep a copy of the directory. Admin tokens only."
-            ),
-            responses(
-                vec![(200, answer("Changed.", component(schema)))],
-                vec![
-                    bad_body(rules),
-                    unauthorized(),
-                    admin_only(),
-                    not_found("the tenant has none with this id."),
-                    too_large(),
-                    not_json(),
-                    internal(),
-                    database_down(),
-                ],
-            ),
-        );
-        one_path = set(
-            one_path,
-            "patch",
-            with_parameters(with_body(edit, &format!("{schema}Changes")), vec![id]),
-        );
-    }
-    vec![
-        (
-            format!("/api/v1/{path}"),
-            json!({ "get": with_parameters(list, page_parameters()), "post": with_body(create, &format!("New{schema}")) }),
-        ),
-        (format!("/api/v1/{path}/{{id}}"), one_path),
-    ]
-}
-
-fn token_paths() -> Vec<(String, Value)> {
-    let create = operation(
-        "createToken",
-        TOKENS,
-        "Issue an API token",
-        "Admin tokens only. An `agent` token acts as the agent `agent_id` and a `customer` token as the \
-         customer `customer_id`; an `admin` or `integration` token acts under `name`. The token itself is \
-         in this answer only.",
-        responses(
-            vec![(201, answer("Issued.", component("IssuedToken")))],
-            vec![
-                bad_body(
-                    "`agent_id` (agent tokens) and `customer_id` (customer tokens) are required and must name one \
-                     of the tenant's; `name` is required and must not be blank for admin and integration tokens.",
-                ),
-                unauthorized(),
-                admin_only(),
-                too_large(),
-                not_json(),
-                internal(),
-                database_down(),
-            ],
-        ),
-    );
-    vec![(
-        "/api/v1/tokens".to_owned(),
-        json!({ "post": with_body(create, "NewToken") }),
-    )]
 }
 
 pub(crate) fn traceparent() -> Value {

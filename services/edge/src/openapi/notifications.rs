@@ -1310,13 +1310,12 @@ mod tests {
         }
         let new_company = serde_json::json!({ "name": "Acme", "sender": { "email": "it@acme.example", "name": "Acme IT" } });
         check(&doc, &schema("NewCompany"), &new_company, "NewCompany");
-        let senders: BTreeSet<&str> =
-            doc["components"]["schemas"]["NewCompany"]["properties"]["sender"]["properties"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(name, _)| name.as_str())
-                .collect();
+        let senders: BTreeSet<&str> = doc["components"]["schemas"]["NewSender"]["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name.as_str())
+            .collect();
         assert_eq!(senders, BTreeSet::from(["email", "name"]));
     }
 }
