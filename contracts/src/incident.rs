@@ -18,6 +18,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Actor;
+#[cfg(feature = "schema")]
+use crate::limits::{MAX_LEVEL, MAX_PRIORITY, MAX_RATING};
 use crate::ticket::{FieldValues, LogTicketV1, TicketFilter, TicketKind, TicketV1};
 
 /// The queue of the ticketing service's commands.
@@ -362,17 +364,25 @@ impl From<IncidentFilter> for TicketFilter {
 
 // ---- the priority matrix and surveys (edge → ticketing) ----
 
-/// One cell of a priority matrix: impact × urgency (each 1 high … 3 low) →
-/// priority (1 … 5).
+/// One cell of a priority matrix: impact × urgency → priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriorityCell {
+    /// 1 (high) to 3 (low).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub impact: u8,
+    /// 1 (high) to 3 (low).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub urgency: u8,
+    /// 1 (highest) to 5.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_PRIORITY)))]
     pub priority: u8,
 }
 
-/// A tenant's priority matrix: all nine cells as they apply now.
+/// All nine impact × urgency cells as they apply; a cell the tenant did not
+/// set is impact + urgency - 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriorityMatrixV1 {
     pub cells: Vec<PriorityCell>,
 }
@@ -390,19 +400,40 @@ pub struct SetPriorityMatrixV1 {
     pub cells: Vec<PriorityCell>,
 }
 
-/// A satisfaction survey on a resolved incident: offered to its customer,
-/// answered once (rating 1 poor … 5 excellent) through a link that carries
-/// `token`.
+/// How long a survey may be answered after it is offered, in days.
+pub const SURVEY_VALID_DAYS: i64 = 30;
+
+/// Every survey's token: the tenant's id and 64 random hex digits.
+pub const SURVEY_TOKEN_PATTERN: &str = "^[0-9a-f]{96}$";
+
+/// A satisfaction survey on a resolved incident, answered once: offered to
+/// its customer, answered through a link that carries `token`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SurveyV1 {
+    /// The survey's token: its link is `/api/v1/surveys/{token}`. Whoever
+    /// has it may read and answer the survey.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = SURVEY_TOKEN_PATTERN)))]
     pub token: String,
+    /// The incident's reference.
     pub reference: String,
+    /// The incident's summary.
     pub summary: String,
+    /// Until when it may be answered. Once expired unanswered its link
+    /// answers 404; an answered survey stays readable.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::Timestamp"))]
     pub expires_at: OffsetDateTime,
+    /// 1 (poor) to 5 (excellent); null until answered.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_RATING)))]
     pub rating: Option<u8>,
+    /// Null until answered, or if none was given.
     pub comment: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::schema::Timestamp>")
+    )]
     pub answered_at: Option<OffsetDateTime>,
 }
 

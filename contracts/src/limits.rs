@@ -5,6 +5,15 @@
 pub const MAX_SUMMARY: usize = 200;
 /// Longest text (a description, an action, a resolution).
 pub const MAX_TEXT: usize = 100_000;
+/// Longest comment on a satisfaction survey.
+pub const MAX_COMMENT: usize = 2_000;
+
+/// Priorities run from 1 (highest) to this.
+pub const MAX_PRIORITY: u8 = 5;
+/// Impact and urgency run from 1 (high) to this (low).
+pub const MAX_LEVEL: u8 = 3;
+/// Survey ratings run from 1 (poor) to this (excellent).
+pub const MAX_RATING: u8 = 5;
 
 /// One line of text a person typed, as the services take it: something
 /// that is not white space, and no control characters (U+0000 to U+001F,

@@ -1,17 +1,25 @@
 //! `/api/v1/incidents`: the edge checks who may do what and that referenced
 //! agents, teams and customers exist (it owns the directory), then asks the
-//! ticketing service over the bus.
+//! ticketing service over the bus. The priority matrix and the
+//! satisfaction surveys are documented with their routes; the rest of
+//! `/incidents` is still written in [`crate::openapi`].
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Json, Router, routing::get, routing::post};
+use axum::{Json, routing::get, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
+use contracts::limits::{MAX_COMMENT, MAX_RATING};
 use contracts::ticket::{
     GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
 };
 use contracts::{Command, Envelope, Page};
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -19,9 +27,14 @@ use crate::auth::{Admin, Principal, Staff};
 use crate::directory::{self, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Path};
+use crate::openapi::declared::Declare;
+use crate::openapi::{
+    INCIDENTS, SATISFACTION, admin_only, bad_body, incident_id, internal, not_found, not_json,
+    staff_only, ticketing_down, too_large, unauthorized,
+};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
         .route("/incidents", get(list).post(create))
         .route(
             "/incidents/{id}",
@@ -35,11 +48,15 @@ pub fn routes() -> Router<AppState> {
             "/incidents/{id}/status",
             post(crate::tickets::change_incident_status),
         )
-        .route("/incidents/{id}/survey", get(survey))
-        .route("/surveys/{token}", get(read_survey).post(answer_survey))
-        .route(
+        .api_route("/incidents/{id}/survey", get_with(survey, survey_docs))
+        .api_route(
+            "/surveys/{token}",
+            get_with(read_survey, read_survey_docs).post_with(answer_survey, answer_survey_docs),
+        )
+        .api_route(
             "/priority-matrix",
-            get(priority_matrix).put(set_priority_matrix),
+            get_with(priority_matrix, priority_matrix_docs)
+                .put_with(set_priority_matrix, set_priority_matrix_docs),
         )
 }
 
@@ -278,8 +295,28 @@ async fn priority_matrix(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+fn priority_matrix_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getPriorityMatrix",
+        INCIDENTS,
+        "Get the priority matrix",
+        "How impact and urgency map to priority when an incident is logged with those instead of a \
+         priority. Admin, agent and integration tokens.",
+    )
+    .response_with::<200, Json<PriorityMatrixV1>, _>(|r| r.description("The matrix."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// The tenant's own cells, each impact × urgency at most once; the cells
+/// left out take the default.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PriorityMatrixInput")]
 struct MatrixInput {
     cells: Vec<PriorityCell>,
 }
@@ -298,6 +335,25 @@ async fn set_priority_matrix(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn set_priority_matrix_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "setPriorityMatrix",
+        INCIDENTS,
+        "Set the priority matrix",
+        "Replaces the tenant's own cells. Admin tokens only.",
+    )
+    .response_with::<200, Json<PriorityMatrixV1>, _>(|r| r.description("The matrix now."))
+    .fails(vec![
+        bad_body("impact and urgency 1 to 3, priority 1 to 5, each impact × urgency at most once."),
+        unauthorized(),
+        admin_only(),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 /// The survey of the caller's own incident: where their portal links to.
 async fn survey(
     State(state): State<AppState>,
@@ -310,6 +366,47 @@ async fn survey(
         incident: id,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+fn survey_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getIncidentSurvey",
+        SATISFACTION,
+        "Get the survey of an incident",
+        "The survey offered on the customer's own incident, answered or not: its `token` makes the \
+         link. Customer tokens only: to any other token no survey exists (404).",
+    )
+    .param(incident_id())
+    .traced()
+    .response_with::<200, Json<SurveyV1>, _>(|r| r.description("The survey."))
+    .fails(vec![
+        unauthorized(),
+        not_found(
+            "no such incident in the tenant or not the customer's own, no survey offered on it (it \
+             has not been resolved, or has no customer), or the API token is not a customer's.",
+        ),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// A survey link's token, as a path parameter.
+fn survey_token() -> serde_json::Value {
+    crate::openapi::parameter(
+        "token",
+        "path",
+        true,
+        json!({ "type": "string", "pattern": SURVEY_TOKEN_PATTERN }),
+        "The survey's token, from its link: 96 lowercase hex digits. Anything else answers 404.",
+    )
+}
+
+/// A link whose survey there is not (or no more).
+fn unknown_survey() -> (u16, String) {
+    not_found(
+        "the token is unknown, malformed, or its survey expired unanswered (an answered survey \
+         stays readable).",
+    )
 }
 
 /// The tenant a survey token belongs to: its first 32 hex digits. Anything
@@ -337,12 +434,64 @@ async fn read_survey(
     ))
 }
 
-#[derive(Deserialize)]
+fn read_survey_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getSurvey",
+        SATISFACTION,
+        "Read a survey by its link",
+        "The survey behind a link, answered or not. No API token: the link's token is the credential.",
+    )
+    .public()
+    .param(survey_token())
+    .traced()
+    .response_with::<200, Json<SurveyV1>, _>(|r| r.description("The survey."))
+    .fails(vec![unknown_survey(), internal(), ticketing_down()])
+}
+
+/// The answer to a survey.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SurveyAnswer")]
 struct Answer {
+    /// 1 (poor) to 5 (excellent).
+    #[schemars(range(min = 1, max = MAX_RATING))]
     rating: u8,
+    /// No control characters but line breaks and tabs; blank is none.
     #[serde(default)]
+    #[schemars(length(max = MAX_COMMENT))]
     comment: Option<String>,
+}
+
+fn answer_survey_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "answerSurvey",
+        SATISFACTION,
+        "Answer a survey by its link",
+        &format!(
+            "Rates the incident, once, within {SURVEY_VALID_DAYS} days of the offer. No API token: the \
+             link's token is the credential."
+        ),
+    )
+    .public()
+    .param(survey_token())
+    .traced()
+    .idempotent()
+    .response_with::<200, Json<SurveyV1>, _>(|r| r.description("The survey as answered."))
+    .fails(vec![
+        bad_body(&format!(
+            "`rating` must be 1 to {MAX_RATING}; `comment` at most {MAX_COMMENT} characters with no \
+             control characters but line breaks and tabs."
+        )),
+        unknown_survey(),
+        (
+            409,
+            "`conflict`: the survey has been answered already.".to_owned(),
+        ),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 async fn answer_survey(

@@ -31,6 +31,7 @@ use crate::validate::{MAX_SUMMARY, check_level, check_text};
 use crate::{
     changes, fields, knowledge, links, problems, reports, requests, suppliers, surveys, tickets,
 };
+use contracts::limits::{MAX_LEVEL, MAX_PRIORITY};
 
 pub struct Commands {
     store: Store,
@@ -629,9 +630,13 @@ async fn set_matrix(
         return Err(Error::not_found("priority matrix"));
     }
     for (n, c) in cmd.cells.iter().enumerate() {
-        check_level(&format!("cells[{n}].impact"), Some(c.impact), 3)?;
-        check_level(&format!("cells[{n}].urgency"), Some(c.urgency), 3)?;
-        check_level(&format!("cells[{n}].priority"), Some(c.priority), 5)?;
+        check_level(&format!("cells[{n}].impact"), Some(c.impact), MAX_LEVEL)?;
+        check_level(&format!("cells[{n}].urgency"), Some(c.urgency), MAX_LEVEL)?;
+        check_level(
+            &format!("cells[{n}].priority"),
+            Some(c.priority),
+            MAX_PRIORITY,
+        )?;
         if cmd.cells[..n]
             .iter()
             .any(|o| (o.impact, o.urgency) == (c.impact, c.urgency))

@@ -7,6 +7,7 @@
 //! the other commands of its group go on in the same transaction.
 
 use contracts::incident::{ActionV1, IncidentV1};
+use contracts::limits::{MAX_LEVEL, MAX_PRIORITY};
 use contracts::supplier::{SupplierAssignmentV1, SupplierUnassignedV1, supplier_key};
 use contracts::ticket::*;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
@@ -153,9 +154,9 @@ pub async fn log(
         cmd.category.as_deref(),
         cmd.service.as_deref(),
     )?;
-    check_level("priority", cmd.priority, 5)?;
-    check_level("impact", cmd.impact, 3)?;
-    check_level("urgency", cmd.urgency, 3)?;
+    check_level("priority", cmd.priority, MAX_PRIORITY)?;
+    check_level("impact", cmd.impact, MAX_LEVEL)?;
+    check_level("urgency", cmd.urgency, MAX_LEVEL)?;
     if kind != TicketKind::Incident && (cmd.impact.is_some() || cmd.urgency.is_some()) {
         return Err(Error::field(
             "impact",

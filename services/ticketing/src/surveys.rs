@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::tickets::small;
 use crate::validate::check_text;
 
-pub const VALID_DAYS: i64 = 30;
-const MAX_COMMENT: usize = 2_000;
+pub use contracts::incident::SURVEY_VALID_DAYS as VALID_DAYS;
+use contracts::limits::{MAX_COMMENT, MAX_RATING};
 
 /// A new link's token: the tenant (so the edge knows whose desk to ask)
 /// and 244 random bits.
@@ -145,8 +145,8 @@ pub async fn answer(
     comment: Option<String>,
     now: OffsetDateTime,
 ) -> Result<SurveyV1> {
-    if !(1..=5).contains(&rating) {
-        return Err(Error::field("rating", "must be 1 to 5"));
+    if !(1..=MAX_RATING).contains(&rating) {
+        return Err(Error::field("rating", format!("must be 1 to {MAX_RATING}")));
     }
     let comment = comment.filter(|c| !c.trim().is_empty());
     if let Some(c) = &comment {

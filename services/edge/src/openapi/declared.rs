@@ -123,6 +123,10 @@ pub trait Declare: Sized {
     fn fails(self, failures: Vec<(u16, String)>) -> Self;
     /// A path parameter `name` that holds an id (a UUID).
     fn path_param(self, name: &str, description: &str) -> Self;
+    /// A parameter made by the document's building blocks.
+    fn param(self, parameter: Value) -> Self;
+    /// Needs no token (`security: []`): what it takes is its credential.
+    fn public(self) -> Self;
     /// The `traceparent` header it continues a trace from.
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
@@ -159,6 +163,17 @@ impl Declare for TransformOperation<'_> {
         )
     }
 
+    fn param(self, parameter: Value) -> Self {
+        self::parameter(self, parameter)
+    }
+
+    fn public(mut self) -> Self {
+        // aide leaves an empty `security` out; [`generated`] writes it.
+        let extensions = &mut self.inner_mut().extensions;
+        extensions.insert(PUBLIC.into(), Value::Bool(true));
+        self
+    }
+
     fn traced(self) -> Self {
         parameter(self, super::traceparent())
     }
@@ -184,8 +199,12 @@ fn typed<T: serde::de::DeserializeOwned>(piece: Value) -> T {
 pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .merge(crate::directory::routes())
+        .merge(crate::incidents::routes())
         .merge(crate::suppliers::routes())
 }
+
+/// Marks a public operation until [`generated`] gives it `security: []`.
+const PUBLIC: &str = "x-public";
 
 /// The declared operations and the schemas they use, as an OpenAPI 3.1
 /// document's JSON.
@@ -196,5 +215,15 @@ pub fn generated() -> Value {
     let _ = ApiRouter::<AppState>::new()
         .nest("/api/v1", routes())
         .finish_api(&mut api);
-    serde_json::to_value(api).expect("an OpenAPI document serialises")
+    let mut doc = serde_json::to_value(api).expect("an OpenAPI document serialises");
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operation.values_mut().filter_map(Value::as_object_mut) {
+                if operation.remove(PUBLIC).is_some() {
+                    operation.insert("security".into(), json!([]));
+                }
+            }
+        }
+    }
+    doc
 }

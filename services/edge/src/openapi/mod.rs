@@ -49,6 +49,7 @@ use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
 pub(crate) use suppliers::SUPPLIERS;
+pub(crate) use surveys::SATISFACTION;
 
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
@@ -179,7 +180,7 @@ pub(crate) const CUSTOMERS: &str = "Customers";
 pub(crate) const TEAMS: &str = "Teams";
 pub(crate) const AGENTS: &str = "Agents";
 pub(crate) const TOKENS: &str = "Tokens";
-const INCIDENTS: &str = "Incidents";
+pub(crate) const INCIDENTS: &str = "Incidents";
 const OPERATIONS: &str = "Operations";
 
 fn tag(name: &str, description: &str) -> Value {
@@ -315,12 +316,10 @@ fn schemas() -> Value {
     for group in [
         common_schemas(),
         incident_schemas(),
-        matrix_schemas(),
         request_schemas(),
         tickets::schemas(),
         attachments::schemas(),
         reports::schemas(),
-        surveys::schemas(),
         knowledge::schemas(),
         slas::schemas(),
         notifications::schemas(),
@@ -1112,77 +1111,6 @@ pub(crate) fn ticketing_down() -> (u16, String) {
 
 // ---- paths ----
 
-fn matrix_schemas() -> Vec<(&'static str, Value)> {
-    let level = |max: u8, what: &str| {
-        about(
-            json!({ "type": "integer", "minimum": 1, "maximum": max }),
-            what,
-        )
-    };
-    let cell = closed(object(
-        &["impact", "urgency", "priority"],
-        vec![
-            ("impact", level(3, "1 (high) to 3 (low).")),
-            ("urgency", level(3, "1 (high) to 3 (low).")),
-            ("priority", level(5, "1 (highest) to 5.")),
-        ],
-    ));
-    let matrix = about(
-        object(&["cells"], vec![("cells", list_of("PriorityCell"))]),
-        "All nine impact × urgency cells as they apply; a cell the tenant did not set is impact + urgency - 1.",
-    );
-    let input = about(
-        closed(object(&["cells"], vec![("cells", list_of("PriorityCell"))])),
-        "The tenant's own cells, each impact × urgency at most once; the cells left out take the default.",
-    );
-    vec![
-        ("PriorityCell", cell),
-        ("PriorityMatrixV1", matrix),
-        ("PriorityMatrixInput", input),
-    ]
-}
-
-fn matrix_paths() -> Vec<(String, Value)> {
-    let get = operation(
-        "getPriorityMatrix",
-        INCIDENTS,
-        "Get the priority matrix",
-        "How impact and urgency map to priority when an incident is logged with those instead of a priority. \
-         Admin, agent and integration tokens.",
-        responses(
-            vec![(200, answer("The matrix.", component("PriorityMatrixV1")))],
-            vec![unauthorized(), staff_only(), internal(), ticketing_down()],
-        ),
-    );
-    let put = operation(
-        "setPriorityMatrix",
-        INCIDENTS,
-        "Set the priority matrix",
-        "Replaces the tenant's own cells. Admin tokens only.",
-        responses(
-            vec![(
-                200,
-                answer("The matrix now.", component("PriorityMatrixV1")),
-            )],
-            vec![
-                bad_body(
-                    "impact and urgency 1 to 3, priority 1 to 5, each impact × urgency at most once.",
-                ),
-                unauthorized(),
-                admin_only(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    vec![(
-        "/api/v1/priority-matrix".to_owned(),
-        json!({ "get": get, "put": with_body(put, "PriorityMatrixInput") }),
-    )]
-}
-
 fn paths() -> Value {
     Value::Object(every_path().into_iter().collect())
 }
@@ -1193,11 +1121,9 @@ fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
     all.extend(incident_paths());
     all.extend(incident_detail_paths());
-    all.extend(matrix_paths());
     all.extend(tickets::paths());
     all.extend(attachments::paths());
     all.extend(reports::paths());
-    all.extend(surveys::paths());
     all.extend(knowledge::paths());
     all.extend(slas::paths());
     all.extend(notifications::paths());
@@ -1226,7 +1152,7 @@ pub(crate) fn idempotency_key() -> Value {
     )
 }
 
-fn incident_id() -> Value {
+pub(crate) fn incident_id() -> Value {
     tickets::ticket_id(TicketKind::Incident)
 }
 
