@@ -975,6 +975,26 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
     );
     let list = admin.get("/api/v1/incidents").await.expect(200);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
+    // A key is the route's own: the same key on another kind of ticket is
+    // another request (both are logged with the same command now).
+    let problem: Value = http
+        .post(format!("{}/api/v1/problems", desk.base))
+        .bearer_auth(admin.token.as_deref().unwrap_or(""))
+        .header("Idempotency-Key", "order-7783")
+        .json(&json!({"summary": "Printers keep burning", "priority": 3}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(problem["reference"], "PRB-000001");
+    let incident = send("order-7783", "Printer on fire again")
+        .await
+        .expect("sent");
+    assert_eq!(incident.status().as_u16(), 201);
+    let incident: Value = incident.json().await.expect("json");
+    assert_eq!(incident["reference"], "INC-000003", "{incident}");
     // The scheme of Authorization is case-insensitive.
     let lower = http
         .get(format!("{}/api/v1/incidents", desk.base))

@@ -16,7 +16,7 @@ use contracts::limits::{MAX_COMMENT, MAX_RATING};
 use contracts::ticket::{
     GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
 };
-use contracts::{Command, Envelope, Page};
+use contracts::{Command, Envelope, Message, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -80,11 +80,27 @@ pub async fn call_for<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
+    let value = ask(state, tenant, caller, headers, command, C::TYPE).await?;
+    serde_json::from_value(value).map_err(|e| ApiError::internal(&e))
+}
+
+/// Sends `command` and answers with what its reply holds. A retry under
+/// an `Idempotency-Key` is keyed by `keyed_as` (the command's type, unless
+/// the route's command changed: then the name its retries were keyed under
+/// before, so that one across the change is answered, not done again).
+async fn ask<C: Command>(
+    state: &AppState,
+    tenant: Uuid,
+    caller: &str,
+    headers: &HeaderMap,
+    command: &C,
+    keyed_as: &str,
+) -> ApiResult<serde_json::Value> {
     let mut envelope = Envelope::new(tenant, command)
         .with_traceparent(Some(crate::trace::outgoing()))
         .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
     if let Some(key) = idempotency_key(headers)? {
-        envelope = envelope.with_id(idempotent_id(tenant, caller, C::TYPE, key));
+        envelope = envelope.with_id(idempotent_id(tenant, caller, keyed_as, key));
     }
     let reply = state
         .bus
@@ -94,7 +110,7 @@ pub async fn call_for<C: Command>(
         .decode::<ReplyV1>()
         .map_err(|e| ApiError::internal(&e))?
     {
-        ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
+        ReplyV1::Ok(value) => Ok(value),
         ReplyV1::Error(body) => Err(body.into()),
     }
 }
@@ -177,7 +193,26 @@ async fn create(
         change: None,
         request_type: None,
     };
-    let incident = as_incident(call(&state, &who, &headers, &command).await?)?;
+    // Keyed as `LogIncidentV1` was before the one ticket model: a retry
+    // across the upgrade is answered, not logged again, and a key used on
+    // `/problems` never answers here.
+    let caller = who.actor.id.to_string();
+    let tenant = who.tenant_id;
+    let answer = ask(
+        &state,
+        tenant,
+        &caller,
+        &headers,
+        &command,
+        LogIncidentV1::TYPE,
+    )
+    .await?;
+    // A retry of a request from before the upgrade is answered with the
+    // incident view it was answered with then.
+    let incident = match serde_json::from_value::<TicketV1>(answer.clone()) {
+        Ok(ticket) => as_incident(ticket)?,
+        Err(_) => Json(serde_json::from_value(answer).map_err(|e| ApiError::internal(&e))?),
+    };
     Ok((StatusCode::CREATED, incident))
 }
 

@@ -286,7 +286,11 @@ impl Events {
                         }
                     }
                     "status" if resolves(ticket.kind, &ticket.status) => {
-                        resolved(c, ticket, survey_token.as_deref())
+                        // The ticket as resolved, with the last public
+                        // action the copy knows (snapshots carry none).
+                        let mut shown = ticket.as_ref().clone();
+                        shown.last_action.clone_from(&t.last_action);
+                        resolved(c, &shown, survey_token.as_deref())
                             .await
                             .map_err(HandlerError::retry)?;
                     }
