@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tickets",
         sql: include_str!("../../../migrations/escalation/0003_tickets.sql"),
     },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../../../migrations/escalation/0004_jobs.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.
@@ -98,6 +103,7 @@ impl Escalation {
     ) -> Result<Self, StartError> {
         store.migrate("runtime", runtime::MIGRATIONS).await?;
         store.migrate("escalation", MIGRATIONS).await?;
+        tracker::announce_existing_targets(&store).await?;
         let mut running = Running::new("escalation", &stop);
         let relay = Relay::new(store.clone(), bus.clone());
         let handler = Arc::new(runtime::commands::Answering(Arc::new(commands::Commands {

@@ -245,6 +245,17 @@ pub async fn under(
     rows.iter().map(from_row).collect()
 }
 
+/// Every ticket with a target still open (not met), of every tenant.
+pub async fn open(conn: &mut AnyConnection) -> Result<Vec<Tracked>, StoreError> {
+    let sql = format!(
+        "{SELECT} WHERE response_met_at IS NULL OR resolve_met_at IS NULL ORDER BY ticket_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// What kind of definition [`under`] looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Under {

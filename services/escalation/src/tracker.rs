@@ -333,6 +333,43 @@ async fn announce_targets<'d>(
     Ok(!events.is_empty())
 }
 
+/// The job that announces, once per store, the targets of the tickets
+/// escalation followed before it announced each change.
+const ANNOUNCE_JOB: &str = "announce-existing-targets";
+
+/// Announces the due times of every ticket with a target still open, once
+/// per store: the services that keep a copy (notification) learn those of
+/// tickets followed before escalation announced targets. Several replicas
+/// starting at once do it once (the job's row is taken first). How many it
+/// announced.
+pub async fn announce_existing_targets(store: &Store) -> Result<usize, StoreError> {
+    let mut tx = store.begin().await?;
+    let taken = sqlx::query(
+        "INSERT INTO escalation_jobs (name, done_at) VALUES ($1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(ANNOUNCE_JOB)
+    .bind(runtime::store::micros(runtime::store::now()))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if taken == 0 {
+        return Ok(0);
+    }
+    let open = tickets::open(&mut tx).await?;
+    let mut defs = HashMap::new();
+    for t in &open {
+        if let std::collections::hash_map::Entry::Vacant(e) = defs.entry(t.tenant_id) {
+            e.insert(definitions::load_for_engine(&mut tx, t.tenant_id).await?);
+        }
+    }
+    // None was announced: every one is new to the copy.
+    let before = HashMap::new();
+    let announced = announce_targets(&mut tx, open.iter(), &before, |t| defs.get(&t)).await?;
+    tx.commit().await?;
+    Ok(if announced { open.len() } else { 0 })
+}
+
 /// A calendar or SLA (`under`, `id`) of `tenant` was replaced in `tx`, and
 /// `old` is what the tenant's definitions were before: the open tickets
 /// under it are recomputed at `at` (what they used counted in the old

@@ -795,7 +795,50 @@ async fn the_firer_and_the_tracker_on_the_same_tickets_lose_nothing(backend: Bac
     }
 }
 
+/// The targets of the tickets a store followed before escalation announced
+/// them are announced once, whatever the number of starts.
+async fn the_targets_that_were_are_announced_once(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(60, vec![]),
+        resolve: target(600, vec![]),
+    }];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    happen(&store, tenant, Uuid::now_v7(), t0(), logged("INC-000001")).await;
+    // A store from before: its tickets' targets were never announced.
+    sqlx::query("DELETE FROM outbox")
+        .execute(store.pool())
+        .await
+        .expect("outbox emptied");
+    let announced = tracker::announce_existing_targets(&store)
+        .await
+        .expect("announced");
+    assert_eq!(announced, 1);
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT envelope FROM outbox WHERE routing_key = 'escalation.ticket.targets'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("outbox");
+    assert_eq!(rows.len(), 1);
+    let env: Envelope = serde_json::from_str(&rows[0]).expect("envelope");
+    let targets: TicketTargetsV1 = env.decode().expect("targets");
+    assert_eq!(targets.reference, "INC-000001");
+    assert_eq!(
+        targets.resolve_due,
+        Some(escalation::now::to_time(t0() + 10.hours()))
+    );
+    assert_eq!(
+        tracker::announce_existing_targets(&store)
+            .await
+            .expect("again"),
+        0
+    );
+}
+
 runtime::on_both_stores!(
+    the_targets_that_were_are_announced_once,
     a_replaced_sla_moves_the_timepoints_of_open_tickets,
     the_firer_and_the_tracker_on_the_same_tickets_lose_nothing,
     a_replaced_calendar_recomputes_open_tickets,
