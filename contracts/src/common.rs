@@ -5,8 +5,13 @@ use uuid::Uuid;
 
 use crate::Message;
 
-/// What a principal may do. Customers see only their own tickets and public
-/// actions; integrations act for another system (a supplier, a monitor).
+/// What a token may do. `admin`: everything. `agent`, `integration`
+/// (another system: a supplier, a monitor, the mail gateway): tickets,
+/// reports, and reading the directory, the service levels and the email
+/// settings and templates; `integration` also hands in received email.
+/// `customer`: logging incidents and service requests, their own incidents
+/// and service requests and the public actions and attachments on them,
+/// their surveys, and reading the knowledge base; no problems or changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -38,12 +43,16 @@ impl Role {
     }
 }
 
-/// Who did something, or who is looking. For a customer, `id` is the
-/// customer's id, which is what scopes what they may see.
+/// Who did something.
+// Or who is looking: for a customer, `id` is the customer's id, which is
+// what scopes what they may see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Actor {
     pub role: Role,
+    /// The agent's or customer's id for those roles; for admin and
+    /// integration tokens, an id of their own; for a supplier's updates
+    /// over the queue (role `integration`), the supplier's id.
     pub id: Uuid,
     pub name: String,
 }

@@ -9,11 +9,14 @@ use uuid::Uuid;
 use crate::Actor;
 use crate::ticket::TicketKind;
 
-/// The tenant's export template (HTML with `{{placeholders}}`).
+/// The template tickets are exported through.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct KbTemplateV1 {
+    /// HTML with placeholders (see the tag's description).
     pub template: String,
-    /// True while the tenant has not set its own.
+    /// True while the tenant has no template of its own and the default is
+    /// used.
     pub is_default: bool,
 }
 
@@ -54,24 +57,33 @@ pub struct PublishArticleV1 {
     pub title: Option<String>,
 }
 
+/// An article of the knowledge base: a ticket's export, published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArticleV1 {
+    /// The article's id; publishing the ticket again keeps it.
     pub id: Uuid,
+    /// The reference of the ticket it was published from.
     pub reference: String,
     pub title: String,
+    /// The ticket's export as it was when published: a whole HTML page.
     pub html: String,
     pub published_by: Actor,
+    /// When it was last published.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::Timestamp"))]
     pub published_at: OffsetDateTime,
 }
 
-/// An article in a list: everything but its body.
+/// An article in a list: all but its HTML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArticleSummaryV1 {
     pub id: Uuid,
     pub reference: String,
     pub title: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::Timestamp"))]
     pub published_at: OffsetDateTime,
 }
 

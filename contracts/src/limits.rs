@@ -5,6 +5,8 @@
 pub const MAX_SUMMARY: usize = 200;
 /// Longest text (a description, an action, a resolution).
 pub const MAX_TEXT: usize = 100_000;
+/// Longest knowledge-base template, in bytes.
+pub const MAX_TEMPLATE: usize = 100_000;
 /// Longest comment on a satisfaction survey.
 pub const MAX_COMMENT: usize = 2_000;
 

@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::auth::{self, Admin, Principal, Staff, TokenFor};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params, Path};
-use crate::openapi::declared::{Declare, MailboxSchema, RoleSchema};
+use crate::openapi::declared::{Declare, MailboxSchema};
 use crate::openapi::{
     AGENTS, COMPANIES, CUSTOMERS, TEAMS, TOKENS, admin_only, bad_body, bad_query, database_down,
     internal, not_found, not_json, staff_only, too_large, unauthorized,
@@ -939,7 +939,6 @@ async fn get_agent(
 #[schemars(transform = token_rules)]
 struct NewToken {
     /// The role the token acts in.
-    #[schemars(with = "RoleSchema")]
     role: Role,
     /// Required for an `agent` token, and only for one: the agent it acts
     /// as (one of the tenant's).
@@ -996,7 +995,6 @@ fn token_rules(schema: &mut schemars::Schema) {
 struct IssuedToken {
     /// The token's id.
     id: Uuid,
-    #[schemars(with = "RoleSchema")]
     role: Role,
     /// Send as `Authorization: Bearer <token>`. Shown only now: the desk
     /// keeps only its SHA-256 digest.

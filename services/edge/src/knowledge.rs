@@ -6,14 +6,23 @@
 //! HTML goes out as a download or, for an article's page, under a CSP that
 //! runs no script and loads nothing: the template is the tenant's own, and
 //! the values in it are escaped by ticketing.
+//!
+//! The articles and the template are documented with their routes; the
+//! export and the publication (one per kind of ticket) are still written in
+//! [`crate::openapi`].
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use contracts::Page;
 use contracts::knowledge::*;
+use contracts::limits::{MAX_SUMMARY, MAX_TEMPLATE};
+use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,15 +32,34 @@ use crate::directory::PageParams;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
+use crate::openapi::declared::Declare;
+use crate::openapi::{
+    KNOWLEDGE_BASE, admin_only, bad_body, bad_query, html as html_answer, internal, not_found,
+    not_json, staff_only, ticketing_down, too_large, unauthorized,
+};
 use crate::served::served;
 use crate::tickets::Kind;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/kb/articles", get(list))
-        .route("/kb/articles/{id}", get(read).delete(withdraw))
-        .route("/kb/articles/{id}/html", get(page))
-        .route("/kb/template", get(template).put(set_template))
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/kb/articles", get_with(list, list_docs))
+        .api_route(
+            "/kb/articles/{id}",
+            get_with(read, read_docs).delete_with(withdraw, withdraw_docs),
+        )
+        .api_route("/kb/articles/{id}/html", get_with(page, page_docs))
+        .api_route(
+            "/kb/template",
+            get_with(template, template_docs).put_with(set_template, set_template_docs),
+        )
+}
+
+/// An article's id, as a path parameter.
+const ARTICLE_ID: &str = "The article's id; a value that is not a UUID answers 404.";
+
+/// An article that is not there.
+fn missing() -> (u16, String) {
+    not_found("no such article in the tenant (an id that is not a UUID answers this too).")
 }
 
 /// HTML that runs nothing and loads nothing but its own inline style; a
@@ -90,15 +118,40 @@ pub async fn publish(
     ))
 }
 
-#[derive(Deserialize)]
+/// The list's filter and page.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct ListQuery {
+    /// Only articles whose title contains this text, in any case.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY))]
     q: Option<String>,
+    /// The most items the page holds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
     #[serde(default)]
     cursor: Option<Uuid>,
+}
+
+fn list_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "listArticles",
+        KNOWLEDGE_BASE,
+        "List articles",
+        "One page of the tenant's articles, newest first by when each was first published \
+         (publishing again keeps an article's place). Any token.",
+    )
+    .traced()
+    .response_with::<200, Json<Page<ArticleSummaryV1>>, _>(|r| r.description("One page."))
+    .fails(vec![
+        bad_query(),
+        unauthorized(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 async fn list(
@@ -147,6 +200,24 @@ async fn read(
     Ok(Json(article(&state, &who, &headers, &id).await?))
 }
 
+fn read_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getArticle",
+        KNOWLEDGE_BASE,
+        "Get an article",
+        "An article with its HTML. Any token.",
+    )
+    .path_param("id", ARTICLE_ID)
+    .traced()
+    .response_with::<200, Json<ArticleV1>, _>(|r| r.description("Found."))
+    .fails(vec![
+        unauthorized(),
+        missing(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 /// The article as a page to read.
 async fn page(
     State(state): State<AppState>,
@@ -155,6 +226,30 @@ async fn page(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     Ok(html(article(&state, &who, &headers, &id).await?.html, None))
+}
+
+fn page_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getArticlePage",
+        KNOWLEDGE_BASE,
+        "Show an article",
+        "The article's HTML as a page to show. Any token.",
+    )
+    .path_param("id", ARTICLE_ID)
+    .traced()
+    .answers(
+        200,
+        html_answer(&format!(
+            "The article's page, served as {}.",
+            crate::openapi::HTML_POLICY
+        )),
+    )
+    .fails(vec![
+        unauthorized(),
+        missing(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 async fn withdraw(
@@ -170,6 +265,26 @@ async fn withdraw(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn withdraw_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "withdrawArticle",
+        KNOWLEDGE_BASE,
+        "Withdraw an article",
+        "Removes the article from the knowledge base; its ticket stays, and may be published again \
+         (as a new article). Admin, agent and integration tokens.",
+    )
+    .path_param("id", ARTICLE_ID)
+    .traced()
+    .response_with::<200, Json<ArticleV1>, _>(|r| r.description("The article withdrawn."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        missing(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 async fn template(
     State(state): State<AppState>,
     Staff(who): Staff,
@@ -181,12 +296,40 @@ async fn template(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+fn template_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getKbTemplate",
+        KNOWLEDGE_BASE,
+        "Get the knowledge base template",
+        "The template tickets are exported through: the tenant's own, or the default while it has \
+         none. Admin, agent and integration tokens.",
+    )
+    .traced()
+    .response_with::<200, Json<KbTemplateV1>, _>(|r| r.description("The template."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// A template for the tenant.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "KbTemplateInput", transform = template_required)]
 struct TemplateInput {
-    /// Required; `null` goes back to the default.
+    /// The tenant's template (no NUL, and no more bytes than `maxLength`),
+    /// or null to go back to the default.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_TEMPLATE))]
     template: Option<Option<String>>,
+}
+
+/// `template` may be null but not left out: the handler refuses a body
+/// without it.
+fn template_required(schema: &mut schemars::Schema) {
+    schema.insert("required".into(), serde_json::json!(["template"]));
 }
 
 async fn set_template(
@@ -203,4 +346,30 @@ async fn set_template(
         template,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+fn set_template_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "setKbTemplate",
+        KNOWLEDGE_BASE,
+        "Set the knowledge base template",
+        "Sets the tenant's template, or with `template: null` goes back to the default. Articles \
+         already published keep their HTML until published again. Admin tokens only.",
+    )
+    .traced()
+    .response_with::<200, Json<KbTemplateV1>, _>(|r| r.description("The template now."))
+    .fails(vec![
+        bad_body(&format!(
+            "`template` must be at most {MAX_TEMPLATE} bytes without NUL, and a template: every `{{{{` \
+             closed by `}}}}`, only known placeholders, each where it belongs, and each section \
+             (`{{{{#actions}}}}`, `{{{{#fields}}}}`) closed by its own end, not nested; \
+             `details.fields.template` says what is wrong."
+        )),
+        unauthorized(),
+        admin_only(),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
 }

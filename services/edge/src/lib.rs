@@ -146,7 +146,6 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
         .merge(tickets::routes())
         .merge(reports::routes())
-        .merge(knowledge::routes())
         .merge(attachments::routes())
         // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))

@@ -14,6 +14,7 @@
 
 use contracts::incident::ActionV1;
 use contracts::knowledge::*;
+use contracts::limits::MAX_TEMPLATE;
 use contracts::ticket::{TicketKind, TicketV1};
 use contracts::{Actor, Envelope, Page, Role};
 use runtime::paging::Paging;
@@ -28,8 +29,6 @@ use crate::error::{Error, Result};
 use crate::incidents;
 use crate::tickets::{self, json_col};
 use crate::validate::{MAX_SUMMARY, check_text};
-
-const MAX_TEMPLATE: usize = 100_000;
 
 pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
 <html lang="en">

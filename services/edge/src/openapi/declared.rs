@@ -98,10 +98,6 @@ macro_rules! written {
 }
 
 written!(
-    /// `Role`, with what each role may do.
-    RoleSchema = "Role"
-);
-written!(
     /// `Mailbox`: an address and the name shown beside it.
     MailboxSchema = "Mailbox"
 );
@@ -127,6 +123,8 @@ pub trait Declare: Sized {
     fn param(self, parameter: Value) -> Self;
     /// Needs no token (`security: []`): what it takes is its credential.
     fn public(self) -> Self;
+    /// An answer that is not JSON (`response` made by the building blocks).
+    fn answers(self, status: u16, response: Value) -> Self;
     /// The `traceparent` header it continues a trace from.
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
@@ -174,6 +172,18 @@ impl Declare for TransformOperation<'_> {
         self
     }
 
+    fn answers(mut self, status: u16, response: Value) -> Self {
+        let response: Response = typed(response);
+        let responses = self
+            .inner_mut()
+            .responses
+            .get_or_insert_with(Default::default);
+        responses
+            .responses
+            .insert(StatusCode::Code(status), ReferenceOr::Item(response));
+        self
+    }
+
     fn traced(self) -> Self {
         parameter(self, super::traceparent())
     }
@@ -200,6 +210,7 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .merge(crate::directory::routes())
         .merge(crate::incidents::routes())
+        .merge(crate::knowledge::routes())
         .merge(crate::suppliers::routes())
 }
 

@@ -8,13 +8,12 @@ use serde_json::{Value, json};
 
 use super::tickets::{TICKETS, Ticket, ticket_id};
 use super::{
-    about, admin_only, answer, answer_as, bad_body, bad_query, closed, component, internal,
-    not_found, not_json, object, operation, page, page_parameters, parameter, query, responses,
-    set, staff_only, tag, text, text_or_null, ticketing_down, timestamp, too_large, traceparent,
-    unauthorized, uuid, with_body, with_parameters,
+    about, answer, answer_as, bad_body, closed, component, internal, not_found, not_json, object,
+    operation, responses, set, staff_only, tag, text_or_null, ticketing_down, too_large,
+    traceparent, unauthorized, with_body, with_parameters,
 };
 
-const KNOWLEDGE_BASE: &str = "Knowledge base";
+pub(crate) const KNOWLEDGE_BASE: &str = "Knowledge base";
 
 /// The template's placeholders for the ticket, and in `{{#actions}}` for
 /// each action (ticketing's `TICKET_FIELDS` and `ACTION_FIELDS`).
@@ -34,11 +33,8 @@ const TICKET_PLACEHOLDERS: [&str; 11] = [
 const ACTION_PLACEHOLDERS: [&str; 4] = ["text", "kind", "author", "created_at"];
 const FIELD_PLACEHOLDERS: [&str; 2] = ["label", "value"];
 
-/// The longest template, in bytes.
-const MAX_TEMPLATE: u32 = 100_000;
-
 /// How the HTML goes out.
-const HTML_POLICY: &str = "`text/html; charset=utf-8` under `Content-Security-Policy: default-src 'none'; \
+pub(crate) const HTML_POLICY: &str = "`text/html; charset=utf-8` under `Content-Security-Policy: default-src 'none'; \
      style-src 'unsafe-inline'; sandbox` (no script runs and nothing loads but inline style) and \
      `X-Content-Type-Options: nosniff`";
 
@@ -80,70 +76,6 @@ pub(super) fn tags() -> Vec<Value> {
 // ---- schemas ----
 
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
-    let article = object(
-        &[
-            "id",
-            "reference",
-            "title",
-            "html",
-            "published_by",
-            "published_at",
-        ],
-        vec![
-            (
-                "id",
-                about(
-                    uuid(),
-                    "The article's id; publishing the ticket again keeps it.",
-                ),
-            ),
-            (
-                "reference",
-                about(text(), "The reference of the ticket it was published from."),
-            ),
-            ("title", text()),
-            (
-                "html",
-                about(
-                    text(),
-                    "The ticket's export as it was when published: a whole HTML page.",
-                ),
-            ),
-            ("published_by", component("Actor")),
-            (
-                "published_at",
-                about(timestamp(), "When it was last published. RFC 3339."),
-            ),
-        ],
-    );
-    let summary = object(
-        &["id", "reference", "title", "published_at"],
-        vec![
-            ("id", uuid()),
-            ("reference", text()),
-            ("title", text()),
-            ("published_at", timestamp()),
-        ],
-    );
-    let template = object(
-        &["template", "is_default"],
-        vec![
-            (
-                "template",
-                about(
-                    text(),
-                    "HTML with placeholders (see the tag's description).",
-                ),
-            ),
-            (
-                "is_default",
-                about(
-                    json!({ "type": "boolean" }),
-                    "True while the tenant has no template of its own and the default is used.",
-                ),
-            ),
-        ],
-    );
     let new_article = object(
         &[],
         vec![(
@@ -155,54 +87,13 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
             ),
         )],
     );
-    let template_input = object(
-        &["template"],
-        vec![(
-            "template",
-            about(
-                text_or_null(),
-                &format!(
-                    "The tenant's template (at most {MAX_TEMPLATE} bytes, no NUL), or null to go back to \
-                     the default."
-                ),
-            ),
-        )],
-    );
-    vec![
-        (
-            "ArticleV1",
-            about(
-                article,
-                "An article of the knowledge base: a ticket's export, published.",
-            ),
+    vec![(
+        "NewArticle",
+        about(
+            closed(new_article),
+            "A ticket's export to publish: `{}` to title it by the ticket's summary.",
         ),
-        (
-            "ArticleSummaryV1",
-            about(summary, "An article in a list: all but its HTML."),
-        ),
-        (
-            "ArticlePage",
-            page(
-                "ArticleSummaryV1",
-                "articles, newest first (by first publication)",
-            ),
-        ),
-        (
-            "KbTemplateV1",
-            about(template, "The template tickets are exported through."),
-        ),
-        (
-            "NewArticle",
-            about(
-                closed(new_article),
-                "A ticket's export to publish: `{}` to title it by the ticket's summary.",
-            ),
-        ),
-        (
-            "KbTemplateInput",
-            about(closed(template_input), "A template for the tenant."),
-        ),
-    ]
+    )]
 }
 
 // ---- paths ----
@@ -212,13 +103,11 @@ pub(super) fn paths() -> Vec<(String, Value)> {
     for t in &TICKETS {
         all.extend(ticket_paths(t));
     }
-    all.extend(article_paths());
-    all.extend(template_paths());
     all
 }
 
 /// An HTML answer.
-fn html(description: &str) -> Value {
+pub(crate) fn html(description: &str) -> Value {
     answer_as(
         description,
         "text/html; charset=utf-8",
@@ -298,142 +187,4 @@ fn ticket_paths(t: &Ticket) -> Vec<(String, Value)> {
             }),
         ),
     ]
-}
-
-fn article_paths() -> Vec<(String, Value)> {
-    let missing =
-        || not_found("no such article in the tenant (an id that is not a UUID answers this too).");
-    let mut filters = vec![query(
-        "q",
-        text(),
-        "Only articles whose title contains this text, in any case (at most 200 characters).",
-    )];
-    filters.extend(page_parameters());
-    filters.push(traceparent());
-    let list = operation(
-        "listArticles",
-        KNOWLEDGE_BASE,
-        "List articles",
-        "One page of the tenant's articles, newest first by when each was first published (publishing \
-         again keeps an article's place). Any token.",
-        responses(
-            vec![(200, answer("One page.", component("ArticlePage")))],
-            vec![bad_query(), unauthorized(), internal(), ticketing_down()],
-        ),
-    );
-    let get = operation(
-        "getArticle",
-        KNOWLEDGE_BASE,
-        "Get an article",
-        "An article with its HTML. Any token.",
-        responses(
-            vec![(200, answer("Found.", component("ArticleV1")))],
-            vec![unauthorized(), missing(), internal(), ticketing_down()],
-        ),
-    );
-    let show = operation(
-        "getArticlePage",
-        KNOWLEDGE_BASE,
-        "Show an article",
-        "The article's HTML as a page to show. Any token.",
-        responses(
-            vec![(
-                200,
-                html(&format!("The article's page, served as {HTML_POLICY}.")),
-            )],
-            vec![unauthorized(), missing(), internal(), ticketing_down()],
-        ),
-    );
-    let withdraw = operation(
-        "withdrawArticle",
-        KNOWLEDGE_BASE,
-        "Withdraw an article",
-        "Removes the article from the knowledge base; its ticket stays, and may be published again (as a \
-         new article). Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer("The article withdrawn.", component("ArticleV1")),
-            )],
-            vec![
-                unauthorized(),
-                staff_only(),
-                missing(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let id = || {
-        parameter(
-            "id",
-            "path",
-            true,
-            uuid(),
-            "The article's id; a value that is not a UUID answers 404.",
-        )
-    };
-    vec![
-        (
-            "/api/v1/kb/articles".to_owned(),
-            json!({ "get": with_parameters(list, filters) }),
-        ),
-        (
-            "/api/v1/kb/articles/{id}".to_owned(),
-            json!({
-                "get": with_parameters(get, vec![id(), traceparent()]),
-                "delete": with_parameters(withdraw, vec![id(), traceparent()]),
-            }),
-        ),
-        (
-            "/api/v1/kb/articles/{id}/html".to_owned(),
-            json!({ "get": with_parameters(show, vec![id(), traceparent()]) }),
-        ),
-    ]
-}
-
-fn template_paths() -> Vec<(String, Value)> {
-    let get = operation(
-        "getKbTemplate",
-        KNOWLEDGE_BASE,
-        "Get the knowledge base template",
-        "The template tickets are exported through: the tenant's own, or the default while it has none. \
-         Admin, agent and integration tokens.",
-        responses(
-            vec![(200, answer("The template.", component("KbTemplateV1")))],
-            vec![unauthorized(), staff_only(), internal(), ticketing_down()],
-        ),
-    );
-    let put = operation(
-        "setKbTemplate",
-        KNOWLEDGE_BASE,
-        "Set the knowledge base template",
-        "Sets the tenant's template, or with `template: null` goes back to the default. Articles already \
-         published keep their HTML until published again. Admin tokens only.",
-        responses(
-            vec![(200, answer("The template now.", component("KbTemplateV1")))],
-            vec![
-                bad_body(&format!(
-                    "`template` must be at most {MAX_TEMPLATE} bytes without NUL, and a template: every \
-                     `{{{{` closed by `}}}}`, only known placeholders, each where it belongs, and \
-                     each section (`{{{{#actions}}}}`, `{{{{#fields}}}}`) closed by its own end, not nested; \
-                     `details.fields.template` \
-                     says what is wrong."
-                )),
-                unauthorized(),
-                admin_only(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    vec![(
-        "/api/v1/kb/template".to_owned(),
-        json!({
-            "get": with_parameters(get, vec![traceparent()]),
-            "put": with_parameters(with_body(put, "KbTemplateInput"), vec![traceparent()]),
-        }),
-    )]
 }

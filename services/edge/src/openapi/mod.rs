@@ -48,6 +48,7 @@ use axum::Json;
 use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
+pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 
@@ -334,36 +335,9 @@ fn schemas() -> Value {
     Value::Object(all)
 }
 
+/// `Role` and `Actor` come from their types ([`declared`]).
 fn common_schemas() -> Vec<(&'static str, Value)> {
-    let role = json!({ "type": "string", "enum": ["admin", "agent", "customer", "integration"] });
-    let role = about(
-        role,
-        "What a token may do. `admin`: everything. `agent`, `integration` (another system: a supplier, \
-         a monitor, the mail gateway): tickets, reports, and reading the directory, the service levels \
-         and the email settings and templates; `integration` also hands in received email. \
-         `customer`: logging incidents and service requests, their own incidents and service requests and the public actions and \
-         attachments on them, their surveys, and reading the knowledge base; no problems or changes.",
-    );
-    let actor = object(
-        &["role", "id", "name"],
-        vec![
-            ("role", component("Role")),
-            (
-                "id",
-                about(
-                    uuid(),
-                    "The agent's or customer's id for those roles; for admin and integration tokens, an id of their \
-                     own; for a supplier's updates over the queue (role `integration`), the supplier's id.",
-                ),
-            ),
-            ("name", text()),
-        ],
-    );
-    vec![
-        ("Error", error_schema()),
-        ("Role", role),
-        ("Actor", about(actor, "Who did something.")),
-    ]
+    vec![("Error", error_schema())]
 }
 
 fn error_schema() -> Value {
