@@ -17,7 +17,10 @@
 //!   compliance, breaches).
 //! - [`tickets`], [`track`], [`tracker`]: the copy of each ticket it
 //!   follows, how ticketing's events move its clocks, and the consumer that
-//!   hands them to its group-commit writer (`runtime::writer`).
+//!   hands them to its group-commit writer (`runtime::writer`) and
+//!   announces a ticket's due times when they move (`TicketTargetsV1`, for
+//!   the services that keep a copy; those of the tickets followed before,
+//!   once at start).
 //! - [`firing`]: the loop that fires due timers and announces them.
 //! - [`now`]: the present, injectable so tests drive time.
 
