@@ -475,13 +475,26 @@ pub struct SlaBreachedV1 {
     pub due_at: OffsetDateTime,
 }
 
-/// When a ticket's targets fall due now: announced whenever they move
-/// (the ticket was logged, paused, resumed, recomputed, or a target was
-/// met), so a service that shows them (notification's emails) keeps a copy
-/// instead of asking. `None`: the target has no due time now (met, paused,
-/// or no SLA applies).
+/// When tickets' targets fall due now, for tickets of one tenant whose due
+/// times moved together (the ticket was logged, paused, resumed,
+/// recomputed, or a target was met): announced so that a service that
+/// shows them (notification's emails) keeps a copy instead of asking. One
+/// event carries the tickets of one commit group, at most
+/// [`TicketTargetsV1::MAX`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketTargetsV1 {
+    pub tickets: Vec<TargetsOfTicket>,
+}
+
+impl TicketTargetsV1 {
+    /// The most tickets one event carries.
+    pub const MAX: usize = 500;
+}
+
+/// One ticket's targets in a [`TicketTargetsV1`]. `None`: the target has
+/// no due time now (met, paused, or no SLA applies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetsOfTicket {
     pub ticket_id: Uuid,
     pub reference: String,
     pub kind: String,

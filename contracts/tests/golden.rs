@@ -712,11 +712,13 @@ fn escalation() {
         due_at: datetime!(2026-01-02 11:00:00 UTC),
     });
     check(&contracts::escalation::TicketTargetsV1 {
-        ticket_id: id(10),
-        reference: "INC-000042".into(),
-        kind: "incident".into(),
-        response_due: None,
-        resolve_due: Some(datetime!(2026-01-02 17:00:00 UTC)),
+        tickets: vec![contracts::escalation::TargetsOfTicket {
+            ticket_id: id(10),
+            reference: "INC-000042".into(),
+            kind: "incident".into(),
+            response_due: None,
+            resolve_due: Some(datetime!(2026-01-02 17:00:00 UTC)),
+        }],
     });
 }
 

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contracts::escalation::TicketTargetsV1;
+use contracts::escalation::{TargetsOfTicket, TicketTargetsV1};
 use contracts::incident::{
     IncidentActionAddedV1, IncidentAssignedV1, IncidentLoggedV1, IncidentStatusChangedV1,
 };
@@ -312,21 +312,38 @@ async fn announce_targets<'d>(
     before: &HashMap<Uuid, Due>,
     defs: impl Fn(Uuid) -> Option<&'d Defs>,
 ) -> Result<bool, StoreError> {
-    let events: Vec<Outgoing> = tickets
-        .filter_map(|t| {
-            let now = due_times(t, defs(t.tenant_id)?);
-            (before.get(&t.ticket_id) != Some(&now)).then(|| {
-                Outgoing::event::<TicketTargetsV1>(Envelope::new(
-                    t.tenant_id,
-                    &TicketTargetsV1 {
-                        ticket_id: t.ticket_id,
-                        reference: t.reference.clone(),
-                        kind: t.kind.clone(),
-                        response_due: now.0.map(crate::now::to_time),
-                        resolve_due: now.1.map(crate::now::to_time),
-                    },
-                ))
-            })
+    // One event per tenant (and per MAX tickets): one outbox row for a
+    // commit group's tickets, not one each.
+    let mut by_tenant: HashMap<Uuid, Vec<TargetsOfTicket>> = HashMap::new();
+    for t in tickets {
+        let Some(d) = defs(t.tenant_id) else { continue };
+        let now = due_times(t, d);
+        if before.get(&t.ticket_id) == Some(&now) {
+            continue;
+        }
+        by_tenant
+            .entry(t.tenant_id)
+            .or_default()
+            .push(TargetsOfTicket {
+                ticket_id: t.ticket_id,
+                reference: t.reference.clone(),
+                kind: t.kind.clone(),
+                response_due: now.0.map(crate::now::to_time),
+                resolve_due: now.1.map(crate::now::to_time),
+            });
+    }
+    let events: Vec<Outgoing> = by_tenant
+        .into_iter()
+        .flat_map(|(tenant, targets)| {
+            targets
+                .chunks(TicketTargetsV1::MAX)
+                .map(|chunk| {
+                    let event = TicketTargetsV1 {
+                        tickets: chunk.to_vec(),
+                    };
+                    Outgoing::event::<TicketTargetsV1>(Envelope::new(tenant, &event))
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     outbox::enqueue(tx, &events).await?;

@@ -824,9 +824,10 @@ async fn the_targets_that_were_are_announced_once(backend: Backend) {
     assert_eq!(rows.len(), 1);
     let env: Envelope = serde_json::from_str(&rows[0]).expect("envelope");
     let targets: TicketTargetsV1 = env.decode().expect("targets");
-    assert_eq!(targets.reference, "INC-000001");
+    assert_eq!(targets.tickets.len(), 1);
+    assert_eq!(targets.tickets[0].reference, "INC-000001");
     assert_eq!(
-        targets.resolve_due,
+        targets.tickets[0].resolve_due,
         Some(escalation::now::to_time(t0() + 10.hours()))
     );
     assert_eq!(

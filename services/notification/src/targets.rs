@@ -11,23 +11,30 @@ use uuid::Uuid;
 /// When a ticket's (response, resolve) targets fall due, as last announced.
 pub type Due = (Option<OffsetDateTime>, Option<OffsetDateTime>);
 
-/// Keeps what `e` announces as the ticket's due times.
+/// Keeps what `e` announces as its tickets' due times.
 pub async fn save(
     conn: &mut AnyConnection,
     tenant: Uuid,
     e: &TicketTargetsV1,
 ) -> Result<(), StoreError> {
+    let rows = e
+        .tickets
+        .iter()
+        .map(|t| {
+            vec![
+                Param::from(tenant.to_string()),
+                Param::from(t.ticket_id.to_string()),
+                Param::from(t.response_due.map(micros)),
+                Param::from(t.resolve_due.map(micros)),
+            ]
+        })
+        .collect();
     upsert_many(
         conn,
         "mail_ticket_targets",
         &["tenant_id", "ticket_id", "response_due", "resolve_due"],
         "tenant_id, ticket_id",
-        vec![vec![
-            Param::from(tenant.to_string()),
-            Param::from(e.ticket_id.to_string()),
-            Param::from(e.response_due.map(micros)),
-            Param::from(e.resolve_due.map(micros)),
-        ]],
+        rows,
     )
     .await?;
     Ok(())
