@@ -360,10 +360,10 @@ fn check_name(value: &str) -> ApiResult<String> {
     if name.is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
     }
-    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_SUMMARY || name.chars().any(char::is_control) {
         return Err(ApiError::field(
             "name",
-            "at most 200 characters, no control characters",
+            format!("at most {MAX_SUMMARY} characters, no control characters"),
         ));
     }
     Ok(name.to_owned())

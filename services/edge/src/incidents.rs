@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, routing::get, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
-use contracts::limits::{MAX_COMMENT, MAX_RATING};
+use contracts::limits::{MAX_COMMENT, MAX_LEVEL, MAX_PRIORITY, MAX_RATING};
 use contracts::ticket::{
     GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
 };
@@ -379,7 +379,10 @@ fn set_priority_matrix_docs(op: TransformOperation) -> TransformOperation {
     )
     .response_with::<200, Json<PriorityMatrixV1>, _>(|r| r.description("The matrix now."))
     .fails(vec![
-        bad_body("impact and urgency 1 to 3, priority 1 to 5, each impact × urgency at most once."),
+        bad_body(&format!(
+            "impact and urgency 1 to {MAX_LEVEL}, priority 1 to {MAX_PRIORITY}, each impact × \
+             urgency at most once."
+        )),
         unauthorized(),
         admin_only(),
         too_large(),
