@@ -20,11 +20,16 @@ use uuid::Uuid;
 use crate::Actor;
 #[cfg(feature = "schema")]
 use crate::limits::{MAX_LEVEL, MAX_PRIORITY, MAX_RATING};
+#[cfg(feature = "schema")]
+use crate::schema::{FieldValuesSchema, Timestamp};
 use crate::ticket::{FieldValues, LogTicketV1, TicketFilter, TicketKind, TicketV1};
 
 /// The queue of the ticketing service's commands.
 pub const TICKETING_QUEUE: &str = "ticketing.commands";
 
+/// Where an incident is. open → in_progress | pending | resolved;
+/// in_progress → pending | resolved; pending → in_progress | resolved;
+/// resolved → closed | open (reopen); closed is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -89,55 +94,74 @@ impl ActionKind {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IncidentV1 {
     pub id: Uuid,
+    /// Per tenant: `INC-000042`.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^INC-[0-9]{6,}$")))]
     pub reference: String,
     pub status: IncidentStatus,
+    /// 1 (highest) to 5.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_PRIORITY)))]
     pub priority: u8,
+    /// 1 (high) to 3 (low); absent if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub impact: Option<u8>,
+    /// 1 (high) to 3 (low); absent if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub urgency: Option<u8>,
     pub summary: String,
     pub description: String,
+    /// The customer affected.
     pub customer_id: Option<Uuid>,
     pub category: Option<String>,
     pub service: Option<String>,
+    /// The agent working it.
     pub assignee_id: Option<Uuid>,
+    /// The team it is with.
     pub team_id: Option<Uuid>,
+    /// How it was resolved.
     pub resolution: Option<String>,
     pub logged_by: Actor,
     #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
-    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub resolved_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
-    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub closed_at: Option<OffsetDateTime>,
     /// Bumped on every change; lets clients detect concurrent edits.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub version: i64,
-    /// When the desk first acted on it (an action by staff).
+    /// When the desk first acted on it: the first action added by an
+    /// admin, agent or integration token; absent until then.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub first_response_at: Option<OffsetDateTime>,
-    /// The supplier it is handed to.
+    /// The supplier it is handed to (see `/api/v1/suppliers`); absent if
+    /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<Uuid>,
-    /// The company of its customer when it was logged.
+    /// The company of its customer when it was logged, from the directory;
+    /// absent if none. SLA rules may go by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<Uuid>,
-    /// The problem this incident is linked to.
+    /// The problem it is linked to; absent if none (see
+    /// `/api/v1/problems/{id}/incidents`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
-    /// Extended data: the tenant's own fields for incidents.
+    /// Extended data: the tenant's own fields for incidents; absent if none
+    /// has a value.
     #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "FieldValuesSchema"))]
     pub fields: FieldValues,
 }
 

@@ -22,3 +22,14 @@ pub const MAX_RATING: u8 = 5;
 /// U+007F to U+009F).
 pub const ONE_LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*\
      [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// One line that may be blank: no control characters.
+pub const ANY_LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// Text of many lines a person typed: something that is not white space,
+/// and no control characters but line breaks and tabs.
+pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
+     [^\\s\\u0000-\\u001F\\u007F-\\u009F]\
+     [^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+/// Text of many lines that may be blank: no control characters but line
+/// breaks and tabs.
+pub const ANY_TEXT_PATTERN: &str =
+    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";

@@ -23,3 +23,23 @@ impl JsonSchema for Timestamp {
         json_schema!({ "type": "string", "format": "date-time", "description": "RFC 3339." })
     }
 }
+
+/// Extended data by field key ([`crate::ticket::FieldValues`]).
+pub struct FieldValuesSchema;
+
+impl JsonSchema for FieldValuesSchema {
+    fn schema_name() -> Cow<'static, str> {
+        "FieldValues".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": { "type": ["string", "number", "null"] },
+            "description": "Extended data by field key. Text, memo, date (`YYYY-MM-DD`) and \
+                choice values are strings, number values numbers. In a body each value must fit \
+                its field (`details.fields` names `fields.<key>`) and null clears it; an answer \
+                leaves out the fields with no value.",
+        })
+    }
+}

@@ -1,22 +1,27 @@
 //! `/api/v1/incidents`: the edge checks who may do what and that referenced
 //! agents, teams and customers exist (it owns the directory), then asks the
-//! ticketing service over the bus. The priority matrix and the
-//! satisfaction surveys are documented with their routes; the rest of
-//! `/incidents` is still written in [`crate::openapi`].
+//! ticketing service over the bus. Its routes are documented where they
+//! are declared; the assignment, status change, actions and history of
+//! an incident are still written in [`crate::openapi`].
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Json, routing::get, routing::post};
+use axum::{Json, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
-use contracts::limits::{MAX_COMMENT, MAX_LEVEL, MAX_PRIORITY, MAX_RATING};
+use contracts::limits::{
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_COMMENT, MAX_LEVEL, MAX_PRIORITY, MAX_RATING,
+    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN,
+};
+use contracts::schema::FieldValuesSchema;
 use contracts::ticket::{
     GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
 };
 use contracts::{Command, Envelope, Message, Page};
+use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -29,16 +34,22 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Path};
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, SATISFACTION, admin_only, bad_body, incident_id, internal, not_found, not_json,
-    staff_only, ticketing_down, too_large, unauthorized,
+    FIELD_FILTERS, INCIDENTS, SATISFACTION, admin_only, bad_body, incident_id, incident_missing,
+    internal, not_found, not_json, staff_only, ticketing_down, too_large, unauthorized,
 };
 
 pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
-        .route("/incidents", get(list).post(create))
-        .route(
+        .api_route(
+            "/incidents",
+            get_with(list, list_docs).post_with(create, create_docs),
+        )
+        .api_route(
             "/incidents/{id}",
-            get(read).patch(crate::tickets::edit_incident),
+            get_with(read, read_docs).patch_with(
+                crate::tickets::edit_incident,
+                crate::tickets::edit_incident_docs,
+            ),
         )
         .route(
             "/incidents/{id}/assign",
@@ -147,26 +158,75 @@ fn idempotent_id(tenant: Uuid, caller: &str, command: &str, key: &str) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-#[derive(Deserialize)]
+/// An incident to log.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewIncident {
+    /// Not blank; stored trimmed.
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     summary: String,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: String,
+    /// 1 (highest) to 5. Required unless both `impact` and `urgency` are
+    /// given; wins over them.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
+    /// 1 (high) to 3 (low). With `urgency` and no `priority`, the priority
+    /// comes from the tenant's priority matrix.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LEVEL))]
     impact: Option<u8>,
+    /// 1 (high) to 3 (low). With `impact` and no `priority`, the priority
+    /// comes from the tenant's priority matrix.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LEVEL))]
     urgency: Option<u8>,
+    /// The customer affected: one of the tenant's. Ignored for a customer
+    /// token, whose incidents are always their own.
     #[serde(default)]
     customer_id: Option<Uuid>,
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     category: Option<String>,
+    /// The service affected.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     service: Option<String>,
+    /// Extended data, by key: values for the tenant's fields for incidents
+    /// (see `/api/v1/fields/incidents`); required fields must be given.
     #[serde(default)]
+    #[schemars(with = "FieldValuesSchema")]
     fields: contracts::ticket::FieldValues,
+}
+
+fn create_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "createIncident",
+        INCIDENTS,
+        "Log an incident",
+        "Logs an incident; it starts `open` with the tenant's next reference. Any token; a \
+         customer's incident is always their own. Give `priority`, or both `impact` and `urgency` \
+         to take the priority from the tenant's priority matrix.",
+    )
+    .traced()
+    .idempotent()
+    .response_with::<201, Json<IncidentV1>, _>(|r| r.description("Logged."))
+    .fails(vec![
+        bad_body(&format!(
+            "`summary` must not be blank (at most {MAX_SUMMARY} characters); `priority` must be 1 \
+             to {MAX_PRIORITY}, `impact` and `urgency` 1 to {MAX_LEVEL}, and a priority or both \
+             impact and urgency are required; `customer_id` must name one of the tenant's \
+             customers; `fields` must fit the tenant's fields for incidents (`details.fields` \
+             names `fields.<key>`)."
+        )),
+        unauthorized(),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 async fn create(
@@ -216,6 +276,24 @@ async fn create(
     Ok((StatusCode::CREATED, incident))
 }
 
+fn read_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getIncident",
+        INCIDENTS,
+        "Get an incident",
+        "An incident by id or reference. A customer token sees only the customer's own.",
+    )
+    .param(incident_id())
+    .traced()
+    .response_with::<200, Json<IncidentV1>, _>(|r| r.description("Found."))
+    .fails(vec![
+        unauthorized(),
+        incident_missing(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 async fn read(
     State(state): State<AppState>,
     who: Principal,
@@ -230,29 +308,71 @@ async fn read(
     as_incident(call(&state, &who, &headers, &command).await?)
 }
 
-#[derive(Deserialize)]
+/// The list's filters and page; `field.<key>` filters besides.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct ListQuery {
+    /// Only incidents in this status.
     #[serde(default)]
     status: Option<IncidentStatus>,
+    /// Only incidents of this priority.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
+    /// Only incidents assigned to this agent.
     #[serde(default)]
     assignee_id: Option<Uuid>,
+    /// Only incidents with this team.
     #[serde(default)]
     team_id: Option<Uuid>,
+    /// Only this customer's incidents. Ignored for customer tokens, which
+    /// see only their own.
     #[serde(default)]
     customer_id: Option<Uuid>,
-    /// Text in the summary.
+    /// Only incidents whose summary contains this text, in any case.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     q: Option<String>,
-    /// Incidents linked to this problem (id or reference).
+    /// Only incidents linked to this problem: its id or reference
+    /// (`PRB-000042`). Admin, agent and integration tokens: to a customer
+    /// token no problem exists, so this answers 400.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     problem: Option<String>,
+    /// The most items the page holds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
     #[serde(default)]
     cursor: Option<Uuid>,
+}
+
+fn list_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "listIncidents",
+        INCIDENTS,
+        "List incidents",
+        &format!(
+            "One page of the tenant's incidents, newest first, filtered. A customer token sees only \
+             the customer's own. {FIELD_FILTERS}"
+        ),
+    )
+    .traced()
+    .response_with::<200, Json<Page<IncidentV1>>, _>(|r| r.description("One page."))
+    .fails(vec![
+        (
+            400,
+            "`validation_failed`: a query parameter is malformed, out of range or unknown, or \
+             `problem` names no problem of the tenant's (for a customer token, any problem); \
+             `details.fields` names it."
+                .to_owned(),
+        ),
+        unauthorized(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 async fn list(
@@ -261,8 +381,11 @@ async fn list(
     headers: HeaderMap,
     Filters(q, fields): Filters<ListQuery>,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
-    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
-        return Err(ApiError::field("priority", "must be 1 to 5"));
+    if q.priority.is_some_and(|p| !(1..=MAX_PRIORITY).contains(&p)) {
+        return Err(ApiError::field(
+            "priority",
+            format!("must be 1 to {MAX_PRIORITY}"),
+        ));
     }
     let limit = PageParams {
         limit: q.limit,

@@ -5,33 +5,63 @@
 //! and converts; a field added to the contract fails to compile here until
 //! it is added to the mirror.
 
+use contracts::limits::{
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN,
+};
+use contracts::schema::FieldValuesSchema;
 use contracts::ticket::{
     ApprovalRule, ChangePlanV1, FieldDefV1, FieldType, FieldValues, Risk, TicketChangesV1,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// [`TicketChangesV1`] as `PATCH` bodies take it.
-#[derive(Deserialize)]
+///
+/// An edit of a ticket of any kind: a field left out is unchanged, and null
+/// clears an optional one. An edit that changes nothing answers the ticket
+/// as it is.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "TicketChangesV1")]
 pub struct TicketChanges {
+    /// Not blank; stored trimmed.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     summary: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: Option<String>,
+    /// 1 (highest) to 5.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
+    /// Null clears it.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     category: Option<Option<String>>,
+    /// Null clears it.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     service: Option<Option<String>>,
+    /// Extended data to set, by key; null clears a field; fields left out
+    /// keep their values.
     #[serde(default)]
+    #[schemars(with = "FieldValuesSchema")]
     fields: FieldValues,
+    /// Problems only: the fault behind the problem; null or blank clears
+    /// it. A problem needs one to become a known error.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     root_cause: Option<Option<String>>,
+    /// Problems only: how to work around the fault; null or blank clears
+    /// it, and unflags it unless `workaround_flagged` is given.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     workaround: Option<Option<String>>,
+    /// Problems only: the workaround is usable and may be applied to the
+    /// linked incidents. Needs a workaround.
     #[serde(default)]
     workaround_flagged: Option<bool>,
 }

@@ -6,6 +6,7 @@
 //! Which kind a route is for comes from its path ([`Kind`]), so one handler
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
+use aide::transform::TransformOperation;
 use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -26,6 +27,11 @@ use crate::extract::{Body, Filters, Params, Path};
 use crate::incidents::{as_incident, call};
 use crate::inputs;
 use crate::knowledge;
+use crate::openapi::declared::Declare;
+use crate::openapi::{
+    INCIDENTS, bad_body, edit_rules, internal, not_json, staff_only, ticket_id, ticket_missing,
+    ticketing_down, too_large, unauthorized,
+};
 
 /// The path segment of each kind: `/api/v1/<segment>`.
 pub fn segment(kind: TicketKind) -> &'static str {
@@ -279,6 +285,36 @@ async fn edit(
     Ok(Json(
         update(&state, kind, &who, &headers, id, changes.into()).await?,
     ))
+}
+
+pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Incident;
+    op.about(
+        "updateIncident",
+        INCIDENTS,
+        "Edit an incident",
+        "Changes what is given: summary, description, priority, category, service and extended \
+         data (see `TicketChangesV1`). Admin, agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<IncidentV1>, _>(|r| r.description("The incident as edited."))
+    .fails(vec![
+        bad_body(&edit_rules(kind)),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        (
+            409,
+            "`invalid_transition`: the incident is closed; `details.status` and \
+             `details.allowed` say so."
+                .to_owned(),
+        ),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 /// `PATCH /incidents/{id}`: the same edit, answered as an incident.

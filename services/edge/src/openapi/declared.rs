@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::{Admin, Principal, STAFF, Staff};
 use crate::error::ApiError;
-use crate::extract::{Body, Params, Path};
+use crate::extract::{Body, Filters, Params, Path};
 
 /// Every role a token may have.
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Agent, Role::Customer, Role::Integration];
@@ -64,14 +64,24 @@ impl<T: JsonSchema> OperationInput for Body<T> {
 /// Query parameters: each field of `T` one.
 impl<T: JsonSchema> OperationInput for Params<T> {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
-        let schema = ctx.schema.subschema_for::<T>();
-        let params = aide::operation::parameters_from_schema(
-            ctx,
-            schema,
-            aide::operation::ParamLocation::Query,
-        );
-        aide::operation::add_parameters(ctx, operation, params);
+        query_parameters::<T>(ctx, operation);
     }
+}
+
+/// A list's query parameters: each field of `T` one; the `field.<key>`
+/// filters, whose names are the tenant's, are said in the operation's
+/// description.
+impl<T: JsonSchema> OperationInput for Filters<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        query_parameters::<T>(ctx, operation);
+    }
+}
+
+fn query_parameters<T: JsonSchema>(ctx: &mut GenContext, operation: &mut Operation) {
+    let schema = ctx.schema.subschema_for::<T>();
+    let params =
+        aide::operation::parameters_from_schema(ctx, schema, aide::operation::ParamLocation::Query);
+    aide::operation::add_parameters(ctx, operation, params);
 }
 
 /// A schema still written by hand in [`super`], referred to by name from a

@@ -51,6 +51,7 @@ use serde_json::{Map, Value, json};
 pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
+pub(crate) use tickets::{edit_rules, ticket_id, ticket_missing};
 
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
@@ -478,11 +479,6 @@ fn page(item: &str, what: &str) -> Value {
 }
 
 fn incident_schemas() -> Vec<(&'static str, Value)> {
-    let status = about(
-        json!({ "type": "string", "enum": ["open", "in_progress", "pending", "resolved", "closed"] }),
-        "Where an incident is. open → in_progress | pending | resolved; in_progress → pending | resolved; \
-         pending → in_progress | resolved; resolved → closed | open (reopen); closed is final.",
-    );
     let kind = about(
         json!({ "type": "string", "enum": ["note", "progress"] }),
         "A note, or an update on progress.",
@@ -551,13 +547,7 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
         ],
     );
     vec![
-        ("IncidentStatus", status),
         ("ActionKind", kind),
-        ("IncidentV1", incident()),
-        (
-            "IncidentPage",
-            page("IncidentV1", "incidents, newest first"),
-        ),
         (
             "ActionV1",
             about(action, "A note or progress update on a ticket."),
@@ -567,113 +557,6 @@ fn incident_schemas() -> Vec<(&'static str, Value)> {
             about(audit, "One recorded change to a ticket."),
         ),
     ]
-}
-
-fn incident() -> Value {
-    let priority = about(
-        json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-        "1 (highest) to 5.",
-    );
-    let impact = about(
-        json!({ "type": "integer", "minimum": 1, "maximum": 3 }),
-        "1 (high) to 3 (low); absent if not given.",
-    );
-    let urgency = about(
-        json!({ "type": "integer", "minimum": 1, "maximum": 3 }),
-        "1 (high) to 3 (low); absent if not given.",
-    );
-    let incident = object(
-        &[
-            "id",
-            "reference",
-            "status",
-            "priority",
-            "summary",
-            "description",
-            "customer_id",
-            "category",
-            "service",
-            "assignee_id",
-            "team_id",
-            "resolution",
-            "logged_by",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-            "closed_at",
-            "version",
-        ],
-        vec![
-            ("id", uuid()),
-            (
-                "reference",
-                about(
-                    json!({ "type": "string", "pattern": "^INC-[0-9]{6,}$" }),
-                    "Per tenant: `INC-000042`.",
-                ),
-            ),
-            ("status", component("IncidentStatus")),
-            ("priority", priority),
-            ("impact", impact),
-            ("urgency", urgency),
-            ("summary", text()),
-            ("description", text()),
-            (
-                "customer_id",
-                about(uuid_or_null(), "The customer affected."),
-            ),
-            ("category", text_or_null()),
-            ("service", text_or_null()),
-            (
-                "assignee_id",
-                about(uuid_or_null(), "The agent working it."),
-            ),
-            ("team_id", about(uuid_or_null(), "The team it is with.")),
-            ("resolution", about(text_or_null(), "How it was resolved.")),
-            ("logged_by", component("Actor")),
-            ("created_at", timestamp()),
-            ("updated_at", timestamp()),
-            ("resolved_at", timestamp_or_null()),
-            ("closed_at", timestamp_or_null()),
-            (
-                "version",
-                about(
-                    json!({ "type": "integer", "format": "int64", "minimum": 1 }),
-                    "Bumped on every change.",
-                ),
-            ),
-            ("first_response_at", first_response_at()),
-            (
-                "supplier_id",
-                about(
-                    uuid(),
-                    "The supplier it is handed to (see `/api/v1/suppliers`); absent if none.",
-                ),
-            ),
-            (
-                "company_id",
-                about(
-                    uuid(),
-                    "The company of its customer when it was logged, from the directory; absent if none. SLA rules may go by it.",
-                ),
-            ),
-            (
-                "problem_id",
-                about(
-                    uuid(),
-                    "The problem it is linked to; absent if none (see `/api/v1/problems/{id}/incidents`).",
-                ),
-            ),
-            (
-                "fields",
-                about(
-                    component("FieldValues"),
-                    "Extended data: the tenant's own fields for incidents; absent if none has a value.",
-                ),
-            ),
-        ],
-    );
-    about(incident, "An incident.")
 }
 
 /// The bodies of the POST endpoints.
@@ -689,69 +572,6 @@ fn name_input() -> Value {
 }
 
 fn incident_requests() -> Vec<(&'static str, Value)> {
-    let level = |max: u8, description: &str| {
-        about(
-            json!({ "type": ["integer", "null"], "minimum": 1, "maximum": max }),
-            description,
-        )
-    };
-    let new_incident = object(
-        &["summary"],
-        vec![
-            (
-                "summary",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "Not blank; at most 200 characters; stored trimmed.",
-                ),
-            ),
-            (
-                "description",
-                about(
-                    json!({ "type": "string", "default": "" }),
-                    "At most 100000 characters.",
-                ),
-            ),
-            (
-                "priority",
-                level(
-                    5,
-                    "1 (highest) to 5. Required unless both `impact` and `urgency` are given; wins over them.",
-                ),
-            ),
-            (
-                "impact",
-                level(
-                    3,
-                    "1 (high) to 3 (low). With `urgency` and no `priority`, the priority comes from the tenant's priority matrix.",
-                ),
-            ),
-            (
-                "urgency",
-                level(
-                    3,
-                    "1 (high) to 3 (low). With `impact` and no `priority`, the priority comes from the tenant's priority matrix.",
-                ),
-            ),
-            (
-                "customer_id",
-                about(
-                    uuid_or_null(),
-                    "The customer affected: one of the tenant's. Ignored for a customer token, whose incidents are always their own.",
-                ),
-            ),
-            ("category", text_or_null()),
-            ("service", about(text_or_null(), "The service affected.")),
-            (
-                "fields",
-                about(
-                    component("FieldValues"),
-                    "Extended data, by key: values for the tenant's fields for incidents (see \
-                     `/api/v1/fields/incidents`); required fields must be given.",
-                ),
-            ),
-        ],
-    );
     let assignment = object(
         &[],
         vec![
@@ -858,10 +678,6 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
         json!({ "required": ["resolution"], "properties": { "resolution": { "type": "string", "minLength": 1 } } }),
     );
     vec![
-        (
-            "NewIncident",
-            about(closed(new_incident), "An incident to log."),
-        ),
         (
             "Assignment",
             about(
@@ -1093,7 +909,6 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    all.extend(incident_paths());
     all.extend(incident_detail_paths());
     all.extend(tickets::paths());
     all.extend(attachments::paths());
@@ -1130,7 +945,7 @@ pub(crate) fn incident_id() -> Value {
     tickets::ticket_id(TicketKind::Incident)
 }
 
-fn incident_missing() -> (u16, String) {
+pub(crate) fn incident_missing() -> (u16, String) {
     tickets::ticket_missing(TicketKind::Incident)
 }
 
@@ -1153,124 +968,9 @@ fn assignment_rules(kind: TicketKind) -> String {
 }
 
 /// How lists filter on extended data.
-const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
+pub(crate) const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
      must hold): the value is compared as text with the stored one (a number as JSON writes it, `12` or \
      `12.5`; a date as `YYYY-MM-DD`); a key no field has matches nothing.";
-
-fn incident_paths() -> Vec<(String, Value)> {
-    let mut filters = vec![
-        query(
-            "status",
-            component("IncidentStatus"),
-            "Only incidents in this status.",
-        ),
-        query(
-            "priority",
-            json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-            "Only incidents of this priority.",
-        ),
-        query(
-            "assignee_id",
-            uuid(),
-            "Only incidents assigned to this agent.",
-        ),
-        query("team_id", uuid(), "Only incidents with this team."),
-        query(
-            "customer_id",
-            uuid(),
-            "Only this customer's incidents. Ignored for customer tokens, which see only their own.",
-        ),
-        query(
-            "q",
-            text(),
-            "Only incidents whose summary contains this text, in any case.",
-        ),
-        query(
-            "problem",
-            text(),
-            "Only incidents linked to this problem: its id or reference (`PRB-000042`). Admin, agent and \
-             integration tokens: to a customer token no problem exists, so this answers 400.",
-        ),
-    ];
-    filters.extend(page_parameters());
-    filters.push(traceparent());
-    let list = operation(
-        "listIncidents",
-        INCIDENTS,
-        "List incidents",
-        &format!(
-            "One page of the tenant's incidents, newest first, filtered. A customer token sees only the \
-             customer's own. {FIELD_FILTERS}"
-        ),
-        responses(
-            vec![(200, answer("One page.", component("IncidentPage")))],
-            vec![
-                (
-                    400,
-                    "`validation_failed`: a query parameter is malformed, out of range or unknown, or \
-                     `problem` names no problem of the tenant's (for a customer token, any problem); \
-                     `details.fields` names it."
-                        .to_owned(),
-                ),
-                unauthorized(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let create = operation(
-        "createIncident",
-        INCIDENTS,
-        "Log an incident",
-        "Logs an incident; it starts `open` with the tenant's next reference. Any token; a customer's incident \
-         is always their own. Give `priority`, or both `impact` and `urgency` to take the priority from the \
-         tenant's priority matrix.",
-        responses(
-            vec![(201, answer("Logged.", component("IncidentV1")))],
-            vec![
-                bad_body(
-                    "`summary` must not be blank (at most 200 characters); `priority` must be 1 to 5, `impact` \
-                     and `urgency` 1 to 3, and a priority or both impact and urgency are required; `customer_id` \
-                     must name one of the tenant's customers; `fields` must fit the tenant's fields for \
-                     incidents (`details.fields` names `fields.<key>`).",
-                ),
-                unauthorized(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let get = operation(
-        "getIncident",
-        INCIDENTS,
-        "Get an incident",
-        "An incident by id or reference. A customer token sees only the customer's own.",
-        responses(
-            vec![(200, answer("Found.", component("IncidentV1")))],
-            vec![
-                unauthorized(),
-                incident_missing(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    vec![
-        (
-            "/api/v1/incidents".to_owned(),
-            json!({ "get": with_parameters(list, filters), "post": with_parameters(with_body(create, "NewIncident"), vec![traceparent(), idempotency_key()]) }),
-        ),
-        (
-            "/api/v1/incidents/{id}".to_owned(),
-            json!({
-                "get": with_parameters(get, vec![incident_id(), traceparent()]),
-                "patch": tickets::edit_incident(),
-            }),
-        ),
-    ]
-}
 
 fn incident_detail_paths() -> Vec<(String, Value)> {
     let closed_incident = || -> (u16, String) {

@@ -271,7 +271,6 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
                 "problems, changes or service requests (one kind), newest first",
             ),
         ),
-        ("TicketChangesV1", changes()),
     ];
     for p in &PROCESSES {
         let statuses = json!({ "type": "string", "enum": p.ticket.kind.statuses() });
@@ -438,72 +437,6 @@ fn ticket() -> Value {
         set(ticket, "allOf", Value::Array(by_kind)),
         "A problem, change or service request. The section of its kind (`problem`, `change` or \
          `request`) holds what only that kind has.",
-    )
-}
-
-fn changes() -> Value {
-    let changes = object(
-        &[],
-        vec![
-            (
-                "summary",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "Not blank; at most 200 characters; stored trimmed.",
-                ),
-            ),
-            ("description", about(text(), "At most 100000 characters.")),
-            (
-                "priority",
-                about(
-                    json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-                    "1 (highest) to 5.",
-                ),
-            ),
-            (
-                "category",
-                about(text_or_null(), "At most 200 characters; null clears it."),
-            ),
-            (
-                "service",
-                about(text_or_null(), "At most 200 characters; null clears it."),
-            ),
-            (
-                "fields",
-                about(
-                    component("FieldValues"),
-                    "Extended data to set, by key; null clears a field; fields left out keep their values.",
-                ),
-            ),
-            (
-                "root_cause",
-                about(
-                    text_or_null(),
-                    "Problems only: the fault behind the problem (at most 100000 characters); null or blank \
-                     clears it. A problem needs one to become a known error.",
-                ),
-            ),
-            (
-                "workaround",
-                about(
-                    text_or_null(),
-                    "Problems only: how to work around the fault (at most 100000 characters); null or blank \
-                     clears it, and unflags it unless `workaround_flagged` is given.",
-                ),
-            ),
-            (
-                "workaround_flagged",
-                boolean(
-                    "Problems only: the workaround is usable and may be applied to the linked incidents. \
-                     Needs a workaround.",
-                ),
-            ),
-        ],
-    );
-    about(
-        changes,
-        "An edit of a ticket of any kind: a field left out is unchanged, and null clears an optional one. \
-         An edit that changes nothing answers the ticket as it is.",
     )
 }
 
@@ -1071,12 +1004,6 @@ fn request_schemas() -> Vec<(&'static str, Value)> {
 }
 
 fn field_schemas() -> Vec<(&'static str, Value)> {
-    let values = about(
-        json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "null"] } }),
-        "Extended data by field key. Text, memo, date (`YYYY-MM-DD`) and choice values are strings, number \
-         values numbers. In a body each value must fit its field (`details.fields` names `fields.<key>`) \
-         and null clears it; an answer leaves out the fields with no value.",
-    );
     let field_type = about(
         json!({ "type": "string", "enum": ["text", "memo", "number", "date", "choice"] }),
         "`text`: one line; `memo`: many lines; `number`; `date`: `YYYY-MM-DD`; `choice`: one of `choices`.",
@@ -1174,7 +1101,6 @@ fn field_schemas() -> Vec<(&'static str, Value)> {
         )],
     );
     vec![
-        ("FieldValues", values),
         ("FieldType", field_type),
         (
             "FieldDefV1",
@@ -1301,7 +1227,7 @@ fn link_schemas() -> Vec<(&'static str, Value)> {
 // ---- parameters and errors ----
 
 /// The path parameter `id` of a ticket of `kind`.
-pub(super) fn ticket_id(kind: TicketKind) -> Value {
+pub(crate) fn ticket_id(kind: TicketKind) -> Value {
     let example = format!("{}-000042", kind.prefix());
     let schema =
         json!({ "type": "string", "examples": [example, "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"] });
@@ -1317,7 +1243,7 @@ pub(super) fn ticket_id(kind: TicketKind) -> Value {
     )
 }
 
-pub(super) fn ticket_missing(kind: TicketKind) -> (u16, String) {
+pub(crate) fn ticket_missing(kind: TicketKind) -> (u16, String) {
     let noun = kind.noun();
     if customers_see(kind) {
         not_found(&format!(
@@ -1355,7 +1281,7 @@ fn log_rules(p: &Process) -> String {
 }
 
 /// What an edit of a ticket of `kind` checks.
-fn edit_rules(kind: TicketKind) -> String {
+pub(crate) fn edit_rules(kind: TicketKind) -> String {
     let fields = if kind == TicketKind::Request {
         "service requests and for its request type"
     } else {
@@ -1390,44 +1316,6 @@ pub(super) fn paths() -> Vec<(String, Value)> {
     all.extend(request_paths());
     all.extend(field_paths());
     all
-}
-
-/// `PATCH /api/v1/incidents/{id}`: the edit every kind has, answered as an incident.
-pub(super) fn edit_incident() -> Value {
-    let kind = TicketKind::Incident;
-    let edit = operation(
-        "updateIncident",
-        INCIDENTS,
-        "Edit an incident",
-        "Changes what is given: summary, description, priority, category, service and extended data (see \
-         `TicketChangesV1`). Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer("The incident as edited.", component("IncidentV1")),
-            )],
-            vec![
-                bad_body(&edit_rules(kind)),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                (
-                    409,
-                    "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` \
-                     say so."
-                        .to_owned(),
-                ),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    with_parameters(
-        with_body(edit, "TicketChangesV1"),
-        vec![ticket_id(kind), traceparent()],
-    )
 }
 
 /// The routes every process has: list, log, read, edit, assign, move,
@@ -1833,7 +1721,7 @@ fn problem_paths() -> Vec<(String, Value)> {
         "One page of the incidents linked to the problem, newest first: the same as `GET \
          /api/v1/incidents?problem={id}`. Admin, agent and integration tokens.",
         responses(
-            vec![(200, answer("One page.", component("IncidentPage")))],
+            vec![(200, answer("One page.", component("IncidentV1Page")))],
             vec![
                 bad_query(),
                 unauthorized(),
