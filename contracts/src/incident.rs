@@ -65,7 +65,9 @@ impl IncidentStatus {
     }
 }
 
+/// A note, or an update on progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     Note,
@@ -165,32 +167,52 @@ pub struct IncidentV1 {
     pub fields: FieldValues,
 }
 
-/// A note or progress update on an incident.
+/// A note or progress update on a ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ActionV1 {
     pub id: Uuid,
     pub kind: ActionKind,
     pub text: String,
     /// Visible to the customer (portal and emails).
     pub public: bool,
+    /// Emailed to the customer.
     pub email_customer: bool,
     /// Included when the ticket is exported to the knowledge base.
     pub knowledge_base: bool,
     pub author: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub created_at: OffsetDateTime,
 }
 
-/// One recorded change to an incident.
+/// One recorded change to a ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntryV1 {
     pub id: Uuid,
-    /// What changed: `created`, `status`, `resolution`, `assignee`, `team`, `action`.
+    /// What changed. Every kind: `created`, `status`, `resolution`,
+    /// `summary`, `description`, `priority`, `category`, `service`,
+    /// `fields`, `assignee`, `team`, `action`, `link`, `unlink`. Incidents:
+    /// `problem`, `supplier`. Problems: `root_cause`, `workaround`,
+    /// `workaround_flagged`, `incident_linked`, `incident_unlinked`,
+    /// `workaround_applied`. Changes: `approval`. Service requests: `step`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("examples" = ["created", "status", "assignee", "team", "action"]))
+    )]
     pub change: String,
+    /// The value before: a status, an agent's, team's or supplier's id, the
+    /// text or value replaced.
     pub from: Option<String>,
+    /// The value after: a status, an agent's, team's or supplier's id, the
+    /// new text or value; for `action` its kind and id (`note <id>`), for
+    /// `link` the link type and the other ticket (`caused_by PRB-000002`),
+    /// for `approval` the decision and who (`approve by Ann`).
     pub to: Option<String>,
     pub actor: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub at: OffsetDateTime,
 }
 

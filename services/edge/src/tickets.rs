@@ -6,15 +6,19 @@
 //! Which kind a route is for comes from its path ([`Kind`]), so one handler
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
+use contracts::limits::{MAX_TEXT, TEXT_PATTERN};
 use contracts::ticket::*;
 use contracts::{Page, Role};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,8 +33,8 @@ use crate::inputs;
 use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, bad_body, edit_rules, internal, not_json, staff_only, ticket_id, ticket_missing,
-    ticketing_down, too_large, unauthorized,
+    INCIDENTS, actions_docs, add_action_docs, bad_body, edit_rules, history_docs, internal,
+    not_json, staff_only, ticket_id, ticket_missing, ticketing_down, too_large, unauthorized,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -45,6 +49,9 @@ pub fn segment(kind: TicketKind) -> &'static str {
 
 /// The kind of ticket the matched route is for.
 pub struct Kind(pub TicketKind);
+
+/// Each kind's routes are documented apart: the kind is in the path.
+impl aide::OperationInput for Kind {}
 
 impl<S: Send + Sync> FromRequestParts<S> for Kind {
     type Rejection = ApiError;
@@ -63,8 +70,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Kind {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
+pub fn routes() -> ApiRouter<AppState> {
+    let mut router = ApiRouter::new();
     for kind in [TicketKind::Problem, TicketKind::Change, TicketKind::Request] {
         let base = format!("/{}", segment(kind));
         router = router
@@ -77,11 +84,15 @@ pub fn routes() -> Router<AppState> {
         let base = format!("/{}", segment(kind));
         router = router
             .route(&format!("{base}/{{id}}/links"), get(links).post(link))
-            .route(
+            .api_route(
                 &format!("{base}/{{id}}/actions"),
-                get(actions).post(add_action),
+                get_with(actions, move |op| actions_docs(kind, op))
+                    .post_with(add_action, move |op| add_action_docs(kind, op)),
             )
-            .route(&format!("{base}/{{id}}/history"), get(history))
+            .api_route(
+                &format!("{base}/{{id}}/history"),
+                get_with(history, move |op| history_docs(kind, op)),
+            )
             .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink))
             .route(&format!("{base}/{{id}}/export"), get(knowledge::export))
             .route(&format!("{base}/{{id}}/publish"), post(knowledge::publish));
@@ -445,16 +456,23 @@ pub async fn change_incident_status(
     as_incident(move_to(&state, kind, &who, &headers, id, body).await?)
 }
 
-#[derive(Deserialize)]
+/// A note or progress update to add.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAction {
     #[serde(default = "note")]
     kind: ActionKind,
+    /// Not blank.
+    #[schemars(length(max = MAX_TEXT), regex(pattern = TEXT_PATTERN))]
     text: String,
+    /// Visible to the customer. Always true when a customer writes.
     #[serde(default)]
     public: bool,
+    /// Email it to the customer. Always false when a customer writes.
     #[serde(default)]
     email_customer: bool,
+    /// Include it when the ticket is exported to the knowledge base. Always
+    /// false when a customer writes.
     #[serde(default)]
     knowledge_base: bool,
 }

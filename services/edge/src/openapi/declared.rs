@@ -222,6 +222,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::incidents::routes())
         .merge(crate::knowledge::routes())
         .merge(crate::suppliers::routes())
+        .merge(crate::tickets::routes())
 }
 
 /// Marks a public operation until [`generated`] gives it `security: []`.

@@ -51,7 +51,9 @@ use serde_json::{Map, Value, json};
 pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
-pub(crate) use tickets::{edit_rules, ticket_id, ticket_missing};
+pub(crate) use tickets::{
+    actions_docs, add_action_docs, edit_rules, history_docs, ticket_id, ticket_missing,
+};
 
 use crate::BODY_LIMIT;
 use crate::attachments::MAX_SIZE;
@@ -317,7 +319,6 @@ fn schemas() -> Value {
     let mut all = Map::new();
     for group in [
         common_schemas(),
-        incident_schemas(),
         request_schemas(),
         tickets::schemas(),
         attachments::schemas(),
@@ -478,87 +479,6 @@ fn page(item: &str, what: &str) -> Value {
     about(page, &format!("One page of {what}."))
 }
 
-fn incident_schemas() -> Vec<(&'static str, Value)> {
-    let kind = about(
-        json!({ "type": "string", "enum": ["note", "progress"] }),
-        "A note, or an update on progress.",
-    );
-    let action = object(
-        &[
-            "id",
-            "kind",
-            "text",
-            "public",
-            "email_customer",
-            "knowledge_base",
-            "author",
-            "created_at",
-        ],
-        vec![
-            ("id", uuid()),
-            ("kind", component("ActionKind")),
-            ("text", text()),
-            (
-                "public",
-                boolean("Visible to the customer (portal and emails)."),
-            ),
-            ("email_customer", boolean("Emailed to the customer.")),
-            (
-                "knowledge_base",
-                boolean("Included when the ticket is exported to the knowledge base."),
-            ),
-            ("author", component("Actor")),
-            ("created_at", timestamp()),
-        ],
-    );
-    let audit = object(
-        &["id", "change", "from", "to", "actor", "at"],
-        vec![
-            ("id", uuid()),
-            (
-                "change",
-                about(
-                    json!({ "type": "string", "examples": ["created", "status", "assignee", "team", "action"] }),
-                    "What changed. Every kind: `created`, `status`, `resolution`, `summary`, `description`, \
-                     `priority`, `category`, `service`, `fields`, `assignee`, `team`, `action`, `link`, \
-                     `unlink`. Incidents: `problem`, `supplier`. Problems: `root_cause`, `workaround`, \
-                     `workaround_flagged`, `incident_linked`, `incident_unlinked`, `workaround_applied`. \
-                     Changes: `approval`. Service requests: `step`.",
-                ),
-            ),
-            (
-                "from",
-                about(
-                    text_or_null(),
-                    "The value before: a status, an agent's, team's or supplier's id, the text or value replaced.",
-                ),
-            ),
-            (
-                "to",
-                about(
-                    text_or_null(),
-                    "The value after: a status, an agent's, team's or supplier's id, the new text or value; for `action` \
-                     its kind and id (`note <id>`), for `link` the link type and the other ticket \
-                     (`caused_by PRB-000002`), for `approval` the decision and who (`approve by Ann`).",
-                ),
-            ),
-            ("actor", component("Actor")),
-            ("at", timestamp()),
-        ],
-    );
-    vec![
-        ("ActionKind", kind),
-        (
-            "ActionV1",
-            about(action, "A note or progress update on a ticket."),
-        ),
-        (
-            "AuditEntryV1",
-            about(audit, "One recorded change to a ticket."),
-        ),
-    ]
-}
-
 /// The bodies of the POST endpoints.
 fn request_schemas() -> Vec<(&'static str, Value)> {
     incident_requests()
@@ -609,48 +529,6 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
             { "required": ["supplier_id"] },
         ]),
     );
-    let new_action = object(
-        &["text"],
-        vec![
-            (
-                "kind",
-                set(component("ActionKind"), "default", json!("note")),
-            ),
-            (
-                "text",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "Not blank; at most 100000 characters.",
-                ),
-            ),
-            (
-                "public",
-                set(
-                    boolean("Visible to the customer. Always true when a customer writes."),
-                    "default",
-                    json!(false),
-                ),
-            ),
-            (
-                "email_customer",
-                set(
-                    boolean("Email it to the customer. Always false when a customer writes."),
-                    "default",
-                    json!(false),
-                ),
-            ),
-            (
-                "knowledge_base",
-                set(
-                    boolean(
-                        "Include it when the ticket is exported to the knowledge base. Always false when a customer writes.",
-                    ),
-                    "default",
-                    json!(false),
-                ),
-            ),
-        ],
-    );
     let status_change = object(
         &["status"],
         vec![
@@ -685,10 +563,6 @@ fn incident_requests() -> Vec<(&'static str, Value)> {
                 "A new assignee, team or supplier (incidents only), or more than one, for a ticket of any \
                  kind: give at least one of `assignee_id`, `team_id` and `supplier_id`.",
             ),
-        ),
-        (
-            "NewAction",
-            about(closed(new_action), "A note or progress update to add."),
         ),
         (
             "StatusChange",
@@ -1003,42 +877,6 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
             ],
         ),
     );
-    let actions = operation(
-        "listIncidentActions",
-        INCIDENTS,
-        "List an incident's actions",
-        "Every action on the incident, oldest first (not paged). A customer token sees only public actions, \
-         on the customer's own incidents.",
-        responses(
-            vec![(200, answer("The actions.", list_of("ActionV1")))],
-            vec![
-                unauthorized(),
-                incident_missing(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let add_action = operation(
-        "addIncidentAction",
-        INCIDENTS,
-        "Add an action to an incident",
-        "Adds a note or progress update. Any token; what a customer writes is always public and is neither \
-         emailed nor exported to the knowledge base.",
-        responses(
-            vec![(201, answer("Added.", component("ActionV1")))],
-            vec![
-                bad_body("`text` must not be blank (at most 100000 characters)."),
-                unauthorized(),
-                incident_missing(),
-                closed_incident(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
     let change_status = operation(
         "changeIncidentStatus",
         INCIDENTS,
@@ -1065,22 +903,6 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
             ],
         ),
     );
-    let history = operation(
-        "getIncidentHistory",
-        INCIDENTS,
-        "Get an incident's history",
-        "Every recorded change to the incident, oldest first (not paged). Admin, agent and integration tokens.",
-        responses(
-            vec![(200, answer("The changes.", list_of("AuditEntryV1")))],
-            vec![
-                unauthorized(),
-                staff_only(),
-                incident_missing(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
     let on = || vec![incident_id(), traceparent()];
     vec![
         (
@@ -1088,16 +910,8 @@ fn incident_detail_paths() -> Vec<(String, Value)> {
             json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) }),
         ),
         (
-            "/api/v1/incidents/{id}/actions".to_owned(),
-            json!({ "get": with_parameters(actions, on()), "post": with_parameters(with_body(add_action, "NewAction"), on()) }),
-        ),
-        (
             "/api/v1/incidents/{id}/status".to_owned(),
             json!({ "post": with_parameters(with_body(change_status, "StatusChange"), on()) }),
-        ),
-        (
-            "/api/v1/incidents/{id}/history".to_owned(),
-            json!({ "get": with_parameters(history, on()) }),
         ),
     ]
 }

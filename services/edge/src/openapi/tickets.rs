@@ -6,8 +6,14 @@
 //! of every kind from [`TICKETS`]), as the handlers' routes are; what only
 //! one kind has follows in a function of its own.
 
+use aide::transform::TransformOperation;
+use axum::Json;
+use contracts::incident::{ActionV1, AuditEntryV1};
+use contracts::limits::MAX_TEXT;
 use contracts::ticket::{LinkType, ProblemOutcome, TicketKind};
 use serde_json::{Value, json};
+
+use super::declared::Declare;
 
 use super::{
     FIELD_FILTERS, INCIDENTS, about, admin_only, answer, assignment_rules, bad_body, bad_query,
@@ -1494,76 +1500,6 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
             ],
         ),
     );
-    let actions = operation(
-        &format!("list{title}Actions"),
-        tag,
-        &format!("List {one}'s actions"),
-        &if customers_see(kind) {
-            format!(
-                "Every action on the {noun}, oldest first (not paged). A customer token sees only public \
-                 actions, on the customer's own {noun}s."
-            )
-        } else {
-            format!(
-                "Every action on the {noun}, oldest first (not paged). Admin, agent and integration tokens."
-            )
-        },
-        responses(
-            vec![(200, answer("The actions.", list_of("ActionV1")))],
-            vec![
-                unauthorized(),
-                ticket_missing(kind),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let add_action = operation(
-        &format!("add{title}Action"),
-        tag,
-        &format!("Add an action to {one}"),
-        &if customers_see(kind) {
-            format!(
-                "Adds a note or progress update. Any token, a customer's to the customer's own {noun}s only; \
-                 what a customer writes is always public and is neither emailed nor exported to the \
-                 knowledge base."
-            )
-        } else {
-            "Adds a note or progress update. Admin, agent and integration tokens.".to_owned()
-        },
-        responses(
-            vec![(201, answer("Added.", component("ActionV1")))],
-            vec![
-                bad_body("`text` must not be blank (at most 100000 characters)."),
-                unauthorized(),
-                ticket_missing(kind),
-                done(p),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let history = operation(
-        &format!("get{title}History"),
-        tag,
-        &format!("Get {one}'s history"),
-        &format!(
-            "Every recorded change to the {noun}, oldest first (not paged). Admin, agent and integration \
-             tokens."
-        ),
-        responses(
-            vec![(200, answer("The changes.", list_of("AuditEntryV1")))],
-            vec![
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
     let on = || vec![ticket_id(kind), traceparent()];
     vec![
         (
@@ -1588,18 +1524,118 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
             format!("/api/v1/{path}/{{id}}/status"),
             json!({ "post": with_parameters(with_body(change_status, p.status_change), on()) }),
         ),
-        (
-            format!("/api/v1/{path}/{{id}}/actions"),
-            json!({
-                "get": with_parameters(actions, on()),
-                "post": with_parameters(with_body(add_action, "NewAction"), on()),
-            }),
-        ),
-        (
-            format!("/api/v1/{path}/{{id}}/history"),
-            json!({ "get": with_parameters(history, on()) }),
-        ),
     ]
+}
+
+// ---- declared beside their routes in [`crate::tickets`] ----
+
+/// The kind's descriptor.
+fn of(kind: TicketKind) -> &'static Ticket {
+    TICKETS
+        .iter()
+        .find(|t| t.kind == kind)
+        .expect("every kind is in TICKETS")
+}
+
+/// 409: a ticket of `kind` in a final status.
+fn finished(kind: TicketKind) -> (u16, String) {
+    match PROCESSES.iter().find(|p| p.ticket.kind == kind) {
+        Some(p) => done(p),
+        None => (
+            409,
+            "`invalid_transition`: the incident is closed; `details.status` and \
+             `details.allowed` say so."
+                .to_owned(),
+        ),
+    }
+}
+
+/// `GET /<kind>/{id}/actions`.
+pub(crate) fn actions_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (t.noun(), t.one());
+    let who = if customers_see(kind) {
+        format!("A customer token sees only public actions, on the customer's own {noun}s.")
+    } else {
+        "Admin, agent and integration tokens.".to_owned()
+    };
+    op.about(
+        &format!("list{}Actions", t.title),
+        t.tag,
+        &format!("List {one}'s actions"),
+        &format!("Every action on the {noun}, oldest first (not paged). {who}"),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Vec<ActionV1>>, _>(|r| r.description("The actions."))
+    .fails(vec![
+        unauthorized(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `POST /<kind>/{id}/actions`.
+pub(crate) fn add_action_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (t.noun(), t.one());
+    let who = if customers_see(kind) {
+        format!(
+            "Any token, a customer's to the customer's own {noun}s only; what a customer writes \
+             is always public and is neither emailed nor exported to the knowledge base."
+        )
+    } else {
+        "Admin, agent and integration tokens.".to_owned()
+    };
+    let failures = vec![
+        bad_body(&format!(
+            "`text` must not be blank (at most {MAX_TEXT} characters, no control characters but \
+             line breaks and tabs)."
+        )),
+        unauthorized(),
+        ticket_missing(kind),
+        finished(kind),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ];
+    op.about(
+        &format!("add{}Action", t.title),
+        t.tag,
+        &format!("Add an action to {one}"),
+        &format!("Adds a note or progress update. {who}"),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<201, Json<ActionV1>, _>(|r| r.description("Added."))
+    .fails(failures)
+}
+
+/// `GET /<kind>/{id}/history`.
+pub(crate) fn history_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    op.about(
+        &format!("get{}History", t.title),
+        t.tag,
+        &format!("Get {}'s history", t.one()),
+        &format!(
+            "Every recorded change to the {}, oldest first (not paged). Admin, agent and \
+             integration tokens.",
+            t.noun()
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Vec<AuditEntryV1>>, _>(|r| r.description("The changes."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 /// The links of a ticket of any kind.
