@@ -7,6 +7,7 @@ pub mod email;
 pub mod escalations;
 pub mod processes;
 pub mod scenarios;
+pub mod schemathesis;
 
 use std::path::Path;
 use std::time::Duration;

@@ -995,6 +995,17 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
     assert_eq!(incident.status().as_u16(), 201);
     let incident: Value = incident.json().await.expect("json");
     assert_eq!(incident["reference"], "INC-000003", "{incident}");
+    // A key answers only the request it was sent with: under a used key,
+    // a body the desk refuses is refused, not answered with the first.
+    let refused = http
+        .post(format!("{}/api/v1/incidents", desk.base))
+        .bearer_auth(admin.token.as_deref().unwrap_or(""))
+        .header("Idempotency-Key", "order-7781")
+        .json(&json!({"summary": "", "priority": 3}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status().as_u16(), 400);
     // The scheme of Authorization is case-insensitive.
     let lower = http
         .get(format!("{}/api/v1/incidents", desk.base))
@@ -1127,6 +1138,8 @@ macro_rules! every_scenario {
             email_in_and_out = $crate::common::email::email_in_and_out,
             the_authorization_matrix_holds =
                 $crate::common::authorization::the_authorization_matrix_holds,
+            the_document_holds_against_schemathesis =
+                $crate::common::schemathesis::the_document_holds_against_schemathesis,
         );
     };
     (@each $desk:ident; $($name:ident = $scenario:path),+ $(,)?) => {

@@ -20,7 +20,7 @@ use contracts::schema::FieldValuesSchema;
 use contracts::ticket::{
     GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
 };
-use contracts::{Command, Envelope, Message, Page};
+use contracts::{Command, Envelope, Page};
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -91,27 +91,12 @@ pub async fn call_for<C: Command>(
     headers: &HeaderMap,
     command: &C,
 ) -> ApiResult<C::Output> {
-    let value = ask(state, tenant, caller, headers, command, C::TYPE).await?;
-    serde_json::from_value(value).map_err(|e| ApiError::internal(&e))
-}
-
-/// Sends `command` and answers with what its reply holds. A retry under
-/// an `Idempotency-Key` is keyed by `keyed_as` (the command's type, unless
-/// the route's command changed: then the name its retries were keyed under
-/// before, so that one across the change is answered, not done again).
-async fn ask<C: Command>(
-    state: &AppState,
-    tenant: Uuid,
-    caller: &str,
-    headers: &HeaderMap,
-    command: &C,
-    keyed_as: &str,
-) -> ApiResult<serde_json::Value> {
     let mut envelope = Envelope::new(tenant, command)
         .with_traceparent(Some(crate::trace::outgoing()))
         .expiring_at(time::OffsetDateTime::now_utc() + state.request_timeout);
     if let Some(key) = idempotency_key(headers)? {
-        envelope = envelope.with_id(idempotent_id(tenant, caller, keyed_as, key));
+        let asked = serde_json::to_vec(command).map_err(|e| ApiError::internal(&e))?;
+        envelope = envelope.with_id(idempotent_id(tenant, caller, key, C::TYPE, &asked));
     }
     let reply = state
         .bus
@@ -121,7 +106,7 @@ async fn ask<C: Command>(
         .decode::<ReplyV1>()
         .map_err(|e| ApiError::internal(&e))?
     {
-        ReplyV1::Ok(value) => Ok(value),
+        ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
         ReplyV1::Error(body) => Err(body.into()),
     }
 }
@@ -141,17 +126,22 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<&str>> {
 }
 
 /// The message id of a request retried under `key`: the same for the same
-/// tenant, caller, command and key, so the service answers the retry from
-/// its inbox, and two callers who pick the same key never share an answer.
-fn idempotent_id(tenant: Uuid, caller: &str, command: &str, key: &str) -> Uuid {
+/// tenant, caller, key and command asked (`asked`, serialised), so the
+/// service answers the retry from its inbox. Two callers who pick the same
+/// key never share an answer, and neither do two different requests sent
+/// under one key (a problem and a change, or a body the desk refuses after
+/// one it took): each is done, or refused, as asked.
+fn idempotent_id(tenant: Uuid, caller: &str, key: &str, command: &str, asked: &[u8]) -> Uuid {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(tenant.as_bytes())
         .chain_update(caller.as_bytes())
         .chain_update([0])
+        .chain_update(key.as_bytes())
+        .chain_update([0])
         .chain_update(command.as_bytes())
         .chain_update([0])
-        .chain_update(key.as_bytes())
+        .chain_update(asked)
         .finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -253,26 +243,7 @@ async fn create(
         change: None,
         request_type: None,
     };
-    // Keyed as `LogIncidentV1` was before the one ticket model: a retry
-    // across the upgrade is answered, not logged again, and a key used on
-    // `/problems` never answers here.
-    let caller = who.actor.id.to_string();
-    let tenant = who.tenant_id;
-    let answer = ask(
-        &state,
-        tenant,
-        &caller,
-        &headers,
-        &command,
-        LogIncidentV1::TYPE,
-    )
-    .await?;
-    // A retry of a request from before the upgrade is answered with the
-    // incident view it was answered with then.
-    let incident = match serde_json::from_value::<TicketV1>(answer.clone()) {
-        Ok(ticket) => as_incident(ticket)?,
-        Err(_) => Json(serde_json::from_value(answer).map_err(|e| ApiError::internal(&e))?),
-    };
+    let incident = as_incident(call(&state, &who, &headers, &command).await?)?;
     Ok((StatusCode::CREATED, incident))
 }
 
