@@ -33,3 +33,11 @@ pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\
 /// breaks and tabs.
 pub const ANY_TEXT_PATTERN: &str =
     "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Longest email address, in characters.
+pub const MAX_EMAIL: usize = 254;
+/// One email address as the desk takes it (white space around it is
+/// trimmed): a single `@` with text on both sides, no white space, control
+/// characters or `<>,;"`.
+pub const EMAIL_PATTERN: &str = "^\\s*[^@\\s\\u0000-\\u001F\\u007F-\\u009F<>,;\"]+\
+     @[^@\\s\\u0000-\\u001F\\u007F-\\u009F<>,;\"]+\\s*$";

@@ -9,7 +9,7 @@ use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use contracts::limits::{MAX_SUMMARY, ONE_LINE_PATTERN};
+use contracts::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_SUMMARY, ONE_LINE_PATTERN};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
 use contracts::schema::Timestamp;
 use contracts::{Envelope, Page, Role};
@@ -375,7 +375,7 @@ fn check_email(value: Option<&str>) -> ApiResult<Option<String>> {
     let Some(email) = value.map(str::trim) else {
         return Ok(None);
     };
-    let ok = email.len() <= 254
+    let ok = email.chars().count() <= MAX_EMAIL
         && email.split('@').count() == 2
         && email.split('@').all(|p| !p.is_empty())
         && !email.chars().any(|c| {
@@ -501,7 +501,8 @@ pub async fn announce_existing(
 #[serde(deny_unknown_fields)]
 struct NewSender {
     /// Trimmed; one address: a single `@` with text on both sides, no
-    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
+    /// whitespace, control characters or `<>,;"`.
+    #[schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))]
     email: String,
     /// The name shown beside it: trimmed; no control characters.
     #[serde(default)]
@@ -595,8 +596,9 @@ struct NewCustomer {
     #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
     /// Trimmed; one address: a single `@` with text on both sides, no
-    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
+    /// whitespace, control characters or `<>,;"`.
     #[serde(default)]
+    #[schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))]
     email: Option<String>,
     /// One of the tenant's companies.
     #[serde(default)]
@@ -668,8 +670,9 @@ struct CustomerChanges {
     #[serde(default)]
     name: Option<String>,
     /// Trimmed; one address: a single `@` with text on both sides, no
-    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
+    /// whitespace, control characters or `<>,;"`.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))]
     email: Option<Option<String>>,
     /// One of the tenant's companies.
     #[serde(default, deserialize_with = "contracts::common::present")]
@@ -774,8 +777,9 @@ struct AgentChanges {
     #[serde(default)]
     name: Option<String>,
     /// Trimmed; one address: a single `@` with text on both sides, no
-    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
+    /// whitespace, control characters or `<>,;"`.
     #[serde(default, deserialize_with = "contracts::common::present")]
+    #[schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))]
     email: Option<Option<String>>,
     /// One of the tenant's teams.
     #[serde(default, deserialize_with = "contracts::common::present")]
@@ -880,8 +884,9 @@ struct NewAgent {
     #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
     /// Trimmed; one address: a single `@` with text on both sides, no
-    /// whitespace, control characters or `<>,;"`, at most 254 bytes.
+    /// whitespace, control characters or `<>,;"`.
     #[serde(default)]
+    #[schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))]
     email: Option<String>,
     /// One of the tenant's teams.
     #[serde(default)]

@@ -151,6 +151,7 @@ fn idempotent_id(tenant: Uuid, caller: &str, key: &str, command: &str, asked: &[
 /// An incident to log.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = priority_given)]
 struct NewIncident {
     /// Not blank; stored trimmed.
     #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
@@ -189,6 +190,15 @@ struct NewIncident {
     #[serde(default)]
     #[schemars(with = "FieldValuesSchema")]
     fields: contracts::ticket::FieldValues,
+}
+
+/// A priority, or both impact and urgency to take it from the matrix.
+fn priority_given(schema: &mut schemars::Schema) {
+    let given = |field: &str| json!({ "required": [field], "properties": { field: { "type": "integer" } } });
+    schema.insert(
+        "anyOf".into(),
+        json!([given("priority"), { "allOf": [given("impact"), given("urgency")] }]),
+    );
 }
 
 fn create_docs(op: TransformOperation) -> TransformOperation {
@@ -590,7 +600,7 @@ struct Answer {
     rating: u8,
     /// No control characters but line breaks and tabs; blank is none.
     #[serde(default)]
-    #[schemars(length(max = MAX_COMMENT))]
+    #[schemars(length(max = MAX_COMMENT), regex(pattern = ANY_TEXT_PATTERN))]
     comment: Option<String>,
 }
 

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use contracts::Page;
 use contracts::knowledge::*;
-use contracts::limits::{MAX_SUMMARY, MAX_TEMPLATE};
+use contracts::limits::{ANY_LINE_PATTERN, MAX_SUMMARY, MAX_TEMPLATE};
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -125,7 +125,7 @@ pub async fn publish(
 struct ListQuery {
     /// Only articles whose title contains this text, in any case.
     #[serde(default)]
-    #[schemars(length(max = MAX_SUMMARY))]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     q: Option<String>,
     /// The most items the page holds.
     #[serde(default)]

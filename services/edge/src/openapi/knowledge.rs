@@ -4,13 +4,14 @@
 //! [`tickets::TICKETS`](super::tickets::TICKETS), as the routes are), the
 //! articles, and the tenant's template.
 
+use contracts::limits::{MAX_SUMMARY, ONE_LINE_PATTERN};
 use serde_json::{Value, json};
 
 use super::tickets::{TICKETS, Ticket, ticket_id};
 use super::{
     about, answer, answer_as, bad_body, closed, component, internal, not_found, not_json, object,
-    operation, responses, set, staff_only, tag, text_or_null, ticketing_down, too_large,
-    traceparent, unauthorized, with_body, with_parameters,
+    operation, responses, set, staff_only, tag, ticketing_down, too_large, traceparent,
+    unauthorized, with_body, with_parameters,
 };
 
 pub(crate) const KNOWLEDGE_BASE: &str = "Knowledge base";
@@ -81,9 +82,9 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
         vec![(
             "title",
             about(
-                text_or_null(),
-                "The article's title: not blank, at most 200 characters, no control characters; stored \
-                 trimmed. By default the ticket's summary.",
+                json!({ "type": ["string", "null"], "maxLength": MAX_SUMMARY, "pattern": ONE_LINE_PATTERN }),
+                "The article's title: not blank, no control characters; stored trimmed. By default \
+                 the ticket's summary.",
             ),
         )],
     );

@@ -9,7 +9,7 @@
 use aide::transform::TransformOperation;
 use axum::Json;
 use contracts::incident::{ActionV1, AuditEntryV1};
-use contracts::limits::MAX_TEXT;
+use contracts::limits::{ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_SUMMARY, MAX_TEXT};
 use contracts::ticket::{LinkType, ProblemOutcome, TicketKind};
 use serde_json::{Value, json};
 
@@ -832,8 +832,8 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
             (
                 "comment",
                 about(
-                    text_or_null(),
-                    "Why; at most 100000 characters; blank is none.",
+                    json!({ "type": ["string", "null"], "maxLength": MAX_TEXT, "pattern": ANY_TEXT_PATTERN }),
+                    "Why; no control characters but line breaks and tabs; blank is none.",
                 ),
             ),
         ],
@@ -1355,10 +1355,8 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
         ),
         query(
             "q",
-            text(),
-            &format!(
-                "Only {noun}s whose summary contains this text, in any case (at most 200 characters)."
-            ),
+            json!({ "type": "string", "maxLength": MAX_SUMMARY, "pattern": ANY_LINE_PATTERN }),
+            &format!("Only {noun}s whose summary contains this text, in any case."),
         ),
     ];
     filters.extend(page_parameters());
