@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
+use crate::ticket::TicketKind;
+
 /// An RFC 3339 timestamp (`time::OffsetDateTime` through
 /// `time::serde::rfc3339`).
 pub struct Timestamp;
@@ -42,4 +44,19 @@ impl JsonSchema for FieldValuesSchema {
                 leaves out the fields with no value.",
         })
     }
+}
+
+/// A ticket's `status` is one of its kind's ([`TicketKind::statuses`]):
+/// for each kind, when `kind` is that kind.
+pub fn status_of_its_kind(schema: &mut Schema) {
+    let by_kind: Vec<serde_json::Value> = TicketKind::ALL
+        .into_iter()
+        .map(|kind| {
+            serde_json::json!({
+                "if": { "properties": { "kind": { "const": kind.as_str() } }, "required": ["kind"] },
+                "then": { "properties": { "status": { "enum": kind.statuses() } } },
+            })
+        })
+        .collect();
+    schema.insert("allOf".into(), by_kind.into());
 }

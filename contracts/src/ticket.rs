@@ -21,7 +21,9 @@ use crate::incident::{ActionKind, ActionV1};
 /// Extended data values by field key.
 pub type FieldValues = BTreeMap<String, serde_json::Value>;
 
+/// A kind of ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TicketKind {
     Incident,
@@ -320,8 +322,12 @@ pub struct RequestTypeV1 {
 
 // ---- links ----
 
-/// How two tickets relate, read from one end to the other.
+/// How one ticket relates to another, read from the first to the second.
+/// Read from the other end a link has the inverse type: `caused_by` and
+/// `causes`, `resolved_by` and `resolves`, `parent_of` and `child_of`;
+/// `related` is its own inverse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkType {
     CausedBy,
@@ -374,25 +380,34 @@ impl LinkType {
     }
 }
 
-/// The other end of a link, enough to show it in a list.
+/// A ticket of any kind, enough to show it in a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = crate::schema::status_of_its_kind))]
 pub struct TicketSummaryV1 {
     pub id: Uuid,
     pub kind: TicketKind,
     pub reference: String,
     pub summary: String,
+    /// One of its kind's statuses.
     pub status: String,
 }
 
-/// A link as seen from one ticket: `link_type` reads from that ticket to
-/// `ticket` ("this is caused_by PRB-000002").
+/// A link as seen from one of its tickets: `link_type` reads from that
+/// ticket to `ticket` ("this is caused_by PRB-000002").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinkV1 {
+    /// The link's id, the same from both ends: remove it with
+    /// `DELETE .../links/{link}`.
     pub id: Uuid,
+    /// Read from the ticket whose links these are to `ticket`.
     pub link_type: LinkType,
+    /// The other end.
     pub ticket: TicketSummaryV1,
     pub created_by: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::Timestamp"))]
     pub created_at: OffsetDateTime,
 }
 

@@ -7,7 +7,7 @@
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::get_with;
+use aide::axum::routing::{delete_with, get_with};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, State};
@@ -34,7 +34,8 @@ use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
     INCIDENTS, actions_docs, add_action_docs, bad_body, edit_rules, history_docs, internal,
-    not_json, staff_only, ticket_id, ticket_missing, ticketing_down, too_large, unauthorized,
+    link_docs, links_docs, not_json, staff_only, ticket_id, ticket_missing, ticketing_down,
+    too_large, unauthorized, unlink_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -83,7 +84,11 @@ pub fn routes() -> ApiRouter<AppState> {
     for kind in TicketKind::ALL {
         let base = format!("/{}", segment(kind));
         router = router
-            .route(&format!("{base}/{{id}}/links"), get(links).post(link))
+            .api_route(
+                &format!("{base}/{{id}}/links"),
+                get_with(links, move |op| links_docs(kind, op))
+                    .post_with(link, move |op| link_docs(kind, op)),
+            )
             .api_route(
                 &format!("{base}/{{id}}/actions"),
                 get_with(actions, move |op| actions_docs(kind, op))
@@ -93,7 +98,10 @@ pub fn routes() -> ApiRouter<AppState> {
                 &format!("{base}/{{id}}/history"),
                 get_with(history, move |op| history_docs(kind, op)),
             )
-            .route(&format!("{base}/{{id}}/links/{{link}}"), delete(unlink))
+            .api_route(
+                &format!("{base}/{{id}}/links/{{link}}"),
+                delete_with(unlink, move |op| unlink_docs(kind, op)),
+            )
             .route(&format!("{base}/{{id}}/export"), get(knowledge::export))
             .route(&format!("{base}/{{id}}/publish"), post(knowledge::publish));
     }
@@ -538,14 +546,44 @@ async fn history(
 
 // ---- links ----
 
-#[derive(Deserialize)]
+/// A link from this ticket to another.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = kind_or_reference)]
 struct NewLink {
+    /// Read from this ticket to `ticket`: `caused_by` says this ticket is
+    /// caused by that one.
     link_type: LinkType,
-    /// The other ticket's reference (`PRB-000002`), or its id with `kind`.
+    /// The other ticket: its reference (`PRB-000002`, whose prefix says its
+    /// kind), or its id with `kind`.
+    #[schemars(length(min = 1))]
     ticket: String,
+    /// The other ticket's kind: needed with an id; wins over a reference's
+    /// prefix.
     #[serde(default)]
     kind: Option<TicketKind>,
+}
+
+/// `kind` is needed unless `ticket` is a reference, whose prefix (in any
+/// case) says the kind ([`kind_of`]).
+fn kind_or_reference(schema: &mut schemars::Schema) {
+    let prefixes: Vec<String> = TicketKind::ALL
+        .iter()
+        .map(|k| {
+            k.prefix()
+                .chars()
+                .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()))
+                .collect()
+        })
+        .collect();
+    let reference = format!("^({})-", prefixes.join("|"));
+    schema.insert(
+        "anyOf".into(),
+        serde_json::json!([
+            { "required": ["kind"], "properties": { "kind": { "$ref": "#/components/schemas/TicketKind" } } },
+            { "properties": { "ticket": { "pattern": reference } } },
+        ]),
+    );
 }
 
 /// The kind a reference names by its prefix (`PRB-…`).

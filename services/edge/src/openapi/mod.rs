@@ -52,7 +52,8 @@ pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
-    actions_docs, add_action_docs, edit_rules, history_docs, ticket_id, ticket_missing,
+    actions_docs, add_action_docs, edit_rules, history_docs, link_docs, links_docs, ticket_id,
+    ticket_missing, unlink_docs,
 };
 
 use crate::BODY_LIMIT;

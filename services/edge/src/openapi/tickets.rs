@@ -10,7 +10,7 @@ use aide::transform::TransformOperation;
 use axum::Json;
 use contracts::incident::{ActionV1, AuditEntryV1};
 use contracts::limits::{ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_SUMMARY, MAX_TEXT};
-use contracts::ticket::{LinkType, ProblemOutcome, TicketKind};
+use contracts::ticket::{LinkV1, ProblemOutcome, TicketKind};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
@@ -260,15 +260,7 @@ pub(super) fn customers_see(kind: TicketKind) -> bool {
 // ---- schemas ----
 
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
-    let kinds = TicketKind::ALL.map(TicketKind::as_str);
     let mut all = vec![
-        (
-            "TicketKind",
-            about(
-                json!({ "type": "string", "enum": kinds }),
-                "A kind of ticket.",
-            ),
-        ),
         ("TicketV1", ticket()),
         (
             "TicketPage",
@@ -288,7 +280,6 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     all.extend(change_schemas());
     all.extend(request_schemas());
     all.extend(field_schemas());
-    all.extend(link_schemas());
     all
 }
 
@@ -1127,109 +1118,6 @@ fn field_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn link_schemas() -> Vec<(&'static str, Value)> {
-    let types = LinkType::ALL.map(LinkType::as_str);
-    let link_type = about(
-        json!({ "type": "string", "enum": types }),
-        "How one ticket relates to another, read from the first to the second. Read from the other end a \
-         link has the inverse type: `caused_by` and `causes`, `resolved_by` and `resolves`, `parent_of` and \
-         `child_of`; `related` is its own inverse.",
-    );
-    let mut by_kind: Vec<Value> = PROCESSES
-        .iter()
-        .map(|p| {
-            when_kind(
-                p.ticket.kind,
-                json!({ "properties": { "status": component(p.status) } }),
-            )
-        })
-        .collect();
-    by_kind.push(when_kind(
-        TicketKind::Incident,
-        json!({ "properties": { "status": component("IncidentStatus") } }),
-    ));
-    let summary = object(
-        &["id", "kind", "reference", "summary", "status"],
-        vec![
-            ("id", uuid()),
-            ("kind", component("TicketKind")),
-            ("reference", text()),
-            ("summary", text()),
-            ("status", about(text(), "One of its kind's statuses.")),
-        ],
-    );
-    let link = object(
-        &["id", "link_type", "ticket", "created_by", "created_at"],
-        vec![
-            (
-                "id",
-                about(
-                    uuid(),
-                    "The link's id, the same from both ends: remove it with `DELETE .../links/{link}`.",
-                ),
-            ),
-            (
-                "link_type",
-                about(
-                    component("LinkType"),
-                    "Read from the ticket whose links these are to `ticket`.",
-                ),
-            ),
-            (
-                "ticket",
-                about(component("TicketSummaryV1"), "The other end."),
-            ),
-            ("created_by", component("Actor")),
-            ("created_at", timestamp()),
-        ],
-    );
-    let new_link = object(
-        &["link_type", "ticket"],
-        vec![
-            (
-                "link_type",
-                about(
-                    component("LinkType"),
-                    "Read from this ticket to `ticket`: `caused_by` says this ticket is caused by that one.",
-                ),
-            ),
-            (
-                "ticket",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "The other ticket: its reference (`PRB-000002`, whose prefix says its kind), or its id \
-                     with `kind`.",
-                ),
-            ),
-            (
-                "kind",
-                about(
-                    component("TicketKind"),
-                    "The other ticket's kind: needed with an id; wins over a reference's prefix.",
-                ),
-            ),
-        ],
-    );
-    vec![
-        ("LinkType", link_type),
-        (
-            "TicketSummaryV1",
-            about(
-                set(summary, "allOf", Value::Array(by_kind)),
-                "A ticket of any kind, enough to show it in a list.",
-            ),
-        ),
-        (
-            "LinkV1",
-            about(link, "A link as seen from one of its tickets."),
-        ),
-        (
-            "NewLink",
-            about(closed(new_link), "A link from this ticket to another."),
-        ),
-    ]
-}
-
 // ---- parameters and errors ----
 
 /// The path parameter `id` of a ticket of `kind`.
@@ -1313,9 +1201,6 @@ pub(super) fn paths() -> Vec<(String, Value)> {
     let mut all = Vec::new();
     for p in &PROCESSES {
         all.extend(process_paths(p));
-    }
-    for t in &TICKETS {
-        all.extend(link_paths(t));
     }
     all.extend(problem_paths());
     all.extend(change_paths());
@@ -1527,6 +1412,102 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
 
 // ---- declared beside their routes in [`crate::tickets`] ----
 
+/// `GET /<kind>/{id}/links`.
+pub(crate) fn links_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (t.noun(), t.one());
+    let who = if customers_see(kind) {
+        format!(
+            "A customer token sees only the links of the customer's own {noun}s to the \
+             customer's own tickets."
+        )
+    } else {
+        "Admin, agent and integration tokens.".to_owned()
+    };
+    op.about(
+        &format!("list{}Links", t.title),
+        LINKS,
+        &format!("List {one}'s links"),
+        &format!(
+            "The links between the {noun} and other tickets, oldest first (not paged), each read \
+             from the {noun}. {who}"
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Vec<LinkV1>>, _>(|r| r.description("The links."))
+    .fails(vec![
+        unauthorized(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `POST /<kind>/{id}/links`.
+pub(crate) fn link_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    op.about(
+        &format!("add{}Link", t.title),
+        LINKS,
+        &format!("Link {} to another ticket", t.one()),
+        &format!(
+            "Links the {} to another ticket of any kind; the other ticket reads the link the \
+             other way round. Admin, agent and integration tokens.",
+            t.noun()
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<201, Json<LinkV1>, _>(|r| {
+        r.description("Linked: the link as seen from this ticket.")
+    })
+    .fails(vec![
+        bad_body(
+            "`kind` must be given when `ticket` is not a reference; `ticket` must name one of \
+             the tenant's tickets of that kind, and not this one.",
+        ),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        (
+            409,
+            "`conflict`: the tickets are already linked this way (made from either end)."
+                .to_owned(),
+        ),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `DELETE /<kind>/{id}/links/{link}`.
+pub(crate) fn unlink_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    op.about(
+        &format!("remove{}Link", t.title),
+        LINKS,
+        &format!("Remove a link of {}", t.one()),
+        "Removes the link from both of its tickets. Admin, agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .path_param("link", "The link's id (`id` of a `LinkV1`).")
+    .traced()
+    .response_with::<200, Json<Vec<LinkV1>>, _>(|r| r.description("The links left on this ticket."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        not_found(&format!(
+            "no such {} in the tenant, or it has no link with this id (a link id that is not a \
+             UUID answers this too).",
+            t.noun()
+        )),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 /// The kind's descriptor.
 fn of(kind: TicketKind) -> &'static Ticket {
     TICKETS
@@ -1634,116 +1615,6 @@ pub(crate) fn history_docs(kind: TicketKind, op: TransformOperation) -> Transfor
         internal(),
         ticketing_down(),
     ])
-}
-
-/// The links of a ticket of any kind.
-fn link_paths(t: &Ticket) -> Vec<(String, Value)> {
-    let Ticket { kind, title, .. } = *t;
-    let (path, noun, one) = (t.path(), t.noun(), t.one());
-    let list = operation(
-        &format!("list{title}Links"),
-        LINKS,
-        &format!("List {one}'s links"),
-        &format!(
-            "The links between the {noun} and other tickets, oldest first (not paged), each read from the \
-             {noun}. {}",
-            if customers_see(kind) {
-                format!(
-                    "A customer token sees only the links of the customer's own {noun}s to the customer's own \
-                     tickets."
-                )
-            } else {
-                "Admin, agent and integration tokens.".to_owned()
-            }
-        ),
-        responses(
-            vec![(200, answer("The links.", list_of("LinkV1")))],
-            vec![
-                unauthorized(),
-                ticket_missing(kind),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let add = operation(
-        &format!("add{title}Link"),
-        LINKS,
-        &format!("Link {one} to another ticket"),
-        &format!(
-            "Links the {noun} to another ticket of any kind; the other ticket reads the link the other way \
-             round. Admin, agent and integration tokens."
-        ),
-        responses(
-            vec![(
-                201,
-                answer(
-                    "Linked: the link as seen from this ticket.",
-                    component("LinkV1"),
-                ),
-            )],
-            vec![
-                bad_body(
-                    "`kind` must be given when `ticket` is not a reference; `ticket` must name one of the \
-                     tenant's tickets of that kind, and not this one.",
-                ),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                (
-                    409,
-                    "`conflict`: the tickets are already linked this way (made from either end)."
-                        .to_owned(),
-                ),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let remove = operation(
-        &format!("remove{title}Link"),
-        LINKS,
-        &format!("Remove a link of {one}"),
-        "Removes the link from both of its tickets. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer("The links left on this ticket.", list_of("LinkV1")),
-            )],
-            vec![
-                unauthorized(),
-                staff_only(),
-                not_found(&format!(
-                    "no such {noun} in the tenant, or it has no link with this id (a link id that is not a \
-                     UUID answers this too)."
-                )),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let link_id = parameter(
-        "link",
-        "path",
-        true,
-        uuid(),
-        "The link's id (`id` of a `LinkV1`).",
-    );
-    vec![
-        (
-            format!("/api/v1/{path}/{{id}}/links"),
-            json!({
-                "get": with_parameters(list, vec![ticket_id(kind), traceparent()]),
-                "post": with_parameters(with_body(add, "NewLink"), vec![ticket_id(kind), traceparent()]),
-            }),
-        ),
-        (
-            format!("/api/v1/{path}/{{id}}/links/{{link}}"),
-            json!({ "delete": with_parameters(remove, vec![ticket_id(kind), link_id, traceparent()]) }),
-        ),
-    ]
 }
 
 fn problem_paths() -> Vec<(String, Value)> {
