@@ -60,3 +60,22 @@ pub fn status_of_its_kind(schema: &mut Schema) {
         .collect();
     schema.insert("allOf".into(), by_kind.into());
 }
+
+/// A ticket's `status` is one of its kind's, and it has its kind's section
+/// (`problem`, `change` or `request`).
+pub fn ticket_of_its_kind(schema: &mut Schema) {
+    let by_kind: Vec<serde_json::Value> = TicketKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != TicketKind::Incident)
+        .map(|kind| {
+            serde_json::json!({
+                "if": { "properties": { "kind": { "const": kind.as_str() } }, "required": ["kind"] },
+                "then": {
+                    "properties": { "status": { "enum": kind.statuses() } },
+                    "required": [kind.as_str()],
+                },
+            })
+        })
+        .collect();
+    schema.insert("allOf".into(), by_kind.into());
+}

@@ -17,6 +17,10 @@ use uuid::Uuid;
 
 use crate::Actor;
 use crate::incident::{ActionKind, ActionV1};
+#[cfg(feature = "schema")]
+use crate::limits::{MAX_LEVEL, MAX_PRIORITY};
+#[cfg(feature = "schema")]
+use crate::schema::{FieldValuesSchema, Timestamp};
 
 /// Extended data values by field key.
 pub type FieldValues = BTreeMap<String, serde_json::Value>;
@@ -52,6 +56,17 @@ impl TicketKind {
     pub fn of_reference(reference: &str) -> Option<Self> {
         let prefix = reference.split('-').next()?;
         Self::ALL.into_iter().find(|k| k.prefix() == prefix)
+    }
+
+    /// The status that resolves a ticket of this kind, with its
+    /// resolution: `resolved`, or `fulfilled` for a service request. A
+    /// change is implemented, not resolved.
+    pub fn resolved_status(self) -> Option<&'static str> {
+        match self {
+            Self::Incident | Self::Problem => Some("resolved"),
+            Self::Request => Some("fulfilled"),
+            Self::Change => None,
+        }
     }
 
     /// The prefix of its references: `INC-000042`.
@@ -96,66 +111,104 @@ impl TicketKind {
     }
 }
 
-/// A ticket of any kind as the API shows it. `status` is one of
-/// [`TicketKind::statuses`] of its kind; the section of its kind
-/// (`problem`, `change` or `request`) carries what only that kind has.
+/// A problem, change or service request (incidents are `IncidentV1`), as
+/// the API shows it. `status` is one of its kind's statuses
+/// ([`TicketKind::statuses`]); the section of its kind (`problem`, `change`
+/// or `request`) holds what only that kind has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = crate::schema::ticket_of_its_kind))]
 pub struct TicketV1 {
     pub id: Uuid,
+    /// `problem`, `change` or `request`; incidents are `IncidentV1`.
     pub kind: TicketKind,
+    /// Per tenant and kind: `PRB-000042`, `CHG-000042`, `REQ-000042`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^(INC|PRB|CHG|REQ)-[0-9]{6,}$"))
+    )]
     pub reference: String,
+    /// One of its kind's statuses.
     pub status: String,
+    /// 1 (highest) to 5; 3 unless given when logged.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_PRIORITY)))]
     pub priority: u8,
+    /// Incidents only: 1 (high) to 3 (low); absent if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub impact: Option<u8>,
+    /// Incidents only: 1 (high) to 3 (low); absent if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_LEVEL)))]
     pub urgency: Option<u8>,
     pub summary: String,
     pub description: String,
+    /// The customer it is for.
     pub customer_id: Option<Uuid>,
     pub category: Option<String>,
     pub service: Option<String>,
+    /// The agent working it.
     pub assignee_id: Option<Uuid>,
+    /// The team it is with.
     pub team_id: Option<Uuid>,
+    /// How a problem was resolved or a service request fulfilled.
     pub resolution: Option<String>,
     pub logged_by: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub updated_at: OffsetDateTime,
+    /// When a problem was resolved or a service request fulfilled.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub resolved_at: Option<OffsetDateTime>,
+    /// When it reached a final status.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub closed_at: Option<OffsetDateTime>,
+    /// Bumped on every change.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub version: i64,
-    /// When the desk first acted on it (an action by staff).
+    /// When the desk first acted on it: the first action added by an
+    /// admin, agent or integration token; absent until then.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub first_response_at: Option<OffsetDateTime>,
     /// Incidents only: the supplier it is handed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<Uuid>,
-    /// The company of its customer when it was logged.
+    /// The company of its customer when it was logged, from the directory;
+    /// absent if none. SLA rules may go by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<Uuid>,
     /// Incidents only: the problem it is linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<Uuid>,
+    /// Extended data; absent if no field has a value.
     #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "FieldValuesSchema"))]
     pub fields: FieldValues,
+    /// Problems only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<ProblemDetailsV1>,
+    /// Changes only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<ChangeDetailsV1>,
+    /// Service requests only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestDetailsV1>,
 }
 
-/// How a problem was resolved, for the problem management report.
+/// How a problem was resolved (the problem management report counts
+/// them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemOutcome {
     /// By one or more changes (which must be linked to it).
@@ -186,21 +239,26 @@ impl ProblemOutcome {
     }
 }
 
+/// What only a problem has.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProblemDetailsV1 {
     pub root_cause: Option<String>,
     pub workaround: Option<String>,
-    /// The workaround is usable: agents may apply it to linked incidents.
+    /// The workaround is usable: it may be applied to the linked incidents.
     pub workaround_flagged: bool,
     /// The problem has been a known error (it stays true once set).
     pub known_error: bool,
+    /// How it was resolved; null unless resolved or closed.
     pub outcome: Option<ProblemOutcome>,
-    /// Incidents linked to the problem (computed, not stored).
+    /// How many incidents are linked to it (counted, not stored).
     #[serde(default)]
     pub linked_incidents: u64,
 }
 
+/// How risky a change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
     Low,
@@ -208,8 +266,10 @@ pub enum Risk {
     High,
 }
 
-/// Whether every named approver must approve a change, or any one of them.
+/// `all`: every approver must approve the change; `any`: one approval is
+/// enough. Either way one rejection rejects it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalRule {
     #[default]
@@ -217,24 +277,33 @@ pub enum ApprovalRule {
     Any,
 }
 
+/// An approver's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
     Reject,
 }
 
+/// One approver's decision on a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalV1 {
+    /// The agent named to approve.
     pub approver_id: Uuid,
+    /// Null until the approver decides.
     pub decision: Option<Decision>,
     pub comment: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub decided_at: Option<OffsetDateTime>,
 }
 
-/// What a change request says: why, what it risks, how to back out, when.
+/// What only a change has: its plan (why, what it risks, how to back out,
+/// when) and its approvals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangeDetailsV1 {
     pub reason: String,
     pub impact_assessment: String,
@@ -242,28 +311,39 @@ pub struct ChangeDetailsV1 {
     pub risk_assessment: String,
     pub backout_plan: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub planned_start: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub planned_end: OffsetDateTime,
     /// The configuration items it touches (free text until the CMDB exists).
     pub affected_items: Vec<String>,
     pub approval: ApprovalRule,
+    /// One per approver, in the order named.
     pub approvals: Vec<ApprovalV1>,
 }
 
+/// A fulfilment step of a service request; done once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RequestStepV1 {
     pub name: String,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub done_at: Option<OffsetDateTime>,
     pub done_by: Option<Actor>,
 }
 
+/// What only a service request has: its type and its steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RequestDetailsV1 {
     pub request_type_id: Uuid,
+    /// The request type's name.
     pub request_type: String,
-    /// The fulfilment steps of its type, each done once.
+    /// Its type's fulfilment steps as they were when it was logged; `POST
+    /// /api/v1/requests/{id}/steps/{step}/done` marks one done by its place
+    /// here, from 0.
     pub steps: Vec<RequestStepV1>,
 }
 

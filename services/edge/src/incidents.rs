@@ -5,11 +5,11 @@
 //! an incident are still written in [`crate::openapi`].
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::get_with;
+use aide::axum::routing::{get_with, post_with};
 use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Json, routing::post};
 use contracts::common::ReplyV1;
 use contracts::incident::*;
 use contracts::limits::{
@@ -34,8 +34,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Path};
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    FIELD_FILTERS, INCIDENTS, SATISFACTION, admin_only, bad_body, incident_id, incident_missing,
-    internal, not_found, not_json, staff_only, ticketing_down, too_large, unauthorized,
+    FIELD_FILTERS, INCIDENTS, SATISFACTION, admin_only, assign_docs, bad_body, incident_id,
+    incident_missing, internal, not_found, not_json, staff_only, status_docs, ticketing_down,
+    too_large, unauthorized,
 };
 
 pub fn routes() -> ApiRouter<AppState> {
@@ -51,13 +52,17 @@ pub fn routes() -> ApiRouter<AppState> {
                 crate::tickets::edit_incident_docs,
             ),
         )
-        .route(
+        .api_route(
             "/incidents/{id}/assign",
-            post(crate::tickets::assign_incident),
+            post_with(crate::tickets::assign_incident, |op| {
+                assign_docs(TicketKind::Incident, op)
+            }),
         )
-        .route(
+        .api_route(
             "/incidents/{id}/status",
-            post(crate::tickets::change_incident_status),
+            post_with(crate::tickets::change_incident_status, |op| {
+                status_docs(TicketKind::Incident, op)
+            }),
         )
         .api_route("/incidents/{id}/survey", get_with(survey, survey_docs))
         .api_route(

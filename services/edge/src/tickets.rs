@@ -7,7 +7,7 @@
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{delete_with, get_with};
+use aide::axum::routing::{delete_with, get_with, post_with};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, State};
@@ -33,9 +33,9 @@ use crate::inputs;
 use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, actions_docs, add_action_docs, bad_body, edit_rules, history_docs, internal,
-    link_docs, links_docs, not_json, staff_only, ticket_id, ticket_missing, ticketing_down,
-    too_large, unauthorized, unlink_docs,
+    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, edit_rules, history_docs,
+    internal, link_docs, links_docs, not_json, staff_only, status_docs, ticket_id, ticket_missing,
+    ticketing_down, too_large, unauthorized, unlink_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -78,8 +78,14 @@ pub fn routes() -> ApiRouter<AppState> {
         router = router
             .route(&base, get(list).post(create))
             .route(&format!("{base}/{{id}}"), get(read).patch(edit))
-            .route(&format!("{base}/{{id}}/assign"), post(assign))
-            .route(&format!("{base}/{{id}}/status"), post(change_status));
+            .api_route(
+                &format!("{base}/{{id}}/assign"),
+                post_with(assign, move |op| assign_docs(kind, op)),
+            )
+            .api_route(
+                &format!("{base}/{{id}}/status"),
+                post_with(change_status, move |op| status_docs(kind, op)),
+            );
     }
     for kind in TicketKind::ALL {
         let base = format!("/{}", segment(kind));
@@ -348,16 +354,37 @@ pub async fn edit_incident(
     as_incident(update(&state, kind, &who, &headers, id, changes.into()).await?)
 }
 
-#[derive(Deserialize)]
+/// A new assignee, team or supplier (incidents only), or more than one,
+/// for a ticket of any kind: give at least one of `assignee_id`, `team_id`
+/// and `supplier_id`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = any_one_given)]
 pub struct Assignment {
+    /// One of the tenant's agents; null unassigns; absent leaves the
+    /// assignee unchanged.
     #[serde(default, deserialize_with = "contracts::common::present")]
     assignee_id: Option<Option<Uuid>>,
+    /// One of the tenant's teams; null clears the team; absent leaves it
+    /// unchanged.
     #[serde(default, deserialize_with = "contracts::common::present")]
     team_id: Option<Option<Uuid>>,
-    /// Incidents only: hand it to a supplier (`null` takes it back).
+    /// Incidents only: one of the tenant's suppliers (see
+    /// `/api/v1/suppliers`) to hand the incident to; null takes it back;
+    /// absent leaves it unchanged. For any other kind it is refused, even
+    /// null.
     #[serde(default, deserialize_with = "contracts::common::present")]
     supplier_id: Option<Option<Uuid>>,
+}
+
+/// An assignment gives at least one of its fields.
+fn any_one_given(schema: &mut schemars::Schema) {
+    let fields = ["assignee_id", "team_id", "supplier_id"];
+    let alternatives: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|f| serde_json::json!({ "required": [f] }))
+        .collect();
+    schema.insert("anyOf".into(), alternatives.into());
 }
 
 /// Checks the agent and team against the directory, then assigns.
@@ -411,12 +438,19 @@ pub async fn assign_incident(
     as_incident(assignment(&state, kind, &who, &headers, id, body).await?)
 }
 
-#[derive(Deserialize)]
+/// A move along the ticket's lifecycle (each operation says its kind's
+/// statuses and what a move needs).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
+    /// The status to move to.
     status: String,
+    /// How it was resolved: required (not blank) to resolve an incident or
+    /// a problem, taken when a service request is fulfilled, ignored
+    /// otherwise.
     #[serde(default)]
     resolution: Option<String>,
+    /// Problems only, to resolve one: how it was resolved.
     #[serde(default)]
     outcome: Option<ProblemOutcome>,
 }

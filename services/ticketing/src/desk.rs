@@ -485,11 +485,7 @@ pub async fn change_status(
             "only resolving a problem has an outcome",
         ));
     }
-    let resolving = matches!(
-        (kind, cmd.to.as_str()),
-        (TicketKind::Incident | TicketKind::Problem, "resolved")
-            | (TicketKind::Request, "fulfilled")
-    );
+    let resolving = kind.resolved_status() == Some(cmd.to.as_str());
     let resolution = cmd.resolution.as_deref().unwrap_or("");
     if resolving {
         check_text(

@@ -139,6 +139,9 @@ pub trait Declare: Sized {
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
     fn idempotent(self) -> Self;
+    /// What this operation's body must hold besides its type's schema (one
+    /// body type serves every kind of ticket; each kind's rules differ).
+    fn body_rules(self, rules: Value) -> Self;
 }
 
 impl Declare for TransformOperation<'_> {
@@ -200,6 +203,19 @@ impl Declare for TransformOperation<'_> {
 
     fn idempotent(self) -> Self {
         parameter(self, super::idempotency_key())
+    }
+
+    fn body_rules(mut self, rules: Value) -> Self {
+        let Some(ReferenceOr::Item(body)) = self.inner_mut().request_body.as_mut() else {
+            panic!("body rules for an operation without a body")
+        };
+        for media in body.content.values_mut() {
+            if let Some(schema) = media.schema.as_mut() {
+                let typed = schema.json_schema.clone();
+                schema.json_schema = schemars::json_schema!({ "allOf": [typed, rules.clone()] });
+            }
+        }
+        self
     }
 }
 

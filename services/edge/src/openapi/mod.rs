@@ -52,8 +52,8 @@ pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
-    actions_docs, add_action_docs, edit_rules, history_docs, link_docs, links_docs, ticket_id,
-    ticket_missing, unlink_docs,
+    actions_docs, add_action_docs, assign_docs, edit_rules, history_docs, link_docs, links_docs,
+    status_docs, ticket_id, ticket_missing, unlink_docs,
 };
 
 use crate::BODY_LIMIT;
@@ -320,7 +320,6 @@ fn schemas() -> Value {
     let mut all = Map::new();
     for group in [
         common_schemas(),
-        request_schemas(),
         tickets::schemas(),
         attachments::schemas(),
         reports::schemas(),
@@ -480,104 +479,10 @@ fn page(item: &str, what: &str) -> Value {
     about(page, &format!("One page of {what}."))
 }
 
-/// The bodies of the POST endpoints.
-fn request_schemas() -> Vec<(&'static str, Value)> {
-    incident_requests()
-}
-
 fn name_input() -> Value {
     about(
         json!({ "type": "string", "minLength": 1 }),
         "Trimmed; 1 to 200 characters, no control characters.",
-    )
-}
-
-fn incident_requests() -> Vec<(&'static str, Value)> {
-    let assignment = object(
-        &[],
-        vec![
-            (
-                "assignee_id",
-                about(
-                    uuid_or_null(),
-                    "One of the tenant's agents; null unassigns; absent leaves the assignee unchanged.",
-                ),
-            ),
-            (
-                "team_id",
-                about(
-                    uuid_or_null(),
-                    "One of the tenant's teams; null clears the team; absent leaves it unchanged.",
-                ),
-            ),
-            (
-                "supplier_id",
-                about(
-                    uuid_or_null(),
-                    "Incidents only: one of the tenant's suppliers (see `/api/v1/suppliers`) to hand the \
-                     incident to; null takes it back; absent leaves it unchanged. For any other kind it \
-                     is refused, even null.",
-                ),
-            ),
-        ],
-    );
-    let assignment = set(
-        closed(assignment),
-        "anyOf",
-        json!([
-            { "required": ["assignee_id"] },
-            { "required": ["team_id"] },
-            { "required": ["supplier_id"] },
-        ]),
-    );
-    let status_change = object(
-        &["status"],
-        vec![
-            (
-                "status",
-                about(component("IncidentStatus"), "The status to move to."),
-            ),
-            (
-                "resolution",
-                about(
-                    text_or_null(),
-                    "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.",
-                ),
-            ),
-        ],
-    );
-    let status_change = set(
-        closed(status_change),
-        "if",
-        json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }),
-    );
-    let status_change = set(
-        status_change,
-        "then",
-        json!({ "required": ["resolution"], "properties": { "resolution": { "type": "string", "minLength": 1 } } }),
-    );
-    vec![
-        (
-            "Assignment",
-            about(
-                assignment,
-                "A new assignee, team or supplier (incidents only), or more than one, for a ticket of any \
-                 kind: give at least one of `assignee_id`, `team_id` and `supplier_id`.",
-            ),
-        ),
-        (
-            "StatusChange",
-            about(status_change, "A move along the incident's lifecycle."),
-        ),
-    ]
-}
-
-/// `first_response_at` of a ticket of any kind.
-fn first_response_at() -> Value {
-    about(
-        timestamp(),
-        "When the desk first acted on it: the first action added by an admin, agent or integration \
-         token. RFC 3339; absent until then.",
     )
 }
 
@@ -784,7 +689,6 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    all.extend(incident_detail_paths());
     all.extend(tickets::paths());
     all.extend(attachments::paths());
     all.extend(reports::paths());
@@ -825,7 +729,7 @@ pub(crate) fn incident_missing() -> (u16, String) {
 }
 
 /// What an assignment of a ticket of `kind` checks.
-fn assignment_rules(kind: TicketKind) -> String {
+pub(crate) fn assignment_rules(kind: TicketKind) -> String {
     if kind == TicketKind::Incident {
         "`assignee_id` must name one of the tenant's agents, `team_id` one of its teams and `supplier_id` \
          one of its suppliers; at least one of them must be given (else `details.fields` names \
@@ -846,76 +750,6 @@ fn assignment_rules(kind: TicketKind) -> String {
 pub(crate) const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
      must hold): the value is compared as text with the stored one (a number as JSON writes it, `12` or \
      `12.5`; a date as `YYYY-MM-DD`); a key no field has matches nothing.";
-
-fn incident_detail_paths() -> Vec<(String, Value)> {
-    let closed_incident = || -> (u16, String) {
-        (409, "`invalid_transition`: the incident is closed; `details.status` and `details.allowed` say so.".to_owned())
-    };
-    let assign = operation(
-        "assignIncident",
-        INCIDENTS,
-        "Assign an incident",
-        "Sets the assignee, the team, the supplier, or more than one; a field left out is unchanged and \
-         null clears it. Handing the incident to a supplier it is not already with puts a \
-         `SupplierAssignmentV1` on that supplier's queue (see the Suppliers tag); null takes it back, \
-         and the supplier's updates on it are refused from then on (it is sent nothing). Admin, agent \
-         and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer("The incident as assigned.", component("IncidentV1")),
-            )],
-            vec![
-                bad_body(&assignment_rules(TicketKind::Incident)),
-                unauthorized(),
-                staff_only(),
-                incident_missing(),
-                closed_incident(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let change_status = operation(
-        "changeIncidentStatus",
-        INCIDENTS,
-        "Change an incident's status",
-        "Moves the incident along its lifecycle (see `IncidentStatus`). Resolving needs a `resolution`. \
-         Admin, agent and integration tokens.",
-        responses(
-            vec![(200, answer("The incident in its new status.", component("IncidentV1")))],
-            vec![
-                bad_body("`resolution` must not be blank (at most 100000 characters) when `status` is `resolved`."),
-                unauthorized(),
-                staff_only(),
-                incident_missing(),
-                (
-                    409,
-                    "`invalid_transition`: the lifecycle does not allow this move; `details.from`, `details.to` and \
-                     `details.allowed` say where it is and where it may go."
-                        .to_owned(),
-                ),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let on = || vec![incident_id(), traceparent()];
-    vec![
-        (
-            "/api/v1/incidents/{id}/assign".to_owned(),
-            json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) }),
-        ),
-        (
-            "/api/v1/incidents/{id}/status".to_owned(),
-            json!({ "post": with_parameters(with_body(change_status, "StatusChange"), on()) }),
-        ),
-    ]
-}
 
 fn ops_paths() -> Vec<(String, Value)> {
     let openapi = operation(

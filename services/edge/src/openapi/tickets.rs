@@ -8,19 +8,20 @@
 
 use aide::transform::TransformOperation;
 use axum::Json;
+use contracts::incident::IncidentV1;
 use contracts::incident::{ActionV1, AuditEntryV1};
-use contracts::limits::{ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_SUMMARY, MAX_TEXT};
-use contracts::ticket::{LinkV1, ProblemOutcome, TicketKind};
+use contracts::limits::{ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN};
+use contracts::ticket::{LinkV1, TicketKind, TicketV1};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
 
 use super::{
-    FIELD_FILTERS, INCIDENTS, about, admin_only, answer, assignment_rules, bad_body, bad_query,
-    boolean, closed, component, first_response_at, idempotency_key, internal, list_of, not_found,
-    not_json, object, operation, or_null, page, page_parameters, parameter, query, responses, set,
-    staff_only, tag, text, text_or_null, ticketing_down, timestamp, timestamp_or_null, too_large,
-    traceparent, unauthorized, uuid, uuid_or_null, with_body, with_parameters,
+    FIELD_FILTERS, INCIDENTS, about, admin_only, answer, bad_body, bad_query, boolean, closed,
+    component, idempotency_key, internal, list_of, not_found, not_json, object, operation, page,
+    page_parameters, parameter, query, responses, set, staff_only, tag, text, text_or_null,
+    ticketing_down, timestamp, too_large, traceparent, unauthorized, uuid, uuid_or_null, with_body,
+    with_parameters,
 };
 use crate::tickets::segment;
 
@@ -142,10 +143,9 @@ const REQUEST: Ticket = Ticket {
 /// A kind of ticket with routes of its own under `/api/v1/<path>`.
 struct Process {
     ticket: Ticket,
-    /// Its schemas: its statuses, its log body, its status change body.
+    /// Its schemas: its statuses, its log body.
     status: &'static str,
     new: &'static str,
-    status_change: &'static str,
     /// Its lifecycle, for its status schema.
     lifecycle: &'static str,
     /// Its final statuses: no more edits, assignments or actions.
@@ -167,7 +167,6 @@ const PROBLEMS_PROCESS: Process = Process {
     ticket: PROBLEM,
     status: "ProblemStatus",
     new: "NewProblem",
-    status_change: "ProblemStatusChange",
     lifecycle: "Where a problem is. open → investigating | known_error | resolved; investigating → \
                 known_error | resolved; known_error → investigating | resolved; resolved → closed | open \
                 (reopen); closed is final. Becoming a known error needs a root cause, resolving an \
@@ -190,7 +189,6 @@ const CHANGES_PROCESS: Process = Process {
     ticket: CHANGE,
     status: "ChangeStatus",
     new: "NewChange",
-    status_change: "ChangeStatusChange",
     lifecycle: "Where a change is. requested → cancelled, or approved | rejected by the approvers' \
                 decisions (never by a status change); approved → scheduled | cancelled; scheduled → \
                 implementing | cancelled; implementing → implemented | backed_out; implemented | \
@@ -216,7 +214,6 @@ const REQUESTS_PROCESS: Process = Process {
     ticket: REQUEST,
     status: "ServiceRequestStatus",
     new: "NewServiceRequest",
-    status_change: "ServiceRequestStatusChange",
     lifecycle: "Where a service request is. open → in_progress | pending | fulfilled; in_progress → \
                 pending | fulfilled; pending → in_progress | fulfilled; fulfilled → closed | open \
                 (reopen); closed is final. Fulfilling needs every step of the request done.",
@@ -260,181 +257,23 @@ pub(super) fn customers_see(kind: TicketKind) -> bool {
 // ---- schemas ----
 
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
-    let mut all = vec![
-        ("TicketV1", ticket()),
-        (
-            "TicketPage",
-            page(
-                "TicketV1",
-                "problems, changes or service requests (one kind), newest first",
-            ),
+    let mut all = vec![(
+        "TicketPage",
+        page(
+            "TicketV1",
+            "problems, changes or service requests (one kind), newest first",
         ),
-    ];
+    )];
     for p in &PROCESSES {
         let statuses = json!({ "type": "string", "enum": p.ticket.kind.statuses() });
         all.push((p.status, about(statuses, p.lifecycle)));
         all.push((p.new, new_ticket(p)));
-        all.push((p.status_change, status_change(p)));
     }
     all.extend(problem_schemas());
     all.extend(change_schemas());
     all.extend(request_schemas());
     all.extend(field_schemas());
     all
-}
-
-/// `then` applies to the tickets of `kind`.
-fn when_kind(kind: TicketKind, then: Value) -> Value {
-    json!({
-        "if": { "properties": { "kind": { "const": kind.as_str() } }, "required": ["kind"] },
-        "then": then,
-    })
-}
-
-fn ticket() -> Value {
-    let prefixes: Vec<&str> = PROCESSES.iter().map(|p| p.ticket.kind.prefix()).collect();
-    let reference = about(
-        json!({ "type": "string", "pattern": format!("^({})-[0-9]{{6,}}$", prefixes.join("|")) }),
-        "Per tenant and kind: `PRB-000042`, `CHG-000042`, `REQ-000042`.",
-    );
-    let statuses: Vec<String> = PROCESSES
-        .iter()
-        .map(|p| format!("`{}`", p.status))
-        .collect();
-    let ticket = object(
-        &[
-            "id",
-            "kind",
-            "reference",
-            "status",
-            "priority",
-            "summary",
-            "description",
-            "customer_id",
-            "category",
-            "service",
-            "assignee_id",
-            "team_id",
-            "resolution",
-            "logged_by",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-            "closed_at",
-            "version",
-        ],
-        vec![
-            ("id", uuid()),
-            (
-                "kind",
-                about(
-                    component("TicketKind"),
-                    "`problem`, `change` or `request`; incidents are `IncidentV1`.",
-                ),
-            ),
-            ("reference", reference),
-            (
-                "status",
-                about(
-                    text(),
-                    &format!("One of its kind's statuses: {}.", statuses.join(", ")),
-                ),
-            ),
-            (
-                "priority",
-                about(
-                    json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-                    "1 (highest) to 5; 3 unless given when logged.",
-                ),
-            ),
-            ("summary", text()),
-            ("description", text()),
-            (
-                "customer_id",
-                about(uuid_or_null(), "The customer it is for."),
-            ),
-            ("category", text_or_null()),
-            ("service", text_or_null()),
-            (
-                "assignee_id",
-                about(uuid_or_null(), "The agent working it."),
-            ),
-            ("team_id", about(uuid_or_null(), "The team it is with.")),
-            (
-                "resolution",
-                about(
-                    text_or_null(),
-                    "How a problem was resolved or a service request fulfilled.",
-                ),
-            ),
-            ("logged_by", component("Actor")),
-            ("created_at", timestamp()),
-            ("updated_at", timestamp()),
-            (
-                "resolved_at",
-                about(
-                    timestamp_or_null(),
-                    "When a problem was resolved or a service request fulfilled. RFC 3339.",
-                ),
-            ),
-            (
-                "closed_at",
-                about(
-                    timestamp_or_null(),
-                    "When it reached a final status. RFC 3339.",
-                ),
-            ),
-            (
-                "version",
-                about(
-                    json!({ "type": "integer", "format": "int64", "minimum": 1 }),
-                    "Bumped on every change.",
-                ),
-            ),
-            ("first_response_at", first_response_at()),
-            (
-                "company_id",
-                about(
-                    uuid(),
-                    "The company of its customer when it was logged, from the directory; absent if none. SLA rules may go by it.",
-                ),
-            ),
-            (
-                "fields",
-                about(
-                    component("FieldValues"),
-                    "Extended data; absent if no field has a value.",
-                ),
-            ),
-            (
-                "problem",
-                about(component("ProblemDetailsV1"), "Problems only."),
-            ),
-            (
-                "change",
-                about(component("ChangeDetailsV1"), "Changes only."),
-            ),
-            (
-                "request",
-                about(component("RequestDetailsV1"), "Service requests only."),
-            ),
-        ],
-    );
-    let by_kind: Vec<Value> = PROCESSES
-        .iter()
-        .map(|p| {
-            let section = p.ticket.kind.as_str();
-            when_kind(
-                p.ticket.kind,
-                json!({ "properties": { "status": component(p.status) }, "required": [section] }),
-            )
-        })
-        .collect();
-    about(
-        set(ticket, "allOf", Value::Array(by_kind)),
-        "A problem, change or service request. The section of its kind (`problem`, `change` or \
-         `request`) holds what only that kind has.",
-    )
 }
 
 /// The body that logs a ticket of `p`'s kind.
@@ -528,113 +367,7 @@ fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The body that moves a ticket of `p`'s kind along its lifecycle.
-fn status_change(p: &Process) -> Value {
-    let status = (
-        "status",
-        about(component(p.status), "The status to move to."),
-    );
-    let body = match p.ticket.kind {
-        TicketKind::Problem => {
-            let body = object(
-                &["status"],
-                vec![
-                    status,
-                    (
-                        "resolution",
-                        about(
-                            text_or_null(),
-                            "Required (not blank, at most 100000 characters) to resolve; ignored otherwise.",
-                        ),
-                    ),
-                    (
-                        "outcome",
-                        about(
-                            component("ProblemOutcome"),
-                            "Required to resolve; refused otherwise.",
-                        ),
-                    ),
-                ],
-            );
-            let body = set(
-                closed(body),
-                "if",
-                json!({ "properties": { "status": { "const": "resolved" } }, "required": ["status"] }),
-            );
-            set(
-                body,
-                "then",
-                json!({
-                    "required": ["resolution", "outcome"],
-                    "properties": { "resolution": { "type": "string", "minLength": 1 } },
-                }),
-            )
-        }
-        TicketKind::Request => closed(object(
-            &["status"],
-            vec![
-                status,
-                (
-                    "resolution",
-                    about(
-                        text_or_null(),
-                        "How it was fulfilled (at most 100000 characters), when fulfilling; ignored otherwise.",
-                    ),
-                ),
-            ],
-        )),
-        TicketKind::Incident | TicketKind::Change => closed(object(&["status"], vec![status])),
-    };
-    about(
-        body,
-        &format!("A move along the {}'s lifecycle.", p.ticket.noun()),
-    )
-}
-
 fn problem_schemas() -> Vec<(&'static str, Value)> {
-    let outcomes = ProblemOutcome::ALL.map(ProblemOutcome::as_str);
-    let outcome = about(
-        json!({ "type": "string", "enum": outcomes }),
-        "How a problem was resolved: `change` (by a linked change that resolves it), `known_error` \
-         (documented as a known error), `workaround` (a flagged workaround makes the fault harmless), \
-         `other` (the cause went away or was never found).",
-    );
-    let details = object(
-        &[
-            "root_cause",
-            "workaround",
-            "workaround_flagged",
-            "known_error",
-            "outcome",
-            "linked_incidents",
-        ],
-        vec![
-            ("root_cause", text_or_null()),
-            ("workaround", text_or_null()),
-            (
-                "workaround_flagged",
-                boolean("The workaround is usable: it may be applied to the linked incidents."),
-            ),
-            (
-                "known_error",
-                boolean("The problem has been a known error (it stays true once set)."),
-            ),
-            (
-                "outcome",
-                about(
-                    or_null(component("ProblemOutcome")),
-                    "How it was resolved; null unless resolved or closed.",
-                ),
-            ),
-            (
-                "linked_incidents",
-                about(
-                    json!({ "type": "integer", "minimum": 0 }),
-                    "How many incidents are linked to it.",
-                ),
-            ),
-        ],
-    );
     let incidents = object(
         &["incidents"],
         vec![(
@@ -657,11 +390,6 @@ fn problem_schemas() -> Vec<(&'static str, Value)> {
         )],
     );
     vec![
-        ("ProblemOutcome", outcome),
-        (
-            "ProblemDetailsV1",
-            about(details, "What only a problem has."),
-        ),
         (
             "ProblemIncidents",
             about(closed(incidents), "Incidents to link to a problem."),
@@ -674,69 +402,12 @@ fn problem_schemas() -> Vec<(&'static str, Value)> {
 }
 
 fn change_schemas() -> Vec<(&'static str, Value)> {
-    let risk = json!({ "type": "string", "enum": ["low", "medium", "high"] });
-    let rule = about(
-        json!({ "type": "string", "enum": ["all", "any"] }),
-        "`all`: every approver must approve the change; `any`: one approval is enough. Either way one \
-         rejection rejects it.",
-    );
-    let decision = json!({ "type": "string", "enum": ["approve", "reject"] });
     let items = |what: &str| {
         about(
             json!({ "type": "array", "items": { "type": "string" } }),
             what,
         )
     };
-    let approval = object(
-        &["approver_id", "decision", "comment", "decided_at"],
-        vec![
-            ("approver_id", about(uuid(), "The agent named to approve.")),
-            (
-                "decision",
-                about(
-                    or_null(component("Decision")),
-                    "Null until the approver decides.",
-                ),
-            ),
-            ("comment", text_or_null()),
-            ("decided_at", timestamp_or_null()),
-        ],
-    );
-    let details = object(
-        &[
-            "reason",
-            "impact_assessment",
-            "risk",
-            "risk_assessment",
-            "backout_plan",
-            "planned_start",
-            "planned_end",
-            "affected_items",
-            "approval",
-            "approvals",
-        ],
-        vec![
-            ("reason", text()),
-            ("impact_assessment", text()),
-            ("risk", component("Risk")),
-            ("risk_assessment", text()),
-            ("backout_plan", text()),
-            ("planned_start", timestamp()),
-            ("planned_end", timestamp()),
-            (
-                "affected_items",
-                items("The configuration items it touches."),
-            ),
-            ("approval", component("ApprovalRule")),
-            (
-                "approvals",
-                about(
-                    list_of("ApprovalV1"),
-                    "One per approver, in the order named.",
-                ),
-            ),
-        ],
-    );
     let plan = object(
         &[
             "reason",
@@ -857,20 +528,6 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
         ],
     );
     vec![
-        ("Risk", about(risk, "How risky a change is.")),
-        ("ApprovalRule", rule),
-        ("Decision", about(decision, "An approver's decision.")),
-        (
-            "ApprovalV1",
-            about(approval, "One approver's decision on a change."),
-        ),
-        (
-            "ChangeDetailsV1",
-            about(
-                details,
-                "What only a change has: its plan and its approvals.",
-            ),
-        ),
         ("ChangePlanV1", about(plan, "A new change's plan.")),
         (
             "ChangeDecision",
@@ -892,29 +549,6 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
 }
 
 fn request_schemas() -> Vec<(&'static str, Value)> {
-    let step = object(
-        &["name", "done_at", "done_by"],
-        vec![
-            ("name", text()),
-            ("done_at", timestamp_or_null()),
-            ("done_by", or_null(component("Actor"))),
-        ],
-    );
-    let details = object(
-        &["request_type_id", "request_type", "steps"],
-        vec![
-            ("request_type_id", uuid()),
-            ("request_type", about(text(), "The request type's name.")),
-            (
-                "steps",
-                about(
-                    list_of("RequestStepV1"),
-                    "Its type's fulfilment steps as they were when it was logged; `POST \
-                     /api/v1/requests/{id}/steps/{step}/done` marks one done by its place here, from 0.",
-                ),
-            ),
-        ],
-    );
     let request_type = object(
         &["id", "name", "description", "fields", "steps"],
         vec![
@@ -972,17 +606,6 @@ fn request_schemas() -> Vec<(&'static str, Value)> {
         ],
     );
     vec![
-        (
-            "RequestStepV1",
-            about(step, "A fulfilment step of a service request; done once."),
-        ),
-        (
-            "RequestDetailsV1",
-            about(
-                details,
-                "What only a service request has: its type and its steps.",
-            ),
-        ),
         (
             "RequestTypeV1",
             about(
@@ -1323,66 +946,6 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
             ],
         ),
     );
-    let assign = operation(
-        &format!("assign{title}"),
-        tag,
-        &format!("Assign {one}"),
-        "Sets the assignee, the team, or both; a field left out is unchanged and null clears it. Only \
-         incidents go to suppliers: `supplier_id` is refused here. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer(&format!("The {noun} as assigned."), component("TicketV1")),
-            )],
-            vec![
-                bad_body(&assignment_rules(kind)),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                done(p),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let change_status = operation(
-        &format!("change{title}Status"),
-        tag,
-        &format!("Change {one}'s status"),
-        &format!(
-            "Moves the {noun} along its lifecycle (see `{}`). Admin, agent and integration tokens.",
-            p.status
-        ),
-        responses(
-            vec![(
-                200,
-                answer(
-                    &format!("The {noun} in its new status."),
-                    component("TicketV1"),
-                ),
-            )],
-            vec![
-                bad_body(p.move_rules),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                (
-                    409,
-                    format!(
-                        "`invalid_transition`: the lifecycle does not allow this move; `details.from`, \
-                         `details.to` and `details.allowed` say where it is and where it may go. {}",
-                        p.not_ready
-                    ),
-                ),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
     let on = || vec![ticket_id(kind), traceparent()];
     vec![
         (
@@ -1399,18 +962,160 @@ fn process_paths(p: &Process) -> Vec<(String, Value)> {
                 "patch": with_parameters(with_body(edit, "TicketChangesV1"), on()),
             }),
         ),
-        (
-            format!("/api/v1/{path}/{{id}}/assign"),
-            json!({ "post": with_parameters(with_body(assign, "Assignment"), on()) }),
-        ),
-        (
-            format!("/api/v1/{path}/{{id}}/status"),
-            json!({ "post": with_parameters(with_body(change_status, p.status_change), on()) }),
-        ),
     ]
 }
 
 // ---- declared beside their routes in [`crate::tickets`] ----
+
+/// The answer of an operation on a ticket of `kind`: an incident's is the
+/// incident view.
+fn answered<'a>(
+    kind: TicketKind,
+    status: u16,
+    description: &str,
+    op: TransformOperation<'a>,
+) -> TransformOperation<'a> {
+    match (kind, status) {
+        (TicketKind::Incident, 200) => {
+            op.response_with::<200, Json<IncidentV1>, _>(|r| r.description(description))
+        }
+        (TicketKind::Incident, _) => {
+            op.response_with::<201, Json<IncidentV1>, _>(|r| r.description(description))
+        }
+        (_, 200) => op.response_with::<200, Json<TicketV1>, _>(|r| r.description(description)),
+        _ => op.response_with::<201, Json<TicketV1>, _>(|r| r.description(description)),
+    }
+}
+
+/// `POST /<kind>/{id}/assign`.
+pub(crate) fn assign_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (t.noun(), t.one());
+    let about = if kind == TicketKind::Incident {
+        "Sets the assignee, the team, the supplier, or more than one; a field left out is \
+         unchanged and null clears it. Handing the incident to a supplier it is not already with \
+         puts a `SupplierAssignmentV1` on that supplier's queue (see the Suppliers tag); null \
+         takes it back, and the supplier's updates on it are refused from then on (it is sent \
+         nothing). Admin, agent and integration tokens."
+    } else {
+        "Sets the assignee, the team, or both; a field left out is unchanged and null clears \
+         it. Only incidents go to suppliers: `supplier_id` is refused here. Admin, agent and \
+         integration tokens."
+    };
+    let mut op = op
+        .about(
+            &format!("assign{}", t.title),
+            t.tag,
+            &format!("Assign {one}"),
+            about,
+        )
+        .param(ticket_id(kind))
+        .traced();
+    if kind != TicketKind::Incident {
+        // Only an incident goes to a supplier: for any other kind the field
+        // is refused, even null.
+        op = op.body_rules(json!({ "not": { "required": ["supplier_id"] } }));
+    }
+    answered(kind, 200, &format!("The {noun} as assigned."), op).fails(vec![
+        bad_body(&super::assignment_rules(kind)),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        finished(kind),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// What a status change of a ticket of `kind` must hold: one of its
+/// kind's statuses; to resolve it, a resolution (not blank but for a
+/// service request's) and, for a problem, an outcome; no outcome else.
+fn status_rules(kind: TicketKind) -> Value {
+    let mut rules = vec![];
+    if let Some(resolved) = kind.resolved_status() {
+        let resolution = if kind == TicketKind::Request {
+            json!({ "type": ["string", "null"], "maxLength": MAX_TEXT, "pattern": ANY_TEXT_PATTERN })
+        } else {
+            json!({ "type": "string", "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN })
+        };
+        let mut then = json!({ "properties": { "resolution": resolution } });
+        if kind != TicketKind::Request {
+            then["required"] = json!(["resolution"]);
+        }
+        rules.push(json!({
+            "if": { "properties": { "status": { "const": resolved } }, "required": ["status"] },
+            "then": then,
+        }));
+    }
+    let no_outcome = json!({ "properties": { "outcome": { "type": "null" } } });
+    if kind == TicketKind::Problem {
+        rules.push(json!({
+            "if": { "properties": { "status": { "const": "resolved" } }, "required": ["status"] },
+            "then": {
+                "required": ["outcome"],
+                "properties": { "outcome": { "$ref": "#/components/schemas/ProblemOutcome" } },
+            },
+            "else": no_outcome,
+        }));
+    } else {
+        rules.push(no_outcome);
+    }
+    json!({ "properties": { "status": { "enum": kind.statuses() } }, "allOf": rules })
+}
+
+/// `POST /<kind>/{id}/status`.
+pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (t.noun(), t.one());
+    let (lifecycle, move_rules, not_ready) = match PROCESSES.iter().find(|p| p.ticket.kind == kind)
+    {
+        Some(p) => (p.lifecycle, p.move_rules.to_owned(), p.not_ready),
+        None => (
+            "open → in_progress | pending | resolved; in_progress → pending | resolved; pending \
+             → in_progress | resolved; resolved → closed | open (reopen); closed is final.",
+            format!(
+                "`status` must be an incident status; `resolution` must not be blank (at most \
+                 {MAX_TEXT} characters) when `status` is `resolved`."
+            ),
+            "",
+        ),
+    };
+    let op = op
+        .about(
+            &format!("change{}Status", t.title),
+            t.tag,
+            &format!("Change {one}'s status"),
+            &format!(
+                "Moves the {noun} along its lifecycle. {lifecycle} Admin, agent and integration \
+                 tokens."
+            ),
+        )
+        .param(ticket_id(kind))
+        .traced()
+        .body_rules(status_rules(kind));
+    answered(kind, 200, &format!("The {noun} in its new status."), op).fails(vec![
+        bad_body(&move_rules),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        (
+            409,
+            format!(
+                "`invalid_transition`: the lifecycle does not allow this move; `details.from`, \
+                 `details.to` and `details.allowed` say where it is and where it may go. \
+                 {not_ready}"
+            )
+            .trim_end()
+            .to_owned(),
+        ),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
 
 /// `GET /<kind>/{id}/links`.
 pub(crate) fn links_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
