@@ -19,11 +19,14 @@ pub const MAX_RATING: u8 = 5;
 
 /// One line of text a person typed, as the services take it: something
 /// that is not white space, and no control characters (U+0000 to U+001F,
-/// U+007F to U+009F).
+/// U+007F to U+009F). It ends with `(?![\s\S])`, not `$`: in Python's
+/// regular expressions (which clients such as Schemathesis use) `$` also
+/// matches before a final line break, which a line must not have.
 pub const ONE_LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*\
-     [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
-/// One line that may be blank: no control characters.
-pub const ANY_LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+     [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*(?![\\s\\S])";
+/// One line that may be blank: no control characters (ends as
+/// [`ONE_LINE_PATTERN`] does).
+pub const ANY_LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*(?![\\s\\S])";
 /// Text of many lines a person typed: something that is not white space,
 /// and no control characters but line breaks and tabs.
 pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
@@ -41,3 +44,12 @@ pub const MAX_EMAIL: usize = 254;
 /// characters or `<>,;"`.
 pub const EMAIL_PATTERN: &str = "^\\s*[^@\\s\\u0000-\\u001F\\u007F-\\u009F<>,;\"]+\
      @[^@\\s\\u0000-\\u001F\\u007F-\\u009F<>,;\"]+\\s*$";
+
+/// A tenant's field key (extended data): 1 to 40 of a-z, 0-9 and `_`,
+/// starting with a letter.
+pub const FIELD_KEY_PATTERN: &str = "^[a-z][a-z0-9_]{0,39}(?![\\s\\S])";
+
+/// Most agents a change names to approve it.
+pub const MAX_APPROVERS: usize = 20;
+/// Most configuration items a change names.
+pub const MAX_AFFECTED_ITEMS: usize = 100;

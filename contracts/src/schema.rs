@@ -37,8 +37,9 @@ impl JsonSchema for FieldValuesSchema {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "object",
+            "propertyNames": { "pattern": crate::limits::FIELD_KEY_PATTERN },
             "additionalProperties": { "type": ["string", "number", "null"] },
-            "description": "Extended data by field key. Text, memo, date (`YYYY-MM-DD`) and \
+            "description": "Extended data by field key (the keys of the tenant's fields). Text, memo, date (`YYYY-MM-DD`) and \
                 choice values are strings, number values numbers. In a body each value must fit \
                 its field (`details.fields` names `fields.<key>`) and null clears it; an answer \
                 leaves out the fields with no value.",

@@ -6,9 +6,10 @@
 //! it is added to the mirror.
 
 use contracts::limits::{
-    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN,
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_AFFECTED_ITEMS, MAX_APPROVERS, MAX_PRIORITY,
+    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
-use contracts::schema::FieldValuesSchema;
+use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::{
     ApprovalRule, ChangePlanV1, FieldDefV1, FieldType, FieldValues, Risk, TicketChangesV1,
 };
@@ -82,28 +83,47 @@ impl From<TicketChanges> for TicketChangesV1 {
     }
 }
 
-/// [`ChangePlanV1`] as `POST /changes` takes it.
-#[derive(Deserialize)]
+/// [`ChangePlanV1`] as `POST /changes` takes it: a new change's plan.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ChangePlanV1")]
 pub struct ChangePlan {
+    /// Why: not blank.
+    #[schemars(length(max = MAX_TEXT), regex(pattern = TEXT_PATTERN))]
     reason: String,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     impact_assessment: String,
     risk: Risk,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     risk_assessment: String,
+    /// How to undo it: not blank.
+    #[schemars(length(max = MAX_TEXT), regex(pattern = TEXT_PATTERN))]
     backout_plan: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     planned_start: OffsetDateTime,
+    /// After `planned_start`.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     planned_end: OffsetDateTime,
+    /// The configuration items it touches (free text, each not blank;
+    /// compared in any case for conflicts).
     #[serde(default)]
+    #[schemars(length(max = MAX_AFFECTED_ITEMS), inner(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN)))]
     affected_items: Vec<String>,
     #[serde(default)]
     approval: ApprovalRule,
+    /// The agents who decide on it: the tenant's, each once.
+    #[schemars(length(min = 1, max = MAX_APPROVERS), extend("uniqueItems" = true))]
     approvers: Vec<Uuid>,
+    /// Incidents (ids or references) the change resolves: each is linked
+    /// `resolved_by` it.
     #[serde(default)]
     incidents: Vec<String>,
+    /// Problems (ids or references) the change resolves: each is linked
+    /// `resolved_by` it.
     #[serde(default)]
     problems: Vec<String>,
 }

@@ -15,9 +15,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
-use contracts::limits::{MAX_TEXT, TEXT_PATTERN};
+use contracts::limits::{
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN,
+    TEXT_PATTERN,
+};
+use contracts::schema::FieldValuesSchema;
 use contracts::ticket::*;
 use contracts::{Page, Role};
+use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -33,9 +38,10 @@ use crate::inputs;
 use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, edit_rules, history_docs,
-    internal, link_docs, links_docs, not_json, staff_only, status_docs, ticket_id, ticket_missing,
-    ticketing_down, too_large, unauthorized, unlink_docs,
+    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, create_docs, edit_body_rules,
+    edit_docs, edit_rules, history_docs, internal, link_docs, links_docs, list_docs, not_json,
+    read_docs, staff_only, status_docs, ticket_id, ticket_missing, ticketing_down, too_large,
+    unauthorized, unlink_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -76,8 +82,16 @@ pub fn routes() -> ApiRouter<AppState> {
     for kind in [TicketKind::Problem, TicketKind::Change, TicketKind::Request] {
         let base = format!("/{}", segment(kind));
         router = router
-            .route(&base, get(list).post(create))
-            .route(&format!("{base}/{{id}}"), get(read).patch(edit))
+            .api_route(
+                &base,
+                get_with(list, move |op| list_docs(kind, op))
+                    .post_with(create, move |op| create_docs(kind, op)),
+            )
+            .api_route(
+                &format!("{base}/{{id}}"),
+                get_with(read, move |op| read_docs(kind, op))
+                    .patch_with(edit, move |op| edit_docs(kind, op)),
+            )
             .api_route(
                 &format!("{base}/{{id}}/assign"),
                 post_with(assign, move |op| assign_docs(kind, op)),
@@ -140,6 +154,9 @@ pub fn routes() -> ApiRouter<AppState> {
 /// sent.
 struct MayLog(Principal);
 
+/// Which roles may log each kind is declared with each kind's route.
+impl aide::OperationInput for MayLog {}
+
 impl FromRequestParts<AppState> for MayLog {
     type Rejection = ApiError;
 
@@ -153,27 +170,46 @@ impl FromRequestParts<AppState> for MayLog {
     }
 }
 
-#[derive(Deserialize)]
+/// A problem, change or service request to log (each kind's operation
+/// says what else it needs).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTicket {
+    /// Not blank; stored trimmed.
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     summary: String,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: String,
+    /// 1 (highest) to 5; 3 if not given.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
+    /// The customer it is for: one of the tenant's. Ignored for a customer
+    /// token, whose requests are always their own.
     #[serde(default)]
     customer_id: Option<Uuid>,
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     category: Option<String>,
+    /// The service concerned.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     service: Option<String>,
+    /// Extended data, by key: values for the tenant's fields for its kind
+    /// (see `/api/v1/fields/{kind}`), and a service request's for its
+    /// type's; required fields must be given.
     #[serde(default)]
+    #[schemars(with = "FieldValuesSchema")]
     fields: FieldValues,
-    /// Changes: the plan.
+    /// Changes only, and required for them: the plan.
     #[serde(default)]
     change: Option<inputs::ChangePlan>,
-    /// Service requests: the type's id or name.
+    /// Service requests only, and required for them: one of the tenant's
+    /// request types (see `/api/v1/request-types`), its id or its name in
+    /// any case.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     request_type: Option<String>,
 }
 
@@ -227,23 +263,37 @@ async fn read(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+/// A list's filters and page; `field.<key>` filters besides.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct ListQuery {
+    /// Only those in this status (one of their kind's).
     #[serde(default)]
     status: Option<String>,
+    /// Only those of this priority.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
+    /// Only those assigned to this agent.
     #[serde(default)]
     assignee_id: Option<Uuid>,
+    /// Only those with this team.
     #[serde(default)]
     team_id: Option<Uuid>,
+    /// Only this customer's. Ignored for customer tokens, which see only
+    /// their own.
     #[serde(default)]
     customer_id: Option<Uuid>,
+    /// Only those whose summary contains this text, in any case.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     q: Option<String>,
+    /// The most items the page holds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
     #[serde(default)]
     cursor: Option<Uuid>,
 }
@@ -255,8 +305,11 @@ async fn list(
     headers: HeaderMap,
     Filters(q, fields): Filters<ListQuery>,
 ) -> ApiResult<Json<Page<TicketV1>>> {
-    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
-        return Err(ApiError::field("priority", "must be 1 to 5"));
+    if q.priority.is_some_and(|p| !(1..=MAX_PRIORITY).contains(&p)) {
+        return Err(ApiError::field(
+            "priority",
+            format!("must be 1 to {MAX_PRIORITY}"),
+        ));
     }
     let limit = PageParams {
         limit: q.limit,
@@ -323,6 +376,7 @@ pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
     )
     .param(ticket_id(kind))
     .traced()
+    .body_rules(edit_body_rules(kind).expect("an incident has no root cause"))
     .response_with::<200, Json<IncidentV1>, _>(|r| r.description("The incident as edited."))
     .fails(vec![
         bad_body(&edit_rules(kind)),

@@ -21,9 +21,8 @@ use crate::desk::{announce, refused, save, staff};
 use crate::error::{Error, Result};
 use crate::tickets;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
+use contracts::limits::{MAX_AFFECTED_ITEMS, MAX_APPROVERS};
 
-const MAX_APPROVERS: usize = 20;
-const MAX_ITEMS: usize = 100;
 /// Statuses in which a change holds its window.
 const HOLDS_WINDOW: &[&str] = &["approved", "scheduled", "implementing"];
 
@@ -67,10 +66,10 @@ pub async fn plan(
             "an approver is named twice",
         ));
     }
-    if plan.affected_items.len() > MAX_ITEMS {
+    if plan.affected_items.len() > MAX_AFFECTED_ITEMS {
         return Err(Error::field(
             "change.affected_items",
-            format!("at most {MAX_ITEMS} items"),
+            format!("at most {MAX_AFFECTED_ITEMS} items"),
         ));
     }
     for (n, item) in plan.affected_items.iter().enumerate() {

@@ -139,6 +139,12 @@ pub trait Declare: Sized {
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
     fn idempotent(self) -> Self;
+    /// The roles that may call it, where its extractor decides by the
+    /// route's kind of ticket ([`crate::tickets`]' `MayLog`).
+    fn roles(self, roles: &[Role]) -> Self;
+    /// More of what the query parameter `name` must be than its type says
+    /// (one parameter type serves every kind of ticket).
+    fn param_schema(self, name: &str, rules: Value) -> Self;
     /// What this operation's body must hold besides its type's schema (one
     /// body type serves every kind of ticket; each kind's rules differ).
     fn body_rules(self, rules: Value) -> Self;
@@ -203,6 +209,34 @@ impl Declare for TransformOperation<'_> {
 
     fn idempotent(self) -> Self {
         parameter(self, super::idempotency_key())
+    }
+
+    fn roles(mut self, allowed: &[Role]) -> Self {
+        roles(self.inner_mut(), allowed);
+        self
+    }
+
+    fn param_schema(mut self, name: &str, rules: Value) -> Self {
+        let parameter = self
+            .inner_mut()
+            .parameters
+            .iter_mut()
+            .find_map(|p| match p {
+                ReferenceOr::Item(p) if p.parameter_data_ref().name == name => Some(p),
+                _ => None,
+            });
+        let Some(parameter) = parameter else {
+            panic!("no parameter {name} to say more of")
+        };
+        let aide::openapi::ParameterSchemaOrContent::Schema(schema) =
+            &mut parameter.parameter_data_mut().format
+        else {
+            panic!("parameter {name} has no schema")
+        };
+        if let (Some(schema), Value::Object(rules)) = (schema.json_schema.as_object_mut(), rules) {
+            schema.extend(rules);
+        }
+        self
     }
 
     fn body_rules(mut self, rules: Value) -> Self {

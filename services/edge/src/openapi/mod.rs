@@ -52,8 +52,9 @@ pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
-    actions_docs, add_action_docs, assign_docs, edit_rules, history_docs, link_docs, links_docs,
-    status_docs, ticket_id, ticket_missing, unlink_docs,
+    actions_docs, add_action_docs, assign_docs, create_docs, edit_body_rules, edit_docs,
+    edit_rules, history_docs, link_docs, links_docs, list_docs, read_docs, status_docs, ticket_id,
+    ticket_missing, unlink_docs,
 };
 
 use crate::BODY_LIMIT;
@@ -464,19 +465,6 @@ fn error_schema() -> Value {
         error,
         "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.",
     )
-}
-
-/// One page of a list of `item`.
-fn page(item: &str, what: &str) -> Value {
-    let next = about(
-        uuid_or_null(),
-        "Pass as `cursor` for the next page; null on the last page.",
-    );
-    let page = object(
-        &["items", "next_cursor"],
-        vec![("items", list_of(item)), ("next_cursor", next)],
-    );
-    about(page, &format!("One page of {what}."))
 }
 
 fn name_input() -> Value {

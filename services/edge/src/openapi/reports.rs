@@ -298,7 +298,7 @@ fn problem_report_schemas() -> Vec<(&'static str, Value)> {
             ("reference", text()),
             ("priority", priority()),
             ("summary", text()),
-            ("status", component("ProblemStatus")),
+            ("status", problem_status()),
             (
                 "days_open",
                 count("Whole days from logging to `to`, or to now if `to` is later."),
@@ -321,7 +321,7 @@ fn problem_report_schemas() -> Vec<(&'static str, Value)> {
         vec![
             ("reference", text()),
             ("summary", text()),
-            ("status", component("ProblemStatus")),
+            ("status", problem_status()),
             (
                 "actions",
                 about(
@@ -645,4 +645,13 @@ fn report_paths(report: &Report) -> Vec<(String, Value)> {
         ));
     }
     all
+}
+
+/// A problem's status, in a report.
+fn problem_status() -> Value {
+    json!({
+        "type": "string",
+        "enum": contracts::ticket::TicketKind::Problem.statuses(),
+        "description": "One of a problem's statuses.",
+    })
 }

@@ -8,21 +8,22 @@
 
 use aide::transform::TransformOperation;
 use axum::Json;
+use contracts::Page;
 use contracts::incident::IncidentV1;
 use contracts::incident::{ActionV1, AuditEntryV1};
-use contracts::limits::{ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN};
+use contracts::limits::{ANY_TEXT_PATTERN, MAX_TEXT, TEXT_PATTERN};
 use contracts::ticket::{LinkV1, TicketKind, TicketV1};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
 
 use super::{
-    FIELD_FILTERS, INCIDENTS, about, admin_only, answer, bad_body, bad_query, boolean, closed,
-    component, idempotency_key, internal, list_of, not_found, not_json, object, operation, page,
-    page_parameters, parameter, query, responses, set, staff_only, tag, text, text_or_null,
-    ticketing_down, timestamp, too_large, traceparent, unauthorized, uuid, uuid_or_null, with_body,
-    with_parameters,
+    INCIDENTS, about, admin_only, answer, bad_body, bad_query, boolean, closed, component,
+    internal, list_of, not_found, not_json, object, operation, page_parameters, parameter,
+    responses, set, staff_only, tag, text, ticketing_down, too_large, traceparent, unauthorized,
+    uuid, with_body, with_parameters,
 };
+use crate::auth::STAFF;
 use crate::tickets::segment;
 
 const PROBLEMS: &str = "Problems";
@@ -143,10 +144,7 @@ const REQUEST: Ticket = Ticket {
 /// A kind of ticket with routes of its own under `/api/v1/<path>`.
 struct Process {
     ticket: Ticket,
-    /// Its schemas: its statuses, its log body.
-    status: &'static str,
-    new: &'static str,
-    /// Its lifecycle, for its status schema.
+    /// Its lifecycle, for its status changes.
     lifecycle: &'static str,
     /// Its final statuses: no more edits, assignments or actions.
     done: &'static str,
@@ -165,8 +163,6 @@ const PROCESSES: [Process; 3] = [PROBLEMS_PROCESS, CHANGES_PROCESS, REQUESTS_PRO
 
 const PROBLEMS_PROCESS: Process = Process {
     ticket: PROBLEM,
-    status: "ProblemStatus",
-    new: "NewProblem",
     lifecycle: "Where a problem is. open → investigating | known_error | resolved; investigating → \
                 known_error | resolved; known_error → investigating | resolved; resolved → closed | open \
                 (reopen); closed is final. Becoming a known error needs a root cause, resolving an \
@@ -187,8 +183,6 @@ const PROBLEMS_PROCESS: Process = Process {
 
 const CHANGES_PROCESS: Process = Process {
     ticket: CHANGE,
-    status: "ChangeStatus",
-    new: "NewChange",
     lifecycle: "Where a change is. requested → cancelled, or approved | rejected by the approvers' \
                 decisions (never by a status change); approved → scheduled | cancelled; scheduled → \
                 implementing | cancelled; implementing → implemented | backed_out; implemented | \
@@ -212,8 +206,6 @@ const CHANGES_PROCESS: Process = Process {
 
 const REQUESTS_PROCESS: Process = Process {
     ticket: REQUEST,
-    status: "ServiceRequestStatus",
-    new: "NewServiceRequest",
     lifecycle: "Where a service request is. open → in_progress | pending | fulfilled; in_progress → \
                 pending | fulfilled; pending → in_progress | fulfilled; fulfilled → closed | open \
                 (reopen); closed is final. Fulfilling needs every step of the request done.",
@@ -257,106 +249,12 @@ pub(super) fn customers_see(kind: TicketKind) -> bool {
 // ---- schemas ----
 
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
-    let mut all = vec![(
-        "TicketPage",
-        page(
-            "TicketV1",
-            "problems, changes or service requests (one kind), newest first",
-        ),
-    )];
-    for p in &PROCESSES {
-        let statuses = json!({ "type": "string", "enum": p.ticket.kind.statuses() });
-        all.push((p.status, about(statuses, p.lifecycle)));
-        all.push((p.new, new_ticket(p)));
-    }
+    let mut all = vec![];
     all.extend(problem_schemas());
     all.extend(change_schemas());
     all.extend(request_schemas());
     all.extend(field_schemas());
     all
-}
-
-/// The body that logs a ticket of `p`'s kind.
-fn new_ticket(p: &Process) -> Value {
-    let kind = p.ticket.kind;
-    let customer = if kind == TicketKind::Request {
-        "The customer it is for: one of the tenant's. Ignored for a customer token, whose requests are \
-         always their own."
-    } else {
-        "The customer it is for: one of the tenant's."
-    };
-    let mut required = vec!["summary"];
-    let mut properties = vec![
-        (
-            "summary",
-            about(
-                json!({ "type": "string", "minLength": 1 }),
-                "Not blank; at most 200 characters; stored trimmed.",
-            ),
-        ),
-        (
-            "description",
-            about(
-                json!({ "type": "string", "default": "" }),
-                "At most 100000 characters.",
-            ),
-        ),
-        (
-            "priority",
-            about(
-                json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 5, "default": 3 }),
-                "1 (highest) to 5.",
-            ),
-        ),
-        ("customer_id", about(uuid_or_null(), customer)),
-        ("category", about(text_or_null(), "At most 200 characters.")),
-        (
-            "service",
-            about(
-                text_or_null(),
-                "The service concerned; at most 200 characters.",
-            ),
-        ),
-        (
-            "fields",
-            about(
-                component("FieldValues"),
-                &format!(
-                    "Extended data, by key: values for the tenant's fields for {}s (see `/api/v1/fields/{}`){}; \
-                     required fields must be given.",
-                    p.ticket.noun(),
-                    p.ticket.path(),
-                    if kind == TicketKind::Request {
-                        " and for the request type's"
-                    } else {
-                        ""
-                    },
-                ),
-            ),
-        ),
-    ];
-    match kind {
-        TicketKind::Change => {
-            required.push("change");
-            properties.push(("change", about(component("ChangePlanV1"), "The plan.")));
-        }
-        TicketKind::Request => {
-            required.push("request_type");
-            properties.push((
-                "request_type",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "One of the tenant's request types (see `/api/v1/request-types`): its id, or its name in \
-                     any case.",
-                ),
-            ));
-        }
-        TicketKind::Incident | TicketKind::Problem => {}
-    }
-    about(
-        closed(object(&required, properties)),
-        &format!("{} to log.", capitalized(&p.ticket.one())),
-    )
 }
 
 fn capitalized(s: &str) -> String {
@@ -408,85 +306,6 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
             what,
         )
     };
-    let plan = object(
-        &[
-            "reason",
-            "risk",
-            "backout_plan",
-            "planned_start",
-            "planned_end",
-            "approvers",
-        ],
-        vec![
-            (
-                "reason",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "Why: not blank, at most 100000 characters.",
-                ),
-            ),
-            (
-                "impact_assessment",
-                about(
-                    json!({ "type": "string", "default": "" }),
-                    "At most 100000 characters.",
-                ),
-            ),
-            ("risk", component("Risk")),
-            (
-                "risk_assessment",
-                about(
-                    json!({ "type": "string", "default": "" }),
-                    "At most 100000 characters.",
-                ),
-            ),
-            (
-                "backout_plan",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "How to undo it: not blank, at most 100000 characters.",
-                ),
-            ),
-            ("planned_start", timestamp()),
-            (
-                "planned_end",
-                about(timestamp(), "After `planned_start`. RFC 3339."),
-            ),
-            (
-                "affected_items",
-                about(
-                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 }, "maxItems": 100, "default": [] }),
-                    "The configuration items it touches (free text, at most 200 characters each; compared in \
-                     any case for conflicts).",
-                ),
-            ),
-            (
-                "approval",
-                set(component("ApprovalRule"), "default", json!("all")),
-            ),
-            (
-                "approvers",
-                about(
-                    json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "minItems": 1, "maxItems": 20, "uniqueItems": true }),
-                    "The agents who decide on it: 1 to 20 of the tenant's, each once.",
-                ),
-            ),
-            (
-                "incidents",
-                about(
-                    json!({ "type": "array", "items": { "type": "string" }, "default": [] }),
-                    "Incidents (ids or references) the change resolves: each is linked `resolved_by` it.",
-                ),
-            ),
-            (
-                "problems",
-                about(
-                    json!({ "type": "array", "items": { "type": "string" }, "default": [] }),
-                    "Problems (ids or references) the change resolves: each is linked `resolved_by` it.",
-                ),
-            ),
-        ],
-    );
     let input = object(
         &["decision"],
         vec![
@@ -528,7 +347,6 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
         ],
     );
     vec![
-        ("ChangePlanV1", about(plan, "A new change's plan.")),
         (
             "ChangeDecision",
             about(closed(input), "An approver's decision on a change."),
@@ -797,6 +615,16 @@ fn log_rules(p: &Process) -> String {
     )
 }
 
+/// What an edit of a ticket of `kind` must not hold: what only a problem
+/// has, for any other kind (even null).
+pub(crate) fn edit_body_rules(kind: TicketKind) -> Option<Value> {
+    (kind != TicketKind::Problem).then(|| {
+        let only_problems = ["root_cause", "workaround", "workaround_flagged"]
+            .map(|field| json!({ "required": [field] }));
+        json!({ "not": { "anyOf": only_problems } })
+    })
+}
+
 /// What an edit of a ticket of `kind` checks.
 pub(crate) fn edit_rules(kind: TicketKind) -> String {
     let fields = if kind == TicketKind::Request {
@@ -822,9 +650,6 @@ pub(crate) fn edit_rules(kind: TicketKind) -> String {
 
 pub(super) fn paths() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    for p in &PROCESSES {
-        all.extend(process_paths(p));
-    }
     all.extend(problem_paths());
     all.extend(change_paths());
     all.extend(request_paths());
@@ -832,140 +657,149 @@ pub(super) fn paths() -> Vec<(String, Value)> {
     all
 }
 
-/// The routes every process has: list, log, read, edit, assign, move,
-/// actions and history.
-fn process_paths(p: &Process) -> Vec<(String, Value)> {
-    let Ticket { kind, title, tag } = p.ticket;
-    let (path, noun, one) = (p.ticket.path(), p.ticket.noun(), p.ticket.one());
-    let mut filters = vec![
-        query(
-            "status",
-            component(p.status),
-            &format!("Only {noun}s in this status."),
-        ),
-        query(
-            "priority",
-            json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-            &format!("Only {noun}s of this priority."),
-        ),
-        query(
-            "assignee_id",
-            uuid(),
-            &format!("Only {noun}s assigned to this agent."),
-        ),
-        query("team_id", uuid(), &format!("Only {noun}s with this team.")),
-        query(
-            "customer_id",
-            uuid(),
-            &format!(
-                "Only this customer's {noun}s. Ignored for customer tokens, which see only their own."
-            ),
-        ),
-        query(
-            "q",
-            json!({ "type": "string", "maxLength": MAX_SUMMARY, "pattern": ANY_LINE_PATTERN }),
-            &format!("Only {noun}s whose summary contains this text, in any case."),
-        ),
-    ];
-    filters.extend(page_parameters());
-    filters.push(traceparent());
-    let list = operation(
+// ---- declared beside their routes in [`crate::tickets`] ----
+
+/// The process of a kind that has routes of its own.
+fn process(kind: TicketKind) -> &'static Process {
+    PROCESSES
+        .iter()
+        .find(|p| p.ticket.kind == kind)
+        .expect("problems, changes and service requests have routes of their own")
+}
+
+/// `GET /<kind>`.
+pub(crate) fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let p = process(kind);
+    let Ticket { title, tag, .. } = p.ticket;
+    let noun = p.ticket.noun();
+    op.about(
         &format!("list{title}s"),
         tag,
         &format!("List {noun}s"),
         &format!(
-            "One page of the tenant's {noun}s, newest first, filtered. {} {FIELD_FILTERS}",
-            own(kind, true)
+            "One page of the tenant's {noun}s, newest first, filtered. {} {}",
+            own(kind, true),
+            super::FIELD_FILTERS
         ),
-        responses(
-            vec![(200, answer("One page.", component("TicketPage")))],
-            vec![bad_query(), unauthorized(), internal(), ticketing_down()],
-        ),
-    );
+    )
+    .param_schema("status", json!({ "enum": kind.statuses() }))
+    .traced()
+    .response_with::<200, Json<Page<TicketV1>>, _>(|r| r.description("One page."))
+    .fails(vec![
+        super::bad_query(),
+        unauthorized(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// What a new ticket of `kind` must hold besides what every kind does: a
+/// change its plan, a service request its type; nothing of another kind's.
+fn new_ticket_rules(kind: TicketKind) -> Value {
+    let given = |field: &str, schema: Value| json!({ "required": [field], "properties": { field: schema } });
+    let absent = |field: &str| json!({ "properties": { field: { "type": "null" } } });
+    let plan = json!({ "$ref": "#/components/schemas/ChangePlanV1" });
+    let request_type = json!({ "type": "string" });
+    match kind {
+        TicketKind::Change => json!({ "allOf": [given("change", plan), absent("request_type")] }),
+        TicketKind::Request => {
+            json!({ "allOf": [given("request_type", request_type), absent("change")] })
+        }
+        _ => json!({ "allOf": [absent("change"), absent("request_type")] }),
+    }
+}
+
+/// `POST /<kind>`.
+pub(crate) fn create_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let p = process(kind);
     let mut failures = vec![bad_body(&log_rules(p)), unauthorized()];
     if kind != TicketKind::Request {
         failures.push(staff_only());
     }
     failures.extend([too_large(), not_json(), internal(), ticketing_down()]);
-    let create = operation(
-        &format!("create{title}"),
-        tag,
-        p.log,
-        p.logs,
-        responses(
-            vec![(201, answer("Logged.", component("TicketV1")))],
-            failures,
-        ),
-    );
-    let get = operation(
-        &format!("get{title}"),
-        tag,
+    // Customers may ask for service requests; the rest is the staff's.
+    let roles = if kind == TicketKind::Request {
+        super::declared::ANY_ROLE
+    } else {
+        STAFF
+    };
+    op.roles(roles)
+        .about(
+            &format!("create{}", p.ticket.title),
+            p.ticket.tag,
+            p.log,
+            p.logs,
+        )
+        .traced()
+        .idempotent()
+        .body_rules(new_ticket_rules(kind))
+        .response_with::<201, Json<TicketV1>, _>(|r| r.description("Logged."))
+        .fails(failures)
+}
+
+/// `GET /<kind>/{id}`.
+pub(crate) fn read_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let p = process(kind);
+    let one = p.ticket.one();
+    op.about(
+        &format!("get{}", p.ticket.title),
+        p.ticket.tag,
         &format!("Get {one}"),
         &format!(
             "{} by id or reference. {}",
             capitalized(&one),
             own(kind, false)
         ),
-        responses(
-            vec![(200, answer("Found.", component("TicketV1")))],
-            vec![
-                unauthorized(),
-                ticket_missing(kind),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let edit = operation(
-        &format!("update{title}"),
-        tag,
-        &format!("Edit {one}"),
-        &format!(
-            "Changes what is given (see `TicketChangesV1`){}. Admin, agent and integration tokens.",
-            if kind == TicketKind::Problem {
-                ", including the root cause and the workaround"
-            } else {
-                ""
-            }
-        ),
-        responses(
-            vec![(
-                200,
-                answer(&format!("The {noun} as edited."), component("TicketV1")),
-            )],
-            vec![
-                bad_body(&edit_rules(kind)),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                done(p),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let on = || vec![ticket_id(kind), traceparent()];
-    vec![
-        (
-            format!("/api/v1/{path}"),
-            json!({
-                "get": with_parameters(list, filters),
-                "post": with_parameters(with_body(create, p.new), vec![traceparent(), idempotency_key()]),
-            }),
-        ),
-        (
-            format!("/api/v1/{path}/{{id}}"),
-            json!({
-                "get": with_parameters(get, on()),
-                "patch": with_parameters(with_body(edit, "TicketChangesV1"), on()),
-            }),
-        ),
-    ]
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<TicketV1>, _>(|r| r.description("Found."))
+    .fails(vec![
+        unauthorized(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
-// ---- declared beside their routes in [`crate::tickets`] ----
+/// `PATCH /<kind>/{id}`.
+pub(crate) fn edit_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let p = process(kind);
+    let (noun, one) = (p.ticket.noun(), p.ticket.one());
+    let problems = if kind == TicketKind::Problem {
+        ", including the root cause and the workaround"
+    } else {
+        ""
+    };
+    let mut op = op
+        .about(
+            &format!("update{}", p.ticket.title),
+            p.ticket.tag,
+            &format!("Edit {one}"),
+            &format!(
+                "Changes what is given (see `TicketChangesV1`){problems}. Admin, agent and \
+                 integration tokens."
+            ),
+        )
+        .param(ticket_id(kind))
+        .traced();
+    if let Some(rules) = edit_body_rules(kind) {
+        op = op.body_rules(rules);
+    }
+    let edited = format!("The {noun} as edited.");
+    op.response_with::<200, Json<TicketV1>, _>(|r| r.description(&edited))
+        .fails(vec![
+            bad_body(&edit_rules(kind)),
+            unauthorized(),
+            staff_only(),
+            ticket_missing(kind),
+            done(p),
+            too_large(),
+            not_json(),
+            internal(),
+            ticketing_down(),
+        ])
+}
 
 /// The answer of an operation on a ticket of `kind`: an incident's is the
 /// incident view.
