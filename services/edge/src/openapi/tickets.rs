@@ -616,12 +616,14 @@ fn log_rules(p: &Process) -> String {
 }
 
 /// What an edit of a ticket of `kind` must not hold: what only a problem
-/// has, for any other kind (even null).
+/// has, for any other kind (a root cause or workaround even null, which
+/// would clear it; `workaround_flagged` null is no flag).
 pub(crate) fn edit_body_rules(kind: TicketKind) -> Option<Value> {
     (kind != TicketKind::Problem).then(|| {
-        let only_problems = ["root_cause", "workaround", "workaround_flagged"]
-            .map(|field| json!({ "required": [field] }));
-        json!({ "not": { "anyOf": only_problems } })
+        json!({
+            "not": { "anyOf": [{ "required": ["root_cause"] }, { "required": ["workaround"] }] },
+            "properties": { "workaround_flagged": { "type": "null" } },
+        })
     })
 }
 
