@@ -389,7 +389,7 @@ fn check_email(value: Option<&str>) -> ApiResult<Option<String>> {
 }
 
 /// A language tag as [`check_language`] takes it.
-const LANGUAGE_PATTERN: &str = "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$";
+const LANGUAGE_PATTERN: &str = "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*(?![\\s\\S])";
 
 fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
     let Some(lang) = value else { return Ok(None) };
