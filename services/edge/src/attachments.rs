@@ -11,16 +11,20 @@
 //! every access; customers see only the public ones (what they attach is
 //! public).
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use contracts::incident::ActionV1;
+use contracts::schema::Timestamp;
 use contracts::ticket::{GetTicketV1, ListActionsV1, TicketKind, TicketV1};
 use contracts::{Actor, Role};
 use runtime::store::{from_micros, id_at, micros, uuid_at};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -32,6 +36,12 @@ use crate::auth::{Principal, Staff};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{Params, Path};
 use crate::incidents::call;
+use crate::openapi::attachments::{ATTACHMENTS, SIGNED, allowed, file_answer, file_body, max_size};
+use crate::openapi::declared::Declare;
+use crate::openapi::{
+    customers_see, database_down, internal, not_found, staff_only, ticket_id, ticket_missing,
+    ticket_of as of, ticketing_down, unauthorized,
+};
 use crate::served::served;
 use crate::tickets::{Kind, segment};
 
@@ -58,33 +68,57 @@ pub const ALLOWED: &[&str] = &[
     "text/plain",
 ];
 
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
+pub fn routes() -> ApiRouter<AppState> {
+    let mut router = ApiRouter::new();
     for kind in TicketKind::ALL {
-        router = router.route(
+        router = router.api_route(
             &format!("/{}/{{id}}/attachments", segment(kind)),
-            get(list).post(upload),
+            get_with(list, move |op| list_docs(kind, op))
+                .post_with(upload, move |op| upload_docs(kind, op)),
         );
     }
     router
-        .route("/attachments/{id}", get(download).delete(remove))
+        .api_route(
+            "/attachments/{id}",
+            get_with(download, download_docs).delete_with(remove, remove_docs),
+        )
         .layer(DefaultBodyLimit::max(MAX_SIZE))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A file on a ticket or on one of its actions: what is known about it (the
+/// bytes are downloaded apart).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Attachment {
+    /// The file's id: `GET /api/v1/attachments/{id}` downloads it.
     pub id: Uuid,
+    /// The kind of its ticket.
     pub ticket_kind: TicketKind,
+    /// Its ticket's id (a UUID, not the reference).
     pub ticket_id: Uuid,
+    /// The action of the ticket it is attached to (`id` of an `ActionV1`);
+    /// null if it is on the ticket itself.
     pub action_id: Option<Uuid>,
+    /// The name it was uploaded under, trimmed: no path separators or
+    /// control characters.
+    #[schemars(length(min = 1, max = MAX_NAME))]
     pub filename: String,
+    /// The type it was uploaded with, lowercase and without parameters
+    /// (`charset`); it is served under this type.
+    #[schemars(extend("enum" = ALLOWED))]
     pub content_type: String,
+    /// In bytes.
+    #[schemars(range(min = 1, max = MAX_SIZE))]
     pub size: u64,
+    /// The SHA-256 digest of the bytes, in lowercase hex.
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
-    /// Visible to the ticket's customer.
+    /// Visible to the ticket's customer. Always true for what a customer
+    /// attaches.
     pub public: bool,
+    /// Who attached it.
     pub uploaded_by: Actor,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     pub uploaded_at: OffsetDateTime,
 }
 
@@ -104,16 +138,35 @@ async fn ticket(
     call(state, who, headers, &command).await
 }
 
-#[derive(Deserialize)]
+/// Where a file goes, and under what name.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct UploadQuery {
+    /// The file's name, kept trimmed and served in `Content-Disposition`:
+    /// not blank, no path separators (`/`, `\`), control characters or
+    /// characters that hide or reorder text, not `.` or `..`.
+    #[schemars(length(max = MAX_NAME), regex(pattern = FILENAME_PATTERN))]
     filename: String,
+    /// An action of the ticket's (`id` of an `ActionV1`) to attach the file
+    /// to; absent, the file is on the ticket itself.
     #[serde(default)]
     action_id: Option<Uuid>,
-    /// Staff choose; what a customer attaches is public.
+    /// Whether the ticket's customer sees the file. Ignored for a customer
+    /// token: what a customer attaches is always public.
     #[serde(default)]
     public: bool,
 }
+
+/// Longest file name, in characters.
+const MAX_NAME: usize = 200;
+
+/// A file name as [`check_filename`] takes it (white space around it is
+/// trimmed), in the patterns' dialect ([`contracts::limits`]).
+const FILENAME_PATTERN: &str = "^(?!\\s*\\.{1,2}\\s*(?![\\s\\S]))\
+    [^/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*\
+    [^\\s/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]\
+    [^/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*(?![\\s\\S])";
 
 /// Characters that reorder or hide text: a name with them can disguise its
 /// real extension (`invoice\u{202E}fdp.exe`).
@@ -124,7 +177,7 @@ fn hides_text(c: char) -> bool {
 pub fn check_filename(name: &str) -> ApiResult<String> {
     let name = name.trim();
     let ok = !name.is_empty()
-        && name.chars().count() <= 200
+        && name.chars().count() <= MAX_NAME
         && !name
             .chars()
             .any(|c| c.is_control() || hides_text(c) || matches!(c, '/' | '\\'))
@@ -502,4 +555,152 @@ mod tests {
             "{text}"
         );
     }
+}
+
+// ---- what the document says of each operation ----
+
+fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (kind.noun(), t.one());
+    let who = if customers_see(kind) {
+        format!(
+            "A customer token sees only the public ones, and only on the customer's own {noun}s."
+        )
+    } else {
+        format!("Admin, agent and integration tokens: to a customer token no {noun} exists (404).")
+    };
+    op.about(
+        &format!("list{}Attachments", t.title),
+        ATTACHMENTS,
+        &format!("List {one}'s attachments"),
+        &format!(
+            "What is known about the files on the {noun} and on its actions, oldest first (not \
+             paged); `GET /api/v1/attachments/{{id}}` downloads one. {who}"
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Vec<Attachment>>, _>(|r| r.description("The files."))
+    .fails(vec![
+        unauthorized(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+fn upload_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = of(kind);
+    let (noun, one) = (kind.noun(), t.one());
+    let who = if customers_see(kind) {
+        format!(
+            "Admin, agent and integration tokens choose `public`; a customer token may attach to \
+             the customer's own {noun}s (and their public actions), and what it attaches is public."
+        )
+    } else {
+        format!("Admin, agent and integration tokens: to a customer token no {noun} exists (404).")
+    };
+    let public = if customers_see(kind) {
+        " (for a customer token, no such public action)"
+    } else {
+        ""
+    };
+    op.about(
+        &format!("upload{}Attachment", t.title),
+        ATTACHMENTS,
+        &format!("Attach a file to {one}"),
+        &format!(
+            "Keeps the body as a file on the {noun}, or on one of its actions with `action_id`. The \
+             file and its name are checked before the {noun} is looked up. Sending it again keeps it \
+             again: an upload is not made idempotent by `Idempotency-Key`. {who}"
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .raw_body(file_body())
+    .response_with::<201, Json<Attachment>, _>(|r| r.description("Attached."))
+    .fails(vec![
+        (
+            400,
+            format!(
+                "`validation_failed`, `details.fields` naming what is wrong: `filename` is \
+                 missing, blank, longer than {MAX_NAME} characters, `.` or `..`, or has a path \
+                 separator or a control character; `body` is empty, or its bytes are not of the \
+                 type declared (checked for {SIGNED}); `action_id` is not a UUID or no such action \
+                 is on the {noun}{public}; `public` is not `true` or `false`; or a query parameter \
+                 is unknown."
+            ),
+        ),
+        unauthorized(),
+        ticket_missing(kind),
+        (
+            413,
+            format!(
+                "`payload_too_large`: the file is larger than {}.",
+                max_size()
+            ),
+        ),
+        (
+            415,
+            format!(
+                "`unsupported_media_type`: no `Content-Type`, or one this desk does not keep \
+                 (HTML, SVG, scripts and every type not in {}).",
+                allowed()
+            ),
+        ),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// A file that is not there, or not the caller's to see.
+fn missing_file() -> (u16, String) {
+    not_found(
+        "no such file in the tenant (an id that is not a UUID answers this too), or the caller \
+         may not see it: a customer token and a file that is not public, or a ticket the caller \
+         may not see (now), or whose visibility ticketing could not be asked about.",
+    )
+}
+
+/// A file's id, as a path parameter.
+const FILE_ID: &str =
+    "The file's id (`id` of an `Attachment`); a value that is not a UUID answers 404.";
+
+fn download_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "downloadAttachment",
+        ATTACHMENTS,
+        "Download an attachment",
+        "The file's bytes, always as a download, never inline. Every token that may see the file: \
+         a customer token only the public files of the customer's own incidents and service \
+         requests.",
+    )
+    .path_param("id", FILE_ID)
+    .traced()
+    .answers(200, file_answer())
+    .fails(vec![
+        unauthorized(),
+        missing_file(),
+        internal(),
+        database_down(),
+    ])
+}
+
+fn remove_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "deleteAttachment",
+        ATTACHMENTS,
+        "Delete an attachment",
+        "Deletes the file, bytes and all. Admin, agent and integration tokens, whoever attached it.",
+    )
+    .path_param("id", FILE_ID)
+    .traced()
+    .response_with::<200, Json<Attachment>, _>(|r| r.description("Deleted: the file as it was."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        missing_file(),
+        internal(),
+        database_down(),
+    ])
 }

@@ -145,7 +145,6 @@ pub async fn migrate(store: &Store) -> Result<(), StoreError> {
 pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
         .merge(reports::routes())
-        .merge(attachments::routes())
         // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))
         .merge(slas::routes())

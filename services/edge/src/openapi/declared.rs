@@ -135,6 +135,8 @@ pub trait Declare: Sized {
     fn public(self) -> Self;
     /// An answer that is not JSON (`response` made by the building blocks).
     fn answers(self, status: u16, response: Value) -> Self;
+    /// A body that is not JSON (`body` made by the building blocks).
+    fn raw_body(self, body: Value) -> Self;
     /// The `traceparent` header it continues a trace from.
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
@@ -200,6 +202,11 @@ impl Declare for TransformOperation<'_> {
         responses
             .responses
             .insert(StatusCode::Code(status), ReferenceOr::Item(response));
+        self
+    }
+
+    fn raw_body(mut self, body: Value) -> Self {
+        self.inner_mut().request_body = Some(ReferenceOr::Item(typed(body)));
         self
     }
 
@@ -273,6 +280,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::knowledge::routes())
         .merge(crate::suppliers::routes())
         .merge(crate::tickets::routes())
+        .merge(crate::attachments::routes())
 }
 
 /// Marks a public operation until [`generated`] gives it `security: []`.

@@ -80,10 +80,10 @@ pub(super) fn tags() -> Vec<Value> {
 // ---- the kinds ----
 
 /// One kind of ticket, as its routes name it.
-pub(super) struct Ticket {
+pub(crate) struct Ticket {
     pub(super) kind: TicketKind,
     /// The middle of its operation ids: `ServiceRequest`.
-    pub(super) title: &'static str,
+    pub(crate) title: &'static str,
     /// The tag of its own operations.
     tag: &'static str,
 }
@@ -100,7 +100,7 @@ impl Ticket {
     }
 
     /// `a service request`, `an incident`.
-    pub(super) fn one(&self) -> String {
+    pub(crate) fn one(&self) -> String {
         let noun = self.noun();
         let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "an"
@@ -242,7 +242,7 @@ fn own(kind: TicketKind, list: bool) -> String {
 
 /// Whether a customer sees their own tickets of `kind` (problems and
 /// changes are the staff's).
-pub(super) fn customers_see(kind: TicketKind) -> bool {
+pub(crate) fn customers_see(kind: TicketKind) -> bool {
     matches!(kind, TicketKind::Incident | TicketKind::Request)
 }
 
@@ -1050,7 +1050,7 @@ pub(crate) fn unlink_docs(kind: TicketKind, op: TransformOperation) -> Transform
 }
 
 /// The kind's descriptor.
-fn of(kind: TicketKind) -> &'static Ticket {
+pub(crate) fn of(kind: TicketKind) -> &'static Ticket {
     TICKETS
         .iter()
         .find(|t| t.kind == kind)
