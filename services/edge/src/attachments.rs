@@ -515,48 +515,6 @@ async fn remove(
     Ok(Json(a))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_types_are_checked_against_the_bytes() {
-        assert!(check_content("image/png", b"\x89PNG\r\n\x1a\nrest").is_ok());
-        assert!(check_content("image/png", b"<html>").is_err());
-        assert!(check_content("application/pdf", b"%PDF-1.7").is_ok());
-        assert!(check_content("application/msword", b"<html>").is_err());
-        assert!(check_content("text/plain; charset=utf-8", b"hello").is_ok());
-        for active in ["text/html", "image/svg+xml", "application/javascript", ""] {
-            let e = check_content(active, b"<svg onload=alert(1)>")
-                .err()
-                .map(|e| e.error);
-            assert_eq!(e, Some(Code::UnsupportedMediaType), "{active}");
-        }
-        assert!(check_content("text/plain", b"").is_err());
-    }
-
-    #[test]
-    fn filenames_cannot_climb_or_inject_headers() {
-        assert!(check_filename("../etc/passwd").is_err());
-        assert!(check_filename("a\r\nSet-Cookie: x").is_err());
-        assert!(check_filename("invoice\u{202E}fdp.exe").is_err());
-        assert_eq!(
-            check_filename(" report.pdf ").ok().as_deref(),
-            Some("report.pdf")
-        );
-        let header = disposition("résumé \"final\".pdf");
-        let text = header.to_str().expect("ascii header");
-        assert!(
-            text.starts_with("attachment; filename=\"r_sum_ _final_.pdf\""),
-            "{text}"
-        );
-        assert!(
-            text.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"),
-            "{text}"
-        );
-    }
-}
-
 // ---- what the document says of each operation ----
 
 fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
@@ -703,4 +661,46 @@ fn remove_docs(op: TransformOperation) -> TransformOperation {
         internal(),
         database_down(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_are_checked_against_the_bytes() {
+        assert!(check_content("image/png", b"\x89PNG\r\n\x1a\nrest").is_ok());
+        assert!(check_content("image/png", b"<html>").is_err());
+        assert!(check_content("application/pdf", b"%PDF-1.7").is_ok());
+        assert!(check_content("application/msword", b"<html>").is_err());
+        assert!(check_content("text/plain; charset=utf-8", b"hello").is_ok());
+        for active in ["text/html", "image/svg+xml", "application/javascript", ""] {
+            let e = check_content(active, b"<svg onload=alert(1)>")
+                .err()
+                .map(|e| e.error);
+            assert_eq!(e, Some(Code::UnsupportedMediaType), "{active}");
+        }
+        assert!(check_content("text/plain", b"").is_err());
+    }
+
+    #[test]
+    fn filenames_cannot_climb_or_inject_headers() {
+        assert!(check_filename("../etc/passwd").is_err());
+        assert!(check_filename("a\r\nSet-Cookie: x").is_err());
+        assert!(check_filename("invoice\u{202E}fdp.exe").is_err());
+        assert_eq!(
+            check_filename(" report.pdf ").ok().as_deref(),
+            Some("report.pdf")
+        );
+        let header = disposition("résumé \"final\".pdf");
+        let text = header.to_str().expect("ascii header");
+        assert!(
+            text.starts_with("attachment; filename=\"r_sum_ _final_.pdf\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"),
+            "{text}"
+        );
+    }
 }
