@@ -55,3 +55,11 @@ pub const FIELD_KEY_PATTERN: &str = "^[a-z][a-z0-9_]{0,39}(?![\\s\\S])";
 pub const MAX_APPROVERS: usize = 20;
 /// Most configuration items a change names.
 pub const MAX_AFFECTED_ITEMS: usize = 100;
+
+/// Most fields a tenant defines for one kind of ticket (or one request
+/// type).
+pub const MAX_FIELDS: usize = 100;
+/// Longest field label.
+pub const MAX_LABEL: usize = 100;
+/// Most fulfilment steps of a request type.
+pub const MAX_STEPS: usize = 50;

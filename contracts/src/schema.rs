@@ -80,3 +80,30 @@ pub fn ticket_of_its_kind(schema: &mut Schema) {
         .collect();
     schema.insert("allOf".into(), by_kind.into());
 }
+
+/// A field definition's rules between its fields: a `choice` field needs
+/// choices and only it has them; only a `number` field has a range, only
+/// `text` and `memo` a length. (`min` not above `max`, and each key once,
+/// are not said here.)
+pub fn field_rules(schema: &mut Schema) {
+    let is = |types: &[&str]| serde_json::json!({ "properties": { "type": { "enum": types } }, "required": ["type"] });
+    let none = |fields: &[&str]| {
+        let properties: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|f| ((*f).to_owned(), serde_json::json!({ "type": "null" })))
+            .collect();
+        serde_json::json!({ "properties": properties })
+    };
+    schema.insert(
+        "allOf".into(),
+        serde_json::json!([
+            {
+                "if": is(&["choice"]),
+                "then": { "required": ["choices"], "properties": { "choices": { "minItems": 1 } } },
+                "else": { "properties": { "choices": { "maxItems": 0 } } },
+            },
+            { "if": is(&["number"]), "else": none(&["min", "max"]) },
+            { "if": is(&["text", "memo"]), "else": none(&["max_length"]) },
+        ]),
+    );
+}

@@ -18,7 +18,9 @@ use uuid::Uuid;
 use crate::Actor;
 use crate::incident::{ActionKind, ActionV1};
 #[cfg(feature = "schema")]
-use crate::limits::{MAX_LEVEL, MAX_PRIORITY};
+use crate::limits::{
+    FIELD_KEY_PATTERN, MAX_LABEL, MAX_LEVEL, MAX_PRIORITY, MAX_SUMMARY, ONE_LINE_PATTERN,
+};
 #[cfg(feature = "schema")]
 use crate::schema::{FieldValuesSchema, Timestamp};
 
@@ -349,7 +351,10 @@ pub struct RequestDetailsV1 {
 
 // ---- extended data and request types ----
 
+/// `text`: one line; `memo`: many lines; `number`; `date`: `YYYY-MM-DD`;
+/// `choice`: one of `choices`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     /// One line of text.
@@ -363,40 +368,67 @@ pub enum FieldType {
     Choice,
 }
 
-/// A tenant-defined field: its key (used in the API), label, type and rules.
+/// A field the tenant defined (extended data): its key (used in the API),
+/// label, type and rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = crate::schema::field_rules))]
 pub struct FieldDefV1 {
+    /// How `fields` and `field.<key>` filters name it; once per kind.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = FIELD_KEY_PATTERN)))]
     pub key: String,
+    /// For people: not blank.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_LABEL), regex(pattern = ONE_LINE_PATTERN))
+    )]
     pub label: String,
     #[serde(rename = "type")]
     pub field_type: FieldType,
+    /// Every ticket must have a value: when logged, and after every edit
+    /// (an edit of a ticket logged before the field was required must
+    /// give one).
     #[serde(default)]
     pub required: bool,
-    /// For `choice`: the values allowed.
+    /// `choice` fields only, and required for them: the values allowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(inner(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN)))
+    )]
     pub choices: Vec<String>,
-    /// For `number`: the range allowed.
+    /// `number` fields only: the least value allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
+    /// `number` fields only: the greatest value allowed; not below `min`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
-    /// For `text` and `memo`: the most characters allowed.
+    /// `text` and `memo` fields only: the most characters (by default 200
+    /// for text, 100000 for memo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
 }
 
+/// The tenant's fields for one kind of ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldDefinitionsV1 {
     pub kind: TicketKind,
+    /// In the order defined.
     pub fields: Vec<FieldDefV1>,
 }
 
+/// A kind of service request the tenant offers, with its own fields and
+/// steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RequestTypeV1 {
     pub id: Uuid,
     pub name: String,
     pub description: String,
+    /// Its own fields, besides those every service request has.
     pub fields: Vec<FieldDefV1>,
+    /// The names of its fulfilment steps, in order.
     pub steps: Vec<String>,
 }
 

@@ -6,8 +6,8 @@
 //! it is added to the mirror.
 
 use contracts::limits::{
-    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_AFFECTED_ITEMS, MAX_APPROVERS, MAX_PRIORITY,
-    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, FIELD_KEY_PATTERN, MAX_AFFECTED_ITEMS, MAX_APPROVERS,
+    MAX_LABEL, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
 use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::{
@@ -153,22 +153,37 @@ impl From<ChangePlan> for ChangePlanV1 {
     }
 }
 
-/// [`FieldDefV1`] as field definitions and request types take it.
-#[derive(Deserialize)]
+/// [`FieldDefV1`] as field definitions and request types take it: a field
+/// to define, with its rules.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewFieldDef", transform = contracts::schema::field_rules)]
 pub struct FieldDef {
+    /// How `fields` and `field.<key>` filters name it; once per kind.
+    #[schemars(regex(pattern = FIELD_KEY_PATTERN))]
     key: String,
+    /// For people: not blank.
+    #[schemars(length(max = MAX_LABEL), regex(pattern = ONE_LINE_PATTERN))]
     label: String,
     #[serde(rename = "type")]
     field_type: FieldType,
+    /// Every ticket must have a value: when logged, and after every edit
+    /// (an edit of a ticket logged before the field was required must give
+    /// one).
     #[serde(default)]
     required: bool,
+    /// `choice` fields only, and required for them: the values allowed.
     #[serde(default)]
+    #[schemars(inner(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN)))]
     choices: Vec<String>,
+    /// `number` fields only: the least value allowed.
     #[serde(default)]
     min: Option<f64>,
+    /// `number` fields only: the greatest value allowed; not below `min`.
     #[serde(default)]
     max: Option<f64>,
+    /// `text` and `memo` fields only: the most characters (by default 200
+    /// for text, 100000 for memo).
     #[serde(default)]
     max_length: Option<u32>,
 }

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
 use contracts::limits::{
-    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN,
-    TEXT_PATTERN,
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_FIELDS, MAX_PRIORITY, MAX_STEPS, MAX_SUMMARY, MAX_TEXT,
+    ONE_LINE_PATTERN, TEXT_PATTERN,
 };
 use contracts::schema::FieldValuesSchema;
 use contracts::ticket::*;
@@ -38,10 +38,11 @@ use crate::inputs;
 use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, create_docs, edit_body_rules,
-    edit_docs, edit_rules, history_docs, internal, link_docs, links_docs, list_docs, not_json,
-    read_docs, staff_only, status_docs, ticket_id, ticket_missing, ticketing_down, too_large,
-    unauthorized, unlink_docs,
+    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, complete_step_docs,
+    create_docs, define_request_type_docs, edit_body_rules, edit_docs, edit_rules,
+    field_definitions_docs, history_docs, internal, link_docs, links_docs, list_docs, not_json,
+    read_docs, request_types_docs, set_field_definitions_docs, staff_only, status_docs, ticket_id,
+    ticket_missing, ticketing_down, too_large, unauthorized, unlink_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -137,14 +138,19 @@ pub fn routes() -> ApiRouter<AppState> {
         .route("/problems/{id}/workaround/apply", post(apply_workaround))
         .route("/changes/{id}/decision", post(decide))
         .route("/changes/calendar", get(calendar))
-        .route("/requests/{id}/steps/{step}/done", post(complete_step))
-        .route(
-            "/request-types",
-            get(request_types).post(define_request_type),
+        .api_route(
+            "/requests/{id}/steps/{step}/done",
+            post_with(complete_step, complete_step_docs),
         )
-        .route(
+        .api_route(
+            "/request-types",
+            get_with(request_types, request_types_docs)
+                .post_with(define_request_type, define_request_type_docs),
+        )
+        .api_route(
             "/fields/{kind}",
-            get(field_definitions).put(set_field_definitions),
+            get_with(field_definitions, field_definitions_docs)
+                .put_with(set_field_definitions, set_field_definitions_docs),
         )
 }
 
@@ -891,15 +897,28 @@ async fn request_types(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+/// A request type to create, or to replace the one of the same name.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewRequestType")]
 struct RequestTypeInput {
+    /// Not blank; unique in any case: a type of the same name is replaced.
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: String,
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: String,
+    /// Its own fields: none may have the key of a field every service
+    /// request has.
     #[serde(default)]
+    #[schemars(length(max = MAX_FIELDS))]
     fields: Vec<inputs::FieldDef>,
+    /// Its fulfilment steps, in order, each not blank.
     #[serde(default)]
+    #[schemars(
+        length(max = MAX_STEPS),
+        inner(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))
+    )]
     steps: Vec<String>,
 }
 
@@ -942,9 +961,14 @@ async fn field_definitions(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+/// The fields for one kind of ticket. Values already stored for a field
+/// left out stay on their tickets.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "FieldDefinitionsInput")]
 struct FieldsInput {
+    /// All the kind's fields, in order: these replace the ones it had.
+    #[schemars(length(max = MAX_FIELDS))]
     fields: Vec<inputs::FieldDef>,
 }
 

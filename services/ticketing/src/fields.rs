@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::tickets::json_col;
-use crate::validate::check_text;
+use crate::validate::{MAX_SUMMARY, check_text};
+use contracts::limits::{MAX_FIELDS, MAX_LABEL};
 
 /// Most fields one kind (or request type) may define.
-const MAX_FIELDS: usize = 100;
 const MAX_TEXT: u32 = 200;
 const MAX_MEMO: u32 = 100_000;
 
@@ -76,14 +76,19 @@ pub fn check_definitions(path: &str, defs: &[FieldDefV1]) -> Result<()> {
         if !keys.insert(d.key.as_str()) {
             return Err(Error::field(&at("key"), "given twice"));
         }
-        check_text(&at("label"), &d.label, 100, true)?;
+        check_text(&at("label"), &d.label, MAX_LABEL, true)?;
         match d.field_type {
             FieldType::Choice if d.choices.is_empty() => {
                 return Err(Error::field(&at("choices"), "a choice field needs choices"));
             }
             FieldType::Choice => {
                 for (c, choice) in d.choices.iter().enumerate() {
-                    check_text(&format!("{}[{c}]", at("choices")), choice, 200, true)?;
+                    check_text(
+                        &format!("{}[{c}]", at("choices")),
+                        choice,
+                        MAX_SUMMARY,
+                        true,
+                    )?;
                 }
             }
             _ if !d.choices.is_empty() => {

@@ -14,8 +14,7 @@ use crate::desk::{announce, not_yet, refused, save, staff};
 use crate::error::{Error, Result};
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
 use crate::{fields, lifecycle, tickets};
-
-const MAX_STEPS: usize = 50;
+use contracts::limits::MAX_STEPS;
 
 /// A new request's details: its type and that type's steps, none done.
 pub fn details(t: RequestTypeV1) -> RequestDetailsV1 {

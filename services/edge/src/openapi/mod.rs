@@ -52,9 +52,10 @@ pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
-    actions_docs, add_action_docs, assign_docs, create_docs, customers_see, edit_body_rules,
-    edit_docs, edit_rules, history_docs, link_docs, links_docs, list_docs, of as ticket_of,
-    read_docs, status_docs, ticket_id, ticket_missing, unlink_docs,
+    actions_docs, add_action_docs, assign_docs, complete_step_docs, create_docs, customers_see,
+    define_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
+    history_docs, link_docs, links_docs, list_docs, of as ticket_of, read_docs, request_types_docs,
+    set_field_definitions_docs, status_docs, ticket_id, ticket_missing, unlink_docs,
 };
 
 use crate::BODY_LIMIT;

@@ -11,17 +11,19 @@ use axum::Json;
 use contracts::Page;
 use contracts::incident::IncidentV1;
 use contracts::incident::{ActionV1, AuditEntryV1};
-use contracts::limits::{ANY_TEXT_PATTERN, MAX_TEXT, TEXT_PATTERN};
-use contracts::ticket::{LinkV1, TicketKind, TicketV1};
+use contracts::limits::{
+    ANY_TEXT_PATTERN, MAX_FIELDS, MAX_LABEL, MAX_STEPS, MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN,
+};
+use contracts::ticket::{FieldDefinitionsV1, LinkV1, RequestTypeV1, TicketKind, TicketV1};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
 
 use super::{
-    INCIDENTS, about, admin_only, answer, bad_body, bad_query, boolean, closed, component,
-    internal, list_of, not_found, not_json, object, operation, page_parameters, parameter,
-    responses, set, staff_only, tag, text, ticketing_down, too_large, traceparent, unauthorized,
-    uuid, with_body, with_parameters,
+    INCIDENTS, about, admin_only, answer, bad_body, bad_query, closed, component, internal,
+    list_of, not_found, not_json, object, operation, page_parameters, parameter, responses,
+    staff_only, tag, text, ticketing_down, too_large, traceparent, unauthorized, with_body,
+    with_parameters,
 };
 use crate::auth::STAFF;
 use crate::tickets::segment;
@@ -252,8 +254,6 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     let mut all = vec![];
     all.extend(problem_schemas());
     all.extend(change_schemas());
-    all.extend(request_schemas());
-    all.extend(field_schemas());
     all
 }
 
@@ -366,199 +366,6 @@ fn change_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn request_schemas() -> Vec<(&'static str, Value)> {
-    let request_type = object(
-        &["id", "name", "description", "fields", "steps"],
-        vec![
-            ("id", uuid()),
-            ("name", text()),
-            ("description", text()),
-            (
-                "fields",
-                about(
-                    list_of("FieldDefV1"),
-                    "Its own fields, besides those every service request has.",
-                ),
-            ),
-            (
-                "steps",
-                about(
-                    json!({ "type": "array", "items": { "type": "string" } }),
-                    "The names of its fulfilment steps, in order.",
-                ),
-            ),
-        ],
-    );
-    let input = object(
-        &["name"],
-        vec![
-            (
-                "name",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "Not blank, at most 200 characters; unique in any case: a type of the same name is \
-                     replaced.",
-                ),
-            ),
-            (
-                "description",
-                about(
-                    json!({ "type": "string", "default": "" }),
-                    "At most 100000 characters.",
-                ),
-            ),
-            (
-                "fields",
-                about(
-                    json!({ "type": "array", "items": component("FieldDefV1"), "maxItems": 100, "default": [] }),
-                    "Its own fields: none may have the key of a field every service request has.",
-                ),
-            ),
-            (
-                "steps",
-                about(
-                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 }, "maxItems": 50, "default": [] }),
-                    "Its fulfilment steps, in order: at most 50, each not blank and at most 200 characters.",
-                ),
-            ),
-        ],
-    );
-    vec![
-        (
-            "RequestTypeV1",
-            about(
-                request_type,
-                "A kind of service request the tenant offers, with its own fields and steps.",
-            ),
-        ),
-        (
-            "NewRequestType",
-            about(
-                closed(input),
-                "A request type to create, or to replace the one of the same name.",
-            ),
-        ),
-    ]
-}
-
-fn field_schemas() -> Vec<(&'static str, Value)> {
-    let field_type = about(
-        json!({ "type": "string", "enum": ["text", "memo", "number", "date", "choice"] }),
-        "`text`: one line; `memo`: many lines; `number`; `date`: `YYYY-MM-DD`; `choice`: one of `choices`.",
-    );
-    let definition = object(
-        &["key", "label", "type"],
-        vec![
-            (
-                "key",
-                about(
-                    json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$" }),
-                    "How `fields` and `field.<key>` filters name it: 1 to 40 of a-z, 0-9 and _, starting \
-                     with a letter; once per kind.",
-                ),
-            ),
-            (
-                "label",
-                about(
-                    json!({ "type": "string", "minLength": 1 }),
-                    "For people: not blank, at most 100 characters.",
-                ),
-            ),
-            ("type", component("FieldType")),
-            (
-                "required",
-                set(
-                    boolean(
-                        "Every ticket must have a value: when logged, and after every edit (an edit of a \
-                         ticket logged before the field was required must give one).",
-                    ),
-                    "default",
-                    json!(false),
-                ),
-            ),
-            (
-                "choices",
-                about(
-                    json!({ "type": "array", "items": { "type": "string", "minLength": 1 } }),
-                    "`choice` fields only, and required for them: the values allowed (each at most 200 \
-                     characters).",
-                ),
-            ),
-            (
-                "min",
-                about(
-                    json!({ "type": "number" }),
-                    "`number` fields only: the least value allowed.",
-                ),
-            ),
-            (
-                "max",
-                about(
-                    json!({ "type": "number" }),
-                    "`number` fields only: the greatest value allowed; not below `min`.",
-                ),
-            ),
-            (
-                "max_length",
-                about(
-                    json!({ "type": "integer", "minimum": 0 }),
-                    "`text` and `memo` fields only: the most characters (by default 200 for text, 100000 for \
-                     memo).",
-                ),
-            ),
-        ],
-    );
-    let definition = set(
-        definition,
-        "if",
-        json!({ "properties": { "type": { "const": "choice" } }, "required": ["type"] }),
-    );
-    let definition = set(
-        definition,
-        "then",
-        json!({ "required": ["choices"], "properties": { "choices": { "minItems": 1 } } }),
-    );
-    let definitions = object(
-        &["kind", "fields"],
-        vec![
-            ("kind", component("TicketKind")),
-            (
-                "fields",
-                about(list_of("FieldDefV1"), "In the order defined."),
-            ),
-        ],
-    );
-    let input = object(
-        &["fields"],
-        vec![(
-            "fields",
-            about(
-                json!({ "type": "array", "items": component("FieldDefV1"), "maxItems": 100 }),
-                "All the kind's fields, in order (at most 100): these replace the ones it had.",
-            ),
-        )],
-    );
-    vec![
-        ("FieldType", field_type),
-        (
-            "FieldDefV1",
-            about(definition, "A field the tenant defined, with its rules."),
-        ),
-        (
-            "FieldDefinitionsV1",
-            about(definitions, "The tenant's fields for one kind of ticket."),
-        ),
-        (
-            "FieldDefinitionsInput",
-            about(
-                closed(input),
-                "The fields for one kind of ticket. Values already stored for a field left out stay on \
-                 their tickets.",
-            ),
-        ),
-    ]
-}
-
 // ---- parameters and errors ----
 
 /// The path parameter `id` of a ticket of `kind`.
@@ -654,12 +461,168 @@ pub(super) fn paths() -> Vec<(String, Value)> {
     let mut all = Vec::new();
     all.extend(problem_paths());
     all.extend(change_paths());
-    all.extend(request_paths());
-    all.extend(field_paths());
     all
 }
 
 // ---- declared beside their routes in [`crate::tickets`] ----
+
+/// `POST /requests/{id}/steps/{step}/done`.
+pub(crate) fn complete_step_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Request;
+    let step = parameter(
+        "step",
+        "path",
+        true,
+        json!({ "type": "integer", "minimum": 0 }),
+        "The step's place in `request.steps`, from 0; a place with no step (or not a number) \
+         answers 404.",
+    );
+    op.about(
+        "completeServiceRequestStep",
+        REQUESTS,
+        "Mark a step of a service request done",
+        "Marks one fulfilment step done, by whom and when. Once every step is done the request \
+         can be fulfilled. Admin, agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .param(step)
+    .traced()
+    .response_with::<200, Json<TicketV1>, _>(|r| r.description("The request with the step done."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        not_found(
+            "no such service request in the tenant, or it has no step at this place (`step` is \
+             past its last step, or not a number).",
+        ),
+        (
+            409,
+            "`invalid_transition`: the request is fulfilled or closed; `details.status` and \
+             `details.allowed` say so. `conflict`: the step is already done."
+                .to_owned(),
+        ),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `GET /request-types`.
+pub(crate) fn request_types_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "listRequestTypes",
+        REQUESTS,
+        "List request types",
+        "The tenant's request types, by name (not paged). Any token: a customer picks one to log \
+         a request.",
+    )
+    .traced()
+    .response_with::<200, Json<Vec<RequestTypeV1>>, _>(|r| r.description("The types."))
+    .fails(vec![unauthorized(), internal(), ticketing_down()])
+}
+
+/// What a set of field definitions must hold that its schema cannot say.
+fn field_rules() -> String {
+    format!(
+        "At most {MAX_FIELDS} fields; each `key` 1 to 40 of a-z, 0-9 and _, starting with a \
+         letter, and given once; `label` not blank (at most {MAX_LABEL} characters); a `choice` \
+         field needs `choices`, and only it may have them; only a `number` field has `min` and \
+         `max` (`min` not above `max`), only `text` and `memo` a `max_length`."
+    )
+}
+
+/// `POST /request-types`.
+pub(crate) fn define_request_type_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "defineRequestType",
+        REQUESTS,
+        "Define a request type",
+        "Creates a request type, or replaces the one of the same name (in any case), keeping its \
+         id. Requests already logged keep the steps they were logged with. Admin tokens only.",
+    )
+    .traced()
+    .response_with::<200, Json<RequestTypeV1>, _>(|r| r.description("The type as defined."))
+    .fails(vec![
+        bad_body(&format!(
+            "`name` must not be blank (at most {MAX_SUMMARY} characters), `description` at most \
+             {MAX_TEXT} characters; `fields`: {} None may have the key of a field every service \
+             request has (`fields[0].key`...); at most {MAX_STEPS} `steps`, each not blank and at \
+             most {MAX_SUMMARY} characters (`steps[0]`...).",
+            field_rules()
+        )),
+        unauthorized(),
+        admin_only(),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// The path parameter `kind` of the extended data routes.
+fn kind_param() -> Value {
+    let paths: Vec<&str> = TICKETS.iter().map(Ticket::path).collect();
+    parameter(
+        "kind",
+        "path",
+        true,
+        json!({ "type": "string", "enum": paths }),
+        "The kind of ticket, as its path names it.",
+    )
+}
+
+/// 404: a `kind` that names no kind of ticket.
+fn no_kind() -> (u16, String) {
+    let paths: Vec<String> = TICKETS.iter().map(|t| format!("`{}`", t.path())).collect();
+    not_found(&format!("`kind` is not one of {}.", paths.join(", ")))
+}
+
+/// `GET /fields/{kind}`.
+pub(crate) fn field_definitions_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getFieldDefinitions",
+        EXTENDED_DATA,
+        "Get the fields of a kind of ticket",
+        "The tenant's own fields for tickets of this kind, in order. Any token. A service request \
+         also has the fields of its request type (see `/api/v1/request-types`).",
+    )
+    .param(kind_param())
+    .traced()
+    .response_with::<200, Json<FieldDefinitionsV1>, _>(|r| r.description("The fields."))
+    .fails(vec![
+        unauthorized(),
+        no_kind(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `PUT /fields/{kind}`.
+pub(crate) fn set_field_definitions_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "setFieldDefinitions",
+        EXTENDED_DATA,
+        "Set the fields of a kind of ticket",
+        "Replaces the tenant's fields for tickets of this kind. Values already stored for a field \
+         left out stay on their tickets; tickets logged or edited from now on are checked against \
+         the new fields. Admin tokens only.",
+    )
+    .param(kind_param())
+    .traced()
+    .response_with::<200, Json<FieldDefinitionsV1>, _>(|r| r.description("The fields now."))
+    .fails(vec![
+        bad_body(&format!(
+            "{} `details.fields` names the field as `fields[0].key`.",
+            field_rules()
+        )),
+        unauthorized(),
+        admin_only(),
+        no_kind(),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
 
 /// The process of a kind that has routes of its own.
 fn process(kind: TicketKind) -> &'static Process {
@@ -1382,163 +1345,4 @@ fn change_paths() -> Vec<(String, Value)> {
             }),
         ),
     ]
-}
-
-fn request_paths() -> Vec<(String, Value)> {
-    let kind = TicketKind::Request;
-    let complete = operation(
-        "completeServiceRequestStep",
-        REQUESTS,
-        "Mark a step of a service request done",
-        "Marks one fulfilment step done, by whom and when. Once every step is done the request can be \
-         fulfilled. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer("The request with the step done.", component("TicketV1")),
-            )],
-            vec![
-                unauthorized(),
-                staff_only(),
-                not_found(
-                    "no such service request in the tenant, or it has no step at this place (`step` is \
-                     past its last step, or not a number).",
-                ),
-                (
-                    409,
-                    "`invalid_transition`: the request is fulfilled or closed; `details.status` and \
-                     `details.allowed` say so. `conflict`: the step is already done."
-                        .to_owned(),
-                ),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let list = operation(
-        "listRequestTypes",
-        REQUESTS,
-        "List request types",
-        "The tenant's request types, by name (not paged). Any token: a customer picks one to log a request.",
-        responses(
-            vec![(200, answer("The types.", list_of("RequestTypeV1")))],
-            vec![unauthorized(), internal(), ticketing_down()],
-        ),
-    );
-    let define = operation(
-        "defineRequestType",
-        REQUESTS,
-        "Define a request type",
-        "Creates a request type, or replaces the one of the same name (in any case), keeping its id. \
-         Requests already logged keep the steps they were logged with. Admin tokens only.",
-        responses(
-            vec![(
-                200,
-                answer("The type as defined.", component("RequestTypeV1")),
-            )],
-            vec![
-                bad_body(
-                    "`name` must not be blank (at most 200 characters), `description` at most 100000 \
-                     characters; `fields` as for `PUT /api/v1/fields/requests` (`fields[0].key`...), none \
-                     with the key of a field every service request has; at most 50 `steps`, each not blank \
-                     and at most 200 characters (`steps[0]`...).",
-                ),
-                unauthorized(),
-                admin_only(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let step = parameter(
-        "step",
-        "path",
-        true,
-        json!({ "type": "integer", "minimum": 0 }),
-        "The step's place in `request.steps`, from 0; a place with no step (or not a number) answers 404.",
-    );
-    vec![
-        (
-            "/api/v1/requests/{id}/steps/{step}/done".to_owned(),
-            json!({ "post": with_parameters(complete, vec![ticket_id(kind), step, traceparent()]) }),
-        ),
-        (
-            "/api/v1/request-types".to_owned(),
-            json!({
-                "get": with_parameters(list, vec![traceparent()]),
-                "post": with_parameters(with_body(define, "NewRequestType"), vec![traceparent()]),
-            }),
-        ),
-    ]
-}
-
-fn field_paths() -> Vec<(String, Value)> {
-    let paths: Vec<&str> = TICKETS.iter().map(Ticket::path).collect();
-    let no_kind = || {
-        not_found(&format!(
-            "`kind` is not one of {}.",
-            paths
-                .iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    };
-    let get = operation(
-        "getFieldDefinitions",
-        EXTENDED_DATA,
-        "Get the fields of a kind of ticket",
-        "The tenant's own fields for tickets of this kind, in order. Any token. A service request also has \
-         the fields of its request type (see `/api/v1/request-types`).",
-        responses(
-            vec![(200, answer("The fields.", component("FieldDefinitionsV1")))],
-            vec![unauthorized(), no_kind(), internal(), ticketing_down()],
-        ),
-    );
-    let put = operation(
-        "setFieldDefinitions",
-        EXTENDED_DATA,
-        "Set the fields of a kind of ticket",
-        "Replaces the tenant's fields for tickets of this kind. Values already stored for a field left out \
-         stay on their tickets; tickets logged or edited from now on are checked against the new fields. \
-         Admin tokens only.",
-        responses(
-            vec![(
-                200,
-                answer("The fields now.", component("FieldDefinitionsV1")),
-            )],
-            vec![
-                bad_body(
-                    "At most 100 fields; each `key` 1 to 40 of a-z, 0-9 and _, starting with a letter, and \
-                     given once; `label` not blank (at most 100 characters); a `choice` field needs \
-                     `choices`, and only it may have them; only a `number` field has `min` and `max` (`min` \
-                     not above `max`), only `text` and `memo` a `max_length`. `details.fields` names the \
-                     field as `fields[0].key`.",
-                ),
-                unauthorized(),
-                admin_only(),
-                no_kind(),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let kind = parameter(
-        "kind",
-        "path",
-        true,
-        json!({ "type": "string", "enum": paths }),
-        "The kind of ticket, as its path names it.",
-    );
-    vec![(
-        "/api/v1/fields/{kind}".to_owned(),
-        json!({
-            "get": with_parameters(get, vec![kind.clone(), traceparent()]),
-            "put": with_parameters(with_body(put, "FieldDefinitionsInput"), vec![kind, traceparent()]),
-        }),
-    )]
 }
