@@ -63,3 +63,8 @@ pub const MAX_FIELDS: usize = 100;
 pub const MAX_LABEL: usize = 100;
 /// Most fulfilment steps of a request type.
 pub const MAX_STEPS: usize = 50;
+
+/// Most incidents linked to a problem in one request.
+pub const MAX_LINKED_INCIDENTS: usize = 500;
+/// Longest range of the change calendar, in days.
+pub const MAX_CALENDAR_DAYS: i64 = 366;

@@ -786,9 +786,12 @@ pub struct ApplyWorkaroundV1 {
     pub problem: String,
 }
 
+/// Where a problem's workaround went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkaroundAppliedV1 {
-    /// References of the incidents that got the workaround.
+    /// The references of the linked incidents that got the workaround:
+    /// those not resolved or closed.
     pub incidents: Vec<String>,
 }
 
@@ -812,15 +815,23 @@ pub struct GetChangeCalendarV1 {
     pub to: OffsetDateTime,
 }
 
-/// Two approved changes whose windows overlap on the same items.
+/// Two approved, scheduled or implementing changes whose windows overlap
+/// and which touch an item in common.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConflictV1 {
+    /// The two changes' references.
     pub changes: [String; 2],
+    /// The items both touch.
     pub affected_items: Vec<String>,
 }
 
+/// The changes in a range, and their conflicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangeCalendarV1 {
+    /// The changes whose planned window overlaps the range, by planned
+    /// start; rejected and cancelled ones left out.
     pub changes: Vec<TicketV1>,
     pub conflicts: Vec<ConflictV1>,
 }

@@ -7,9 +7,9 @@
 //! runs no script and loads nothing: the template is the tenant's own, and
 //! the values in it are escaped by ticketing.
 //!
-//! The articles and the template are documented with their routes; the
-//! export and the publication (one per kind of ticket) are still written in
-//! [`crate::openapi`].
+//! Every operation is documented where its route is declared; the export
+//! and the publication are routed with each kind's other routes in
+//! [`crate::tickets`].
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
@@ -20,10 +20,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use contracts::Page;
 use contracts::knowledge::*;
-use contracts::limits::{ANY_LINE_PATTERN, MAX_SUMMARY, MAX_TEMPLATE};
+use contracts::limits::{ANY_LINE_PATTERN, MAX_SUMMARY, MAX_TEMPLATE, ONE_LINE_PATTERN};
+use contracts::ticket::TicketKind;
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -34,8 +36,8 @@ use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    KNOWLEDGE_BASE, admin_only, bad_body, bad_query, html as html_answer, internal, not_found,
-    not_json, staff_only, ticketing_down, too_large, unauthorized,
+    HTML_POLICY, KNOWLEDGE_BASE, admin_only, bad_body, bad_query, html as html_answer, internal,
+    not_found, not_json, staff_only, ticket_id, ticket_of, ticketing_down, too_large, unauthorized,
 };
 use crate::served::served;
 use crate::tickets::Kind;
@@ -91,11 +93,86 @@ pub async fn export(
     Ok(html(export.html, Some(&export.reference)))
 }
 
-#[derive(Deserialize, Default)]
+/// A ticket's export to publish: `{}` to title it by the ticket's summary.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewArticle")]
 pub struct PublishInput {
+    /// The article's title: not blank; stored trimmed. By default the
+    /// ticket's summary.
     #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     title: Option<String>,
+}
+
+/// A ticket of `kind` that is not there.
+fn no_ticket(kind: TicketKind) -> (u16, String) {
+    not_found(&format!("no such {} in the tenant.", kind.noun()))
+}
+
+/// `GET /<kind>/{id}/export`.
+pub fn export_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = ticket_of(kind);
+    let noun = kind.noun();
+    let download = json!({
+        "description": "`attachment; filename=\"<reference>.html\"`.",
+        "schema": { "type": "string" },
+    });
+    let mut exported = html_answer(&format!(
+        "The {noun} as HTML, served as {HTML_POLICY}, to save."
+    ));
+    exported["headers"] = json!({ "Content-Disposition": download });
+    op.about(
+        &format!("export{}", t.title),
+        KNOWLEDGE_BASE,
+        &format!("Export {} to HTML", t.one()),
+        &format!(
+            "The {noun} rendered through the tenant's template, with only its actions flagged \
+             `knowledge_base`, as a download. Admin, agent and integration tokens."
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .answers(200, exported)
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        no_ticket(kind),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `POST /<kind>/{id}/publish`.
+pub fn publish_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = ticket_of(kind);
+    let noun = kind.noun();
+    op.about(
+        &format!("publish{}", t.title),
+        KNOWLEDGE_BASE,
+        &format!("Publish {} to the knowledge base", t.one()),
+        &format!(
+            "Publishes the {noun}'s export (as `GET /api/v1/{}/{{id}}/export` gives it now) as \
+             an article, titled `title` or by default the {noun}'s summary. Publishing it again \
+             replaces its article, keeping the article's id. Admin, agent and integration tokens.",
+            crate::tickets::segment(kind)
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<201, Json<ArticleV1>, _>(|r| r.description("Published."))
+    .fails(vec![
+        bad_body(&format!(
+            "`title` must not be blank (at most {MAX_SUMMARY} characters, no control characters)."
+        )),
+        unauthorized(),
+        staff_only(),
+        no_ticket(kind),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
 pub async fn publish(

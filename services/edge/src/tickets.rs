@@ -13,13 +13,12 @@ use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, get, post};
 use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
 use contracts::limits::{
-    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_FIELDS, MAX_PRIORITY, MAX_STEPS, MAX_SUMMARY, MAX_TEXT,
-    ONE_LINE_PATTERN, TEXT_PATTERN,
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_FIELDS, MAX_LINKED_INCIDENTS, MAX_PRIORITY, MAX_STEPS,
+    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
-use contracts::schema::FieldValuesSchema;
+use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::*;
 use contracts::{Page, Role};
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -38,11 +37,12 @@ use crate::inputs;
 use crate::knowledge;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    INCIDENTS, actions_docs, add_action_docs, assign_docs, bad_body, complete_step_docs,
-    create_docs, define_request_type_docs, edit_body_rules, edit_docs, edit_rules,
-    field_definitions_docs, history_docs, internal, link_docs, links_docs, list_docs, not_json,
+    INCIDENTS, actions_docs, add_action_docs, apply_workaround_docs, assign_docs, bad_body,
+    calendar_docs, complete_step_docs, create_docs, decide_docs, define_request_type_docs,
+    edit_body_rules, edit_docs, edit_rules, field_definitions_docs, history_docs, internal,
+    link_docs, link_incidents_docs, links_docs, list_docs, not_json, problem_incidents_docs,
     read_docs, request_types_docs, set_field_definitions_docs, staff_only, status_docs, ticket_id,
-    ticket_missing, ticketing_down, too_large, unauthorized, unlink_docs,
+    ticket_missing, ticketing_down, too_large, unauthorized, unlink_docs, unlink_incident_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -123,21 +123,35 @@ pub fn routes() -> ApiRouter<AppState> {
                 &format!("{base}/{{id}}/links/{{link}}"),
                 delete_with(unlink, move |op| unlink_docs(kind, op)),
             )
-            .route(&format!("{base}/{{id}}/export"), get(knowledge::export))
-            .route(&format!("{base}/{{id}}/publish"), post(knowledge::publish));
+            .api_route(
+                &format!("{base}/{{id}}/export"),
+                get_with(knowledge::export, move |op| {
+                    knowledge::export_docs(kind, op)
+                }),
+            )
+            .api_route(
+                &format!("{base}/{{id}}/publish"),
+                post_with(knowledge::publish, move |op| {
+                    knowledge::publish_docs(kind, op)
+                }),
+            );
     }
     router
-        .route(
+        .api_route(
             "/problems/{id}/incidents",
-            get(problem_incidents).post(link_incidents),
+            get_with(problem_incidents, problem_incidents_docs)
+                .post_with(link_incidents, link_incidents_docs),
         )
-        .route(
+        .api_route(
             "/problems/{id}/incidents/{incident}",
-            delete(unlink_incident),
+            delete_with(unlink_incident, unlink_incident_docs),
         )
-        .route("/problems/{id}/workaround/apply", post(apply_workaround))
-        .route("/changes/{id}/decision", post(decide))
-        .route("/changes/calendar", get(calendar))
+        .api_route(
+            "/problems/{id}/workaround/apply",
+            post_with(apply_workaround, apply_workaround_docs),
+        )
+        .api_route("/changes/{id}/decision", post_with(decide, decide_docs))
+        .api_route("/changes/calendar", get_with(calendar, calendar_docs))
         .api_route(
             "/requests/{id}/steps/{step}/done",
             post_with(complete_step, complete_step_docs),
@@ -748,9 +762,14 @@ async fn unlink(
 
 // ---- problems ----
 
-#[derive(Deserialize)]
+/// Incidents to link to a problem.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ProblemIncidents")]
 struct IncidentList {
+    /// Incidents by id or reference (`INC-000042`). One linked to another
+    /// problem moves to this one; one already linked to it stays.
+    #[schemars(length(min = 1, max = MAX_LINKED_INCIDENTS))]
     incidents: Vec<String>,
 }
 
@@ -822,11 +841,15 @@ async fn apply_workaround(
 
 // ---- changes ----
 
-#[derive(Deserialize)]
+/// An approver's decision on a change.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ChangeDecision")]
 struct DecisionInput {
     decision: Decision,
+    /// Why; blank is none.
     #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     comment: Option<String>,
 }
 
@@ -846,12 +869,18 @@ async fn decide(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-#[derive(Deserialize)]
+/// The calendar's range.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct Range {
+    /// The start of the range (`2026-03-01T00:00:00Z`).
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     from: OffsetDateTime,
+    /// The end of the range: after `from`, at most 366 days after it.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
     to: OffsetDateTime,
 }
 

@@ -21,7 +21,7 @@ use crate::desk::{announce, refused, save, staff};
 use crate::error::{Error, Result};
 use crate::tickets;
 use crate::validate::{MAX_SUMMARY, MAX_TEXT, check_text};
-use contracts::limits::{MAX_AFFECTED_ITEMS, MAX_APPROVERS};
+use contracts::limits::{MAX_AFFECTED_ITEMS, MAX_APPROVERS, MAX_CALENDAR_DAYS};
 
 /// Statuses in which a change holds its window.
 const HOLDS_WINDOW: &[&str] = &["approved", "scheduled", "implementing"];
@@ -193,7 +193,6 @@ pub async fn decide(
 }
 
 /// The longest range the calendar shows at once.
-const MAX_RANGE_DAYS: i64 = 366;
 
 pub async fn calendar(
     conn: &mut AnyConnection,
@@ -204,10 +203,10 @@ pub async fn calendar(
     if cmd.to <= cmd.from {
         return Err(Error::field("to", "must be after from"));
     }
-    if (cmd.to - cmd.from).whole_days() > MAX_RANGE_DAYS {
+    if (cmd.to - cmd.from).whole_days() > MAX_CALENDAR_DAYS {
         return Err(Error::field(
             "to",
-            format!("at most {MAX_RANGE_DAYS} days after from"),
+            format!("at most {MAX_CALENDAR_DAYS} days after from"),
         ));
     }
     let changes: Vec<TicketV1> =

@@ -21,6 +21,7 @@ use crate::desk::{self, announce, not_yet, refused, save, staff};
 use crate::error::{Error, Result};
 use crate::validate::{MAX_TEXT, check_text};
 use crate::{lifecycle, links, tickets};
+use contracts::limits::MAX_LINKED_INCIDENTS;
 
 /// Changes still under way block closing the problem they resolve.
 const CHANGE_UNDER_WAY: &[&str] = &["requested", "approved", "scheduled", "implementing"];
@@ -200,8 +201,11 @@ pub async fn link_incidents(
 ) -> Result<TicketV1> {
     let tenant = env.tenant_id;
     let problem = open_problem(tx, tenant, &cmd.problem, &cmd.actor).await?;
-    if cmd.incidents.is_empty() || cmd.incidents.len() > 500 {
-        return Err(Error::field("incidents", "1 to 500 incidents"));
+    if cmd.incidents.is_empty() || cmd.incidents.len() > MAX_LINKED_INCIDENTS {
+        return Err(Error::field(
+            "incidents",
+            format!("1 to {MAX_LINKED_INCIDENTS} incidents"),
+        ));
     }
     let mut found = Vec::with_capacity(cmd.incidents.len());
     for (n, key) in cmd.incidents.iter().enumerate() {

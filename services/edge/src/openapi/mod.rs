@@ -52,10 +52,12 @@ pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
-    actions_docs, add_action_docs, assign_docs, complete_step_docs, create_docs, customers_see,
-    define_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
-    history_docs, link_docs, links_docs, list_docs, of as ticket_of, read_docs, request_types_docs,
-    set_field_definitions_docs, status_docs, ticket_id, ticket_missing, unlink_docs,
+    actions_docs, add_action_docs, apply_workaround_docs, assign_docs, calendar_docs,
+    complete_step_docs, create_docs, customers_see, decide_docs, define_request_type_docs,
+    edit_body_rules, edit_docs, edit_rules, field_definitions_docs, history_docs, link_docs,
+    link_incidents_docs, links_docs, list_docs, of as ticket_of, problem_incidents_docs, read_docs,
+    request_types_docs, set_field_definitions_docs, status_docs, ticket_id, ticket_missing,
+    unlink_docs, unlink_incident_docs,
 };
 
 use crate::BODY_LIMIT;
@@ -322,9 +324,7 @@ fn schemas() -> Value {
     let mut all = Map::new();
     for group in [
         common_schemas(),
-        tickets::schemas(),
         reports::schemas(),
-        knowledge::schemas(),
         slas::schemas(),
         notifications::schemas(),
         ops_schemas(),
@@ -565,25 +565,6 @@ pub(crate) fn parameter(
     json!({ "name": name, "in": location, "required": required, "schema": schema, "description": description })
 }
 
-fn query(name: &str, schema: Value, description: &str) -> Value {
-    parameter(name, "query", false, schema, description)
-}
-
-fn page_parameters() -> Vec<Value> {
-    vec![
-        query(
-            "limit",
-            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }),
-            "The most items the page holds.",
-        ),
-        query(
-            "cursor",
-            uuid(),
-            "The `next_cursor` of the previous page; absent for the first page.",
-        ),
-    ]
-}
-
 // Errors, as (status, when). Each description names the codes it can carry.
 
 pub(crate) fn bad_query() -> (u16, String) {
@@ -677,9 +658,7 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    all.extend(tickets::paths());
     all.extend(reports::paths());
-    all.extend(knowledge::paths());
     all.extend(slas::paths());
     all.extend(notifications::paths());
     all.extend(ops_paths());

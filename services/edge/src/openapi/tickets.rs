@@ -12,18 +12,20 @@ use contracts::Page;
 use contracts::incident::IncidentV1;
 use contracts::incident::{ActionV1, AuditEntryV1};
 use contracts::limits::{
-    ANY_TEXT_PATTERN, MAX_FIELDS, MAX_LABEL, MAX_STEPS, MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN,
+    ANY_TEXT_PATTERN, MAX_CALENDAR_DAYS, MAX_FIELDS, MAX_LABEL, MAX_LINKED_INCIDENTS, MAX_STEPS,
+    MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN,
 };
-use contracts::ticket::{FieldDefinitionsV1, LinkV1, RequestTypeV1, TicketKind, TicketV1};
+use contracts::ticket::{
+    ChangeCalendarV1, FieldDefinitionsV1, LinkV1, RequestTypeV1, TicketKind, TicketV1,
+    WorkaroundAppliedV1,
+};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
 
 use super::{
-    INCIDENTS, about, admin_only, answer, bad_body, bad_query, closed, component, internal,
-    list_of, not_found, not_json, object, operation, page_parameters, parameter, responses,
-    staff_only, tag, text, ticketing_down, too_large, traceparent, unauthorized, with_body,
-    with_parameters,
+    INCIDENTS, admin_only, bad_body, bad_query, internal, not_found, not_json, parameter,
+    staff_only, tag, text, ticketing_down, too_large, unauthorized,
 };
 use crate::auth::STAFF;
 use crate::tickets::segment;
@@ -250,120 +252,12 @@ pub(crate) fn customers_see(kind: TicketKind) -> bool {
 
 // ---- schemas ----
 
-pub(super) fn schemas() -> Vec<(&'static str, Value)> {
-    let mut all = vec![];
-    all.extend(problem_schemas());
-    all.extend(change_schemas());
-    all
-}
-
 fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
     chars
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
-}
-
-fn problem_schemas() -> Vec<(&'static str, Value)> {
-    let incidents = object(
-        &["incidents"],
-        vec![(
-            "incidents",
-            about(
-                json!({ "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 500 }),
-                "Incidents by id or reference (`INC-000042`). One linked to another problem moves to this \
-                 one; one already linked to it stays.",
-            ),
-        )],
-    );
-    let applied = object(
-        &["incidents"],
-        vec![(
-            "incidents",
-            about(
-                json!({ "type": "array", "items": { "type": "string" } }),
-                "The references of the linked incidents that got the workaround: those not resolved or closed.",
-            ),
-        )],
-    );
-    vec![
-        (
-            "ProblemIncidents",
-            about(closed(incidents), "Incidents to link to a problem."),
-        ),
-        (
-            "WorkaroundAppliedV1",
-            about(applied, "Where a problem's workaround went."),
-        ),
-    ]
-}
-
-fn change_schemas() -> Vec<(&'static str, Value)> {
-    let items = |what: &str| {
-        about(
-            json!({ "type": "array", "items": { "type": "string" } }),
-            what,
-        )
-    };
-    let input = object(
-        &["decision"],
-        vec![
-            ("decision", component("Decision")),
-            (
-                "comment",
-                about(
-                    json!({ "type": ["string", "null"], "maxLength": MAX_TEXT, "pattern": ANY_TEXT_PATTERN }),
-                    "Why; no control characters but line breaks and tabs; blank is none.",
-                ),
-            ),
-        ],
-    );
-    let conflict = object(
-        &["changes", "affected_items"],
-        vec![
-            (
-                "changes",
-                about(
-                    json!({ "type": "array", "items": { "type": "string" }, "minItems": 2, "maxItems": 2 }),
-                    "The two changes' references.",
-                ),
-            ),
-            ("affected_items", items("The items both touch.")),
-        ],
-    );
-    let calendar = object(
-        &["changes", "conflicts"],
-        vec![
-            (
-                "changes",
-                about(
-                    list_of("TicketV1"),
-                    "The changes whose planned window overlaps the range, by planned start; rejected and \
-                     cancelled ones left out.",
-                ),
-            ),
-            ("conflicts", list_of("ConflictV1")),
-        ],
-    );
-    vec![
-        (
-            "ChangeDecision",
-            about(closed(input), "An approver's decision on a change."),
-        ),
-        (
-            "ConflictV1",
-            about(
-                conflict,
-                "Two approved, scheduled or implementing changes whose windows overlap and which touch an \
-                 item in common.",
-            ),
-        ),
-        (
-            "ChangeCalendarV1",
-            about(calendar, "The changes in a range, and their conflicts."),
-        ),
-    ]
 }
 
 // ---- parameters and errors ----
@@ -457,14 +351,200 @@ pub(crate) fn edit_rules(kind: TicketKind) -> String {
 
 // ---- paths ----
 
-pub(super) fn paths() -> Vec<(String, Value)> {
-    let mut all = Vec::new();
-    all.extend(problem_paths());
-    all.extend(change_paths());
-    all
+// ---- declared beside their routes in [`crate::tickets`] ----
+
+/// `GET /problems/{id}/incidents`.
+pub(crate) fn problem_incidents_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Problem;
+    op.about(
+        "listProblemIncidents",
+        PROBLEMS,
+        "List a problem's incidents",
+        "One page of the incidents linked to the problem, newest first: the same as `GET \
+         /api/v1/incidents?problem={id}`. Admin, agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Page<IncidentV1>>, _>(|r| r.description("One page."))
+    .fails(vec![
+        bad_query(),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        internal(),
+        ticketing_down(),
+    ])
 }
 
-// ---- declared beside their routes in [`crate::tickets`] ----
+/// `POST /problems/{id}/incidents`.
+pub(crate) fn link_incidents_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Problem;
+    op.about(
+        "linkProblemIncidents",
+        PROBLEMS,
+        "Link incidents to a problem",
+        "Links incidents to the problem. An incident has at most one problem: one linked to \
+         another problem moves to this one. Admin, agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<TicketV1>, _>(|r| {
+        r.description("The problem, its `problem.linked_incidents` counted anew.")
+    })
+    .fails(vec![
+        bad_body(&format!(
+            "`incidents` must name 1 to {MAX_LINKED_INCIDENTS} of the tenant's incidents \
+             (`details.fields` names `incidents[0]`...)."
+        )),
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        done(&PROBLEMS_PROCESS),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `DELETE /problems/{id}/incidents/{incident}`.
+pub(crate) fn unlink_incident_docs(op: TransformOperation) -> TransformOperation {
+    let incident = parameter(
+        "incident",
+        "path",
+        true,
+        text(),
+        "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
+    );
+    op.about(
+        "unlinkProblemIncident",
+        PROBLEMS,
+        "Unlink an incident from a problem",
+        "The incident no longer has a problem. The problem must not be closed. Admin, agent and \
+         integration tokens.",
+    )
+    .param(ticket_id(TicketKind::Problem))
+    .param(incident)
+    .traced()
+    .response_with::<200, Json<TicketV1>, _>(|r| r.description("The problem."))
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        not_found(
+            "no such problem or incident in the tenant, or the incident is not linked to this \
+             problem.",
+        ),
+        done(&PROBLEMS_PROCESS),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `POST /problems/{id}/workaround/apply`.
+pub(crate) fn apply_workaround_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Problem;
+    op.about(
+        "applyProblemWorkaround",
+        PROBLEMS,
+        "Apply a problem's workaround",
+        "Adds the problem's flagged workaround as a private note to every linked incident that is \
+         not resolved or closed. The problem must not be closed. Admin, agent and integration \
+         tokens.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<WorkaroundAppliedV1>, _>(|r| {
+        r.description("The incidents that got it.")
+    })
+    .fails(vec![
+        unauthorized(),
+        staff_only(),
+        ticket_missing(kind),
+        (
+            409,
+            "`invalid_transition`: the problem is closed (`details.status` and \
+             `details.allowed` say so), or it has no flagged workaround (`details.missing` is \
+             `workaround_flagged`)."
+                .to_owned(),
+        ),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `POST /changes/{id}/decision`.
+pub(crate) fn decide_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Change;
+    op.about(
+        "decideChange",
+        CHANGES,
+        "Decide on a change",
+        "An approver named on the change approves or rejects it, once. With approval rule `all` \
+         the change is approved when every approver has approved, with `any` at the first \
+         approval; one rejection rejects it. Approvers are agents, so only their agent tokens \
+         decide.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<TicketV1>, _>(|r| {
+        r.description("The change with the decision, in its new status if the decision settled it.")
+    })
+    .fails(vec![
+        bad_body(&format!(
+            "`comment` is at most {MAX_TEXT} characters, with no control characters but line \
+             breaks and tabs."
+        )),
+        unauthorized(),
+        (
+            403,
+            "`forbidden`: customer tokens may not do this, and only the change's named approvers \
+             decide on it."
+                .to_owned(),
+        ),
+        ticket_missing(kind),
+        (
+            409,
+            "`invalid_transition`: the change is no longer `requested`; `details.status` and \
+             `details.allowed` say where it is. `conflict`: this approver has already decided."
+                .to_owned(),
+        ),
+        too_large(),
+        not_json(),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
+/// `GET /changes/calendar`.
+pub(crate) fn calendar_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getChangeCalendar",
+        CHANGES,
+        "Get the change calendar",
+        "The changes whose planned window overlaps `from`..`to`, by planned start, leaving out \
+         rejected and cancelled ones, and their conflicts: pairs of approved, scheduled or \
+         implementing changes whose windows overlap and which touch an item in common. Admin, \
+         agent and integration tokens.",
+    )
+    .traced()
+    .response_with::<200, Json<ChangeCalendarV1>, _>(|r| {
+        r.description("The changes and conflicts.")
+    })
+    .fails(vec![
+        (
+            400,
+            format!(
+                "`validation_failed`: `from` or `to` is missing or not RFC 3339, `to` is not \
+                 after `from` or is more than {MAX_CALENDAR_DAYS} days after it, or a query \
+                 parameter is unknown; `details.fields` names it."
+            ),
+        ),
+        unauthorized(),
+        staff_only(),
+        internal(),
+        ticketing_down(),
+    ])
+}
 
 /// `POST /requests/{id}/steps/{step}/done`.
 pub(crate) fn complete_step_docs(op: TransformOperation) -> TransformOperation {
@@ -1119,230 +1199,4 @@ pub(crate) fn history_docs(kind: TicketKind, op: TransformOperation) -> Transfor
         internal(),
         ticketing_down(),
     ])
-}
-
-fn problem_paths() -> Vec<(String, Value)> {
-    let kind = TicketKind::Problem;
-    let incidents = operation(
-        "listProblemIncidents",
-        PROBLEMS,
-        "List a problem's incidents",
-        "One page of the incidents linked to the problem, newest first: the same as `GET \
-         /api/v1/incidents?problem={id}`. Admin, agent and integration tokens.",
-        responses(
-            vec![(200, answer("One page.", component("IncidentV1Page")))],
-            vec![
-                bad_query(),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let link = operation(
-        "linkProblemIncidents",
-        PROBLEMS,
-        "Link incidents to a problem",
-        "Links incidents to the problem. An incident has at most one problem: one linked to another \
-         problem moves to this one. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer(
-                    "The problem, its `problem.linked_incidents` counted anew.",
-                    component("TicketV1"),
-                ),
-            )],
-            vec![
-                bad_body(
-                    "`incidents` must name 1 to 500 of the tenant's incidents (`details.fields` names \
-                     `incidents[0]`...).",
-                ),
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                done(&PROBLEMS_PROCESS),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let unlink = operation(
-        "unlinkProblemIncident",
-        PROBLEMS,
-        "Unlink an incident from a problem",
-        "The incident no longer has a problem. The problem must not be closed. Admin, agent and \
-         integration tokens.",
-        responses(
-            vec![(200, answer("The problem.", component("TicketV1")))],
-            vec![
-                unauthorized(),
-                staff_only(),
-                not_found(
-                    "no such problem or incident in the tenant, or the incident is not linked to this \
-                     problem.",
-                ),
-                done(&PROBLEMS_PROCESS),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let apply = operation(
-        "applyProblemWorkaround",
-        PROBLEMS,
-        "Apply a problem's workaround",
-        "Adds the problem's flagged workaround as a private note to every linked incident that is not \
-         resolved or closed. The problem must not be closed. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer(
-                    "The incidents that got it.",
-                    component("WorkaroundAppliedV1"),
-                ),
-            )],
-            vec![
-                unauthorized(),
-                staff_only(),
-                ticket_missing(kind),
-                (
-                    409,
-                    "`invalid_transition`: the problem is closed (`details.status` and `details.allowed` \
-                     say so), or it has no flagged workaround (`details.missing` is `workaround_flagged`)."
-                        .to_owned(),
-                ),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let incident = parameter(
-        "incident",
-        "path",
-        true,
-        text(),
-        "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
-    );
-    let mut paged = vec![ticket_id(kind)];
-    paged.extend(page_parameters());
-    paged.push(traceparent());
-    vec![
-        (
-            "/api/v1/problems/{id}/incidents".to_owned(),
-            json!({
-                "get": with_parameters(incidents, paged),
-                "post": with_parameters(with_body(link, "ProblemIncidents"), vec![ticket_id(kind), traceparent()]),
-            }),
-        ),
-        (
-            "/api/v1/problems/{id}/incidents/{incident}".to_owned(),
-            json!({ "delete": with_parameters(unlink, vec![ticket_id(kind), incident, traceparent()]) }),
-        ),
-        (
-            "/api/v1/problems/{id}/workaround/apply".to_owned(),
-            json!({ "post": with_parameters(apply, vec![ticket_id(kind), traceparent()]) }),
-        ),
-    ]
-}
-
-fn change_paths() -> Vec<(String, Value)> {
-    let kind = TicketKind::Change;
-    let decide = operation(
-        "decideChange",
-        CHANGES,
-        "Decide on a change",
-        "An approver named on the change approves or rejects it, once. With approval rule `all` the \
-         change is approved when every approver has approved, with `any` at the first approval; one \
-         rejection rejects it. Approvers are agents, so only their agent tokens decide.",
-        responses(
-            vec![(
-                200,
-                answer(
-                    "The change with the decision, in its new status if the decision settled it.",
-                    component("TicketV1"),
-                ),
-            )],
-            vec![
-                bad_body("`comment` is at most 100000 characters."),
-                unauthorized(),
-                (
-                    403,
-                    "`forbidden`: customer tokens may not do this, and only the change's named approvers \
-                     decide on it."
-                        .to_owned(),
-                ),
-                ticket_missing(kind),
-                (
-                    409,
-                    "`invalid_transition`: the change is no longer `requested`; `details.status` and \
-                     `details.allowed` say where it is. `conflict`: this approver has already decided."
-                        .to_owned(),
-                ),
-                too_large(),
-                not_json(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let calendar = operation(
-        "getChangeCalendar",
-        CHANGES,
-        "Get the change calendar",
-        "The changes whose planned window overlaps `from`..`to`, by planned start, leaving out rejected \
-         and cancelled ones, and their conflicts: pairs of approved, scheduled or implementing changes \
-         whose windows overlap and which touch an item in common. Admin, agent and integration tokens.",
-        responses(
-            vec![(
-                200,
-                answer(
-                    "The changes and conflicts.",
-                    component("ChangeCalendarV1"),
-                ),
-            )],
-            vec![
-                (
-                    400,
-                    "`validation_failed`: `from` or `to` is missing or not RFC 3339, `to` is not after \
-                     `from` or is more than 366 days after it, or a query parameter is unknown; \
-                     `details.fields` names it."
-                        .to_owned(),
-                ),
-                unauthorized(),
-                staff_only(),
-                internal(),
-                ticketing_down(),
-            ],
-        ),
-    );
-    let range = |name: &str, description: &str| {
-        parameter(
-            name,
-            "query",
-            true,
-            json!({ "type": "string", "format": "date-time" }),
-            description,
-        )
-    };
-    vec![
-        (
-            "/api/v1/changes/{id}/decision".to_owned(),
-            json!({ "post": with_parameters(with_body(decide, "ChangeDecision"), vec![ticket_id(kind), traceparent()]) }),
-        ),
-        (
-            "/api/v1/changes/calendar".to_owned(),
-            json!({
-                "get": with_parameters(calendar, vec![
-                    range("from", "The start of the range, RFC 3339 (`2026-03-01T00:00:00Z`)."),
-                    range("to", "The end of the range, RFC 3339: after `from`, at most 366 days after it."),
-                    traceparent(),
-                ]),
-            }),
-        ),
-    ]
 }
