@@ -192,8 +192,6 @@ pub async fn decide(
     Ok(t)
 }
 
-/// The longest range the calendar shows at once.
-
 pub async fn calendar(
     conn: &mut AnyConnection,
     tenant: Uuid,
