@@ -68,3 +68,8 @@ pub const MAX_STEPS: usize = 50;
 pub const MAX_LINKED_INCIDENTS: usize = 500;
 /// Longest range of the change calendar, in days.
 pub const MAX_CALENDAR_DAYS: i64 = 366;
+
+/// The longest range a KPI report covers, in days.
+pub const MAX_REPORT_DAYS: i64 = 3 * 366;
+/// Most rows a KPI report's listing holds (its totals count everything).
+pub const MAX_REPORT_LISTED: usize = 5_000;

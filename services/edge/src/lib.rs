@@ -144,7 +144,6 @@ pub async fn migrate(store: &Store) -> Result<(), StoreError> {
 /// The whole HTTP surface of the edge target.
 pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
-        .merge(reports::routes())
         // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))
         .merge(slas::routes())

@@ -2,44 +2,92 @@
 //! table as CSV (`…/trend.csv`) or, where a chart is the natural reading,
 //! as an SVG bar chart (`…/days-open.svg`).
 //!
+//! Which reports and tables there are, and what the document says of them,
+//! is [`REPORTS`]; the routes are made from it.
+//!
 //! CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
 //! first) are prefixed with `'`; SVG text is escaped, and both are
 //! [`served`] with `nosniff` and a CSP that runs nothing.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use contracts::report::*;
+use contracts::schema::Timestamp;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Params, Path};
+use crate::extract::Params;
 use crate::incidents::call;
+use crate::openapi::reports::{REPORTS, report_docs, table_docs};
 use crate::served::served;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/reports/problems", get(problems))
-        .route("/reports/problems/{table}", get(problem_table))
-        .route("/reports/incidents", get(incidents))
-        .route("/reports/incidents/{table}", get(incident_table))
+/// Each report as JSON, and each of its tables ([`REPORTS`]) as a file of
+/// its own.
+pub fn routes() -> ApiRouter<AppState> {
+    let [problem, incident] = &REPORTS;
+    let mut router = ApiRouter::new()
+        .api_route(
+            "/reports/problems",
+            get_with(problems, |op| report_docs(problem, op)),
+        )
+        .api_route(
+            "/reports/incidents",
+            get_with(incidents, |op| report_docs(incident, op)),
+        );
+    for table in problem.tables {
+        let handler = move |State(state): State<AppState>,
+                            Staff(who): Staff,
+                            headers: HeaderMap,
+                            Params(q): Params<RangeQuery>| async move {
+            problem_table(state, who, headers, table.file, q).await
+        };
+        router = router.api_route(
+            &format!("/reports/{}/{}", problem.path, table.file),
+            get_with(handler, move |op| table_docs(problem, table, op)),
+        );
+    }
+    for table in incident.tables {
+        let handler = move |State(state): State<AppState>,
+                            Staff(who): Staff,
+                            headers: HeaderMap,
+                            Params(q): Params<RangeQuery>| async move {
+            incident_table(state, who, headers, table.file, q).await
+        };
+        router = router.api_route(
+            &format!("/reports/{}/{}", incident.path, table.file),
+            get_with(handler, move |op| table_docs(incident, table, op)),
+        );
+    }
+    router
 }
 
-/// `from` and `to` (RFC 3339; by default the 30 days up to now) and the
-/// trend's `period` (by default a week).
-#[derive(Deserialize)]
+/// A report's range: `from` and `to` (by default the 30 days up to now)
+/// and the trend's `period`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct RangeQuery {
+    /// The start of the range (inclusive), `2026-03-01T00:00:00Z`; by
+    /// default 30 days before `to`.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
     from: Option<OffsetDateTime>,
+    /// The end of the range (exclusive); by default now. After `from`, at
+    /// most 1098 days after it.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
     to: Option<OffsetDateTime>,
+    /// How the trends are bucketed; by default weeks.
     #[serde(default)]
+    #[schemars(extend("default" = "week"))]
     period: Option<Period>,
 }
 
@@ -250,21 +298,15 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// `trend`, `resolved`, `days-open` or `activity`, each `.csv`; `trend`,
 /// `resolved` and `days-open` also `.svg`.
+/// A table of the problem report: `table` one of its [`REPORTS`] files.
 async fn problem_table(
-    State(state): State<AppState>,
-    Staff(who): Staff,
+    state: AppState,
+    who: crate::auth::Principal,
     headers: HeaderMap,
-    Path(table): Path<String>,
-    Params(q): Params<RangeQuery>,
+    table: &str,
+    q: RangeQuery,
 ) -> ApiResult<Response> {
-    let (name, format) = split(&table)?;
-    let known = match format {
-        Format::Csv => ["trend", "resolved", "days-open", "activity"].contains(&name),
-        Format::Svg => ["trend", "resolved", "days-open"].contains(&name),
-    };
-    if !known {
-        return Err(ApiError::not_found("report table"));
-    }
+    let (name, format) = split(table)?;
     let r = problem_report(&state, &who, &headers, q).await?;
     let t = match name {
         "trend" => Table {
@@ -379,17 +421,15 @@ async fn problem_table(
 }
 
 /// `volume.csv`/`.svg`, and `summary.csv` (the figures as name, value).
+/// A table of the incident report: `table` one of its [`REPORTS`] files.
 async fn incident_table(
-    State(state): State<AppState>,
-    Staff(who): Staff,
+    state: AppState,
+    who: crate::auth::Principal,
     headers: HeaderMap,
-    Path(table): Path<String>,
-    Params(q): Params<RangeQuery>,
+    table: &str,
+    q: RangeQuery,
 ) -> ApiResult<Response> {
-    let (name, format) = split(&table)?;
-    if !(name == "volume" || (name, format) == ("summary", Format::Csv)) {
-        return Err(ApiError::not_found("report table"));
-    }
+    let (name, format) = split(table)?;
     let r = incident_report(&state, &who, &headers, q).await?;
     let t = match (name, format) {
         ("volume", _) => Table {

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use contracts::limits::{MAX_REPORT_DAYS, MAX_REPORT_LISTED};
 use contracts::report::*;
 use contracts::ticket::{ProblemDetailsV1, ProblemOutcome, TicketKind};
 use contracts::{Actor, Role};
@@ -23,10 +24,6 @@ use crate::error::{Error, Result};
 use crate::tickets::json_col;
 
 const DAY_MICROS: i64 = 86_400_000_000;
-/// The longest range one report covers.
-const MAX_DAYS: i64 = 3 * 366;
-/// Most rows a listing holds; a longer one is cut (the totals still count all).
-const MAX_LISTED: usize = 5_000;
 
 fn check(viewer: &Actor, range: &ReportRangeV1) -> Result<()> {
     if viewer.role == Role::Customer {
@@ -35,10 +32,10 @@ fn check(viewer: &Actor, range: &ReportRangeV1) -> Result<()> {
     if range.to <= range.from {
         return Err(Error::field("to", "must be after from"));
     }
-    if (range.to - range.from).whole_days() > MAX_DAYS {
+    if (range.to - range.from).whole_days() > MAX_REPORT_DAYS {
         return Err(Error::field(
             "to",
-            format!("at most {MAX_DAYS} days after from"),
+            format!("at most {MAX_REPORT_DAYS} days after from"),
         ));
     }
     Ok(())
@@ -204,7 +201,7 @@ async fn resolved_problems(
         out.reached_known_error += u64::from(p.known_error);
         out.workaround_flagged += u64::from(p.workaround_flagged);
         out.linked_incidents += n;
-        if out.problems.len() < MAX_LISTED {
+        if out.problems.len() < MAX_REPORT_LISTED {
             out.problems.push(ResolvedProblemV1 {
                 reference: r.try_get("reference")?,
                 priority: u8_at(r, "priority")?,
@@ -229,7 +226,7 @@ async fn days_open(
 ) -> Result<Vec<DaysOpenV1>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT reference, priority, summary, status, created_at FROM tickets WHERE {UNRESOLVED} \
-         ORDER BY created_at, id LIMIT {MAX_LISTED}"
+         ORDER BY created_at, id LIMIT {MAX_REPORT_LISTED}"
     )))
     .bind(tenant.to_string())
     .bind(micros(range.to))
@@ -259,7 +256,7 @@ async fn activity(
 ) -> Result<Vec<ProblemActivityV1>> {
     let problems = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, reference, summary, status FROM tickets WHERE {UNRESOLVED} \
-         ORDER BY created_at, id LIMIT {MAX_LISTED}"
+         ORDER BY created_at, id LIMIT {MAX_REPORT_LISTED}"
     )))
     .bind(tenant.to_string())
     .bind(micros(range.to))
@@ -287,7 +284,7 @@ async fn activity(
          WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 AND ticket_id IN ({}) \
          ORDER BY created_at, id LIMIT {}",
         placeholders(4, ids.len()),
-        MAX_LISTED * 20
+        MAX_REPORT_LISTED * 20
     );
     let mut args = vec![
         Param::from(tenant.to_string()),

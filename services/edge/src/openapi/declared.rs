@@ -281,6 +281,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::suppliers::routes())
         .merge(crate::tickets::routes())
         .merge(crate::attachments::routes())
+        .merge(crate::reports::routes())
 }
 
 /// Marks a public operation until [`generated`] gives it `security: []`.

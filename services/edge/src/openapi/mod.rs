@@ -38,7 +38,7 @@ pub(crate) mod attachments;
 pub mod declared;
 mod knowledge;
 mod notifications;
-mod reports;
+pub(crate) mod reports;
 mod slas;
 mod suppliers;
 mod surveys;
@@ -324,7 +324,6 @@ fn schemas() -> Value {
     let mut all = Map::new();
     for group in [
         common_schemas(),
-        reports::schemas(),
         slas::schemas(),
         notifications::schemas(),
         ops_schemas(),
@@ -658,7 +657,6 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    all.extend(reports::paths());
     all.extend(slas::paths());
     all.extend(notifications::paths());
     all.extend(ops_paths());
