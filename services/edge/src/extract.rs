@@ -55,7 +55,17 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
     integral(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    // A field the type does not know is refused, not dropped in silence (a
+    // misspelt one would otherwise change nothing and say nothing), for
+    // every body: wire types that take new fields (DESIGN §3) included.
+    let mut unknown = None;
+    let remember = |path: serde_ignored::Path| {
+        unknown.get_or_insert_with(|| field_path(&path));
+    };
+    let parsed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut {
+        remember
+    }))
+    .map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         // A missing field is reported at its parent; name it from the message.
@@ -65,7 +75,27 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             path
         };
         ApiError::field(&field, strip_position(&inner.to_string()))
-    })
+    })?;
+    match unknown {
+        Some(field) => Err(ApiError::field(&field, "unknown field")),
+        None => Ok(parsed),
+    }
+}
+
+/// A field's path as the errors name it: `grid[0].response.extra`.
+fn field_path(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// Every number in `value` that is an integer written with a fraction
@@ -169,5 +199,63 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
                 format!("the path is not valid: {}", e.body_text()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::parse;
+
+    /// A wire type as contracts writes them: it takes fields it does not
+    /// know (a newer sender's), so the body must be checked for them.
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)] // read by serde only
+    struct Outer {
+        name: String,
+        #[serde(default)]
+        inner: Vec<Inner>,
+        #[serde(default)]
+        count: Option<u8>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)] // read by serde only
+    struct Inner {
+        minutes: u32,
+    }
+
+    fn refused(body: &str) -> (String, String) {
+        let e = parse::<Outer>(body.as_bytes()).expect_err("refused");
+        let fields = e
+            .details
+            .as_ref()
+            .and_then(|d| d["fields"].as_object().cloned());
+        let (field, why) = fields
+            .and_then(|f| f.into_iter().next())
+            .expect("names the field");
+        (field, why.as_str().unwrap_or_default().to_owned())
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_at_any_depth() {
+        assert_eq!(
+            refused(r#"{"name": "a", "nmae": "b"}"#),
+            ("nmae".into(), "unknown field".into())
+        );
+        assert_eq!(
+            refused(r#"{"name": "a", "inner": [{"minutes": 1}, {"minutes": 2, "hours": 3}]}"#),
+            ("inner[1].hours".into(), "unknown field".into())
+        );
+        assert!(parse::<Outer>(br#"{"name": "a", "inner": [{"minutes": 1}]}"#).is_ok());
+    }
+
+    #[test]
+    fn only_an_object_is_a_body_and_integral_numbers_are_integers() {
+        assert_eq!(refused(r#"["a"]"#).0, "body");
+        let parsed = parse::<Outer>(br#"{"name": "a", "count": 5.0}"#).expect("5.0 is 5");
+        assert_eq!(parsed.count, Some(5));
+        assert_eq!(refused(r#"{"name": "a", "count": 5.5}"#).0, "count");
     }
 }
