@@ -9,6 +9,7 @@
 //!
 //! A company's own sender is the directory's (`Company`, `NewCompany`).
 
+use contracts::limits::{EMAIL_PATTERN, MAX_EMAIL};
 use contracts::notification::{EmailKind, PLACEHOLDERS};
 use serde_json::{Value, json};
 
@@ -154,10 +155,10 @@ fn email_kind() -> Value {
 /// One address: as the notification service checks it.
 fn address(description: &str) -> Value {
     about(
-        json!({ "type": "string", "minLength": 1, "maxLength": 254 }),
+        json!({ "type": "string", "maxLength": MAX_EMAIL, "pattern": EMAIL_PATTERN }),
         &format!(
             "{description} One address (`someone@example.com`), trimmed: 1 to 254 characters, no spaces \
-             or control characters."
+             or control characters, that mail takes (RFC 5321)."
         ),
     )
 }
@@ -507,6 +508,17 @@ fn preview_request() -> Value {
             ),
         ],
     );
+    let given = |fields: &[&str]| {
+        let properties: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|f| ((*f).to_owned(), json!({ "type": "string" })))
+            .collect();
+        json!({ "required": fields, "properties": properties })
+    };
+    let none = json!({ "properties": {
+        "subject": { "type": "null" }, "text": { "type": "null" }, "html": { "type": "null" },
+    } });
+    let request = set(request, "anyOf", json!([none, given(&["subject", "text"])]));
     about(
         closed(request),
         "What to preview: a ticket, and either a template to try (`subject` and `text`, and `html` if \
