@@ -328,7 +328,7 @@ fn settings() -> Value {
             (
                 "smtp_url",
                 about(
-                    json!({ "type": ["string", "null"], "pattern": "^smtps?://" }),
+                    json!({ "type": ["string", "null"], "pattern": "^smtps?://[^\\s/?#]+" }),
                     "The tenant's own SMTP relay, instead of the desk's: `smtp://host:25`, \
                      `smtp://host:587?tls=required`, `smtps://user:password@host:465`. Its password \
                      is answered to admins only; others see `***` in its place.",
@@ -337,7 +337,7 @@ fn settings() -> Value {
             (
                 "public_url",
                 about(
-                    json!({ "type": ["string", "null"], "pattern": "^https?://" }),
+                    json!({ "type": ["string", "null"], "pattern": "^https?://[^\\s/?#]+" }),
                     "Where the desk's web address starts (`https://desk.example.com`), for the links in \
                      emails: `{{survey_url}}`.",
                 ),
