@@ -13,17 +13,18 @@
 //! - [`reports`]: the KPI reports as JSON, CSV and SVG.
 //! - [`served`]: how answers that are not JSON go out.
 //! - [`slas`]: calendars, SLAs and SLA rules, forwarded to escalation.
-//! - [`suppliers`]: the suppliers incidents can be handed to; the first
-//!   routes whose documentation is declared with them (aide: the shape the
-//!   others take, see [`openapi::declared`]).
+//! - [`suppliers`]: the suppliers incidents can be handed to.
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`: the
-//!   operations declared beside their routes ([`openapi::declared`]),
-//!   generated, and those still written by hand; every operation names the
-//!   roles that may call it (`x-roles`).
+//!   operations declared beside their routes ([`openapi::declared`]: a
+//!   route's docs function beside its handler, its roles from its
+//!   extractors, its schemas from its types), generated; those of the
+//!   service levels, email and the operational endpoints still written by
+//!   hand. Every operation names the roles that may call it (`x-roles`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
-//! - [`error`], [`extract`]: JSON errors with stable codes; extractors that produce them.
+//! - [`error`], [`extract`]: JSON errors with stable codes; extractors that
+//!   produce them (a body is a JSON object with no field its type lacks).
 //! - [`trace`]: the trace each request belongs to.
 //! - [`unread`]: what a handler left of a request body is read, so the
 //!   answer reaches the client.

@@ -3,7 +3,7 @@
 //! as an SVG bar chart (`…/days-open.svg`).
 //!
 //! Which reports and tables there are, and what the document says of them,
-//! is [`REPORTS`]; the routes are made from it.
+//! is `openapi::reports::REPORTS`; the routes are made from it.
 //!
 //! CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
 //! first) are prefixed with `'`; SVG text is escaped, and both are
@@ -29,7 +29,7 @@ use crate::incidents::call;
 use crate::openapi::reports::{REPORTS, report_docs, table_docs};
 use crate::served::served;
 
-/// Each report as JSON, and each of its tables ([`REPORTS`]) as a file of
+/// Each report as JSON, and each of its tables (`REPORTS`) as a file of
 /// its own.
 pub fn routes() -> ApiRouter<AppState> {
     let [problem, incident] = &REPORTS;
@@ -298,7 +298,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// `trend`, `resolved`, `days-open` or `activity`, each `.csv`; `trend`,
 /// `resolved` and `days-open` also `.svg`.
-/// A table of the problem report: `table` one of its [`REPORTS`] files.
+/// A table of the problem report: `table` one of its `REPORTS` files.
 async fn problem_table(
     state: AppState,
     who: crate::auth::Principal,
@@ -421,7 +421,7 @@ async fn problem_table(
 }
 
 /// `volume.csv`/`.svg`, and `summary.csv` (the figures as name, value).
-/// A table of the incident report: `table` one of its [`REPORTS`] files.
+/// A table of the incident report: `table` one of its `REPORTS` files.
 async fn incident_table(
     state: AppState,
     who: crate::auth::Principal,
