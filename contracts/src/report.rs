@@ -102,7 +102,7 @@ pub struct ProblemsResolvedV1 {
     /// The incidents linked to those problems: the incidents whose root
     /// cause the desk got to.
     pub linked_incidents: u64,
-    /// The problems, in the order resolved (at most 5000).
+    /// The problems, in the order resolved.
     #[cfg_attr(feature = "schema", schemars(length(max = MAX_REPORT_LISTED)))]
     pub problems: Vec<ResolvedProblemV1>,
 }
@@ -158,7 +158,7 @@ pub struct ProblemReportV1 {
     pub trend: Vec<TrendPointV1>,
     pub resolved: ProblemsResolvedV1,
     /// Every problem logged before `to` that is not resolved or closed now,
-    /// oldest first (at most 5000).
+    /// oldest first.
     #[cfg_attr(feature = "schema", schemars(length(max = MAX_REPORT_LISTED)))]
     pub days_open: Vec<DaysOpenV1>,
     /// The same problems as `days_open`, in the same order, each with what

@@ -35,36 +35,30 @@ pub fn routes() -> ApiRouter<AppState> {
     let [problem, incident] = &REPORTS;
     let mut router = ApiRouter::new()
         .api_route(
-            "/reports/problems",
+            &format!("/reports/{}", problem.path),
             get_with(problems, |op| report_docs(problem, op)),
         )
         .api_route(
-            "/reports/incidents",
+            &format!("/reports/{}", incident.path),
             get_with(incidents, |op| report_docs(incident, op)),
         );
-    for table in problem.tables {
-        let handler = move |State(state): State<AppState>,
-                            Staff(who): Staff,
-                            headers: HeaderMap,
-                            Params(q): Params<RangeQuery>| async move {
-            problem_table(state, who, headers, table.file, q).await
-        };
-        router = router.api_route(
-            &format!("/reports/{}/{}", problem.path, table.file),
-            get_with(handler, move |op| table_docs(problem, table, op)),
-        );
-    }
-    for table in incident.tables {
-        let handler = move |State(state): State<AppState>,
-                            Staff(who): Staff,
-                            headers: HeaderMap,
-                            Params(q): Params<RangeQuery>| async move {
-            incident_table(state, who, headers, table.file, q).await
-        };
-        router = router.api_route(
-            &format!("/reports/{}/{}", incident.path, table.file),
-            get_with(handler, move |op| table_docs(incident, table, op)),
-        );
+    for report in &REPORTS {
+        for table in report.tables {
+            let handler = move |State(state): State<AppState>,
+                                Staff(who): Staff,
+                                headers: HeaderMap,
+                                Params(q): Params<RangeQuery>| async move {
+                if report.path == problem.path {
+                    problem_table(state, who, headers, table.file, q).await
+                } else {
+                    incident_table(state, who, headers, table.file, q).await
+                }
+            };
+            router = router.api_route(
+                &format!("/reports/{}/{}", report.path, table.file),
+                get_with(handler, move |op| table_docs(report, table, op)),
+            );
+        }
     }
     router
 }
@@ -80,8 +74,8 @@ struct RangeQuery {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schemars(with = "Option<Timestamp>")]
     from: Option<OffsetDateTime>,
-    /// The end of the range (exclusive); by default now. After `from`, at
-    /// most 1098 days after it.
+    /// The end of the range (exclusive); by default now. After `from`, and
+    /// no further from it than a report reaches (its 400 says how far).
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schemars(with = "Option<Timestamp>")]
     to: Option<OffsetDateTime>,

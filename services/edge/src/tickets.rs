@@ -878,7 +878,8 @@ struct Range {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "Timestamp")]
     from: OffsetDateTime,
-    /// The end of the range: after `from`, at most 366 days after it.
+    /// The end of the range: after `from`, and no further from it than
+    /// the calendar reaches (its 400 says how far).
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "Timestamp")]
     to: OffsetDateTime,
