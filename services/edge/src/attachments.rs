@@ -39,8 +39,8 @@ use crate::incidents::call;
 use crate::openapi::attachments::{ATTACHMENTS, SIGNED, allowed, file_answer, file_body, max_size};
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    customers_see, database_down, internal, not_found, staff_only, ticket_id, ticket_missing,
-    ticket_of as of, ticketing_down, unauthorized,
+    customers_see, database_down, internal, not_found, ticket_id, ticket_missing, ticket_of as of,
+    ticketing_down,
 };
 use crate::served::served;
 use crate::tickets::{Kind, segment};
@@ -539,12 +539,7 @@ fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
     .param(ticket_id(kind))
     .traced()
     .response_with::<200, Json<Vec<Attachment>>, _>(|r| r.description("The files."))
-    .fails(vec![
-        unauthorized(),
-        ticket_missing(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![ticket_missing(kind), internal(), ticketing_down()])
 }
 
 fn upload_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
@@ -589,7 +584,6 @@ fn upload_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
                  is unknown."
             ),
         ),
-        unauthorized(),
         ticket_missing(kind),
         (
             413,
@@ -636,12 +630,7 @@ fn download_docs(op: TransformOperation) -> TransformOperation {
     .path_param("id", FILE_ID)
     .traced()
     .answers(200, file_answer())
-    .fails(vec![
-        unauthorized(),
-        missing_file(),
-        internal(),
-        database_down(),
-    ])
+    .fails(vec![missing_file(), internal(), database_down()])
 }
 
 fn remove_docs(op: TransformOperation) -> TransformOperation {
@@ -655,8 +644,6 @@ fn remove_docs(op: TransformOperation) -> TransformOperation {
     .traced()
     .response_with::<200, Json<Attachment>, _>(|r| r.description("Deleted: the file as it was."))
     .fails(vec![
-        unauthorized(),
-        staff_only(),
         missing_file(),
         internal(),
         database_down(),

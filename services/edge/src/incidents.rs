@@ -34,9 +34,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Filters, Path};
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    FIELD_FILTERS, INCIDENTS, SATISFACTION, admin_only, assign_docs, bad_body, incident_id,
-    incident_missing, internal, not_found, not_json, staff_only, status_docs, ticketing_down,
-    too_large, unauthorized,
+    FIELD_FILTERS, INCIDENTS, SATISFACTION, assign_docs, bad_body, incident_id, incident_missing,
+    internal, not_found, status_docs, ticketing_down,
 };
 
 pub fn routes() -> ApiRouter<AppState> {
@@ -226,9 +225,6 @@ fn create_docs(op: TransformOperation) -> TransformOperation {
              customers; `fields` must fit the tenant's fields for incidents (`details.fields` \
              names `fields.<key>`)."
         )),
-        unauthorized(),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -272,12 +268,7 @@ fn read_docs(op: TransformOperation) -> TransformOperation {
     .param(incident_id())
     .traced()
     .response_with::<200, Json<IncidentV1>, _>(|r| r.description("Found."))
-    .fails(vec![
-        unauthorized(),
-        incident_missing(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![incident_missing(), internal(), ticketing_down()])
 }
 
 async fn read(
@@ -355,7 +346,6 @@ fn list_docs(op: TransformOperation) -> TransformOperation {
              `details.fields` names it."
                 .to_owned(),
         ),
-        unauthorized(),
         internal(),
         ticketing_down(),
     ])
@@ -448,12 +438,7 @@ fn priority_matrix_docs(op: TransformOperation) -> TransformOperation {
          priority. Admin, agent and integration tokens.",
     )
     .response_with::<200, Json<PriorityMatrixV1>, _>(|r| r.description("The matrix."))
-    .fails(vec![
-        unauthorized(),
-        staff_only(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![internal(), ticketing_down()])
 }
 
 /// The tenant's own cells, each impact × urgency at most once; the cells
@@ -492,10 +477,6 @@ fn set_priority_matrix_docs(op: TransformOperation) -> TransformOperation {
             "impact and urgency 1 to {MAX_LEVEL}, priority 1 to {MAX_PRIORITY}, each impact × \
              urgency at most once."
         )),
-        unauthorized(),
-        admin_only(),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -527,7 +508,6 @@ fn survey_docs(op: TransformOperation) -> TransformOperation {
     .traced()
     .response_with::<200, Json<SurveyV1>, _>(|r| r.description("The survey."))
     .fails(vec![
-        unauthorized(),
         not_found(
             "no such incident in the tenant or not the customer's own, no survey offered on it (it \
              has not been resolved, or has no customer), or the API token is not a customer's.",
@@ -634,8 +614,6 @@ fn answer_survey_docs(op: TransformOperation) -> TransformOperation {
             409,
             "`conflict`: the survey has been answered already.".to_owned(),
         ),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])

@@ -36,8 +36,8 @@ use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::openapi::declared::Declare;
 use crate::openapi::{
-    HTML_POLICY, KNOWLEDGE_BASE, admin_only, bad_body, bad_query, html as html_answer, internal,
-    not_found, not_json, staff_only, ticket_id, ticket_of, ticketing_down, too_large, unauthorized,
+    HTML_POLICY, KNOWLEDGE_BASE, bad_body, bad_query, html as html_answer, internal, not_found,
+    ticket_id, ticket_of, ticketing_down,
 };
 use crate::served::served;
 use crate::tickets::Kind;
@@ -134,13 +134,7 @@ pub fn export_docs(kind: TicketKind, op: TransformOperation) -> TransformOperati
     .param(ticket_id(kind))
     .traced()
     .answers(200, exported)
-    .fails(vec![
-        unauthorized(),
-        staff_only(),
-        no_ticket(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![no_ticket(kind), internal(), ticketing_down()])
 }
 
 /// `POST /<kind>/{id}/publish`.
@@ -165,11 +159,7 @@ pub fn publish_docs(kind: TicketKind, op: TransformOperation) -> TransformOperat
         bad_body(&format!(
             "`title` must not be blank (at most {MAX_SUMMARY} characters, no control characters)."
         )),
-        unauthorized(),
-        staff_only(),
         no_ticket(kind),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -223,12 +213,7 @@ fn list_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<Page<ArticleSummaryV1>>, _>(|r| r.description("One page."))
-    .fails(vec![
-        bad_query(),
-        unauthorized(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![bad_query(), internal(), ticketing_down()])
 }
 
 async fn list(
@@ -287,12 +272,7 @@ fn read_docs(op: TransformOperation) -> TransformOperation {
     .path_param("id", ARTICLE_ID)
     .traced()
     .response_with::<200, Json<ArticleV1>, _>(|r| r.description("Found."))
-    .fails(vec![
-        unauthorized(),
-        missing(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![missing(), internal(), ticketing_down()])
 }
 
 /// The article as a page to read.
@@ -321,12 +301,7 @@ fn page_docs(op: TransformOperation) -> TransformOperation {
             crate::openapi::HTML_POLICY
         )),
     )
-    .fails(vec![
-        unauthorized(),
-        missing(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![missing(), internal(), ticketing_down()])
 }
 
 async fn withdraw(
@@ -353,13 +328,7 @@ fn withdraw_docs(op: TransformOperation) -> TransformOperation {
     .path_param("id", ARTICLE_ID)
     .traced()
     .response_with::<200, Json<ArticleV1>, _>(|r| r.description("The article withdrawn."))
-    .fails(vec![
-        unauthorized(),
-        staff_only(),
-        missing(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![missing(), internal(), ticketing_down()])
 }
 
 async fn template(
@@ -383,12 +352,7 @@ fn template_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<KbTemplateV1>, _>(|r| r.description("The template."))
-    .fails(vec![
-        unauthorized(),
-        staff_only(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![internal(), ticketing_down()])
 }
 
 /// A template for the tenant.
@@ -442,10 +406,6 @@ fn set_template_docs(op: TransformOperation) -> TransformOperation {
              (`{{{{#actions}}}}`, `{{{{#fields}}}}`) closed by its own end, not nested; \
              `details.fields.template` says what is wrong."
         )),
-        unauthorized(),
-        admin_only(),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])

@@ -40,9 +40,9 @@ use crate::openapi::{
     INCIDENTS, actions_docs, add_action_docs, apply_workaround_docs, assign_docs, bad_body,
     calendar_docs, complete_step_docs, create_docs, decide_docs, define_request_type_docs,
     edit_body_rules, edit_docs, edit_rules, field_definitions_docs, history_docs, internal,
-    link_docs, link_incidents_docs, links_docs, list_docs, not_json, problem_incidents_docs,
-    read_docs, request_types_docs, set_field_definitions_docs, staff_only, status_docs, ticket_id,
-    ticket_missing, ticketing_down, too_large, unauthorized, unlink_docs, unlink_incident_docs,
+    link_docs, link_incidents_docs, links_docs, list_docs, problem_incidents_docs, read_docs,
+    request_types_docs, set_field_definitions_docs, status_docs, ticket_id, ticket_missing,
+    ticketing_down, unlink_docs, unlink_incident_docs,
 };
 
 /// The path segment of each kind: `/api/v1/<segment>`.
@@ -174,8 +174,16 @@ pub fn routes() -> ApiRouter<AppState> {
 /// sent.
 struct MayLog(Principal);
 
-/// Which roles may log each kind is declared with each kind's route.
-impl aide::OperationInput for MayLog {}
+/// Which roles may log each kind (and so its 403) is declared with each
+/// kind's route; the token's 401 is [`Principal`]'s.
+impl aide::OperationInput for MayLog {
+    fn operation_input(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) {
+        Principal::operation_input(ctx, operation);
+    }
+}
 
 impl FromRequestParts<AppState> for MayLog {
     type Rejection = ApiError;
@@ -400,8 +408,6 @@ pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
     .response_with::<200, Json<IncidentV1>, _>(|r| r.description("The incident as edited."))
     .fails(vec![
         bad_body(&edit_rules(kind)),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         (
             409,
@@ -409,8 +415,6 @@ pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
              `details.allowed` say so."
                 .to_owned(),
         ),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])

@@ -35,29 +35,36 @@ fn roles(operation: &mut Operation, roles: &[Role]) {
     operation.extensions.insert("x-roles".into(), json!(names));
 }
 
+/// Each extractor documents the errors it answers with itself (the token's
+/// 401 and a role's 403, a body's 413 and 415), so an operation's own
+/// [`Declare::fails`] says only what its handler adds; one that says a
+/// status again (a 403 with more to it) replaces the extractor's.
 impl OperationInput for Principal {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, ANY_ROLE);
+        failures(operation, vec![super::unauthorized()]);
     }
 }
 
 impl OperationInput for Staff {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, STAFF);
+        failures(operation, vec![super::unauthorized(), super::staff_only()]);
     }
 }
 
 impl OperationInput for Admin {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, &[Role::Admin]);
+        failures(operation, vec![super::unauthorized(), super::admin_only()]);
     }
 }
 
-/// A JSON body of `T`'s schema (unknown fields refused where `T` says
-/// `deny_unknown_fields`).
+/// A JSON body of `T`'s schema, no larger than the desk takes.
 impl<T: JsonSchema> OperationInput for Body<T> {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
         <axum::Json<T> as OperationInput>::operation_input(ctx, operation);
+        failures(operation, vec![super::too_large(), super::not_json()]);
     }
 }
 
@@ -160,17 +167,8 @@ impl Declare for TransformOperation<'_> {
             .description(description)
     }
 
-    fn fails(mut self, failures: Vec<(u16, String)>) -> Self {
-        let responses = self
-            .inner_mut()
-            .responses
-            .get_or_insert_with(Default::default);
-        for (status, when) in failures {
-            let response: Response = typed(super::failure(status, &when));
-            responses
-                .responses
-                .insert(StatusCode::Code(status), ReferenceOr::Item(response));
-        }
+    fn fails(mut self, failed: Vec<(u16, String)>) -> Self {
+        failures(self.inner_mut(), failed);
         self
     }
 
@@ -257,6 +255,18 @@ impl Declare for TransformOperation<'_> {
             }
         }
         self
+    }
+}
+
+/// Each of `failed` as an `Error` answer of `operation`, replacing one of
+/// the same status.
+fn failures(operation: &mut Operation, failed: Vec<(u16, String)>) {
+    let responses = operation.responses.get_or_insert_with(Default::default);
+    for (status, when) in failed {
+        let response: Response = typed(super::failure(status, &when));
+        responses
+            .responses
+            .insert(StatusCode::Code(status), ReferenceOr::Item(response));
     }
 }
 

@@ -9,7 +9,7 @@ use contracts::report::{IncidentReportV1, ProblemReportV1};
 use serde_json::{Value, json};
 
 use super::declared::Declare;
-use super::{answer_as, internal, staff_only, tag, ticketing_down, unauthorized};
+use super::{answer_as, internal, tag, ticketing_down};
 
 const REPORTS_TAG: &str = "Reports";
 
@@ -171,8 +171,6 @@ fn report_failures() -> Vec<(u16, String)> {
                  `details.fields` names it."
             ),
         ),
-        unauthorized(),
-        staff_only(),
         internal(),
         ticketing_down(),
     ]

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use super::declared::Declare;
 
 use super::{
-    INCIDENTS, admin_only, bad_body, bad_query, internal, not_found, not_json, parameter,
-    staff_only, tag, text, ticketing_down, too_large, unauthorized,
+    INCIDENTS, bad_body, bad_query, internal, not_found, parameter, staff_only, tag, text,
+    ticketing_down, unauthorized,
 };
 use crate::auth::STAFF;
 use crate::tickets::segment;
@@ -368,8 +368,6 @@ pub(crate) fn problem_incidents_docs(op: TransformOperation) -> TransformOperati
     .response_with::<200, Json<Page<IncidentV1>>, _>(|r| r.description("One page."))
     .fails(vec![
         bad_query(),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         internal(),
         ticketing_down(),
@@ -396,12 +394,8 @@ pub(crate) fn link_incidents_docs(op: TransformOperation) -> TransformOperation 
             "`incidents` must name 1 to {MAX_LINKED_INCIDENTS} of the tenant's incidents \
              (`details.fields` names `incidents[0]`...)."
         )),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         done(&PROBLEMS_PROCESS),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -428,8 +422,6 @@ pub(crate) fn unlink_incident_docs(op: TransformOperation) -> TransformOperation
     .traced()
     .response_with::<200, Json<TicketV1>, _>(|r| r.description("The problem."))
     .fails(vec![
-        unauthorized(),
-        staff_only(),
         not_found(
             "no such problem or incident in the tenant, or the incident is not linked to this \
              problem.",
@@ -457,8 +449,6 @@ pub(crate) fn apply_workaround_docs(op: TransformOperation) -> TransformOperatio
         r.description("The incidents that got it.")
     })
     .fails(vec![
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         (
             409,
@@ -494,7 +484,6 @@ pub(crate) fn decide_docs(op: TransformOperation) -> TransformOperation {
             "`comment` is at most {MAX_TEXT} characters, with no control characters but line \
              breaks and tabs."
         )),
-        unauthorized(),
         (
             403,
             "`forbidden`: customer tokens may not do this, and only the change's named approvers \
@@ -508,8 +497,6 @@ pub(crate) fn decide_docs(op: TransformOperation) -> TransformOperation {
              `details.allowed` say where it is. `conflict`: this approver has already decided."
                 .to_owned(),
         ),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -539,8 +526,6 @@ pub(crate) fn calendar_docs(op: TransformOperation) -> TransformOperation {
                  parameter is unknown; `details.fields` names it."
             ),
         ),
-        unauthorized(),
-        staff_only(),
         internal(),
         ticketing_down(),
     ])
@@ -569,8 +554,6 @@ pub(crate) fn complete_step_docs(op: TransformOperation) -> TransformOperation {
     .traced()
     .response_with::<200, Json<TicketV1>, _>(|r| r.description("The request with the step done."))
     .fails(vec![
-        unauthorized(),
-        staff_only(),
         not_found(
             "no such service request in the tenant, or it has no step at this place (`step` is \
              past its last step, or not a number).",
@@ -629,10 +612,6 @@ pub(crate) fn define_request_type_docs(op: TransformOperation) -> TransformOpera
              most {MAX_SUMMARY} characters (`steps[0]`...).",
             field_rules()
         )),
-        unauthorized(),
-        admin_only(),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -668,12 +647,7 @@ pub(crate) fn field_definitions_docs(op: TransformOperation) -> TransformOperati
     .param(kind_param())
     .traced()
     .response_with::<200, Json<FieldDefinitionsV1>, _>(|r| r.description("The fields."))
-    .fails(vec![
-        unauthorized(),
-        no_kind(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![no_kind(), internal(), ticketing_down()])
 }
 
 /// `PUT /fields/{kind}`.
@@ -694,11 +668,7 @@ pub(crate) fn set_field_definitions_docs(op: TransformOperation) -> TransformOpe
             "{} `details.fields` names the field as `fields[0].key`.",
             field_rules()
         )),
-        unauthorized(),
-        admin_only(),
         no_kind(),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -730,12 +700,7 @@ pub(crate) fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
     .param_schema("status", json!({ "enum": kind.statuses() }))
     .traced()
     .response_with::<200, Json<Page<TicketV1>>, _>(|r| r.description("One page."))
-    .fails(vec![
-        super::bad_query(),
-        unauthorized(),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![super::bad_query(), internal(), ticketing_down()])
 }
 
 /// What a new ticket of `kind` must hold besides what every kind does: a
@@ -757,11 +722,10 @@ fn new_ticket_rules(kind: TicketKind) -> Value {
 /// `POST /<kind>`.
 pub(crate) fn create_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
     let p = process(kind);
-    let mut failures = vec![bad_body(&log_rules(p)), unauthorized()];
+    let mut failures = vec![bad_body(&log_rules(p)), internal(), ticketing_down()];
     if kind != TicketKind::Request {
         failures.push(staff_only());
     }
-    failures.extend([too_large(), not_json(), internal(), ticketing_down()]);
     // Customers may ask for service requests; the rest is the staff's.
     let roles = if kind == TicketKind::Request {
         super::declared::ANY_ROLE
@@ -799,12 +763,7 @@ pub(crate) fn read_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
     .param(ticket_id(kind))
     .traced()
     .response_with::<200, Json<TicketV1>, _>(|r| r.description("Found."))
-    .fails(vec![
-        unauthorized(),
-        ticket_missing(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![ticket_missing(kind), internal(), ticketing_down()])
 }
 
 /// `PATCH /<kind>/{id}`.
@@ -835,12 +794,8 @@ pub(crate) fn edit_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
     op.response_with::<200, Json<TicketV1>, _>(|r| r.description(&edited))
         .fails(vec![
             bad_body(&edit_rules(kind)),
-            unauthorized(),
-            staff_only(),
             ticket_missing(kind),
             done(p),
-            too_large(),
-            not_json(),
             internal(),
             ticketing_down(),
         ])
@@ -897,12 +852,8 @@ pub(crate) fn assign_docs(kind: TicketKind, op: TransformOperation) -> Transform
     }
     answered(kind, 200, &format!("The {noun} as assigned."), op).fails(vec![
         bad_body(&super::assignment_rules(kind)),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         finished(kind),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -976,8 +927,6 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
         .body_rules(status_rules(kind));
     answered(kind, 200, &format!("The {noun} in its new status."), op).fails(vec![
         bad_body(&move_rules),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         (
             409,
@@ -989,8 +938,6 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
             .trim_end()
             .to_owned(),
         ),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -1020,12 +967,7 @@ pub(crate) fn links_docs(kind: TicketKind, op: TransformOperation) -> TransformO
     .param(ticket_id(kind))
     .traced()
     .response_with::<200, Json<Vec<LinkV1>>, _>(|r| r.description("The links."))
-    .fails(vec![
-        unauthorized(),
-        ticket_missing(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![ticket_missing(kind), internal(), ticketing_down()])
 }
 
 /// `POST /<kind>/{id}/links`.
@@ -1051,16 +993,12 @@ pub(crate) fn link_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
             "`kind` must be given when `ticket` is not a reference; `ticket` must name one of \
              the tenant's tickets of that kind, and not this one.",
         ),
-        unauthorized(),
-        staff_only(),
         ticket_missing(kind),
         (
             409,
             "`conflict`: the tickets are already linked this way (made from either end)."
                 .to_owned(),
         ),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ])
@@ -1080,8 +1018,6 @@ pub(crate) fn unlink_docs(kind: TicketKind, op: TransformOperation) -> Transform
     .traced()
     .response_with::<200, Json<Vec<LinkV1>>, _>(|r| r.description("The links left on this ticket."))
     .fails(vec![
-        unauthorized(),
-        staff_only(),
         not_found(&format!(
             "no such {} in the tenant, or it has no link with this id (a link id that is not a \
              UUID answers this too).",
@@ -1131,12 +1067,7 @@ pub(crate) fn actions_docs(kind: TicketKind, op: TransformOperation) -> Transfor
     .param(ticket_id(kind))
     .traced()
     .response_with::<200, Json<Vec<ActionV1>>, _>(|r| r.description("The actions."))
-    .fails(vec![
-        unauthorized(),
-        ticket_missing(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![ticket_missing(kind), internal(), ticketing_down()])
 }
 
 /// `POST /<kind>/{id}/actions`.
@@ -1156,11 +1087,8 @@ pub(crate) fn add_action_docs(kind: TicketKind, op: TransformOperation) -> Trans
             "`text` must not be blank (at most {MAX_TEXT} characters, no control characters but \
              line breaks and tabs)."
         )),
-        unauthorized(),
         ticket_missing(kind),
         finished(kind),
-        too_large(),
-        not_json(),
         internal(),
         ticketing_down(),
     ];
@@ -1192,11 +1120,5 @@ pub(crate) fn history_docs(kind: TicketKind, op: TransformOperation) -> Transfor
     .param(ticket_id(kind))
     .traced()
     .response_with::<200, Json<Vec<AuditEntryV1>>, _>(|r| r.description("The changes."))
-    .fails(vec![
-        unauthorized(),
-        staff_only(),
-        ticket_missing(kind),
-        internal(),
-        ticketing_down(),
-    ])
+    .fails(vec![ticket_missing(kind), internal(), ticketing_down()])
 }
