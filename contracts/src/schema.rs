@@ -107,3 +107,17 @@ pub fn field_rules(schema: &mut Schema) {
         ]),
     );
 }
+
+/// A timepoint's `reassign` action names a team, an agent or both: each may
+/// be absent or null, not both.
+pub fn reassign_needs_someone(schema: &mut Schema) {
+    let given = |field: &str| serde_json::json!({ "required": [field], "properties": { field: { "type": "string" } } });
+    let variants = schema
+        .get_mut("oneOf")
+        .and_then(serde_json::Value::as_array_mut);
+    for variant in variants.into_iter().flatten() {
+        if variant["properties"]["do"]["const"] == "reassign" {
+            variant["anyOf"] = serde_json::json!([given("team_id"), given("agent_id")]);
+        }
+    }
+}

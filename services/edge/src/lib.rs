@@ -147,7 +147,6 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
         // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))
-        .merge(slas::routes())
         .merge(notifications::routes())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)

@@ -11,7 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use contracts::escalation::CalendarDefinitionV1;
+use contracts::escalation::{CalendarDefinitionV1, MAX_HOLIDAYS, MAX_INTERVALS};
+use contracts::limits::MAX_SUMMARY;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -259,8 +260,14 @@ impl Calendar {
     /// A calendar from the API's definition; errors name the field.
     pub fn from_definition(d: &CalendarDefinitionV1) -> Result<Self, Invalid> {
         let name = d.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(invalid("name", "1 to 200 characters, one line"));
+        if name.is_empty()
+            || name.chars().count() > MAX_SUMMARY
+            || name.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "name",
+                format!("1 to {MAX_SUMMARY} characters, one line"),
+            ));
         }
         let days = [
             &d.week.monday,
@@ -273,10 +280,10 @@ impl Calendar {
         ];
         let mut week: [Vec<Interval>; 7] = Default::default();
         for ((day, (_, name)), out) in days.iter().zip(WEEKDAYS).zip(week.iter_mut()) {
-            if day.len() > 24 {
+            if day.len() > MAX_INTERVALS {
                 return Err(invalid(
                     format!("week.{name}"),
-                    "at most 24 intervals a day",
+                    format!("at most {MAX_INTERVALS} intervals a day"),
                 ));
             }
             for (n, i) in day.iter().enumerate() {
@@ -289,8 +296,8 @@ impl Calendar {
                 out.push(Interval { start, end });
             }
         }
-        if d.holidays.len() > 2_000 {
-            return Err(invalid("holidays", "at most 2000"));
+        if d.holidays.len() > MAX_HOLIDAYS {
+            return Err(invalid("holidays", format!("at most {MAX_HOLIDAYS}")));
         }
         let mut holidays = Vec::with_capacity(d.holidays.len());
         for (n, h) in d.holidays.iter().enumerate() {

@@ -4,6 +4,8 @@
 //! query filters on the tenant.
 
 use contracts::escalation::*;
+use contracts::limits::MAX_PRIORITY;
+use contracts::ticket::TicketKind;
 use contracts::{Actor, Role};
 use runtime::store::{StoreError, micros, now};
 use sqlx::{AnyConnection, Row};
@@ -220,9 +222,6 @@ pub async fn slas(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Res
         .collect())
 }
 
-const MAX_RULES: usize = 200;
-const KINDS: [&str; 4] = ["incident", "problem", "change", "request"];
-
 pub async fn set_rules(
     tx: &mut AnyConnection,
     tenant: Uuid,
@@ -230,15 +229,21 @@ pub async fn set_rules(
 ) -> Result<SlaRulesV1> {
     admin(&cmd.actor, "SLA rules")?;
     if cmd.rules.len() > MAX_RULES {
-        return Err(invalid("rules", "at most 200 rules"));
+        return Err(invalid("rules", &format!("at most {MAX_RULES} rules")));
     }
     for (n, r) in cmd.rules.iter().enumerate() {
         let at = |what: &str| format!("rules[{n}].{what}");
-        if r.when.priority.is_some_and(|p| !(1..=5).contains(&p)) {
-            return Err(invalid(&at("when.priority"), "must be 1 to 5"));
+        if r.when
+            .priority
+            .is_some_and(|p| !(1..=MAX_PRIORITY).contains(&p))
+        {
+            return Err(invalid(
+                &at("when.priority"),
+                &format!("must be 1 to {MAX_PRIORITY}"),
+            ));
         }
         if let Some(k) = &r.when.kind
-            && !KINDS.contains(&k.as_str())
+            && TicketKind::parse(k).is_none()
         {
             return Err(invalid(
                 &at("when.kind"),
@@ -248,9 +253,12 @@ pub async fn set_rules(
         if r.when
             .service
             .as_ref()
-            .is_some_and(|s| s.trim().is_empty() || s.len() > 200)
+            .is_some_and(|s| s.trim().is_empty() || s.len() > MAX_SERVICE)
         {
-            return Err(invalid(&at("when.service"), "1 to 200 characters"));
+            return Err(invalid(
+                &at("when.service"),
+                &format!("1 to {MAX_SERVICE} bytes"),
+            ));
         }
         if !exists(tx, "slas", tenant, r.sla).await? {
             return Err(invalid(&at("sla"), "no SLA with this id"));

@@ -14,9 +14,6 @@ use crate::now::to_time;
 use crate::tickets::{self, Which, from_micros};
 use crate::track::Defs;
 
-/// Most breaches one list returns.
-pub const MAX_BREACHES: i64 = 1000;
-
 fn target_state(c: &Clock, now: Timestamp, defs: &Defs, calendar: Option<Uuid>) -> TargetStateV1 {
     let cal = calendar.and_then(|id| defs.calendars.get(&id));
     let elapsed = cal.map_or(c.elapsed, |cal| c.elapsed_at(now, cal));
@@ -215,6 +212,6 @@ pub async fn breaches(
         }
     }
     out.sort_by_key(|b| std::cmp::Reverse(b.breached_at));
-    out.truncate(MAX_BREACHES as usize);
+    out.truncate(MAX_BREACHES);
     Ok(out)
 }

@@ -12,9 +12,10 @@ use uuid::Uuid;
 use crate::calendar::Invalid;
 
 pub use contracts::escalation::{
-    Action, Conditions, GridRow, MAX_TIMEPOINTS, Placement, ResponseMetBy, SlaDefinitionV1 as Sla,
-    SlaRuleV1 as Rule, Target, Timepoint,
+    Action, Conditions, GridRow, MAX_ACTION_TEMPLATE, MAX_TARGET_MINUTES, MAX_TIMEPOINTS,
+    Placement, ResponseMetBy, SlaDefinitionV1 as Sla, SlaRuleV1 as Rule, Target, Timepoint,
 };
+use contracts::limits::{MAX_PRIORITY, MAX_SUMMARY};
 
 /// Business seconds from the start of the clock to a timepoint placed at
 /// `placement`, for a target of `target` business seconds (never before
@@ -43,16 +44,22 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
 /// Checks a definition; errors name the field (`grid[0].resolve.minutes`).
 pub fn check(sla: &Sla) -> Result<(), Invalid> {
     let name = sla.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "1 to 200 characters, one line"));
+    if name.is_empty() || name.chars().count() > MAX_SUMMARY || name.chars().any(char::is_control) {
+        return Err(invalid(
+            "name",
+            format!("1 to {MAX_SUMMARY} characters, one line"),
+        ));
     }
     if sla.grid.is_empty() {
         return Err(invalid("grid", "give the targets of at least one priority"));
     }
     for (n, row) in sla.grid.iter().enumerate() {
         let at = |what: &str| format!("grid[{n}].{what}");
-        if !(1..=5).contains(&row.priority) {
-            return Err(invalid(at("priority"), "must be 1 to 5"));
+        if !(1..=MAX_PRIORITY).contains(&row.priority) {
+            return Err(invalid(
+                at("priority"),
+                format!("must be 1 to {MAX_PRIORITY}"),
+            ));
         }
         if sla.grid[..n].iter().any(|r| r.priority == row.priority) {
             return Err(invalid(at("priority"), "given twice"));
@@ -80,7 +87,7 @@ fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
         return Err(invalid(format!("{at}.minutes"), "must be more than 0"));
     }
     // A year of business minutes is as far as a target goes.
-    if target.minutes > 366 * 24 * 60 {
+    if target.minutes > MAX_TARGET_MINUTES {
         return Err(invalid(format!("{at}.minutes"), "at most a year"));
     }
     if target.timepoints.len() > MAX_TIMEPOINTS {
@@ -119,16 +126,22 @@ fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
                     return Err(invalid(field, "name at least one agent"));
                 }
                 Action::RecordAction { template } | Action::EmailCustomer { template }
-                    if template.trim().is_empty() || template.len() > 10_000 =>
+                    if template.trim().is_empty() || template.len() > MAX_ACTION_TEMPLATE =>
                 {
-                    return Err(invalid(field, "a template of 1 to 10000 bytes"));
+                    return Err(invalid(
+                        field,
+                        format!("a template of 1 to {MAX_ACTION_TEMPLATE} bytes"),
+                    ));
                 }
                 Action::Reassign {
                     team_id: None,
                     agent_id: None,
                 } => return Err(invalid(field, "give a team_id, an agent_id or both")),
-                Action::RaisePriority { priority } if !(1..=5).contains(priority) => {
-                    return Err(invalid(field, "priority must be 1 to 5"));
+                Action::RaisePriority { priority } if !(1..=MAX_PRIORITY).contains(priority) => {
+                    return Err(invalid(
+                        field,
+                        format!("priority must be 1 to {MAX_PRIORITY}"),
+                    ));
                 }
                 _ => {}
             }

@@ -292,6 +292,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::tickets::routes())
         .merge(crate::attachments::routes())
         .merge(crate::reports::routes())
+        .merge(crate::slas::routes())
 }
 
 /// Marks a public operation until [`generated`] gives it `security: []`.
@@ -307,14 +308,66 @@ pub fn generated() -> Value {
         .nest("/api/v1", routes())
         .finish_api(&mut api);
     let mut doc = serde_json::to_value(api).expect("an OpenAPI document serialises");
+    let mut bodies = Vec::new();
     if let Some(Value::Object(paths)) = doc.get_mut("paths") {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for operation in operation.values_mut().filter_map(Value::as_object_mut) {
                 if operation.remove(PUBLIC).is_some() {
                     operation.insert("security".into(), json!([]));
                 }
+                let content = &mut operation
+                    .get_mut("requestBody")
+                    .and_then(|b| b.get_mut("content"));
+                for media in content.iter_mut().filter_map(|c| c.as_object_mut()) {
+                    for media in media.values_mut() {
+                        if let Some(schema) = media.get_mut("schema") {
+                            close(schema, &mut bodies);
+                        }
+                    }
+                }
             }
         }
     }
+    let mut closed = std::collections::BTreeSet::new();
+    while let Some(name) = bodies.pop() {
+        if closed.insert(name.clone())
+            && let Some(schema) = doc["components"]["schemas"].get_mut(&name)
+        {
+            close(schema, &mut bodies);
+        }
+    }
     doc
+}
+
+/// A body refuses a field its type does not know, at any depth
+/// ([`crate::extract`]), so each object a body's schema describes is
+/// closed (`additionalProperties: false`), those it refers to (added to
+/// `refs`) included. Not the variants of a `oneOf`: those are internally
+/// tagged enums, inside which serde cannot tell an unknown field apart.
+fn close(schema: &mut Value, refs: &mut Vec<String>) {
+    let Some(schema) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::String(name)) = schema.get("$ref") {
+        refs.push(name.trim_start_matches("#/components/schemas/").to_owned());
+    }
+    if schema.get("type") == Some(&json!("object"))
+        && schema.contains_key("properties")
+        && !schema.contains_key("additionalProperties")
+    {
+        schema.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for key in ["allOf", "anyOf"] {
+        if let Some(Value::Array(parts)) = schema.get_mut(key) {
+            parts.iter_mut().for_each(|part| close(part, refs));
+        }
+    }
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.values_mut().for_each(|p| close(p, refs));
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = schema.get_mut(key) {
+            close(inner, refs);
+        }
+    }
 }

@@ -36,6 +36,7 @@ use contracts::ticket::TicketKind;
 use serde_json::{Map, Value, json};
 
 pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
+pub(crate) use slas::SLAS;
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
@@ -309,12 +310,7 @@ fn count(description: &str) -> Value {
 
 fn schemas() -> Value {
     let mut all = Map::new();
-    for group in [
-        common_schemas(),
-        slas::schemas(),
-        notifications::schemas(),
-        ops_schemas(),
-    ] {
+    for group in [common_schemas(), notifications::schemas(), ops_schemas()] {
         all.extend(
             group
                 .into_iter()
@@ -450,13 +446,6 @@ fn error_schema() -> Value {
     about(
         error,
         "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.",
-    )
-}
-
-fn name_input() -> Value {
-    about(
-        json!({ "type": "string", "minLength": 1 }),
-        "Trimmed; 1 to 200 characters, no control characters.",
     )
 }
 
@@ -644,7 +633,6 @@ fn paths() -> Value {
 /// another's path, which would replace it).
 fn every_path() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    all.extend(slas::paths());
     all.extend(notifications::paths());
     all.extend(ops_paths());
     all
