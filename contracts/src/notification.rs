@@ -7,6 +7,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Actor;
+#[cfg(feature = "schema")]
+use crate::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_PRIORITY};
+#[cfg(feature = "schema")]
+use crate::schema::Timestamp;
 
 /// The queue of the notification service's commands.
 pub const NOTIFICATION_QUEUE: &str = "notification.commands";
@@ -26,8 +30,24 @@ pub fn mailgate_actor() -> Actor {
     }
 }
 
-/// Every email the desk sends. Each can be switched off per tenant.
+/// The longest subject of a template, in characters.
+pub const MAX_SUBJECT: usize = 400;
+/// The longest part of a template (`text` or `html`), in bytes.
+pub const MAX_PART: usize = 64 * 1024;
+/// The longest language tag.
+pub const MAX_LANGUAGE: usize = 12;
+/// A language tag (`en`, `pt-BR`): letters and digits in parts joined by
+/// `-`, 2 to [`MAX_LANGUAGE`] characters in all.
+pub const LANGUAGE_PATTERN: &str = "^[A-Za-z0-9]+(-[A-Za-z0-9]+)*(?![\\s\\S])";
+/// The most emails one list of a ticket's holds.
+pub const MAX_DELIVERIES: usize = 1_000;
+/// The attachments of one received message kept on its ticket, in bytes
+/// all told: 10 MiB.
+pub const MAX_KEPT: usize = 10 * 1024 * 1024;
+
+/// A kind of email the desk sends. Each can be switched off per tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     /// To the customer: their ticket was logged.
@@ -35,7 +55,7 @@ pub enum EmailKind {
     /// To the customer: their ticket was resolved, what was done, and the
     /// satisfaction survey's link.
     Resolved,
-    /// To the customer: an action flagged for them.
+    /// To the customer: an action flagged `email_customer`.
     Action,
     /// To the agent (or the team's agents) a ticket was assigned to.
     Assigned,
@@ -45,11 +65,14 @@ pub enum EmailKind {
     EscalationAlert,
     /// To the customer, at an escalation timepoint.
     EscalationCustomer,
-    /// To the assignee (or team leader): the response target is being missed.
+    /// To the assignee (or the team leader): the response target is being
+    /// missed.
     ResponseBreach,
-    /// To the assignee: the customer added a note (portal or email reply).
+    /// To the assignee: the customer added a note (in the portal or by
+    /// replying).
     CustomerNote,
-    /// To a supplier an incident was handed to.
+    /// To the supplier an incident was handed to (see the settings'
+    /// `suppliers`).
     Supplier,
 }
 
@@ -87,47 +110,88 @@ impl EmailKind {
     }
 }
 
-/// An address with the name shown beside it.
+/// An address and the name shown beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Mailbox"))]
 #[serde(deny_unknown_fields)]
 pub struct MailboxV1 {
+    /// One address (`someone@example.com`), trimmed: no spaces or control
+    /// characters, and one that mail takes (RFC 5321).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))
+    )]
     pub email: String,
+    /// The name shown beside it; kept to one line when it is sent. Answers
+    /// carry it, null if there is none.
     #[serde(default)]
     pub name: Option<String>,
 }
 
-/// Copy a list of agents (and addresses) on every new ticket that matches.
-/// An empty criterion matches everything.
+/// Copy agents and addresses (a `broadcast` email) on every new ticket
+/// that matches: each condition left out matches anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "BroadcastRule"))]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRuleV1 {
+    /// Not blank.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub name: String,
-    /// Ticket kinds (`incident`, `problem`, `change`, `request`).
+    /// Only new tickets of these kinds; empty (the default) matches every
+    /// kind.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<crate::ticket::TicketKind>"))]
     pub kinds: Vec<String>,
-    /// Priorities this high or higher (1 is the highest).
+    /// Only new tickets of this priority or a higher one (1 is the
+    /// highest): 2 matches priorities 1 and 2. Null or absent matches
+    /// every priority.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_PRIORITY)))]
     pub priority_at_most: Option<u8>,
+    /// Only new tickets of this service, in any case. Null or absent
+    /// matches every service.
     #[serde(default)]
     pub service: Option<String>,
+    /// The agents emailed, at the address the directory has for them (an
+    /// agent without one is skipped). Not checked.
     #[serde(default)]
     pub agents: Vec<Uuid>,
+    /// Other addresses emailed, each checked as `Mailbox`'s `email` is.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(inner(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN)))
+    )]
     pub emails: Vec<String>,
 }
 
-/// Where a supplier's notifications go.
+/// Where a supplier's emails go when an incident is handed to it; a
+/// supplier without one is sent no email.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "SupplierContact"))]
 #[serde(deny_unknown_fields)]
 pub struct SupplierContactV1 {
+    /// A supplier's id (see `/api/v1/suppliers`); not checked.
     pub supplier_id: Uuid,
+    /// Where its `supplier` emails go, checked as `Mailbox`'s `email` is.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))
+    )]
     pub email: String,
+    /// The name they are addressed to, and `{{supplier_name}}` in them.
     #[serde(default)]
     pub name: Option<String>,
 }
 
-/// What a reply to a closed ticket does.
+/// What a reply to a resolved ticket does: `reopen` reopens it and adds
+/// the reply to it; `new_ticket` logs a new incident, linked to it
+/// (`related`). A reply to a closed ticket always logs a new one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClosedReplyPolicy {
     /// Reopen the ticket and add the reply to it.
@@ -137,38 +201,62 @@ pub enum ClosedReplyPolicy {
     NewTicket,
 }
 
-/// A tenant's email settings.
+/// A tenant's email settings. Until an admin sets them: `en`, `Service
+/// Desk <servicedesk@localhost>`, nothing disabled, the desk's relay.
+/// Answers carry every field; a body may leave out all but
+/// `default_language` and `sender` (each then takes its default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "NotificationSettings"))]
 #[serde(deny_unknown_fields)]
 pub struct NotificationSettingsV1 {
-    /// The language of emails to people who have none, and the fallback
-    /// when a template is missing in theirs.
+    /// A language tag (`en`, `pt-BR`): the language of emails to people
+    /// who have none, and the fallback when a template is missing in
+    /// theirs.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 2, max = MAX_LANGUAGE), regex(pattern = LANGUAGE_PATTERN))
+    )]
     pub default_language: String,
-    /// The desk's sender, unless the customer's company has its own.
+    /// Who the desk's emails are from, unless the customer's company has
+    /// its own `sender`. Mail from it never makes a ticket.
     pub sender: MailboxV1,
     /// Where replies go (`Reply-To`), if not to the sender: the mailbox the
     /// mail gateway reads, when the desk writes as a customer's company.
+    /// Mail from it never makes a ticket.
     #[serde(default)]
     pub reply_to: Option<MailboxV1>,
-    /// Kinds of email not sent.
+    /// The kinds of email not sent.
     #[serde(default)]
     pub disabled: Vec<EmailKind>,
-    /// The tenant's own SMTP relay (e.g. `smtp://relay.example.com:587?tls=required`),
-    /// instead of the desk's.
+    /// The tenant's own SMTP relay, instead of the desk's: `smtp://host:25`,
+    /// `smtp://host:587?tls=required`, `smtps://user:password@host:465`.
+    /// Its password is answered to admins only; others see `***` in its
+    /// place.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^smtps?://[^\s/?#]+")))]
     pub smtp_url: Option<String>,
-    /// Where the desk's web address starts, for links in emails (surveys).
+    /// Where the desk's web address starts (`https://desk.example.com`),
+    /// for the links in emails: `{{survey_url}}`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^https?://[^\s/?#]+")))]
     pub public_url: Option<String>,
+    /// The broadcast rules; every one a new ticket matches is followed.
     #[serde(default)]
     pub broadcasts: Vec<BroadcastRuleV1>,
+    /// Where each supplier's emails go.
     #[serde(default)]
     pub suppliers: Vec<SupplierContactV1>,
     #[serde(default)]
     pub closed_reply: ClosedReplyPolicy,
-    /// Addresses the desk receives mail at, besides its senders: mail from
-    /// any of them is a loop and never becomes a ticket.
+    /// Addresses the desk receives mail at besides its senders: mail from
+    /// any of them is a loop and never makes a ticket. Each is checked as
+    /// `Mailbox`'s `email` is.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(inner(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN)))
+    )]
     pub desk_addresses: Vec<String>,
 }
 
@@ -223,48 +311,93 @@ pub const PLACEHOLDERS: &[&str] = &[
     "desk_name",
 ];
 
-/// An eDoc: one kind of email in one language. `{{name}}` placeholders are
-/// filled from the ticket; values are escaped in the HTML part.
+/// A template (an eDoc): one kind of email in one language. `{{name}}`
+/// placeholders are filled from the ticket (spaces inside the braces are
+/// allowed), each one of the desk's ([`PLACEHOLDERS`]); a name not listed,
+/// or a `{{` without its `}}`, is refused. A value a kind of email does not
+/// have (`{{supplier_name}}` in a `logged` email) is empty. Values are
+/// escaped in the HTML part and kept to one line in the subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "EmailTemplate"))]
 pub struct EmailTemplateV1 {
     pub kind: EmailKind,
+    /// A language tag: `en`, `pt-BR`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 2, max = MAX_LANGUAGE), regex(pattern = LANGUAGE_PATTERN))
+    )]
     pub language: String,
+    /// One line.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_SUBJECT)))]
     pub subject: String,
+    /// The plain-text part; its length is counted in bytes.
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_PART)))]
     pub text: String,
+    /// The HTML part, its values escaped; null if there is none (the email
+    /// is then text only). Its length is counted in bytes.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_PART)))]
     pub html: Option<String>,
-    /// Built into the desk (shown when the tenant has not replaced it).
+    /// The desk's own template (in `en`), shown while the tenant has not
+    /// replaced it; false for the tenant's.
     #[serde(default)]
     pub builtin: bool,
 }
 
-/// An email as it would go out.
+/// An email as it would go out, filled from a ticket. In a preview, the
+/// values only some events have are the ticket's: `{{recipient_name}}` is
+/// the customer's name, `{{action_text}}` the ticket's last action, and
+/// `{{survey_url}}` a link with `<token>` for its token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "RenderedEmail"))]
 pub struct RenderedEmailV1 {
     pub kind: EmailKind,
+    /// The language of the template used: the one asked for, or the
+    /// fallback (the tenant's default language, or `en` for the built-in
+    /// template).
     pub language: String,
+    /// On one line.
     pub subject: String,
     pub text: String,
+    /// Null if the template has no HTML part.
     pub html: Option<String>,
 }
 
-/// One email the desk sent (or is sending) about a ticket.
+/// One email the desk sent, or is sending, about a ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Delivery"))]
 pub struct DeliveryV1 {
     pub id: Uuid,
     pub kind: EmailKind,
+    /// The language of the template it was written from.
     pub language: String,
     pub to: MailboxV1,
+    /// The company's sender or the tenant's.
     pub from: MailboxV1,
     pub subject: String,
+    /// Its `Message-ID` (`<id@domain>`), the same on every attempt: replies
+    /// find the ticket by it.
     pub message_id: String,
-    /// `queued`, `sent` or `failed` (permanently refused).
+    /// `queued`: waiting for its (next) attempt; `sent`: the relay took it;
+    /// `failed`: refused for good (the relay answered 5xx).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("enum" = ["queued", "sent", "failed"]))
+    )]
     pub status: String,
+    /// How many times the relay was tried.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub attempts: i64,
+    /// What went wrong the last time, if anything did.
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Timestamp>"))]
     pub sent_at: Option<OffsetDateTime>,
 }
 

@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::auth::{self, Admin, Principal, Staff, TokenFor};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params, Path};
-use crate::openapi::declared::{Declare, MailboxSchema};
+use crate::openapi::declared::Declare;
 use crate::openapi::{
     AGENTS, COMPANIES, CUSTOMERS, TEAMS, TOKENS, bad_body, bad_query, database_down, internal,
     not_found,
@@ -87,7 +87,6 @@ pub struct Company {
     pub name: String,
     /// Who emails to the company's customers are from, instead of the
     /// tenant's sender (see the Email tag); null if the company has none.
-    #[schemars(with = "Option<MailboxSchema>")]
     pub sender: Option<MailboxV1>,
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "Timestamp")]

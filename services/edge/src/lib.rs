@@ -147,8 +147,6 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
     let api = Router::new()
         // The routes whose documentation is declared with them.
         .merge(Router::from(openapi::declared::routes()))
-        .merge(notifications::routes())
-        .route("/openapi.json", axum::routing::get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

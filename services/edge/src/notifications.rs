@@ -3,18 +3,27 @@
 //! a ticket, the emails sent about a ticket (`/api/v1/{kind}/{id}/emails`),
 //! and the mail gateway's door (`POST /api/v1/mail/inbound`), which takes
 //! one RFC 5322 message and keeps its attachments on the ticket it became.
+//! Each operation's documentation is declared with its route; the wire
+//! types' schemas are [`contracts::notification`]'s.
 
+use aide::OperationInput;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with, put_with};
+use aide::generate::GenContext;
+use aide::openapi::Operation;
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use contracts::Role;
 use contracts::notification::*;
 use contracts::ticket::TicketKind;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -23,31 +32,100 @@ use crate::auth::{Admin, Principal, Staff};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{Body, Path};
 use crate::incidents::call;
+use crate::openapi::declared::{Declare, failures, roles};
+use crate::openapi::{
+    EMAIL, bad_body, internal, not_found, parameter, ticket_id, ticket_of, unauthorized,
+};
 use crate::tickets::{Kind, segment};
 
 /// The largest message the mail gateway takes (attachments included).
 pub const MAIL_MAX: usize = 25 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route("/notifications/settings", get(settings).put(set_settings))
-        .route("/notifications/templates", get(templates))
-        .route(
+pub fn routes() -> ApiRouter<AppState> {
+    let mut router = ApiRouter::new()
+        .api_route(
+            "/notifications/settings",
+            get_with(settings, settings_docs).put_with(set_settings, set_settings_docs),
+        )
+        .api_route(
+            "/notifications/templates",
+            get_with(templates, templates_docs),
+        )
+        .api_route(
             "/notifications/templates/{kind}/{language}",
-            put(put_template).delete(delete_template),
+            put_with(put_template, put_template_docs)
+                .delete_with(delete_template, delete_template_docs),
         )
-        .route(
+        .api_route(
             "/notifications/templates/{kind}/{language}/preview",
-            post(preview),
+            post_with(preview, preview_docs),
         )
-        .route(
+        .api_route(
             "/mail/inbound",
-            post(inbound).layer(DefaultBodyLimit::max(MAIL_MAX)),
+            post_with(inbound, inbound_docs).layer(DefaultBodyLimit::max(MAIL_MAX)),
         );
     for kind in TicketKind::ALL {
-        router = router.route(&format!("/{}/{{id}}/emails", segment(kind)), get(emails));
+        router = router.api_route(
+            &format!("/{}/{{id}}/emails", segment(kind)),
+            get_with(emails, move |op| emails_docs(kind, op)),
+        );
     }
     router
+}
+
+/// 503: the notification service answers these.
+fn notification_down() -> (u16, String) {
+    (
+        503,
+        "`dependency_unavailable`: the message broker or the notification service is unavailable, or \
+         notification did not answer in time."
+            .to_owned(),
+    )
+}
+
+/// 409: notification had to ask ticketing about the ticket, which did not
+/// answer.
+fn ticket_not_heard() -> (u16, String) {
+    (
+        409,
+        "`conflict`: the notification service has not heard of the ticket yet and ticketing did not \
+         answer it; try again."
+            .to_owned(),
+    )
+}
+
+/// The path's `kind` and `language`; `language` as `what` says.
+fn kind_and_language<'a>(op: TransformOperation<'a>, what: &str) -> TransformOperation<'a> {
+    let language = json!({
+        "type": "string",
+        "minLength": 2,
+        "maxLength": MAX_LANGUAGE,
+        "pattern": LANGUAGE_PATTERN,
+    });
+    op.param(parameter(
+        "kind",
+        "path",
+        true,
+        json!({ "$ref": "#/components/schemas/EmailKind" }),
+        "The kind of email; any other value answers 404.",
+    ))
+    .param(parameter(
+        "language",
+        "path",
+        true,
+        language,
+        &format!("A language tag: `en`, `pt-BR`. {what}"),
+    ))
+}
+
+/// What a template must be that its schema cannot say.
+fn template_rules() -> String {
+    "Besides its schema, in this order, with the field each names: the path's `language` a language \
+     tag (`language`); `subject` not blank and one line, with no line-breaking character \
+     (`subject`); `text` and `html` at most the bytes their schema allows (`text`); then the \
+     placeholders of `subject`, `text` and `html` in turn, each a name the desk knows and closed with \
+     `}}` (the part's name)."
+        .to_owned()
 }
 
 fn kind(kind: &str) -> ApiResult<EmailKind> {
@@ -70,6 +148,19 @@ async fn settings(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn settings_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getNotificationSettings",
+        EMAIL,
+        "Get the email settings",
+        "The tenant's email settings, every field; the defaults until an admin sets them. Admin, agent \
+         and integration tokens.",
+    )
+    .traced()
+    .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings."))
+    .fails(vec![internal(), notification_down()])
+}
+
 async fn set_settings(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -83,6 +174,28 @@ async fn set_settings(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn set_settings_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "setNotificationSettings",
+        EMAIL,
+        "Set the email settings",
+        "Checks the settings and puts them in place of the tenant's, whole: a field left out takes its \
+         default. Admin tokens only.",
+    )
+    .traced()
+    .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings now."))
+    .fails(vec![
+        bad_body(
+            "Besides its schema, with the field each names: `default_language` a language the \
+             built-in templates can be written in (`default_language`); each address one that mail \
+             takes (RFC 5321: `sender`, `reply_to`, `broadcasts[n].emails`, `suppliers[n].email`, \
+             `desk_addresses`); `smtp_url` a URL the desk's mailer can connect with (`smtp_url`).",
+        ),
+        internal(),
+        notification_down(),
+    ])
+}
+
 async fn templates(
     State(state): State<AppState>,
     Staff(who): Staff,
@@ -94,13 +207,36 @@ async fn templates(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-/// A template's parts, as a tenant writes them.
-#[derive(Deserialize)]
+fn templates_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "listEmailTemplates",
+        EMAIL,
+        "List email templates",
+        "The tenant's templates, and the desk's built-in one (`builtin`, in `en`) of each kind the \
+         tenant has not replaced in `en`, by kind (in the order of `EmailKind`) and language (not \
+         paged). Admin, agent and integration tokens.",
+    )
+    .traced()
+    .response_with::<200, Json<Vec<EmailTemplateV1>>, _>(|r| r.description("The templates."))
+    .fails(vec![internal(), notification_down()])
+}
+
+/// A template's parts, as the tenant writes them; the kind and the
+/// language are the path's. Its placeholders are as `EmailTemplate` says.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "EmailTemplateInput")]
 struct TemplateBody {
+    /// Not blank, one line (no control or line-breaking characters).
+    #[schemars(length(min = 1, max = MAX_SUBJECT))]
     subject: String,
+    /// The plain-text part; its length is counted in bytes.
+    #[schemars(length(max = MAX_PART))]
     text: String,
+    /// The HTML part, if any; its values are escaped. Its length is counted
+    /// in bytes.
     #[serde(default)]
+    #[schemars(length(max = MAX_PART))]
     html: Option<String>,
 }
 
@@ -125,6 +261,25 @@ async fn put_template(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn put_template_docs(op: TransformOperation) -> TransformOperation {
+    let op = op.about(
+        "setEmailTemplate",
+        EMAIL,
+        "Set an email template",
+        "Checks the template and keeps it as the tenant's for this kind and language, in place of the \
+         one it had (a built-in one is replaced only in its language, `en`). Admin tokens only.",
+    );
+    kind_and_language(op, "Any other value answers 400.")
+        .traced()
+        .response_with::<200, Json<EmailTemplateV1>, _>(|r| r.description("The template now."))
+        .fails(vec![
+            bad_body(&template_rules()),
+            not_found("`kind` is not a kind of email."),
+            internal(),
+            notification_down(),
+        ])
+}
+
 async fn delete_template(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -139,18 +294,69 @@ async fn delete_template(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-/// The ticket to render against; a template to try instead of the one in
-/// use (all three parts, or none).
-#[derive(Deserialize)]
+fn delete_template_docs(op: TransformOperation) -> TransformOperation {
+    let op = op.about(
+        "deleteEmailTemplate",
+        EMAIL,
+        "Delete an email template",
+        "Removes the tenant's template of this kind and language. Emails of the kind in the language \
+         are then written from the tenant's template in its default language, or else the built-in \
+         one. Admin tokens only.",
+    );
+    kind_and_language(op, "As the template was set; any other value answers 404.")
+        .traced()
+        .response_with::<200, Json<EmailTemplateV1>, _>(|r| {
+            r.description(
+                "Deleted: the template that applies now to the kind in the language (the tenant's in \
+                 its default language, or the built-in one).",
+            )
+        })
+        .fails(vec![
+            not_found(
+                "`kind` is not a kind of email, or the tenant has no template of its own for it in \
+                 this language.",
+            ),
+            internal(),
+            notification_down(),
+        ])
+}
+
+/// What to preview: a ticket, and either a template to try (`subject` and
+/// `text`, and `html` if it has one), checked as a saved one is, or none
+/// of them, to preview the template in use for the path's kind and
+/// language.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "EmailPreviewRequest", transform = all_or_none_of_a_template)]
 struct PreviewBody {
+    /// The ticket to fill the placeholders from: its id (a UUID) or its
+    /// reference, of any kind.
+    #[schemars(extend("examples" = ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"]))]
     ticket: String,
+    /// With `text`: the subject of a template to try instead of the one in
+    /// use.
     #[serde(default)]
     subject: Option<String>,
+    /// With `subject`: the text part of a template to try instead of the
+    /// one in use.
     #[serde(default)]
     text: Option<String>,
+    /// With `subject` and `text`: the HTML part of the template to try.
     #[serde(default)]
     html: Option<String>,
+}
+
+/// A preview gives `subject` and `text` (and maybe `html`), or none of
+/// them.
+fn all_or_none_of_a_template(schema: &mut schemars::Schema) {
+    let given = json!({
+        "required": ["subject", "text"],
+        "properties": { "subject": { "type": "string" }, "text": { "type": "string" } },
+    });
+    let none = json!({ "properties": {
+        "subject": { "type": "null" }, "text": { "type": "null" }, "html": { "type": "null" },
+    } });
+    schema.insert("anyOf".into(), json!([none, given]));
 }
 
 async fn preview(
@@ -188,6 +394,36 @@ async fn preview(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
+fn preview_docs(op: TransformOperation) -> TransformOperation {
+    let op = op.about(
+        "previewEmail",
+        EMAIL,
+        "Preview an email",
+        "Fills a template from a ticket and answers the email as it would go out; nothing is sent or \
+         stored. Without `subject` and `text` the template is the one in use for the kind in the \
+         language (with the same fallbacks as a real email); with them, the template given, checked as \
+         a saved one is. Admin, agent and integration tokens.",
+    );
+    kind_and_language(
+        op,
+        "The recipient's language: a template given is refused (400) with any other value; without \
+         one, a language with no template falls back.",
+    )
+    .traced()
+    .response_with::<200, Json<RenderedEmailV1>, _>(|r| r.description("The email."))
+    .fails(vec![
+        bad_body(&format!(
+            "A template given is checked as `PUT /api/v1/notifications/templates/{{kind}}/{{language}}` \
+             checks it. {}",
+            template_rules()
+        )),
+        not_found("`kind` is not a kind of email, or the tenant has no such ticket."),
+        ticket_not_heard(),
+        internal(),
+        notification_down(),
+    ])
+}
+
 async fn emails(
     State(state): State<AppState>,
     Staff(who): Staff,
@@ -209,30 +445,100 @@ async fn emails(
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
-/// What the gateway did with a message.
-#[derive(Debug, Serialize, Deserialize)]
+/// `GET /<kind>/{id}/emails`.
+fn emails_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = ticket_of(kind);
+    let noun = kind.noun();
+    op.about(
+        &format!("list{}Emails", t.title),
+        EMAIL,
+        &format!("List the emails about {}", t.one()),
+        &format!(
+            "Every email the desk sent, or is sending, about the {noun}, to anyone, newest first, at \
+             most {MAX_DELIVERIES} (not paged). Admin, agent and integration tokens."
+        ),
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .response_with::<200, Json<Vec<DeliveryV1>>, _>(|r| r.description("The emails."))
+    .fails(vec![
+        not_found(&format!("no such {noun} in the tenant.")),
+        ticket_not_heard(),
+        internal(),
+        (
+            503,
+            "`dependency_unavailable`: the message broker, the ticketing service or the notification \
+             service is unavailable, or one of them did not answer in time."
+                .to_owned(),
+        ),
+    ])
+}
+
+/// What the desk did with a message.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MailReceipt {
+    /// `added`: a note on the ticket it answers; `reopened`: the ticket it
+    /// answers was resolved (or otherwise done), is open again and has the
+    /// note; `logged`: a new incident; `ignored`: an auto-reply, bulk mail,
+    /// a bounce or mail from the desk itself, which makes no ticket;
+    /// `duplicate`: a message (by its Message-ID) processed before: the
+    /// answer is the first one's, with its attachments again.
+    #[schemars(extend("enum" = ["added", "reopened", "logged", "ignored", "duplicate"]))]
     pub outcome: String,
+    /// Why, when there is more to say: why it was ignored, what it
+    /// duplicates (`already processed as added`), or why a reply became a
+    /// new incident (`INC-000042 is closed`).
     pub reason: Option<String>,
+    /// The ticket it was added to or logged as; null if it was ignored.
     pub ticket_id: Option<Uuid>,
+    /// That ticket's reference.
     pub reference: Option<String>,
+    /// The note it became (`id` of an `ActionV1`), which its attachments
+    /// are on; null for a new incident (they are on the ticket) or an
+    /// ignored message.
     pub action_id: Option<Uuid>,
+    /// The message's attachments, in order, up to the size the Email tag
+    /// says in all (the rest are left out); empty if it made no ticket.
     pub attachments: Vec<KeptAttachment>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// One attachment of a message, kept or not.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "MailAttachment")]
 pub struct KeptAttachment {
+    /// Its name in the message (`attachment` if it has none).
     pub filename: String,
+    /// Its type in the message, lowercase.
     pub content_type: String,
-    /// The attachment's id, if it was kept.
+    /// The kept file's id (`GET /api/v1/attachments/{id}`); null if it was
+    /// refused. The same message delivered again keeps it once, under the
+    /// same id.
     pub id: Option<Uuid>,
-    /// Why it was not kept (a type the desk does not take).
+    /// Why it was not kept: a type the desk does not keep, bytes that are
+    /// not of their type, a name it cannot take; null if it was kept. A
+    /// public file on the ticket otherwise.
     pub refused: Option<String>,
 }
 
 /// The mail gateway's caller: an admin or integration token, checked
 /// before the (large) body is read.
 pub struct Gateway(pub Principal);
+
+impl OperationInput for Gateway {
+    fn operation_input(_: &mut GenContext, operation: &mut Operation) {
+        roles(operation, &[Role::Admin, Role::Integration]);
+        failures(
+            operation,
+            vec![
+                unauthorized(),
+                (
+                    403,
+                    "`forbidden`: only admin and integration tokens may hand in mail.".to_owned(),
+                ),
+            ],
+        );
+    }
+}
 
 impl axum::extract::FromRequestParts<AppState> for Gateway {
     type Rejection = ApiError;
@@ -288,6 +594,77 @@ async fn inbound(
         action_id: r.action_id,
         attachments: kept,
     }))
+}
+
+/// The largest message: `25 MiB (26214400 bytes)`.
+fn mail_max() -> String {
+    format!("{} MiB ({MAIL_MAX} bytes)", MAIL_MAX / (1024 * 1024))
+}
+
+fn inbound_docs(op: TransformOperation) -> TransformOperation {
+    let body = json!({
+        "required": true,
+        "description": format!(
+            "The message's bytes, as they are (not JSON, not multipart), headers and body, at most \
+             {}. Send it as `message/rfc822`; the `Content-Type` is not checked.",
+            mail_max()
+        ),
+        "content": {
+            "message/rfc822": { "schema": { "type": "string", "format": "binary" } },
+        },
+    });
+    op.about(
+        "receiveMail",
+        EMAIL,
+        "Hand in a received email",
+        &format!(
+            "The mail gateway's door: one RFC 5322 message, as an MTA delivered it, becomes a note on \
+             the ticket it answers, reopens that ticket, logs a new incident, or is ignored (see the \
+             Email tag); its attachments of the types the desk keeps are kept on the ticket as public \
+             files, on the note it became. The message is processed once by its Message-ID (by a \
+             digest of its bytes if it has none): handing it in again answers `duplicate`, and keeps \
+             any attachment not kept yet. A 409 or 503 means \"not now\": hand the same message in \
+             again later (the gateway answers the MTA 75 or 451). Admin and integration tokens, of \
+             the tenant the mail is for; at most {}.",
+            mail_max()
+        ),
+    )
+    .raw_body(body)
+    .traced()
+    .response_with::<200, Json<MailReceipt>, _>(|r| r.description("What the desk did."))
+    .fails(vec![
+        (
+            400,
+            format!(
+                "`validation_failed`: the body is empty or could not be read (`body`); it is not an \
+                 RFC 5322 message, with a `From` or a `Subject` (`message`); or ticketing refused the \
+                 note or incident it would become (`details.fields` names the field: a text over {} \
+                 characters, or with control characters; a customer's reply with no text).",
+                contracts::limits::MAX_TEXT
+            ),
+        ),
+        (
+            409,
+            "`conflict`: not now: ticketing did not answer the notification service; hand the \
+             message in again later."
+                .to_owned(),
+        ),
+        (
+            413,
+            format!(
+                "`payload_too_large`: the message is larger than {}.",
+                mail_max()
+            ),
+        ),
+        internal(),
+        (
+            503,
+            "`dependency_unavailable`: the desk's database, the message broker or the notification \
+             service is unavailable, or notification did not answer in time; hand the message in \
+             again later."
+                .to_owned(),
+        ),
+    ])
 }
 
 /// Keeps one attachment of a received message on its ticket (public if

@@ -24,7 +24,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use contracts::common::ReplyV1;
 use contracts::incident::{ActionKind, ActionV1};
 use contracts::notification::{
-    ClosedReplyPolicy, EmailReceivedV1, ReceiveEmailV1, ReceivedAttachmentV1, mailgate_actor,
+    ClosedReplyPolicy, EmailReceivedV1, MAX_KEPT, ReceiveEmailV1, ReceivedAttachmentV1,
+    mailgate_actor,
 };
 use contracts::ticket::{
     AddActionV1, ChangeTicketStatusV1, LinkTicketsV1, LinkType, LogTicketV1, TicketKind,
@@ -49,9 +50,6 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The priority of an incident logged from an email, until the desk
 /// triages it.
 const EMAIL_PRIORITY: u8 = 3;
-
-/// Attachments kept per message, in total.
-const MAX_ATTACHMENTS: usize = 10 * 1024 * 1024;
 
 fn text_list(v: &HeaderValue<'_>) -> Vec<String> {
     match v {
@@ -492,14 +490,14 @@ async fn log_new(
     Ok(r)
 }
 
-/// The message's attachments, up to [`MAX_ATTACHMENTS`] bytes in all.
+/// The message's attachments, up to [`MAX_KEPT`] bytes in all.
 fn attachments(msg: &mail_parser::Message<'_>) -> Vec<ReceivedAttachmentV1> {
     let mut total = 0;
     let mut out = Vec::new();
     for part in msg.attachments() {
         let bytes = part.contents();
         total += bytes.len();
-        if total > MAX_ATTACHMENTS {
+        if total > MAX_KEPT {
             tracing::warn!("attachments past 10 MiB not kept");
             break;
         }

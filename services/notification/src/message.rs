@@ -10,6 +10,7 @@
 
 use std::str::FromStr;
 
+use contracts::limits::MAX_EMAIL;
 use contracts::notification::MailboxV1;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -21,8 +22,8 @@ use crate::templates::{breaks_line, one_line};
 /// A checked address, or why it is not one.
 pub fn address(email: &str) -> Result<lettre::Address, String> {
     let email = email.trim();
-    if email.is_empty() || email.len() > 254 {
-        return Err("an address has 1 to 254 characters".into());
+    if email.is_empty() || email.chars().count() > MAX_EMAIL {
+        return Err(format!("an address has 1 to {MAX_EMAIL} characters"));
     }
     if email.chars().any(|c| breaks_line(c) || c.is_whitespace()) {
         return Err(format!("{email:?} has a space or control character"));

@@ -4,7 +4,7 @@
 //! due rows with a lease (`next_attempt_at` moved past the delivery's
 //! timeout) so replicas and restarts never hold one email twice at once.
 
-use contracts::notification::{DeliveryV1, EmailKind, MailboxV1};
+use contracts::notification::{DeliveryV1, EmailKind, MAX_DELIVERIES, MailboxV1};
 use runtime::store::{
     Backend, Param, Store, StoreError, bind_all, from_micros, id_at, insert_many, micros,
     placeholders, uuid_at,
@@ -266,7 +266,7 @@ pub async fn for_ticket(
 ) -> Result<Vec<DeliveryV1>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY created_at DESC, id DESC \
-         LIMIT 1000"
+         LIMIT {MAX_DELIVERIES}"
     )))
     .bind(tenant.to_string())
     .bind(ticket.to_string())

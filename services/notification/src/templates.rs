@@ -7,7 +7,7 @@
 //! they are escaped; in the subject every control or line-breaking
 //! character becomes a space, so no value can start a header.
 
-use contracts::notification::{EmailKind, EmailTemplateV1};
+use contracts::notification::{EmailKind, EmailTemplateV1, MAX_LANGUAGE, MAX_PART, MAX_SUBJECT};
 
 /// Every placeholder a template may use (the contract's list).
 pub use contracts::notification::PLACEHOLDERS as NAMES;
@@ -50,21 +50,21 @@ fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
 /// The problem with a template's part, if any: its placeholders, and a
 /// subject that fits on one line.
 pub fn check(t: &EmailTemplateV1) -> Result<(), (&'static str, String)> {
-    let language_ok = (2..=12).contains(&t.language.len())
+    let language_ok = (2..=MAX_LANGUAGE).contains(&t.language.len())
         && t.language
             .split('-')
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if !language_ok {
         return Err(("language", "a language tag such as en or pt-BR".into()));
     }
-    if t.subject.trim().is_empty() || t.subject.chars().count() > 400 {
-        return Err(("subject", "1 to 400 characters".into()));
+    if t.subject.trim().is_empty() || t.subject.chars().count() > MAX_SUBJECT {
+        return Err(("subject", format!("1 to {MAX_SUBJECT} characters")));
     }
     if t.subject.chars().any(breaks_line) {
         return Err(("subject", "must be one line".into()));
     }
-    if t.text.len() > 64 * 1024 || t.html.as_ref().is_some_and(|h| h.len() > 64 * 1024) {
-        return Err(("text", "at most 64 KiB per part".into()));
+    if t.text.len() > MAX_PART || t.html.as_ref().is_some_and(|h| h.len() > MAX_PART) {
+        return Err(("text", format!("at most {MAX_PART} bytes per part")));
     }
     parse(&t.subject).map_err(|e| ("subject", e))?;
     parse(&t.text).map_err(|e| ("text", e))?;

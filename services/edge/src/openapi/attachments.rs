@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{tag, text};
+use super::tag;
 use crate::attachments::{ALLOWED, MAX_SIZE};
 
 pub(crate) const ATTACHMENTS: &str = "Attachments";
@@ -87,7 +87,7 @@ pub(crate) fn file_answer() -> Value {
         |schema: Value, description: &str| json!({ "schema": schema, "description": description });
     let headers = json!({
         "Content-Disposition": header(
-            text(),
+            json!({ "type": "string" }),
             "`attachment; filename=\"<name>\"; filename*=UTF-8''<name>` (RFC 6266, RFC 5987): the \
              name in ASCII, with `_` for every other character and for `\"` and `\\`, then in full, \
              percent-encoded UTF-8.",

@@ -30,7 +30,7 @@ use crate::extract::{Body, Filters, Params, Path};
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Agent, Role::Customer, Role::Integration];
 
 /// The operation's `x-roles`: the roles that may call it.
-fn roles(operation: &mut Operation, roles: &[Role]) {
+pub(crate) fn roles(operation: &mut Operation, roles: &[Role]) {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     operation.extensions.insert("x-roles".into(), json!(names));
 }
@@ -90,34 +90,6 @@ fn query_parameters<T: JsonSchema>(ctx: &mut GenContext, operation: &mut Operati
         aide::operation::parameters_from_schema(ctx, schema, aide::operation::ParamLocation::Query);
     aide::operation::add_parameters(ctx, operation, params);
 }
-
-/// A schema still written by hand in [`super`], referred to by name from a
-/// declared one, until its own type is declared too.
-macro_rules! written {
-    ($(#[$doc:meta])* $ty:ident = $name:literal) => {
-        $(#[$doc])*
-        pub struct $ty;
-
-        impl JsonSchema for $ty {
-            fn inline_schema() -> bool {
-                true
-            }
-
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                $name.into()
-            }
-
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "$ref": concat!("#/components/schemas/", $name) })
-            }
-        }
-    };
-}
-
-written!(
-    /// `Mailbox`: an address and the name shown beside it.
-    MailboxSchema = "Mailbox"
-);
 
 /// Path parameters are named and described with [`Declare::path_param`]:
 /// a handler's `Path<String>` does not know its parameter's name.
@@ -260,7 +232,7 @@ impl Declare for TransformOperation<'_> {
 
 /// Each of `failed` as an `Error` answer of `operation`, replacing one of
 /// the same status.
-fn failures(operation: &mut Operation, failed: Vec<(u16, String)>) {
+pub(crate) fn failures(operation: &mut Operation, failed: Vec<(u16, String)>) {
     let responses = operation.responses.get_or_insert_with(Default::default);
     for (status, when) in failed {
         let response: Response = typed(super::failure(status, &when));
@@ -293,6 +265,11 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::attachments::routes())
         .merge(crate::reports::routes())
         .merge(crate::slas::routes())
+        .merge(crate::notifications::routes())
+        .api_route(
+            "/openapi.json",
+            aide::axum::routing::get_with(super::serve, super::serve_docs),
+        )
 }
 
 /// Marks a public operation until [`generated`] gives it `security: []`.
@@ -307,6 +284,7 @@ pub fn generated() -> Value {
     let _ = ApiRouter::<AppState>::new()
         .nest("/api/v1", routes())
         .finish_api(&mut api);
+    let _ = crate::ops::routes().finish_api(&mut api);
     let mut doc = serde_json::to_value(api).expect("an OpenAPI document serialises");
     let mut bodies = Vec::new();
     if let Some(Value::Object(paths)) = doc.get_mut("paths") {

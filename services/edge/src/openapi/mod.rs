@@ -1,25 +1,13 @@
-//! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`.
-//!
-//! **Generated, but for three groups.** The operations of
-//! [`declared::routes`] (the directory and tokens, tickets of every kind and
-//! everything on them, attachments, the knowledge base, suppliers, surveys,
-//! the priority matrix and the KPI reports: 107 of 148) are generated from
-//! their routes, handlers and types (aide on schemars, see [`declared`]):
-//! their roles from the handlers' extractors, their schemas and limits from
-//! the types and the validation's constants, the prose beside them. That is
-//! the shape every route takes. Still written here, by hand, until they are
-//! declared too: the service levels (`slas`: calendars, SLAs, their rules,
-//! a ticket's SLA and the SLA reports), email (`notifications`: settings,
-//! templates, the emails about a ticket, the mail gateway's door) and the
-//! operational endpoints. A test refuses a path or schema given both ways;
-//! a written operation's `x-roles` are read off the 403 it documents
-//! (`written_roles`), and the authorization matrix test
-//! (`tests/common/authorization.rs`) checks them against the desk.
+//! The OpenAPI 3.1 document of the HTTP API, served at `/api/v1/openapi.json`,
+//! generated from the routes, handlers and types (aide on schemars, see
+//! [`declared`]): every operation is declared beside its route, its roles
+//! come from the handler's extractors, its schemas and limits from the
+//! types and the validation's own constants, and the prose sits beside it.
 //!
 //! This module holds the document's frame (info, tags, security), the
-//! building blocks both parts use (the `Error` schema, the failures, the
-//! shared parameters) and the operational endpoints; the other modules hold
-//! the tags and prose of their groups, and the written groups' operations.
+//! `Error` schema and the pieces operations share (the failures, the shared
+//! parameters); the other modules hold the tags and prose of their groups
+//! (the docs of every kind of ticket's operations are in [`tickets`]).
 
 pub(crate) mod attachments;
 pub mod declared;
@@ -31,11 +19,15 @@ mod suppliers;
 mod surveys;
 mod tickets;
 
+use aide::transform::TransformOperation;
 use axum::Json;
 use contracts::ticket::TicketKind;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use declared::Declare;
 
 pub(crate) use knowledge::{HTML_POLICY, KNOWLEDGE_BASE, html};
+pub(crate) use notifications::EMAIL;
 pub(crate) use slas::SLAS;
 pub(crate) use suppliers::SUPPLIERS;
 pub(crate) use surveys::SATISFACTION;
@@ -54,14 +46,12 @@ use crate::notifications::MAIL_MAX;
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The whole document: the operations declared beside their routes
-/// ([`declared`]), and those still written here.
+/// ([`declared`]) in the document's frame.
 pub fn document() -> serde_json::Value {
-    let mut paths = paths();
-    written_roles(&mut paths);
-    let mut schemas = schemas();
-    let generated = declared::generated();
-    add(&mut paths, &generated["paths"], "path");
-    add(&mut schemas, &generated["components"]["schemas"], "schema");
+    let mut generated = declared::generated();
+    let paths = generated["paths"].take();
+    let mut schemas = generated["components"]["schemas"].take();
+    schemas["Error"] = error_schema();
     json!({
         "openapi": "3.1.0",
         "info": info(),
@@ -75,56 +65,25 @@ pub fn document() -> serde_json::Value {
     })
 }
 
-/// The `x-roles` of the operations written here, read off the `403` each
-/// documents: until an operation is declared beside its route (where its
-/// extractors say its roles), this is what its handler's extractor
-/// enforces. A public operation (`security: []`) has none.
-fn written_roles(paths: &mut Value) {
-    let Value::Object(paths) = paths else { return };
-    for item in paths.values_mut() {
-        let Value::Object(item) = item else { continue };
-        for operation in item.values_mut() {
-            if operation["security"] == json!([]) {
-                continue;
-            }
-            let refused = operation["responses"]["403"]["description"]
-                .as_str()
-                .unwrap_or_default();
-            let roles = if refused.contains("only admin and integration tokens") {
-                json!(["admin", "integration"])
-            } else if refused.contains("only admin tokens") {
-                json!(["admin"])
-            } else if refused.contains("customer tokens may not") {
-                json!(["admin", "agent", "integration"])
-            } else if refused.is_empty() {
-                json!(["admin", "agent", "customer", "integration"])
-            } else {
-                panic!("which roles does this 403 leave? {refused}")
-            };
-            if let Value::Object(operation) = operation {
-                operation.insert("x-roles".into(), roles);
-            }
-        }
-    }
-}
-
-/// Adds the generated `entries` (paths or schemas) to those written here;
-/// one given both ways is a bug: say it once.
-fn add(into: &mut Value, entries: &Value, what: &str) {
-    let (Value::Object(into), Value::Object(entries)) = (into, entries) else {
-        return;
-    };
-    for (name, entry) in entries {
-        let before = into.insert(name.clone(), entry.clone());
-        assert!(
-            before.is_none(),
-            "the {what} {name} is declared and written"
-        );
-    }
-}
-
 pub async fn serve() -> Json<serde_json::Value> {
     Json(document())
+}
+
+pub(crate) fn serve_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getOpenApiDocument",
+        OPERATIONS,
+        "This document",
+        "The OpenAPI 3.1 description of the API.",
+    )
+    .public()
+    .answers(
+        200,
+        json!({
+            "description": "This document.",
+            "content": { "application/json": { "schema": { "type": "object" } } },
+        }),
+    )
 }
 
 // ---- document-level parts ----
@@ -153,8 +112,8 @@ fn info() -> Value {
          and a received email (`POST /api/v1/mail/inbound`): the RFC 5322 message itself, of at \
          most {mail} MiB. \
          Unknown body fields and unknown query parameters are refused with 400 \
-         `validation_failed`, except inside a calendar or an SLA, where they are \
-         ignored (see \"SLAs and calendars\"). Answers are JSON, except the report tables (CSV or \
+         `validation_failed`, at any depth, except inside an SLA timepoint's `placement` and \
+         `actions`, where they are ignored (see \"SLAs and calendars\"). Answers are JSON, except the report tables (CSV or \
          SVG), the knowledge base's HTML and an attachment's download.\n\n\
          **Errors.** Every error under `/api/v1` is an `Error`: a stable `error` code, a \
          `message` for people and, for some codes, `details` (`details.fields` names the field \
@@ -178,7 +137,7 @@ pub(crate) const TEAMS: &str = "Teams";
 pub(crate) const AGENTS: &str = "Agents";
 pub(crate) const TOKENS: &str = "Tokens";
 pub(crate) const INCIDENTS: &str = "Incidents";
-const OPERATIONS: &str = "Operations";
+pub(crate) const OPERATIONS: &str = "Operations";
 
 fn tag(name: &str, description: &str) -> Value {
     json!({ "name": name, "description": description })
@@ -225,309 +184,112 @@ fn bearer() -> Value {
     })
 }
 
-// ---- schema building blocks ----
-
-/// `value` with `key` set to `field` (unchanged if `value` is not an object).
-fn set(mut value: Value, key: &str, field: Value) -> Value {
-    if let Value::Object(map) = &mut value {
-        map.insert(key.to_owned(), field);
-    }
-    value
-}
-
-fn about(schema: Value, description: &str) -> Value {
-    set(schema, "description", Value::from(description))
-}
-
-/// A `$ref` to a schema of `components.schemas`.
-fn component(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// An object with `properties`, of which `required` must be present.
-fn object(required: &[&str], properties: Vec<(&str, Value)>) -> Value {
-    let properties: Map<String, Value> = properties
-        .into_iter()
-        .map(|(name, schema)| (name.to_owned(), schema))
-        .collect();
-    let object = json!({ "type": "object", "properties": properties });
-    if required.is_empty() {
-        object
-    } else {
-        set(object, "required", json!(required))
-    }
-}
-
-/// A request body: unknown fields are refused (`deny_unknown_fields`).
-fn closed(schema: Value) -> Value {
-    set(schema, "additionalProperties", Value::Bool(false))
-}
-
-fn uuid() -> Value {
-    json!({ "type": "string", "format": "uuid" })
-}
-
-fn uuid_or_null() -> Value {
-    json!({ "type": ["string", "null"], "format": "uuid" })
-}
-
-fn text() -> Value {
-    json!({ "type": "string" })
-}
-
-fn text_or_null() -> Value {
-    json!({ "type": ["string", "null"] })
-}
-
-fn timestamp() -> Value {
-    json!({ "type": "string", "format": "date-time", "description": "RFC 3339." })
-}
-
-fn timestamp_or_null() -> Value {
-    json!({ "type": ["string", "null"], "format": "date-time", "description": "RFC 3339." })
-}
-
-fn boolean(description: &str) -> Value {
-    about(json!({ "type": "boolean" }), description)
-}
-
-/// An array of `item`s.
-fn list_of(item: &str) -> Value {
-    json!({ "type": "array", "items": component(item) })
-}
-
-/// `schema` or null.
-fn or_null(schema: Value) -> Value {
-    json!({ "anyOf": [schema, { "type": "null" }] })
-}
-
-/// A count: an integer from 0.
-fn count(description: &str) -> Value {
-    about(json!({ "type": "integer", "minimum": 0 }), description)
-}
-
-// ---- schemas ----
-
-fn schemas() -> Value {
-    let mut all = Map::new();
-    for group in [common_schemas(), notifications::schemas(), ops_schemas()] {
-        all.extend(
-            group
-                .into_iter()
-                .map(|(name, schema)| (name.to_owned(), schema)),
-        );
-    }
-    Value::Object(all)
-}
-
-/// `Role` and `Actor` come from their types ([`declared`]).
-fn common_schemas() -> Vec<(&'static str, Value)> {
-    vec![("Error", error_schema())]
-}
-
+/// `Error`: the body of every error answer ([`crate::error`]).
 fn error_schema() -> Value {
-    let codes = json!([
-        "malformed_json",
-        "validation_failed",
-        "unauthorized",
-        "forbidden",
-        "not_found",
-        "method_not_allowed",
-        "invalid_transition",
-        "conflict",
-        "payload_too_large",
-        "unsupported_media_type",
-        "dependency_unavailable",
-        "internal",
-    ]);
-    let code = about(
-        json!({ "type": "string", "enum": codes }),
-        "Stable; each has one status. 400: `malformed_json` (the body is not JSON), `validation_failed` \
-         (a field or query parameter is wrong). 401: `unauthorized`. 403: `forbidden` (the token's role \
-         may not do this). 404: `not_found`. 405: `method_not_allowed`. 409: `invalid_transition` (the \
-         ticket's status does not allow it, or the ticket is not ready for it yet), `conflict` (done \
-         already: a duplicate link, a decision already made, a step already done, or an already \
-         processed command whose answer was lost, a survey already answered, a supplier's, calendar's or \
-         SLA's name already taken), or not now (a service behind the one asked did not answer: try \
-         again). 413: `payload_too_large`. 415: \
-         `unsupported_media_type`. 500: `internal`. 503: `dependency_unavailable`.",
-    );
-    let fields = about(
-        json!({ "type": "object", "additionalProperties": { "type": "string" } }),
-        "`validation_failed`: the wrong field or query parameter (or `body` if the body as a whole is wrong) and what is wrong with it.",
-    );
-    let strings = || json!({ "type": "array", "items": { "type": "string" } });
-    let details = object(
-        &[],
-        vec![
-            ("fields", fields),
-            (
-                "status",
-                about(
-                    text(),
-                    "`invalid_transition` of anything but a status change (an edit, assignment, action, \
-                     decision, step): the ticket's status, one of its kind's.",
-                ),
-            ),
-            (
-                "trace_id",
-                about(
-                    json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
-                    "`internal`: the request's trace id (the caller's `traceparent`'s, or a new one): \
-                     quote it to support, who find the request's log lines by it.",
-                ),
-            ),
-            (
-                "from",
-                about(
-                    text(),
-                    "`invalid_transition` of a status change: the ticket's status.",
-                ),
-            ),
-            (
-                "to",
-                about(
-                    text(),
-                    "`invalid_transition` of a status change: the status asked for.",
-                ),
-            ),
-            (
-                "allowed",
-                about(
-                    strings(),
-                    "`invalid_transition` with `status` or `from`: the statuses the ticket may move to.",
-                ),
-            ),
-            (
-                "missing",
-                about(
-                    json!({ "type": "string", "enum": ["root_cause", "workaround_flagged"] }),
-                    "`invalid_transition` of a problem not ready yet: what it needs first (a root cause \
-                     to become a known error, a flagged workaround to apply it).",
-                ),
-            ),
-            (
-                "outcome",
-                about(
-                    component("ProblemOutcome"),
-                    "`invalid_transition` of resolving a problem: the outcome the problem does not \
-                     have what it takes for yet.",
-                ),
-            ),
-            (
-                "changes",
-                about(
-                    strings(),
-                    "`invalid_transition` of closing a problem: the changes that resolve it and are \
-                     still under way (their references).",
-                ),
-            ),
-            (
-                "pending_steps",
-                about(
-                    strings(),
-                    "`invalid_transition` of fulfilling a service request: the names of its steps \
-                     still to do.",
-                ),
-            ),
-        ],
-    );
-    let error = object(
-        &["error", "message"],
-        vec![
-            ("error", code),
-            ("message", about(text(), "For people; not stable.")),
-            (
-                "details",
-                about(details, "More about some errors; absent from the others."),
-            ),
-        ],
-    );
-    about(
-        error,
-        "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.",
-    )
+    let text = |description: &str| json!({ "type": "string", "description": description });
+    let strings = |description: &str| json!({ "type": "array", "items": { "type": "string" }, "description": description });
+    json!({
+        "type": "object",
+        "required": ["error", "message"],
+        "description": "Every error answer: `{\"error\": code, \"message\": ..., \"details\"?: {...}}`.",
+        "properties": {
+            "error": {
+                "type": "string",
+                "enum": ERROR_CODES,
+                "description": "Stable; each has one status. 400: `malformed_json` (the body is not JSON), \
+                    `validation_failed` (a field or query parameter is wrong). 401: `unauthorized`. 403: \
+                    `forbidden` (the token's role may not do this). 404: `not_found`. 405: \
+                    `method_not_allowed`. 409: `invalid_transition` (the ticket's status does not allow \
+                    it, or the ticket is not ready for it yet), `conflict` (done already: a duplicate \
+                    link, a decision already made, a step already done, or an already processed command \
+                    whose answer was lost, a survey already answered, a supplier's, calendar's or SLA's \
+                    name already taken), or not now (a service behind the one asked did not answer: try \
+                    again). 413: `payload_too_large`. 415: `unsupported_media_type`. 500: `internal`. \
+                    503: `dependency_unavailable`.",
+            },
+            "message": text("For people; not stable."),
+            "details": {
+                "type": "object",
+                "description": "More about some errors; absent from the others.",
+                "properties": {
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": { "type": "string" },
+                        "description": "`validation_failed`: the wrong field or query parameter (or \
+                            `body` if the body as a whole is wrong) and what is wrong with it.",
+                    },
+                    "status": text(
+                        "`invalid_transition` of anything but a status change (an edit, assignment, \
+                         action, decision, step): the ticket's status, one of its kind's.",
+                    ),
+                    "trace_id": {
+                        "type": "string",
+                        "pattern": "^[0-9a-f]{32}$",
+                        "description": "`internal`: the request's trace id (the caller's \
+                            `traceparent`'s, or a new one): quote it to support, who find the \
+                            request's log lines by it.",
+                    },
+                    "from": text("`invalid_transition` of a status change: the ticket's status."),
+                    "to": text("`invalid_transition` of a status change: the status asked for."),
+                    "allowed": strings(
+                        "`invalid_transition` with `status` or `from`: the statuses the ticket may move to.",
+                    ),
+                    "missing": {
+                        "type": "string",
+                        "enum": ["root_cause", "workaround_flagged"],
+                        "description": "`invalid_transition` of a problem not ready yet: what it needs \
+                            first (a root cause to become a known error, a flagged workaround to apply it).",
+                    },
+                    "outcome": {
+                        "$ref": "#/components/schemas/ProblemOutcome",
+                        "description": "`invalid_transition` of resolving a problem: the outcome the \
+                            problem does not have what it takes for yet.",
+                    },
+                    "changes": strings(
+                        "`invalid_transition` of closing a problem: the changes that resolve it and are \
+                         still under way (their references).",
+                    ),
+                    "pending_steps": strings(
+                        "`invalid_transition` of fulfilling a service request: the names of its steps \
+                         still to do.",
+                    ),
+                },
+            },
+        },
+    })
 }
 
-fn ops_schemas() -> Vec<(&'static str, Value)> {
-    let health = object(
-        &["status"],
-        vec![("status", json!({ "type": "string", "const": "ok" }))],
-    );
-    let check = json!({ "type": "string", "enum": ["ok", "unavailable"] });
-    let checks = about(
-        json!({ "type": "object", "additionalProperties": check }),
-        "One entry per dependency: `<name>_database` for each database the target uses, and `bus`.",
-    );
-    let readiness = object(
-        &["status", "checks"],
-        vec![
-            (
-                "status",
-                json!({ "type": "string", "enum": ["ready", "not_ready"] }),
-            ),
-            ("checks", checks),
-        ],
-    );
-    vec![
-        ("Health", about(health, "The process is up.")),
-        (
-            "Readiness",
-            about(readiness, "Whether the target can reach what it needs."),
-        ),
-    ]
-}
+/// Every error code the API answers with ([`crate::error::Code`]).
+const ERROR_CODES: [&str; 12] = [
+    "malformed_json",
+    "validation_failed",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "invalid_transition",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "dependency_unavailable",
+    "internal",
+];
 
-// ---- operation building blocks ----
-
-fn answer(description: &str, schema: Value) -> Value {
-    answer_as(description, "application/json", schema)
-}
-
-/// A success answered as `media_type`.
+/// A success answered as `media_type` (not JSON).
 fn answer_as(description: &str, media_type: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { media_type: { "schema": schema } } })
 }
 
 /// An error answer: when it happens, and the `Error` body.
 pub(crate) fn failure(status: u16, when: &str) -> Value {
-    let response = answer(when, component("Error"));
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let mut response =
+        json!({ "description": when, "content": { "application/json": { "schema": error } } });
     if status == 503 {
         let retry = json!({ "description": "Seconds to wait before trying again.", "schema": { "type": "integer" } });
-        set(response, "headers", json!({ "Retry-After": retry }))
-    } else {
-        response
+        response["headers"] = json!({ "Retry-After": retry });
     }
-}
-
-/// The `responses` of an operation: its successes, then the errors it can answer with.
-fn responses(success: Vec<(u16, Value)>, failures: Vec<(u16, String)>) -> Value {
-    let mut all = Map::new();
-    for (status, response) in success {
-        all.insert(status.to_string(), response);
-    }
-    for (status, when) in failures {
-        all.insert(status.to_string(), failure(status, &when));
-    }
-    Value::Object(all)
-}
-
-fn operation(id: &str, tag: &str, summary: &str, description: &str, responses: Value) -> Value {
-    json!({ "operationId": id, "tags": [tag], "summary": summary, "description": description, "responses": responses })
-}
-
-fn with_parameters(operation: Value, parameters: Vec<Value>) -> Value {
-    set(operation, "parameters", Value::Array(parameters))
-}
-
-fn with_body(operation: Value, schema: &str) -> Value {
-    let body = json!({ "required": true, "content": { "application/json": { "schema": component(schema) } } });
-    set(operation, "requestBody", body)
-}
-
-/// Needs no token.
-fn public(operation: Value) -> Value {
-    set(operation, "security", json!([]))
+    response
 }
 
 pub(crate) fn parameter(
@@ -623,27 +385,12 @@ pub(crate) fn ticketing_down() -> (u16, String) {
     )
 }
 
-// ---- paths ----
-
-fn paths() -> Value {
-    Value::Object(every_path().into_iter().collect())
-}
-
-/// Every path item, each path once (a test checks that no group repeats
-/// another's path, which would replace it).
-fn every_path() -> Vec<(String, Value)> {
-    let mut all = Vec::new();
-    all.extend(notifications::paths());
-    all.extend(ops_paths());
-    all
-}
-
 pub(crate) fn traceparent() -> Value {
     parameter(
         "traceparent",
         "header",
         false,
-        text(),
+        json!({ "type": "string" }),
         "W3C trace context: the request joins this trace if it is well-formed, else starts a new one.",
     )
 }
@@ -689,71 +436,6 @@ pub(crate) fn assignment_rules(kind: TicketKind) -> String {
 pub(crate) const FIELD_FILTERS: &str = "Filter on extended data with `field.<key>=<value>` (any number of them, all \
      must hold): the value is compared as text with the stored one (a number as JSON writes it, `12` or \
      `12.5`; a date as `YYYY-MM-DD`); a key no field has matches nothing.";
-
-fn ops_paths() -> Vec<(String, Value)> {
-    let openapi = operation(
-        "getOpenApiDocument",
-        OPERATIONS,
-        "This document",
-        "The OpenAPI 3.1 description of the API.",
-        responses(
-            vec![(200, answer("This document.", json!({ "type": "object" })))],
-            vec![],
-        ),
-    );
-    let health = operation(
-        "getHealth",
-        OPERATIONS,
-        "Liveness",
-        "Answers while the process serves requests; checks nothing else.",
-        responses(vec![(200, answer("Alive.", component("Health")))], vec![]),
-    );
-    let ready = operation(
-        "getReadiness",
-        OPERATIONS,
-        "Readiness",
-        "Whether the target reaches its databases and the message bus.",
-        responses(
-            vec![
-                (
-                    200,
-                    answer("Everything is reachable.", component("Readiness")),
-                ),
-                (
-                    503,
-                    answer(
-                        "Something is not reachable; `checks` says what.",
-                        component("Readiness"),
-                    ),
-                ),
-            ],
-            vec![],
-        ),
-    );
-    let prometheus = json!({ "text/plain; version=0.0.4": { "schema": { "type": "string" } } });
-    let metrics = operation(
-        "getMetrics",
-        OPERATIONS,
-        "Metrics",
-        "The target's metrics in the Prometheus text format.",
-        responses(
-            vec![(
-                200,
-                json!({ "description": "The metrics.", "content": prometheus }),
-            )],
-            vec![],
-        ),
-    );
-    vec![
-        (
-            "/api/v1/openapi.json".to_owned(),
-            json!({ "get": public(openapi) }),
-        ),
-        ("/healthz".to_owned(), json!({ "get": public(health) })),
-        ("/readyz".to_owned(), json!({ "get": public(ready) })),
-        ("/metrics".to_owned(), json!({ "get": public(metrics) })),
-    ]
-}
 
 #[cfg(test)]
 mod tests {
@@ -870,14 +552,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn no_path_is_given_twice() {
-        let mut seen = BTreeSet::new();
-        for (path, _) in super::every_path() {
-            assert!(seen.insert(path.clone()), "{path} is given twice");
-        }
-    }
-
     /// Each operation declares the parameters its path names, and no others.
     #[test]
     fn path_parameters_are_declared() {
@@ -897,183 +571,6 @@ mod tests {
                 .collect();
             assert_eq!(named, declared, "{method} {path}: path parameters");
         }
-    }
-
-    /// The routes of [`crate::tickets::routes`] (and the incident edit it
-    /// serves) and of [`crate::attachments::routes`], listed again: a route
-    /// added there is documented, and listed here, in the same commit.
-    #[test]
-    fn every_ticket_route_is_documented() {
-        use contracts::ticket::TicketKind;
-
-        use crate::tickets::segment;
-
-        let doc = document();
-        let mut routes = vec![
-            ("patch", "/incidents/{id}".to_owned()),
-            ("get", "/problems/{id}/incidents".to_owned()),
-            ("post", "/problems/{id}/incidents".to_owned()),
-            ("delete", "/problems/{id}/incidents/{incident}".to_owned()),
-            ("post", "/problems/{id}/workaround/apply".to_owned()),
-            ("post", "/changes/{id}/decision".to_owned()),
-            ("get", "/changes/calendar".to_owned()),
-            ("post", "/requests/{id}/steps/{step}/done".to_owned()),
-            ("get", "/request-types".to_owned()),
-            ("post", "/request-types".to_owned()),
-            ("get", "/fields/{kind}".to_owned()),
-            ("put", "/fields/{kind}".to_owned()),
-            ("get", "/attachments/{id}".to_owned()),
-            ("delete", "/attachments/{id}".to_owned()),
-        ];
-        for kind in TicketKind::ALL {
-            let base = format!("/{}", segment(kind));
-            routes.push(("get", format!("{base}/{{id}}/links")));
-            routes.push(("post", format!("{base}/{{id}}/links")));
-            routes.push(("delete", format!("{base}/{{id}}/links/{{link}}")));
-            routes.push(("get", format!("{base}/{{id}}/export")));
-            routes.push(("post", format!("{base}/{{id}}/publish")));
-            routes.push(("get", format!("{base}/{{id}}/attachments")));
-            routes.push(("post", format!("{base}/{{id}}/attachments")));
-            if kind == TicketKind::Incident {
-                continue;
-            }
-            for (method, rest) in [
-                ("get", ""),
-                ("post", ""),
-                ("get", "/{id}"),
-                ("patch", "/{id}"),
-                ("post", "/{id}/assign"),
-                ("post", "/{id}/status"),
-                ("get", "/{id}/actions"),
-                ("post", "/{id}/actions"),
-                ("get", "/{id}/history"),
-            ] {
-                routes.push((method, format!("{base}{rest}")));
-            }
-        }
-        for (method, route) in routes {
-            let path = format!("/api/v1{route}");
-            assert!(
-                doc["paths"][&path][method].is_object(),
-                "{method} {path} is not documented"
-            );
-        }
-    }
-
-    /// The routes of [`crate::reports::routes`] (each table its handlers
-    /// serve under `{table}`), [`crate::knowledge::routes`], the surveys of
-    /// [`crate::incidents::routes`], [`crate::suppliers::routes`] and
-    /// [`crate::slas::routes`], listed again likewise.
-    #[test]
-    fn every_report_knowledge_survey_supplier_and_sla_route_is_documented() {
-        let doc = document();
-        let mut routes = vec![
-            ("get", "/reports/problems".to_owned()),
-            ("get", "/reports/incidents".to_owned()),
-            ("get", "/kb/articles".to_owned()),
-            ("get", "/kb/articles/{id}".to_owned()),
-            ("delete", "/kb/articles/{id}".to_owned()),
-            ("get", "/kb/articles/{id}/html".to_owned()),
-            ("get", "/kb/template".to_owned()),
-            ("put", "/kb/template".to_owned()),
-            ("get", "/incidents/{id}/survey".to_owned()),
-            ("get", "/surveys/{token}".to_owned()),
-            ("post", "/surveys/{token}".to_owned()),
-            ("get", "/suppliers".to_owned()),
-            ("post", "/suppliers".to_owned()),
-            ("post", "/suppliers/{id}/token".to_owned()),
-            ("get", "/calendars".to_owned()),
-            ("post", "/calendars".to_owned()),
-            ("put", "/calendars/{id}".to_owned()),
-            ("get", "/slas".to_owned()),
-            ("post", "/slas".to_owned()),
-            ("put", "/slas/{id}".to_owned()),
-            ("get", "/sla-rules".to_owned()),
-            ("put", "/sla-rules".to_owned()),
-            ("get", "/incidents/{id}/sla".to_owned()),
-            ("get", "/problems/{id}/sla".to_owned()),
-            ("get", "/changes/{id}/sla".to_owned()),
-            ("get", "/requests/{id}/sla".to_owned()),
-            ("get", "/reports/sla".to_owned()),
-            ("get", "/reports/sla/breaches".to_owned()),
-        ];
-        for table in [
-            "trend.csv",
-            "trend.svg",
-            "resolved.csv",
-            "resolved.svg",
-            "days-open.csv",
-            "days-open.svg",
-            "activity.csv",
-        ] {
-            routes.push(("get", format!("/reports/problems/{table}")));
-        }
-        for table in ["volume.csv", "volume.svg", "summary.csv"] {
-            routes.push(("get", format!("/reports/incidents/{table}")));
-        }
-        for (method, route) in &routes {
-            let path = format!("/api/v1{route}");
-            assert!(
-                doc["paths"][&path][method].is_object(),
-                "{method} {path} is not documented"
-            );
-        }
-        let tables = paths(&doc)
-            .keys()
-            .filter(|p| p.starts_with("/api/v1/reports/"))
-            .count();
-        let listed = routes
-            .iter()
-            .filter(|(_, r)| r.starts_with("/reports/"))
-            .count();
-        assert_eq!(tables, listed, "a report table no handler serves");
-    }
-
-    /// The routes of [`crate::notifications::routes`], listed again likewise.
-    #[test]
-    fn every_email_route_is_documented() {
-        use contracts::ticket::TicketKind;
-
-        use crate::tickets::segment;
-
-        let doc = document();
-        let mut routes = vec![
-            ("get", "/notifications/settings".to_owned()),
-            ("put", "/notifications/settings".to_owned()),
-            ("get", "/notifications/templates".to_owned()),
-            (
-                "put",
-                "/notifications/templates/{kind}/{language}".to_owned(),
-            ),
-            (
-                "delete",
-                "/notifications/templates/{kind}/{language}".to_owned(),
-            ),
-            (
-                "post",
-                "/notifications/templates/{kind}/{language}/preview".to_owned(),
-            ),
-            ("post", "/mail/inbound".to_owned()),
-        ];
-        for kind in TicketKind::ALL {
-            routes.push(("get", format!("/{}/{{id}}/emails", segment(kind))));
-        }
-        for (method, route) in &routes {
-            let path = format!("/api/v1{route}");
-            assert!(
-                doc["paths"][&path][method].is_object(),
-                "{method} {path} is not documented"
-            );
-        }
-        let documented = operations(&doc)
-            .into_iter()
-            .filter(|(_, path, _)| {
-                path.starts_with("/api/v1/notifications/")
-                    || path.starts_with("/api/v1/mail/")
-                    || path.ends_with("/emails")
-            })
-            .count();
-        assert_eq!(documented, routes.len(), "an email route no handler serves");
     }
 
     /// Uploads take the raw file, not JSON, under each type

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::declared::Declare;
 
 use super::{
-    INCIDENTS, bad_body, bad_query, internal, not_found, parameter, staff_only, tag, text,
+    INCIDENTS, bad_body, bad_query, internal, not_found, parameter, staff_only, tag,
     ticketing_down, unauthorized,
 };
 use crate::auth::STAFF;
@@ -407,7 +407,7 @@ pub(crate) fn unlink_incident_docs(op: TransformOperation) -> TransformOperation
         "incident",
         "path",
         true,
-        text(),
+        json!({ "type": "string" }),
         "The incident's id (a UUID) or its reference (`INC-000042`, in any case).",
     );
     op.about(
