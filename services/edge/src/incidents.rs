@@ -1,8 +1,8 @@
 //! `/api/v1/incidents`: the edge checks who may do what and that referenced
 //! agents, teams and customers exist (it owns the directory), then asks the
 //! ticketing service over the bus. Its routes are documented where they
-//! are declared; the assignment, status change, actions and history of
-//! an incident are still written in [`crate::openapi`].
+//! are declared; the docs of what every kind of ticket shares (assignment,
+//! status, actions, history) are in [`crate::openapi`]'s `tickets`.
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};

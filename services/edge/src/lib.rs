@@ -16,12 +16,11 @@
 //! - [`suppliers`]: the suppliers incidents can be handed to.
 //! - [`tickets`]: problems, changes, service requests, links and extended
 //!   data, forwarded likewise.
-//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`: the
-//!   operations declared beside their routes ([`openapi::declared`]: a
-//!   route's docs function beside its handler, its roles from its
-//!   extractors, its schemas from its types), generated; those of the
-//!   service levels, email and the operational endpoints still written by
-//!   hand. Every operation names the roles that may call it (`x-roles`).
+//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`,
+//!   generated from the routes ([`openapi::declared`]: a route's docs
+//!   function beside its handler, its roles from its extractors, its
+//!   schemas from its types). Every operation names the roles that may call
+//!   it (`x-roles`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that
 //!   produce them (a body is a JSON object with no field its type lacks).
@@ -144,9 +143,9 @@ pub async fn migrate(store: &Store) -> Result<(), StoreError> {
 
 /// The whole HTTP surface of the edge target.
 pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
-    let api = Router::new()
-        // The routes whose documentation is declared with them.
-        .merge(Router::from(openapi::declared::routes()))
+    // Every route is one the document declares: the API's here, and the
+    // operational endpoints' in `ops::router`.
+    let api = Router::from(openapi::declared::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

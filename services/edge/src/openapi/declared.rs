@@ -9,8 +9,10 @@
 //! with [`Declare`], from the same building blocks as the rest of the
 //! document.
 //!
-//! [`generated`] is every declared operation and the schemas they use;
-//! [`super::document`] adds it to the operations still written by hand.
+//! [`generated`] is every operation and the schemas they use;
+//! [`super::document`] puts them in the document's frame. A request body's
+//! objects are closed (`additionalProperties: false`), as the edge refuses
+//! a field its type does not know.
 
 use aide::OperationInput;
 use aide::axum::ApiRouter;
