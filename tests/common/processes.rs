@@ -1594,5 +1594,5 @@ pub async fn calendars_and_slas(desk: &Desk) {
             sla(json!([]), 60, &calendar["id"]),
         )
         .await
-        .error(400, "validation_failed");
+        .error(404, "not_found");
 }

@@ -194,6 +194,13 @@ async fn exists(conn: &mut AnyConnection, table: &str, tenant: Uuid, id: Uuid) -
 pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) -> Result<SlaV1> {
     admin(&cmd.actor, "SLA")?;
     sla::check(&cmd.definition)?;
+    // The SLA replaced is looked up before what the definition names: to
+    // another tenant, it does not exist, whatever the body says.
+    if let Some(sla) = cmd.sla
+        && !exists(tx, "slas", tenant, sla).await?
+    {
+        return Err(Error::not_found("SLA"));
+    }
     if !exists(tx, "calendars", tenant, cmd.definition.calendar_id).await? {
         return Err(invalid("calendar_id", "no calendar with this id"));
     }
