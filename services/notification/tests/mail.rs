@@ -33,6 +33,8 @@ struct Desk {
     stop: CancellationToken,
     /// Notification's store, until it is started.
     waiting: Option<runtime::store::Store>,
+    /// Notification's store, to see what it has heard.
+    notification_store: runtime::store::Store,
     _dirs: Vec<testing::TempDir>,
 }
 
@@ -79,7 +81,8 @@ impl Desk {
             tenant: Uuid::now_v7(),
             sink,
             stop,
-            waiting: Some(nstore),
+            waiting: Some(nstore.clone()),
+            notification_store: nstore,
             _dirs: tdir.into_iter().chain(ndir).collect(),
         }
     }
@@ -201,6 +204,33 @@ impl Desk {
                 return log;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until notification's copy of the ticket `reference` has
+    /// `status` (it hears of changes on its own queue).
+    async fn heard(&self, reference: &str, status: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let copy: Option<String> = sqlx::query_scalar(
+                "SELECT ticket FROM mail_tickets WHERE tenant_id = $1 AND reference = $2",
+            )
+            .bind(self.tenant.to_string())
+            .bind(reference)
+            .fetch_optional(self.notification_store.pool())
+            .await
+            .expect("notification's store answers");
+            let now: Option<String> = copy
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|t| t["status"].as_str().map(str::to_owned));
+            if now.as_deref() == Some(status) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "notification never heard that {reference} is {status} (it has {now:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -1201,11 +1231,7 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         supplier: None,
     };
     desk.call(&resolve(&reference)).await;
-    let settled = || async {
-        // Notification hears of the change on its own queue.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    settled().await;
+    desk.heard(&reference, "resolved").await;
     let late = format!(
         "From: chloe@example.com\nSubject: Re: [{reference}] again\nMessage-ID: <late@mail.example.com>\n\nIt is stuck again.\n"
     );
@@ -1231,7 +1257,7 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         supplier: None,
     })
     .await;
-    settled().await;
+    desk.heard(&reference, "closed").await;
     let closed = format!(
         "From: chloe@example.com\nSubject: Re: [{reference}] once more\nMessage-ID: <closed@mail.example.com>\n\nAnd again.\n"
     );
@@ -1251,7 +1277,7 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     desk.settings(|s| s.closed_reply = ClosedReplyPolicy::NewTicket)
         .await;
     desk.call(&resolve(&linked)).await;
-    settled().await;
+    desk.heard(&linked, "resolved").await;
     let newer = format!(
         "From: chloe@example.com\nSubject: Re: [{linked}] still\nMessage-ID: <newer@mail.example.com>\n\nStill.\n"
     );
