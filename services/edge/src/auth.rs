@@ -13,8 +13,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use contracts::{Actor, Role};
 use rand::RngExt;
-use runtime::store::{Store, StoreError, micros};
+use runtime::store::{Store, StoreError, id_at, micros};
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -164,22 +165,23 @@ impl FromRequestParts<AppState> for Principal {
             record(&principal);
             return Ok(principal);
         }
-        let row: Option<(String, String, String, String)> = sqlx::query_as(
+        let row = sqlx::query(
             "SELECT tenant_id, role, principal_id, principal_name FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(&digest)
         .fetch_optional(state.store.pool())
         .await?;
-        let (tenant, role, id, name) =
+        let row =
             row.ok_or_else(|| ApiError::new(Code::Unauthorized, "unknown or revoked token"))?;
+        let role: String = row.try_get("role")?;
         let principal = Principal {
-            tenant_id: Uuid::parse_str(&tenant).map_err(|e| ApiError::internal(&e))?,
+            tenant_id: id_at(&row, "tenant_id")?,
             actor: Actor {
                 role: Role::parse(&role)
                     .ok_or_else(|| ApiError::internal(&format!("stored role {role}")))?,
-                id: Uuid::parse_str(&id).map_err(|e| ApiError::internal(&e))?,
-                name,
+                id: id_at(&row, "principal_id")?,
+                name: row.try_get("principal_name")?,
             },
         };
         state.tokens.put(digest, &principal);

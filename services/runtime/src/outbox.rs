@@ -74,8 +74,27 @@ pub async fn enqueue(conn: &mut AnyConnection, events: &[Outgoing]) -> Result<()
     Ok(())
 }
 
-/// message_id, routing_key, envelope.
-type Row = (String, String, String);
+/// An event waiting in the outbox.
+struct Pending {
+    message_id: String,
+    routing_key: String,
+    envelope: String,
+}
+
+impl Pending {
+    fn read(row: &sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(Self {
+            message_id: row.try_get("message_id")?,
+            routing_key: row.try_get("routing_key")?,
+            envelope: row.try_get("envelope")?,
+        })
+    }
+}
+
+fn pending(rows: &[sqlx::any::AnyRow]) -> sqlx::Result<Vec<Pending>> {
+    rows.iter().map(Pending::read).collect()
+}
 
 /// Deletes what was confirmed and counts an attempt on what was not.
 async fn settle(
@@ -141,13 +160,13 @@ impl Relay {
             // an event is not published twice by two relays.
             Backend::Postgres => {
                 let mut tx = self.store.begin().await?;
-                let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "{SELECT} FOR UPDATE SKIP LOCKED"
                 )))
                 .bind(BATCH)
                 .fetch_all(&mut *tx)
                 .await?;
-                let rows: Vec<Row> = rows;
+                let rows = pending(&rows)?;
                 let outcomes = self.publish(&rows).await;
                 let sent = settle(&mut tx, outcomes).await?;
                 tx.commit().await?;
@@ -156,10 +175,11 @@ impl Relay {
             // One process, and the embedded bus's publish waits for consumers
             // that may write this same file: hold no lock while publishing.
             Backend::Sqlite => {
-                let rows = sqlx::query_as(SELECT)
+                let rows = sqlx::query(SELECT)
                     .bind(BATCH)
                     .fetch_all(self.store.pool())
                     .await?;
+                let rows = pending(&rows)?;
                 if rows.is_empty() {
                     return Ok(0);
                 }
@@ -172,17 +192,17 @@ impl Relay {
         }
     }
 
-    async fn publish<'r>(&self, rows: &'r [Row]) -> Vec<(&'r str, Result<(), String>)> {
-        join_all(rows.iter().map(|(id, key, body)| async move {
-            let outcome = match serde_json::from_str::<Envelope>(body) {
+    async fn publish<'r>(&self, rows: &'r [Pending]) -> Vec<(&'r str, Result<(), String>)> {
+        join_all(rows.iter().map(|row| async move {
+            let outcome = match serde_json::from_str::<Envelope>(&row.envelope) {
                 Ok(envelope) => self
                     .bus
-                    .publish(key, &envelope)
+                    .publish(&row.routing_key, &envelope)
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(format!("outbox row is not an envelope: {e}")),
             };
-            (id.as_str(), outcome)
+            (row.message_id.as_str(), outcome)
         }))
         .await
     }
