@@ -14,14 +14,17 @@
 //! objects are closed (`additionalProperties: false`), as the edge refuses
 //! a field its type does not know.
 
+use std::cell::RefCell;
+
 use aide::OperationInput;
 use aide::axum::ApiRouter;
 use aide::generate::GenContext;
 use aide::openapi::{OpenApi, Operation, Parameter, ReferenceOr, Response, StatusCode};
 use aide::transform::TransformOperation;
 use contracts::Role;
-use schemars::JsonSchema;
-use serde_json::{Value, json};
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::auth::{Admin, Principal, STAFF, Staff};
@@ -65,7 +68,9 @@ impl OperationInput for Admin {
 /// A JSON body of `T`'s schema, no larger than the desk takes.
 impl<T: JsonSchema> OperationInput for Body<T> {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
-        <axum::Json<T> as OperationInput>::operation_input(ctx, operation);
+        taken(ctx, |ctx| {
+            <axum::Json<T> as OperationInput>::operation_input(ctx, operation);
+        });
         failures(operation, vec![super::too_large(), super::not_json()]);
     }
 }
@@ -87,10 +92,45 @@ impl<T: JsonSchema> OperationInput for Filters<T> {
 }
 
 fn query_parameters<T: JsonSchema>(ctx: &mut GenContext, operation: &mut Operation) {
-    let schema = ctx.schema.subschema_for::<T>();
-    let params =
-        aide::operation::parameters_from_schema(ctx, schema, aide::operation::ParamLocation::Query);
-    aide::operation::add_parameters(ctx, operation, params);
+    taken(ctx, |ctx| {
+        let schema = ctx.schema.subschema_for::<T>();
+        let params = aide::operation::parameters_from_schema(
+            ctx,
+            schema,
+            aide::operation::ParamLocation::Query,
+        );
+        aide::operation::add_parameters(ctx, operation, params);
+    });
+}
+
+thread_local! {
+    /// The generator of what the desk takes (bodies, query parameters),
+    /// with serde's deserialize contract: a field with a default may be
+    /// left out. aide's own (`GenContext::schema`) generates the answers,
+    /// with the serialize contract: a field always sent is required.
+    /// [`generated`] sets both up.
+    static TAKEN: RefCell<SchemaGenerator> = RefCell::new(generator(Contract::Deserialize));
+}
+
+/// A generator of schemas for `#/components/schemas/`, as aide's.
+fn generator(contract: Contract) -> SchemaGenerator {
+    SchemaSettings::draft07()
+        .with(|s| {
+            s.inline_subschemas = false;
+            s.definitions_path = "#/components/schemas/".into();
+            s.contract = contract;
+        })
+        .into_generator()
+}
+
+/// Runs `f` with [`TAKEN`] as the context's generator.
+fn taken(ctx: &mut GenContext, f: impl FnOnce(&mut GenContext)) {
+    TAKEN.with(|taken| {
+        let mut taken = taken.borrow_mut();
+        std::mem::swap(&mut ctx.schema, &mut taken);
+        f(ctx);
+        std::mem::swap(&mut ctx.schema, &mut taken);
+    });
 }
 
 /// Path parameters are named and described with [`Declare::path_param`]:
@@ -282,18 +322,27 @@ const PUBLIC: &str = "x-public";
 pub fn generated() -> Value {
     aide::generate::infer_responses(false);
     aide::generate::extract_schemas(true);
+    aide::generate::in_context(|ctx| ctx.schema = generator(Contract::Serialize));
+    TAKEN.with(|taken| *taken.borrow_mut() = generator(Contract::Deserialize));
     let mut api = OpenApi::default();
     let _ = ApiRouter::<AppState>::new()
         .nest("/api/v1", routes())
         .finish_api(&mut api);
     let _ = crate::ops::routes().finish_api(&mut api);
     let mut doc = serde_json::to_value(api).expect("an OpenAPI document serialises");
+    let taken = TAKEN.with(|taken| taken.borrow_mut().take_definitions(true));
+    let renamed = add_taken(&mut doc["components"]["schemas"], taken);
     let mut bodies = Vec::new();
     if let Some(Value::Object(paths)) = doc.get_mut("paths") {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for operation in operation.values_mut().filter_map(Value::as_object_mut) {
                 if operation.remove(PUBLIC).is_some() {
                     operation.insert("security".into(), json!([]));
+                }
+                for taken in ["requestBody", "parameters"] {
+                    if let Some(part) = operation.get_mut(taken) {
+                        rename_refs(part, &renamed);
+                    }
                 }
                 let content = &mut operation
                     .get_mut("requestBody")
@@ -317,6 +366,73 @@ pub fn generated() -> Value {
         }
     }
     doc
+}
+
+/// Adds the schemas of what the desk takes to those of its answers. A type
+/// whose schema differs between the two (a field with a default is
+/// optional in a body and always in an answer) keeps its name for the
+/// answer, and its body's schema is `<name>Input`; the names changed are
+/// answered, for the operations' bodies and parameters to follow.
+fn add_taken(schemas: &mut Value, taken: Map<String, Value>) -> Map<String, Value> {
+    let answers = schemas.as_object().cloned().unwrap_or_default();
+    let mut renamed: Map<String, Value> = Map::new();
+    // Differing, or referring to one that is renamed, until none is added.
+    loop {
+        let more: Vec<String> = taken
+            .iter()
+            .filter(|(name, schema)| {
+                !renamed.contains_key(*name)
+                    && answers.get(*name).is_some_and(|answer| {
+                        let mut schema = (*schema).clone();
+                        rename_refs(&mut schema, &renamed);
+                        *answer != schema
+                    })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        for name in more {
+            let input = format!("{name}Input");
+            renamed.insert(name, Value::String(input));
+        }
+    }
+    for (name, mut schema) in taken {
+        rename_refs(&mut schema, &renamed);
+        let name = renamed
+            .get(&name)
+            .and_then(Value::as_str)
+            .map_or(name.clone(), str::to_owned);
+        let before = schemas[&name].clone();
+        assert!(
+            before.is_null() || before == schema,
+            "two schemas are named {name}"
+        );
+        schemas[&name] = schema;
+    }
+    renamed
+}
+
+/// Each `$ref` under `value` to a schema `renamed` names, to its new name.
+fn rename_refs(value: &mut Value, renamed: &Map<String, Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                match (key.as_str(), &*inner) {
+                    ("$ref", Value::String(target)) => {
+                        let name = target.trim_start_matches("#/components/schemas/");
+                        if let Some(Value::String(new)) = renamed.get(name) {
+                            *inner = Value::String(format!("#/components/schemas/{new}"));
+                        }
+                    }
+                    _ => rename_refs(inner, renamed),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| rename_refs(i, renamed)),
+        _ => {}
+    }
 }
 
 /// A body refuses a field its type does not know, at any depth

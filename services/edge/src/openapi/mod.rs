@@ -641,6 +641,36 @@ mod tests {
         }
     }
 
+    /// An answer's schema is what the desk sends (serde's serialize
+    /// contract), a body's what it takes (deserialize): a field with a
+    /// default is required in the email settings' answer, and may be left
+    /// out of their body.
+    #[test]
+    fn answers_require_what_is_always_sent_and_bodies_what_must_be_given() {
+        let doc = document();
+        let operation = &doc["paths"]["/api/v1/notifications/settings"]["put"];
+        let required = |at: &Value| -> BTreeSet<String> {
+            let target = at["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap_or_default();
+            let name = target.trim_start_matches("#/components/schemas/");
+            doc["components"]["schemas"][name]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        };
+        let body = required(&operation["requestBody"]);
+        let answer = required(&operation["responses"]["200"]);
+        assert_eq!(
+            body,
+            BTreeSet::from(["default_language".to_owned(), "sender".to_owned()])
+        );
+        assert!(answer.is_superset(&body), "{answer:?}");
+        assert!(answer.contains("broadcasts"), "{answer:?}");
+    }
+
     #[test]
     fn every_ref_names_a_schema_and_every_schema_is_used() {
         let doc = document();
