@@ -6,13 +6,15 @@
 //! validation's own limits); its answers from the types it answers with.
 //! What the types cannot say (the operation's id, summary and prose, the
 //! errors it answers with and when, its headers) is said beside the route
-//! with [`Declare`], from the same building blocks as the rest of the
-//! document.
+//! with [`Declare`].
 //!
 //! [`generated`] is every operation and the schemas they use;
-//! [`super::document`] puts them in the document's frame. A request body's
-//! objects are closed (`additionalProperties: false`), as the edge refuses
-//! a field its type does not know.
+//! [`super::document`] puts them in the document's frame. Answers are
+//! described as serde writes them and bodies as serde reads them (a field
+//! with a default is always in an answer, and may be left out of a body):
+//! two generators, one per contract ([`TAKEN`]). A request body's objects
+//! are closed (`additionalProperties: false`), as the edge refuses a field
+//! its type does not know.
 
 use std::cell::RefCell;
 
