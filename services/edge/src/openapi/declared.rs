@@ -12,7 +12,7 @@
 //! [`super::document`] puts them in the document's frame. Answers are
 //! described as serde writes them and bodies as serde reads them (a field
 //! with a default is always in an answer, and may be left out of a body):
-//! two generators, one per contract ([`TAKEN`]). A request body's objects
+//! two generators, one per contract (`TAKEN`). A request body's objects
 //! are closed (`additionalProperties: false`), as the edge refuses a field
 //! its type does not know.
 

@@ -7,7 +7,7 @@
 //! This module holds the document's frame (info, tags, security), the
 //! `Error` schema and the pieces operations share (the failures, the shared
 //! parameters); the other modules hold the tags and prose of their groups
-//! (the docs of every kind of ticket's operations are in [`tickets`]).
+//! (the docs of every kind of ticket's operations are in its `tickets` module).
 
 pub(crate) mod attachments;
 pub mod declared;
