@@ -5,8 +5,9 @@
 //! Each scope (`runtime`, `ticketing`, …) has its own version line, in a
 //! table of its own (`_sqlx_migrations_<scope>`): the runtime's tables and
 //! the service's live in one database. Replicas starting together take
-//! turns (PostgreSQL's advisory lock; an embedded desk is one process, and
-//! takes turns within it).
+//! turns (PostgreSQL's advisory lock, on the key the desk's migrator used
+//! before sqlx's: [`LOCK`]; an embedded desk is one process, and takes
+//! turns within it).
 //!
 //! A store migrated before the desk used sqlx's migrator kept its versions
 //! in `schema_migrations (scope, version)`. The first start of this version
@@ -31,6 +32,13 @@ impl From<MigrateError> for StoreError {
 
 /// Taken by whoever migrates a SQLite store in this process.
 static SQLITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The PostgreSQL advisory lock whoever migrates a database holds: the key
+/// the desk's migrator used before sqlx's, so a process of the version
+/// before and one of this version that start together during a rolling
+/// upgrade take turns too (a session lock and the old transaction lock on
+/// one key exclude each other).
+pub const LOCK: i64 = 727_274;
 
 /// The table `scope`'s versions are kept in.
 pub fn table(scope: &str) -> String {
@@ -65,22 +73,32 @@ pub async fn run(
             .collect(),
     );
     migrator.dangerous_set_table_name(table.clone());
-    // Locked here, around the adoption of old versions too. sqlx takes
-    // PostgreSQL's advisory lock; SQLite has none, and an embedded desk is
-    // one process, so a lock in the process serves.
+    // Locked here, around the adoption of old versions too, with [`LOCK`]
+    // rather than sqlx's key. SQLite has no such lock, and an embedded desk
+    // is one process, so a lock in the process serves.
     migrator.set_locking(false);
     let _in_process = match backend {
         Backend::Sqlite => Some(SQLITE.lock().await),
-        Backend::Postgres => None,
+        Backend::Postgres => {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(LOCK)
+                .execute(&mut *conn)
+                .await?;
+            None
+        }
     };
-    conn.lock().await?;
     let outcome = async {
         adopt_legacy(conn, backend, scope, &table, &migrator).await?;
         migrator.run(&mut *conn).await?;
         Ok(())
     }
     .await;
-    conn.unlock().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
     outcome
 }
 

@@ -307,6 +307,64 @@ async fn many_rows_in_one_statement(backend: Backend) {
     assert_eq!((count, sum), (16_000, (0..16_000).sum()));
 }
 
+/// While a process of the version before holds the lock its migrator took
+/// (a transaction lock on [`runtime::migrate::LOCK`]), this version's
+/// migrator waits for it, then migrates: the two never migrate at once
+/// during a rolling upgrade.
+#[tokio::test]
+async fn migrating_waits_for_the_migrator_of_the_version_before() {
+    const MORE: &[Migration] = &[
+        Migration {
+            version: 1,
+            name: "things",
+            sql: "CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+        },
+        Migration {
+            version: 2,
+            name: "notes",
+            sql: "CREATE TABLE notes (id TEXT PRIMARY KEY);",
+        },
+    ];
+    let (store, _dir) = store(Backend::Postgres).await;
+    let mut old = store.pool().begin().await.expect("a transaction");
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(runtime::migrate::LOCK)
+        .execute(&mut *old)
+        .await
+        .expect("the old migrator's lock");
+    let applied = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations_test")
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+    };
+    let the_old_one = async {
+        // Until the new migrator is waiting for the lock.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            )
+            .fetch_one(store.pool())
+            .await
+            .expect("pg_locks");
+            if waiting == 1 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the migrator never waited for the lock"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(applied().await, 1, "it migrated while the lock was held");
+        old.commit().await.expect("the old migrator is done");
+    };
+    let (migrated, ()) = tokio::join!(store.migrate("test", MORE), the_old_one);
+    migrated.expect("migrates");
+    assert_eq!(applied().await, 2);
+}
+
 runtime::on_both_stores!(
     migrations_apply_once,
     an_edited_migration_is_refused,
