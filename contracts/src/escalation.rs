@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::Actor;
 #[cfg(feature = "schema")]
-use crate::limits::{MAX_PRIORITY, MAX_SUMMARY, ONE_LINE_PATTERN};
+use crate::limits::{MAX_PRIORITY, MAX_SUMMARY, NOT_BLANK_PATTERN, ONE_LINE_PATTERN};
 #[cfg(feature = "schema")]
 use crate::schema::Timestamp;
 
@@ -20,7 +20,7 @@ pub const ESCALATION_QUEUE: &str = "escalation.commands";
 pub const MAX_TIMEPOINTS: usize = 12;
 /// The longest target, in business minutes: 366 days of them.
 pub const MAX_TARGET_MINUTES: u32 = 366 * 24 * 60;
-/// The longest template of a timepoint's action, in bytes.
+/// The longest template of a timepoint's action, in characters.
 pub const MAX_ACTION_TEMPLATE: usize = 10_000;
 /// The most working intervals a calendar's weekday may have.
 pub const MAX_INTERVALS: usize = 24;
@@ -28,7 +28,7 @@ pub const MAX_INTERVALS: usize = 24;
 pub const MAX_HOLIDAYS: usize = 2_000;
 /// The most SLA rules a tenant may have.
 pub const MAX_RULES: usize = 200;
-/// The longest `service` a rule's conditions name, in bytes.
+/// The longest `service` a rule's conditions name, in characters.
 pub const MAX_SERVICE: usize = 200;
 /// The most breaches one list of them holds.
 pub const MAX_BREACHES: usize = 1_000;
@@ -86,16 +86,20 @@ pub enum Action {
     },
     /// Record an action on the ticket.
     RecordAction {
-        /// The template its text comes from: not blank; its length is
-        /// counted in bytes.
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_ACTION_TEMPLATE)))]
+        /// The template its text comes from: not blank.
+        #[cfg_attr(
+            feature = "schema",
+            schemars(length(min = 1, max = MAX_ACTION_TEMPLATE), regex(pattern = NOT_BLANK_PATTERN))
+        )]
         template: String,
     },
     /// Email the ticket's customer.
     EmailCustomer {
-        /// The template its text comes from: not blank; its length is
-        /// counted in bytes.
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_ACTION_TEMPLATE)))]
+        /// The template its text comes from: not blank.
+        #[cfg_attr(
+            feature = "schema",
+            schemars(length(min = 1, max = MAX_ACTION_TEMPLATE), regex(pattern = NOT_BLANK_PATTERN))
+        )]
         template: String,
     },
     /// Hand the ticket to another team, agent or both: give `team_id`,
@@ -209,10 +213,12 @@ pub struct Conditions {
     /// directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<Uuid>,
-    /// The ticket's service, in any (ASCII) case: not blank; its length
-    /// is counted in bytes.
+    /// The ticket's service, in any (ASCII) case: not blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_SERVICE)))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = MAX_SERVICE), regex(pattern = NOT_BLANK_PATTERN))
+    )]
     pub service: Option<String>,
     /// The ticket's kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]

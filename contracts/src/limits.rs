@@ -39,6 +39,11 @@ pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\
 pub const ANY_TEXT_PATTERN: &str =
     "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*(?![\\s\\S])";
 
+/// Text that is not blank, whatever else it holds: a character that is
+/// not white space. (Python's `\s`, which Schemathesis uses, also takes
+/// U+001C to U+001F for white space, as Rust's `trim` does not.)
+pub const NOT_BLANK_PATTERN: &str = "[\\S\\u001C-\\u001F]";
+
 /// Longest email address, in characters.
 pub const MAX_EMAIL: usize = 254;
 /// One email address as the desk takes it (white space around it is

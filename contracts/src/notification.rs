@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::Actor;
 #[cfg(feature = "schema")]
-use crate::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_PRIORITY};
+use crate::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_PRIORITY, NOT_BLANK_PATTERN};
 #[cfg(feature = "schema")]
 use crate::schema::Timestamp;
 
@@ -32,7 +32,7 @@ pub fn mailgate_actor() -> Actor {
 
 /// The longest subject of a template, in characters.
 pub const MAX_SUBJECT: usize = 400;
-/// The longest part of a template (`text` or `html`), in bytes.
+/// The longest part of a template (`text` or `html`), in characters.
 pub const MAX_PART: usize = 64 * 1024;
 /// The longest language tag.
 pub const MAX_LANGUAGE: usize = 12;
@@ -137,7 +137,7 @@ pub struct MailboxV1 {
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRuleV1 {
     /// Not blank.
-    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = NOT_BLANK_PATTERN)))]
     pub name: String,
     /// Only new tickets of these kinds; empty (the default) matches every
     /// kind.
@@ -331,11 +331,11 @@ pub struct EmailTemplateV1 {
     /// One line.
     #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_SUBJECT)))]
     pub subject: String,
-    /// The plain-text part; its length is counted in bytes.
+    /// The plain-text part.
     #[cfg_attr(feature = "schema", schemars(length(max = MAX_PART)))]
     pub text: String,
     /// The HTML part, its values escaped; null if there is none (the email
-    /// is then text only). Its length is counted in bytes.
+    /// is then text only).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = MAX_PART)))]
     pub html: Option<String>,

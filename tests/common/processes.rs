@@ -1481,7 +1481,7 @@ pub async fn calendars_and_slas(desk: &Desk) {
         .expect(201);
     assert_eq!(calendar["time_zone"], "Europe/London");
     admin
-        .post("/api/v1/calendars", office)
+        .post("/api/v1/calendars", office.clone())
         .await
         .error(409, "conflict");
     let listed = ada.get("/api/v1/calendars").await.expect(200);
@@ -1593,6 +1593,16 @@ pub async fn calendars_and_slas(desk: &Desk) {
             &format!("/api/v1/slas/{}", id(&gold)),
             sla(json!([]), 60, &calendar["id"]),
         )
+        .await
+        .error(404, "not_found");
+    // Not even under a name it uses itself: the calendar is looked up
+    // before the name is.
+    other
+        .post("/api/v1/calendars", office.clone())
+        .await
+        .expect(201);
+    other
+        .put(&format!("/api/v1/calendars/{}", id(&calendar)), office)
         .await
         .error(404, "not_found");
 }

@@ -20,6 +20,15 @@ fn settings_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/schemathesis")
 }
 
+/// `PYTHONPATH` with `dir` first, so Python finds the hooks there.
+fn python_path(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(more) = std::env::var_os("PYTHONPATH") {
+        paths.extend(std::env::split_paths(&more));
+    }
+    std::env::join_paths(paths).expect("paths Python can take")
+}
+
 pub async fn the_document_holds_against_schemathesis(desk: &Desk) {
     let admin = desk.tenant("Schemathesis").await;
     let token = admin.token.clone().expect("the admin's token");
@@ -42,7 +51,7 @@ pub async fn the_document_holds_against_schemathesis(desk: &Desk) {
         // How to write an RFC 5322 message, the mail gateway's body, which
         // Schemathesis cannot do by itself (`mail.py`).
         .env("SCHEMATHESIS_HOOKS", "mail")
-        .env("PYTHONPATH", &dir);
+        .env("PYTHONPATH", python_path(&dir));
     let out = command
         .output()
         .await

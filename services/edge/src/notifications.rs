@@ -19,6 +19,7 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use contracts::Role;
+use contracts::limits::ONE_LINE_PATTERN;
 use contracts::notification::*;
 use contracts::ticket::TicketKind;
 use schemars::JsonSchema;
@@ -121,10 +122,9 @@ fn kind_and_language<'a>(op: TransformOperation<'a>, what: &str) -> TransformOpe
 /// What a template must be that its schema cannot say.
 fn template_rules() -> String {
     "Besides its schema, in this order, with the field each names: the path's `language` a language \
-     tag (`language`); `subject` not blank and one line, with no line-breaking character \
-     (`subject`); `text` and `html` at most the bytes their schema allows (`text`); then the \
-     placeholders of `subject`, `text` and `html` in turn, each a name the desk knows and closed with \
-     `}}` (the part's name)."
+     tag (`language`); `subject` with no line-breaking character, U+2028 and U+2029 included \
+     (`subject`); then the placeholders of `subject`, `text` and `html` in turn, each a name the desk \
+     knows and closed with `}}` (the part's name)."
         .to_owned()
 }
 
@@ -228,13 +228,12 @@ fn templates_docs(op: TransformOperation) -> TransformOperation {
 #[schemars(rename = "EmailTemplateInput")]
 struct TemplateBody {
     /// Not blank, one line (no control or line-breaking characters).
-    #[schemars(length(min = 1, max = MAX_SUBJECT))]
+    #[schemars(length(min = 1, max = MAX_SUBJECT), regex(pattern = ONE_LINE_PATTERN))]
     subject: String,
-    /// The plain-text part; its length is counted in bytes.
+    /// The plain-text part.
     #[schemars(length(max = MAX_PART))]
     text: String,
-    /// The HTML part, if any; its values are escaped. Its length is counted
-    /// in bytes.
+    /// The HTML part, if any; its values are escaped.
     #[serde(default)]
     #[schemars(length(max = MAX_PART))]
     html: Option<String>,
@@ -334,15 +333,18 @@ struct PreviewBody {
     #[schemars(extend("examples" = ["INC-000042", "0190b3a4-7c1e-7d2a-9f3e-5b6c7d8e9f01"]))]
     ticket: String,
     /// With `text`: the subject of a template to try instead of the one in
-    /// use.
+    /// use, as `EmailTemplateInput`'s.
     #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_SUBJECT), regex(pattern = ONE_LINE_PATTERN))]
     subject: Option<String>,
     /// With `subject`: the text part of a template to try instead of the
     /// one in use.
     #[serde(default)]
+    #[schemars(length(max = MAX_PART))]
     text: Option<String>,
     /// With `subject` and `text`: the HTML part of the template to try.
     #[serde(default)]
+    #[schemars(length(max = MAX_PART))]
     html: Option<String>,
 }
 

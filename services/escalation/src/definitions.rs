@@ -63,6 +63,13 @@ async fn upsert(
     definition: String,
     what: &'static str,
 ) -> Result<Uuid> {
+    // The row replaced is looked up first: to another tenant it does not
+    // exist, whatever its name would clash with.
+    if let Some(id) = id
+        && !exists(tx, table, tenant, id).await?
+    {
+        return Err(Error::not_found(what));
+    }
     let folded = name.trim().to_lowercase();
     let clash: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM {table} WHERE tenant_id = $1 AND name_folded = $2"
@@ -194,8 +201,8 @@ async fn exists(conn: &mut AnyConnection, table: &str, tenant: Uuid, id: Uuid) -
 pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) -> Result<SlaV1> {
     admin(&cmd.actor, "SLA")?;
     sla::check(&cmd.definition)?;
-    // The SLA replaced is looked up before what the definition names: to
-    // another tenant, it does not exist, whatever the body says.
+    // The SLA replaced is looked up before the calendar its definition
+    // names: to another tenant it does not exist, whatever the calendar.
     if let Some(sla) = cmd.sla
         && !exists(tx, "slas", tenant, sla).await?
     {
@@ -260,11 +267,11 @@ pub async fn set_rules(
         if r.when
             .service
             .as_ref()
-            .is_some_and(|s| s.trim().is_empty() || s.len() > MAX_SERVICE)
+            .is_some_and(|s| s.trim().is_empty() || s.chars().count() > MAX_SERVICE)
         {
             return Err(invalid(
                 &at("when.service"),
-                &format!("1 to {MAX_SERVICE} bytes"),
+                &format!("1 to {MAX_SERVICE} characters"),
             ));
         }
         if !exists(tx, "slas", tenant, r.sla).await? {

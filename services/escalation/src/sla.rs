@@ -126,11 +126,12 @@ fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
                     return Err(invalid(field, "name at least one agent"));
                 }
                 Action::RecordAction { template } | Action::EmailCustomer { template }
-                    if template.trim().is_empty() || template.len() > MAX_ACTION_TEMPLATE =>
+                    if template.trim().is_empty()
+                        || template.chars().count() > MAX_ACTION_TEMPLATE =>
                 {
                     return Err(invalid(
                         field,
-                        format!("a template of 1 to {MAX_ACTION_TEMPLATE} bytes"),
+                        format!("a template of 1 to {MAX_ACTION_TEMPLATE} characters"),
                     ));
                 }
                 Action::Reassign {

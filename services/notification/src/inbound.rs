@@ -498,7 +498,7 @@ fn attachments(msg: &mail_parser::Message<'_>) -> Vec<ReceivedAttachmentV1> {
         let bytes = part.contents();
         total += bytes.len();
         if total > MAX_KEPT {
-            tracing::warn!("attachments past 10 MiB not kept");
+            tracing::warn!(limit = MAX_KEPT, "attachments past the limit not kept");
             break;
         }
         let content_type = part.content_type().map_or_else(

@@ -63,8 +63,9 @@ pub fn check(t: &EmailTemplateV1) -> Result<(), (&'static str, String)> {
     if t.subject.chars().any(breaks_line) {
         return Err(("subject", "must be one line".into()));
     }
-    if t.text.len() > MAX_PART || t.html.as_ref().is_some_and(|h| h.len() > MAX_PART) {
-        return Err(("text", format!("at most {MAX_PART} bytes per part")));
+    let too_long = |part: &str| part.chars().count() > MAX_PART;
+    if too_long(&t.text) || t.html.as_deref().is_some_and(too_long) {
+        return Err(("text", format!("at most {MAX_PART} characters per part")));
     }
     parse(&t.subject).map_err(|e| ("subject", e))?;
     parse(&t.text).map_err(|e| ("text", e))?;

@@ -1,6 +1,7 @@
 //! A tenant's email settings and its own templates, as stored, with the
 //! checks a change must pass.
 
+use contracts::limits::MAX_PRIORITY;
 use contracts::notification::{EmailKind, EmailTemplateV1, NotificationSettingsV1};
 use runtime::store::{Param, StoreError, micros, upsert_many};
 use sqlx::{AnyConnection, Row};
@@ -62,10 +63,12 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
         if b.name.trim().is_empty() {
             return field(&format!("broadcasts[{i}].name"), "must not be empty".into());
         }
-        if b.priority_at_most.is_some_and(|p| !(1..=5).contains(&p)) {
+        if b.priority_at_most
+            .is_some_and(|p| !(1..=MAX_PRIORITY).contains(&p))
+        {
             return field(
                 &format!("broadcasts[{i}].priority_at_most"),
-                "1 (highest) to 5".into(),
+                format!("1 (highest) to {MAX_PRIORITY}"),
             );
         }
         if let Some(bad) = b

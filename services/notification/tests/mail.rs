@@ -212,17 +212,16 @@ impl Desk {
     async fn heard(&self, reference: &str, status: &str) {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let copy: Option<String> = sqlx::query_scalar(
-                "SELECT ticket FROM mail_tickets WHERE tenant_id = $1 AND reference = $2",
-            )
-            .bind(self.tenant.to_string())
-            .bind(reference)
-            .fetch_optional(self.notification_store.pool())
-            .await
-            .expect("notification's store answers");
-            let now: Option<String> = copy
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|t| t["status"].as_str().map(str::to_owned));
+            let mut conn = self
+                .notification_store
+                .pool()
+                .acquire()
+                .await
+                .expect("notification's store answers");
+            let copy = notification::tickets::by_reference(&mut conn, self.tenant, reference)
+                .await
+                .expect("notification's copy reads back");
+            let now = copy.map(|t| t.status);
             if now.as_deref() == Some(status) {
                 return;
             }

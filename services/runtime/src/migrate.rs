@@ -90,16 +90,19 @@ pub async fn run(
     let outcome = async {
         adopt_legacy(conn, backend, scope, &table, &migrator).await?;
         migrator.run(&mut *conn).await?;
-        Ok(())
+        Ok::<(), StoreError>(())
     }
     .await;
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
+    let unlocked = match backend {
+        Backend::Postgres => sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(LOCK)
             .execute(&mut *conn)
-            .await?;
-    }
-    outcome
+            .await
+            .map(drop),
+        Backend::Sqlite => Ok(()),
+    };
+    outcome?;
+    Ok(unlocked?)
 }
 
 /// Records the versions `schema_migrations` says were applied (by the desk

@@ -158,8 +158,14 @@ impl Store {
     /// its own transaction; refuses to start if one applied before was
     /// edited since (see [`crate::migrate`]).
     pub async fn migrate(&self, scope: &str, migrations: &[Migration]) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        crate::migrate::run(&mut conn, self.backend, scope, migrations).await
+        // A connection of its own, closed when done: one that holds the
+        // migrations' session lock after a failure or a cancelled start
+        // must never go back to the pool.
+        let mut conn = self.pool.acquire().await?.detach();
+        let outcome = crate::migrate::run(&mut conn, self.backend, scope, migrations).await;
+        let closed = sqlx::Connection::close(conn).await;
+        outcome?;
+        Ok(closed?)
     }
 }
 

@@ -342,9 +342,14 @@ async fn migrating_waits_for_the_migrator_of_the_version_before() {
         // Until the new migrator is waiting for the lock.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
+            // This database's waiters on the migrations' lock (an advisory
+            // lock's 64-bit key is `classid` and `objid`), no other test's.
             let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND classid = 0 AND objid = $1",
             )
+            .bind(runtime::migrate::LOCK)
             .fetch_one(store.pool())
             .await
             .expect("pg_locks");

@@ -14,7 +14,8 @@
 //! with a default is always in an answer, and may be left out of a body):
 //! two generators, one per contract (`TAKEN`). A request body's objects
 //! are closed (`additionalProperties: false`), as the edge refuses a field
-//! its type does not know.
+//! its type does not know; not inside a `oneOf` (an internally tagged
+//! enum), where serde cannot tell.
 
 use std::cell::RefCell;
 
@@ -125,7 +126,8 @@ fn generator(contract: Contract) -> SchemaGenerator {
         .into_generator()
 }
 
-/// Runs `f` with [`TAKEN`] as the context's generator.
+/// Runs `f` with [`TAKEN`] as the context's generator. (A panic in `f`
+/// leaves the two swapped; [`generated`] sets both up again each time.)
 fn taken(ctx: &mut GenContext, f: impl FnOnce(&mut GenContext)) {
     TAKEN.with(|taken| {
         let mut taken = taken.borrow_mut();
@@ -327,10 +329,13 @@ pub fn generated() -> Value {
     aide::generate::in_context(|ctx| ctx.schema = generator(Contract::Serialize));
     TAKEN.with(|taken| *taken.borrow_mut() = generator(Contract::Deserialize));
     let mut api = OpenApi::default();
+    // Both are declared before either is finished: finishing resets aide's
+    // context, generators included.
+    let ops = crate::ops::routes();
     let _ = ApiRouter::<AppState>::new()
         .nest("/api/v1", routes())
         .finish_api(&mut api);
-    let _ = crate::ops::routes().finish_api(&mut api);
+    let _ = ops.finish_api(&mut api);
     let mut doc = serde_json::to_value(api).expect("an OpenAPI document serialises");
     let taken = TAKEN.with(|taken| taken.borrow_mut().take_definitions(true));
     let renamed = add_taken(&mut doc["components"]["schemas"], taken);

@@ -671,6 +671,30 @@ mod tests {
         assert!(answer.contains("broadcasts"), "{answer:?}");
     }
 
+    /// A timepoint's `reassign` names a team, an agent or both
+    /// (`contracts::schema::reassign_needs_someone`), in bodies and answers.
+    #[test]
+    fn a_reassign_needs_a_team_or_an_agent() {
+        let doc = document();
+        for name in ["TimepointAction", "TimepointActionInput"] {
+            let variants = doc["components"]["schemas"][name]["oneOf"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let reassign = variants
+                .iter()
+                .find(|v| v["properties"]["do"]["const"] == "reassign")
+                .unwrap_or_else(|| panic!("{name} has no reassign"));
+            let needs: BTreeSet<&str> = reassign["anyOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["required"][0].as_str())
+                .collect();
+            assert_eq!(needs, BTreeSet::from(["team_id", "agent_id"]), "{name}");
+        }
+    }
+
     #[test]
     fn every_ref_names_a_schema_and_every_schema_is_used() {
         let doc = document();
