@@ -19,8 +19,11 @@ mod suppliers;
 mod surveys;
 mod tickets;
 
+use std::sync::OnceLock;
+
 use aide::transform::TransformOperation;
-use axum::Json;
+use axum::body::Bytes;
+use axum::http::header;
 use contracts::ticket::TicketKind;
 use serde_json::{Value, json};
 
@@ -65,8 +68,14 @@ pub fn document() -> serde_json::Value {
     })
 }
 
-pub async fn serve() -> Json<serde_json::Value> {
-    Json(document())
+/// The document, made once per process (it is the same until the binary
+/// changes) and answered as its JSON.
+pub async fn serve() -> ([(header::HeaderName, &'static str); 1], Bytes) {
+    static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| {
+        Bytes::from(serde_json::to_vec(&document()).expect("the document serialises"))
+    });
+    ([(header::CONTENT_TYPE, "application/json")], json.clone())
 }
 
 pub(crate) fn serve_docs(op: TransformOperation) -> TransformOperation {
