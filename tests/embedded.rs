@@ -95,6 +95,43 @@ async fn sigterm_stops_cleanly() {
     assert!(status.success(), "exit status {status}");
 }
 
+/// A shutdown is bounded: with a client that never finishes sending its
+/// request (the HTTP server would wait for it for ever), SIGTERM still ends
+/// the process, once its grace is over, with the status of a shutdown cut
+/// short.
+#[tokio::test]
+async fn sigterm_ends_a_shutdown_that_cannot_finish_within_its_grace() {
+    use tokio::io::AsyncWriteExt;
+
+    let dir = TempDir::new();
+    let data = dir_arg(dir.path());
+    let mut process = Process::serve(&["--data-dir", &data, "--shutdown-grace", "1"]).await;
+    let (_, token) = common::create_tenant("Slow", &["--data-dir", &data]).await;
+    let address = process.url().trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    // Half a body: the handler waits for the rest, which never comes.
+    let head = format!(
+        "POST /api/v1/incidents HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"summary\": "
+    );
+    slow.write_all(head.as_bytes()).await.expect("writes");
+    slow.flush().await.expect("flushes");
+    // The request is in the server's hands once the desk answers another.
+    Api::new(process.url(), Some(&token))
+        .get("/api/v1/incidents")
+        .await
+        .expect(200);
+    let status = process.terminate().await;
+    assert_eq!(
+        status.code(),
+        Some(runtime::shutdown::CUT_SHORT),
+        "exit status {status}"
+    );
+    drop(slow);
+}
+
 /// A stand-in OTLP/HTTP collector: answers 200 to every POST and keeps the
 /// bodies (protobuf `ExportTraceServiceRequest`s).
 async fn collector() -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {

@@ -99,6 +99,16 @@ pub struct ServeArgs {
     /// Seconds the edge waits for a service's answer before answering 503.
     #[arg(long, env = "SERVICEDESK_REQUEST_TIMEOUT", default_value_t = 10)]
     pub request_timeout: u64,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) may take to finish in-flight
+    /// work; past them, or at a second signal, the process exits at once
+    /// with status 1.
+    #[arg(long, env = "SERVICEDESK_SHUTDOWN_GRACE", default_value_t = runtime::shutdown::DEFAULT_GRACE.as_secs())]
+    pub shutdown_grace: u64,
+    /// Seconds the message bus may be out of reach before `/healthz`
+    /// answers 503, so an orchestrator restarts a process that does not
+    /// reconnect by itself.
+    #[arg(long, env = "SERVICEDESK_LIVENESS_BUS_BOUND", default_value_t = 60)]
+    pub liveness_bus_bound: u64,
     #[arg(
         long,
         value_enum,
@@ -126,6 +136,11 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// How long the bus may be out of reach before the process is not alive.
+    pub fn liveness_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.liveness_bus_bound)
+    }
+
     /// How notification sends.
     pub fn mail(&self) -> anyhow::Result<notification::Config> {
         let smtp_ca =

@@ -155,7 +155,7 @@ async fn listen(
         listener.local_addr()?
     );
     let args = std::sync::Arc::new(args);
-    let stop = runtime::shutdown::on_signal();
+    let stop = runtime::shutdown::on_signal(runtime::shutdown::DEFAULT_GRACE);
     loop {
         let (stream, peer) = tokio::select! {
             () = stop.cancelled() => return Ok(()),

@@ -58,7 +58,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(format, args.otlp_endpoint.as_deref(), service);
     // Prometheus recorder before anything records.
     runtime::metrics::handle();
-    let stop = shutdown::on_signal();
+    let stop = shutdown::on_signal(Duration::from_secs(args.shutdown_grace));
     let distributed = args.amqp_url.is_some() || args.store.database_url.is_some();
     if !distributed {
         return embedded(args, stop).await;
@@ -137,10 +137,7 @@ async fn serve_service(
     mut running: Running,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let readiness = edge::ops::Readiness {
-        stores: vec![(name, store)],
-        bus,
-    };
+    let readiness = edge::ops::Readiness::new(vec![(name, store)], bus, args.liveness_bound());
     let listener = bind(args).await?;
     announce(&listener, name, None)?;
     let http = tokio::spawn(edge::serve(
@@ -255,10 +252,7 @@ async fn serve_edge(
     let edge::Edge { state, mut running } = edge;
     let mut stores = vec![("edge", state.store.clone())];
     stores.extend(more_stores);
-    let readiness = edge::ops::Readiness {
-        stores,
-        bus: state.bus.clone(),
-    };
+    let readiness = edge::ops::Readiness::new(stores, state.bus.clone(), args.liveness_bound());
     let listener = bind(args).await?;
     let hint = match &args.store.database_url {
         Some(_) => {
