@@ -15,7 +15,9 @@
 //! A round claims a few times what it delivers at once, under a lease
 //! longer than the round can take, so no email is ever held by two
 //! senders; outcomes are recorded as deliveries finish, and apply only to
-//! emails still queued.
+//! emails still queued. A failure to record them (the database away for a
+//! moment) is tried again until it is done, never a reason to leave
+//! delivered emails to be sent again when their lease ends.
 //!
 //! An email is marked sent after the relay accepted it; a crash between the
 //! two sends it again, with the same Message-ID, which is what receivers
@@ -49,6 +51,8 @@ pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
 /// delivery is about eight, and a round is [`BATCH`] / [`IN_FLIGHT`]
 /// deliveries deep).
 const LEASE: time::Duration = time::Duration::minutes(30);
+/// The longest wait between two tries to record outcomes.
+const MAX_RECORD_WAIT: Duration = Duration::from_secs(5);
 /// SMTP command timeout.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Emails claimed per round, and deliveries in flight at once.
@@ -185,12 +189,29 @@ impl Sender {
         }
     }
 
-    /// Records what became of some deliveries: what went first, so a
-    /// failure to record the others never leaves a delivered email to be
-    /// sent again; one not recorded is tried again when its lease ends.
+    /// Records what became of some deliveries, trying again until it is
+    /// done: an email the relay took and that is not recorded sent would
+    /// be sent again once its lease ends. Recording is idempotent (each
+    /// outcome applies only to an email still queued), so a try that
+    /// failed half way is simply made again.
+    async fn record_until_done(&self, outcomes: &[(Claimed, Outcome)]) {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.record(outcomes).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, emails = outcomes.len(), "delivery outcomes not recorded; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_RECORD_WAIT);
+                }
+            }
+        }
+    }
+
+    /// Records what became of some deliveries: what went first.
     async fn record(
         &self,
-        outcomes: Vec<(Claimed, Outcome)>,
+        outcomes: &[(Claimed, Outcome)],
     ) -> Result<(), runtime::store::StoreError> {
         let done = now();
         let sent: Vec<Uuid> = outcomes
@@ -216,7 +237,7 @@ impl Sender {
                 Outcome::Failed(e) => {
                     tracing::warn!(email = %c.email.id, error = %e, "email refused for good");
                     metrics::counter!("notification_emails_failed_total").increment(1);
-                    outgoing::failed(&self.store, c.email.id, &e).await
+                    outgoing::failed(&self.store, c.email.id, e).await
                 }
                 Outcome::Retry(e) if done - c.created_at > GIVE_UP_AFTER => {
                     let e = format!("gave up after {GIVE_UP_AFTER}: {e}");
@@ -225,7 +246,7 @@ impl Sender {
                 Outcome::Retry(e) => {
                     tracing::info!(email = %c.email.id, attempts = c.attempts + 1, error = %e, "email will be retried");
                     let next = done + backoff(c.attempts);
-                    outgoing::retry(&self.store, c.email.id, &e, next).await
+                    outgoing::retry(&self.store, c.email.id, e, next).await
                 }
             };
             if let Err(e) = recorded {
@@ -269,7 +290,7 @@ impl Sender {
             .buffer_unordered(IN_FLIGHT)
             .ready_chunks(IN_FLIGHT);
         while let Some(done) = outcomes.next().await {
-            self.record(done).await?;
+            self.record_until_done(&done).await;
         }
         Ok(count)
     }

@@ -17,16 +17,10 @@ use uuid::Uuid;
 
 const EMAILS: usize = 300;
 
-async fn two_senders_deliver_each_email_once(backend: Backend) {
-    let (store, _dir) = testing::migrated_store(
-        backend,
-        "mail_notification",
-        &[("notification", notification::MIGRATIONS)],
-    )
-    .await;
-    let sink = SmtpSink::start();
+/// `n` emails of one tenant, queued on `store`.
+async fn queue(store: &runtime::store::Store, n: usize) {
     let tenant = Uuid::now_v7();
-    let emails: Vec<Email> = (0..EMAILS)
+    let emails: Vec<Email> = (0..n)
         .map(|i| {
             let id = Uuid::now_v7();
             Email {
@@ -58,6 +52,38 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
         .await
         .expect("queued");
     tx.commit().await.expect("commit");
+}
+
+/// The Message-IDs of what `sink` received.
+fn message_ids(sink: &SmtpSink) -> Vec<String> {
+    sink.messages()
+        .iter()
+        .filter_map(|raw| {
+            mail_parser::MessageParser::default()
+                .parse(raw)
+                .and_then(|m| m.message_id().map(str::to_owned))
+        })
+        .collect()
+}
+
+/// How many emails `store` has with `status`.
+async fn with_status(store: &runtime::store::Store, status: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE status = $1")
+        .bind(status)
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+}
+
+async fn two_senders_deliver_each_email_once(backend: Backend) {
+    let (store, _dir) = testing::migrated_store(
+        backend,
+        "mail_notification",
+        &[("notification", notification::MIGRATIONS)],
+    )
+    .await;
+    let sink = SmtpSink::start();
+    queue(&store, EMAILS).await;
 
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
@@ -73,11 +99,9 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
     // the sink has is all there will be.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE status = 'sent'")
-            .fetch_one(store.pool())
-            .await
-            .expect("count");
-        if sent == EMAILS as i64 || std::time::Instant::now() > deadline {
+        if with_status(&store, "sent").await == EMAILS as i64
+            || std::time::Instant::now() > deadline
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -86,23 +110,79 @@ async fn two_senders_deliver_each_email_once(backend: Backend) {
     for t in tasks {
         t.await.expect("sender stops");
     }
-    let got_after = sink.messages();
     assert_eq!(got.len(), EMAILS);
-    assert_eq!(got_after.len(), EMAILS, "each delivered once");
-    let ids: HashSet<String> = got_after
-        .iter()
-        .filter_map(|raw| {
-            mail_parser::MessageParser::default()
-                .parse(raw)
-                .and_then(|m| m.message_id().map(str::to_owned))
-        })
-        .collect();
+    assert_eq!(sink.messages().len(), EMAILS, "each delivered once");
+    let ids: HashSet<String> = message_ids(&sink).into_iter().collect();
     assert_eq!(ids.len(), EMAILS, "every email, none twice");
-    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE status = 'sent'")
-        .fetch_one(store.pool())
+    assert_eq!(with_status(&store, "sent").await, EMAILS as i64);
+}
+
+/// The database refuses to record what became of the deliveries for a
+/// while (a blip: here a trigger that refuses to change an email's status,
+/// after the relay took them all). The sender tries again until it is
+/// recorded: every email is delivered once and recorded sent as soon as
+/// the database takes it, not sent again when its lease ends.
+async fn a_failure_to_record_is_tried_again_not_delivered_again(backend: Backend) {
+    const N: usize = 20;
+    let (store, _dir) = testing::migrated_store(
+        backend,
+        "mail_notification",
+        &[("notification", notification::MIGRATIONS)],
+    )
+    .await;
+    let refuse = match backend {
+        Backend::Postgres => vec![
+            "CREATE TABLE blip (on_ BOOLEAN)",
+            "CREATE FUNCTION blip() RETURNS trigger AS $$ BEGIN \
+             IF EXISTS (SELECT 1 FROM blip) THEN RAISE EXCEPTION 'the database blipped'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER blip BEFORE UPDATE OF status ON emails FOR EACH ROW \
+             WHEN (NEW.status <> OLD.status) EXECUTE FUNCTION blip()",
+        ],
+        Backend::Sqlite => vec![
+            "CREATE TABLE blip (on_ BOOLEAN)",
+            "CREATE TRIGGER blip BEFORE UPDATE OF status ON emails \
+             WHEN NEW.status <> OLD.status AND EXISTS (SELECT 1 FROM blip) \
+             BEGIN SELECT RAISE(ABORT, 'the database blipped'); END",
+        ],
+    };
+    for sql in refuse {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(store.pool())
+            .await
+            .expect("the blip is set up");
+    }
+    sqlx::query("INSERT INTO blip (on_) VALUES (TRUE)")
+        .execute(store.pool())
         .await
-        .expect("count");
-    assert_eq!(sent, EMAILS as i64);
+        .expect("the blip starts");
+    let sink = SmtpSink::start();
+    queue(&store, N).await;
+    let stop = CancellationToken::new();
+    let sender = Arc::new(Sender::new(store.clone(), Some(sink.url()), None));
+    let task = tokio::spawn(sender.run(Arc::new(Notify::new()), stop.clone()));
+    let got = sink.wait_for(N, Duration::from_secs(60)).await;
+    assert_eq!(got.len(), N, "the relay took them all");
+    assert_eq!(with_status(&store, "sent").await, 0, "none recorded yet");
+    sqlx::query("DELETE FROM blip")
+        .execute(store.pool())
+        .await
+        .expect("the blip ends");
+    // Recorded within seconds of the database taking it: long before the
+    // claim's lease would let another round send them again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while with_status(&store, "sent").await < N as i64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not recorded once the database took it again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    task.await.expect("the sender stops");
+    let ids: HashSet<String> = message_ids(&sink).into_iter().collect();
+    assert_eq!(sink.messages().len(), N, "each delivered once");
+    assert_eq!(ids.len(), N);
 }
 
 /// A CA of the test's own and a certificate it signed for `localhost`
@@ -248,5 +328,6 @@ async fn tls_to_a_relay_with_a_private_ca(backend: Backend) {
 
 runtime::on_both_stores!(
     two_senders_deliver_each_email_once,
+    a_failure_to_record_is_tried_again_not_delivered_again,
     tls_to_a_relay_with_a_private_ca
 );
