@@ -172,6 +172,19 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Extends the lease on `ids` (those still queued) to `until`: their
+/// sender is alive and still delivering them.
+pub async fn renew(store: &Store, ids: &[Uuid], until: OffsetDateTime) -> Result<(), StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    set_where(
+        &mut conn,
+        "next_attempt_at = $1",
+        vec![Param::from(micros(until))],
+        ids,
+    )
+    .await
+}
+
 /// `UPDATE emails SET <set> WHERE id IN (ids)`, `set`'s parameters first.
 async fn set_where(
     conn: &mut AnyConnection,

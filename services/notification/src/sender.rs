@@ -12,10 +12,11 @@
 //!   once, so an outage of an hour ends with the backlog going out, not
 //!   trickling out at the back-off's pace.
 //!
-//! A round claims a few times what it delivers at once, under a lease
-//! longer than the round can take, so no email is ever held by two
-//! senders; outcomes are recorded as deliveries finish, and apply only to
-//! emails still queued. A failure to record them (the database away for a
+//! A round claims a few times what it delivers at once, under a short
+//! lease that it renews while it delivers, so no email is held by two
+//! senders, and a dead sender's emails are taken over once its lease ends
+//! ([`LEASE`]); outcomes are recorded as deliveries finish, and apply only
+//! to emails still queued. A failure to record them (the database away for a
 //! moment) is tried again until it is done, never a reason to leave
 //! delivered emails to be sent again when their lease ends.
 //!
@@ -23,8 +24,8 @@
 //! two sends it again, with the same Message-ID, which is what receivers
 //! deduplicate on.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,11 +47,12 @@ use crate::tenant;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a relay may stay unreachable before an email is given up.
 pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
-/// How long a claimed email is a sender's: past every SMTP timeout of the
-/// deliveries of a round (each command may take [`SMTP_TIMEOUT`], a
-/// delivery is about eight, and a round is [`BATCH`] / [`IN_FLIGHT`]
-/// deliveries deep).
-const LEASE: time::Duration = time::Duration::minutes(30);
+/// How long a claimed email is a sender's without news from it: the
+/// sender renews the lease of what it still holds every third of it, so
+/// its deliveries may take longer (each SMTP command may take
+/// [`SMTP_TIMEOUT`]); a sender that died has its emails taken over this
+/// long after it last renewed.
+pub const LEASE: time::Duration = time::Duration::minutes(1);
 /// The longest wait between two tries to record outcomes.
 const MAX_RECORD_WAIT: Duration = Duration::from_secs(5);
 /// SMTP command timeout.
@@ -77,6 +79,7 @@ pub struct Sender {
     /// Certificates trusted for relays besides the public roots.
     ca: Option<Vec<u8>>,
     transports: Mutex<HashMap<String, Transport>>,
+    lease: time::Duration,
 }
 
 /// How a relay URL asks for TLS, as lettre reads it: `smtps://` is TLS from
@@ -136,7 +139,15 @@ impl Sender {
             default_relay,
             ca,
             transports: Mutex::new(HashMap::new()),
+            lease: LEASE,
         }
+    }
+
+    /// A lease of `lease` instead of [`LEASE`] (tests that cannot wait a
+    /// minute).
+    pub fn with_lease(mut self, lease: time::Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// The pooled transport for `url`, made once.
@@ -259,7 +270,7 @@ impl Sender {
     /// Claims and delivers one round; how many were claimed.
     pub async fn round(&self) -> Result<usize, runtime::store::StoreError> {
         let started = now();
-        let claimed = outgoing::claim(&self.store, started, BATCH, LEASE).await?;
+        let claimed = outgoing::claim(&self.store, started, BATCH, self.lease).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -273,6 +284,9 @@ impl Sender {
             }
         }
         let count = claimed.len();
+        // What this round still holds: its lease is renewed until each is
+        // recorded.
+        let held: Mutex<HashSet<Uuid>> = Mutex::new(claimed.iter().map(|c| c.email.id).collect());
         let deliveries: Vec<_> = claimed
             .into_iter()
             .map(|c| {
@@ -289,8 +303,30 @@ impl Sender {
         let mut outcomes = futures_util::stream::iter(deliveries)
             .buffer_unordered(IN_FLIGHT)
             .ready_chunks(IN_FLIGHT);
-        while let Some(done) = outcomes.next().await {
-            self.record_until_done(&done).await;
+        let deliver = async {
+            while let Some(done) = outcomes.next().await {
+                {
+                    let mut still = lock(&held);
+                    for (c, _) in &done {
+                        still.remove(&c.email.id);
+                    }
+                }
+                self.record_until_done(&done).await;
+            }
+        };
+        let renew = async {
+            let every: Duration = (self.lease / 3_i32).unsigned_abs();
+            loop {
+                tokio::time::sleep(every).await;
+                let ids: Vec<Uuid> = lock(&held).iter().copied().collect();
+                if let Err(e) = outgoing::renew(&self.store, &ids, now() + self.lease).await {
+                    tracing::warn!(error = %e, emails = ids.len(), "lease not renewed");
+                }
+            }
+        };
+        tokio::select! {
+            () = deliver => {}
+            _ = renew => {}
         }
         Ok(count)
     }
@@ -320,6 +356,10 @@ impl Sender {
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn until(at: OffsetDateTime) -> Duration {

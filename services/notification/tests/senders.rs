@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use contracts::notification::{EmailKind, MailboxV1};
@@ -185,6 +186,90 @@ async fn a_failure_to_record_is_tried_again_not_delivered_again(backend: Backend
     assert_eq!(ids.len(), N);
 }
 
+/// A relay that takes each message `slow` after its end (enough to
+/// outlast a short lease), and counts what it took. It says 250 to all
+/// but `DATA` and `QUIT`, which is all a delivery needs.
+async fn slow_relay(slow: Duration) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("smtp://{}", listener.local_addr().expect("its address"));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counted = taken.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 slow.example ESMTP\r\n").await?;
+                let mut in_data = false;
+                while let Some(line) = lines.next_line().await? {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            tokio::time::sleep(slow).await;
+                            counted.fetch_add(1, Ordering::SeqCst);
+                            write.write_all(b"250 taken\r\n").await?;
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await?;
+                }
+                Ok::<(), std::io::Error>(())
+            });
+        }
+    });
+    (url, taken)
+}
+
+/// A delivery that takes longer than the lease (a slow relay) is not
+/// taken over by another sender while its own is alive: the sender renews
+/// the lease of what it still holds. Without that, the second sender
+/// would claim the email once the first's lease ended and send it again.
+async fn a_delivery_longer_than_its_lease_is_not_taken_over(backend: Backend) {
+    let (store, _dir) = testing::migrated_store(
+        backend,
+        "mail_notification",
+        &[("notification", notification::MIGRATIONS)],
+    )
+    .await;
+    let (relay, taken) = slow_relay(Duration::from_secs(3)).await;
+    queue(&store, 1).await;
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let sender = Sender::new(store.clone(), Some(relay.clone()), None)
+            .with_lease(time::Duration::seconds(1));
+        tasks.push(tokio::spawn(
+            Arc::new(sender).run(Arc::new(Notify::new()), stop.clone()),
+        ));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while with_status(&store, "sent").await < 1 {
+        assert!(std::time::Instant::now() < deadline, "never sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each sender finishes the round it is in: a second delivery of the
+    // email, had one begun, ends before this.
+    stop.cancel();
+    for t in tasks {
+        t.await.expect("sender stops");
+    }
+    assert_eq!(taken.load(Ordering::SeqCst), 1, "delivered once");
+}
+
 /// A CA of the test's own and a certificate it signed for `localhost`
 /// (openssl, on every machine this runs on): (ca.pem, cert.pem, key.pem).
 fn private_ca(dir: &std::path::Path) -> (Vec<u8>, std::path::PathBuf, std::path::PathBuf) {
@@ -329,5 +414,6 @@ async fn tls_to_a_relay_with_a_private_ca(backend: Backend) {
 runtime::on_both_stores!(
     two_senders_deliver_each_email_once,
     a_failure_to_record_is_tried_again_not_delivered_again,
+    a_delivery_longer_than_its_lease_is_not_taken_over,
     tls_to_a_relay_with_a_private_ca
 );
