@@ -148,6 +148,9 @@ macro_rules! on_both_stores {
     };
 }
 
+/// How many times a sink is tried before a test gives up on it.
+const SINK_TRIES: usize = 5;
+
 /// A real SMTP server on loopback (`tests/peers/smtp_sink.py`, on
 /// aiosmtpd from PyPI) keeping each message it accepts as a file. Stopped
 /// on drop.
@@ -163,15 +166,13 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port.
     pub fn start() -> Self {
-        let port = free_port();
-        Self::start_on(port, TempDir::new(), None)
+        Self::start_anywhere(None)
     }
 
     /// Starts a sink that offers STARTTLS with this certificate and key
     /// (PEM files) and takes no mail without it.
     pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
-        let port = free_port();
-        Self::start_on(port, TempDir::new(), Some((cert, key)))
+        Self::start_anywhere(Some((cert, key)))
     }
 
     /// A port nothing listens on yet, for a sink started later (an SMTP
@@ -184,11 +185,30 @@ impl SmtpSink {
         }
     }
 
-    fn start_on(
+    /// On a free port: one found free may be taken by another test before
+    /// the sink binds it, so a sink that could not start tries another.
+    fn start_anywhere(tls: Option<(&std::path::Path, &std::path::Path)>) -> Self {
+        let dir = TempDir::new();
+        for _ in 0..SINK_TRIES {
+            let port = free_port();
+            if let Some(child) = Self::spawn(port, &dir, tls) {
+                return Self {
+                    port,
+                    dir,
+                    child: Some(child),
+                };
+            }
+        }
+        panic!("the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd)")
+    }
+
+    /// The sink on `port`, if it started (it prints `ready` once it
+    /// listens, and nothing if it could not bind).
+    fn spawn(
         port: u16,
-        dir: TempDir,
+        dir: &TempDir,
         tls: Option<(&std::path::Path, &std::path::Path)>,
-    ) -> Self {
+    ) -> Option<std::process::Child> {
         use std::io::BufRead;
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -217,24 +237,33 @@ impl SmtpSink {
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .expect("sink output");
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd)"
-        );
-        Self {
-            port,
-            dir,
-            child: Some(child),
+        if line.trim() == "ready" {
+            Some(child)
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
         }
     }
 
-    /// Starts the sink if it is not running (the relay comes back).
+    /// Starts the sink if it is not running (the relay comes back), on the
+    /// port its URL names: tried a few times, should another test hold
+    /// that port for a moment.
     pub fn start_now(&mut self) {
-        if self.child.is_none() {
-            let dir = std::mem::take(&mut self.dir);
-            *self = Self::start_on(self.port, dir, None);
+        if self.child.is_some() {
+            return;
         }
+        for _ in 0..SINK_TRIES {
+            if let Some(child) = Self::spawn(self.port, &self.dir, None) {
+                self.child = Some(child);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        panic!(
+            "the SMTP sink did not start on port {} (is aiosmtpd installed? pip install aiosmtpd)",
+            self.port
+        )
     }
 
     pub fn url(&self) -> String {
