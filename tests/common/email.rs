@@ -481,30 +481,45 @@ pub async fn email_in_and_out(desk: &Desk) {
         )
         .await
         .error(400, "validation_failed");
-    let second = admin
-        .post(
-            "/api/v1/incidents",
-            json!({"summary": "Scanner", "priority": 3, "customer_id": id(&chloe)}),
-        )
-        .await
-        .expect(201);
-    let second_ref = second["reference"].as_str().expect("ref").to_owned();
-    let mut confirmation = None;
-    for _ in 0..200 {
-        confirmation = parsed(desk).into_iter().find(|m| {
-            m.0.starts_with(&format!("[{second_ref}]")) && m.2 == "chloe@acme.mail.example"
-        });
-        if confirmation.is_some() {
+    // The directory reaches notification apart from tickets: an incident
+    // logged the moment the sender changed may still go out from the old
+    // one. Each email is written as notification knows the directory when
+    // its ticket's event comes, so a later one is from the new sender.
+    let mut from_the_new_sender = false;
+    for _ in 0..20 {
+        let second = admin
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": "Scanner", "priority": 3, "customer_id": id(&chloe)}),
+            )
+            .await
+            .expect(201);
+        let second_ref = second["reference"].as_str().expect("ref").to_owned();
+        let mut confirmation = None;
+        for _ in 0..200 {
+            confirmation = parsed(desk).into_iter().find(|m| {
+                m.0.starts_with(&format!("[{second_ref}]")) && m.2 == "chloe@acme.mail.example"
+            });
+            if confirmation.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let confirmation = confirmation.expect("the second confirmation");
+        assert_eq!(
+            confirmation.0,
+            format!("[{second_ref}] We have logged your incident: Scanner")
+        );
+        if confirmation.1 == "helpdesk@acme.mail.example" {
+            from_the_new_sender = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            confirmation.1, "it@acme.mail.example",
+            "the old sender, or the new"
+        );
     }
-    let confirmation = confirmation.expect("the second confirmation");
-    assert_eq!(
-        confirmation.0,
-        format!("[{second_ref}] We have logged your incident: Scanner")
-    );
-    assert_eq!(confirmation.1, "helpdesk@acme.mail.example");
+    assert!(from_the_new_sender, "never from the company's new sender");
     // A customer may not read the delivery log.
     let portal = admin
         .post(
