@@ -35,7 +35,8 @@ use crate::extract::{Body, Path};
 use crate::incidents::call;
 use crate::openapi::declared::{Declare, failures, roles};
 use crate::openapi::{
-    EMAIL, bad_body, internal, not_found, parameter, ticket_id, ticket_of, unauthorized,
+    EMAIL, bad_body, internal, not_found, parameter, service_down, ticket_id, ticket_of,
+    unauthorized,
 };
 use crate::tickets::{Kind, segment};
 
@@ -72,16 +73,6 @@ pub fn routes() -> ApiRouter<AppState> {
         );
     }
     router
-}
-
-/// 503: the notification service answers these.
-fn notification_down() -> (u16, String) {
-    (
-        503,
-        "`dependency_unavailable`: the message broker or the notification service is unavailable, or \
-         notification did not answer in time."
-            .to_owned(),
-    )
 }
 
 /// 409: notification had to ask ticketing about the ticket, which did not
@@ -158,7 +149,7 @@ fn settings_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings."))
-    .fails(vec![internal(), notification_down()])
+    .fails(vec![internal(), service_down("notification")])
 }
 
 async fn set_settings(
@@ -192,7 +183,7 @@ fn set_settings_docs(op: TransformOperation) -> TransformOperation {
              `desk_addresses`); `smtp_url` a URL the desk's mailer can connect with (`smtp_url`).",
         ),
         internal(),
-        notification_down(),
+        service_down("notification"),
     ])
 }
 
@@ -218,7 +209,7 @@ fn templates_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<Vec<EmailTemplateV1>>, _>(|r| r.description("The templates."))
-    .fails(vec![internal(), notification_down()])
+    .fails(vec![internal(), service_down("notification")])
 }
 
 /// A template's parts, as the tenant writes them; the kind and the
@@ -275,7 +266,7 @@ fn put_template_docs(op: TransformOperation) -> TransformOperation {
             bad_body(&template_rules()),
             not_found("`kind` is not a kind of email."),
             internal(),
-            notification_down(),
+            service_down("notification"),
         ])
 }
 
@@ -316,7 +307,7 @@ fn delete_template_docs(op: TransformOperation) -> TransformOperation {
                  this language.",
             ),
             internal(),
-            notification_down(),
+            service_down("notification"),
         ])
 }
 
@@ -422,7 +413,7 @@ fn preview_docs(op: TransformOperation) -> TransformOperation {
         not_found("`kind` is not a kind of email, or the tenant has no such ticket."),
         ticket_not_heard(),
         internal(),
-        notification_down(),
+        service_down("notification"),
     ])
 }
 

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::openapi::declared::Declare;
-use crate::openapi::{SLAS, bad_body, internal, not_found, ticket_id, ticket_of};
+use crate::openapi::{SLAS, bad_body, internal, not_found, service_down, ticket_id, ticket_of};
 use crate::tickets::{Kind, segment};
 
 pub fn routes() -> ApiRouter<AppState> {
@@ -67,16 +67,6 @@ pub fn routes() -> ApiRouter<AppState> {
         );
     }
     router
-}
-
-/// 503: the escalation service keeps what these operations read and write.
-fn escalation_down() -> (u16, String) {
-    (
-        503,
-        "`dependency_unavailable`: the desk's database, the message broker or the escalation service is \
-         unavailable, or escalation did not answer in time."
-            .to_owned(),
-    )
 }
 
 // ---- calendars and SLAs ----
@@ -154,7 +144,7 @@ fn list_docs<'a, T: JsonSchema>(
     )
     .traced()
     .response_with::<200, Json<Vec<T>>, _>(|r| r.description(&format!("The {many}.")))
-    .fails(vec![internal(), escalation_down()])
+    .fails(vec![internal(), service_down("escalation")])
 }
 
 fn create_docs<'a, T: JsonSchema>(
@@ -178,7 +168,7 @@ fn create_docs<'a, T: JsonSchema>(
         bad_body(&(d.rules)()),
         name_taken(d),
         internal(),
-        escalation_down(),
+        service_down("escalation"),
     ])
 }
 
@@ -205,7 +195,7 @@ fn replace_docs<'a, T: JsonSchema>(
         not_found(&format!("the tenant has no {one} with this id.")),
         name_taken(d),
         internal(),
-        escalation_down(),
+        service_down("escalation"),
     ])
 }
 
@@ -334,7 +324,7 @@ fn rules_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<SlaRulesV1>, _>(|r| r.description("The rules."))
-    .fails(vec![internal(), escalation_down()])
+    .fails(vec![internal(), service_down("escalation")])
 }
 
 async fn set_rules(
@@ -367,7 +357,7 @@ fn set_rules_docs(op: TransformOperation) -> TransformOperation {
              counting from 0). `when.company_id` is not checked.",
         ),
         internal(),
-        escalation_down(),
+        service_down("escalation"),
     ])
 }
 
@@ -412,7 +402,7 @@ fn ticket_sla_docs(kind: TicketKind, op: TransformOperation) -> TransformOperati
              heard of it from ticketing)."
         )),
         internal(),
-        escalation_down(),
+        service_down("escalation"),
     ])
 }
 
@@ -484,7 +474,7 @@ fn compliance_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<SlaComplianceV1>, _>(|r| r.description("The report."))
-    .fails(vec![bad_range(), internal(), escalation_down()])
+    .fails(vec![bad_range(), internal(), service_down("escalation")])
 }
 
 async fn breaches(
@@ -516,5 +506,5 @@ fn breaches_docs(op: TransformOperation) -> TransformOperation {
     )
     .traced()
     .response_with::<200, Json<Vec<SlaBreachV1>>, _>(|r| r.description("The breaches."))
-    .fails(vec![bad_range(), internal(), escalation_down()])
+    .fails(vec![bad_range(), internal(), service_down("escalation")])
 }

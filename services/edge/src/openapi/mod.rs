@@ -385,13 +385,20 @@ pub(crate) fn database_down() -> (u16, String) {
     )
 }
 
-pub(crate) fn ticketing_down() -> (u16, String) {
+/// 503: the desk's database (the token's), the bus or `service` (which
+/// answers the operation) is unavailable.
+pub(crate) fn service_down(service: &str) -> (u16, String) {
     (
         503,
-        "`dependency_unavailable`: the desk's database, the message broker or the ticketing service is \
-         unavailable, or ticketing did not answer in time."
-            .to_owned(),
+        format!(
+            "`dependency_unavailable`: the desk's database, the message broker or the {service} \
+             service is unavailable, or {service} did not answer in time."
+        ),
     )
+}
+
+pub(crate) fn ticketing_down() -> (u16, String) {
+    service_down("ticketing")
 }
 
 pub(crate) fn traceparent() -> Value {
