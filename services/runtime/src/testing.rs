@@ -272,6 +272,12 @@ impl SmtpSink {
 
     /// Every message received so far, oldest first, as its raw bytes.
     pub fn messages(&self) -> Vec<Vec<u8>> {
+        self.received().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every message received so far, oldest first, with when the sink
+    /// took it (its file's modification time).
+    pub fn received(&self) -> Vec<(std::time::SystemTime, Vec<u8>)> {
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
             .map(|d| {
                 d.filter_map(Result::ok)
@@ -281,7 +287,13 @@ impl SmtpSink {
             })
             .unwrap_or_default();
         names.sort();
-        names.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+        names
+            .iter()
+            .filter_map(|p| {
+                let at = std::fs::metadata(p).and_then(|m| m.modified()).ok()?;
+                Some((at, std::fs::read(p).ok()?))
+            })
+            .collect()
     }
 
     /// Waits up to `timeout` for at least `n` messages.

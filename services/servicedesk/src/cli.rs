@@ -35,6 +35,9 @@ pub enum Command {
     /// Hand email to the desk: one message on standard input (as an MTA's
     /// pipe delivers it), or an SMTP listener with --smtp-listen.
     Mailgate(crate::mailgate::MailgateArgs),
+    /// The bus's dead letters (distributed mode): list, show, replay, purge.
+    #[command(subcommand)]
+    DeadLetters(crate::dead_letters::DeadLettersCommand),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +112,10 @@ pub struct ServeArgs {
     /// reconnect by itself.
     #[arg(long, env = "SERVICEDESK_LIVENESS_BUS_BOUND", default_value_t = 60)]
     pub liveness_bus_bound: u64,
+    /// Seconds an expired command (its caller had a 503 and retried) stays
+    /// among the dead letters before the edge purges it.
+    #[arg(long, env = "SERVICEDESK_EXPIRED_RETENTION", default_value_t = 86_400)]
+    pub expired_retention: u64,
     #[arg(
         long,
         value_enum,

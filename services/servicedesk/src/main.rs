@@ -27,6 +27,7 @@ fn main() -> std::process::ExitCode {
             }
             #[cfg(feature = "bench")]
             cli::Command::Bench(args) => servicedesk::bench::run(args).await,
+            cli::Command::DeadLetters(command) => servicedesk::dead_letters::run(command).await,
             cli::Command::Asyncapi => {
                 println!("{:#}", servicedesk::asyncapi::document());
                 Ok(())

@@ -22,6 +22,16 @@ impl Served {
     /// says where it listens. Its logs go to this process's stderr, at
     /// `RUST_LOG` (default `warn`).
     pub async fn start(exe: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_logging_to(exe, args, Stdio::inherit()).await
+    }
+
+    /// As [`Served::start`], with the process's logs going to `stderr` (a
+    /// file of its own, when many run and each log is read apart).
+    pub async fn start_logging_to(
+        exe: &Path,
+        args: &[&str],
+        stderr: impl Into<Stdio>,
+    ) -> anyhow::Result<Self> {
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
         let mut child = Command::new(exe)
             .arg("serve")
@@ -30,7 +40,7 @@ impl Served {
             .env("RUST_LOG", log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", exe.display()))?;

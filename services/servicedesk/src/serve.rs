@@ -20,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{LogFormat, ServeArgs, StoreArgs, Target};
 
+/// How often the edge looks for expired commands past their retention.
+const EXPIRED_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 /// The edge's store: PostgreSQL if a URL is given, else `edge.sqlite`.
 pub async fn edge_store(args: &StoreArgs) -> anyhow::Result<Store> {
     open_store(args, "edge").await
@@ -68,19 +71,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "distributed mode needs both --amqp-url and --database-url (this target's own database)"
         );
     };
-    let connect = || async {
-        let bus = AmqpBus::connect(amqp, &args.bus_prefix)
+    let connect_amqp = || async {
+        AmqpBus::connect(amqp, &args.bus_prefix)
             .await
-            .context("connecting to RabbitMQ")?;
-        anyhow::Ok(Arc::new(bus) as Arc<dyn Bus>)
+            .context("connecting to RabbitMQ")
     };
+    let connect = || async { anyhow::Ok(Arc::new(connect_amqp().await?) as Arc<dyn Bus>) };
     match args.target {
         Target::All => bail!(
             "distributed mode runs one target per process: pass --target edge, ticketing, escalation or notification"
         ),
         Target::Edge => {
             let store = edge_store(&args.store).await?;
-            let edge = start_edge(&args, store, connect().await?, &stop).await?;
+            let bus = connect_amqp().await?;
+            // The edge sends the commands, so it keeps their dead letters
+            // tidy: one that expired waiting for a taker is purged after
+            // the retention.
+            bus.keep_expired_for(
+                Duration::from_secs(args.expired_retention),
+                EXPIRED_SWEEP_EVERY,
+                stop.clone(),
+            );
+            let edge = start_edge(&args, store, Arc::new(bus), &stop).await?;
             serve_edge(&args, edge, vec![], vec![], stop).await
         }
         Target::Escalation => {
