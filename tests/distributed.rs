@@ -734,3 +734,142 @@ async fn a_supplier_works_an_incident_over_the_queue() {
         );
     }
 }
+
+/// Every queue of the desk, as `<prefix>.<name>`.
+const QUEUES: [&str; 7] = [
+    "ticketing.commands",
+    "ticketing.escalations",
+    "ticketing.supplier-updates",
+    "escalation.commands",
+    "escalation.tickets",
+    "notification.commands",
+    "notification.events",
+];
+
+/// `servicedesk dead-letters <args> --amqp-url … --bus-prefix …`: its
+/// standard output, after checking it succeeded.
+async fn dead_letters(prefix: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(common::BIN)
+        .arg("dead-letters")
+        .args(args)
+        .args(["--amqp-url", &testing::amqp_url(), "--bus-prefix", prefix])
+        .output()
+        .await
+        .expect("servicedesk dead-letters runs");
+    assert!(
+        out.status.success(),
+        "dead-letters {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The listed letters: (message id, queue, reason).
+fn listed(table: &str) -> Vec<(String, String, String)> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // id, age, queue, reason (words), type
+            let (id, queue) = (cols.first()?, cols.get(2)?);
+            let reason = cols.get(3..cols.len() - 1)?.join(" ");
+            Some((id.to_string(), queue.to_string(), reason))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn poison_on_every_queue_is_dead_lettered_and_worked_by_hand() {
+    let cluster = start(1).await;
+    let admin = cluster.desk.tenant("Poisoned").await;
+    let bus = runtime::bus::amqp::AmqpBus::connect(&testing::amqp_url(), &cluster.prefix)
+        .await
+        .expect("broker");
+    // A type nobody handles, in a well-formed envelope.
+    let unknown = json!({
+        "message_id": uuid::Uuid::now_v7(), "message_type": "NoSuchThingV1", "type_version": 1,
+        "tenant_id": uuid::Uuid::now_v7(), "occurred_at": "2026-01-01T00:00:00Z",
+        "correlation_id": uuid::Uuid::now_v7(), "payload": {}});
+    for queue in QUEUES {
+        for poison in [
+            b"{ not an envelope".to_vec(),
+            unknown.to_string().into_bytes(),
+        ] {
+            bus.send_raw(queue, &poison).await.expect("poison sent");
+        }
+    }
+    // The messages behind the poison are handled: an incident is logged
+    // (ticketing's commands), gets its clock (escalation's tickets) and is
+    // read back.
+    let incident = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "behind the poison", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    let id = incident["id"].as_str().expect("id");
+    admin
+        .get(&format!("/api/v1/incidents/{id}"))
+        .await
+        .expect(200);
+
+    // Each poison is a dead letter of its queue, with its reason.
+    let mut letters = Vec::new();
+    for _ in 0..100 {
+        letters = listed(&dead_letters(&cluster.prefix, &["list", "--limit", "1000"]).await);
+        if letters.len() >= 2 * QUEUES.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for queue in QUEUES {
+        let reasons: Vec<&str> = letters
+            .iter()
+            .filter(|(_, q, _)| q == queue)
+            .map(|(_, _, r)| r.as_str())
+            .collect();
+        assert_eq!(reasons.len(), 2, "{queue}: {letters:?}");
+        assert!(
+            reasons.iter().any(|r| r.starts_with("malformed envelope")),
+            "{queue}: {reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("NoSuchThingV1")),
+            "{queue} names the unknown type: {reasons:?}"
+        );
+    }
+
+    // One shown in full, replayed (it comes back: still poison), purged.
+    let (first, queue, _) = letters[0].clone();
+    let shown: serde_json::Value =
+        serde_json::from_str(&dead_letters(&cluster.prefix, &["show", &first]).await)
+            .expect("show prints JSON");
+    assert_eq!(shown["message_id"], first.as_str());
+    assert_eq!(shown["queue"], queue.as_str());
+    assert!(shown["age_seconds"].is_u64(), "{shown}");
+    let replayed = dead_letters(&cluster.prefix, &["replay", &first]).await;
+    assert_eq!(replayed.trim(), "replayed 1 dead letter(s)");
+    let mut back = false;
+    for _ in 0..100 {
+        let now = listed(&dead_letters(&cluster.prefix, &["list", "--limit", "1000"]).await);
+        if now.len() == letters.len() && now.iter().any(|(id, _, _)| *id == first) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(back, "the replayed poison is dead-lettered again");
+    let purged = dead_letters(
+        &cluster.prefix,
+        &["purge", "--all", "--queue", "ticketing.commands"],
+    )
+    .await;
+    assert_eq!(purged.trim(), "purged 2 dead letter(s)");
+    let left = listed(&dead_letters(&cluster.prefix, &["list", "--limit", "1000"]).await);
+    assert_eq!(left.len(), letters.len() - 2, "{left:?}");
+    assert!(left.iter().all(|(_, q, _)| q != "ticketing.commands"));
+    dead_letters(&cluster.prefix, &["purge", "--all"]).await;
+    assert!(listed(&dead_letters(&cluster.prefix, &["list"]).await).is_empty());
+}

@@ -343,3 +343,76 @@ both!(
     endless_retries_stop_at_the_delivery_limit,
     rejected_commands_stay_dead_lettered,
 );
+
+/// RabbitMQ only (the embedded bus has no broker to expire a command): an
+/// expired command is a dead letter until its retention passes, then the
+/// sweep purges it and leaves every other dead letter where it was.
+#[tokio::test]
+async fn expired_commands_are_purged_after_their_retention_and_nothing_else() {
+    let Transport::Amqp(bus) = Transport::amqp().await else {
+        unreachable!()
+    };
+    let stop = CancellationToken::new();
+    // A rejected command: a dead letter that is not expired.
+    let (handler, _rx) = recorder(0, false);
+    let _task = bus
+        .consume(QueueSpec::commands("test.strict", 4), handler, stop.clone())
+        .await
+        .expect("consume");
+    let _ = bus
+        .request("test.strict", &ping(1, true), Duration::from_millis(500))
+        .await;
+    // A command nobody takes in time: declared, never consumed.
+    bus.declare(&QueueSpec::commands("test.nobody", 1))
+        .await
+        .expect("declare");
+    let expired = bus
+        .request("test.nobody", &ping(2, false), Duration::from_millis(100))
+        .await;
+    assert!(matches!(expired, Err(BusError::Timeout(_))), "{expired:?}");
+    let reasons = |letters: Vec<runtime::bus::amqp::Listed>| {
+        let mut r: Vec<String> = letters
+            .into_iter()
+            .map(|l| format!("{} {}", l.queue, l.reason))
+            .collect();
+        r.sort();
+        r
+    };
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = reasons(bus.list_dead_letters(100).await.expect("list"));
+        if seen.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seen,
+        ["test.nobody expired", "test.strict poison ping 1"],
+        "both dead letters, listed with their queue and reason"
+    );
+    // Within its retention the expired command stays.
+    let sweep = bus.keep_expired_for(
+        Duration::from_secs(3600),
+        Duration::from_millis(50),
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sweep.abort();
+    assert_eq!(
+        reasons(bus.list_dead_letters(100).await.expect("list")).len(),
+        2
+    );
+    // Past it, the sweep takes it and only it.
+    let _sweep = bus.keep_expired_for(Duration::ZERO, Duration::from_millis(50), stop.clone());
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = reasons(bus.list_dead_letters(100).await.expect("list"));
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, ["test.strict poison ping 1"]);
+    stop.cancel();
+}

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel};
 
@@ -89,6 +89,8 @@ impl AmqpBus {
         let queue = self.dead_letter_queue();
         let mut out = Vec::new();
         while out.len() < limit {
+            // Each get takes the next letter not yet taken (those taken are
+            // held until the channel closes), so this ends at the tail.
             let got = channel
                 .basic_get(queue.clone().into(), BasicGetOptions::default())
                 .await
@@ -161,9 +163,20 @@ impl Shared {
     ) -> Result<usize, BusError> {
         let channel = self.letters_channel().await?;
         let queue = format!("{}.dead-letters", self.prefix);
+        // Only what is there now: a replayed letter that fails again comes
+        // back behind them, and must not be replayed again in this pass.
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let there = channel
+            .queue_declare(queue.clone().into(), passive, FieldTable::default())
+            .await
+            .map_err(unavailable)?
+            .message_count();
         let mut settled = 0;
         let outcome = async {
-            loop {
+            for _ in 0..there {
                 let got = channel
                     .basic_get(queue.clone().into(), BasicGetOptions::default())
                     .await

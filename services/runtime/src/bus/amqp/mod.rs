@@ -568,6 +568,18 @@ impl AmqpBus {
         Ok(out)
     }
 
+    /// Sends raw bytes straight to one of the desk's queues (`queue`
+    /// without the prefix), as a misbehaving producer would; for tests of
+    /// what each consumer does with poison.
+    pub async fn send_raw(&self, queue: &str, body: &[u8]) -> Result<(), BusError> {
+        let target = self.shared.queue_name(queue);
+        let props = BasicProperties::default()
+            .with_delivery_mode(PERSISTENT)
+            .with_message_id(uuid::Uuid::now_v7().to_string().into());
+        let link = self.shared.link()?;
+        Shared::confirm(&link.publisher, "", &target, true, body, props).await
+    }
+
     /// Publishes raw bytes on the events exchange, as a misbehaving producer
     /// would; for tests of what consumers do with malformed messages.
     pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) -> Result<(), BusError> {
