@@ -87,5 +87,20 @@ if [ -z "${SERVICEDESK_TEST_DATABASE_URL:-}" ]; then
         while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\"" || true; done
 fi
 
+log "The chaos suite's own RabbitMQ node and PostgreSQL cluster need the servers' programs here"
+# It starts a broker node and a database cluster of its own on other ports
+# (so it can stop and kill them), from the same packages.
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_install rabbitmq-server
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+command -v runuser >/dev/null || apt_install util-linux
+
 log "cargo test --workspace $*"
-exec cargo test --workspace "$@"
+cargo test --workspace "$@"
+
+# The chaos suite runs after the other tests, alone: it loads the machine
+# and restarts its own servers. Given arguments, only what they name runs
+# (`bash ops/test.sh -p servicedesk --test chaos` runs it alone).
+if [ $# -eq 0 ]; then
+    log "The chaos suite (faults injected into the distributed desk; figures in RELIABILITY.md)"
+    cargo test -p servicedesk --test chaos -- --nocapture
+fi

@@ -416,3 +416,63 @@ async fn expired_commands_are_purged_after_their_retention_and_nothing_else() {
     assert_eq!(left, ["test.strict poison ping 1"]);
     stop.cancel();
 }
+
+/// RabbitMQ only: a channel the broker closes while the connection stays
+/// up (here the publisher's, by a `basic.get` on a queue an operator
+/// deleted) is not a deaf process. The bus notices, connects again,
+/// declares what it needs again, and publishes and consumes as before; it
+/// says it is not ready until then. With lapin's auto-recovery the channel
+/// stayed closed for good while the connection said "connected".
+#[tokio::test]
+async fn a_channel_the_broker_closes_is_opened_again() {
+    use lapin::options::QueueDeleteOptions;
+    let url = testing::amqp_url();
+    let prefix = testing::unique("bustest");
+    let bus = AmqpBus::connect(&url, &prefix).await.expect("RabbitMQ");
+    let stop = CancellationToken::new();
+    let (handler, mut rx) = recorder(0, false);
+    let _task = bus
+        .consume(
+            QueueSpec::events("test.heard", &["test.heard"], 4),
+            handler,
+            stop.clone(),
+        )
+        .await
+        .expect("consume");
+    bus.publish("test.heard", &ping(1, false))
+        .await
+        .expect("publish");
+    assert_eq!(next(&mut rx).await.decode::<Ping>().expect("ping").n, 1);
+
+    // An operator deletes the dead-letter queue; the next read of it is a
+    // channel error (404) that closes the channel it was read on.
+    let admin = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+        .await
+        .expect("admin connection");
+    let channel = admin.create_channel().await.expect("channel");
+    channel
+        .queue_delete(
+            bus.dead_letter_queue().into(),
+            QueueDeleteOptions::default(),
+        )
+        .await
+        .expect("queue deleted");
+    assert!(bus.take_dead_letters(1).await.is_err(), "the read fails");
+
+    // It heals: ready again, publishing and consuming, the queue back.
+    let mut healed = false;
+    for _ in 0..100 {
+        if bus.ready().await && bus.publish("test.heard", &ping(2, false)).await.is_ok() {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healed, "ready and publishing again within 10 s");
+    assert_eq!(next(&mut rx).await.decode::<Ping>().expect("ping").n, 2);
+    assert!(
+        bus.take_dead_letters(1).await.is_ok(),
+        "the queue is declared again"
+    );
+    stop.cancel();
+}

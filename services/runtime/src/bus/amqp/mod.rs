@@ -122,6 +122,32 @@ impl Link {
                 BusError::Unavailable(format!("no answer from the broker within {timeout:?}"))
             })?
             .map_err(unavailable)?;
+        match Self::channels(&conn, prefix, pending).await {
+            Ok((publisher, rpc, replies)) => Ok(Self {
+                conn,
+                publisher,
+                rpc,
+                replies,
+            }),
+            Err(e) => {
+                // Half set up: close it rather than leave it to the broker.
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    conn.close(200, "set-up failed".into()),
+                )
+                .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The link's channels (publisher, rpc, whether replies still come)
+    /// and the shared topology, on a new connection.
+    async fn channels(
+        conn: &Connection,
+        prefix: &str,
+        pending: &Pending,
+    ) -> Result<(Channel, Channel, Arc<AtomicBool>), BusError> {
         let publisher = conn.create_channel().await.map_err(unavailable)?;
         publisher
             .confirm_select(ConfirmSelectOptions::default())
@@ -159,12 +185,7 @@ impl Link {
             }
             replying.store(false, Ordering::SeqCst);
         });
-        Ok(Self {
-            conn,
-            publisher,
-            rpc,
-            replies: alive,
-        })
+        Ok((publisher, rpc, alive))
     }
 
     /// The connection and every channel of the link still usable.
@@ -294,11 +315,10 @@ impl Shared {
             ..QueueDeclareOptions::default()
         };
         let queue = format!("{}.dead-letters", self.prefix);
-        if let Ok(q) = link
+        let asked = link
             .publisher
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await
-        {
+            .queue_declare(queue.into(), passive, FieldTable::default());
+        if let Ok(Ok(q)) = tokio::time::timeout(Duration::from_secs(2), asked).await {
             metrics::gauge!("bus_dead_letters").set(f64::from(q.message_count()));
         }
     }
