@@ -20,6 +20,10 @@ pub const EMAIL_BOUND: Duration = Duration::from_secs(90);
 /// How long the checker waits for what was acknowledged to settle (clocks
 /// started, emails sent, outboxes drained) before it counts.
 const SETTLE: Duration = Duration::from_secs(120);
+/// The processes' `--shutdown-grace`: a SIGTERM must end one within it
+/// (and a moment to exit), whatever its connections are doing.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const STOP_BOUND: Duration = Duration::from_secs(7);
 /// What a sender may have in flight when it is killed: at most this many
 /// emails may go twice after a crash of notification.
 pub const SENDER_IN_FLIGHT: usize = 64;
@@ -64,6 +68,8 @@ pub struct Figures {
     pub consumers_missing: Vec<String>,
     pub exits: u32,
     pub liveness_restarts: u32,
+    /// SIGTERM to exit, for each process sent one.
+    pub stops: Vec<Duration>,
     pub longest_stall: Duration,
     pub recovery: Recovery,
     pub expect: Expect,
@@ -121,6 +127,14 @@ impl Figures {
                 out.push(format!("{}: dead letters {reason}: {n}", self.tag));
             }
         }
+        for stop in &self.stops {
+            if *stop > STOP_BOUND {
+                out.push(format!(
+                    "{}: a SIGTERM took {stop:?} to end the process (bound {STOP_BOUND:?})",
+                    self.tag
+                ));
+            }
+        }
         if self.recovery.took.is_none() {
             out.push(format!(
                 "{}: not recovered within {RECOVERY_BOUND:?}: {}",
@@ -138,8 +152,8 @@ fn seconds(d: Duration) -> String {
 /// The figures as a Markdown table, one row per fault.
 pub fn report(figures: &[Figures]) -> String {
     let mut out = String::from(
-        "| fault | acknowledged | lost | stored twice | stored, never acknowledged | 500s | SLA clocks missing / doubled | emails missing / doubled / late | slowest email (s) | outbox unsent | dead letters | exits / liveness restarts | longest stall (s) | recovered in (s) |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| fault | acknowledged | lost | stored twice | stored, never acknowledged | 500s | SLA clocks missing / doubled | emails missing / doubled / late | slowest email (s) | outbox unsent | dead letters | exits / liveness restarts | SIGTERM to exit (s) | longest stall (s) | recovered in (s) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in figures {
         let dead = if f.dead_letters.is_empty() {
@@ -153,7 +167,7 @@ pub fn report(figures: &[Figures]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} / {} | {} / {} / {} | {} | {} | {} | {} / {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} / {} | {} / {} / {} | {} | {} | {} | {} / {} | {} | {} | {} |",
             f.fault,
             f.acknowledged,
             f.lost.len(),
@@ -170,6 +184,15 @@ pub fn report(figures: &[Figures]) -> String {
             dead,
             f.exits,
             f.liveness_restarts,
+            if f.stops.is_empty() {
+                "-".to_owned()
+            } else {
+                f.stops
+                    .iter()
+                    .map(|d| seconds(*d))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
             seconds(f.longest_stall),
             f.recovery.took.map_or_else(
                 || format!("not within {}", seconds(RECOVERY_BOUND)),
@@ -494,6 +517,11 @@ pub async fn count(
             l + m.counts.liveness_restarts.swap(0, SeqCst),
         )
     });
+    let stops = suite
+        .members
+        .iter()
+        .flat_map(|m| std::mem::take(&mut *m.counts.stops.lock().expect("stops")))
+        .collect();
     let mut times: Vec<Instant> = seen.acks.iter().map(|a| a.at).collect();
     times.sort();
     let longest_stall = times
@@ -526,6 +554,7 @@ pub async fn count(
         consumers_missing,
         exits,
         liveness_restarts,
+        stops,
         longest_stall,
         recovery,
         expect,

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use servicedesk::process::Served;
 use tokio::sync::mpsc;
@@ -30,6 +30,16 @@ pub struct Counts {
     pub exits: AtomicU32,
     /// Restarts because `/healthz` failed.
     pub liveness_restarts: AtomicU32,
+    /// How long each SIGTERM took to end the process.
+    pub stops: Mutex<Vec<Duration>>,
+}
+
+/// What the suite asks of a process.
+enum Signal {
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGTERM: a rolling restart, timed to the exit.
+    Term,
 }
 
 pub struct Member {
@@ -37,7 +47,7 @@ pub struct Member {
     pub counts: Arc<Counts>,
     /// `http://127.0.0.1:port` of the running process, if one runs.
     url: Arc<Mutex<Option<String>>>,
-    kill: mpsc::UnboundedSender<()>,
+    signals: mpsc::UnboundedSender<Signal>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -48,14 +58,20 @@ impl Member {
 
     /// SIGKILL; the orchestrator starts it again.
     pub fn kill(&self) {
-        let _ = self.kill.send(());
+        let _ = self.signals.send(Signal::Kill);
+    }
+
+    /// SIGTERM; the time to its exit goes to `counts.stops`, and the
+    /// orchestrator starts it again.
+    pub fn terminate(&self) {
+        let _ = self.signals.send(Signal::Term);
     }
 
     /// Keeps `role` running, its logs appended to a file in `logs`.
     pub fn run(role: Role, logs: &Path) -> Self {
         let counts = Arc::new(Counts::default());
         let url = Arc::new(Mutex::new(None));
-        let (kill, mut killed) = mpsc::unbounded_channel();
+        let (signals, mut signalled) = mpsc::unbounded_channel();
         let log_path = logs.join(format!("{}.log", role.name));
         let name = role.name;
         let task = {
@@ -69,17 +85,33 @@ impl Member {
                     let mut served = start(&role, &log_path).await;
                     *url.lock().expect("url") = Some(served.url.clone());
                     let healthz = format!("{}/healthz", served.url);
+                    let mut terminated: Option<Instant> = None;
                     loop {
                         tokio::select! {
                             status = served.child.wait() => {
-                                eprintln!("chaos: {} exited ({status:?}); starting it again", role.name);
-                                counts.exits.fetch_add(1, Ordering::SeqCst);
+                                if let Some(sent) = terminated {
+                                    counts.stops.lock().expect("stops").push(sent.elapsed());
+                                } else {
+                                    eprintln!("chaos: {} exited ({status:?}); starting it again", role.name);
+                                    counts.exits.fetch_add(1, Ordering::SeqCst);
+                                }
                                 break;
                             }
-                            Some(()) = killed.recv() => {
-                                served.kill().await;
-                                break;
-                            }
+                            Some(signal) = signalled.recv() => match signal {
+                                Signal::Kill => {
+                                    served.kill().await;
+                                    break;
+                                }
+                                Signal::Term => {
+                                    terminated = Some(Instant::now());
+                                    if let Some(pid) = served.child.id() {
+                                        let _ = tokio::process::Command::new("kill")
+                                            .args(["-TERM", &pid.to_string()])
+                                            .status()
+                                            .await;
+                                    }
+                                }
+                            },
                             () = tokio::time::sleep(PROBE_EVERY) => {
                                 let answer = http.get(&healthz).send().await;
                                 if answer.is_ok_and(|a| a.status() == 503) {
@@ -99,7 +131,7 @@ impl Member {
             name,
             counts,
             url,
-            kill,
+            signals,
             task,
         }
     }

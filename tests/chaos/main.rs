@@ -52,7 +52,10 @@ impl Fault {
     fn describe(self) -> String {
         match self {
             Self::Kill(name) => format!("kill -9 of {name}, started again"),
-            Self::BrokerStopStart => "broker stopped 15 s (`stop_app`), then started".into(),
+            Self::BrokerStopStart => {
+                "broker stopped 15 s (`stop_app`; escalation sent SIGTERM meanwhile), then started"
+                    .into()
+            }
             Self::BrokerKill => "broker killed (-9), started again".into(),
             Self::ConnectionsCut => {
                 "every bus connection cut at once (`close_all_connections`)".into()
@@ -92,7 +95,12 @@ impl Suite {
             }
             Fault::BrokerStopStart => {
                 self.broker.stop_app();
-                tokio::time::sleep(Duration::from_secs(15)).await;
+                // A rolling restart while the broker is away: the SIGTERM
+                // must end the process within its grace all the same, and
+                // it must start again once the broker is back.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                self.member("escalation").terminate();
+                tokio::time::sleep(Duration::from_secs(10)).await;
                 self.broker.start_app();
             }
             Fault::BrokerKill => {
@@ -146,7 +154,7 @@ fn common_args(broker: &Broker, prefix: &str, database_url: &str) -> Vec<String>
         "--database-url",
         database_url,
         "--shutdown-grace",
-        "5",
+        &checker::SHUTDOWN_GRACE.as_secs().to_string(),
     ]
     .map(str::to_owned)
     .to_vec()

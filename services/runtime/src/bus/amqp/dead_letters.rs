@@ -144,6 +144,28 @@ impl AmqpBus {
 }
 
 impl Shared {
+    /// The queue where dead letters collect.
+    pub(super) fn dead_letter_queue(&self) -> String {
+        format!("{}.dead-letters", self.prefix)
+    }
+
+    /// How many dead letters there are (asked on `channel`).
+    pub(super) async fn dead_letter_depth(&self, channel: &Channel) -> Result<u32, BusError> {
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let queue = channel
+            .queue_declare(
+                self.dead_letter_queue().into(),
+                passive,
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(queue.message_count())
+    }
+
     /// A channel of its own: what it takes and does not settle goes back
     /// to the queue when it closes.
     async fn letters_channel(&self) -> Result<Channel, BusError> {
@@ -162,18 +184,10 @@ impl Shared {
         settle: Settle,
     ) -> Result<usize, BusError> {
         let channel = self.letters_channel().await?;
-        let queue = format!("{}.dead-letters", self.prefix);
+        let queue = self.dead_letter_queue();
         // Only what is there now: a replayed letter that fails again comes
         // back behind them, and must not be replayed again in this pass.
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let there = channel
-            .queue_declare(queue.clone().into(), passive, FieldTable::default())
-            .await
-            .map_err(unavailable)?
-            .message_count();
+        let there = self.dead_letter_depth(&channel).await?;
         let mut settled = 0;
         let outcome = async {
             for _ in 0..there {

@@ -310,16 +310,9 @@ impl Shared {
 
     /// The dead-letter queue's depth, as the `bus_dead_letters` gauge.
     async fn measure_dead_letters(&self, link: &Link) {
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let queue = format!("{}.dead-letters", self.prefix);
-        let asked = link
-            .publisher
-            .queue_declare(queue.into(), passive, FieldTable::default());
-        if let Ok(Ok(q)) = tokio::time::timeout(Duration::from_secs(2), asked).await {
-            metrics::gauge!("bus_dead_letters").set(f64::from(q.message_count()));
+        let asked = self.dead_letter_depth(&link.publisher);
+        if let Ok(Ok(depth)) = tokio::time::timeout(Duration::from_secs(2), asked).await {
+            metrics::gauge!("bus_dead_letters").set(f64::from(depth));
         }
     }
 
@@ -425,7 +418,7 @@ impl AmqpBus {
 
     /// The name of the queue where dead letters collect.
     pub fn dead_letter_queue(&self) -> String {
-        format!("{}.dead-letters", self.shared.prefix)
+        self.shared.dead_letter_queue()
     }
 }
 
