@@ -80,10 +80,12 @@ if [ -z "${SERVICEDESK_TEST_AMQP_URL:-}" ]; then
     # Within one run too: a test's queues outlive it, and a broker with a
     # thousand file handles (Debian's default limit) stops taking
     # connections once its quorum queues hold them all (seen: 331 queues,
-    # 993 handles of 927, every new connection hung). A queue nobody has
-    # used for 5 minutes is deleted; no test leaves one idle that long.
+    # 993 handles of 927, every new connection hung; a clean run peaked at
+    # 881). So a queue nobody has used for a minute is deleted. A running
+    # desk uses all of its queues: each has its consumers, and every
+    # process asks the dead-letter queue's depth every 10 s.
     timeout 60 rabbitmqctl -q set_policy -p servicedesk-test --apply-to queues \
-        idle-test-queues '.*' '{"expires": 300000}'
+        idle-test-queues '.*' '{"expires": 60000}'
     export SERVICEDESK_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/servicedesk-test
 fi
 

@@ -245,9 +245,7 @@ pub async fn all_ready(suite: &Suite, deadline: Instant) -> Result<(), String> {
 
 /// Queues of the desk with fewer consumers than at the start.
 fn consumers_missing(suite: &Suite) -> Vec<String> {
-    let now: HashMap<String, u64> = suite
-        .broker
-        .queues()
+    let now: HashMap<String, u64> = tokio::task::block_in_place(|| suite.broker.queues())
         .into_iter()
         .map(|(name, _, consumers)| (name, consumers))
         .collect();
@@ -262,9 +260,7 @@ fn consumers_missing(suite: &Suite) -> Vec<String> {
 /// The desk's queues and their consumers, once all run.
 pub fn consumers(suite: &Suite) -> Vec<(String, u64)> {
     let dead = format!("{}.dead-letters", suite.prefix);
-    suite
-        .broker
-        .queues()
+    tokio::task::block_in_place(|| suite.broker.queues())
         .into_iter()
         .filter(|(name, _, _)| name.starts_with(&format!("{}.", suite.prefix)) && *name != dead)
         .map(|(name, _, consumers)| (name, consumers))

@@ -88,28 +88,34 @@ impl Suite {
             .unwrap_or_else(|| panic!("no {name}"))
     }
 
+    /// Injects `fault`. The servers' commands block (they wait for
+    /// `rabbitmqctl` and `pg_ctl`), so they run off the async workers the
+    /// clients need.
     async fn inject(&mut self, fault: Fault) {
+        use tokio::task::block_in_place;
         match fault {
             Fault::Kill(name) => {
                 self.member(name).kill();
             }
             Fault::BrokerStopStart => {
-                self.broker.stop_app();
+                block_in_place(|| self.broker.stop_app());
                 // A rolling restart while the broker is away: the SIGTERM
                 // must end the process within its grace all the same, and
                 // it must start again once the broker is back.
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 self.member("escalation").terminate();
                 tokio::time::sleep(Duration::from_secs(10)).await;
-                self.broker.start_app();
+                block_in_place(|| self.broker.start_app());
             }
             Fault::BrokerKill => {
-                self.broker.kill();
+                block_in_place(|| self.broker.kill());
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                self.broker.restart();
+                block_in_place(|| self.broker.restart());
             }
-            Fault::ConnectionsCut => self.broker.close_all_connections(),
-            Fault::DatabaseRestart => self.database.restart(Duration::from_secs(3)),
+            Fault::ConnectionsCut => block_in_place(|| self.broker.close_all_connections()),
+            Fault::DatabaseRestart => {
+                block_in_place(|| self.database.restart(Duration::from_secs(3)));
+            }
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel};
 
@@ -149,21 +149,12 @@ impl Shared {
         format!("{}.dead-letters", self.prefix)
     }
 
-    /// How many dead letters there are (asked on `channel`).
+    /// How many dead letters there are (asked on `channel`). Asked by
+    /// declaring the queue again, as at connect: idempotent, it puts the
+    /// queue back should an operator have deleted it, and it counts as use
+    /// where a policy expires idle queues (a passive declare does not).
     pub(super) async fn dead_letter_depth(&self, channel: &Channel) -> Result<u32, BusError> {
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let queue = channel
-            .queue_declare(
-                self.dead_letter_queue().into(),
-                passive,
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        Ok(queue.message_count())
+        super::declare_quorum(channel, &self.dead_letter_queue(), FieldTable::default()).await
     }
 
     /// A channel of its own: what it takes and does not settle goes back

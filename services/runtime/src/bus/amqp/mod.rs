@@ -343,21 +343,22 @@ fn header_str(props: &BasicProperties, key: &str) -> Option<String> {
 }
 
 /// Declares a durable quorum queue (idempotent) with `args` added.
+/// Returns its messages' count, as the broker answers the declaration.
 async fn declare_quorum(
     channel: &Channel,
     name: &str,
     mut args: FieldTable,
-) -> Result<(), BusError> {
+) -> Result<u32, BusError> {
     args.insert("x-queue-type".into(), header("quorum"));
     let durable = QueueDeclareOptions {
         durable: true,
         ..QueueDeclareOptions::default()
     };
-    channel
+    let queue = channel
         .queue_declare(name.into(), durable, args)
         .await
         .map_err(unavailable)?;
-    Ok(())
+    Ok(queue.message_count())
 }
 
 fn header_int(props: &BasicProperties, key: &str) -> Option<u32> {
