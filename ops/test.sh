@@ -81,11 +81,12 @@ if [ -z "${SERVICEDESK_TEST_AMQP_URL:-}" ]; then
     # thousand file handles (Debian's default limit) stops taking
     # connections once its quorum queues hold them all (seen: 331 queues,
     # 993 handles of 927, every new connection hung; a clean run peaked at
-    # 881). So a queue nobody has used for a minute is deleted. A running
-    # desk uses all of its queues: each has its consumers, and every
-    # process asks the dead-letter queue's depth every 10 s.
+    # 881, and at 829 with a minute's expiry). So a queue nobody has used
+    # for 30 s is deleted. A running desk uses all of its queues: each has
+    # its consumers, and every process declares the dead-letter queue again
+    # every 10 s (as it asks its depth).
     timeout 60 rabbitmqctl -q set_policy -p servicedesk-test --apply-to queues \
-        idle-test-queues '.*' '{"expires": 60000}'
+        idle-test-queues '.*' '{"expires": 30000}'
     export SERVICEDESK_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/servicedesk-test
 fi
 
