@@ -222,7 +222,7 @@ pub async fn rabbitmq(url: &str, count: usize) -> anyhow::Result<Stats> {
             d?.ack(BasicAckOptions::default()).await?;
             n += 1;
         }
-        anyhow::Ok(n)
+        anyhow::Ok((n, consumer))
     });
     let mut pending = futures_util::stream::FuturesUnordered::new();
     let mut latencies = Vec::with_capacity(count);
@@ -251,12 +251,18 @@ pub async fn rabbitmq(url: &str, count: usize) -> anyhow::Result<Stats> {
     while let Some(r) = pending.next().await {
         latencies.push(r?);
     }
-    let n = tokio::time::timeout(Duration::from_secs(120), consumed).await???;
+    let (n, consumer) = tokio::time::timeout(Duration::from_secs(120), consumed).await???;
     anyhow::ensure!(n == count, "consumed {n} of {count}");
     let stats = Stats::new(latencies, 0, start.elapsed());
     publisher
         .queue_delete(queue.into(), QueueDeleteOptions::default())
         .await?;
+    // The consumer goes only after the connection: lapin cancels an active
+    // consumer when it is dropped, and the broker's cancel-ok then came
+    // back unexpected (a hard error that closed the connection before the
+    // queue was deleted, failing the whole run).
+    let _ = conn.close(200, "ceiling measured".into()).await;
+    drop(consumer);
     Ok(stats)
 }
 
