@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use crate::Actor;
 #[cfg(feature = "schema")]
-use crate::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_PRIORITY, NOT_BLANK_PATTERN};
+use crate::limits::{
+    ANY_LINE_PATTERN, EMAIL_PATTERN, MAX_EMAIL, MAX_PRIORITY, MAX_SUMMARY, ONE_LINE_PATTERN,
+};
 #[cfg(feature = "schema")]
 use crate::schema::Timestamp;
 
@@ -123,9 +125,13 @@ pub struct MailboxV1 {
         schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))
     )]
     pub email: String,
-    /// The name shown beside it; kept to one line when it is sent. Answers
-    /// carry it, null if there is none.
+    /// The name shown beside it: one line, no control characters, at most
+    /// 200 characters. Answers carry it, null if there is none.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))
+    )]
     pub name: Option<String>,
 }
 
@@ -136,8 +142,11 @@ pub struct MailboxV1 {
 #[cfg_attr(feature = "schema", schemars(rename = "BroadcastRule"))]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRuleV1 {
-    /// Not blank.
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = NOT_BLANK_PATTERN)))]
+    /// One line, not blank, no control characters, at most 200 characters.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))
+    )]
     pub name: String,
     /// Only new tickets of these kinds; empty (the default) matches every
     /// kind.
@@ -182,8 +191,13 @@ pub struct SupplierContactV1 {
         schemars(length(max = MAX_EMAIL), regex(pattern = EMAIL_PATTERN))
     )]
     pub email: String,
-    /// The name they are addressed to, and `{{supplier_name}}` in them.
+    /// The name they are addressed to, and `{{supplier_name}}` in them:
+    /// one line, no control characters, at most 200 characters.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))
+    )]
     pub name: Option<String>,
 }
 

@@ -132,6 +132,38 @@ pub async fn email_in_and_out(desk: &Desk) {
         )
         .await
         .error(400, "validation_failed");
+    // A PATCH changes what it names and keeps the rest; a PUT is whole.
+    let patched = admin
+        .patch(
+            "/api/v1/notifications/settings",
+            json!({"sender": {"name": "The Help Desk"}, "closed_reply": "reopen"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        patched["sender"],
+        json!({"email": "help@desk.mail.example", "name": "The Help Desk"})
+    );
+    assert_eq!(patched["public_url"], settings["public_url"]);
+    assert_eq!(patched["desk_addresses"], settings["desk_addresses"]);
+    for bad in [
+        json!({"sendr": {"name": "x"}}),
+        json!({"sender": {"name": "Desk\r\nBcc: all@example.com"}}),
+        json!({"sender": null}),
+    ] {
+        admin
+            .patch("/api/v1/notifications/settings", bad)
+            .await
+            .error(400, "validation_failed");
+    }
+    let patched = admin
+        .patch(
+            "/api/v1/notifications/settings",
+            json!({"sender": {"name": "The Desk"}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(patched, settings, "refusals changed nothing");
     admin
         .put(
             "/api/v1/notifications/templates/logged/fr",

@@ -975,37 +975,62 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
     );
     let list = admin.get("/api/v1/incidents").await.expect(200);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
-    // A key is the route's own: the same key on another kind of ticket is
-    // another request (both are logged with the same command now).
-    let problem: Value = http
-        .post(format!("{}/api/v1/problems", desk.base))
-        .bearer_auth(admin.token.as_deref().unwrap_or(""))
-        .header("Idempotency-Key", "order-7783")
-        .json(&json!({"summary": "Printers keep burning", "priority": 3}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(problem["reference"], "PRB-000001");
-    let incident = send("order-7783", "Printer on fire again")
+    // A key is for one request: sent again with another body, or to
+    // another route, it is refused (the IETF draft's 422), neither
+    // answered with the first result nor done as a new request.
+    let post = |path: &str, key: &'static str, body: Value| {
+        http.post(format!("{}/api/v1/{path}", desk.base))
+            .bearer_auth(admin.token.as_deref().unwrap_or(""))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let reused = post("incidents", "order-7781", json!({"summary": "Other", "priority": 3}))
         .await
         .expect("sent");
-    assert_eq!(incident.status().as_u16(), 201);
-    let incident: Value = incident.json().await.expect("json");
-    assert_eq!(incident["reference"], "INC-000003", "{incident}");
-    // A key answers only the request it was sent with: under a used key,
-    // a body the desk refuses is refused, not answered with the first.
-    let refused = http
-        .post(format!("{}/api/v1/incidents", desk.base))
-        .bearer_auth(admin.token.as_deref().unwrap_or(""))
-        .header("Idempotency-Key", "order-7781")
-        .json(&json!({"summary": "", "priority": 3}))
-        .send()
+    assert_eq!(reused.status().as_u16(), 422);
+    let reused: Value = reused.json().await.expect("json");
+    assert_eq!(reused["error"], "idempotency_key_reused", "{reused}");
+    let elsewhere = post("problems", "order-7781", json!({"summary": "Printer on fire", "priority": 3}))
+        .await
+        .expect("sent");
+    assert_eq!(elsewhere.status().as_u16(), 422, "another route");
+    // A refused request leaves its key free: corrected, it is done once.
+    let refused = post("incidents", "order-7783", json!({"summary": "", "priority": 3}))
         .await
         .expect("sent");
     assert_eq!(refused.status().as_u16(), 400);
+    for _ in 0..2 {
+        let corrected = post("incidents", "order-7783", json!({"summary": "Toner", "priority": 3}))
+            .await
+            .expect("sent");
+        assert_eq!(corrected.status().as_u16(), 201);
+        let corrected: Value = corrected.json().await.expect("json");
+        assert_eq!(corrected["reference"], "INC-000003", "{corrected}");
+    }
+    // Keys are each caller's own: another token may use the same one.
+    let agent = admin
+        .post("/api/v1/agents", json!({"name": "Kay"}))
+        .await
+        .expect(201);
+    let token = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "agent", "agent_id": agent["id"]}),
+        )
+        .await
+        .expect(201);
+    let theirs = http
+        .post(format!("{}/api/v1/incidents", desk.base))
+        .bearer_auth(token["token"].as_str().expect("token"))
+        .header("Idempotency-Key", "order-7781")
+        .json(&json!({"summary": "Kay's own", "priority": 3}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(theirs.status().as_u16(), 201);
+    let list = admin.get("/api/v1/incidents").await.expect(200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(4));
     // The scheme of Authorization is case-insensitive.
     let lower = http
         .get(format!("{}/api/v1/incidents", desk.base))

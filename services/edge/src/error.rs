@@ -25,6 +25,7 @@ pub enum Code {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    IdempotencyKeyReused,
     DependencyUnavailable,
     Internal,
 }
@@ -40,6 +41,7 @@ impl Code {
             Self::InvalidTransition | Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -49,8 +49,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 /// whose numbers that are integers are taken as integers however written
 /// (`5.0` is `5`, as JSON Schema counts them), read into `T`.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut value: Value = serde_json::from_slice(bytes)
+    let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(Code::MalformedJson, format!("body is not valid JSON: {e}")))?;
+    read(value)
+}
+
+/// `current` with `patch` merged into it (a JSON merge patch, RFC 7396: a
+/// field given replaces the field, `null` removes it so it takes its
+/// default, an object is merged field by field), read as a body is: a
+/// field `T` does not know is refused, naming it.
+pub fn merged<T: serde::Serialize + DeserializeOwned>(
+    current: &T,
+    patch: serde_json::Map<String, Value>,
+) -> Result<T, ApiError> {
+    let mut value = serde_json::to_value(current).map_err(|e| ApiError::internal(&e))?;
+    merge(&mut value, Value::Object(patch));
+    read(value)
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(fields) = target else {
+        return;
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            fields.remove(&key);
+        } else {
+            merge(fields.entry(key).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// A body already read as JSON, read into `T`.
+fn read<T: DeserializeOwned>(mut value: Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
@@ -249,6 +287,39 @@ mod tests {
             ("inner[1].hours".into(), "unknown field".into())
         );
         assert!(parse::<Outer>(br#"{"name": "a", "inner": [{"minutes": 1}]}"#).is_ok());
+    }
+
+    #[test]
+    fn a_merge_patch_keeps_what_it_does_not_name() {
+        #[derive(serde::Serialize, Deserialize, Debug, PartialEq)]
+        struct Settings {
+            name: String,
+            #[serde(default)]
+            reply_to: Option<String>,
+            #[serde(default)]
+            inner: Vec<u8>,
+        }
+        let current = Settings {
+            name: "a".into(),
+            reply_to: Some("r".into()),
+            inner: vec![1],
+        };
+        let patch = |json: &str| serde_json::from_str(json).expect("an object");
+        let renamed = super::merged(&current, patch(r#"{"name": "b"}"#)).expect("merged");
+        assert_eq!(
+            renamed,
+            Settings {
+                name: "b".into(),
+                ..current
+            }
+        );
+        let cleared = super::merged(&renamed, patch(r#"{"reply_to": null}"#)).expect("merged");
+        assert_eq!(cleared.reply_to, None);
+        assert_eq!(cleared.inner, vec![1]);
+        let e = super::merged(&cleared, patch(r#"{"nmae": "c"}"#)).expect_err("unknown");
+        assert!(e.details.expect("details")["fields"]["nmae"].is_string());
+        let e = super::merged(&cleared, patch(r#"{"name": null}"#)).expect_err("required");
+        assert!(e.details.expect("details")["fields"]["name"].is_string());
     }
 
     #[test]

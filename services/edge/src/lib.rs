@@ -24,6 +24,8 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (every target serves these).
 //! - [`error`], [`extract`]: JSON errors with stable codes; extractors that
 //!   produce them (a body is a JSON object with no field its type lacks).
+//! - [`idempotency`]: an `Idempotency-Key` sent again with another request
+//!   is refused.
 //! - [`trace`]: the trace each request belongs to.
 //! - [`unread`]: what a handler left of a request body is read, so the
 //!   answer reaches the client.
@@ -33,6 +35,7 @@ pub mod auth;
 pub mod directory;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod incidents;
 pub mod inputs;
 pub mod knowledge;
@@ -81,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../../../migrations/edge/0004_jobs.sql"),
     },
+    Migration {
+        version: 5,
+        name: "idempotency_keys",
+        sql: include_str!("../../../migrations/edge/0005_idempotency_keys.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413.
@@ -117,6 +125,10 @@ impl Edge {
         migrate(&store).await?;
         let mut running = runtime::service::Running::new("edge", stop);
         let relay = runtime::outbox::Relay::new(store.clone(), bus.clone());
+        running.spawn(
+            "idempotency keys",
+            idempotency::forget_old_keys(store.clone(), Duration::from_secs(600), running.token()),
+        );
         running.relay(&relay);
         Ok(Self {
             state: AppState {
@@ -149,6 +161,10 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::guard,
+        ))
         .with_state(state);
     layered(
         Router::new()

@@ -47,7 +47,9 @@ pub fn routes() -> ApiRouter<AppState> {
     let mut router = ApiRouter::new()
         .api_route(
             "/notifications/settings",
-            get_with(settings, settings_docs).put_with(set_settings, set_settings_docs),
+            get_with(settings, settings_docs)
+                .put_with(set_settings, set_settings_docs)
+                .patch_with(patch_settings, patch_settings_docs),
         )
         .api_route(
             "/notifications/templates",
@@ -169,19 +171,62 @@ fn set_settings_docs(op: TransformOperation) -> TransformOperation {
     op.about(
         "setNotificationSettings",
         EMAIL,
-        "Set the email settings",
+        "Replace the email settings",
         "Checks the settings and puts them in place of the tenant's, whole: a field left out takes its \
-         default. Admin tokens only.",
+         default (a save of two fields clears the reply-to, the public URL and the broadcasts). To \
+         change some fields and keep the rest, `PATCH`. Admin tokens only.",
     )
     .traced()
     .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings now."))
     .fails(vec![
-        bad_body(
-            "Besides its schema, with the field each names: `default_language` a language the \
-             built-in templates can be written in (`default_language`); each address one that mail \
-             takes (RFC 5321: `sender`, `reply_to`, `broadcasts[n].emails`, `suppliers[n].email`, \
-             `desk_addresses`); `smtp_url` a URL the desk's mailer can connect with (`smtp_url`).",
-        ),
+        bad_body(SETTINGS_RULES),
+        internal(),
+        service_down("notification"),
+    ])
+}
+
+/// What the settings must be that their schema cannot say.
+const SETTINGS_RULES: &str = "Besides its schema, with the field each names: `default_language` a \
+     language the built-in templates can be written in (`default_language`); each address one that \
+     mail takes (RFC 5321: `sender`, `reply_to`, `broadcasts[n].emails`, `suppliers[n].email`, \
+     `desk_addresses`); `smtp_url` a URL the desk's mailer can connect with (`smtp_url`).";
+
+async fn patch_settings(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Body(patch): Body<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Json<NotificationSettingsV1>> {
+    let current = call(
+        &state,
+        &who,
+        &headers,
+        &GetNotificationSettingsV1 {
+            viewer: who.actor.clone(),
+        },
+    )
+    .await?;
+    let command = SetNotificationSettingsV1 {
+        actor: who.actor.clone(),
+        settings: crate::extract::merged(&current, patch)?,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+fn patch_settings_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "patchNotificationSettings",
+        EMAIL,
+        "Change some email settings",
+        "A JSON merge patch (RFC 7396) of the settings: each field given replaces that field, an object \
+         (`sender`, `reply_to`) is merged field by field, `null` puts a field back to its default, and \
+         every field not given stays as it is. Lists (`broadcasts`, `disabled`) are replaced whole. \
+         The result is checked as a `PUT` body is. Admin tokens only.",
+    )
+    .traced()
+    .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings now."))
+    .fails(vec![
+        bad_body(SETTINGS_RULES),
         internal(),
         service_down("notification"),
     ])

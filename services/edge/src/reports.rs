@@ -196,12 +196,14 @@ impl Table {
 
 /// One CSV cell (RFC 4180), defused for spreadsheets.
 fn csv_cell(value: &str) -> String {
-    let value =
-        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err() {
-            format!("'{value}")
-        } else {
-            value.to_owned()
-        };
+    // A number stays as written; `-Infinity`, `+inf` and `-NaN` parse as
+    // floats too, but a spreadsheet reads them as text it may evaluate.
+    let number = value.parse::<f64>().is_ok_and(f64::is_finite);
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -503,6 +505,10 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-12"), "-12", "numbers stay numbers");
+        assert_eq!(csv_cell("-1.5e3"), "-1.5e3");
+        for special in ["-Infinity", "+inf", "-NaN", "+nan", "-infinity"] {
+            assert_eq!(csv_cell(special), format!("'{special}"), "{special} is not a number");
+        }
     }
 
     #[test]

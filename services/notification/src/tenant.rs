@@ -1,7 +1,7 @@
 //! A tenant's email settings and its own templates, as stored, with the
 //! checks a change must pass.
 
-use contracts::limits::MAX_PRIORITY;
+use contracts::limits::{MAX_PRIORITY, MAX_SUMMARY};
 use contracts::notification::{EmailKind, EmailTemplateV1, NotificationSettingsV1};
 use runtime::store::{Param, StoreError, micros, upsert_many};
 use sqlx::{AnyConnection, Row};
@@ -38,6 +38,21 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
     };
     if let Err((_, m)) = templates::check(&probe) {
         return field("default_language", m);
+    }
+    // Names go into headers and greetings: one line, as the directory's.
+    let mut names = vec![("sender.name".to_owned(), s.sender.name.as_deref())];
+    names.extend(s.reply_to.iter().map(|r| ("reply_to.name".to_owned(), r.name.as_deref())));
+    names.extend(s.suppliers.iter().enumerate().map(|(i, c)| (format!("suppliers[{i}].name"), c.name.as_deref())));
+    names.extend(s.broadcasts.iter().enumerate().map(|(i, b)| (format!("broadcasts[{i}].name"), Some(b.name.as_str()))));
+    for (at, name) in names {
+        if let Some(name) = name
+            && (name.chars().count() > MAX_SUMMARY || name.chars().any(char::is_control))
+        {
+            return field(
+                &at,
+                format!("at most {MAX_SUMMARY} characters, no control characters"),
+            );
+        }
     }
     if let Err(m) = message::mailbox(&s.sender) {
         return field("sender", m);
@@ -250,7 +265,10 @@ pub async fn delete_template(
 
 #[cfg(test)]
 mod tests {
-    use super::masked;
+    use contracts::notification::{BroadcastRuleV1, MailboxV1, SupplierContactV1};
+    use uuid::Uuid;
+
+    use super::*;
 
     #[test]
     fn a_relays_password_is_masked() {
@@ -259,5 +277,62 @@ mod tests {
             "smtps://desk:***@relay.example:465"
         );
         assert_eq!(masked("smtp://relay.example:25"), "smtp://relay.example:25");
+    }
+
+    #[test]
+    fn every_name_refuses_control_characters() {
+        let named = |name: &str| MailboxV1 {
+            email: "desk@example.com".into(),
+            name: Some(name.into()),
+        };
+        let refused = |s: NotificationSettingsV1| check_settings(&s).expect_err("refused").0;
+        let bad = "Desk\r\nBcc: x@example.com";
+        assert!(check_settings(&NotificationSettingsV1::default()).is_ok());
+        assert_eq!(
+            refused(NotificationSettingsV1 {
+                sender: named(bad),
+                ..Default::default()
+            }),
+            "sender.name"
+        );
+        assert_eq!(
+            refused(NotificationSettingsV1 {
+                reply_to: Some(named("a\u{7}")),
+                ..Default::default()
+            }),
+            "reply_to.name"
+        );
+        assert_eq!(
+            refused(NotificationSettingsV1 {
+                suppliers: vec![SupplierContactV1 {
+                    supplier_id: Uuid::nil(),
+                    email: "s@example.com".into(),
+                    name: Some(bad.into()),
+                }],
+                ..Default::default()
+            }),
+            "suppliers[0].name"
+        );
+        assert_eq!(
+            refused(NotificationSettingsV1 {
+                broadcasts: vec![BroadcastRuleV1 {
+                    name: bad.into(),
+                    kinds: vec![],
+                    priority_at_most: None,
+                    service: None,
+                    agents: vec![],
+                    emails: vec![],
+                }],
+                ..Default::default()
+            }),
+            "broadcasts[0].name"
+        );
+        assert_eq!(
+            refused(NotificationSettingsV1 {
+                sender: named(&"n".repeat(MAX_SUMMARY + 1)),
+                ..Default::default()
+            }),
+            "sender.name"
+        );
     }
 }

@@ -231,7 +231,12 @@ impl Declare for TransformOperation<'_> {
     }
 
     fn idempotent(self) -> Self {
-        parameter(self, super::idempotency_key())
+        parameter(self, super::idempotency_key()).fails(vec![(
+            422,
+            "`idempotency_key_reused`: the `Idempotency-Key` was sent before, by this caller within \
+             24 hours, with another request (method, path or body)."
+                .to_owned(),
+        )])
     }
 
     fn roles(mut self, allowed: &[Role]) -> Self {

@@ -213,7 +213,9 @@ fn error_schema() -> Value {
                     link, a decision already made, a step already done, or an already processed command \
                     whose answer was lost, a survey already answered, a supplier's, calendar's or SLA's \
                     name already taken), or not now (a service behind the one asked did not answer: try \
-                    again). 413: `payload_too_large`. 415: `unsupported_media_type`. 500: `internal`. \
+                    again). 413: `payload_too_large`. 415: `unsupported_media_type`. 422: \
+                    `idempotency_key_reused` (the `Idempotency-Key` came before with another \
+                    request). 500: `internal`. \
                     503: `dependency_unavailable`.",
             },
             "message": text("For people; not stable."),
@@ -269,7 +271,7 @@ fn error_schema() -> Value {
 }
 
 /// Every error code the API answers with ([`crate::error::Code`]).
-const ERROR_CODES: [&str; 12] = [
+const ERROR_CODES: [&str; 13] = [
     "malformed_json",
     "validation_failed",
     "unauthorized",
@@ -280,6 +282,7 @@ const ERROR_CODES: [&str; 12] = [
     "conflict",
     "payload_too_large",
     "unsupported_media_type",
+    "idempotency_key_reused",
     "dependency_unavailable",
     "internal",
 ];
@@ -418,7 +421,7 @@ pub(crate) fn idempotency_key() -> Value {
         "header",
         false,
         schema,
-        "Send the same key when retrying: the retry is answered with the first result and nothing is done twice.",
+        "Send the same key when retrying: the retry is answered with the first result and nothing is done twice. The key is the caller's for 24 hours after a request sent with it succeeded; sent again with another method, path or body, it answers 422 `idempotency_key_reused`. A request that failed leaves the key free for a corrected one.",
     )
 }
 
@@ -467,7 +470,7 @@ mod tests {
     ];
 
     /// Every [`Code`] the API answers with.
-    const ALL_CODES: [Code; 12] = [
+    const ALL_CODES: [Code; 13] = [
         Code::MalformedJson,
         Code::ValidationFailed,
         Code::Unauthorized,
@@ -478,6 +481,7 @@ mod tests {
         Code::Conflict,
         Code::PayloadTooLarge,
         Code::UnsupportedMediaType,
+        Code::IdempotencyKeyReused,
         Code::DependencyUnavailable,
         Code::Internal,
     ];
@@ -496,6 +500,7 @@ mod tests {
             | Code::Conflict
             | Code::PayloadTooLarge
             | Code::UnsupportedMediaType
+            | Code::IdempotencyKeyReused
             | Code::DependencyUnavailable
             | Code::Internal => ALL_CODES.contains(&code),
         }

@@ -22,7 +22,7 @@ pub(super) fn tags() -> Vec<Value> {
              (3 × 366), with trends by `period` (UTC days, weeks from Monday, or calendar months; by \
              default weeks). Each report is JSON, and each of its tables is also served as CSV (RFC 4180, \
              a header row, CRLF line ends; a cell a spreadsheet would run as a formula, one starting with \
-             `=`, `+`, `-`, `@`, a tab or a carriage return that is not a number, is prefixed with `'`) or, where a chart reads \
+             `=`, `+`, `-`, `@`, a tab or a carriage return that is not a finite number (`-Infinity` is not), is prefixed with `'`) or, where a chart reads \
              best, as an SVG bar chart, both with `X-Content-Type-Options: nosniff` and the SVG under a \
              Content-Security-Policy that runs nothing. A table name the report does not have answers 404 \
              `not_found`. Listings hold at most {MAX_LISTED} rows; the totals count everything. Admin, \
