@@ -404,6 +404,7 @@ impl From<IncidentFilter> for TicketFilter {
             text: f.text,
             problem: f.problem,
             fields: f.fields,
+            ..Self::default()
         }
     }
 }

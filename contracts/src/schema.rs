@@ -102,7 +102,9 @@ pub fn field_rules(schema: &mut Schema) {
                 "then": { "required": ["choices"], "properties": { "choices": { "minItems": 1 } } },
                 "else": { "properties": { "choices": { "maxItems": 0 } } },
             },
-            { "if": is(&["number"]), "else": none(&["min", "max"]) },
+            { "if": is(&["number"]), "else": {
+                "allOf": [none(&["min", "max"]), { "properties": { "whole": { "const": false } } }],
+            } },
             { "if": is(&["text", "memo"]), "else": none(&["max_length"]) },
         ]),
     );

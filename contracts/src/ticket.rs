@@ -403,6 +403,9 @@ pub struct FieldDefV1 {
     /// `number` fields only: the greatest value allowed; not below `min`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// `number` fields only: only whole numbers (`3`, `3.0`), not `3.5`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole: bool,
     /// `text` and `memo` fields only: the most characters (by default 200
     /// for text, 100000 for memo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -600,6 +603,7 @@ pub struct GetTicketV1 {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TicketFilter {
+    /// One of the kind's statuses, or several separated by commas.
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -610,9 +614,44 @@ pub struct TicketFilter {
     pub team_id: Option<Uuid>,
     #[serde(default)]
     pub customer_id: Option<Uuid>,
-    /// Case-insensitive text in the summary.
+    /// Case-insensitive text in the reference, summary, description or an
+    /// action's text (a public action's, for a customer).
     #[serde(default)]
     pub text: Option<String>,
+    /// Only tickets no agent is assigned to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unassigned: bool,
+    /// Only tickets of this company's customers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
+    /// Only tickets logged at or after this time.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_from: Option<time::OffsetDateTime>,
+    /// Only tickets logged before this time.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_to: Option<time::OffsetDateTime>,
+    /// Only tickets last changed at or after this time.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_from: Option<time::OffsetDateTime>,
+    /// Only tickets last changed before this time.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_to: Option<time::OffsetDateTime>,
     /// Incidents linked to this problem (id or reference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,

@@ -530,6 +530,7 @@ fn ticket_commands() {
         choices: vec!["Leeds".into(), "York".into()],
         min: None,
         max: None,
+        whole: false,
         max_length: None,
     };
     check(&GetFieldDefinitionsV1 {

@@ -985,25 +985,41 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
             .json(&body)
             .send()
     };
-    let reused = post("incidents", "order-7781", json!({"summary": "Other", "priority": 3}))
-        .await
-        .expect("sent");
+    let reused = post(
+        "incidents",
+        "order-7781",
+        json!({"summary": "Other", "priority": 3}),
+    )
+    .await
+    .expect("sent");
     assert_eq!(reused.status().as_u16(), 422);
     let reused: Value = reused.json().await.expect("json");
     assert_eq!(reused["error"], "idempotency_key_reused", "{reused}");
-    let elsewhere = post("problems", "order-7781", json!({"summary": "Printer on fire", "priority": 3}))
-        .await
-        .expect("sent");
+    let elsewhere = post(
+        "problems",
+        "order-7781",
+        json!({"summary": "Printer on fire", "priority": 3}),
+    )
+    .await
+    .expect("sent");
     assert_eq!(elsewhere.status().as_u16(), 422, "another route");
     // A refused request leaves its key free: corrected, it is done once.
-    let refused = post("incidents", "order-7783", json!({"summary": "", "priority": 3}))
-        .await
-        .expect("sent");
+    let refused = post(
+        "incidents",
+        "order-7783",
+        json!({"summary": "", "priority": 3}),
+    )
+    .await
+    .expect("sent");
     assert_eq!(refused.status().as_u16(), 400);
     for _ in 0..2 {
-        let corrected = post("incidents", "order-7783", json!({"summary": "Toner", "priority": 3}))
-            .await
-            .expect("sent");
+        let corrected = post(
+            "incidents",
+            "order-7783",
+            json!({"summary": "Toner", "priority": 3}),
+        )
+        .await
+        .expect("sent");
         assert_eq!(corrected.status().as_u16(), 201);
         let corrected: Value = corrected.json().await.expect("json");
         assert_eq!(corrected["reference"], "INC-000003", "{corrected}");
@@ -1042,6 +1058,231 @@ pub async fn retries_with_an_idempotency_key_are_served_once(desk: &Desk) {
         .await
         .expect("sent");
     assert_eq!(lower.status().as_u16(), 200);
+}
+
+/// What an agent reaches for on day one: search across the text of a
+/// ticket, several statuses at once, unassigned, "mine", a company, time
+/// ranges, `GET /me`, and extended-data filters that say what is wrong.
+pub async fn agents_find_what_they_look_for(desk: &Desk) {
+    let admin = desk.tenant("Search Ltd").await;
+    let (agent, _, customer) = directory(&admin).await;
+    let ada = admin.as_token(
+        admin
+            .post(
+                "/api/v1/tokens",
+                json!({"role": "agent", "agent_id": agent}),
+            )
+            .await
+            .expect(201)["token"]
+            .as_str()
+            .expect("token"),
+    );
+    let carl = admin.as_token(
+        admin
+            .post(
+                "/api/v1/tokens",
+                json!({"role": "customer", "customer_id": customer}),
+            )
+            .await
+            .expect(201)["token"]
+            .as_str()
+            .expect("token"),
+    );
+    let me = ada.get("/api/v1/me").await.expect(200);
+    assert_eq!(
+        (me["role"].as_str(), me["id"].as_str()),
+        (Some("agent"), Some(agent.as_str()))
+    );
+    assert_eq!(carl.get("/api/v1/me").await.expect(200)["role"], "customer");
+    let before = time::OffsetDateTime::now_utc();
+    let printer = carl
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Printer", "description": "The tray is jammed with Élan paper", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    let mail = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Mail", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    let vpn = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "VPN", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    ada.post(
+        &format!("/api/v1/incidents/{}/actions", id(&mail)),
+        json!({"text": "Queue stuck behind a FROZEN relay", "public": false}),
+    )
+    .await
+    .expect(201);
+    ada.post(
+        &format!("/api/v1/incidents/{}/assign", id(&mail)),
+        json!({"assignee_id": agent}),
+    )
+    .await
+    .expect(200);
+    ada.post(
+        &format!("/api/v1/incidents/{}/status", id(&mail)),
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .expect(200);
+    ada.post(
+        &format!("/api/v1/incidents/{}/status", id(&vpn)),
+        json!({"status": "pending"}),
+    )
+    .await
+    .expect(200);
+    let refs = |page: Value| -> Vec<String> {
+        let mut refs: Vec<String> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|t| t["reference"].as_str().expect("reference").to_owned())
+            .collect();
+        refs.sort();
+        refs
+    };
+    let (p, m, v) = (
+        printer["reference"].as_str().expect("ref").to_owned(),
+        mail["reference"].as_str().expect("ref").to_owned(),
+        vpn["reference"].as_str().expect("ref").to_owned(),
+    );
+    let found = |q: &str| {
+        let ada = ada.clone();
+        let q = q.to_owned();
+        async move { refs(ada.get(&format!("/api/v1/incidents?{q}")).await.expect(200)) }
+    };
+    assert_eq!(
+        found("q=%C3%A9LAN").await,
+        vec![p.clone()],
+        "the description, folded"
+    );
+    assert_eq!(found("q=frozen").await, vec![m.clone()], "an action's text");
+    assert_eq!(
+        found(&format!("q={}", v.to_lowercase())).await,
+        vec![v.clone()],
+        "the reference"
+    );
+    assert_eq!(
+        refs(carl.get("/api/v1/incidents?q=frozen").await.expect(200)),
+        Vec::<String>::new(),
+        "a customer does not find by what they may not read"
+    );
+    assert_eq!(
+        found("status=open,pending").await,
+        vec![p.clone(), v.clone()]
+    );
+    assert_eq!(found("unassigned=true").await, vec![p.clone(), v.clone()]);
+    assert_eq!(found("assignee_id=me").await, vec![m.clone()]);
+    admin
+        .get("/api/v1/incidents?assignee_id=me")
+        .await
+        .error(400, "validation_failed");
+    let company = admin
+        .get(&format!("/api/v1/customers/{customer}"))
+        .await
+        .expect(200);
+    let company = company["company_id"].as_str().expect("company");
+    assert_eq!(
+        found(&format!("company_id={company}")).await,
+        vec![p.clone()]
+    );
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("rfc3339")
+            .replace('+', "%2B")
+    };
+    assert_eq!(
+        found(&format!("created_to={}", at(before))).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found(&format!("created_from={}", at(before))).await.len(),
+        3
+    );
+    let edited = time::OffsetDateTime::parse(
+        vpn["updated_at"].as_str().expect("updated_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("a time");
+    assert_eq!(
+        found(&format!(
+            "updated_from={}",
+            at(edited + time::Duration::microseconds(1))
+        ))
+        .await,
+        vec![m.clone(), v.clone()],
+        "assigned and pending since"
+    );
+    admin
+        .get("/api/v1/incidents?created_from=yesterday")
+        .await
+        .error(400, "validation_failed");
+
+    // Extended data: an unknown key says so; numbers compare as numbers.
+    admin
+        .put(
+            "/api/v1/fields/incidents",
+            json!({"fields": [
+                {"key": "cost", "label": "Cost", "type": "number"},
+                {"key": "seats", "label": "Seats", "type": "number", "whole": true},
+            ]}),
+        )
+        .await
+        .expect(200);
+    let body = admin
+        .get("/api/v1/incidents?field.cots=200")
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["field.cots"].is_string(),
+        "{body}"
+    );
+    admin
+        .get("/api/v1/incidents?field.cost=cheap")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .patch(
+            &format!("/api/v1/incidents/{}", id(&mail)),
+            json!({"fields": {"cost": 200.0, "seats": 3}}),
+        )
+        .await
+        .expect(200);
+    for q in [
+        "field.cost=200",
+        "field.cost=200.0",
+        "field.cost=2e2",
+        "field.seats=3.0",
+    ] {
+        assert_eq!(found(q).await, vec![m.clone()], "{q}");
+    }
+    let body = admin
+        .patch(
+            &format!("/api/v1/incidents/{}", id(&mail)),
+            json!({"fields": {"seats": 2.5}}),
+        )
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        body["details"]["fields"]["fields.seats"].is_string(),
+        "{body}"
+    );
+    admin
+        .put(
+            "/api/v1/fields/incidents",
+            json!({"fields": [{"key": "site", "label": "Site", "type": "text", "whole": true}]}),
+        )
+        .await
+        .error(400, "validation_failed");
 }
 
 /// Each tenant maps impact × urgency to priority through its own matrix.
@@ -1151,6 +1392,8 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::retries_with_an_idempotency_key_are_served_once,
             the_priority_matrix_is_the_tenants_own =
                 $crate::common::scenarios::the_priority_matrix_is_the_tenants_own,
+            agents_find_what_they_look_for =
+                $crate::common::scenarios::agents_find_what_they_look_for,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

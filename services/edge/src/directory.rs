@@ -78,6 +78,7 @@ pub fn routes() -> ApiRouter<AppState> {
                 .patch_with(edit_agent, |op| edit_docs::<Agent>(op, &AGENT)),
         )
         .api_route("/tokens", post_with(create_token, token_docs))
+        .api_route("/me", get_with(me, me_docs))
 }
 
 /// A customer company.
@@ -1224,6 +1225,58 @@ fn token_docs(op: TransformOperation) -> TransformOperation {
         internal(),
         database_down(),
     ])
+}
+
+/// Who a token acts as.
+#[derive(Serialize, JsonSchema)]
+struct Me {
+    tenant_id: Uuid,
+    role: Role,
+    /// The agent's or customer's id for those roles (what `assignee_id=me`
+    /// and `customer_id` name); for admin and integration tokens, an id of
+    /// their own.
+    id: Uuid,
+    name: String,
+}
+
+async fn me(who: Principal) -> Json<Me> {
+    Json(Me {
+        tenant_id: who.tenant_id,
+        role: who.actor.role,
+        id: who.actor.id,
+        name: who.actor.name,
+    })
+}
+
+fn me_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "getMe",
+        TOKENS,
+        "Who am I",
+        "The tenant, role, id and name the token acts as. Any token.",
+    )
+    .response_with::<200, Json<Me>, _>(|r| r.description("Who the token acts as."))
+    .fails(vec![internal(), database_down()])
+}
+
+/// `assignee_id=me` and its like: a UUID, or `me`.
+pub const AGENT_OR_ME_PATTERN: &str =
+    "^(me|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$";
+
+/// An agent filter's value at `assignee_id`: an id, or `me` for the agent
+/// the token acts as (an agent token's only).
+pub fn agent_or_me(who: &Principal, value: Option<&str>) -> ApiResult<Option<Uuid>> {
+    match value {
+        None => Ok(None),
+        Some("me") if who.role() == Role::Agent => Ok(Some(who.actor.id)),
+        Some("me") => Err(ApiError::field(
+            "assignee_id",
+            "`me` is an agent's: this token is not an agent's",
+        )),
+        Some(id) => Uuid::parse_str(id)
+            .map(Some)
+            .map_err(|_| ApiError::field("assignee_id", "an agent's id, or `me`")),
+    }
 }
 
 #[cfg(test)]

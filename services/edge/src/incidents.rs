@@ -290,16 +290,22 @@ async fn read(
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 struct ListQuery {
-    /// Only incidents in this status.
+    /// Only incidents in this status, or in any of several separated by
+    /// commas (`open,in_progress`).
     #[serde(default)]
-    status: Option<IncidentStatus>,
+    #[schemars(regex(
+        pattern = "^(open|in_progress|pending|resolved|closed)(,(open|in_progress|pending|resolved|closed))*$"
+    ))]
+    status: Option<String>,
     /// Only incidents of this priority.
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
-    /// Only incidents assigned to this agent.
+    /// Only incidents assigned to this agent; `me`, the agent whose token
+    /// asks.
     #[serde(default)]
-    assignee_id: Option<Uuid>,
+    #[schemars(regex(pattern = crate::directory::AGENT_OR_ME_PATTERN))]
+    assignee_id: Option<String>,
     /// Only incidents with this team.
     #[serde(default)]
     team_id: Option<Uuid>,
@@ -307,10 +313,34 @@ struct ListQuery {
     /// see only their own.
     #[serde(default)]
     customer_id: Option<Uuid>,
-    /// Only incidents whose summary contains this text, in any case.
+    /// Only those whose reference, summary, description or an action's
+    /// text contains this, in any case (a customer's search reads only
+    /// public actions).
     #[serde(default)]
     #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
     q: Option<String>,
+    /// Only those no agent is assigned to.
+    #[serde(default)]
+    unassigned: Option<bool>,
+    /// Only those of this company's customers.
+    #[serde(default)]
+    company_id: Option<Uuid>,
+    /// Only those logged at or after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<contracts::schema::Timestamp>")]
+    created_from: Option<time::OffsetDateTime>,
+    /// Only those logged before this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<contracts::schema::Timestamp>")]
+    created_to: Option<time::OffsetDateTime>,
+    /// Only those last changed at or after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<contracts::schema::Timestamp>")]
+    updated_from: Option<time::OffsetDateTime>,
+    /// Only those last changed before this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<contracts::schema::Timestamp>")]
+    updated_to: Option<time::OffsetDateTime>,
     /// Only incidents linked to this problem: its id or reference
     /// (`PRB-000042`). Admin, agent and integration tokens: to a customer
     /// token no problem exists, so this answers 400.
@@ -369,14 +399,20 @@ async fn list(
     }
     .limit()?;
     let filter = TicketFilter {
-        status: q.status.map(|s| s.as_str().to_owned()),
+        status: q.status,
         priority: q.priority,
-        assignee_id: q.assignee_id,
+        assignee_id: crate::directory::agent_or_me(&who, q.assignee_id.as_deref())?,
         team_id: q.team_id,
         customer_id: q.customer_id,
         text: q.q,
         problem: q.problem,
         fields,
+        unassigned: q.unassigned.unwrap_or(false),
+        company_id: q.company_id,
+        created_from: q.created_from,
+        created_to: q.created_to,
+        updated_from: q.updated_from,
+        updated_to: q.updated_to,
     };
     incident_page(&state, &who, &headers, filter, q.cursor, limit).await
 }

@@ -182,6 +182,9 @@ pub struct FieldDef {
     /// `number` fields only: the greatest value allowed; not below `min`.
     #[serde(default)]
     max: Option<f64>,
+    /// `number` fields only: only whole numbers (`3`, `3.0`), not `3.5`.
+    #[serde(default)]
+    whole: bool,
     /// `text` and `memo` fields only: the most characters (by default 200
     /// for text, 100000 for memo).
     #[serde(default)]
@@ -198,6 +201,7 @@ impl From<FieldDef> for FieldDefV1 {
             choices: d.choices,
             min: d.min,
             max: d.max,
+            whole: d.whole,
             max_length: d.max_length,
         }
     }

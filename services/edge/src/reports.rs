@@ -507,7 +507,11 @@ mod tests {
         assert_eq!(csv_cell("-12"), "-12", "numbers stay numbers");
         assert_eq!(csv_cell("-1.5e3"), "-1.5e3");
         for special in ["-Infinity", "+inf", "-NaN", "+nan", "-infinity"] {
-            assert_eq!(csv_cell(special), format!("'{special}"), "{special} is not a number");
+            assert_eq!(
+                csv_cell(special),
+                format!("'{special}"),
+                "{special} is not a number"
+            );
         }
     }
 

@@ -41,9 +41,23 @@ pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)
     }
     // Names go into headers and greetings: one line, as the directory's.
     let mut names = vec![("sender.name".to_owned(), s.sender.name.as_deref())];
-    names.extend(s.reply_to.iter().map(|r| ("reply_to.name".to_owned(), r.name.as_deref())));
-    names.extend(s.suppliers.iter().enumerate().map(|(i, c)| (format!("suppliers[{i}].name"), c.name.as_deref())));
-    names.extend(s.broadcasts.iter().enumerate().map(|(i, b)| (format!("broadcasts[{i}].name"), Some(b.name.as_str()))));
+    names.extend(
+        s.reply_to
+            .iter()
+            .map(|r| ("reply_to.name".to_owned(), r.name.as_deref())),
+    );
+    names.extend(
+        s.suppliers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("suppliers[{i}].name"), c.name.as_deref())),
+    );
+    names.extend(
+        s.broadcasts
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("broadcasts[{i}].name"), Some(b.name.as_str()))),
+    );
     for (at, name) in names {
         if let Some(name) = name
             && (name.chars().count() > MAX_SUMMARY || name.chars().any(char::is_control))

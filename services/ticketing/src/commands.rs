@@ -439,18 +439,28 @@ impl Query for GetTicketV1 {
 
 #[async_trait]
 impl Query for ListTicketsV1 {
-    async fn run(self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
+    async fn run(mut self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
         let paging = paging(self.cursor.as_deref(), self.limit)?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }
         check_field_filters(&self.filter.fields)?;
+        if !self.filter.fields.is_empty() {
+            let defs = crate::fields::filterable(conn, tenant, self.kind).await?;
+            for (key, value) in &mut self.filter.fields {
+                *value = crate::fields::filter_value(&defs, key, value)?;
+            }
+        }
         if let Some(s) = &self.filter.status
-            && !self.kind.statuses().contains(&s.as_str())
+            && s.split(',')
+                .any(|s| !self.kind.statuses().contains(&s.trim()))
         {
             return Err(Error::field(
                 "status",
-                format!("one of {}", self.kind.statuses().join(", ")),
+                format!(
+                    "one or more of {}, separated by commas",
+                    self.kind.statuses().join(", ")
+                ),
             ));
         }
         let problem_id = match &self.filter.problem {

@@ -107,6 +107,9 @@ pub fn check_definitions(path: &str, defs: &[FieldDefV1]) -> Result<()> {
         if (d.min.is_some() || d.max.is_some()) && d.field_type != FieldType::Number {
             return Err(Error::field(&at("min"), "only a number field has a range"));
         }
+        if d.whole && d.field_type != FieldType::Number {
+            return Err(Error::field(&at("whole"), "only a number field is whole"));
+        }
         if d.max_length.is_some() && !matches!(d.field_type, FieldType::Text | FieldType::Memo) {
             return Err(Error::field(
                 &at("max_length"),
@@ -175,6 +178,9 @@ fn check_value(path: &str, def: &FieldDefV1, value: &Value) -> Result<Value> {
             let Some(n) = value.as_f64().filter(|n| n.is_finite()) else {
                 return Err(Error::field(path, "must be a number"));
             };
+            if def.whole && n.fract() != 0.0 {
+                return Err(Error::field(path, "must be a whole number"));
+            }
             if def.min.is_some_and(|min| n < min) || def.max.is_some_and(|max| n > max) {
                 let range = format!(
                     "{} to {}",
@@ -183,7 +189,7 @@ fn check_value(path: &str, def: &FieldDefV1, value: &Value) -> Result<Value> {
                 );
                 return Err(Error::field(path, format!("must be in {range}")));
             }
-            Ok(value.clone())
+            Ok(number(n))
         }
         FieldType::Date => match value.as_str().and_then(parse_date) {
             Some(_) => Ok(value.clone()),
@@ -196,6 +202,51 @@ fn check_value(path: &str, def: &FieldDefV1, value: &Value) -> Result<Value> {
                 format!("must be one of {}", def.choices.join(", ")),
             )),
         },
+    }
+}
+
+/// A number as the desk keeps it: a whole one as an integer (`200.0` is
+/// `200`), so that stored values and filters compare as numbers do.
+pub fn number(n: f64) -> Value {
+    // Within ±2^53 every integer is exact in an f64.
+    if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+        Value::from(n as i64)
+    } else {
+        Value::from(n)
+    }
+}
+
+/// The fields a `field.<key>` filter on tickets of `kind` may name: the
+/// kind's, and for service requests every request type's too.
+pub async fn filterable(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    kind: TicketKind,
+) -> Result<Vec<FieldDefV1>> {
+    let mut defs = definitions(conn, tenant, kind).await?;
+    if kind == TicketKind::Request {
+        for t in request_types(conn, tenant).await? {
+            defs.extend(t.fields);
+        }
+    }
+    Ok(defs)
+}
+
+/// A `field.<key>` filter's value as the stored values are written: a
+/// number field's as [`number`] writes it, so `200.0` finds `200`. A key
+/// no field has, or a number field's value that is not a number, is
+/// refused, naming the filter.
+pub fn filter_value(defs: &[FieldDefV1], key: &str, value: &str) -> Result<String> {
+    let name = format!("field.{key}");
+    let Some(def) = defs.iter().find(|d| d.key == key) else {
+        return Err(Error::field(&name, "no such field"));
+    };
+    if def.field_type != FieldType::Number {
+        return Ok(value.to_owned());
+    }
+    match value.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(number(n).to_string()),
+        _ => Err(Error::field(&name, "must be a number")),
     }
 }
 
@@ -311,6 +362,7 @@ mod tests {
             choices: Vec::new(),
             min: None,
             max: None,
+            whole: false,
             max_length: None,
         }
     }

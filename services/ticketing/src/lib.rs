@@ -87,6 +87,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "company",
         sql: include_str!("../../../migrations/ticketing/0006_company.sql"),
     },
+    Migration {
+        version: 7,
+        name: "search",
+        sql: include_str!("../../../migrations/ticketing/0007_search.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

@@ -116,6 +116,7 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "summary",
     "summary_folded",
     "description",
+    "description_folded",
     "customer_id",
     "category",
     "service",
@@ -157,6 +158,7 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
         t.summary.clone().into(),
         t.summary.to_lowercase().into(),
         t.description.clone().into(),
+        t.description.to_lowercase().into(),
         id_param(t.customer_id),
         t.category.clone().into(),
         t.service.clone().into(),
@@ -193,8 +195,8 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
          resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9, \
          summary = $10, summary_folded = $11, description = $12, category = $13, service = $14, \
          problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19, \
-         first_response_at = $20, supplier_id = $21 WHERE tenant_id = $22 AND id = $23 \
-         AND version = $24",
+         first_response_at = $20, supplier_id = $21, description_folded = $22 \
+         WHERE tenant_id = $23 AND id = $24 AND version = $25",
     )
     .bind(&t.status)
     .bind(i64::from(t.priority))
@@ -217,6 +219,7 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
     .bind(end)
     .bind(t.first_response_at.map(micros))
     .bind(t.supplier_id.map(|u| u.to_string()))
+    .bind(t.description.to_lowercase())
     .bind(tenant.to_string())
     .bind(t.id.to_string())
     .bind(t.version - 1)
@@ -373,28 +376,55 @@ pub async fn list(
     }
     let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE tenant_id = $1 AND kind = $2");
     let mut args: Vec<Param> = vec![Param::from(tenant.to_string()), Param::from(kind.as_str())];
-    let mut push = |clause: &str, arg: Param, suffix: &str| {
+    // ` AND <clause> $n<suffix>`, `arg` being `$n`.
+    let push = |sql: &mut String, args: &mut Vec<Param>, clause: &str, arg: Param, suffix: &str| {
         args.push(arg);
         sql.push_str(&format!(" AND {clause} ${}{suffix}", args.len()));
     };
     let customer = viewer.customer_scope().or(filter.customer_id);
-    if let Some(c) = customer {
-        push("customer_id =", Param::from(c.to_string()), "");
+    let id = |u: Uuid| Param::from(u.to_string());
+    let equal = [
+        ("customer_id =", customer.map(id)),
+        ("company_id =", filter.company_id.map(id)),
+        (
+            "priority =",
+            filter.priority.map(|p| Param::from(i64::from(p))),
+        ),
+        ("assignee_id =", filter.assignee_id.map(id)),
+        ("team_id =", filter.team_id.map(id)),
+        ("problem_id =", problem_id.map(id)),
+        (
+            "created_at >=",
+            filter.created_from.map(|t| Param::from(micros(t))),
+        ),
+        (
+            "created_at <",
+            filter.created_to.map(|t| Param::from(micros(t))),
+        ),
+        (
+            "updated_at >=",
+            filter.updated_from.map(|t| Param::from(micros(t))),
+        ),
+        (
+            "updated_at <",
+            filter.updated_to.map(|t| Param::from(micros(t))),
+        ),
+    ];
+    for (clause, arg) in equal {
+        if let Some(arg) = arg {
+            push(&mut sql, &mut args, clause, arg, "");
+        }
     }
-    if let Some(s) = &filter.status {
-        push("status =", Param::from(s.clone()), "");
+    if let Some(statuses) = &filter.status {
+        let statuses: Vec<&str> = statuses.split(',').map(str::trim).collect();
+        sql.push_str(&format!(
+            " AND status IN ({})",
+            placeholders(args.len() + 1, statuses.len())
+        ));
+        args.extend(statuses.into_iter().map(Param::from));
     }
-    if let Some(p) = filter.priority {
-        push("priority =", Param::from(i64::from(p)), "");
-    }
-    if let Some(a) = filter.assignee_id {
-        push("assignee_id =", Param::from(a.to_string()), "");
-    }
-    if let Some(t) = filter.team_id {
-        push("team_id =", Param::from(t.to_string()), "");
-    }
-    if let Some(p) = problem_id {
-        push("problem_id =", Param::from(p.to_string()), "");
+    if filter.unassigned {
+        sql.push_str(" AND assignee_id IS NULL");
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         let escaped = text
@@ -402,19 +432,35 @@ pub async fn list(
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        push(
-            "summary_folded LIKE",
-            Param::from(format!("%{escaped}%")),
-            " ESCAPE '\\'",
-        );
+        args.push(Param::from(format!("%{escaped}%")));
+        let n = args.len();
+        // A customer finds their tickets by what they may read of them.
+        let public = if viewer.customer_scope().is_some() {
+            " AND public = 1"
+        } else {
+            ""
+        };
+        sql.push_str(&format!(
+            " AND (summary_folded LIKE ${n} ESCAPE '\\' OR description_folded LIKE ${n} ESCAPE '\\' \
+             OR LOWER(reference) LIKE ${n} ESCAPE '\\' OR id IN (SELECT ticket_id FROM ticket_actions \
+             WHERE tenant_id = $1 AND body_folded LIKE ${n} ESCAPE '\\'{public}))"
+        ));
     }
     for (field, value) in &filter.fields {
         push(
+            &mut sql,
+            &mut args,
             "id IN (SELECT ticket_id FROM ticket_field_values WHERE tenant_id = $1 AND field =",
             Param::from(field.clone()),
             "",
         );
-        push("value =", Param::from(value.clone()), ")");
+        push(
+            &mut sql,
+            &mut args,
+            "value =",
+            Param::from(value.clone()),
+            ")",
+        );
     }
     sql.push_str(&paging.sql(&mut args));
     let rows = bind_all(sql, args).fetch_all(&mut *conn).await?;
@@ -525,6 +571,9 @@ pub fn field_value_rows(tenant: Uuid, ticket: Uuid, fields: &FieldValues) -> Vec
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => return None,
+                serde_json::Value::Number(n) => n
+                    .as_f64()
+                    .map_or_else(|| n.to_string(), |n| crate::fields::number(n).to_string()),
                 other => other.to_string(),
             };
             Some(vec![
