@@ -64,10 +64,32 @@ impl Actor {
     }
 
     /// Whether what this actor writes on a ticket is the desk answering
-    /// (for first response and SLA response): not the customer, and not
-    /// mail from an unknown sender that the mail gateway added.
+    /// (for first response and SLA response): not the customer, not mail
+    /// from an unknown sender that the mail gateway added, and not what the
+    /// desk writes by itself (escalation's notes and reassignments, a
+    /// problem's workaround copied to its incidents): none of those is a
+    /// person answering the customer.
     pub fn answers_for_desk(&self) -> bool {
-        self.role != Role::Customer && self.id != crate::notification::MAILGATE_ACTOR_ID
+        self.role != Role::Customer
+            && ![
+                crate::notification::MAILGATE_ACTOR_ID,
+                crate::escalation::ESCALATION_ACTOR_ID,
+                WORKAROUND_ACTOR_ID,
+            ]
+            .contains(&self.id)
+    }
+}
+
+/// A problem's workaround is copied to its incidents as a note by this
+/// actor ("Workaround"), the agent who applied it being in their audit
+/// trails: a note the desk wrote by itself, not a response.
+pub const WORKAROUND_ACTOR_ID: Uuid = Uuid::from_u128(0x5e5c_a1a7_0000_4000_8000_0000_0000_0004);
+
+pub fn workaround_actor() -> Actor {
+    Actor {
+        role: Role::Integration,
+        id: WORKAROUND_ACTOR_ID,
+        name: "Workaround".into(),
     }
 }
 

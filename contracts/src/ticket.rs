@@ -823,6 +823,10 @@ pub struct UnlinkIncidentV1 {
 pub struct ApplyWorkaroundV1 {
     pub actor: Actor,
     pub problem: String,
+    /// Also tell each incident's customer: the note is public and emailed
+    /// to them. By default it is a private note for the desk.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify_customer: bool,
 }
 
 /// Where a problem's workaround went.
@@ -830,8 +834,12 @@ pub struct ApplyWorkaroundV1 {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkaroundAppliedV1 {
     /// The references of the linked incidents that got the workaround:
-    /// those not resolved or closed.
+    /// those not resolved or closed that did not have it already.
     pub incidents: Vec<String>,
+    /// Those that had this workaround already (applied before): left as
+    /// they are.
+    #[serde(default)]
+    pub already: Vec<String>,
 }
 
 /// An approver's decision on a change they are named on.

@@ -187,6 +187,8 @@ pub async fn problem_management(desk: &Desk) {
     )
     .await
     .expect(200);
+    let responded =
+        ada.get("/api/v1/incidents/INC-000001").await.expect(200)["first_response_at"].clone();
     let applied = ada
         .post("/api/v1/problems/PRB-000001/workaround/apply", json!({}))
         .await
@@ -200,6 +202,31 @@ pub async fn problem_management(desk: &Desk) {
     assert!(
         text.contains("PRB-000001") && text.contains("Rotate the relay's logs"),
         "{actions}"
+    );
+    // The desk wrote it: not a response to the customer, and private.
+    assert_eq!(actions[0]["author"]["name"], "Workaround", "{actions}");
+    assert_eq!(actions[0]["public"], false);
+    assert_eq!(
+        ada.get("/api/v1/incidents/INC-000001").await.expect(200)["first_response_at"],
+        responded,
+        "a workaround note is not a first response"
+    );
+    // Applied again, it is not added again, told to the customer or not.
+    for apply in [
+        "/api/v1/problems/PRB-000001/workaround/apply",
+        "/api/v1/problems/PRB-000001/workaround/apply?notify_customer=true",
+    ] {
+        let again = ada.post(apply, json!({})).await.expect(200);
+        assert_eq!(again["incidents"], json!([]), "{again}");
+        assert_eq!(again["already"], json!(["INC-000001"]), "{again}");
+    }
+    let again = ada
+        .get("/api/v1/incidents/INC-000001/actions")
+        .await
+        .expect(200);
+    assert_eq!(
+        again.as_array().map(Vec::len),
+        actions.as_array().map(Vec::len)
     );
     assert_eq!(
         ada.get(&format!("/api/v1/incidents/{}/actions", id(&second)))
@@ -308,13 +335,36 @@ pub async fn problem_management(desk: &Desk) {
     .await
     .expect(200);
 
-    // A closed problem's incidents stay as they are; and the trail of it all.
+    // A closed problem's incidents stay as they are, also when another
+    // problem would take them; and the trail of it all.
     ada.delete(&format!(
         "/api/v1/problems/PRB-000001/incidents/{}",
         id(&first)
     ))
     .await
     .error(409, "invalid_transition");
+    let other = ada
+        .post(
+            "/api/v1/problems",
+            json!({"summary": "Relays again", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    let body = ada
+        .post(
+            &format!("/api/v1/problems/{}/incidents", id(&other)),
+            json!({"incidents": [id(&first)]}),
+        )
+        .await
+        .error(409, "invalid_transition");
+    assert_eq!(body["details"]["status"], "closed", "{body}");
+    assert_eq!(
+        ada.get(&format!("/api/v1/incidents/{}", id(&first)))
+            .await
+            .expect(200)["problem_id"],
+        resolved["id"],
+        "still the closed problem's"
+    );
     let history = ada
         .get("/api/v1/problems/PRB-000001/history")
         .await
@@ -881,6 +931,42 @@ pub async fn links_and_extended_data(desk: &Desk) {
         .map(|l| l.iter().filter_map(|l| l["link_type"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(types, vec!["caused_by", "child_of"]);
+    // Orders do not contradict themselves: no ticket is its own ancestor
+    // or cause, directly or through others.
+    let third = incident(&ada, "Third in line").await;
+    ada.post(
+        "/api/v1/incidents/INC-000001/links",
+        json!({"link_type": "parent_of", "ticket": third["reference"]}),
+    )
+    .await
+    .expect(201);
+    for (from, link_type, to) in [
+        ("INC-000001", "parent_of", "INC-000002"),
+        ("INC-000002", "child_of", "INC-000001"),
+        (
+            third["reference"].as_str().expect("ref"),
+            "parent_of",
+            "INC-000002",
+        ),
+        ("PRB-000001", "caused_by", "INC-000001"),
+    ] {
+        let path = format!(
+            "/api/v1/{}/{from}/links",
+            if from.starts_with("PRB") {
+                "problems"
+            } else {
+                "incidents"
+            }
+        );
+        let body = ada
+            .post(&path, json!({"link_type": link_type, "ticket": to}))
+            .await
+            .error(400, "validation_failed");
+        assert!(
+            body["details"]["fields"]["ticket"].is_string(),
+            "{from} {link_type} {to}: {body}"
+        );
+    }
     let left = ada
         .delete(&format!("/api/v1/problems/PRB-000001/links/{}", id(&link)))
         .await

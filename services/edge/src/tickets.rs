@@ -863,15 +863,28 @@ async fn problem_incidents(
     crate::incidents::incident_page(&state, &who, &headers, filter, page.cursor, limit).await
 }
 
+/// How a workaround is applied.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+struct ApplyQuery {
+    /// Also tell each incident's customer: the note is public and emailed
+    /// to them. By default it is a private note for the desk.
+    #[serde(default)]
+    notify_customer: Option<bool>,
+}
+
 async fn apply_workaround(
     State(state): State<AppState>,
     Staff(who): Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Params(q): Params<ApplyQuery>,
 ) -> ApiResult<Json<WorkaroundAppliedV1>> {
     let command = ApplyWorkaroundV1 {
         actor: who.actor.clone(),
         problem: id,
+        notify_customer: q.notify_customer.unwrap_or(false),
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

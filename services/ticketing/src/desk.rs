@@ -561,7 +561,9 @@ pub async fn act(
 ) -> Result<()> {
     let tenant = env.tenant_id;
     batch.insert_action(tenant, t.id, &action)?;
-    if t.first_response_at.is_none() && actor.answers_for_desk() {
+    // The action's author answers, or not: the actor may have had the desk
+    // write it (a problem's workaround).
+    if t.first_response_at.is_none() && action.author.answers_for_desk() {
         t.first_response_at = Some(now);
     }
     let c = Change {
@@ -632,6 +634,37 @@ pub async fn link(
                 other.reference
             ),
         )));
+    }
+    // Parent and child, cause and effect, resolver and resolved are
+    // orders: a link that makes a ticket its own ancestor (or cause) is a
+    // contradiction, the other way round of one there already is included.
+    let order = match cmd.link_type {
+        LinkType::ChildOf | LinkType::CausedBy | LinkType::ResolvedBy => {
+            Some((t.id, cmd.link_type, other.id))
+        }
+        LinkType::ParentOf | LinkType::Causes | LinkType::Resolves => {
+            Some((other.id, cmd.link_type.inverse(), t.id))
+        }
+        LinkType::Related => None,
+    };
+    if let Some((lower, up, upper)) = order
+        && links::reaches(tx, tenant, upper, up, lower).await?
+    {
+        return Err(Error::field(
+            "ticket",
+            format!(
+                "{} {} {} contradicts the links there are: {} would be its own {}",
+                t.reference,
+                cmd.link_type.as_str(),
+                other.reference,
+                t.reference,
+                match up {
+                    LinkType::ChildOf => "ancestor",
+                    LinkType::CausedBy => "cause",
+                    _ => "resolver",
+                }
+            ),
+        ));
     }
     let id = batch.insert_link(tenant, t.id, cmd.link_type, other.id, &cmd.actor, now)?;
     let here = Change {

@@ -43,6 +43,25 @@ pub async fn store_sequence(
 }
 
 /// The actions on a ticket, oldest first; only public ones for customers.
+/// Whether `ticket` has an action whose text is `text` (a workaround
+/// applied before).
+pub async fn has_action_text(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    ticket: Uuid,
+    text: &str,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM ticket_actions WHERE tenant_id = $1 AND ticket_id = $2 AND body = $3 LIMIT 1",
+    )
+    .bind(tenant.to_string())
+    .bind(ticket.to_string())
+    .bind(text)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 pub async fn actions(
     conn: &mut AnyConnection,
     tenant: Uuid,

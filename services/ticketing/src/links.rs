@@ -132,6 +132,35 @@ pub async fn exists(
         .any(|s| s.other == to && s.link_type == link_type))
 }
 
+/// Whether following links of type `up` from `from` (its parents, theirs,
+/// and so on, for `child_of`; its causes and theirs for `caused_by`)
+/// reaches `to`. Each ticket is visited once, so a chain made contradictory
+/// before this check existed still ends.
+pub async fn reaches(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    from: Uuid,
+    up: LinkType,
+    to: Uuid,
+) -> Result<bool> {
+    let mut seen = std::collections::HashSet::from([from]);
+    let mut next = vec![from];
+    while let Some(ticket) = next.pop() {
+        for s in seen_from(conn, tenant, ticket).await? {
+            if s.link_type != up {
+                continue;
+            }
+            if s.other == to {
+                return Ok(true);
+            }
+            if seen.insert(s.other) {
+                next.push(s.other);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Removes link `id` of `ticket`; false if it has no such link.
 pub async fn delete(
     conn: &mut AnyConnection,

@@ -20,7 +20,7 @@ use crate::batch::Change;
 use crate::desk::{self, announce, not_yet, refused, save, staff};
 use crate::error::{Error, Result};
 use crate::validate::{MAX_TEXT, check_text};
-use crate::{lifecycle, links, tickets};
+use crate::{incidents, lifecycle, links, tickets};
 use contracts::limits::MAX_LINKED_INCIDENTS;
 
 /// Changes still under way block closing the problem they resolve.
@@ -222,6 +222,21 @@ pub async fn link_incidents(
         }
         let old = incident.problem_id;
         if let Some(previous) = old {
+            // A closed problem's record is history: its incidents stay.
+            let previous_key = previous.to_string();
+            let was = tickets::find(tx, tenant, TicketKind::Problem, &previous_key, &cmd.actor);
+            let was = was.await?;
+            if lifecycle::is_final(was.kind, &was.status) {
+                let mut body = ErrorBody::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "{} belongs to {}, which is {}: a closed problem's incidents stay with it",
+                        incident.reference, was.reference, was.status
+                    ),
+                );
+                body.details = Some(serde_json::json!({ "status": was.status, "allowed": [] }));
+                return Err(Error::Refused(body));
+            }
             // Moved from another problem: that one's trail says so too.
             let c = Change {
                 change: "incident_unlinked",
@@ -327,19 +342,26 @@ pub async fn apply_workaround(
         }
     };
     let linked = tickets::incidents_of(tx, tenant, problem.id).await?;
-    let mut applied = Vec::new();
+    let text = format!("Workaround from {}:\n{workaround}", problem.reference);
+    let (mut applied, mut already) = (Vec::new(), Vec::new());
     for mut incident in linked {
         if matches!(incident.status.as_str(), "resolved" | "closed") {
             continue;
         }
+        if incidents::has_action_text(tx, tenant, incident.id, &text).await? {
+            already.push(incident.reference);
+            continue;
+        }
+        // Written by the desk (not a response to the customer); the agent
+        // who applied it is in the incident's audit trail.
         let action = ActionV1 {
             id: Uuid::now_v7(),
             kind: ActionKind::Note,
-            text: format!("Workaround from {}:\n{workaround}", problem.reference),
-            public: false,
-            email_customer: false,
+            text: text.clone(),
+            public: cmd.notify_customer,
+            email_customer: cmd.notify_customer && incident.customer_id.is_some(),
             knowledge_base: false,
-            author: cmd.actor.clone(),
+            author: contracts::common::workaround_actor(),
             created_at: now,
         };
         desk::act(tx, batch, env, &mut incident, &cmd.actor, action, now).await?;
@@ -351,5 +373,8 @@ pub async fn apply_workaround(
         to: Some(applied.join(", ")),
     };
     batch.audit(tenant, problem.id, &cmd.actor, now, c)?;
-    Ok(WorkaroundAppliedV1 { incidents: applied })
+    Ok(WorkaroundAppliedV1 {
+        incidents: applied,
+        already,
+    })
 }

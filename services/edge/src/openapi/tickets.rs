@@ -382,7 +382,8 @@ pub(crate) fn link_incidents_docs(op: TransformOperation) -> TransformOperation 
         PROBLEMS,
         "Link incidents to a problem",
         "Links incidents to the problem. An incident has at most one problem: one linked to \
-         another problem moves to this one. Admin, agent and integration tokens.",
+         another problem moves to this one, unless that problem is closed (a closed problem's \
+         record is history). Admin, agent and integration tokens.",
     )
     .param(ticket_id(kind))
     .traced()
@@ -395,7 +396,12 @@ pub(crate) fn link_incidents_docs(op: TransformOperation) -> TransformOperation 
              (`details.fields` names `incidents[0]`...)."
         )),
         ticket_missing(kind),
-        done(&PROBLEMS_PROCESS),
+        (
+            409,
+            "`invalid_transition`: the problem is closed, or an incident named belongs to a closed \
+             problem; `details.status` is that problem's."
+                .to_owned(),
+        ),
         internal(),
         ticketing_down(),
     ])
@@ -439,9 +445,12 @@ pub(crate) fn apply_workaround_docs(op: TransformOperation) -> TransformOperatio
         "applyProblemWorkaround",
         PROBLEMS,
         "Apply a problem's workaround",
-        "Adds the problem's flagged workaround as a private note to every linked incident that is \
-         not resolved or closed. The problem must not be closed. Admin, agent and integration \
-         tokens.",
+        "Adds the problem's flagged workaround as a note to every linked incident that is not \
+         resolved or closed and does not have it already (applying it again adds it only where it \
+         is new). The note is private unless `notify_customer=true`, which makes it public and \
+         emails it to each incident's customer. The desk writes it (author `Workaround`), so it is \
+         not a response to the customer; the agent who applied it is in each incident's history. \
+         The problem must not be closed. Admin, agent and integration tokens.",
     )
     .param(ticket_id(kind))
     .traced()
@@ -449,6 +458,7 @@ pub(crate) fn apply_workaround_docs(op: TransformOperation) -> TransformOperatio
         r.description("The incidents that got it.")
     })
     .fails(vec![
+        bad_query(),
         ticket_missing(kind),
         (
             409,
@@ -991,7 +1001,10 @@ pub(crate) fn link_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
     .fails(vec![
         bad_body(
             "`kind` must be given when `ticket` is not a reference; `ticket` must name one of \
-             the tenant's tickets of that kind, and not this one.",
+             the tenant's tickets of that kind, and not this one; and the link must not contradict \
+             the links there are (`ticket`): `parent_of`/`child_of`, `causes`/`caused_by` and \
+             `resolves`/`resolved_by` are orders, so no ticket may become its own ancestor, cause \
+             or resolver, directly (A parent of B, B parent of A) or through others.",
         ),
         ticket_missing(kind),
         (
