@@ -1212,7 +1212,8 @@ pub async fn knowledge_base(desk: &Desk) {
             true,
         ),
         ("Internal: the vendor owes us one", false, false),
-        ("Internal: flagged, but private", true, false),
+        ("Internal steps, flagged for the knowledge base", true, false),
+        ("Public, but not for the knowledge base", false, true),
     ] {
         ada.post(
             "/api/v1/incidents/INC-000001/actions",
@@ -1246,9 +1247,15 @@ pub async fn knowledge_base(desk: &Desk) {
         !html.contains("vendor owes us"),
         "unflagged actions stay out: {html}"
     );
+    // Exactly the flag decides (the seed's rule): a private note flagged
+    // for the knowledge base goes in, a public action not flagged stays out.
     assert!(
-        !html.contains("flagged, but private"),
-        "private ones too: {html}"
+        html.contains("Internal steps, flagged for the knowledge base"),
+        "flagged private ones go in: {html}"
+    );
+    assert!(
+        !html.contains("not for the knowledge base"),
+        "unflagged public ones stay out: {html}"
     );
     carl.get("/api/v1/incidents/INC-000001/export")
         .await

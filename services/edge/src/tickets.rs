@@ -624,7 +624,8 @@ struct NewAction {
     /// Email it to the customer. Always false when a customer writes.
     #[serde(default)]
     email_customer: bool,
-    /// Include it when the ticket is exported to the knowledge base. Always
+    /// Include it when the ticket is exported to the knowledge base (a
+    /// private note too: the flag decides). Always
     /// false when a customer writes.
     #[serde(default)]
     knowledge_base: bool,

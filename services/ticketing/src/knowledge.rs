@@ -1,7 +1,8 @@
 //! The public knowledge base: a ticket rendered to HTML through the
-//! tenant's template, with only the public actions flagged for the knowledge
-//! base (a private note stays private even if flagged),
-//! and the articles published from such exports.
+//! tenant's template, with exactly the actions flagged for the knowledge
+//! base (the flag decides, as in the seed: a private note an agent flagged
+//! goes in, a public action not flagged stays out; staff see the export
+//! before they publish it), and the articles published from such exports.
 //!
 //! Templates are HTML with `{{placeholders}}` for the ticket (`reference`,
 //! `kind`, `summary`, `description`, `resolution`, `status`, `priority`,
@@ -223,7 +224,7 @@ fn action_value(a: &ActionV1, name: &str) -> String {
     }
 }
 
-/// Renders `t` with `actions` (already only the flagged public ones) and
+/// Renders `t` with `actions` (already only the flagged ones) and
 /// its extended data as (label, value) rows.
 fn render(
     template: &str,
@@ -376,8 +377,7 @@ pub async fn export(
     let actions: Vec<ActionV1> = incidents::actions(conn, tenant, t.id, viewer)
         .await?
         .into_iter()
-        // Only what the customer could see anyway goes public.
-        .filter(|a| a.knowledge_base && a.public)
+        .filter(|a| a.knowledge_base)
         .collect();
     let fields = field_rows(conn, tenant, &t).await?;
     let template = template(conn, tenant).await?.template;

@@ -45,9 +45,9 @@ pub(super) fn tags() -> Vec<Value> {
         &format!(
             "The tenant's knowledge base. Staff export a ticket of any kind to HTML through the tenant's \
              template (`GET /api/v1/{{kind}}/{{id}}/export`, a download) and publish the export as an \
-             article (`POST /api/v1/{{kind}}/{{id}}/publish`; publishing again replaces it). Only the \
-             ticket's public actions flagged `knowledge_base` go in (a private note stays out even if \
-             flagged), and its extended data. Every token of the tenant, customers \
+             article (`POST /api/v1/{{kind}}/{{id}}/publish`; publishing again replaces it). Exactly the \
+             ticket's actions flagged `knowledge_base` go in, public or private (the flag is the \
+             decision to publish; a public action not flagged stays out), and its extended data. Every token of the tenant, customers \
              included, reads the articles.\n\n\
              **Templates** are HTML with placeholders for the ticket: {}; and two sections: \
              `{{{{#actions}}}}…{{{{/actions}}}}`, repeated for each flagged action, oldest first, inside which \
