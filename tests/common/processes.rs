@@ -1212,7 +1212,11 @@ pub async fn knowledge_base(desk: &Desk) {
             true,
         ),
         ("Internal: the vendor owes us one", false, false),
-        ("Internal steps, flagged for the knowledge base", true, false),
+        (
+            "Internal steps, flagged for the knowledge base",
+            true,
+            false,
+        ),
         ("Public, but not for the knowledge base", false, true),
     ] {
         ada.post(
@@ -1297,7 +1301,8 @@ pub async fn knowledge_base(desk: &Desk) {
     assert_eq!(article["title"], "Printer prints blank pages");
     assert_eq!(
         article["html"],
-        "<h1>Printer prints blank pages</h1><p>Restart the &lt;b&gt;spooler&lt;/b&gt;<br>\nthen print a test page</p>"
+        "<h1>Printer prints blank pages</h1><p>Restart the &lt;b&gt;spooler&lt;/b&gt;<br>\nthen print a test page</p>\
+         <p>Internal steps, flagged for the knowledge base</p>"
     );
     carl.post("/api/v1/incidents/INC-000001/publish", json!({}))
         .await

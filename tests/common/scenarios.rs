@@ -1321,6 +1321,99 @@ pub async fn agents_find_what_they_look_for(desk: &Desk) {
         .error(400, "validation_failed");
 }
 
+/// The directory holds one company of a name and one customer at an
+/// address, in any case; customers and companies are found by search.
+pub async fn the_directory_has_no_duplicates(desk: &Desk) {
+    let admin = desk.tenant("Unique Ltd").await;
+    let other = desk.tenant("Other Unique Ltd").await;
+    let acme = admin
+        .post("/api/v1/companies", json!({"name": "Acme Corp"}))
+        .await
+        .expect(201);
+    let body = admin
+        .post("/api/v1/companies", json!({"name": "  ACME corp "}))
+        .await
+        .error(409, "conflict");
+    assert_eq!(body["details"]["field"], "name", "{body}");
+    other
+        .post("/api/v1/companies", json!({"name": "Acme Corp"}))
+        .await
+        .expect(201);
+    let globex = admin
+        .post("/api/v1/companies", json!({"name": "Globex"}))
+        .await
+        .expect(201);
+    admin
+        .patch(
+            &format!("/api/v1/companies/{}", id(&globex)),
+            json!({"name": "acme CORP"}),
+        )
+        .await
+        .error(409, "conflict");
+    let carl = admin
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Carl", "email": "Carl@Acme.example", "company_id": id(&acme)}),
+        )
+        .await
+        .expect(201);
+    let body = admin
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Carl Two", "email": "carl@acme.EXAMPLE"}),
+        )
+        .await
+        .error(409, "conflict");
+    assert_eq!(body["details"]["field"], "email", "{body}");
+    let dora = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    admin
+        .post("/api/v1/customers", json!({"name": "Dora too"}))
+        .await
+        .expect(201);
+    admin
+        .patch(
+            &format!("/api/v1/customers/{}", id(&dora)),
+            json!({"email": "CARL@acme.example"}),
+        )
+        .await
+        .error(409, "conflict");
+    admin
+        .patch(
+            &format!("/api/v1/customers/{}", id(&carl)),
+            json!({"email": "carl@ACME.example"}),
+        )
+        .await
+        .expect(200);
+    // Found by name or address, in any case.
+    let names = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|c| c["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(admin.get("/api/v1/customers?q=DORA").await.expect(200)),
+        vec!["Dora", "Dora too"]
+    );
+    assert_eq!(
+        names(admin.get("/api/v1/customers?q=acme.ex").await.expect(200)),
+        vec!["Carl"]
+    );
+    assert_eq!(
+        names(admin.get("/api/v1/companies?q=glob").await.expect(200)),
+        vec!["Globex"]
+    );
+    admin
+        .get("/api/v1/teams?q=x")
+        .await
+        .error(400, "validation_failed");
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -1430,6 +1523,8 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::the_priority_matrix_is_the_tenants_own,
             agents_find_what_they_look_for =
                 $crate::common::scenarios::agents_find_what_they_look_for,
+            the_directory_has_no_duplicates =
+                $crate::common::scenarios::the_directory_has_no_duplicates,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

@@ -9,7 +9,9 @@ use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use contracts::limits::{EMAIL_PATTERN, MAX_EMAIL, MAX_SUMMARY, ONE_LINE_PATTERN};
+use contracts::limits::{
+    ANY_LINE_PATTERN, EMAIL_PATTERN, MAX_EMAIL, MAX_SUMMARY, ONE_LINE_PATTERN,
+};
 use contracts::notification::{DirectoryChangedV1, DirectoryEntryV1, MailboxV1};
 use contracts::schema::Timestamp;
 use contracts::{Envelope, Page, Role};
@@ -168,6 +170,9 @@ trait Entry: Serialize + Sized {
     const TABLE: &'static str;
     const COLUMNS: &'static str;
     const WHAT: &'static str;
+    /// The lower-case keys a list's `q` searches; none for entries a list
+    /// does not search.
+    const SEARCHED: &'static [&'static str] = &[];
     fn from_row(row: &AnyRow) -> sqlx::Result<Self>;
     /// The entry as the edge announces it.
     fn announced(&self) -> DirectoryEntryV1;
@@ -177,6 +182,7 @@ impl Entry for Company {
     const TABLE: &'static str = "companies";
     const COLUMNS: &'static str = "id, name, created_at, sender_email, sender_name";
     const WHAT: &'static str = "company";
+    const SEARCHED: &'static [&'static str] = &["name_key"];
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         let email: Option<String> = row.try_get("sender_email")?;
         let name: Option<String> = row.try_get("sender_name")?;
@@ -200,6 +206,7 @@ impl Entry for Customer {
     const TABLE: &'static str = "customers";
     const COLUMNS: &'static str = "id, name, email, company_id, language, created_at";
     const WHAT: &'static str = "customer";
+    const SEARCHED: &'static [&'static str] = &["name_key", "email_key"];
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         Ok(Self {
             id: id_at(row, "id")?,
@@ -335,10 +342,36 @@ async fn list<E: Entry>(
     who: &Principal,
     page: &PageParams,
 ) -> ApiResult<Json<Page<E>>> {
+    search::<E>(state, who, page, None).await
+}
+
+/// A page of `E`s whose keys ([`Entry::SEARCHED`]) contain `q`, in any
+/// case.
+async fn search<E: Entry>(
+    state: &AppState,
+    who: &Principal,
+    page: &PageParams,
+    q: Option<&str>,
+) -> ApiResult<Json<Page<E>>> {
     let paging = page.paging(Order::Oldest)?;
     let mut args = vec![Param::from(who.tenant_id.to_string())];
+    let mut matching = String::new();
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(Param::from(format!("%{escaped}%")));
+        let n = args.len();
+        let any: Vec<String> = E::SEARCHED
+            .iter()
+            .map(|key| format!("{key} LIKE ${n} ESCAPE '\\'"))
+            .collect();
+        matching = format!(" AND ({})", any.join(" OR "));
+    }
     let sql = format!(
-        "SELECT {} FROM {} WHERE tenant_id = $1{}",
+        "SELECT {} FROM {} WHERE tenant_id = $1{matching}{}",
         E::COLUMNS,
         E::TABLE,
         paging.sql(&mut args)
@@ -353,6 +386,24 @@ async fn list<E: Entry>(
         items: page.items.into_iter().map(|(_, e)| e).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// A write the tenant's unique keys refused: 409 `conflict`, saying which
+/// (`field` the body's field, `what` the one there is); any other error
+/// as it is.
+fn taken(e: sqlx::Error, field: &str, what: &str) -> ApiError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        let mut error = ApiError::new(
+            crate::error::Code::Conflict,
+            format!("the tenant has {what} already, in any case"),
+        );
+        error.details = Some(serde_json::json!({ "field": field }));
+        error
+    } else {
+        ApiError::from(e)
+    }
 }
 
 fn check_name(value: &str) -> ApiResult<String> {
@@ -557,8 +608,8 @@ async fn create_company(
     };
     let mut tx = state.store.begin().await?;
     sqlx::query(
-        "INSERT INTO companies (id, tenant_id, name, created_at, sender_email, sender_name) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO companies (id, tenant_id, name, created_at, sender_email, sender_name, \
+         name_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(c.id.to_string())
     .bind(who.tenant_id.to_string())
@@ -566,18 +617,49 @@ async fn create_company(
     .bind(micros(c.created_at))
     .bind(c.sender.as_ref().map(|s| s.email.clone()))
     .bind(c.sender.as_ref().and_then(|s| s.name.clone()))
+    .bind(c.name.to_lowercase())
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| taken(e, "name", "a company of that name"))?;
     announce(&state, tx, who.tenant_id, &c).await?;
     Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// A page of a searched list.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+struct SearchParams {
+    /// Only those whose name (a customer's: or address) contains this, in
+    /// any case.
+    #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ANY_LINE_PATTERN))]
+    q: Option<String>,
+    /// The most items the page holds.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
+    #[serde(default)]
+    cursor: Option<Uuid>,
+}
+
+impl SearchParams {
+    async fn search<E: Entry>(self, state: &AppState, who: &Principal) -> ApiResult<Json<Page<E>>> {
+        let page = PageParams {
+            limit: self.limit,
+            cursor: self.cursor,
+        };
+        search::<E>(state, who, &page, self.q.as_deref()).await
+    }
 }
 
 async fn list_companies(
     State(s): State<AppState>,
     Staff(who): Staff,
-    Params(p): Params<PageParams>,
+    Params(p): Params<SearchParams>,
 ) -> ApiResult<Json<Page<Company>>> {
-    list(&s, &who, &p).await
+    p.search(&s, &who).await
 }
 
 async fn get_company(
@@ -628,8 +710,8 @@ async fn create_customer(
     };
     let mut tx = state.store.begin().await?;
     sqlx::query(
-        "INSERT INTO customers (id, tenant_id, name, email, company_id, language, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO customers (id, tenant_id, name, email, company_id, language, created_at, \
+         name_key, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.id.to_string())
     .bind(who.tenant_id.to_string())
@@ -638,8 +720,11 @@ async fn create_customer(
     .bind(c.company_id.map(|u| u.to_string()))
     .bind(&c.language)
     .bind(micros(c.created_at))
+    .bind(c.name.to_lowercase())
+    .bind(c.email.as_deref().map(str::to_lowercase))
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| taken(e, "email", "a customer at that address"))?;
     announce(&state, tx, who.tenant_id, &c).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -647,9 +732,9 @@ async fn create_customer(
 async fn list_customers(
     State(s): State<AppState>,
     Staff(who): Staff,
-    Params(p): Params<PageParams>,
+    Params(p): Params<SearchParams>,
 ) -> ApiResult<Json<Page<Customer>>> {
-    list(&s, &who, &p).await
+    p.search(&s, &who).await
 }
 
 async fn get_customer(
@@ -709,17 +794,20 @@ async fn edit_customer(
     }
     let mut tx = state.store.begin().await?;
     sqlx::query(
-        "UPDATE customers SET name = $1, email = $2, company_id = $3, language = $4 \
-         WHERE tenant_id = $5 AND id = $6",
+        "UPDATE customers SET name = $1, email = $2, company_id = $3, language = $4, \
+         name_key = $5, email_key = $6 WHERE tenant_id = $7 AND id = $8",
     )
     .bind(&c.name)
     .bind(&c.email)
     .bind(c.company_id.map(|u| u.to_string()))
     .bind(&c.language)
+    .bind(c.name.to_lowercase())
+    .bind(c.email.as_deref().map(str::to_lowercase))
     .bind(who.tenant_id.to_string())
     .bind(c.id.to_string())
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| taken(e, "email", "a customer at that address"))?;
     announce(&state, tx, who.tenant_id, &c).await?;
     Ok(Json(c))
 }
@@ -753,16 +841,18 @@ async fn edit_company(
     }
     let mut tx = state.store.begin().await?;
     sqlx::query(
-        "UPDATE companies SET name = $1, sender_email = $2, sender_name = $3 \
-         WHERE tenant_id = $4 AND id = $5",
+        "UPDATE companies SET name = $1, sender_email = $2, sender_name = $3, name_key = $4 \
+         WHERE tenant_id = $5 AND id = $6",
     )
     .bind(&c.name)
     .bind(c.sender.as_ref().map(|s| s.email.clone()))
     .bind(c.sender.as_ref().and_then(|s| s.name.clone()))
+    .bind(c.name.to_lowercase())
     .bind(who.tenant_id.to_string())
     .bind(c.id.to_string())
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| taken(e, "name", "a company of that name"))?;
     announce(&state, tx, who.tenant_id, &c).await?;
     Ok(Json(c))
 }
@@ -1089,6 +1179,26 @@ struct Described {
     one: &'static str,
     /// What creating or changing one checks beyond the schema's shape.
     rules: &'static str,
+    /// What the tenant has only one of (a 409), if anything.
+    unique: Option<&'static str>,
+}
+
+impl Described {
+    /// The 409 of a create or change that would make a second of `unique`.
+    fn taken(&self) -> Vec<(u16, String)> {
+        self.unique
+            .map(|u| {
+                (
+                    409,
+                    format!(
+                        "`conflict`: the tenant has {u} already, in any case (trimmed); \
+                         `details.field` names the field."
+                    ),
+                )
+            })
+            .into_iter()
+            .collect()
+    }
 }
 
 const COMPANY: Described = Described {
@@ -1098,6 +1208,7 @@ const COMPANY: Described = Described {
     one: "a company",
     rules: "`name` must not be blank; `sender.email` must be one plausible address and \
             `sender.name`, if given, 1 to 200 characters with no control characters.",
+    unique: Some("a company of that name"),
 };
 
 const CUSTOMER: Described = Described {
@@ -1107,6 +1218,7 @@ const CUSTOMER: Described = Described {
     one: "a customer",
     rules: "`name` must not be blank, `email` must be one plausible address, `language` a language \
             tag, and `company_id` must name one of the tenant's companies.",
+    unique: Some("a customer at that address"),
 };
 
 const TEAM: Described = Described {
@@ -1115,6 +1227,7 @@ const TEAM: Described = Described {
     name: "Team",
     one: "a team",
     rules: "`name` must not be blank and `leader_id` must name one of the tenant's agents.",
+    unique: None,
 };
 
 const AGENT: Described = Described {
@@ -1124,6 +1237,7 @@ const AGENT: Described = Described {
     one: "an agent",
     rules: "`name` must not be blank, `email` must be one plausible address, and `team_id` must \
             name one of the tenant's teams.",
+    unique: None,
 };
 
 fn list_docs<'t, E: JsonSchema>(
@@ -1158,6 +1272,7 @@ fn create_docs<'t, E: JsonSchema>(
     )
     .response_with::<201, Json<E>, _>(|r| r.description("Created."))
     .fails(vec![bad_body(d.rules), internal(), database_down()])
+    .fails(d.taken())
 }
 
 fn get_docs<'t, E: JsonSchema>(
@@ -1204,6 +1319,7 @@ fn edit_docs<'t, E: JsonSchema>(
         internal(),
         database_down(),
     ])
+    .fails(d.taken())
 }
 
 fn token_docs(op: TransformOperation) -> TransformOperation {

@@ -89,6 +89,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "idempotency_keys",
         sql: include_str!("../../../migrations/edge/0005_idempotency_keys.sql"),
     },
+    Migration {
+        version: 6,
+        name: "directory_keys",
+        sql: include_str!("../../../migrations/edge/0006_directory_keys.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413. A body within every

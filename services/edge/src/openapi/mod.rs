@@ -240,6 +240,10 @@ fn error_schema() -> Value {
                             `traceparent`'s, or a new one): quote it to support, who find the \
                             request's log lines by it.",
                     },
+                    "field": text(
+                        "`conflict` in the directory: the field whose value the tenant has already \
+                         (a company's `name`, a customer's `email`).",
+                    ),
                     "from": text("`invalid_transition` of a status change: the ticket's status."),
                     "to": text("`invalid_transition` of a status change: the status asked for."),
                     "allowed": strings(
