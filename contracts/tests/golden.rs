@@ -491,6 +491,7 @@ fn ticket_commands() {
     check(&ApplyWorkaroundV1 {
         actor: agent(),
         problem: "PRB-000001".into(),
+        notify_customer: false,
     });
     check(&DecideChangeV1 {
         actor: agent(),

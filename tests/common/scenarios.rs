@@ -659,6 +659,83 @@ pub async fn customers_see_only_their_own(desk: &Desk) {
         .post(&format!("/api/v1/incidents/{mid}/status"), json!({}))
         .await
         .error(403, "forbidden");
+    // A customer does not make their own ticket the desk's top priority:
+    // they report impact and urgency, and the priority matrix decides.
+    for p in [1, 2] {
+        let body = carl_api
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": "Urgent!", "priority": p}),
+            )
+            .await
+            .error(400, "validation_failed");
+        assert!(body["details"]["fields"]["priority"].is_string(), "{body}");
+    }
+    let reported = carl_api
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Nobody can print", "impact": 1, "urgency": 1}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        reported["priority"], 1,
+        "the matrix may give the top priority"
+    );
+    // What a customer is told of a ticket: not the problem behind it, nor
+    // the internal ids of who works it.
+    let team = admin
+        .post("/api/v1/teams", json!({"name": "Desk"}))
+        .await
+        .expect(201);
+    let ada = admin
+        .post("/api/v1/agents", json!({"name": "Ada"}))
+        .await
+        .expect(201);
+    admin
+        .post(
+            &format!("/api/v1/incidents/{}/assign", id(&reported)),
+            json!({"assignee_id": id(&ada), "team_id": id(&team)}),
+        )
+        .await
+        .expect(200);
+    let problem = admin
+        .post(
+            "/api/v1/problems",
+            json!({"summary": "Print server", "priority": 2}),
+        )
+        .await
+        .expect(201);
+    admin
+        .post(
+            &format!("/api/v1/problems/{}/incidents", id(&problem)),
+            json!({"incidents": [id(&reported)]}),
+        )
+        .await
+        .expect(200);
+    let staff_view = admin
+        .get(&format!("/api/v1/incidents/{}", id(&reported)))
+        .await
+        .expect(200);
+    assert_eq!(staff_view["problem_id"], id(&problem).as_str());
+    assert_eq!(staff_view["assignee_id"], id(&ada).as_str());
+    let seen = carl_api
+        .get(&format!("/api/v1/incidents/{}", id(&reported)))
+        .await
+        .expect(200);
+    let listed = carl_api.get("/api/v1/incidents").await.expect(200);
+    let listed = listed["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|t| t["id"] == reported["id"]).cloned())
+        .expect("listed");
+    for view in [&seen, &listed] {
+        assert!(view.get("problem_id").is_none_or(Value::is_null), "{view}");
+        assert!(
+            view["assignee_id"].is_null() && view["team_id"].is_null(),
+            "{view}"
+        );
+        assert_eq!(view["summary"], "Nobody can print");
+    }
 }
 
 /// Bad input gets a clear error with a stable code and loses nothing.

@@ -83,7 +83,35 @@ pub async fn call<C: Command>(
     command: &C,
 ) -> ApiResult<C::Output> {
     let caller = who.actor.id.to_string();
-    call_for(state, who.tenant_id, &caller, headers, command).await
+    let customer = who.role() == contracts::Role::Customer;
+    ask(state, who.tenant_id, &caller, headers, command, customer).await
+}
+
+/// What of a ticket a customer is not told, wherever an answer carries
+/// one: the problem behind it, the supplier, and the internal ids of the
+/// agent and team working it (the desk's own business).
+const NOT_FOR_CUSTOMERS: [&str; 4] = ["problem_id", "supplier_id", "assignee_id", "team_id"];
+
+/// `value` as a customer may see it: every ticket in it (an object with a
+/// `reference` and a `logged_by`) without [`NOT_FOR_CUSTOMERS`], which
+/// are null where the schema has them always.
+fn for_customer(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            if fields.contains_key("reference") && fields.contains_key("logged_by") {
+                for key in NOT_FOR_CUSTOMERS {
+                    if let Some(v) = fields.get_mut(key) {
+                        *v = serde_json::Value::Null;
+                    }
+                }
+                fields.remove("problem_id");
+                fields.remove("supplier_id");
+            }
+            fields.values_mut().for_each(for_customer);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(for_customer),
+        _ => {}
+    }
 }
 
 /// [`call`] for a tenant known without a principal (a survey link), with
@@ -94,6 +122,18 @@ pub async fn call_for<C: Command>(
     caller: &str,
     headers: &HeaderMap,
     command: &C,
+) -> ApiResult<C::Output> {
+    ask(state, tenant, caller, headers, command, false).await
+}
+
+/// [`call_for`], the answer seen as a customer sees it if `customer`.
+async fn ask<C: Command>(
+    state: &AppState,
+    tenant: Uuid,
+    caller: &str,
+    headers: &HeaderMap,
+    command: &C,
+    customer: bool,
 ) -> ApiResult<C::Output> {
     let mut envelope = Envelope::new(tenant, command)
         .with_traceparent(Some(crate::trace::outgoing()))
@@ -110,7 +150,12 @@ pub async fn call_for<C: Command>(
         .decode::<ReplyV1>()
         .map_err(|e| ApiError::internal(&e))?
     {
-        ReplyV1::Ok(value) => serde_json::from_value(value).map_err(|e| ApiError::internal(&e)),
+        ReplyV1::Ok(mut value) => {
+            if customer {
+                for_customer(&mut value);
+            }
+            serde_json::from_value(value).map_err(|e| ApiError::internal(&e))
+        }
         ReplyV1::Error(body) => Err(body.into()),
     }
 }
@@ -164,7 +209,8 @@ struct NewIncident {
     #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: String,
     /// 1 (highest) to 5. Required unless both `impact` and `urgency` are
-    /// given; wins over them.
+    /// given; wins over them. A customer may ask for 3 to 5 only: they
+    /// report impact and urgency, and the priority matrix decides.
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
@@ -220,7 +266,7 @@ fn create_docs(op: TransformOperation) -> TransformOperation {
     .fails(vec![
         bad_body(&format!(
             "`summary` must not be blank (at most {MAX_SUMMARY} characters); `priority` must be 1 \
-             to {MAX_PRIORITY}, `impact` and `urgency` 1 to {MAX_LEVEL}, and a priority or both \
+             to {MAX_PRIORITY} (3 to {MAX_PRIORITY} for a customer token), `impact` and `urgency` 1 to {MAX_LEVEL}, and a priority or both \
              impact and urgency are required; `customer_id` must name one of the tenant's \
              customers; `fields` must fit the tenant's fields for incidents (`details.fields` \
              names `fields.<key>`)."

@@ -56,6 +56,27 @@ fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
 }
 
 /// 409 with `message`, for a move the ticket's state does not allow yet.
+/// The highest priority a customer may ask for by itself (1 is the
+/// highest): the top two are the desk's to give, or the priority matrix's
+/// from the impact and urgency the customer reports.
+pub const CUSTOMER_HIGHEST_PRIORITY: u8 = 3;
+
+/// Refuses a priority a customer may not choose.
+fn customer_priority(actor: &Actor, priority: Option<u8>) -> Result<()> {
+    match priority {
+        Some(p) if actor.role == Role::Customer && p < CUSTOMER_HIGHEST_PRIORITY => {
+            Err(Error::field(
+                "priority",
+                format!(
+                    "a customer may ask for priority {CUSTOMER_HIGHEST_PRIORITY} to {MAX_PRIORITY}; \
+                     give impact and urgency instead and the desk's priority matrix decides"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn not_yet(message: impl Into<String>, details: serde_json::Value) -> Error {
     let mut body = ErrorBody::new(ErrorCode::InvalidTransition, message);
     body.details = Some(details);
@@ -188,6 +209,7 @@ pub async fn log(
     };
     // An incident's priority comes from its impact and urgency through the
     // tenant's priority matrix, unless it is given.
+    customer_priority(&cmd.actor, cmd.priority)?;
     let priority = match (kind, cmd.priority, cmd.impact, cmd.urgency) {
         (_, Some(p), _, _) => p,
         (TicketKind::Incident, None, Some(i), Some(u)) => {
