@@ -1295,8 +1295,18 @@ pub async fn agents_find_what_they_look_for(desk: &Desk) {
     );
     assert_eq!(found("unassigned=true").await, vec![p.clone(), v.clone()]);
     assert_eq!(found("assignee_id=me").await, vec![m.clone()]);
+    assert_eq!(
+        refs(
+            admin
+                .get("/api/v1/incidents?assignee_id=me")
+                .await
+                .expect(200)
+        ),
+        Vec::<String>::new(),
+        "nothing is assigned to an admin token"
+    );
     admin
-        .get("/api/v1/incidents?assignee_id=me")
+        .get("/api/v1/incidents?assignee_id=you")
         .await
         .error(400, "validation_failed");
     let company = admin
@@ -1491,6 +1501,132 @@ pub async fn the_directory_has_no_duplicates(desk: &Desk) {
         .error(400, "validation_failed");
 }
 
+/// Access can be taken back: tokens are listed and revoked, may expire,
+/// and stop working when their agent or customer is deactivated (whose
+/// history stays).
+pub async fn access_can_be_taken_back(desk: &Desk) {
+    let admin = desk.tenant("Access Ltd").await;
+    let ada = admin
+        .post("/api/v1/agents", json!({"name": "Ada"}))
+        .await
+        .expect(201);
+    assert_eq!(ada["active"], true);
+    let issue = |body: Value| {
+        let admin = admin.clone();
+        async move { admin.post("/api/v1/tokens", body).await.expect(201) }
+    };
+    let ada_token = issue(json!({"role": "agent", "agent_id": id(&ada)})).await;
+    let ada_api = admin.as_token(ada_token["token"].as_str().expect("token"));
+    let script = issue(json!({"role": "integration", "name": "Nightly import"})).await;
+    let script_api = admin.as_token(script["token"].as_str().expect("token"));
+    let logged = ada_api
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Logged by Ada", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    script_api.get("/api/v1/incidents").await.expect(200);
+
+    // Listed, never with the token itself.
+    let tokens = admin.get("/api/v1/tokens").await.expect(200);
+    let items = tokens["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{tokens}");
+    assert!(items.iter().all(|t| t.get("token").is_none()), "{tokens}");
+    ada_api.get("/api/v1/tokens").await.error(403, "forbidden");
+
+    // Revoked: it stops at once.
+    let revoked = admin
+        .delete(&format!("/api/v1/tokens/{}", id(&script)))
+        .await
+        .expect(200);
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    script_api
+        .get("/api/v1/incidents")
+        .await
+        .error(401, "unauthorized");
+    admin
+        .delete(&format!("/api/v1/tokens/{}", uuid::Uuid::now_v7()))
+        .await
+        .error(404, "not_found");
+
+    // Expiring: refused in the past, and gone once the time has come.
+    issue_refused(
+        &admin,
+        json!({"role": "integration", "name": "Old", "expires_at": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let soon = soon
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("rfc3339");
+    let brief = issue(json!({"role": "integration", "name": "Brief", "expires_at": soon})).await;
+    let brief_api = admin.as_token(brief["token"].as_str().expect("token"));
+    brief_api.get("/api/v1/me").await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    brief_api.get("/api/v1/me").await.error(401, "unauthorized");
+
+    // Deactivated: their tokens stop, their history stays; active again,
+    // they work again.
+    let off = admin
+        .patch(
+            &format!("/api/v1/agents/{}", id(&ada)),
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(off["active"], false);
+    ada_api
+        .get("/api/v1/incidents")
+        .await
+        .error(401, "unauthorized");
+    let still = admin
+        .get(&format!("/api/v1/incidents/{}", id(&logged)))
+        .await
+        .expect(200);
+    assert_eq!(still["logged_by"]["name"], "Ada");
+    admin
+        .patch(
+            &format!("/api/v1/agents/{}", id(&ada)),
+            json!({"active": true}),
+        )
+        .await
+        .expect(200);
+    ada_api.get("/api/v1/incidents").await.expect(200);
+    let carl = admin
+        .post("/api/v1/customers", json!({"name": "Carl"}))
+        .await
+        .expect(201);
+    let carl_api = admin.as_token(
+        issue(json!({"role": "customer", "customer_id": id(&carl)})).await["token"]
+            .as_str()
+            .expect("token"),
+    );
+    carl_api.get("/api/v1/incidents").await.expect(200);
+    admin
+        .patch(
+            &format!("/api/v1/customers/{}", id(&carl)),
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+    carl_api
+        .get("/api/v1/incidents")
+        .await
+        .error(401, "unauthorized");
+}
+
+async fn issue_refused(admin: &Api, body: Value) {
+    let refused = admin
+        .post("/api/v1/tokens", body)
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        refused["details"]["fields"]["expires_at"].is_string(),
+        "{refused}"
+    );
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -1602,6 +1738,7 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::agents_find_what_they_look_for,
             the_directory_has_no_duplicates =
                 $crate::common::scenarios::the_directory_has_no_duplicates,
+            access_can_be_taken_back = $crate::common::scenarios::access_can_be_taken_back,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use contracts::{Actor, Role};
 use rand::RngExt;
-use runtime::store::{Store, StoreError, id_at, micros};
+use runtime::store::{Store, StoreError, from_micros, id_at, micros};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -97,6 +97,8 @@ pub struct TokenFor<'a> {
     pub principal_id: Uuid,
     pub principal_name: &'a str,
     pub name: &'a str,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 pub async fn issue(conn: &mut sqlx::AnyConnection, t: TokenFor<'_>) -> Result<Issued, StoreError> {
@@ -105,8 +107,8 @@ pub async fn issue(conn: &mut sqlx::AnyConnection, t: TokenFor<'_>) -> Result<Is
         token: new_token(),
     };
     sqlx::query(
-        "INSERT INTO api_tokens (token_hash, id, tenant_id, role, principal_id, principal_name, name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO api_tokens (token_hash, id, tenant_id, role, principal_id, principal_name, name, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(digest(&issued.token))
     .bind(issued.id.to_string())
@@ -116,6 +118,7 @@ pub async fn issue(conn: &mut sqlx::AnyConnection, t: TokenFor<'_>) -> Result<Is
     .bind(t.principal_name)
     .bind(t.name)
     .bind(micros(OffsetDateTime::now_utc()))
+    .bind(t.expires_at.map(micros))
     .execute(conn)
     .await?;
     Ok(issued)
@@ -137,6 +140,7 @@ pub async fn create_tenant(store: &Store, name: &str) -> Result<(Uuid, Issued), 
         principal_id: tenant_id,
         principal_name: "admin",
         name: "first admin token",
+        expires_at: None,
     };
     let issued = issue(&mut tx, admin).await?;
     tx.commit().await?;
@@ -165,15 +169,27 @@ impl FromRequestParts<AppState> for Principal {
             record(&principal);
             return Ok(principal);
         }
+        // A token works until it is revoked or expires, and while the
+        // agent or customer it acts as is active.
         let row = sqlx::query(
-            "SELECT tenant_id, role, principal_id, principal_name FROM api_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT tenant_id, role, principal_id, principal_name, expires_at FROM api_tokens t \
+             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+             AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.principal_id \
+                             AND a.deactivated_at IS NOT NULL) \
+             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.principal_id \
+                             AND c.deactivated_at IS NOT NULL)",
         )
         .bind(&digest)
+        .bind(micros(OffsetDateTime::now_utc()))
         .fetch_optional(state.store.pool())
         .await?;
-        let row =
-            row.ok_or_else(|| ApiError::new(Code::Unauthorized, "unknown or revoked token"))?;
+        let row = row.ok_or_else(|| {
+            ApiError::new(
+                Code::Unauthorized,
+                "unknown, revoked or expired token, or its agent or customer is deactivated",
+            )
+        })?;
+        let expires_at: Option<i64> = row.try_get("expires_at")?;
         let role: String = row.try_get("role")?;
         let principal = Principal {
             tenant_id: id_at(&row, "tenant_id")?,
@@ -184,7 +200,9 @@ impl FromRequestParts<AppState> for Principal {
                 name: row.try_get("principal_name")?,
             },
         };
-        state.tokens.put(digest, &principal);
+        state
+            .tokens
+            .put(digest, &principal, expires_at.map(from_micros));
         record(&principal);
         Ok(principal)
     }
@@ -198,7 +216,9 @@ fn record(principal: &Principal) {
 }
 
 /// How long a token checked against the store is trusted without asking
-/// again; a token revoked in the store stops working within this time.
+/// again: a token revoked (or its person deactivated) through another edge
+/// replica stops working within this time; through this one, at once (the
+/// cache is emptied). An expiry is kept to the moment.
 const TOKEN_TTL: Duration = Duration::from_secs(10);
 /// Bound on the cache; past it the cache starts over.
 const MAX_CACHED: usize = 100_000;
@@ -207,11 +227,18 @@ const MAX_CACHED: usize = 100_000;
 /// per request instead of a database read.
 #[derive(Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+/// A token found valid: who it is, when, and when it expires.
+struct Cached {
+    principal: Principal,
+    at: Instant,
+    expires_at: Option<OffsetDateTime>,
 }
 
 impl TokenCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Principal, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -219,15 +246,30 @@ impl TokenCache {
 
     fn get(&self, digest: &str) -> Option<Principal> {
         let entries = self.lock();
-        let (principal, at) = entries.get(digest)?;
-        (at.elapsed() < TOKEN_TTL).then(|| principal.clone())
+        let cached = entries.get(digest)?;
+        let fresh = cached.at.elapsed() < TOKEN_TTL
+            && cached
+                .expires_at
+                .is_none_or(|at| at > OffsetDateTime::now_utc());
+        fresh.then(|| cached.principal.clone())
     }
 
-    fn put(&self, digest: String, principal: &Principal) {
+    fn put(&self, digest: String, principal: &Principal, expires_at: Option<OffsetDateTime>) {
         let mut entries = self.lock();
         if entries.len() >= MAX_CACHED {
             entries.clear();
         }
-        entries.insert(digest, (principal.clone(), Instant::now()));
+        let cached = Cached {
+            principal: principal.clone(),
+            at: Instant::now(),
+            expires_at,
+        };
+        entries.insert(digest, cached);
+    }
+
+    /// Forgets every token: one was revoked, or a person deactivated, and
+    /// must stop working at once.
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 }

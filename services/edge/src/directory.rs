@@ -4,7 +4,7 @@
 //! the services that write to people (notification) keep their own copy.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{get_with, post_with};
+use aide::axum::routing::{delete_with, get_with};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
@@ -79,7 +79,11 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(get_agent, |op| get_docs::<Agent>(op, &AGENT))
                 .patch_with(edit_agent, |op| edit_docs::<Agent>(op, &AGENT)),
         )
-        .api_route("/tokens", post_with(create_token, token_docs))
+        .api_route(
+            "/tokens",
+            get_with(list_tokens, list_tokens_docs).post_with(create_token, token_docs),
+        )
+        .api_route("/tokens/{id}", delete_with(revoke_token, revoke_token_docs))
         .api_route("/me", get_with(me, me_docs))
 }
 
@@ -107,9 +111,17 @@ pub struct Customer {
     /// The language emails to the customer are written in (`en`, `nl`,
     /// `pt-BR`).
     pub language: Option<String>,
+    /// False once deactivated: their tokens no longer work; what they
+    /// did stays.
+    #[serde(default = "active")]
+    pub active: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
+}
+
+fn active() -> bool {
+    true
 }
 
 /// A team of agents.
@@ -132,6 +144,10 @@ pub struct Agent {
     pub email: Option<String>,
     /// The agent's team.
     pub team_id: Option<Uuid>,
+    /// False once deactivated: their tokens no longer work; what they
+    /// did stays.
+    #[serde(default = "active")]
+    pub active: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "Timestamp")]
     pub created_at: OffsetDateTime,
@@ -204,7 +220,8 @@ impl Entry for Company {
 
 impl Entry for Customer {
     const TABLE: &'static str = "customers";
-    const COLUMNS: &'static str = "id, name, email, company_id, language, created_at";
+    const COLUMNS: &'static str =
+        "id, name, email, company_id, language, created_at, deactivated_at";
     const WHAT: &'static str = "customer";
     const SEARCHED: &'static [&'static str] = &["name_key", "email_key"];
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
@@ -214,6 +231,7 @@ impl Entry for Customer {
             email: row.try_get("email")?,
             company_id: uuid_at(row, "company_id")?,
             language: row.try_get("language")?,
+            active: row.try_get::<Option<i64>, _>("deactivated_at")?.is_none(),
             created_at: from_micros(row.try_get("created_at")?),
         })
     }
@@ -251,7 +269,7 @@ impl Entry for Team {
 
 impl Entry for Agent {
     const TABLE: &'static str = "agents";
-    const COLUMNS: &'static str = "id, name, email, team_id, created_at";
+    const COLUMNS: &'static str = "id, name, email, team_id, created_at, deactivated_at";
     const WHAT: &'static str = "agent";
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         Ok(Self {
@@ -259,6 +277,7 @@ impl Entry for Agent {
             name: row.try_get("name")?,
             email: row.try_get("email")?,
             team_id: uuid_at(row, "team_id")?,
+            active: row.try_get::<Option<i64>, _>("deactivated_at")?.is_none(),
             created_at: from_micros(row.try_get("created_at")?),
         })
     }
@@ -356,6 +375,12 @@ async fn search<E: Entry>(
     let paging = page.paging(Order::Oldest)?;
     let mut args = vec![Param::from(who.tenant_id.to_string())];
     let mut matching = String::new();
+    if q.is_some_and(|q| q.chars().count() > MAX_SUMMARY || q.chars().any(char::is_control)) {
+        return Err(ApiError::field(
+            "q",
+            format!("at most {MAX_SUMMARY} characters, no control characters"),
+        ));
+    }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let escaped = q
             .to_lowercase()
@@ -706,6 +731,7 @@ async fn create_customer(
         email: check_email(body.email.as_deref())?,
         company_id: body.company_id,
         language: check_language(body.language.as_deref())?,
+        active: true,
         created_at: now(),
     };
     let mut tx = state.store.begin().await?;
@@ -767,6 +793,11 @@ struct CustomerChanges {
     #[schemars(length(min = 2, max = 12), regex(pattern = LANGUAGE_PATTERN))]
     #[serde(default, deserialize_with = "contracts::common::present")]
     language: Option<Option<String>>,
+    /// `false` deactivates them: their tokens stop working at once (on
+    /// other edge replicas within 10 seconds), what they did stays; `true`
+    /// makes them active again.
+    #[serde(default)]
+    active: Option<bool>,
 }
 
 /// Changes a customer (their address, language, company) and announces it.
@@ -792,7 +823,10 @@ async fn edit_customer(
     if let Some(language) = body.language {
         c.language = check_language(language.as_deref())?;
     }
+    let deactivated = deactivation(c.active, body.active);
+    c.active = body.active.unwrap_or(c.active);
     let mut tx = state.store.begin().await?;
+    set_deactivated(&mut tx, "customers", who.tenant_id, c.id, deactivated).await?;
     sqlx::query(
         "UPDATE customers SET name = $1, email = $2, company_id = $3, language = $4, \
          name_key = $5, email_key = $6 WHERE tenant_id = $7 AND id = $8",
@@ -809,7 +843,42 @@ async fn edit_customer(
     .await
     .map_err(|e| taken(e, "email", "a customer at that address"))?;
     announce(&state, tx, who.tenant_id, &c).await?;
+    if deactivated.is_some() {
+        state.tokens.clear();
+    }
     Ok(Json(c))
+}
+
+/// What an edit's `active` does: `Some(Some(now))` deactivates, `Some(None)`
+/// activates again, `None` leaves it (also when it asks for what is).
+fn deactivation(active: bool, asked: Option<bool>) -> Option<Option<OffsetDateTime>> {
+    match asked {
+        Some(false) if active => Some(Some(now())),
+        Some(true) if !active => Some(None),
+        _ => None,
+    }
+}
+
+/// Writes an agent's or customer's deactivation, if it changed.
+async fn set_deactivated(
+    tx: &mut sqlx::AnyConnection,
+    table: &str,
+    tenant: Uuid,
+    id: Uuid,
+    deactivated: Option<Option<OffsetDateTime>>,
+) -> ApiResult<()> {
+    let Some(at) = deactivated else {
+        return Ok(());
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET deactivated_at = $1 WHERE tenant_id = $2 AND id = $3"
+    )))
+    .bind(at.map(micros))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// What to change of a company: a field left out stays as it is;
@@ -874,6 +943,11 @@ struct AgentChanges {
     /// One of the tenant's teams.
     #[serde(default, deserialize_with = "contracts::common::present")]
     team_id: Option<Option<Uuid>>,
+    /// `false` deactivates them: their tokens stop working at once (on
+    /// other edge replicas within 10 seconds), what they did stays; `true`
+    /// makes them active again.
+    #[serde(default)]
+    active: Option<bool>,
 }
 
 /// Changes an agent (their address, team) and announces it.
@@ -896,7 +970,10 @@ async fn edit_agent(
         }
         a.team_id = team;
     }
+    let deactivated = deactivation(a.active, body.active);
+    a.active = body.active.unwrap_or(a.active);
     let mut tx = state.store.begin().await?;
+    set_deactivated(&mut tx, "agents", who.tenant_id, a.id, deactivated).await?;
     sqlx::query(
         "UPDATE agents SET name = $1, email = $2, team_id = $3 WHERE tenant_id = $4 AND id = $5",
     )
@@ -908,6 +985,9 @@ async fn edit_agent(
     .execute(&mut *tx)
     .await?;
     announce(&state, tx, who.tenant_id, &a).await?;
+    if deactivated.is_some() {
+        state.tokens.clear();
+    }
     Ok(Json(a))
 }
 
@@ -996,6 +1076,7 @@ async fn create_agent(
         name: check_name(&body.name)?,
         email: check_email(body.email.as_deref())?,
         team_id: body.team_id,
+        active: true,
         created_at: now(),
     };
     let mut tx = state.store.begin().await?;
@@ -1050,6 +1131,11 @@ struct NewToken {
     #[serde(default)]
     #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     name: Option<String>,
+    /// When the token stops working (RFC 3339, in the future); by default
+    /// never, until it is revoked.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
+    expires_at: Option<OffsetDateTime>,
 }
 
 /// Which fields of a [`NewToken`] each role requires, and refuses.
@@ -1143,6 +1229,9 @@ async fn create_token(
         }
     };
     let name = given_name.unwrap_or_else(|| principal_name.clone());
+    if body.expires_at.is_some_and(|at| at <= now()) {
+        return Err(ApiError::field("expires_at", "must be in the future"));
+    }
     let mut conn = state.store.pool().acquire().await?;
     let issued = auth::issue(
         &mut conn,
@@ -1152,6 +1241,7 @@ async fn create_token(
             principal_id,
             principal_name: &principal_name,
             name: &name,
+            expires_at: body.expires_at,
         },
     )
     .await?;
@@ -1163,6 +1253,126 @@ async fn create_token(
             token: issued.token,
         }),
     ))
+}
+
+/// A token as admins see it: never the token itself.
+#[derive(Serialize, JsonSchema)]
+struct TokenInfo {
+    id: Uuid,
+    role: Role,
+    /// Its label.
+    name: String,
+    /// The agent or customer it acts as; for admin and integration tokens,
+    /// an id of their own.
+    principal_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "Timestamp")]
+    created_at: OffsetDateTime,
+    /// When it stops working, if it does.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
+    expires_at: Option<OffsetDateTime>,
+    /// When it was revoked, if it was: it no longer works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
+    revoked_at: Option<OffsetDateTime>,
+}
+
+const TOKEN_COLUMNS: &str = "id, role, name, principal_id, created_at, expires_at, revoked_at";
+
+fn token_info(row: &AnyRow) -> sqlx::Result<TokenInfo> {
+    let role: String = row.try_get("role")?;
+    let at = |column: &str| -> sqlx::Result<Option<OffsetDateTime>> {
+        Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros))
+    };
+    Ok(TokenInfo {
+        id: id_at(row, "id")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("stored role {role}").into()))?,
+        name: row.try_get("name")?,
+        principal_id: id_at(row, "principal_id")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        expires_at: at("expires_at")?,
+        revoked_at: at("revoked_at")?,
+    })
+}
+
+/// The tenant's tokens, oldest first, revoked ones included.
+async fn list_tokens(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Params(p): Params<PageParams>,
+) -> ApiResult<Json<Page<TokenInfo>>> {
+    let paging = p.paging(Order::Oldest)?;
+    let mut args = vec![Param::from(who.tenant_id.to_string())];
+    let sql = format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1{}",
+        paging.sql(&mut args)
+    );
+    let rows = bind_all(sql, args).fetch_all(state.store.pool()).await?;
+    let items = rows
+        .iter()
+        .map(token_info)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    Ok(Json(paging.page(items, |t| t.id)))
+}
+
+fn list_tokens_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "listTokens",
+        TOKENS,
+        "List API tokens",
+        "One page of the tenant's tokens, oldest first, revoked and expired ones included; never the \
+         tokens themselves. Admin tokens only.",
+    )
+    .response_with::<200, Json<Page<TokenInfo>>, _>(|r| r.description("One page."))
+    .fails(vec![bad_query(), internal(), database_down()])
+}
+
+/// Revokes a token: it stops working at once (on other edge replicas
+/// within 10 seconds).
+async fn revoke_token(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TokenInfo>> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(micros(now()))
+    .bind(who.tenant_id.to_string())
+    .bind(id.to_string())
+    .execute(state.store.pool())
+    .await?;
+    state.tokens.clear();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(who.tenant_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or_else(|| ApiError::not_found("token"))?;
+    Ok(Json(token_info(&row)?))
+}
+
+fn revoke_token_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "revokeToken",
+        TOKENS,
+        "Revoke an API token",
+        "The token stops working: at once on this edge, within 10 seconds on the others. Revoking one \
+         revoked before changes nothing. A token may revoke itself. Admin tokens only.",
+    )
+    .path_param("id", "The token's id; a value that is not a UUID answers 404.")
+    .response_with::<200, Json<TokenInfo>, _>(|r| r.description("The token, revoked."))
+    .fails(vec![
+        not_found("the tenant has no token with this id."),
+        internal(),
+        database_down(),
+    ])
 }
 
 // ---- what the document says of each operation ----
@@ -1377,18 +1587,15 @@ fn me_docs(op: TransformOperation) -> TransformOperation {
 
 /// `assignee_id=me` and its like: a UUID, or `me`.
 pub const AGENT_OR_ME_PATTERN: &str =
-    "^(me|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$";
+    "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![\\s\\S])";
 
-/// An agent filter's value at `assignee_id`: an id, or `me` for the agent
-/// the token acts as (an agent token's only).
+/// An agent filter's value at `assignee_id`: an id, or `me` for whom the
+/// token acts as (`GET /me`'s `id`: an agent's, or for other tokens an id
+/// nothing is assigned to).
 pub fn agent_or_me(who: &Principal, value: Option<&str>) -> ApiResult<Option<Uuid>> {
     match value {
         None => Ok(None),
-        Some("me") if who.role() == Role::Agent => Ok(Some(who.actor.id)),
-        Some("me") => Err(ApiError::field(
-            "assignee_id",
-            "`me` is an agent's: this token is not an agent's",
-        )),
+        Some("me") => Ok(Some(who.actor.id)),
         Some(id) => Uuid::parse_str(id)
             .map(Some)
             .map_err(|_| ApiError::field("assignee_id", "an agent's id, or `me`")),

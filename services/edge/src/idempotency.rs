@@ -11,8 +11,11 @@
 //! first sent with.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use runtime::store::{micros, now};
@@ -58,11 +61,35 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// The key of a request that changes something and is JSON or has no
-/// body; uploads and the mail gateway's messages are not made idempotent
-/// by a key (the mail gateway has the Message-ID).
+/// The operations the document says take an `Idempotency-Key`, as
+/// (method, path): `("POST", "/api/v1/incidents")`.
+fn keyed() -> &'static HashSet<(String, String)> {
+    static KEYED: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    KEYED.get_or_init(|| {
+        let document = crate::openapi::document();
+        let mut keyed = HashSet::new();
+        let paths = document["paths"].as_object().into_iter().flatten();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let takes_key = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+                if takes_key {
+                    keyed.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        keyed
+    })
+}
+
+/// The key of a request to an operation that takes one (the document
+/// says which: those that create or do something); uploads and the mail
+/// gateway's messages are not made idempotent by a key (the mail gateway
+/// has the Message-ID), nor is a method a route does not take (405).
 fn key_of(req: &Request) -> Option<String> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let route = req.extensions().get::<MatchedPath>()?.as_str().to_owned();
+    if !keyed().contains(&(req.method().as_str().to_owned(), route)) {
         return None;
     }
     let key = req.headers().get("idempotency-key")?.to_str().ok()?;

@@ -347,8 +347,7 @@ struct ListQuery {
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
-    /// Only incidents assigned to this agent; `me`, the agent whose token
-    /// asks.
+    /// Only incidents assigned to this agent; `me`, whom the token acts as.
     #[serde(default)]
     #[schemars(regex(pattern = crate::directory::AGENT_OR_ME_PATTERN))]
     assignee_id: Option<String>,

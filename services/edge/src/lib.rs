@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "directory_keys",
         sql: include_str!("../../../migrations/edge/0006_directory_keys.sql"),
     },
+    Migration {
+        version: 7,
+        name: "access",
+        sql: include_str!("../../../migrations/edge/0007_access.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413. A body within every
@@ -169,7 +174,9 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
+        // On the routes' own methods only: a method a route does not take
+        // is answered 405 whatever key it carries.
+        .route_layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::guard,
         ))

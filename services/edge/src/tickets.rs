@@ -305,7 +305,7 @@ struct ListQuery {
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
-    /// Only those assigned to this agent; `me`, the agent whose token asks.
+    /// Only those assigned to this agent; `me`, whom the token acts as.
     #[serde(default)]
     #[schemars(regex(pattern = crate::directory::AGENT_OR_ME_PATTERN))]
     assignee_id: Option<String>,

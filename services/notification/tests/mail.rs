@@ -463,11 +463,20 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
 /// message has exactly the headers the desk writes.
 async fn header_injection_never_adds_a_header(backend: Backend) {
     let desk = Desk::start(backend, SmtpSink::start()).await;
+    // The settings' names are refused with a line break in them…
+    let mut bad = NotificationSettingsV1::default();
+    bad.sender.name = Some("Desk\r\nBcc: evil@attacker.example".into());
+    let refused = desk
+        .try_call(&SetNotificationSettingsV1 {
+            actor: admin(),
+            settings: bad,
+        })
+        .await;
+    assert!(matches!(refused, ReplyV1::Error(_)), "{refused:?}");
     desk.settings(|s| {
-        s.sender.name = Some("Desk\r\nBcc: evil@attacker.example".into());
         s.reply_to = Some(MailboxV1 {
             email: "help@desk.example".into(),
-            name: Some("Help\nBcc: evil@attacker.example".into()),
+            name: Some("Help".into()),
         });
     })
     .await;
