@@ -112,7 +112,7 @@ fn read<T: DeserializeOwned>(mut value: Value) -> Result<T, ApiError> {
         } else {
             path
         };
-        ApiError::field(&field, strip_position(&inner.to_string()))
+        ApiError::field(&field, plain(&inner.to_string()))
     })?;
     match unknown {
         Some(field) => Err(ApiError::field(&field, "unknown field")),
@@ -166,6 +166,80 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A deserializer's message in a user's words: what the value must be,
+/// never the Rust type it was read into (`expected u8`), the struct's name
+/// or a date parser's component.
+fn plain(message: &str) -> String {
+    let message = strip_position(message);
+    let expected = message
+        .rsplit_once(", expected ")
+        .map(|(_, e)| e.trim_end_matches('.'));
+    let kind = |e: &str| -> Option<&'static str> {
+        Some(match e {
+            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+            "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+            "f32" | "f64" => "a number",
+            "a boolean" => "true or false",
+            "a string" | "a borrowed string" => "text",
+            "a sequence" => "a list",
+            "a map" => "an object",
+            "a UUID string" => "an id (a UUID)",
+            _ if e.starts_with("struct ") || e.starts_with("a map") => "an object",
+            _ if e.starts_with("a sequence") || e.starts_with("tuple") => "a list",
+            _ if e.starts_with("RFC3339") || e.starts_with("an RFC3339") => {
+                "a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z"
+            }
+            _ => return None,
+        })
+    };
+    if message.starts_with("invalid value: integer")
+        || message.starts_with("invalid value: floating")
+    {
+        // A number the field's type cannot hold: out of its range.
+        let value = message.split('`').nth(1).unwrap_or("the number");
+        return format!("{value} is out of range");
+    }
+    if message.starts_with("invalid type: null") {
+        return "must not be null".to_owned();
+    }
+    if message.starts_with("invalid type:") || message.starts_with("invalid value:") {
+        if let Some(what) = expected.and_then(kind) {
+            return format!("must be {what}");
+        }
+    }
+    if message.starts_with("UUID parsing failed")
+        || message.starts_with("invalid length: expected length 32")
+        || message.contains("invalid character: expected an optional prefix of `urn:uuid:`")
+    {
+        return "must be an id (a UUID)".to_owned();
+    }
+    if message.contains("component")
+        && (message.contains("could not be parsed") || message.contains("out of range"))
+    {
+        return "must be a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z".to_owned();
+    }
+    if message.starts_with("premature end of input")
+        || message.starts_with("unexpected trailing characters")
+    {
+        return "must be a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z".to_owned();
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((given, allowed)) => format!(
+                "{} is not one of {}",
+                given,
+                allowed.trim_start_matches("one of ")
+            ),
+            None => format!("{rest} is not allowed"),
+        };
+    }
+    if let Some(field) = message.strip_prefix("unknown field ") {
+        let field = field.split(',').next().unwrap_or(field);
+        return format!("{field} is not a field this takes");
+    }
+    message
+}
+
 /// Query parameters; a bad one answers 400 naming it.
 pub struct Params<T>(pub T);
 
@@ -188,7 +262,7 @@ fn from_query<T: DeserializeOwned>(query: &[u8]) -> Result<T, ApiError> {
         } else {
             path
         };
-        ApiError::field(&field, message)
+        ApiError::field(&field, plain(&message))
     })
 }
 
@@ -320,6 +394,34 @@ mod tests {
         assert!(e.details.expect("details")["fields"]["nmae"].is_string());
         let e = super::merged(&cleared, patch(r#"{"name": null}"#)).expect_err("required");
         assert!(e.details.expect("details")["fields"]["name"].is_string());
+    }
+
+    #[test]
+    fn messages_say_what_a_value_must_be_in_plain_words() {
+        assert_eq!(
+            refused(r#"{"name": "a", "count": 300}"#).1,
+            "300 is out of range"
+        );
+        assert_eq!(
+            refused(r#"{"name": "a", "count": "many"}"#).1,
+            "must be a whole number, 0 or more"
+        );
+        assert_eq!(refused(r#"{"name": 5}"#).1, "must be text");
+        assert_eq!(refused(r#"{"name": null}"#).1, "must not be null");
+        assert_eq!(
+            refused(r#"{"name": "a", "inner": {"minutes": 1}}"#).1,
+            "must be a list"
+        );
+        assert_eq!(
+            refused(r#"{"name": "a", "inner": [5]}"#).1,
+            "must be an object"
+        );
+        for (_, why) in [
+            refused(r#"{"name": "a", "count": 300}"#),
+            refused(r#"{"name": "a", "inner": [5]}"#),
+        ] {
+            assert!(!why.contains("u8") && !why.contains("struct"), "{why}");
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::sync::Mutex;
 
 /// The most of an unread body read on the handler's behalf: four times the
 /// JSON routes' limit, beyond which a refused client is better cut off.
-pub const MOST: u64 = 1024 * 1024;
+pub const MOST: u64 = 4 * crate::BODY_LIMIT as u64;
 
 /// How long reading what is left may take.
 const PATIENCE: Duration = Duration::from_secs(5);
