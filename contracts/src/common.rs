@@ -105,6 +105,9 @@ pub enum ErrorCode {
     /// The actor may see the object but not do this to it (e.g. decide on
     /// a change they are not an approver of).
     Forbidden,
+    /// The command said which version of the object it was written for
+    /// (`if_version`), and the object has changed since.
+    PreconditionFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -721,6 +721,11 @@ pub struct UpdateTicketV1 {
     pub kind: TicketKind,
     pub ticket: String,
     pub changes: TicketChangesV1,
+    /// Only if the ticket is at this version still (its `version`, the
+    /// edge's `If-Match`): otherwise refused as `precondition_failed`, so
+    /// an edit made on a stale copy loses nothing written since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -728,6 +733,11 @@ pub struct AssignTicketV1 {
     pub actor: Actor,
     pub kind: TicketKind,
     pub ticket: String,
+    /// Only if the ticket is at this version still (its `version`, the
+    /// edge's `If-Match`): otherwise refused as `precondition_failed`, so
+    /// an edit made on a stale copy loses nothing written since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
     #[serde(
         default,
         deserialize_with = "crate::common::present",
@@ -754,6 +764,11 @@ pub struct ChangeTicketStatusV1 {
     pub actor: Actor,
     pub kind: TicketKind,
     pub ticket: String,
+    /// Only if the ticket is at this version still (its `version`, the
+    /// edge's `If-Match`): otherwise refused as `precondition_failed`, so
+    /// an edit made on a stale copy loses nothing written since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
     pub to: String,
     /// Required to resolve a problem or fulfil a request.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -432,6 +432,7 @@ fn ticket_commands() {
         actor: agent(),
         kind: TicketKind::Problem,
         ticket: "PRB-000001".into(),
+        if_version: None,
         changes: TicketChangesV1 {
             root_cause: Some(Some("A full disk".into())),
             workaround: Some(Some("Delete old logs".into())),
@@ -444,6 +445,7 @@ fn ticket_commands() {
         actor: agent(),
         kind: TicketKind::Request,
         ticket: "REQ-000003".into(),
+        if_version: None,
         assignee_id: Some(Some(id(2))),
         team_id: None,
         supplier_id: None,
@@ -452,6 +454,7 @@ fn ticket_commands() {
         actor: agent(),
         kind: TicketKind::Problem,
         ticket: "PRB-000001".into(),
+        if_version: None,
         to: "resolved".into(),
         resolution: Some("Disks replaced".into()),
         outcome: Some(ProblemOutcome::Change),

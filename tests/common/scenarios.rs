@@ -1627,6 +1627,96 @@ async fn issue_refused(admin: &Api, body: Value) {
     );
 }
 
+/// An edit made on a stale copy of a ticket is refused, not applied over
+/// what was written since: every ticket answers with its version as its
+/// `ETag`, and `If-Match` with an older one is 412.
+pub async fn edits_are_guarded_against_lost_updates(desk: &Desk) {
+    let admin = desk.tenant("Guarded Ltd").await;
+    let http = reqwest::Client::new();
+    let token = admin.token.clone().unwrap_or_default();
+    let created = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Printer", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    let url = |path: &str| format!("{}/api/v1/incidents/{}{path}", desk.base, id(&created));
+    let read = http
+        .get(url(""))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    let etag = read.headers()["etag"].to_str().expect("ascii").to_owned();
+    assert_eq!(etag, format!("\"{}\"", created["version"]));
+    let send = |method: Method, path: &str, tag: &str, body: Value| {
+        http.request(method, url(path))
+            .bearer_auth(&token)
+            .header("If-Match", tag)
+            .json(&body)
+            .send()
+    };
+    // Two agents read version 1; the first edit wins, the second is told.
+    let first = send(
+        Method::PATCH,
+        "",
+        &etag,
+        json!({"summary": "Printer jammed"}),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(first.status().as_u16(), 200);
+    let newer = first.headers()["etag"].to_str().expect("ascii").to_owned();
+    assert_ne!(newer, etag);
+    let second = send(
+        Method::PATCH,
+        "",
+        &etag,
+        json!({"summary": "Printer on fire"}),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(second.status().as_u16(), 412);
+    let body: Value = second.json().await.expect("json");
+    assert_eq!(body["error"], "precondition_failed", "{body}");
+    assert_eq!(format!("\"{}\"", body["details"]["version"]), newer);
+    for (path, change) in [
+        ("/status", json!({"status": "in_progress"})),
+        ("/assign", json!({"team_id": null})),
+    ] {
+        let stale = send(Method::POST, path, &etag, change).await.expect("sent");
+        assert_eq!(stale.status().as_u16(), 412, "{path}");
+    }
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/incidents/{}", id(&created)))
+            .await
+            .expect(200)["summary"],
+        "Printer jammed",
+        "nothing stale was written"
+    );
+    // The current version, weak or strong, or `*`, goes through.
+    let weak = format!("W/{newer}");
+    let moved = send(
+        Method::POST,
+        "/status",
+        &weak,
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(moved.status().as_u16(), 200);
+    let any = send(Method::PATCH, "", "*", json!({"priority": 2}))
+        .await
+        .expect("sent");
+    assert_eq!(any.status().as_u16(), 200);
+    let nonsense = send(Method::PATCH, "", "\"abc\"", json!({"priority": 3}))
+        .await
+        .expect("sent");
+    assert_eq!(nonsense.status().as_u16(), 412);
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -1739,6 +1829,8 @@ macro_rules! every_scenario {
             the_directory_has_no_duplicates =
                 $crate::common::scenarios::the_directory_has_no_duplicates,
             access_can_be_taken_back = $crate::common::scenarios::access_can_be_taken_back,
+            edits_are_guarded_against_lost_updates =
+                $crate::common::scenarios::edits_are_guarded_against_lost_updates,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

@@ -26,6 +26,7 @@ pub enum Code {
     PayloadTooLarge,
     UnsupportedMediaType,
     IdempotencyKeyReused,
+    PreconditionFailed,
     DependencyUnavailable,
     Internal,
 }
@@ -42,6 +43,7 @@ impl Code {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,6 +110,7 @@ impl From<ErrorBody> for ApiError {
             ErrorCode::InvalidTransition => Code::InvalidTransition,
             ErrorCode::Conflict => Code::Conflict,
             ErrorCode::Forbidden => Code::Forbidden,
+            ErrorCode::PreconditionFailed => Code::PreconditionFailed,
         };
         Self {
             error,

@@ -240,6 +240,20 @@ fn plain(message: &str) -> String {
     message
 }
 
+/// The version an edit is written for: the `If-Match` header's ETag
+/// (`"7"`, or weak, `W/"7"`, as the desk's [`crate::served::Tagged`]
+/// answers give it). Without one, or with `*`, any version; an ETag that
+/// is not one the desk gives matches none (412).
+pub fn if_match(headers: &axum::http::HeaderMap) -> Option<i64> {
+    let value = headers.get(axum::http::header::IF_MATCH)?;
+    let value = value.to_str().unwrap_or_default().trim();
+    if value == "*" {
+        return None;
+    }
+    let tag = value.trim_start_matches("W/").trim_matches('"');
+    Some(tag.parse().unwrap_or(-1))
+}
+
 /// Query parameters; a bad one answers 400 naming it.
 pub struct Params<T>(pub T);
 

@@ -322,13 +322,13 @@ async fn read(
     who: Principal,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<IncidentV1>> {
+) -> ApiResult<crate::served::Tagged<IncidentV1>> {
     let command = GetTicketV1 {
         viewer: who.actor.clone(),
         kind: TicketKind::Incident,
         ticket: id,
     };
-    as_incident(call(&state, &who, &headers, &command).await?)
+    crate::tickets::tagged(call(&state, &who, &headers, &command).await?)
 }
 
 /// The list's filters and page; `field.<key>` filters besides.

@@ -44,6 +44,7 @@ use crate::openapi::{
     request_types_docs, set_field_definitions_docs, status_docs, ticket_id, ticket_missing,
     ticketing_down, unlink_docs, unlink_incident_docs,
 };
+use crate::served::Tagged;
 
 /// The path segment of each kind: `/api/v1/<segment>`.
 pub fn segment(kind: TicketKind) -> &'static str {
@@ -282,13 +283,13 @@ async fn read(
     who: Principal,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<TicketV1>> {
+) -> ApiResult<Tagged<TicketV1>> {
     let command = GetTicketV1 {
         viewer: who.actor.clone(),
         kind,
         ticket: id,
     };
-    Ok(Json(call(&state, &who, &headers, &command).await?))
+    Ok(Tagged(call(&state, &who, &headers, &command).await?))
 }
 
 /// A list's filters and page; `field.<key>` filters besides.
@@ -408,6 +409,7 @@ async fn update(
         actor: who.actor.clone(),
         kind,
         ticket: id,
+        if_version: crate::extract::if_match(headers),
         changes,
     };
     call(state, who, headers, &command).await
@@ -420,8 +422,8 @@ async fn edit(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(changes): Body<inputs::TicketChanges>,
-) -> ApiResult<Json<TicketV1>> {
-    Ok(Json(
+) -> ApiResult<Tagged<TicketV1>> {
+    Ok(Tagged(
         update(&state, kind, &who, &headers, id, changes.into()).await?,
     ))
 }
@@ -437,6 +439,7 @@ pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
     )
     .param(ticket_id(kind))
     .traced()
+    .guarded()
     .body_rules(edit_body_rules(kind).expect("an incident has no root cause"))
     .response_with::<200, Json<IncidentV1>, _>(|r| r.description("The incident as edited."))
     .fails(vec![
@@ -460,9 +463,14 @@ pub async fn edit_incident(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(changes): Body<inputs::TicketChanges>,
-) -> ApiResult<Json<IncidentV1>> {
+) -> ApiResult<Tagged<IncidentV1>> {
     let kind = TicketKind::Incident;
-    as_incident(update(&state, kind, &who, &headers, id, changes.into()).await?)
+    tagged(update(&state, kind, &who, &headers, id, changes.into()).await?)
+}
+
+/// A ticket answered as an incident, tagged with its version.
+pub fn tagged(ticket: TicketV1) -> ApiResult<Tagged<IncidentV1>> {
+    as_incident(ticket).map(|Json(incident)| Tagged(incident))
 }
 
 /// A new assignee, team or supplier (incidents only), or more than one,
@@ -517,6 +525,7 @@ async fn assignment(
         actor: who.actor.clone(),
         kind,
         ticket: id,
+        if_version: crate::extract::if_match(headers),
         assignee_id: body.assignee_id,
         team_id: body.team_id,
         supplier_id: body.supplier_id,
@@ -531,8 +540,8 @@ async fn assign(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<Assignment>,
-) -> ApiResult<Json<TicketV1>> {
-    Ok(Json(
+) -> ApiResult<Tagged<TicketV1>> {
+    Ok(Tagged(
         assignment(&state, kind, &who, &headers, id, body).await?,
     ))
 }
@@ -544,9 +553,9 @@ pub async fn assign_incident(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<Assignment>,
-) -> ApiResult<Json<IncidentV1>> {
+) -> ApiResult<Tagged<IncidentV1>> {
     let kind = TicketKind::Incident;
-    as_incident(assignment(&state, kind, &who, &headers, id, body).await?)
+    tagged(assignment(&state, kind, &who, &headers, id, body).await?)
 }
 
 /// A move along the ticket's lifecycle (each operation says its kind's
@@ -578,6 +587,7 @@ async fn move_to(
         actor: who.actor.clone(),
         kind,
         ticket: id,
+        if_version: crate::extract::if_match(headers),
         to: body.status,
         resolution: body.resolution,
         outcome: body.outcome,
@@ -593,8 +603,10 @@ async fn change_status(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,
-) -> ApiResult<Json<TicketV1>> {
-    Ok(Json(move_to(&state, kind, &who, &headers, id, body).await?))
+) -> ApiResult<Tagged<TicketV1>> {
+    Ok(Tagged(
+        move_to(&state, kind, &who, &headers, id, body).await?,
+    ))
 }
 
 /// `POST /incidents/{id}/status`: the same, answered as an incident.
@@ -604,9 +616,9 @@ pub async fn change_incident_status(
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,
-) -> ApiResult<Json<IncidentV1>> {
+) -> ApiResult<Tagged<IncidentV1>> {
     let kind = TicketKind::Incident;
-    as_incident(move_to(&state, kind, &who, &headers, id, body).await?)
+    tagged(move_to(&state, kind, &who, &headers, id, body).await?)
 }
 
 /// A note or progress update to add.

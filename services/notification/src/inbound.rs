@@ -365,6 +365,7 @@ async fn process(
             actor: mailgate_actor(),
             kind: t.kind,
             ticket: t.id.to_string(),
+            if_version: None,
             to: t.kind.statuses()[0].to_owned(),
             resolution: None,
             outcome: None,

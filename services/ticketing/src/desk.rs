@@ -56,6 +56,25 @@ fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
 }
 
 /// 409 with `message`, for a move the ticket's state does not allow yet.
+/// Refuses a change written for another version of `t` than it is at
+/// (`If-Match` at the edge): 412, with the version it is at.
+fn still_at(t: &TicketV1, version: Option<i64>) -> Result<()> {
+    match version {
+        Some(v) if v != t.version => {
+            let mut body = ErrorBody::new(
+                ErrorCode::PreconditionFailed,
+                format!(
+                    "{} changed since version {v}: it is at version {}; read it again",
+                    t.reference, t.version
+                ),
+            );
+            body.details = Some(serde_json::json!({ "version": t.version }));
+            Err(Error::Refused(body))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The highest priority a customer may ask for by itself (1 is the
 /// highest): the top two are the desk's to give, or the priority matrix's
 /// from the impact and urgency the customer reports.
@@ -299,6 +318,7 @@ pub async fn update(
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    still_at(&t, cmd.if_version)?;
     if lifecycle::is_final(t.kind, &t.status) {
         return Err(refused(&t, "update"));
     }
@@ -420,6 +440,7 @@ pub async fn assign(
         _ => None,
     };
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    still_at(&t, cmd.if_version)?;
     if lifecycle::is_final(t.kind, &t.status) {
         return Err(refused(&t, "assign"));
     }
@@ -482,6 +503,7 @@ pub async fn change_status(
     let tenant = env.tenant_id;
     staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
+    still_at(&t, cmd.if_version)?;
     check_supplier(&t, cmd.supplier)?;
     let kind = t.kind;
     if !kind.statuses().contains(&cmd.to.as_str()) {

@@ -58,6 +58,7 @@ fn change(e: &TimepointReachedV1, kind: TicketKind, action: &Action) -> Option<T
             actor,
             kind,
             ticket,
+            if_version: None,
             assignee_id: Some(*agent_id),
             team_id: team_id.map(Some),
             supplier_id: None,
@@ -69,6 +70,7 @@ fn change(e: &TimepointReachedV1, kind: TicketKind, action: &Action) -> Option<T
                 actor,
                 kind,
                 ticket,
+                if_version: None,
                 changes: TicketChangesV1 {
                     priority: Some(*priority),
                     ..TicketChangesV1::default()

@@ -166,6 +166,9 @@ pub trait Declare: Sized {
     fn traced(self) -> Self;
     /// The `Idempotency-Key` header a retry repeats.
     fn idempotent(self) -> Self;
+    /// The `If-Match` header that guards an edit of a ticket against a
+    /// lost update, and its 412.
+    fn guarded(self) -> Self;
     /// The roles that may call it, where its extractor decides by the
     /// route's kind of ticket ([`crate::tickets`]' `MayLog`).
     fn roles(self, roles: &[Role]) -> Self;
@@ -235,6 +238,24 @@ impl Declare for TransformOperation<'_> {
             422,
             "`idempotency_key_reused`: the `Idempotency-Key` was sent before, by this caller within \
              24 hours, with another request (method, path or body)."
+                .to_owned(),
+        )])
+    }
+
+    fn guarded(self) -> Self {
+        let schema = serde_json::json!({ "type": "string" });
+        let header = super::parameter(
+            "If-Match",
+            "header",
+            false,
+            schema,
+            "The ticket's `ETag` as read (`\"7\"`, its `version`): the change is made only if \
+             the ticket is still at that version. Without it, or with `*`, whatever the version.",
+        );
+        parameter(self, header).fails(vec![(
+            412,
+            "`precondition_failed`: `If-Match` names a version the ticket is no longer at (or no \
+             version); `details.version` is the one it is at. Read it again, then decide."
                 .to_owned(),
         )])
     }

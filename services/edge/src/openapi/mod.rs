@@ -215,7 +215,8 @@ fn error_schema() -> Value {
                     name already taken), or not now (a service behind the one asked did not answer: try \
                     again). 413: `payload_too_large`. 415: `unsupported_media_type`. 422: \
                     `idempotency_key_reused` (the `Idempotency-Key` came before with another \
-                    request). 500: `internal`. \
+                    request). 412: `precondition_failed` (`If-Match` named a version the \
+                    ticket is no longer at). 500: `internal`. \
                     503: `dependency_unavailable`.",
             },
             "message": text("For people; not stable."),
@@ -275,7 +276,7 @@ fn error_schema() -> Value {
 }
 
 /// Every error code the API answers with ([`crate::error::Code`]).
-const ERROR_CODES: [&str; 13] = [
+const ERROR_CODES: [&str; 14] = [
     "malformed_json",
     "validation_failed",
     "unauthorized",
@@ -287,6 +288,7 @@ const ERROR_CODES: [&str; 13] = [
     "payload_too_large",
     "unsupported_media_type",
     "idempotency_key_reused",
+    "precondition_failed",
     "dependency_unavailable",
     "internal",
 ];
@@ -474,7 +476,7 @@ mod tests {
     ];
 
     /// Every [`Code`] the API answers with.
-    const ALL_CODES: [Code; 13] = [
+    const ALL_CODES: [Code; 14] = [
         Code::MalformedJson,
         Code::ValidationFailed,
         Code::Unauthorized,
@@ -486,6 +488,7 @@ mod tests {
         Code::PayloadTooLarge,
         Code::UnsupportedMediaType,
         Code::IdempotencyKeyReused,
+        Code::PreconditionFailed,
         Code::DependencyUnavailable,
         Code::Internal,
     ];
@@ -505,6 +508,7 @@ mod tests {
             | Code::PayloadTooLarge
             | Code::UnsupportedMediaType
             | Code::IdempotencyKeyReused
+            | Code::PreconditionFailed
             | Code::DependencyUnavailable
             | Code::Internal => ALL_CODES.contains(&code),
         }

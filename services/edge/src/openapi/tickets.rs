@@ -796,7 +796,8 @@ pub(crate) fn edit_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
             ),
         )
         .param(ticket_id(kind))
-        .traced();
+        .traced()
+        .guarded();
     if let Some(rules) = edit_body_rules(kind) {
         op = op.body_rules(rules);
     }
@@ -854,7 +855,8 @@ pub(crate) fn assign_docs(kind: TicketKind, op: TransformOperation) -> Transform
             about,
         )
         .param(ticket_id(kind))
-        .traced();
+        .traced()
+        .guarded();
     if kind != TicketKind::Incident {
         // Only an incident goes to a supplier: for any other kind the field
         // is refused, even null.
@@ -934,6 +936,7 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
         )
         .param(ticket_id(kind))
         .traced()
+        .guarded()
         .body_rules(status_rules(kind));
     answered(kind, 200, &format!("The {noun} in its new status."), op).fails(vec![
         bad_body(&move_rules),
