@@ -79,8 +79,8 @@ pub enum Action {
     AlertTeamLeader,
     /// Alert these agents.
     AlertAgents {
-        /// The agents' ids, at least one; not checked against the
-        /// directory.
+        /// The agents' ids, at least one: each one of the tenant's
+        /// (checked when the SLA is saved).
         #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
         agents: Vec<Uuid>,
     },
@@ -105,10 +105,12 @@ pub enum Action {
     /// Hand the ticket to another team, agent or both: give `team_id`,
     /// `agent_id` or both.
     Reassign {
-        /// The team to hand it to; not checked against the directory.
+        /// The team to hand it to: one of the tenant's (checked when the
+        /// SLA is saved).
         #[serde(default)]
         team_id: Option<Uuid>,
-        /// The agent to hand it to; not checked against the directory.
+        /// The agent to hand it to: one of the tenant's (checked when the
+        /// SLA is saved).
         #[serde(default)]
         agent_id: Option<Uuid>,
     },
@@ -711,8 +713,18 @@ pub struct TimepointReachedV1 {
     pub target: String,
     /// Which timepoint of the target (0-based).
     pub timepoint: u32,
+    /// When this timepoint was due.
     #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
+    /// When the target itself falls (or fell) due: what an alert or a
+    /// warning tells people, not when the timepoint was. Absent from
+    /// senders of before it was added, and when the calendar is unknown.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_due_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub fired_at: OffsetDateTime,
     /// Fired more than a second after it was due (after a restart, say).

@@ -690,6 +690,7 @@ fn escalation() {
         target: "resolve".into(),
         timepoint: 3,
         due_at: datetime!(2026-01-02 11:00:00 UTC),
+        target_due_at: Some(datetime!(2026-01-02 12:00:00 UTC)),
         fired_at: datetime!(2026-01-02 11:00:00.2 UTC),
         late: false,
         reference: "INC-000042".into(),

@@ -67,6 +67,32 @@ pub async fn an_incident_escalates(desk: &Desk) {
         )
         .await
         .expect(201);
+    // An action naming an agent or a team the tenant does not have is
+    // refused when the SLA is saved, naming it.
+    let nobody = "01a24942-0000-7000-8000-000000000000";
+    for (action, field) in [
+        (
+            json!({"do": "alert_agents", "agents": [agent, nobody]}),
+            "agents[1]",
+        ),
+        (json!({"do": "reassign", "team_id": nobody}), "team_id"),
+        (json!({"do": "reassign", "agent_id": nobody}), "agent_id"),
+    ] {
+        let body = admin
+            .post(
+                "/api/v1/slas",
+                json!({"name": "Broken", "calendar_id": id(&calendar), "grid": [
+                    {"priority": 3, "response": {"minutes": 30}, "resolve": {"minutes": 120, "timepoints": [
+                        {"placement": {"at": "target"}, "actions": [action]}]}}]}),
+            )
+            .await
+            .error(400, "validation_failed");
+        let named = format!("grid[0].resolve.timepoints[0].actions[0].{field}");
+        assert!(
+            body["details"]["fields"][&named].is_string(),
+            "{named}: {body}"
+        );
+    }
     // The customer's company has an SLA of its own, chosen first.
     let company = admin
         .get(&format!("/api/v1/customers/{customer}"))

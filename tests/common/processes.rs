@@ -756,14 +756,24 @@ pub async fn service_requests(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(done["request"]["steps"][1]["done_by"]["name"], "Ada");
-    let fulfilled = ada
-        .post(
-            "/api/v1/requests/REQ-000001/status",
-            json!({"status": "fulfilled", "resolution": "Dana is set up"}),
-        )
+    // The last step done fulfils it, with the steps as its resolution.
+    assert_eq!(done["status"], "fulfilled", "{done}");
+    assert_eq!(
+        done["resolution"],
+        "Every step done: Create the account, Order a laptop"
+    );
+    let history = ada
+        .get("/api/v1/requests/REQ-000001/history")
         .await
         .expect(200);
-    assert_eq!(fulfilled["status"], "fulfilled");
+    assert!(
+        history
+            .as_array()
+            .expect("history")
+            .iter()
+            .any(|e| e["change"] == "status" && e["to"] == "fulfilled"),
+        "{history}"
+    );
     carl.post(
         "/api/v1/requests/REQ-000001/actions",
         json!({"text": "Thanks!"}),

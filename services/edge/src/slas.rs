@@ -112,7 +112,8 @@ fn sla_rules() -> String {
      each action whole (`{at}.timepoints[t].actions[a]`); no two timepoints of a target at the same \
      time, counted in business minutes (`{at}.timepoints[t].placement`); the response target not after \
      the resolve target (`grid[n].response.minutes`). Last, `calendar_id` must name one of the \
-     tenant's calendars (`calendar_id`)."
+     tenant's calendars (`calendar_id`), and every agent and team an action names one of the \
+     tenant's (`{at}.timepoints[t].actions[a].agents[i]`, `.agent_id`, `.team_id`)."
         .replace("{at}", at)
 }
 
@@ -278,12 +279,65 @@ async fn define_sla(
     call(state, who, headers, &command).await
 }
 
+/// Refuses an SLA whose actions name an agent or team the tenant does not
+/// have (the edge owns the directory; escalation would only find out when
+/// the timepoint fires, and then notify nobody).
+async fn names_who_exists(
+    state: &AppState,
+    who: &Principal,
+    sla: &SlaDefinitionV1,
+) -> ApiResult<()> {
+    for (n, row) in sla.grid.iter().enumerate() {
+        for (target, at) in [(&row.response, "response"), (&row.resolve, "resolve")] {
+            for (t, timepoint) in target.timepoints.iter().enumerate() {
+                for (a, action) in timepoint.actions.iter().enumerate() {
+                    let path = format!("grid[{n}].{at}.timepoints[{t}].actions[{a}]");
+                    match action {
+                        Action::AlertAgents { agents } => {
+                            for (i, agent) in agents.iter().enumerate() {
+                                let field = format!("{path}.agents[{i}]");
+                                crate::directory::agent_exists(
+                                    state,
+                                    who.tenant_id,
+                                    &field,
+                                    *agent,
+                                )
+                                .await?;
+                            }
+                        }
+                        Action::Reassign { team_id, agent_id } => {
+                            if let Some(team) = team_id {
+                                let field = format!("{path}.team_id");
+                                crate::directory::team_exists(state, who.tenant_id, &field, *team)
+                                    .await?;
+                            }
+                            if let Some(agent) = agent_id {
+                                let field = format!("{path}.agent_id");
+                                crate::directory::agent_exists(
+                                    state,
+                                    who.tenant_id,
+                                    &field,
+                                    *agent,
+                                )
+                                .await?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn create_sla(
     State(state): State<AppState>,
     Admin(who): Admin,
     headers: HeaderMap,
     Body(body): Body<SlaDefinitionV1>,
 ) -> ApiResult<(StatusCode, Json<SlaV1>)> {
+    names_who_exists(&state, &who, &body).await?;
     let sla = define_sla(&state, &who, &headers, None, body).await?;
     Ok((StatusCode::CREATED, Json(sla)))
 }
@@ -296,6 +350,7 @@ async fn replace_sla(
     Body(body): Body<SlaDefinitionV1>,
 ) -> ApiResult<Json<SlaV1>> {
     let sla = id("SLA", &sla)?;
+    names_who_exists(&state, &who, &body).await?;
     Ok(Json(
         define_sla(&state, &who, &headers, Some(sla), body).await?,
     ))

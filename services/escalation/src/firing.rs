@@ -57,6 +57,28 @@ fn render(template: &str, t: &Tracked, target: Which, due_at: Timestamp, sla: &s
         .replace("{{sla}}", sla)
 }
 
+/// When `t`'s target `which` falls due, seen from its timepoint `n` due at
+/// `due_at`: that many business seconds on from it; for a timepoint after
+/// the target, the moment the target was breached.
+fn target_due(
+    t: &Tracked,
+    which: Which,
+    n: u32,
+    due_at: Timestamp,
+    defs: &Defs,
+) -> Option<Timestamp> {
+    let clock = t.clock(which)?;
+    let timepoint = track::target_of(t, which, defs)?
+        .timepoints
+        .get(n as usize)?;
+    let offset = crate::sla::offset(timepoint.placement, clock.target);
+    if offset < clock.target {
+        defs.calendar_of(t)?.add(due_at, clock.target - offset)
+    } else {
+        clock.breached_at.or(Some(due_at))
+    }
+}
+
 fn actions(t: &Tracked, which: Which, n: u32, due_at: Timestamp, defs: &Defs) -> Vec<Action> {
     let sla_name = t
         .sla_id
@@ -142,11 +164,13 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
             }
             Some(n) => {
                 clock.escalated(now, n, late);
+                let target_due_at = target_due(t, which, n, timer.due_at, tenant_defs);
                 let reached = TimepointReachedV1 {
                     ticket_id: t.ticket_id,
                     target: which.as_str().to_owned(),
                     timepoint: n,
                     due_at: to_time(timer.due_at),
+                    target_due_at: target_due_at.map(to_time),
                     fired_at: to_time(now),
                     late,
                     reference: t.reference.clone(),

@@ -551,12 +551,23 @@ async fn escalated(
 ) -> Result<(), StoreError> {
     let mut vars = c.vars(t).await?;
     vars.insert("target", e.target.clone());
-    vars.insert("due_at", crate::compose::date(e.due_at));
+    // The target's due time, which is what people act on; a warning's own
+    // time only from a sender that does not say it.
+    vars.insert(
+        "due_at",
+        crate::compose::date(e.target_due_at.unwrap_or(e.due_at)),
+    );
     for action in &e.actions {
         match action {
             Action::AlertAssignee => {
-                for to in c.handlers(t).await? {
-                    c.write(EmailKind::EscalationAlert, t, to, &vars).await?;
+                // Nobody assigned (nor a team's agents with an address):
+                // the team's leader, so the alert reaches someone.
+                let mut to = c.handlers(t).await?;
+                if to.is_empty() {
+                    to.extend(c.team_leader(t).await?);
+                }
+                for r in to {
+                    c.write(EmailKind::EscalationAlert, t, r, &vars).await?;
                 }
             }
             Action::AlertTeamLeader => {

@@ -753,7 +753,10 @@ async fn a_tickets_life_in_email(backend: Backend) {
         ticket_id: i.id,
         target: "resolve".into(),
         timepoint: 0,
-        due_at: time::macros::datetime!(2026-06-01 17:00 UTC),
+        // A warning two hours before the target: the emails say when the
+        // target is due, not when the warning was.
+        due_at: time::macros::datetime!(2026-06-01 15:00 UTC),
+        target_due_at: Some(time::macros::datetime!(2026-06-01 17:00 UTC)),
         fired_at: time::macros::datetime!(2026-06-01 13:00 UTC),
         late: false,
         reference: i.reference.clone(),

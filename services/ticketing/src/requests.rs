@@ -90,7 +90,36 @@ pub async fn complete_step(
     };
     save(tx, batch, tenant, &mut t, &cmd.actor, now, vec![c]).await?;
     announce(batch, env, &t, "step", &cmd.actor, None);
-    Ok(t)
+    let all_done = t
+        .request
+        .iter()
+        .flat_map(|r| &r.steps)
+        .all(|s| s.done_at.is_some());
+    if !all_done {
+        return Ok(t);
+    }
+    // The last step done fulfils the request, as a status change by the
+    // same actor would (its clocks stop, its customer is told).
+    let fulfil = ChangeTicketStatusV1 {
+        actor: cmd.actor,
+        kind: TicketKind::Request,
+        ticket: t.id.to_string(),
+        if_version: None,
+        to: "fulfilled".to_owned(),
+        resolution: Some(format!("Every step done: {}", step_names(&t))),
+        outcome: None,
+        supplier: None,
+    };
+    crate::desk::change_status(tx, batch, env, fulfil, now).await
+}
+
+fn step_names(t: &TicketV1) -> String {
+    t.request
+        .iter()
+        .flat_map(|r| &r.steps)
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn define_type(

@@ -243,7 +243,10 @@ impl Declare for TransformOperation<'_> {
     }
 
     fn guarded(self) -> Self {
-        let schema = serde_json::json!({ "type": "string" });
+        let schema = serde_json::json!({
+            "type": "string",
+            "pattern": "^(\\*|(W/)?\"[0-9]+\")(?![\\s\\S])",
+        });
         let header = super::parameter(
             "If-Match",
             "header",

@@ -556,13 +556,17 @@ pub(crate) fn complete_step_docs(op: TransformOperation) -> TransformOperation {
         "completeServiceRequestStep",
         REQUESTS,
         "Mark a step of a service request done",
-        "Marks one fulfilment step done, by whom and when. Once every step is done the request \
-         can be fulfilled. Admin, agent and integration tokens.",
+        "Marks one fulfilment step done, by whom and when. The last step done fulfils the request: \
+         it moves to `fulfilled` as a status change by the same caller would (its resolution \
+         names the steps; its SLA clocks stop; its customer is sent the resolution email). Admin, \
+         agent and integration tokens.",
     )
     .param(ticket_id(kind))
     .param(step)
     .traced()
-    .response_with::<200, Json<TicketV1>, _>(|r| r.description("The request with the step done."))
+    .response_with::<200, Json<TicketV1>, _>(|r| {
+        r.description("The request with the step done (`fulfilled` if it was the last).")
+    })
     .fails(vec![
         not_found(
             "no such service request in the tenant, or it has no step at this place (`step` is \
