@@ -170,7 +170,8 @@ pub enum ResponseMetBy {
 #[cfg_attr(feature = "schema", schemars(rename = "SlaGridRow"))]
 pub struct GridRow {
     /// The priority these targets are for, 1 (highest) to 5; once in a
-    /// grid.
+    /// grid. A ticket of a priority no row names takes the nearest row (a
+    /// tie goes to the more urgent), and its timeline says so.
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_PRIORITY)))]
     pub priority: u8,
     /// The response target: not later than the resolve target.

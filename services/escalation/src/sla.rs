@@ -78,8 +78,14 @@ pub fn check(sla: &Sla) -> Result<(), Invalid> {
 }
 
 /// The targets for `priority`, if the grid has them.
+/// The row of the grid for `priority`: its own, or where the grid has
+/// none, the nearest (a tie going to the more urgent, 1 being the most),
+/// so that a ticket whose priority the grid does not name still has its
+/// targets and timepoints, and the timeline says which row it took.
 pub fn row(sla: &Sla, priority: u8) -> Option<&GridRow> {
-    sla.grid.iter().find(|r| r.priority == priority)
+    sla.grid
+        .iter()
+        .min_by_key(|r| (r.priority.abs_diff(priority), r.priority))
 }
 
 fn check_target(at: &str, target: &Target) -> Result<(), Invalid> {
@@ -230,6 +236,21 @@ mod tests {
 
     fn refused(s: &Sla) -> String {
         check(s).err().map(|e| e.field).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_priority_the_grid_does_not_name_takes_the_nearest_row() {
+        let mut s = sla();
+        let mut fourth = s.grid[0].clone();
+        fourth.priority = 4;
+        s.grid.push(fourth);
+        let at = |s: &Sla, p: u8| row(s, p).map(|r| r.priority);
+        assert_eq!(at(&s, 1), Some(1));
+        assert_eq!(at(&s, 2), Some(1), "nearer to 1 than to 4");
+        assert_eq!(at(&s, 3), Some(4));
+        assert_eq!(at(&s, 5), Some(4));
+        s.grid[1].priority = 3;
+        assert_eq!(at(&s, 2), Some(1), "a tie goes to the more urgent");
     }
 
     #[test]

@@ -345,6 +345,11 @@ fn place_targets(
         format!("SLA changed to {}", sla.name)
     } else if calendar_changed {
         "the SLA's calendar changed".to_owned()
+    } else if old_priority != t.priority && row.priority != t.priority {
+        format!(
+            "priority {old_priority} → {}; the SLA has no row for it: the nearest, priority {}'s",
+            t.priority, row.priority
+        )
     } else if old_priority != t.priority {
         format!("priority {old_priority} → {}", t.priority)
     } else {

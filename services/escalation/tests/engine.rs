@@ -838,7 +838,77 @@ async fn the_targets_that_were_are_announced_once(backend: Backend) {
     );
 }
 
+/// A priority the grid has no row for keeps the ticket's clocks and
+/// timepoints, under the nearest row, and the timeline says which.
+async fn a_priority_without_a_row_takes_the_nearest(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![
+        GridRow {
+            priority: 4,
+            response: target(60, vec![]),
+            resolve: target(
+                480,
+                vec![tp(Placement::Target, vec![Action::AlertAssignee])],
+            ),
+        },
+        GridRow {
+            priority: 1,
+            response: target(15, vec![]),
+            resolve: target(
+                120,
+                vec![tp(Placement::Target, vec![Action::AlertTeamLeader])],
+            ),
+        },
+    ];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    let ticket = Uuid::now_v7();
+    let logged = snapshot("INC-000009", "open", 4);
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0(),
+        Change::Snapshot {
+            ticket: logged,
+            assigned_by: None,
+            acted_by: None,
+        },
+    )
+    .await;
+    // Raised to 2: no row; 1 is nearer than 4.
+    let raised = snapshot("INC-000009", "open", 2);
+    happen(
+        &store,
+        tenant,
+        ticket,
+        t0() + 30.minutes(),
+        Change::Snapshot {
+            ticket: raised,
+            assigned_by: None,
+            acted_by: None,
+        },
+    )
+    .await;
+    let sla = ticket_sla(&store, tenant, "INC-000009", t0() + 31.minutes()).await;
+    let resolve = sla.resolve.expect("the clock goes on");
+    assert_eq!(resolve.target_minutes, 120);
+    let said = sla.timeline.iter().find_map(|e| match &e.step {
+        SlaStepV1::Recomputed { reason, .. } if e.target == "resolve" => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        said.as_deref(),
+        Some("priority 4 → 2; the SLA has no row for it: the nearest, priority 1's")
+    );
+    let fired = fire(&store, t0() + 2.hours() + 1.second()).await;
+    assert!(
+        fired.iter().any(|f| f.timer.timepoint == Some(0)),
+        "the nearest row's timepoint fires: {fired:?}"
+    );
+}
+
 runtime::on_both_stores!(
+    a_priority_without_a_row_takes_the_nearest,
     the_targets_that_were_are_announced_once,
     a_replaced_sla_moves_the_timepoints_of_open_tickets,
     the_firer_and_the_tracker_on_the_same_tickets_lose_nothing,
