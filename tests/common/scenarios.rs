@@ -624,10 +624,12 @@ pub async fn customers_see_only_their_own(desk: &Desk) {
         Some(1)
     );
 
+    // The desk's moves are the desk's (a customer's own are in
+    // `customers_move_their_own_tickets`).
     carl_api
         .post(
             &format!("/api/v1/incidents/{mid}/status"),
-            json!({"status": "resolved", "resolution": "x"}),
+            json!({"status": "in_progress"}),
         )
         .await
         .error(403, "forbidden");
@@ -656,7 +658,7 @@ pub async fn customers_see_only_their_own(desk: &Desk) {
         .await
         .error(403, "forbidden");
     carl_api
-        .post(&format!("/api/v1/incidents/{mid}/status"), json!({}))
+        .post(&format!("/api/v1/incidents/{mid}/assign"), json!({}))
         .await
         .error(403, "forbidden");
     // A customer does not make their own ticket the desk's top priority:
@@ -1717,6 +1719,104 @@ pub async fn edits_are_guarded_against_lost_updates(desk: &Desk) {
     assert_eq!(nonsense.status().as_u16(), 412);
 }
 
+/// What a customer's own moves do: writing on a pending ticket puts it
+/// back to work, writing on a resolved one reopens it, and they may close
+/// their resolved ticket or withdraw their incident, and nothing else.
+pub async fn customers_move_their_own_tickets(desk: &Desk) {
+    let admin = desk.tenant("Moves Ltd").await;
+    let carl = admin
+        .post("/api/v1/customers", json!({"name": "Carl"}))
+        .await
+        .expect(201);
+    let dora = admin
+        .post("/api/v1/customers", json!({"name": "Dora"}))
+        .await
+        .expect(201);
+    let as_customer = |c: &Value| {
+        let admin = admin.clone();
+        let body = json!({"role": "customer", "customer_id": id(c)});
+        async move {
+            let token = admin.post("/api/v1/tokens", body).await.expect(201);
+            admin.as_token(token["token"].as_str().expect("token"))
+        }
+    };
+    let carl_api = as_customer(&carl).await;
+    let dora_api = as_customer(&dora).await;
+    let ticket = carl_api
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "VPN drops", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    let path = |p: &str| format!("/api/v1/incidents/{}{p}", id(&ticket));
+    let status = |api: &Api, to: Value| {
+        let api = api.clone();
+        let at = path("/status");
+        async move { api.post(&at, to).await }
+    };
+    let now = |api: &Api| {
+        let api = api.clone();
+        let at = path("");
+        async move { api.get(&at).await.expect(200)["status"].clone() }
+    };
+    status(&admin, json!({"status": "pending"}))
+        .await
+        .expect(200);
+    carl_api
+        .post(
+            &path("/actions"),
+            json!({"text": "Here is the log you asked for"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        now(&admin).await,
+        "in_progress",
+        "a customer's note resumes it"
+    );
+    status(
+        &admin,
+        json!({"status": "resolved", "resolution": "Reset the tunnel"}),
+    )
+    .await
+    .expect(200);
+    carl_api
+        .post(&path("/actions"), json!({"text": "It dropped again"}))
+        .await
+        .expect(201);
+    assert_eq!(now(&admin).await, "open", "a customer's reply reopens it");
+    // Not the desk's moves, not someone else's ticket.
+    status(&carl_api, json!({"status": "in_progress"}))
+        .await
+        .error(403, "forbidden");
+    status(
+        &dora_api,
+        json!({"status": "resolved", "resolution": "mine now"}),
+    )
+    .await
+    .error(404, "not_found");
+    carl_api
+        .post(
+            "/api/v1/problems/PRB-000001/status",
+            json!({"status": "closed"}),
+        )
+        .await
+        .error(403, "forbidden");
+    // Withdrawn, saying why; then closed.
+    let withdrawn = status(
+        &carl_api,
+        json!({"status": "resolved", "resolution": "Works from home now"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(withdrawn["resolution"], "Works from home now");
+    let closed = status(&carl_api, json!({"status": "closed"}))
+        .await
+        .expect(200);
+    assert_eq!(closed["status"], "closed");
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -1831,6 +1931,8 @@ macro_rules! every_scenario {
             access_can_be_taken_back = $crate::common::scenarios::access_can_be_taken_back,
             edits_are_guarded_against_lost_updates =
                 $crate::common::scenarios::edits_are_guarded_against_lost_updates,
+            customers_move_their_own_tickets =
+                $crate::common::scenarios::customers_move_their_own_tickets,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

@@ -199,6 +199,38 @@ impl FromRequestParts<AppState> for MayLog {
     }
 }
 
+/// Who may move a ticket of the route's kind along its lifecycle: staff;
+/// customers too on incidents and service requests (their own, to close or
+/// withdraw them: ticketing says what else). Checked before the body is
+/// read, like [`MayLog`].
+pub struct MayMove(Principal);
+
+impl aide::OperationInput for MayMove {
+    fn operation_input(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) {
+        Principal::operation_input(ctx, operation);
+    }
+}
+
+impl FromRequestParts<AppState> for MayMove {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let kind = match Kind::from_request_parts(parts, state).await {
+            Ok(Kind(kind)) => kind,
+            // `/incidents/{id}/status` has a route of its own.
+            Err(_) => TicketKind::Incident,
+        };
+        let who = Principal::from_request_parts(parts, state).await?;
+        if who.role() == Role::Customer && !crate::openapi::customers_see(kind) {
+            return Err(ApiError::forbidden());
+        }
+        Ok(Self(who))
+    }
+}
+
 /// A problem, change or service request to log (each kind's operation
 /// says what else it needs).
 #[derive(Deserialize, JsonSchema)]
@@ -599,7 +631,7 @@ async fn move_to(
 async fn change_status(
     State(state): State<AppState>,
     Kind(kind): Kind,
-    Staff(who): Staff,
+    MayMove(who): MayMove,
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,
@@ -612,7 +644,7 @@ async fn change_status(
 /// `POST /incidents/{id}/status`: the same, answered as an incident.
 pub async fn change_incident_status(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    MayMove(who): MayMove,
     headers: HeaderMap,
     Path(id): Path<String>,
     Body(body): Body<StatusChange>,

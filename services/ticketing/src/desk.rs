@@ -500,8 +500,39 @@ pub async fn change_status(
     cmd: ChangeTicketStatusV1,
     now: OffsetDateTime,
 ) -> Result<TicketV1> {
+    may_move(&cmd.actor, cmd.kind, &cmd.to)?;
+    move_status(tx, batch, env, cmd, now).await
+}
+
+/// Who may move a ticket where: staff, wherever its lifecycle allows; a
+/// customer, only their own incident or service request (found as theirs,
+/// else it does not exist for them), to close it once it is resolved or
+/// fulfilled, or to withdraw an incident (resolved, with their reason as
+/// its resolution). A customer reopens by writing on it.
+fn may_move(actor: &Actor, kind: TicketKind, to: &str) -> Result<()> {
+    if actor.role != Role::Customer {
+        return Ok(());
+    }
+    match (kind, to) {
+        (TicketKind::Incident, "resolved" | "closed") | (TicketKind::Request, "closed") => Ok(()),
+        (TicketKind::Incident | TicketKind::Request, _) => Err(Error::Refused(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "a customer may close their resolved ticket or withdraw their incident (resolved, \
+             saying why); the desk moves it otherwise",
+        ))),
+        _ => staff(actor, kind),
+    }
+}
+
+/// Moves a ticket along its lifecycle, whoever asked (checked before).
+async fn move_status(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: ChangeTicketStatusV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
     let tenant = env.tenant_id;
-    staff(&cmd.actor, cmd.kind)?;
     let mut t = tickets::find(tx, tenant, cmd.kind, &cmd.ticket, &cmd.actor).await?;
     still_at(&t, cmd.if_version)?;
     check_supplier(&t, cmd.supplier)?;
@@ -647,6 +678,33 @@ pub async fn add_action(
         created_at: now,
     };
     act(tx, batch, env, &mut t, &cmd.actor, action.clone(), now).await?;
+    // A customer writing is the desk's turn again, by the portal or by
+    // mail alike: a pending ticket goes back to work (its clock resumes)
+    // and a resolved one is reopened. The assignee or team hears of the
+    // note from notification.
+    let resumed = if t.status == "pending" {
+        Some("in_progress")
+    } else if t.kind.resolved_status() == Some(t.status.as_str()) {
+        Some(t.kind.statuses()[0])
+    } else {
+        None
+    };
+    if is_customer
+        && let Some(to) = resumed
+        && lifecycle::allowed_for(t.kind, &t.status, to)
+    {
+        let resume = ChangeTicketStatusV1 {
+            actor: cmd.actor,
+            kind: t.kind,
+            ticket: t.id.to_string(),
+            if_version: None,
+            to: to.to_owned(),
+            resolution: None,
+            outcome: None,
+            supplier: None,
+        };
+        move_status(tx, batch, env, resume, now).await?;
+    }
     Ok(action)
 }
 

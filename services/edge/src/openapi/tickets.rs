@@ -928,21 +928,47 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
             "",
         ),
     };
+    let (roles, who) = if customers_see(kind) {
+        (
+            super::declared::ANY_ROLE,
+            format!(
+                "Any token: a customer token only on the customer's own {noun}s, to close one that \
+                 is {} or {}; anything else answers 403 `forbidden`.",
+                kind.resolved_status().unwrap_or("done"),
+                if kind == TicketKind::Incident {
+                    "to withdraw it (`resolved`, saying why as the `resolution`)"
+                } else {
+                    "nothing more (the desk fulfils it)"
+                }
+            ),
+        )
+    } else {
+        (STAFF, "Admin, agent and integration tokens.".to_owned())
+    };
     let op = op
+        .roles(roles)
         .about(
             &format!("change{}Status", t.title),
             t.tag,
             &format!("Change {one}'s status"),
-            &format!(
-                "Moves the {noun} along its lifecycle. {lifecycle} Admin, agent and integration \
-                 tokens."
-            ),
+            &format!("Moves the {noun} along its lifecycle. {lifecycle} {who}"),
         )
         .param(ticket_id(kind))
         .traced()
         .guarded()
         .body_rules(status_rules(kind));
+    let forbidden = if customers_see(kind) {
+        (
+            403,
+            "`forbidden`: a customer token may only close its own resolved ticket, or withdraw its \
+             incident."
+                .to_owned(),
+        )
+    } else {
+        staff_only()
+    };
     answered(kind, 200, &format!("The {noun} in its new status."), op).fails(vec![
+        forbidden,
         bad_body(&move_rules),
         ticket_missing(kind),
         (
