@@ -677,6 +677,29 @@ pub struct ListTicketsV1 {
 pub struct TicketChangesV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// The customer it is for (null: none); the edge checks them and
+    /// gives their company with them.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_id: Option<Option<Uuid>>,
+    /// The customer's company, set with `customer_id`.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub company_id: Option<Option<Uuid>>,
+    /// Incidents only, 1 (high) to 3: with `urgency` (given or as it is),
+    /// the priority comes from the priority matrix again, unless
+    /// `priority` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    /// Incidents only, 1 (high) to 3; as `impact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

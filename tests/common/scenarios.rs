@@ -1817,6 +1817,91 @@ pub async fn customers_move_their_own_tickets(desk: &Desk) {
     assert_eq!(closed["status"], "closed");
 }
 
+/// An incident is corrected after logging: its customer (one logged by
+/// mail from an unknown sender is given theirs), impact, urgency and
+/// category, each change in its history.
+pub async fn an_incident_is_corrected_after_logging(desk: &Desk) {
+    let admin = desk.tenant("Corrected Ltd").await;
+    let (_, _, customer) = directory(&admin).await;
+    let logged = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Mail from a stranger", "impact": 3, "urgency": 3}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(logged["priority"], 5);
+    let path = format!("/api/v1/incidents/{}", id(&logged));
+    let edited = admin
+        .patch(
+            &path,
+            json!({"customer_id": customer, "impact": 1, "category": "Mail"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited["customer_id"], customer.as_str());
+    assert_eq!(
+        (edited["impact"].clone(), edited["urgency"].clone()),
+        (json!(1), json!(3))
+    );
+    assert_eq!(
+        edited["priority"], 3,
+        "impact 1 + urgency 3 - 1, by the matrix"
+    );
+    assert_eq!(edited["category"], "Mail");
+    let pinned = admin
+        .patch(&path, json!({"urgency": 1, "priority": 4}))
+        .await
+        .expect(200);
+    assert_eq!(
+        pinned["priority"], 4,
+        "a priority given wins over the matrix"
+    );
+    let history = admin.get(&format!("{path}/history")).await.expect(200);
+    let changes: Vec<&str> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["change"].as_str())
+        .collect();
+    for change in ["customer", "impact", "urgency", "priority", "category"] {
+        assert!(
+            changes.contains(&change),
+            "{change} is audited: {changes:?}"
+        );
+    }
+    admin
+        .patch(
+            &path,
+            json!({"customer_id": "01a24942-0000-7000-8000-000000000000"}),
+        )
+        .await
+        .error(400, "validation_failed");
+    admin
+        .patch(&path, json!({"impact": 4}))
+        .await
+        .error(400, "validation_failed");
+    let problem = admin
+        .post(
+            "/api/v1/problems",
+            json!({"summary": "Spam", "priority": 3}),
+        )
+        .await
+        .expect(201);
+    admin
+        .patch(
+            &format!("/api/v1/problems/{}", id(&problem)),
+            json!({"impact": 1}),
+        )
+        .await
+        .error(400, "validation_failed");
+    let cleared = admin
+        .patch(&path, json!({"customer_id": null}))
+        .await
+        .expect(200);
+    assert!(cleared["customer_id"].is_null());
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -1933,6 +2018,8 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::edits_are_guarded_against_lost_updates,
             customers_move_their_own_tickets =
                 $crate::common::scenarios::customers_move_their_own_tickets,
+            an_incident_is_corrected_after_logging =
+                $crate::common::scenarios::an_incident_is_corrected_after_logging,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

@@ -7,7 +7,7 @@
 
 use contracts::limits::{
     ANY_LINE_PATTERN, ANY_TEXT_PATTERN, FIELD_KEY_PATTERN, MAX_AFFECTED_ITEMS, MAX_APPROVERS,
-    MAX_LABEL, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
+    MAX_LABEL, MAX_LEVEL, MAX_PRIORITY, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
 use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::{
@@ -31,6 +31,21 @@ pub struct TicketChanges {
     #[serde(default)]
     #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     summary: Option<String>,
+    /// The customer it is for: one of the tenant's (their company comes
+    /// with them); null: none. Gives a ticket logged by mail from an
+    /// unknown sender its customer.
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    pub customer_id: Option<Option<Uuid>>,
+    /// Incidents only: 1 (high) to 3. With `urgency` (given, or as it is),
+    /// the priority comes from the tenant's priority matrix again, unless
+    /// `priority` is given.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LEVEL))]
+    impact: Option<u8>,
+    /// Incidents only: 1 (high) to 3; as `impact`.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_LEVEL))]
+    urgency: Option<u8>,
     #[serde(default)]
     #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
     description: Option<String>,
@@ -71,6 +86,11 @@ impl From<TicketChanges> for TicketChangesV1 {
     fn from(c: TicketChanges) -> Self {
         Self {
             summary: c.summary,
+            customer_id: c.customer_id,
+            // Set by the edge from its directory with the customer.
+            company_id: None,
+            impact: c.impact,
+            urgency: c.urgency,
             description: c.description,
             priority: c.priority,
             category: c.category,

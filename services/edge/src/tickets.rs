@@ -435,8 +435,15 @@ async fn update(
     who: &Principal,
     headers: &HeaderMap,
     id: String,
-    changes: TicketChangesV1,
+    mut changes: TicketChangesV1,
 ) -> ApiResult<TicketV1> {
+    // A new customer must be the tenant's; their company goes with them.
+    if let Some(customer) = changes.customer_id {
+        changes.company_id = Some(match customer {
+            Some(c) => directory::customer_company(state, who, "customer_id", Some(c)).await?,
+            None => None,
+        });
+    }
     let command = UpdateTicketV1 {
         actor: who.actor.clone(),
         kind,
@@ -466,8 +473,10 @@ pub fn edit_incident_docs(op: TransformOperation) -> TransformOperation {
         "updateIncident",
         INCIDENTS,
         "Edit an incident",
-        "Changes what is given: summary, description, priority, category, service and extended \
-         data (see `TicketChangesV1`). Admin, agent and integration tokens.",
+        "Changes what is given: summary, description, customer, impact and urgency (the priority \
+         matrix then gives the priority again, unless it is given), priority, category, service \
+         and extended data (see `TicketChangesV1`), each change in its history. Admin, agent and \
+         integration tokens.",
     )
     .param(ticket_id(kind))
     .traced()

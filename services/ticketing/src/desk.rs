@@ -367,10 +367,47 @@ pub async fn update(
         ));
         t.description = d;
     }
-    if let Some(p) = c.priority {
-        let p = Some(p.to_string());
-        audit.extend(text_change("priority", &Some(t.priority.to_string()), &p));
-        t.priority = c.priority.unwrap_or(t.priority);
+    if (c.impact.is_some() || c.urgency.is_some()) && t.kind != TicketKind::Incident {
+        return Err(Error::field(
+            "impact",
+            "only an incident has impact and urgency",
+        ));
+    }
+    check_level("impact", c.impact, MAX_LEVEL)?;
+    check_level("urgency", c.urgency, MAX_LEVEL)?;
+    let show = |v: Option<u8>| v.map(|v| v.to_string());
+    if let Some(i) = c.impact {
+        audit.extend(text_change("impact", &show(t.impact), &Some(i.to_string())));
+        t.impact = Some(i);
+    }
+    if let Some(u) = c.urgency {
+        audit.extend(text_change(
+            "urgency",
+            &show(t.urgency),
+            &Some(u.to_string()),
+        ));
+        t.urgency = Some(u);
+    }
+    // New impact or urgency: the matrix gives the priority again, unless
+    // one is given.
+    let matrix = match (c.priority, c.impact.or(c.urgency), t.impact, t.urgency) {
+        (None, Some(_), Some(i), Some(u)) => {
+            Some(incidents::matrix_priority(tx, tenant, i, u).await?)
+        }
+        _ => None,
+    };
+    if let Some(p) = c.priority.or(matrix) {
+        audit.extend(text_change(
+            "priority",
+            &Some(t.priority.to_string()),
+            &Some(p.to_string()),
+        ));
+        t.priority = p;
+    }
+    if let Some(customer) = c.customer_id {
+        audit.extend(text_change("customer", &opt(t.customer_id), &opt(customer)));
+        t.customer_id = customer;
+        t.company_id = c.company_id.flatten();
     }
     if let Some(cat) = c.category {
         audit.extend(text_change("category", &t.category, &cat));

@@ -343,7 +343,9 @@ pub(crate) fn edit_rules(kind: TicketKind) -> String {
     };
     format!(
         "`summary` must not be blank (at most 200 characters), `description` at most 100000 characters, \
-         `category` and `service` at most 200, `priority` 1 to 5 (3 to 5 for a customer token); `fields` must fit the tenant's fields \
+         `category` and `service` at most 200, `priority` 1 to 5; `customer_id` must name one of the \
+         tenant's customers; `impact` and `urgency` are 1 to 3, and only incidents have them \
+         (`impact` is named); `fields` must fit the tenant's fields \
          for {fields}, and a required field cannot be cleared (`details.fields` names `fields.<key>`). \
          {problems}"
     )
