@@ -117,7 +117,8 @@ fn template_rules() -> String {
     "Besides its schema, in this order, with the field each names: the path's `language` a language \
      tag (`language`); `subject` with no line-breaking character, U+2028 and U+2029 included \
      (`subject`); then the placeholders of `subject`, `text` and `html` in turn, each a name the desk \
-     knows and closed with `}}` (the part's name)."
+     knows and closed with `}}`, and each section `{{#name}}` closed by its own `{{/name}}` (the \
+     part's name)."
         .to_owned()
 }
 

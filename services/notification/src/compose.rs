@@ -36,7 +36,10 @@ pub async fn due_texts(
     Ok((text(response), text(resolve)))
 }
 
+/// A time as emails write it: RFC 3339 in UTC, to the second.
 pub fn date(t: OffsetDateTime) -> String {
+    // To the second: a reader has no use for a fraction of one.
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -261,6 +264,11 @@ impl<'a> Composer<'a> {
             vars.insert("resolve_due", resolve);
         }
         let from = self.sender(t, to.customer).await?;
+        // The sign-off is who the email is from: a customer's company's own
+        // sender where it has one, as the From line says.
+        if let Some(name) = from.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            vars.insert("desk_name", name.to_owned());
+        }
         // Names go into headers and the store: one line, no NUL.
         let to_mailbox = MailboxV1 {
             name: to.mailbox.name.as_deref().map(templates::one_line),
@@ -301,5 +309,14 @@ impl<'a> Composer<'a> {
             },
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_date_is_written_to_the_second() {
+        let t = time::macros::datetime!(2026-06-01 17:00:05.123456789 UTC);
+        assert_eq!(super::date(t), "2026-06-01T17:00:05Z");
     }
 }

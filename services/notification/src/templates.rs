@@ -19,13 +19,28 @@ pub const SLA_NAMES: &[&str] = &["response_due", "resolve_due"];
 enum Part<'a> {
     Text(&'a str),
     Value(&'a str),
+    /// `{{#name}}…{{/name}}`: what is inside, only when `name` has a value
+    /// (a survey link, a resolution), so a missing one leaves no dangling
+    /// "Rate us here:" line.
+    Section(&'a str, Vec<Part<'a>>),
 }
 
-/// Splits a template into text and placeholders; an unclosed `{{` or an
-/// unknown name is an error naming it.
+/// Splits a template into text, placeholders and sections; an unclosed
+/// `{{` or section, a stray `{{/…}}` or an unknown name is an error
+/// naming it.
 fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
+    let (parts, rest) = parse_until(template, None)?;
+    debug_assert!(rest.is_empty());
+    Ok(parts)
+}
+
+/// Parts up to the `{{/within}}` that closes the section `within` (the
+/// whole template when `None`), and what follows it.
+fn parse_until<'a>(
+    mut rest: &'a str,
+    within: Option<&str>,
+) -> Result<(Vec<Part<'a>>, &'a str), String> {
     let mut parts = Vec::new();
-    let mut rest = template;
     while let Some(start) = rest.find("{{") {
         if start > 0 {
             parts.push(Part::Text(&rest[..start]));
@@ -34,17 +49,40 @@ fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
         let end = after
             .find("}}")
             .ok_or_else(|| "a {{ without its }}".to_owned())?;
-        let name = after[..end].trim();
-        if !NAMES.contains(&name) {
-            return Err(format!("no placeholder {{{{{name}}}}}"));
-        }
-        parts.push(Part::Value(name));
+        let tag = after[..end].trim();
         rest = &after[end + 2..];
+        let known = |name: &str| {
+            if NAMES.contains(&name) {
+                Ok(())
+            } else {
+                Err(format!("no placeholder {{{{{name}}}}}"))
+            }
+        };
+        if let Some(name) = tag.strip_prefix('#') {
+            let name = name.trim();
+            known(name)?;
+            let (inner, after_section) = parse_until(rest, Some(name))?;
+            parts.push(Part::Section(name, inner));
+            rest = after_section;
+        } else if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim();
+            return match within {
+                Some(open) if open == name => Ok((parts, rest)),
+                Some(open) => Err(format!("{{{{/{name}}}}} closes {{{{#{open}}}}}")),
+                None => Err(format!("a {{{{/{name}}}}} without its {{{{#{name}}}}}")),
+            };
+        } else {
+            known(tag)?;
+            parts.push(Part::Value(tag));
+        }
+    }
+    if let Some(open) = within {
+        return Err(format!("a {{{{#{open}}}}} without its {{{{/{open}}}}}"));
     }
     if !rest.is_empty() {
         parts.push(Part::Text(rest));
     }
-    Ok(parts)
+    Ok((parts, ""))
 }
 
 /// The problem with a template's part, if any: its placeholders, and a
@@ -80,12 +118,15 @@ pub fn uses(t: &EmailTemplateV1, names: &[&str]) -> bool {
     [Some(&t.subject), Some(&t.text), t.html.as_ref()]
         .into_iter()
         .flatten()
-        .any(|part| {
-            parse(part)
-                .unwrap_or_default()
-                .iter()
-                .any(|p| matches!(p, Part::Value(n) if names.contains(n)))
-        })
+        .any(|part| mentions(&parse(part).unwrap_or_default(), names))
+}
+
+fn mentions(parts: &[Part<'_>], names: &[&str]) -> bool {
+    parts.iter().any(|p| match p {
+        Part::Text(_) => false,
+        Part::Value(n) => names.contains(n),
+        Part::Section(n, inner) => names.contains(n) || mentions(inner, names),
+    })
 }
 
 /// A character that could end a header line (or look like it does).
@@ -137,6 +178,14 @@ pub fn render(template: &str, vars: &Vars, mode: Mode) -> String {
         };
     };
     let mut out = String::with_capacity(template.len() + 64);
+    render_parts(&parts, vars, mode, &mut out);
+    match mode {
+        Mode::Subject => one_line(out.trim()),
+        _ => out,
+    }
+}
+
+fn render_parts(parts: &[Part<'_>], vars: &Vars, mode: Mode, out: &mut String) {
     for part in parts {
         match part {
             Part::Text(s) => out.push_str(s),
@@ -145,14 +194,15 @@ pub fn render(template: &str, vars: &Vars, mode: Mode) -> String {
                 match mode {
                     Mode::Subject => out.push_str(&one_line(value)),
                     Mode::Text => out.push_str(value),
-                    Mode::Html => escape_html(value, &mut out),
+                    Mode::Html => escape_html(value, out),
+                }
+            }
+            Part::Section(name, inner) => {
+                if vars.get(name).is_some_and(|v| !v.trim().is_empty()) {
+                    render_parts(inner, vars, mode, out);
                 }
             }
         }
-    }
-    match mode {
-        Mode::Subject => one_line(out.trim()),
-        _ => out,
     }
 }
 
@@ -167,8 +217,8 @@ pub fn builtin(kind: EmailKind) -> EmailTemplateV1 {
         ),
         EmailKind::Resolved => (
             "[{{reference}}] Resolved: {{summary}}",
-            "Dear {{customer_name}},\n\nWe have resolved {{reference}}: {{summary}}\n\nWhat we did:\n{{resolution}}\n\nHow did we do? Rate us here: {{survey_url}}\n\nIf it is not fixed, reply to this email.\n\n{{desk_name}}\n",
-            "<p>Dear {{customer_name}},</p>\n<p>We have resolved <strong>{{reference}}</strong>: {{summary}}</p>\n<p>What we did:<br>\n{{resolution}}</p>\n<p>How did we do? <a href=\"{{survey_url}}\">Rate us</a>.</p>\n<p>If it is not fixed, reply to this email.</p>\n<p>{{desk_name}}</p>\n",
+            "Dear {{customer_name}},\n\nWe have resolved {{reference}}: {{summary}}\n\n{{#resolution}}What we did:\n{{resolution}}\n\n{{/resolution}}{{#survey_url}}How did we do? Rate us here: {{survey_url}}\n\n{{/survey_url}}If it is not fixed, reply to this email.\n\n{{desk_name}}\n",
+            "<p>Dear {{customer_name}},</p>\n<p>We have resolved <strong>{{reference}}</strong>: {{summary}}</p>\n{{#resolution}}<p>What we did:<br>\n{{resolution}}</p>\n{{/resolution}}{{#survey_url}}<p>How did we do? <a href=\"{{survey_url}}\">Rate us</a>.</p>\n{{/survey_url}}<p>If it is not fixed, reply to this email.</p>\n<p>{{desk_name}}</p>\n",
         ),
         EmailKind::Action => (
             "[{{reference}}] Update: {{summary}}",
@@ -234,6 +284,53 @@ mod tests {
         for kind in EmailKind::ALL {
             assert_eq!(check(&builtin(kind)), Ok(()), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn a_section_shows_only_when_its_value_is_there() {
+        let resolved = builtin(EmailKind::Resolved);
+        let with = vars(&[
+            ("resolution", "Replaced the toner"),
+            ("survey_url", "https://d/s/1"),
+        ]);
+        let text = render(&resolved.text, &with, Mode::Text);
+        assert!(text.contains("What we did:\nReplaced the toner"), "{text}");
+        assert!(text.contains("Rate us here: https://d/s/1"), "{text}");
+        let without = render(&resolved.text, &vars(&[("resolution", " ")]), Mode::Text);
+        assert!(
+            !without.contains("What we did") && !without.contains("Rate us"),
+            "{without}"
+        );
+        let html = render(
+            resolved.html.as_deref().unwrap_or(""),
+            &vars(&[]),
+            Mode::Html,
+        );
+        assert!(
+            !html.contains("Rate us") && !html.contains("href"),
+            "{html}"
+        );
+        let mut t = builtin(EmailKind::Logged);
+        for (bad, why) in [
+            (
+                "{{#survey_url}}open",
+                "a {{#survey_url}} without its {{/survey_url}}",
+            ),
+            (
+                "close{{/survey_url}}",
+                "a {{/survey_url}} without its {{#survey_url}}",
+            ),
+            (
+                "{{#resolution}}{{/survey_url}}",
+                "{{/survey_url}} closes {{#resolution}}",
+            ),
+            ("{{#nope}}{{/nope}}", "no placeholder {{nope}}"),
+        ] {
+            t.text = bad.into();
+            assert_eq!(check(&t), Err(("text", why.into())), "{bad}");
+        }
+        t.text = "{{#survey_url}}Rate: {{survey_url}}{{/survey_url}}".into();
+        assert!(uses(&t, &["survey_url"]) && check(&t).is_ok());
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub async fn template_for(
     language: &str,
     default_language: &str,
 ) -> Result<EmailTemplateV1, StoreError> {
-    for lang in [language, default_language] {
+    for lang in fallbacks(language, default_language) {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} AND kind = $2 AND language = $3"
         )))
@@ -224,6 +224,26 @@ pub async fn template_for(
         }
     }
     Ok(templates::builtin(kind))
+}
+
+/// The languages a template is looked for in, in order: `language`, then
+/// it less its last subtag, and so on (`fr-CA`, `fr`), then the tenant's
+/// default likewise, each once and in any case.
+pub fn fallbacks(language: &str, default_language: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in [language, default_language] {
+        let mut tag = tag.trim().to_owned();
+        while !tag.is_empty() {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&tag)) {
+                out.push(tag.clone());
+            }
+            match tag.rfind('-') {
+                Some(i) => tag.truncate(i),
+                None => break,
+            }
+        }
+    }
+    out
 }
 
 pub async fn put_template(
@@ -291,6 +311,16 @@ mod tests {
             "smtps://desk:***@relay.example:465"
         );
         assert_eq!(masked("smtp://relay.example:25"), "smtp://relay.example:25");
+    }
+
+    #[test]
+    fn a_language_falls_back_along_its_tag() {
+        assert_eq!(fallbacks("fr-CA", "en"), ["fr-CA", "fr", "en"]);
+        assert_eq!(
+            fallbacks("zh-Hant-TW", "en-GB"),
+            ["zh-Hant-TW", "zh-Hant", "zh", "en-GB", "en"]
+        );
+        assert_eq!(fallbacks("en", "en"), ["en"]);
     }
 
     #[test]

@@ -352,7 +352,7 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
         (
             "fr",
             "[{{reference}}] Bien reçu : {{summary}}",
-            "Bonjour {{customer_name}}, nous avons bien reçu {{reference}}.",
+            "Bonjour {{customer_name}}, nous avons bien reçu {{reference}}. {{desk_name}}",
         ),
         (
             "nl",
@@ -373,10 +373,16 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
         })
         .await;
     }
-    // Two Belgians: one reads French, one Dutch. A German reader gets the
-    // tenant's default (English).
+    // Two Belgians: one reads French (Canadian French: the French template,
+    // along the language tag), one Dutch. A German reader gets the tenant's
+    // default (English).
     let fr = desk
-        .customer("Chloé Dubois", "chloe@acme.example", Some("fr"), Some(acme))
+        .customer(
+            "Chloé Dubois",
+            "chloe@acme.example",
+            Some("fr-CA"),
+            Some(acme),
+        )
         .await;
     let nl = desk
         .customer("Pieter Peeters", "pieter@example.be", Some("nl"), None)
@@ -408,6 +414,12 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
     assert_eq!(m.from_name, "Acme IT");
     assert!(m.text.contains("Bonjour Chloé Dubois"), "{}", m.text);
     assert!(
+        m.text
+            .ends_with(&format!("bien reçu {}. Acme IT", a.reference)),
+        "signed as the company's sender: {}",
+        m.text
+    );
+    assert!(
         m.html
             .contains("Imprimante &lt;b&gt;hors ligne&lt;/b&gt; &amp; bloquée"),
         "escaped in HTML: {}",
@@ -430,6 +442,7 @@ async fn confirmation_in_the_customers_language_from_their_company(backend: Back
         )
     );
     assert!(m.text.contains("Dear Dieter Braun"));
+    assert!(m.text.trim_end().ends_with("The Desk"), "{}", m.text);
     assert!(m.html.contains("<strong>Drucker offline</strong>"));
     let references = m
         .headers

@@ -30,9 +30,12 @@ pub(super) fn tags() -> Vec<Value> {
              The desk sends ten kinds of email (`EmailKind`), each of which the tenant may switch off \
              (`disabled` in the settings). Each is written from a **template** (an eDoc) for its kind in \
              the recipient's language (a customer's `language`; else the tenant's \
-             `default_language`), falling back to the tenant's template in its default language and \
-             then to the desk's built-in one (in `en`). A template has a subject, a text part and an \
-             optional HTML part, with `{{{{name}}}}` placeholders filled from the ticket: {names}. \
+             `default_language`), falling back along the language tag (`fr-CA`, then `fr`), then to the \
+             tenant's template in its default language and then to the desk's built-in one (in `en`). \
+             A template has a subject, a text part and an optional HTML part, with `{{{{name}}}}` \
+             placeholders filled from the ticket: {names}; and `{{{{#name}}}}…{{{{/name}}}}` sections, \
+             shown only when `name` has a value. Times are written in UTC, to the second; \
+             `desk_name` is the name of whom the email is from. \
              Admins replace templates (`PUT /api/v1/notifications/templates/{{kind}}/{{language}}`) and \
              staff preview them against a real ticket without sending anything. Emails go from the \
              sender of the customer's company if it has one (`sender` of a `Company`), else from the \
