@@ -47,6 +47,16 @@ pub const SUPPLIER_QUEUE_PATTERN: &str =
 /// Every supplier's token: `sup_` and 64 lowercase hex digits.
 pub const SUPPLIER_TOKEN_PATTERN: &str = "^sup_[0-9a-f]{64}$";
 
+/// What a registration's answer holds in place of the token when it is
+/// answered again (a retry under its `Idempotency-Key`): the desk keeps no
+/// copy of it.
+pub const TOKEN_SHOWN_ONCE: &str = "(shown once, when it was issued)";
+
+/// A token as a registration answers it: the token, or, answered again,
+/// [`TOKEN_SHOWN_ONCE`].
+pub const ANSWERED_TOKEN_PATTERN: &str =
+    "^(sup_[0-9a-f]{64}|\\(shown once, when it was issued\\))$";
+
 /// A supplier incidents can be handed to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -75,8 +85,10 @@ pub struct SupplierRegisteredV1 {
     pub supplier: SupplierV1,
     /// The supplier's credential on the queue: `token` in each of its
     /// `SupplierUpdateV1`s. Shown only now: the desk keeps only its SHA-256
-    /// digest, and no endpoint shows it again (a new one replaces it).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = SUPPLIER_TOKEN_PATTERN)))]
+    /// digest, and no endpoint shows it again (a new one replaces it); a
+    /// retry answered from the first answer says `(shown once, when it was
+    /// issued)` in its place.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = ANSWERED_TOKEN_PATTERN)))]
     pub token: String,
     /// The queue the supplier consumes, `supplier.<id>`, before the
     /// deployment's prefix: on the broker it is `<prefix>.supplier.<id>`.

@@ -1902,6 +1902,86 @@ pub async fn an_incident_is_corrected_after_logging(desk: &Desk) {
     assert!(cleared["customer_id"].is_null());
 }
 
+/// Many tickets changed in one call, each on its own and audited; one
+/// refused does not stop the others.
+pub async fn many_tickets_change_at_once(desk: &Desk) {
+    let admin = desk.tenant("Bulk Ltd").await;
+    let (agent, _, _) = directory(&admin).await;
+    let mut refs = Vec::new();
+    for n in 0..3 {
+        let t = admin
+            .post(
+                "/api/v1/incidents",
+                json!({"summary": format!("Relay {n}"), "priority": 3}),
+            )
+            .await
+            .expect(201);
+        refs.push(t["reference"].as_str().expect("ref").to_owned());
+    }
+    // One already closed: its resolution is refused, the others go on.
+    admin
+        .post(
+            &format!("/api/v1/incidents/{}/status", refs[2]),
+            json!({"status": "resolved", "resolution": "x"}),
+        )
+        .await
+        .expect(200);
+    admin
+        .post(
+            &format!("/api/v1/incidents/{}/status", refs[2]),
+            json!({"status": "closed"}),
+        )
+        .await
+        .expect(200);
+    let answer = admin
+        .post(
+            "/api/v1/incidents/bulk",
+            json!({
+                "tickets": refs,
+                "changes": {"category": "Mail"},
+                "assign": {"assignee_id": agent},
+                "status": {"status": "resolved", "resolution": "The relay's disk was replaced"},
+            }),
+        )
+        .await
+        .expect(200);
+    let results = answer["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    for r in &results[..2] {
+        assert_eq!(r["done"]["status"], "resolved", "{r}");
+        assert_eq!(r["done"]["category"], "Mail");
+        assert_eq!(r["done"]["assignee_id"], agent.as_str());
+    }
+    assert_eq!(
+        results[2]["refused"]["error"], "invalid_transition",
+        "{}",
+        results[2]
+    );
+    let history = admin
+        .get(&format!("/api/v1/incidents/{}/history", refs[0]))
+        .await
+        .expect(200);
+    let changes: Vec<&str> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["change"].as_str())
+        .collect();
+    for change in ["category", "assignee", "status"] {
+        assert!(changes.contains(&change), "{change}: {changes:?}");
+    }
+    for bad in [
+        json!({"tickets": [], "changes": {"category": "x"}}),
+        json!({"tickets": ["INC-000001", "inc-000001"], "changes": {"category": "x"}}),
+        json!({"tickets": ["INC-000001"]}),
+    ] {
+        admin
+            .post("/api/v1/incidents/bulk", bad)
+            .await
+            .error(400, "validation_failed");
+    }
+}
+
 /// Each tenant maps impact × urgency to priority through its own matrix.
 pub async fn the_priority_matrix_is_the_tenants_own(desk: &Desk) {
     let admin = desk.tenant("Matrix Inc").await;
@@ -2020,6 +2100,7 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::customers_move_their_own_tickets,
             an_incident_is_corrected_after_logging =
                 $crate::common::scenarios::an_incident_is_corrected_after_logging,
+            many_tickets_change_at_once = $crate::common::scenarios::many_tickets_change_at_once,
             problem_management = $crate::common::processes::problem_management,
             change_management = $crate::common::processes::change_management,
             service_requests = $crate::common::processes::service_requests,

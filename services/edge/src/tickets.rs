@@ -107,6 +107,10 @@ pub fn routes() -> ApiRouter<AppState> {
         let base = format!("/{}", segment(kind));
         router = router
             .api_route(
+                &format!("{base}/bulk"),
+                post_with(bulk, move |op| bulk_docs(kind, op)),
+            )
+            .api_route(
                 &format!("{base}/{{id}}/links"),
                 get_with(links, move |op| links_docs(kind, op))
                     .post_with(link, move |op| link_docs(kind, op)),
@@ -517,7 +521,7 @@ pub fn tagged(ticket: TicketV1) -> ApiResult<Tagged<IncidentV1>> {
 /// A new assignee, team or supplier (incidents only), or more than one,
 /// for a ticket of any kind: give at least one of `assignee_id`, `team_id`
 /// and `supplier_id`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = any_one_given)]
 pub struct Assignment {
@@ -601,7 +605,7 @@ pub async fn assign_incident(
 
 /// A move along the ticket's lifecycle (each operation says its kind's
 /// statuses and what a move needs).
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// The status to move to.
@@ -660,6 +664,182 @@ pub async fn change_incident_status(
 ) -> ApiResult<Tagged<IncidentV1>> {
     let kind = TicketKind::Incident;
     tagged(move_to(&state, kind, &who, &headers, id, body).await?)
+}
+
+// ---- many tickets at once ----
+
+/// Most tickets one bulk call changes.
+pub const MAX_BULK: usize = 500;
+
+/// The same change to many tickets of one kind: an edit, an assignment, a
+/// status change, or more than one (done in that order for each ticket).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = something_to_do)]
+struct Bulk {
+    /// The tickets: ids or references, 1 to 500, each once (in any case).
+    #[schemars(
+        length(min = 1, max = MAX_BULK),
+        inner(length(min = 1, max = MAX_SUMMARY)),
+        extend("uniqueItems" = true)
+    )]
+    tickets: Vec<String>,
+    /// What to edit, as `PATCH` takes it.
+    #[serde(default, deserialize_with = "given")]
+    changes: Option<inputs::TicketChanges>,
+    /// Whom to assign them to, as `POST …/assign` takes it.
+    #[serde(default, deserialize_with = "given")]
+    assign: Option<Assignment>,
+    /// Where to move them, as `POST …/status` takes it.
+    #[serde(default, deserialize_with = "given")]
+    status: Option<StatusChange>,
+}
+
+/// A part of a body that may be left out but, given, is not null.
+fn given<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A bulk call gives at least one of `changes`, `assign` and `status`.
+fn something_to_do(schema: &mut schemars::Schema) {
+    let given = |field: &str| serde_json::json!({ "required": [field], "properties": { field: { "type": "object" } } });
+    schema.insert(
+        "anyOf".into(),
+        serde_json::json!([given("changes"), given("assign"), given("status")]),
+    );
+}
+
+/// What became of one ticket of a bulk call.
+#[derive(serde::Serialize, JsonSchema)]
+struct BulkResult {
+    /// The ticket as the call named it.
+    ticket: String,
+    /// Done: the ticket as it is now (absent if refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done: Option<TicketV1>,
+    /// Refused: why, as the single call's error would say (absent if
+    /// done). What was done before the refused step (an edit before a
+    /// refused status change) stays done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<serde_json::Value>,
+}
+
+/// Every ticket's outcome, in the order named.
+#[derive(serde::Serialize, JsonSchema)]
+struct BulkResults {
+    results: Vec<BulkResult>,
+}
+
+async fn bulk(
+    State(state): State<AppState>,
+    Kind(kind): Kind,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Body(body): Body<Bulk>,
+) -> ApiResult<Json<BulkResults>> {
+    if body.tickets.is_empty() || body.tickets.len() > MAX_BULK {
+        return Err(ApiError::field(
+            "tickets",
+            format!("1 to {MAX_BULK} tickets"),
+        ));
+    }
+    for (n, t) in body.tickets.iter().enumerate() {
+        if t.trim().is_empty() || t.chars().count() > MAX_SUMMARY {
+            return Err(ApiError::field(
+                &format!("tickets[{n}]"),
+                format!("an id or a reference, 1 to {MAX_SUMMARY} characters"),
+            ));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = body.tickets.iter().find(|t| !seen.insert(t.to_lowercase())) {
+        return Err(ApiError::field(
+            "tickets",
+            format!("{twice} is named twice"),
+        ));
+    }
+    if body.changes.is_none() && body.assign.is_none() && body.status.is_none() {
+        return Err(ApiError::field(
+            "body",
+            "give changes, assign or status (or more than one)",
+        ));
+    }
+    let changes: Option<TicketChangesV1> = body.changes.map(Into::into);
+    // Each ticket is its own command (and its own audit entry), without the
+    // caller's Idempotency-Key, which names this call, not each change.
+    let mut headers = headers;
+    headers.remove("idempotency-key");
+    let mut results = Vec::with_capacity(body.tickets.len());
+    for ticket in body.tickets {
+        let mut outcome = Ok(None);
+        if let Some(c) = &changes {
+            outcome = update(&state, kind, &who, &headers, ticket.clone(), c.clone())
+                .await
+                .map(Some);
+        }
+        if let (Ok(_), Some(a)) = (&outcome, &body.assign) {
+            outcome = assignment(&state, kind, &who, &headers, ticket.clone(), a.clone())
+                .await
+                .map(Some);
+        }
+        if let (Ok(_), Some(to)) = (&outcome, &body.status) {
+            outcome = move_to(&state, kind, &who, &headers, ticket.clone(), to.clone())
+                .await
+                .map(Some);
+        }
+        results.push(match outcome {
+            Ok(done) => BulkResult {
+                ticket,
+                done,
+                refused: None,
+            },
+            // A service that is down stops the call: what was done is done,
+            // and the caller retries the rest.
+            Err(e) if e.error == crate::error::Code::DependencyUnavailable => return Err(e),
+            Err(e) => BulkResult {
+                ticket,
+                done: None,
+                refused: Some(serde_json::to_value(&e).unwrap_or_default()),
+            },
+        });
+    }
+    Ok(Json(BulkResults { results }))
+}
+
+fn bulk_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
+    let t = crate::openapi::ticket_of(kind);
+    let noun = kind.noun();
+    op.about(
+        &format!("bulk{}", t.title),
+        t.tag,
+        &format!("Change many {noun}s at once"),
+        &format!(
+            "The same edit, assignment or status change (or more than one, done in that order) to up \
+             to {MAX_BULK} {noun}s, each by id or reference: for example resolving the incidents of a \
+             problem being closed. Each {noun} is changed on its own, as the single operation would, \
+             with its own history entry and events; one refused does not stop the others, and each \
+             outcome is in `results`, in the order named. If a service is unavailable the call \
+             stops with 503: what was done before stays done. Admin, agent and integration tokens."
+        ),
+    )
+    .traced()
+    .response_with::<200, Json<BulkResults>, _>(|r| {
+        r.description("Each ticket's outcome: `done` (the ticket now) or `refused` (the error).")
+    })
+    .fails(vec![
+        crate::openapi::bad_body(&format!(
+            "`tickets` must name 1 to {MAX_BULK} {noun}s, each once (in any case), each not blank \
+             (`tickets[n]`); at least one of \
+             `changes`, `assign` and `status` is needed (`body`). Each ticket's own refusal is in \
+             its result, not here."
+        )),
+        crate::openapi::internal(),
+        crate::openapi::ticketing_down(),
+    ])
 }
 
 /// A note or progress update to add.

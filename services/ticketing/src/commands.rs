@@ -240,7 +240,7 @@ fn inbox_copy(change: &TicketingChange, reply: &ReplyV1) -> Result<String> {
         && let ReplyV1::Ok(value) = &mut reply
         && let Some(token) = value.get_mut("token")
     {
-        *token = serde_json::Value::String("(shown once, when it was issued)".into());
+        *token = serde_json::Value::String(contracts::supplier::TOKEN_SHOWN_ONCE.into());
     }
     serde_json::to_string(&reply).map_err(Error::retry)
 }

@@ -89,7 +89,7 @@ pub(crate) struct Ticket {
     /// The middle of its operation ids: `ServiceRequest`.
     pub(crate) title: &'static str,
     /// The tag of its own operations.
-    tag: &'static str,
+    pub(crate) tag: &'static str,
 }
 
 impl Ticket {
