@@ -202,10 +202,10 @@ fn plain(message: &str) -> String {
     if message.starts_with("invalid type: null") {
         return "must not be null".to_owned();
     }
-    if message.starts_with("invalid type:") || message.starts_with("invalid value:") {
-        if let Some(what) = expected.and_then(kind) {
-            return format!("must be {what}");
-        }
+    if (message.starts_with("invalid type:") || message.starts_with("invalid value:"))
+        && let Some(what) = expected.and_then(kind)
+    {
+        return format!("must be {what}");
     }
     if message.starts_with("UUID parsing failed")
         || message.starts_with("invalid length: expected length 32")
