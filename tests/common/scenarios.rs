@@ -730,6 +730,16 @@ pub async fn customers_see_only_their_own(desk: &Desk) {
         .as_array()
         .and_then(|i| i.iter().find(|t| t["id"] == reported["id"]).cloned())
         .expect("listed");
+    // Nor do their lists filter by who works a ticket.
+    for filter in [
+        "unassigned=true",
+        "team_id=01a24942-0000-7000-8000-000000000000",
+    ] {
+        carl_api
+            .get(&format!("/api/v1/incidents?{filter}"))
+            .await
+            .error(400, "validation_failed");
+    }
     for view in [&seen, &listed] {
         assert!(view.get("problem_id").is_none_or(Value::is_null), "{view}");
         assert!(

@@ -171,6 +171,7 @@ impl FromRequestParts<AppState> for Principal {
         }
         // A token works until it is revoked or expires, and while the
         // agent or customer it acts as is active.
+        let read_at = state.tokens.generation();
         let row = sqlx::query(
             "SELECT tenant_id, role, principal_id, principal_name, expires_at FROM api_tokens t \
              WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
@@ -202,7 +203,7 @@ impl FromRequestParts<AppState> for Principal {
         };
         state
             .tokens
-            .put(digest, &principal, expires_at.map(from_micros));
+            .put(digest, &principal, expires_at.map(from_micros), read_at);
         record(&principal);
         Ok(principal)
     }
@@ -228,6 +229,10 @@ const MAX_CACHED: usize = 100_000;
 #[derive(Default)]
 pub struct TokenCache {
     entries: Mutex<HashMap<String, Cached>>,
+    /// How many times the cache was emptied: a lookup that began before
+    /// the last emptying does not put what it read (it may have read a
+    /// token just revoked).
+    cleared: std::sync::atomic::AtomicU64,
 }
 
 /// A token found valid: who it is, when, and when it expires.
@@ -254,8 +259,22 @@ impl TokenCache {
         fresh.then(|| cached.principal.clone())
     }
 
-    fn put(&self, digest: String, principal: &Principal, expires_at: Option<OffsetDateTime>) {
+    /// Where the cache stands, for a lookup about to read the store.
+    fn generation(&self) -> u64 {
+        self.cleared.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn put(
+        &self,
+        digest: String,
+        principal: &Principal,
+        expires_at: Option<OffsetDateTime>,
+        read_at: u64,
+    ) {
         let mut entries = self.lock();
+        if self.generation() != read_at {
+            return;
+        }
         if entries.len() >= MAX_CACHED {
             entries.clear();
         }
@@ -270,6 +289,9 @@ impl TokenCache {
     /// Forgets every token: one was revoked, or a person deactivated, and
     /// must stop working at once.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        self.cleared
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        entries.clear();
     }
 }

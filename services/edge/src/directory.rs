@@ -829,7 +829,9 @@ async fn edit_customer(
     set_deactivated(&mut tx, "customers", who.tenant_id, c.id, deactivated).await?;
     sqlx::query(
         "UPDATE customers SET name = $1, email = $2, company_id = $3, language = $4, \
-         name_key = $5, email_key = $6 WHERE tenant_id = $7 AND id = $8",
+         name_key = $5, \
+         email_key = CASE WHEN email = $2 THEN email_key ELSE $6 END \
+         WHERE tenant_id = $7 AND id = $8",
     )
     .bind(&c.name)
     .bind(&c.email)
@@ -910,7 +912,8 @@ async fn edit_company(
     }
     let mut tx = state.store.begin().await?;
     sqlx::query(
-        "UPDATE companies SET name = $1, sender_email = $2, sender_name = $3, name_key = $4 \
+        "UPDATE companies SET name = $1, sender_email = $2, sender_name = $3, \
+         name_key = CASE WHEN name = $1 THEN name_key ELSE $4 END \
          WHERE tenant_id = $5 AND id = $6",
     )
     .bind(&c.name)

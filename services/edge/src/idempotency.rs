@@ -51,11 +51,21 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if taken && !response.status().is_success() {
+    if let Some(claimed_at) = taken
+        && !response.status().is_success()
+    {
         // Nothing was done: a 4xx refused it, and a command the desk could
-        // not answer in time (503) is never carried out afterwards.
-        if let Err(e) = release(&state, &owner, &key).await {
+        // not answer in time (503) is never carried out afterwards. Only
+        // this request's own claim is let go (a twin that succeeded in the
+        // meantime keeps the key).
+        if let Err(e) = release(&state, &owner, &key, &fingerprint, claimed_at).await {
             tracing::warn!(error = %e, "an idempotency key could not be let go");
+        }
+    } else if taken.is_none() && response.status().is_success() {
+        // A retry that succeeded keeps the key even if the first try, still
+        // running, fails after it: the claim is this request's now.
+        if let Err(e) = renew(&state, &owner, &key, &fingerprint).await {
+            tracing::warn!(error = %e, "an idempotency key could not be renewed");
         }
     }
     response
@@ -134,14 +144,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Takes `key` for this request: true if this request took it now, false
+/// Takes `key` for this request: when, if this request took it now; none
 /// if the same request took it before; the 422 if another did.
 async fn claim(
     state: &AppState,
     owner: &str,
     key: &str,
     fingerprint: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<i64>, ApiError> {
     let pool = state.store.pool();
     let at = now();
     let taken = sqlx::query(
@@ -156,7 +166,7 @@ async fn claim(
     .await
     .map_err(ApiError::from)?;
     if taken.rows_affected() == 1 {
-        return Ok(true);
+        return Ok(Some(micros(at)));
     }
     // Taken before: by this request, by another, or so long ago it is
     // free again (then this request takes it over).
@@ -173,7 +183,7 @@ async fn claim(
     .await
     .map_err(ApiError::from)?;
     if renewed.rows_affected() == 1 {
-        return Ok(true);
+        return Ok(Some(micros(at)));
     }
     let first: Option<String> = sqlx::query_scalar(
         "SELECT fingerprint FROM idempotency_keys WHERE owner = $1 AND idempotency_key = $2",
@@ -189,18 +199,48 @@ async fn claim(
             "this Idempotency-Key was sent before with another request: use a new key for a new \
              request",
         )),
-        Some(_) => Ok(false),
+        Some(_) => Ok(None),
         // Let go in between (that request failed): this one may take it.
         None => Box::pin(claim(state, owner, key, fingerprint)).await,
     }
 }
 
-async fn release(state: &AppState, owner: &str, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND idempotency_key = $2")
-        .bind(owner)
-        .bind(key)
-        .execute(state.store.pool())
-        .await?;
+async fn release(
+    state: &AppState,
+    owner: &str,
+    key: &str,
+    fingerprint: &str,
+    claimed_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE owner = $1 AND idempotency_key = $2 \
+         AND fingerprint = $3 AND created_at = $4",
+    )
+    .bind(owner)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(claimed_at)
+    .execute(state.store.pool())
+    .await?;
+    Ok(())
+}
+
+async fn renew(
+    state: &AppState,
+    owner: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET created_at = $4 WHERE owner = $1 AND idempotency_key = $2 \
+         AND fingerprint = $3",
+    )
+    .bind(owner)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(micros(now()))
+    .execute(state.store.pool())
+    .await?;
     Ok(())
 }
 

@@ -348,6 +348,7 @@ struct ListQuery {
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
     /// Only incidents assigned to this agent; `me`, whom the token acts as.
+    /// Not for customer tokens (400), like `team_id` and `unassigned`.
     #[serde(default)]
     #[schemars(regex(pattern = crate::directory::AGENT_OR_ME_PATTERN))]
     assignee_id: Option<String>,

@@ -343,6 +343,7 @@ struct ListQuery {
     #[schemars(range(min = 1, max = MAX_PRIORITY))]
     priority: Option<u8>,
     /// Only those assigned to this agent; `me`, whom the token acts as.
+    /// Not for customer tokens (400), like `team_id` and `unassigned`.
     #[serde(default)]
     #[schemars(regex(pattern = crate::directory::AGENT_OR_ME_PATTERN))]
     assignee_id: Option<String>,
@@ -770,11 +771,24 @@ async fn bulk(
     }
     let changes: Option<TicketChangesV1> = body.changes.map(Into::into);
     // Each ticket is its own command (and its own audit entry), without the
-    // caller's Idempotency-Key, which names this call, not each change.
+    // caller's Idempotency-Key, which names this call, not each change, and
+    // without an If-Match, which could name the version of one ticket only.
     let mut headers = headers;
     headers.remove("idempotency-key");
+    headers.remove(axum::http::header::IF_MATCH);
     let mut results = Vec::with_capacity(body.tickets.len());
+    let mut unavailable: Option<serde_json::Value> = None;
     for ticket in body.tickets {
+        // A service went away: the rest are not tried (each would wait
+        // its timeout), and say so; the caller sends them again.
+        if let Some(why) = &unavailable {
+            results.push(BulkResult {
+                ticket,
+                done: None,
+                refused: Some(why.clone()),
+            });
+            continue;
+        }
         let mut outcome = Ok(None);
         if let Some(c) = &changes {
             outcome = update(&state, kind, &who, &headers, ticket.clone(), c.clone())
@@ -797,13 +811,16 @@ async fn bulk(
                 done,
                 refused: None,
             },
-            // A service that is down stops the call: what was done is done,
-            // and the caller retries the rest.
-            Err(e) if e.error == crate::error::Code::DependencyUnavailable => return Err(e),
             Err(e) => BulkResult {
                 ticket,
                 done: None,
-                refused: Some(serde_json::to_value(&e).unwrap_or_default()),
+                refused: Some({
+                    let why = serde_json::to_value(&e).unwrap_or_default();
+                    if e.error == crate::error::Code::DependencyUnavailable {
+                        unavailable = Some(why.clone());
+                    }
+                    why
+                }),
             },
         });
     }
@@ -822,8 +839,9 @@ fn bulk_docs(kind: TicketKind, op: TransformOperation) -> TransformOperation {
              to {MAX_BULK} {noun}s, each by id or reference: for example resolving the incidents of a \
              problem being closed. Each {noun} is changed on its own, as the single operation would, \
              with its own history entry and events; one refused does not stop the others, and each \
-             outcome is in `results`, in the order named. If a service is unavailable the call \
-             stops with 503: what was done before stays done. Admin, agent and integration tokens."
+             outcome is in `results`, in the order named. If a service is unavailable, that ticket \
+             and every one after it is `refused` with `dependency_unavailable` (not tried): send \
+             those again. Admin, agent and integration tokens."
         ),
     )
     .traced()

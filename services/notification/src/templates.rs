@@ -25,11 +25,14 @@ enum Part<'a> {
     Section(&'a str, Vec<Part<'a>>),
 }
 
+/// How deep sections may nest.
+const MAX_DEPTH: usize = 8;
+
 /// Splits a template into text, placeholders and sections; an unclosed
 /// `{{` or section, a stray `{{/…}}` or an unknown name is an error
 /// naming it.
 fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
-    let (parts, rest) = parse_until(template, None)?;
+    let (parts, rest) = parse_until(template, None, 0)?;
     debug_assert!(rest.is_empty());
     Ok(parts)
 }
@@ -39,7 +42,13 @@ fn parse(template: &str) -> Result<Vec<Part<'_>>, String> {
 fn parse_until<'a>(
     mut rest: &'a str,
     within: Option<&str>,
+    depth: usize,
 ) -> Result<(Vec<Part<'a>>, &'a str), String> {
+    // Sections nest, but not without end: each level is a frame of the
+    // parser's and the renderer's stacks.
+    if depth > MAX_DEPTH {
+        return Err(format!("sections nest at most {MAX_DEPTH} deep"));
+    }
     let mut parts = Vec::new();
     while let Some(start) = rest.find("{{") {
         if start > 0 {
@@ -61,7 +70,7 @@ fn parse_until<'a>(
         if let Some(name) = tag.strip_prefix('#') {
             let name = name.trim();
             known(name)?;
-            let (inner, after_section) = parse_until(rest, Some(name))?;
+            let (inner, after_section) = parse_until(rest, Some(name), depth + 1)?;
             parts.push(Part::Section(name, inner));
             rest = after_section;
         } else if let Some(name) = tag.strip_prefix('/') {
@@ -329,6 +338,13 @@ mod tests {
             t.text = bad.into();
             assert_eq!(check(&t), Err(("text", why.into())), "{bad}");
         }
+        t.text = "{{#kind}}".repeat(9) + &"{{/kind}}".repeat(9);
+        assert_eq!(
+            check(&t),
+            Err(("text", "sections nest at most 8 deep".into()))
+        );
+        t.text = "{{#kind}}".repeat(8) + &"{{/kind}}".repeat(8);
+        assert!(check(&t).is_ok());
         t.text = "{{#survey_url}}Rate: {{survey_url}}{{/survey_url}}".into();
         assert!(uses(&t, &["survey_url"]) && check(&t).is_ok());
     }

@@ -451,6 +451,19 @@ impl Query for ListTicketsV1 {
                 *value = crate::fields::filter_value(&defs, key, value)?;
             }
         }
+        // Who works a ticket is the desk's business: a customer's list does
+        // not filter by it either (an answer that hides the ids would
+        // otherwise still tell them).
+        if self.viewer.customer_scope().is_some() {
+            let by_staff = [
+                ("assignee_id", self.filter.assignee_id.is_some()),
+                ("team_id", self.filter.team_id.is_some()),
+                ("unassigned", self.filter.unassigned),
+            ];
+            if let Some((field, _)) = by_staff.into_iter().find(|(_, given)| *given) {
+                return Err(Error::field(field, "not a filter for customers"));
+            }
+        }
         if let Some(s) = &self.filter.status
             && s.split(',')
                 .any(|s| !self.kind.statuses().contains(&s.trim()))

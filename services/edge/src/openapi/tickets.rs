@@ -935,7 +935,8 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
             super::declared::ANY_ROLE,
             format!(
                 "Any token: a customer token only on the customer's own {noun}s, to close one that \
-                 is {} or {}; anything else answers 403 `forbidden`.",
+                 is {} or {}; any other status answers 403 `forbidden` (and closing one not yet \
+                 done, 409 as its lifecycle says).",
                 kind.resolved_status().unwrap_or("done"),
                 if kind == TicketKind::Incident {
                     "to withdraw it (`resolved`, saying why as the `resolution`)"
