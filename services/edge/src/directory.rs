@@ -382,12 +382,7 @@ async fn search<E: Entry>(
         ));
     }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(Param::from(format!("%{escaped}%")));
+        args.push(Param::from(runtime::store::contains_pattern(q)));
         let n = args.len();
         let any: Vec<String> = E::SEARCHED
             .iter()

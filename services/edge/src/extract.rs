@@ -166,6 +166,9 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// What a time must be.
+const A_TIME: &str = "a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z";
+
 /// A deserializer's message in a user's words: what the value must be,
 /// never the Rust type it was read into (`expected u8`), the struct's name
 /// or a date parser's component.
@@ -186,9 +189,7 @@ fn plain(message: &str) -> String {
             "a UUID string" => "an id (a UUID)",
             _ if e.starts_with("struct ") || e.starts_with("a map") => "an object",
             _ if e.starts_with("a sequence") || e.starts_with("tuple") => "a list",
-            _ if e.starts_with("RFC3339") || e.starts_with("an RFC3339") => {
-                "a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z"
-            }
+            _ if e.starts_with("RFC3339") || e.starts_with("an RFC3339") => A_TIME,
             _ => return None,
         })
     };
@@ -213,15 +214,13 @@ fn plain(message: &str) -> String {
     {
         return "must be an id (a UUID)".to_owned();
     }
-    if message.contains("component")
-        && (message.contains("could not be parsed") || message.contains("out of range"))
-    {
-        return "must be a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z".to_owned();
-    }
-    if message.starts_with("premature end of input")
-        || message.starts_with("unexpected trailing characters")
-    {
-        return "must be a date and time as in RFC 3339, e.g. 2026-03-01T09:00:00Z".to_owned();
+    // The `time` crate's parse errors name its own components.
+    let bad_time = (message.contains("component")
+        && (message.contains("could not be parsed") || message.contains("out of range")))
+        || message.starts_with("premature end of input")
+        || message.starts_with("unexpected trailing characters");
+    if bad_time {
+        return format!("must be {A_TIME}");
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
         return match rest.split_once(", expected ") {

@@ -88,24 +88,26 @@ pub async fn call<C: Command>(
 }
 
 /// What of a ticket a customer is not told, wherever an answer carries
-/// one: the problem behind it, the supplier, and the internal ids of the
-/// agent and team working it (the desk's own business).
-const NOT_FOR_CUSTOMERS: [&str; 4] = ["problem_id", "supplier_id", "assignee_id", "team_id"];
+/// one: the problem behind it and the supplier (left out, as when there is
+/// none), and the internal ids of the agent and team working it (null: the
+/// schema has them always). The desk's own business.
+const LEFT_OUT_FOR_CUSTOMERS: [&str; 2] = ["problem_id", "supplier_id"];
+const NULL_FOR_CUSTOMERS: [&str; 2] = ["assignee_id", "team_id"];
 
 /// `value` as a customer may see it: every ticket in it (an object with a
-/// `reference` and a `logged_by`) without [`NOT_FOR_CUSTOMERS`], which
-/// are null where the schema has them always.
+/// `reference` and a `logged_by`) without what they are not told.
 fn for_customer(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(fields) => {
             if fields.contains_key("reference") && fields.contains_key("logged_by") {
-                for key in NOT_FOR_CUSTOMERS {
+                for key in LEFT_OUT_FOR_CUSTOMERS {
+                    fields.remove(key);
+                }
+                for key in NULL_FOR_CUSTOMERS {
                     if let Some(v) = fields.get_mut(key) {
                         *v = serde_json::Value::Null;
                     }
                 }
-                fields.remove("problem_id");
-                fields.remove("supplier_id");
             }
             fields.values_mut().for_each(for_customer);
         }

@@ -348,6 +348,18 @@ async fn write_many(
     Ok(())
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for "contains `text`, in any case" against
+/// a column folded to lower case: `text` folded the same way, its `%`, `_`
+/// and `\` taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// `$first, $first+1, …` for `n` parameters, for `IN (…)` lists.
 pub fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)

@@ -452,12 +452,7 @@ pub async fn list(
         .to_owned();
     let mut args = vec![Param::from(tenant.to_string())];
     if let Some(text) = cmd.text.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(Param::from(format!("%{escaped}%")));
+        args.push(Param::from(runtime::store::contains_pattern(text)));
         sql.push_str(&format!(
             " AND title_folded LIKE ${} ESCAPE '\\'",
             args.len()

@@ -427,12 +427,7 @@ pub async fn list(
         sql.push_str(" AND assignee_id IS NULL");
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(Param::from(format!("%{escaped}%")));
+        args.push(Param::from(runtime::store::contains_pattern(text)));
         let n = args.len();
         // A customer finds their tickets by what they may read of them.
         let public = if viewer.customer_scope().is_some() {

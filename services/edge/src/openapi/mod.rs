@@ -69,12 +69,18 @@ pub fn document() -> serde_json::Value {
 }
 
 /// The document, made once per process (it is the same until the binary
-/// changes) and answered as its JSON.
+/// changes): what it answers, and what the edge reads of it (which
+/// operations take an `Idempotency-Key`).
+pub fn made() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(document)
+}
+
+/// The document, answered as its JSON (serialised once).
 pub async fn serve() -> ([(header::HeaderName, &'static str); 1], Bytes) {
-    static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| {
-        Bytes::from(serde_json::to_vec(&document()).expect("the document serialises"))
-    });
+    static JSON: OnceLock<Bytes> = OnceLock::new();
+    let json = JSON
+        .get_or_init(|| Bytes::from(serde_json::to_vec(made()).expect("the document serialises")));
     ([(header::CONTENT_TYPE, "application/json")], json.clone())
 }
 
