@@ -50,6 +50,11 @@ async fn ticketing_replica(prefix: &str, db: &str) -> Process {
 }
 
 async fn start(replicas: usize) -> Cluster {
+    start_with(replicas, &[]).await
+}
+
+/// [`start`], with `more` arguments to the edge.
+async fn start_with(replicas: usize, more: &[&str]) -> Cluster {
     let edge_db = testing::fresh_postgres("edge").await;
     let ticketing_db = testing::fresh_postgres("ticketing").await;
     let escalation_db = testing::fresh_postgres("escalation").await;
@@ -96,6 +101,7 @@ async fn start(replicas: usize) -> Cluster {
     let notification = Process::serve(&notification_args).await;
     let mut args = vec!["--target".to_owned(), "edge".to_owned()];
     args.extend(common(&edge_db));
+    args.extend(more.iter().map(|a| (*a).to_owned()));
     let edge_args: Vec<&str> = args.iter().map(String::as_str).collect();
     let edge = Process::serve(&edge_args).await;
     let desk = Desk {
@@ -117,8 +123,8 @@ async fn start(replicas: usize) -> Cluster {
 }
 
 /// A distributed desk of one scenario's own, with two ticketing replicas.
-async fn desk() -> Cluster {
-    start(2).await
+async fn desk(more: &[&str]) -> Cluster {
+    start_with(2, more).await
 }
 
 common::scenarios::every_scenario!(desk);
@@ -872,4 +878,50 @@ async fn poison_on_every_queue_is_dead_lettered_and_worked_by_hand() {
     assert!(left.iter().all(|(_, q, _)| q != "ticketing.commands"));
     dead_letters(&cluster.prefix, &["purge", "--all"]).await;
     assert!(listed(&dead_letters(&cluster.prefix, &["list"]).await).is_empty());
+}
+
+/// The rate limits hold across two edge replicas sharing one database: a
+/// token's budget spent half on each is spent.
+#[tokio::test]
+async fn rate_limits_hold_across_edge_replicas() {
+    let edge_db = testing::fresh_postgres("edge").await;
+    let prefix = testing::unique("desk");
+    let mut args = vec![
+        "--target".to_owned(),
+        "edge".to_owned(),
+        "--failed-auth-limit".to_owned(),
+        "3".to_owned(),
+        "--token-request-limit".to_owned(),
+        "12".to_owned(),
+    ];
+    args.extend(bus_args(&prefix, &edge_db));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let one = Process::serve(&args).await;
+    let two = Process::serve(&args).await;
+    let (_, token) = common::create_tenant("Limited", &["--database-url", &edge_db]).await;
+    let edges = [
+        Api::new(one.url(), Some(&token)),
+        Api::new(two.url(), Some(&token)),
+    ];
+    // What the first replica counted is in the store once it shared it.
+    let shared = async |n: u64| {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&edge_db)
+            .await
+            .expect("the edge's database");
+        for _ in 0..200 {
+            let most: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(used), 0) FROM rate_counts WHERE subject LIKE 'token:%'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("read the counts");
+            if most.unsigned_abs() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the first replica never shared its count of {n}");
+    };
+    common::limits::limits_hold(&edges, 3, 12, shared).await;
 }

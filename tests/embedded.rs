@@ -9,20 +9,26 @@ use runtime::testing::{SmtpSink, TempDir};
 use serde_json::json;
 
 async fn start(dir: &TempDir) -> (Process, Desk) {
+    start_with(dir, &[]).await
+}
+
+/// [`start`], with `more` arguments to `serve`.
+async fn start_with(dir: &TempDir, more: &[&str]) -> (Process, Desk) {
     let data = dir_arg(dir.path());
     let clock = dir.path().join("clock");
     let clock_arg = dir_arg(&clock);
     let smtp = SmtpSink::start();
     let smtp_url = smtp.url();
-    let process = Process::serve(&[
+    let mut args = vec![
         "--data-dir",
         &data,
         "--test-clock-file",
         &clock_arg,
         "--smtp-url",
         &smtp_url,
-    ])
-    .await;
+    ];
+    args.extend_from_slice(more);
+    let process = Process::serve(&args).await;
     let desk = Desk {
         base: process.url().to_owned(),
         store_args: vec!["--data-dir".into(), data],
@@ -39,9 +45,9 @@ struct Running {
     desk: Desk,
 }
 
-async fn desk() -> Running {
+async fn desk(more: &[&str]) -> Running {
     let dir = TempDir::new();
-    let (process, desk) = start(&dir).await;
+    let (process, desk) = start_with(&dir, more).await;
     Running {
         _process: process,
         _dir: dir,
@@ -226,4 +232,23 @@ async fn spans_are_exported_over_otlp_in_the_callers_trace() {
     assert!(contains(&all, b"request"), "the request span");
     assert!(contains(&all, b"message"), "the message span");
     assert!(contains(&all, b"servicedesk"), "the service name");
+}
+
+/// The rate limits, on a desk whose limits are small enough to reach.
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let dir = TempDir::new();
+    let data = dir_arg(dir.path());
+    let process = Process::serve(&[
+        "--data-dir",
+        &data,
+        "--failed-auth-limit",
+        "3",
+        "--token-request-limit",
+        "12",
+    ])
+    .await;
+    let (_, token) = common::create_tenant("Limited", &["--data-dir", &data]).await;
+    let admin = Api::new(process.url(), Some(&token));
+    common::limits::limits_hold(&[admin], 3, 12, async |_| {}).await;
 }

@@ -5,6 +5,7 @@
 pub mod authorization;
 pub mod email;
 pub mod escalations;
+pub mod limits;
 pub mod processes;
 pub mod scenarios;
 pub mod schemathesis;

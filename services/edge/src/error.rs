@@ -27,6 +27,7 @@ pub enum Code {
     UnsupportedMediaType,
     IdempotencyKeyReused,
     PreconditionFailed,
+    RateLimited,
     DependencyUnavailable,
     Internal,
 }
@@ -44,6 +45,7 @@ impl Code {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -76,22 +76,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 fn keyed() -> &'static HashSet<(String, String)> {
     static KEYED: OnceLock<HashSet<(String, String)>> = OnceLock::new();
     KEYED.get_or_init(|| {
-        let mut keyed = HashSet::new();
-        let paths = crate::openapi::made()["paths"]
-            .as_object()
-            .into_iter()
-            .flatten();
-        for (path, item) in paths {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                let takes_key = op["parameters"]
-                    .as_array()
-                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
-                if takes_key {
-                    keyed.insert((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-        keyed
+        crate::openapi::operations_where(|op| {
+            op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"))
+        })
     })
 }
 

@@ -26,6 +26,8 @@
 //!   produce them (a body is a JSON object with no field its type lacks).
 //! - [`idempotency`]: an `Idempotency-Key` sent again with another request
 //!   is refused.
+//! - [`limits`]: rate limits on failed authentication (per source address)
+//!   and on each token's requests.
 //! - [`trace`]: the trace each request belongs to.
 //! - [`unread`]: what a handler left of a request body is read, so the
 //!   answer reaches the client.
@@ -39,6 +41,7 @@ pub mod idempotency;
 pub mod incidents;
 pub mod inputs;
 pub mod knowledge;
+pub mod limits;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
@@ -99,6 +102,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "access",
         sql: include_str!("../../../migrations/edge/0007_access.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rate_limits",
+        sql: include_str!("../../../migrations/edge/0008_rate_limits.sql"),
+    },
 ];
 
 /// Largest request body accepted; larger answers 413. A body within every
@@ -116,6 +124,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// Publishes what the edge announces (its directory) after commit.
     pub relay: runtime::outbox::Relay,
+    /// What this replica counted against the desk's rate limits.
+    pub limiter: Arc<limits::RateLimiter>,
 }
 
 /// A running edge: its state (what every handler reads) and its tasks
@@ -128,11 +138,13 @@ pub struct Edge {
 
 impl Edge {
     /// Migrates the edge's store and starts relaying what it announces.
-    /// Requests wait `request_timeout` for the service behind them.
+    /// Requests wait `request_timeout` for the service behind them, and are
+    /// held to `limits`.
     pub async fn start(
         store: Store,
         bus: Arc<dyn Bus>,
         request_timeout: Duration,
+        limits: limits::Limits,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<Self, StoreError> {
         migrate(&store).await?;
@@ -143,16 +155,19 @@ impl Edge {
             idempotency::forget_old_keys(store.clone(), Duration::from_secs(600), running.token()),
         );
         running.relay(&relay);
-        Ok(Self {
-            state: AppState {
-                store,
-                bus,
-                request_timeout,
-                tokens: Arc::default(),
-                relay,
-            },
-            running,
-        })
+        let state = AppState {
+            store,
+            bus,
+            request_timeout,
+            tokens: Arc::default(),
+            relay,
+            limiter: Arc::new(limits::RateLimiter::new(limits)),
+        };
+        running.spawn(
+            "rate-limit counts",
+            limits::keep_sharing(state.clone(), running.token()),
+        );
+        Ok(Self { state, running })
     }
 }
 
@@ -180,6 +195,8 @@ pub fn router(state: AppState, readiness: ops::Readiness) -> Router {
             state.clone(),
             idempotency::guard,
         ))
+        // Before anything else reads the request.
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .with_state(state);
     layered(
         Router::new()
@@ -282,7 +299,9 @@ pub async fn serve(
     router: Router,
     stop: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    // Each request knows its peer's address, for the rate limits.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
 }

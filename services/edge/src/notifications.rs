@@ -570,6 +570,7 @@ impl OperationInput for Gateway {
             operation,
             vec![
                 unauthorized(),
+                crate::openapi::rate_limited(),
                 (
                     403,
                     "`forbidden`: only admin and integration tokens may hand in mail.".to_owned(),

@@ -116,6 +116,21 @@ pub struct ServeArgs {
     /// among the dead letters before the edge purges it.
     #[arg(long, env = "SERVICEDESK_EXPIRED_RETENTION", default_value_t = 86_400)]
     pub expired_retention: u64,
+    /// Failed authentications one source address may have a minute before
+    /// the edge answers its requests 429 until the minute ends (0: no
+    /// limit).
+    #[arg(long, env = "SERVICEDESK_FAILED_AUTH_LIMIT", default_value_t = edge::limits::Limits::default().failed_auth_per_minute)]
+    pub failed_auth_limit: u32,
+    /// Requests one API token may make a minute before the edge answers it
+    /// 429 until the minute ends (0: no limit).
+    #[arg(long, env = "SERVICEDESK_TOKEN_REQUEST_LIMIT", default_value_t = edge::limits::Limits::default().requests_per_token_per_minute)]
+    pub token_request_limit: u32,
+    /// The edge is behind a proxy that adds the client's address to
+    /// `X-Forwarded-For`: the rate limits count by that address (the last
+    /// one) instead of the proxy's. Only set it when every request comes
+    /// through such a proxy: a client could otherwise name any address.
+    #[arg(long, env = "SERVICEDESK_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     #[arg(
         long,
         value_enum,
@@ -161,6 +176,15 @@ impl ServeArgs {
             smtp_url: self.smtp_url.clone(),
             smtp_ca,
         })
+    }
+
+    /// The edge's rate limits.
+    pub fn limits(&self) -> edge::limits::Limits {
+        edge::limits::Limits {
+            failed_auth_per_minute: self.failed_auth_limit,
+            requests_per_token_per_minute: self.token_request_limit,
+            forwarded_for: self.trust_forwarded_for,
+        }
     }
 
     /// Escalation's present: the system clock, unless a test drives it.

@@ -245,7 +245,7 @@ async fn start_edge(
     stop: &CancellationToken,
 ) -> anyhow::Result<edge::Edge> {
     let timeout = Duration::from_secs(args.request_timeout.max(1));
-    edge::Edge::start(store, bus, timeout, stop)
+    edge::Edge::start(store, bus, timeout, args.limits(), stop)
         .await
         .context("migrating the edge database")
 }

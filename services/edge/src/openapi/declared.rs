@@ -50,21 +50,38 @@ pub(crate) fn roles(operation: &mut Operation, roles: &[Role]) {
 impl OperationInput for Principal {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, ANY_ROLE);
-        failures(operation, vec![super::unauthorized()]);
+        failures(
+            operation,
+            vec![super::unauthorized(), super::rate_limited()],
+        );
     }
 }
 
 impl OperationInput for Staff {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, STAFF);
-        failures(operation, vec![super::unauthorized(), super::staff_only()]);
+        failures(
+            operation,
+            vec![
+                super::unauthorized(),
+                super::rate_limited(),
+                super::staff_only(),
+            ],
+        );
     }
 }
 
 impl OperationInput for Admin {
     fn operation_input(_: &mut GenContext, operation: &mut Operation) {
         roles(operation, &[Role::Admin]);
-        failures(operation, vec![super::unauthorized(), super::admin_only()]);
+        failures(
+            operation,
+            vec![
+                super::unauthorized(),
+                super::rate_limited(),
+                super::admin_only(),
+            ],
+        );
     }
 }
 

@@ -19,6 +19,7 @@ mod suppliers;
 mod surveys;
 mod tickets;
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use aide::transform::TransformOperation;
@@ -74,6 +75,22 @@ pub fn document() -> serde_json::Value {
 pub fn made() -> &'static serde_json::Value {
     static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
     DOCUMENT.get_or_init(document)
+}
+
+/// The operations of the document that `holds`, as (method, path):
+/// `("POST", "/api/v1/incidents")`, the method upper-case and the path as
+/// the router matches it.
+pub fn operations_where(holds: impl Fn(&serde_json::Value) -> bool) -> HashSet<(String, String)> {
+    let mut found = HashSet::new();
+    let paths = made()["paths"].as_object().into_iter().flatten();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if holds(op) {
+                found.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    found
 }
 
 /// The document, answered as its JSON (serialised once).
@@ -222,7 +239,9 @@ fn error_schema() -> Value {
                     again). 413: `payload_too_large`. 415: `unsupported_media_type`. 422: \
                     `idempotency_key_reused` (the `Idempotency-Key` came before with another \
                     request). 412: `precondition_failed` (`If-Match` named a version the \
-                    ticket is no longer at). 500: `internal`. \
+                    ticket is no longer at). 429: `rate_limited` (too many failed \
+                    authentications from the caller's address, or the token's requests this \
+                    minute are spent). 500: `internal`. \
                     503: `dependency_unavailable`.",
             },
             "message": text("For people; not stable."),
@@ -251,6 +270,15 @@ fn error_schema() -> Value {
                         "`conflict` in the directory: the field whose value the tenant has already \
                          (a company's `name`, a customer's `email`).",
                     ),
+                    "reason": {
+                        "type": "string",
+                        "enum": ["failed_authentication", "token_budget"],
+                        "description": "`rate_limited`: which limit the request met.",
+                    },
+                    "retry_after": {
+                        "type": "integer",
+                        "description": "`rate_limited`: seconds to wait, as `Retry-After` says.",
+                    },
                     "from": text("`invalid_transition` of a status change: the ticket's status."),
                     "to": text("`invalid_transition` of a status change: the status asked for."),
                     "allowed": strings(
@@ -282,7 +310,7 @@ fn error_schema() -> Value {
 }
 
 /// Every error code the API answers with ([`crate::error::Code`]).
-const ERROR_CODES: [&str; 14] = [
+const ERROR_CODES: [&str; 15] = [
     "malformed_json",
     "validation_failed",
     "unauthorized",
@@ -295,6 +323,7 @@ const ERROR_CODES: [&str; 14] = [
     "unsupported_media_type",
     "idempotency_key_reused",
     "precondition_failed",
+    "rate_limited",
     "dependency_unavailable",
     "internal",
 ];
@@ -309,7 +338,7 @@ pub(crate) fn failure(status: u16, when: &str) -> Value {
     let error = json!({ "$ref": "#/components/schemas/Error" });
     let mut response =
         json!({ "description": when, "content": { "application/json": { "schema": error } } });
-    if status == 503 {
+    if status == 503 || status == 429 {
         let retry = json!({ "description": "Seconds to wait before trying again.", "schema": { "type": "integer" } });
         response["headers"] = json!({ "Retry-After": retry });
     }
@@ -344,6 +373,17 @@ pub(crate) fn unauthorized() -> (u16, String) {
     (
         401,
         "`unauthorized`: no `Authorization: Bearer` token, or an unknown or revoked one."
+            .to_owned(),
+    )
+}
+
+pub(crate) fn rate_limited() -> (u16, String) {
+    (
+        429,
+        "`rate_limited`: the caller's address has failed to authenticate too often this minute, \
+         or the token has made all the requests it may this minute (`details.reason`: \
+         `failed_authentication` or `token_budget`); `Retry-After` and `details.retry_after` \
+         say how many seconds are left of the minute."
             .to_owned(),
     )
 }
@@ -482,7 +522,7 @@ mod tests {
     ];
 
     /// Every [`Code`] the API answers with.
-    const ALL_CODES: [Code; 14] = [
+    const ALL_CODES: [Code; 15] = [
         Code::MalformedJson,
         Code::ValidationFailed,
         Code::Unauthorized,
@@ -495,6 +535,7 @@ mod tests {
         Code::UnsupportedMediaType,
         Code::IdempotencyKeyReused,
         Code::PreconditionFailed,
+        Code::RateLimited,
         Code::DependencyUnavailable,
         Code::Internal,
     ];
@@ -515,6 +556,7 @@ mod tests {
             | Code::UnsupportedMediaType
             | Code::IdempotencyKeyReused
             | Code::PreconditionFailed
+            | Code::RateLimited
             | Code::DependencyUnavailable
             | Code::Internal => ALL_CODES.contains(&code),
         }
