@@ -165,6 +165,12 @@ pub struct IncidentV1 {
     #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
     #[cfg_attr(feature = "schema", schemars(with = "FieldValuesSchema"))]
     pub fields: FieldValues,
+    /// While it is pending: what it waits for; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
+    /// The minutes of work its actions record, summed; absent if none.
+    #[serde(default, skip_serializing_if = "crate::ticket::is_zero")]
+    pub time_spent_minutes: u64,
 }
 
 /// A note or progress update on a ticket.
@@ -180,6 +186,9 @@ pub struct ActionV1 {
     pub email_customer: bool,
     /// Included when the ticket is exported to the knowledge base.
     pub knowledge_base: bool,
+    /// The minutes of work it records; absent if none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
     pub author: Actor,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
@@ -258,6 +267,8 @@ impl TryFrom<TicketV1> for IncidentV1 {
             company_id: t.company_id,
             problem_id: t.problem_id,
             fields: t.fields,
+            pending_reason: t.pending_reason,
+            time_spent_minutes: t.time_spent_minutes,
         })
     }
 }
@@ -293,6 +304,8 @@ impl From<IncidentV1> for TicketV1 {
             company_id: i.company_id,
             problem_id: i.problem_id,
             fields: i.fields,
+            pending_reason: i.pending_reason,
+            time_spent_minutes: i.time_spent_minutes,
             problem: None,
             change: None,
             request: None,

@@ -14,6 +14,8 @@ pub const MAX_TEXT: usize = 100_000;
 pub const MAX_TEMPLATE: usize = 100_000;
 /// Longest comment on a satisfaction survey.
 pub const MAX_COMMENT: usize = 2_000;
+/// The most minutes one action may record as time spent: a week.
+pub const MAX_MINUTES: u32 = 7 * 24 * 60;
 
 /// Priorities run from 1 (highest) to this.
 pub const MAX_PRIORITY: u8 = 5;

@@ -232,4 +232,8 @@ pub struct IncidentReportV1 {
     pub reopen_rate: Option<f64>,
     /// The satisfaction surveys answered in the range.
     pub satisfaction: SatisfactionV1,
+    /// The minutes of work recorded on incidents' actions added in the
+    /// range.
+    #[serde(default)]
+    pub time_spent_minutes: u64,
 }

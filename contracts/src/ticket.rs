@@ -196,6 +196,12 @@ pub struct TicketV1 {
     #[serde(default, skip_serializing_if = "FieldValues::is_empty")]
     #[cfg_attr(feature = "schema", schemars(with = "FieldValuesSchema"))]
     pub fields: FieldValues,
+    /// While it is pending: what it waits for; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
+    /// The minutes of work its actions record, summed; absent if none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub time_spent_minutes: u64,
     /// Problems only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<ProblemDetailsV1>,
@@ -799,10 +805,19 @@ pub struct ChangeTicketStatusV1 {
     /// Required to resolve a problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<ProblemOutcome>,
+    /// What it waits for: required to make it pending (a supplier's move
+    /// says the supplier), ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
     /// Set when a supplier acts: the ticket must be assigned to it when the
     /// command runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier: Option<Uuid>,
+}
+
+/// Whether a count is 0 (then it is left out of what is sent).
+pub fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Adds an action to a ticket of any kind.
@@ -819,6 +834,9 @@ pub struct AddActionV1 {
     pub email_customer: bool,
     #[serde(default)]
     pub knowledge_base: bool,
+    /// The minutes of work it records (staff only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
     /// Set when a supplier acts: the ticket must be assigned to it when the
     /// command runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

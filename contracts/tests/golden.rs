@@ -50,6 +50,8 @@ fn incident() -> IncidentV1 {
         // files still hold.
         problem_id: None,
         fields: Default::default(),
+        pending_reason: None,
+        time_spent_minutes: 0,
     }
 }
 
@@ -61,6 +63,7 @@ fn action() -> ActionV1 {
         public: true,
         email_customer: true,
         knowledge_base: false,
+        minutes: None,
         author: agent(),
         created_at: datetime!(2026-01-02 03:10:00 UTC),
     }
@@ -326,6 +329,8 @@ fn change() -> TicketV1 {
         company_id: Some(id(5)),
         problem_id: None,
         fields: [("cab".to_owned(), serde_json::json!("2026-01-05"))].into(),
+        pending_reason: None,
+        time_spent_minutes: 0,
         problem: None,
         change: Some(ChangeDetailsV1 {
             reason: "Disks failing".into(),
@@ -458,6 +463,7 @@ fn ticket_commands() {
         to: "resolved".into(),
         resolution: Some("Disks replaced".into()),
         outcome: Some(ProblemOutcome::Change),
+        pending_reason: None,
         supplier: None,
     });
     check(&AddActionV1 {
@@ -469,6 +475,7 @@ fn ticket_commands() {
         public: false,
         email_customer: false,
         knowledge_base: true,
+        minutes: None,
         supplier: None,
     });
     check(&ListActionsV1 {

@@ -137,7 +137,10 @@ pub async fn an_incident_escalates(desk: &Desk) {
     // Pending pauses both clocks; back in progress resumes them.
     let status = format!("/api/v1/incidents/{reference}/status");
     admin
-        .post(&status, json!({"status": "pending"}))
+        .post(
+            &status,
+            json!({"status": "pending", "pending_reason": "waiting for the customer"}),
+        )
         .await
         .expect(200);
     until(&admin, &path, "paused", |s| {

@@ -197,12 +197,100 @@ pub async fn incident_lifecycle(desk: &Desk) {
     assert_eq!(actions.as_array().map(Vec::len), Some(2));
 
     let path = format!("/api/v1/incidents/{iid}/status");
-    for to in ["in_progress", "pending", "in_progress"] {
-        assert_eq!(
-            ada.post(&path, json!({"status": to})).await.expect(200)["status"],
-            to
-        );
+    // Pending says what it waits for, until it waits no more.
+    ada.post(&path, json!({"status": "in_progress"}))
+        .await
+        .expect(200);
+    let unsaid = ada
+        .post(&path, json!({"status": "pending"}))
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        unsaid["details"]["fields"]["pending_reason"].is_string(),
+        "{unsaid}"
+    );
+    let pending = ada
+        .post(
+            &path,
+            json!({"status": "pending", "pending_reason": "Waiting for the new disk"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(pending["pending_reason"], "Waiting for the new disk");
+    let working = ada
+        .post(&path, json!({"status": "in_progress"}))
+        .await
+        .expect(200);
+    assert!(working.get("pending_reason").is_none(), "{working}");
+    let history = ada
+        .get(&format!("/api/v1/incidents/{iid}/history"))
+        .await
+        .expect(200);
+    assert!(
+        history
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| { e["change"] == "pending_reason" && e["to"] == "Waiting for the new disk" }),
+        "{history}"
+    );
+
+    // Time spent: each action may record its minutes; the ticket sums them.
+    for minutes in [30, 15] {
+        let worked = ada
+            .post(
+                &format!("/api/v1/incidents/{iid}/actions"),
+                json!({"text": "Worked on it", "minutes": minutes}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(worked["minutes"], minutes);
     }
+    ada.post(
+        &format!("/api/v1/incidents/{iid}/actions"),
+        json!({"text": "Worked for ever", "minutes": 0}),
+    )
+    .await
+    .error(400, "validation_failed");
+    let spent = ada
+        .get(&format!("/api/v1/incidents/{iid}"))
+        .await
+        .expect(200);
+    assert_eq!(spent["time_spent_minutes"], 45);
+    let report = ada
+        .get("/api/v1/reports/incidents?period=day")
+        .await
+        .expect(200);
+    assert_eq!(report["time_spent_minutes"], 45, "{report}");
+    let csv = ada
+        .download("/api/v1/reports/incidents/summary.csv")
+        .await
+        .2;
+    assert!(
+        String::from_utf8_lossy(&csv).contains("time_spent_minutes,45"),
+        "{}",
+        String::from_utf8_lossy(&csv)
+    );
+    // The customer is not told the desk's accounting, nor keeps any.
+    let theirs = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "customer", "customer_id": customer}),
+        )
+        .await
+        .expect(201);
+    let carl = admin.as_token(theirs["token"].as_str().expect("token"));
+    let seen = carl
+        .get(&format!("/api/v1/incidents/{iid}"))
+        .await
+        .expect(200);
+    assert!(seen.get("time_spent_minutes").is_none(), "{seen}");
+    carl.post(
+        &format!("/api/v1/incidents/{iid}/actions"),
+        json!({"text": "I spent an hour too", "minutes": 60}),
+    )
+    .await
+    .error(400, "validation_failed");
     ada.post(&path, json!({"status": "resolved"}))
         .await
         .error(400, "validation_failed");
@@ -308,9 +396,10 @@ pub async fn incident_lifecycle(desk: &Desk) {
         ]
         .map(str::to_owned)
     );
+    // Two notes and the two that recorded time (the customer's was refused).
     assert_eq!(
         changes.iter().filter(|c| c.starts_with("action")).count(),
-        2,
+        4,
         "{changes:?}"
     );
     assert!(
@@ -1261,7 +1350,7 @@ pub async fn agents_find_what_they_look_for(desk: &Desk) {
     .expect(200);
     ada.post(
         &format!("/api/v1/incidents/{}/status", id(&vpn)),
-        json!({"status": "pending"}),
+        json!({"status": "pending", "pending_reason": "waiting for a new token"}),
     )
     .await
     .expect(200);
@@ -1770,9 +1859,12 @@ pub async fn customers_move_their_own_tickets(desk: &Desk) {
         let at = path("");
         async move { api.get(&at).await.expect(200)["status"].clone() }
     };
-    status(&admin, json!({"status": "pending"}))
-        .await
-        .expect(200);
+    status(
+        &admin,
+        json!({"status": "pending", "pending_reason": "waiting for the log"}),
+    )
+    .await
+    .expect(200);
     carl_api
         .post(
             &path("/actions"),

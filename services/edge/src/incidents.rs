@@ -88,10 +88,11 @@ pub async fn call<C: Command>(
 }
 
 /// What of a ticket a customer is not told, wherever an answer carries
-/// one: the problem behind it and the supplier (left out, as when there is
-/// none), and the internal ids of the agent and team working it (null: the
-/// schema has them always). The desk's own business.
-const LEFT_OUT_FOR_CUSTOMERS: [&str; 2] = ["problem_id", "supplier_id"];
+/// one: the problem behind it, the supplier and the time the desk spent on
+/// it (left out, as when there is none), and the internal ids of the agent
+/// and team working it (null: the schema has them always). The desk's own
+/// business.
+const LEFT_OUT_FOR_CUSTOMERS: [&str; 3] = ["problem_id", "supplier_id", "time_spent_minutes"];
 const NULL_FOR_CUSTOMERS: [&str; 2] = ["assignee_id", "team_id"];
 
 /// `value` as a customer may see it: every ticket in it (an object with a

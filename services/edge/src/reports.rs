@@ -467,6 +467,7 @@ async fn incident_table(
                     r.satisfaction.responses.to_string(),
                 ),
                 ("satisfaction_mean", opt(r.satisfaction.mean_rating)),
+                ("time_spent_minutes", r.time_spent_minutes.to_string()),
             ]
             .into_iter()
             .map(|(k, v)| vec![k.to_owned(), v])

@@ -15,8 +15,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use contracts::incident::{ActionKind, ActionV1, AuditEntryV1, IncidentV1};
 use contracts::limits::{
-    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_FIELDS, MAX_LINKED_INCIDENTS, MAX_PRIORITY, MAX_STEPS,
-    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
+    ANY_LINE_PATTERN, ANY_TEXT_PATTERN, MAX_FIELDS, MAX_LINKED_INCIDENTS, MAX_MINUTES,
+    MAX_PRIORITY, MAX_STEPS, MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
 use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::*;
@@ -619,6 +619,11 @@ pub struct StatusChange {
     /// Problems only, to resolve one: how it was resolved.
     #[serde(default)]
     outcome: Option<ProblemOutcome>,
+    /// What it waits for (a customer's answer, a part, a supplier):
+    /// required (not blank) to make it pending, ignored otherwise.
+    #[serde(default)]
+    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
+    pending_reason: Option<String>,
 }
 
 async fn move_to(
@@ -637,6 +642,7 @@ async fn move_to(
         to: body.status,
         resolution: body.resolution,
         outcome: body.outcome,
+        pending_reason: body.pending_reason,
         supplier: None,
     };
     call(state, who, headers, &command).await
@@ -880,6 +886,11 @@ struct NewAction {
     /// false when a customer writes.
     #[serde(default)]
     knowledge_base: bool,
+    /// The minutes of work it records, added to the ticket's
+    /// `time_spent_minutes`. Staff only.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_MINUTES))]
+    minutes: Option<u32>,
 }
 
 fn note() -> ActionKind {
@@ -903,6 +914,7 @@ async fn add_action(
         public: body.public,
         email_customer: body.email_customer,
         knowledge_base: body.knowledge_base,
+        minutes: body.minutes,
         supplier: None,
     };
     Ok((

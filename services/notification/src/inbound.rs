@@ -369,6 +369,7 @@ async fn process(
             to: t.kind.statuses()[0].to_owned(),
             resolution: None,
             outcome: None,
+            pending_reason: None,
             supplier: None,
         };
         if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {
@@ -390,6 +391,7 @@ async fn process(
         public: theirs,
         email_customer: false,
         knowledge_base: false,
+        minutes: None,
         supplier: None,
     };
     let action: ActionV1 = match ask(bus, env, key, "action", &cmd).await? {

@@ -703,6 +703,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
         public: true,
         email_customer: true,
         knowledge_base: false,
+        minutes: None,
         supplier: None,
     })
     .await;
@@ -720,6 +721,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
         public: true,
         email_customer: false,
         knowledge_base: false,
+        minutes: None,
         supplier: None,
     })
     .await;
@@ -834,6 +836,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
         to: IncidentStatus::Resolved.as_str().to_owned(),
         resolution: Some("Replaced the failed disk in the mail server.".into()),
         outcome: None,
+        pending_reason: None,
         supplier: None,
     })
     .await;
@@ -1257,6 +1260,7 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         to: IncidentStatus::Resolved.as_str().to_owned(),
         resolution: Some("Cleared the queue.".into()),
         outcome: None,
+        pending_reason: None,
         supplier: None,
     };
     desk.call(&resolve(&reference)).await;
@@ -1284,6 +1288,7 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         to: IncidentStatus::Closed.as_str().to_owned(),
         resolution: None,
         outcome: None,
+        pending_reason: None,
         supplier: None,
     })
     .await;

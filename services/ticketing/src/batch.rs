@@ -162,6 +162,7 @@ impl Batch {
             i64::from(a.knowledge_base).into(),
             json_text(&a.author)?.into(),
             micros(a.created_at).into(),
+            a.minutes.map(i64::from).into(),
         ]);
         Ok(())
     }
@@ -243,6 +244,7 @@ impl Batch {
                 "knowledge_base",
                 "author",
                 "created_at",
+                "minutes",
             ],
             self.actions,
         )

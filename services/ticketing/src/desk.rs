@@ -7,7 +7,7 @@
 //! the other commands of its group go on in the same transaction.
 
 use contracts::incident::{ActionV1, IncidentV1};
-use contracts::limits::{MAX_LEVEL, MAX_PRIORITY};
+use contracts::limits::{MAX_LEVEL, MAX_MINUTES, MAX_PRIORITY};
 use contracts::supplier::{SupplierAssignmentV1, SupplierUnassignedV1, supplier_key};
 use contracts::ticket::*;
 use contracts::{Actor, Envelope, ErrorBody, ErrorCode, Role};
@@ -282,6 +282,8 @@ pub async fn log(
         company_id: cmd.company_id,
         problem_id: None,
         fields: values,
+        pending_reason: None,
+        time_spent_minutes: 0,
         problem: (kind == TicketKind::Problem).then(ProblemDetailsV1::default),
         change,
         request: request_type.map(requests::details),
@@ -597,6 +599,14 @@ async fn move_status(
             "only resolving a problem has an outcome",
         ));
     }
+    // Pending says what it waits for; any other status waits for nothing.
+    let pending_reason = if cmd.to == "pending" {
+        let reason = cmd.pending_reason.as_deref().unwrap_or("").trim();
+        check_text("pending_reason", reason, MAX_SUMMARY, true)?;
+        Some(reason.to_owned())
+    } else {
+        None
+    };
     let resolving = kind.resolved_status() == Some(cmd.to.as_str());
     let resolution = cmd.resolution.as_deref().unwrap_or("");
     if resolving {
@@ -639,6 +649,12 @@ async fn move_status(
         to: Some(cmd.to.clone()),
     }];
     audit.extend(text_change("resolution", &old_resolution, &t.resolution));
+    let old_reason = std::mem::replace(&mut t.pending_reason, pending_reason);
+    audit.extend(text_change(
+        "pending_reason",
+        &old_reason,
+        &t.pending_reason,
+    ));
     save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
     if reopened {
         tickets::count_reopen(tx, tenant, t.id).await?;
@@ -678,6 +694,7 @@ pub async fn act(
     if t.first_response_at.is_none() && action.author.answers_for_desk() {
         t.first_response_at = Some(now);
     }
+    t.time_spent_minutes += u64::from(action.minutes.unwrap_or(0));
     let c = Change {
         change: "action",
         from: None,
@@ -702,6 +719,21 @@ pub async fn add_action(
         return Err(refused(&t, "add an action to"));
     }
     let is_customer = cmd.actor.role == Role::Customer;
+    match cmd.minutes {
+        Some(_) if is_customer => {
+            return Err(Error::field(
+                "minutes",
+                "the desk records the time it spends; a customer does not",
+            ));
+        }
+        Some(m) if !(1..=MAX_MINUTES).contains(&m) => {
+            return Err(Error::field(
+                "minutes",
+                format!("from 1 to {MAX_MINUTES} (a week)"),
+            ));
+        }
+        _ => {}
+    }
     let action = ActionV1 {
         id: Uuid::now_v7(),
         kind: cmd.action_kind,
@@ -711,6 +743,7 @@ pub async fn add_action(
         public: cmd.public || is_customer,
         email_customer: cmd.email_customer && !is_customer,
         knowledge_base: cmd.knowledge_base && !is_customer,
+        minutes: cmd.minutes,
         author: cmd.actor.clone(),
         created_at: now,
     };
@@ -738,6 +771,7 @@ pub async fn add_action(
             to: to.to_owned(),
             resolution: None,
             outcome: None,
+            pending_reason: None,
             supplier: None,
         };
         move_status(tx, batch, env, resume, now).await?;

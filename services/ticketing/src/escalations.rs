@@ -51,6 +51,7 @@ fn change(e: &TimepointReachedV1, kind: TicketKind, action: &Action) -> Option<T
             public: false,
             email_customer: false,
             knowledge_base: false,
+            minutes: None,
             supplier: None,
         }),
         // To a team alone: into its queue, no longer with the old agent.

@@ -74,7 +74,7 @@ pub async fn actions(
         ""
     };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, kind, body, public, email_customer, knowledge_base, author, created_at \
+        "SELECT id, kind, body, public, email_customer, knowledge_base, author, created_at, minutes \
          FROM ticket_actions WHERE tenant_id = $1 AND ticket_id = $2{public_only} ORDER BY id"
     )))
     .bind(tenant.to_string())
@@ -93,6 +93,11 @@ pub async fn actions(
                 public: row.try_get::<i64, _>("public")? != 0,
                 email_customer: row.try_get::<i64, _>("email_customer")? != 0,
                 knowledge_base: row.try_get::<i64, _>("knowledge_base")? != 0,
+                // The desk's own accounting, not the customer's to see.
+                minutes: row
+                    .try_get::<Option<i64>, _>("minutes")?
+                    .and_then(|m| u32::try_from(m).ok())
+                    .filter(|_| viewer.customer_scope().is_none()),
                 author: json_col(row, "author")?,
                 created_at: from_micros(row.try_get("created_at")?),
             })

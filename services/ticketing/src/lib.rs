@@ -92,6 +92,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search",
         sql: include_str!("../../../migrations/ticketing/0007_search.sql"),
     },
+    Migration {
+        version: 8,
+        name: "work",
+        sql: include_str!("../../../migrations/ticketing/0008_work.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

@@ -361,6 +361,7 @@ pub async fn apply_workaround(
             public: cmd.notify_customer,
             email_customer: cmd.notify_customer && incident.customer_id.is_some(),
             knowledge_base: false,
+            minutes: None,
             author: contracts::common::workaround_actor(),
             created_at: now,
         };

@@ -382,7 +382,24 @@ pub async fn incident_report(
         reopened,
         reopen_rate: (resolved > 0).then(|| reopened as f64 / resolved as f64),
         satisfaction: satisfaction(conn, tenant, range).await?,
+        time_spent_minutes: time_spent(conn, tenant, range).await?,
     })
+}
+
+/// The minutes of work recorded on incidents' actions added in `range`.
+async fn time_spent(conn: &mut AnyConnection, tenant: Uuid, range: &ReportRangeV1) -> Result<u64> {
+    let minutes: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(a.minutes), 0) AS BIGINT) FROM ticket_actions a \
+         JOIN tickets t ON t.id = a.ticket_id \
+         WHERE a.tenant_id = $1 AND a.created_at >= $2 AND a.created_at < $3 \
+         AND a.minutes IS NOT NULL AND t.kind = 'incident'",
+    )
+    .bind(tenant.to_string())
+    .bind(micros(range.from))
+    .bind(micros(range.to))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(minutes.unsigned_abs())
 }
 
 /// Count, mean and 90th percentile of `end - created_at` (in seconds) over

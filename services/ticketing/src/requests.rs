@@ -108,6 +108,7 @@ pub async fn complete_step(
         to: "fulfilled".to_owned(),
         resolution: Some(format!("Every step done: {}", step_names(&t))),
         outcome: None,
+        pending_reason: None,
         supplier: None,
     };
     crate::desk::change_status(tx, batch, env, fulfil, now).await

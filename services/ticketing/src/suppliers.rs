@@ -278,6 +278,7 @@ impl Inbound {
                 public: false,
                 email_customer: false,
                 knowledge_base: false,
+                minutes: None,
                 supplier: Some(supplier.id),
             }),
             SupplierUpdate::Status { status } => {
@@ -295,6 +296,10 @@ impl Inbound {
                     to: status.as_str().to_owned(),
                     resolution: None,
                     outcome: None,
+                    pending_reason: Some(format!(
+                        "waiting, as the supplier {} says",
+                        supplier.name
+                    )),
                     supplier: Some(supplier.id),
                 })
             }
@@ -307,6 +312,7 @@ impl Inbound {
                     to: IncidentStatus::Resolved.as_str().to_owned(),
                     resolution: Some(resolution),
                     outcome: None,
+                    pending_reason: None,
                     supplier: Some(supplier.id),
                 })
             }

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 const COLUMNS: &str = "id, kind, reference, status, priority, impact, urgency, summary, \
     description, customer_id, category, service, assignee_id, team_id, resolution, logged_by, \
     created_at, updated_at, resolved_at, closed_at, version, problem_id, details, fields, \
-    first_response_at, supplier_id, company_id";
+    first_response_at, supplier_id, company_id, pending_reason, time_spent";
 
 /// What only one kind has, as stored in the `details` column.
 #[derive(Default, Serialize, Deserialize)]
@@ -79,6 +79,8 @@ fn ticket_from_row(row: &AnyRow) -> sqlx::Result<TicketV1> {
             .map(from_micros),
         supplier_id: uuid_at(row, "supplier_id")?,
         company_id: uuid_at(row, "company_id")?,
+        pending_reason: row.try_get("pending_reason")?,
+        time_spent_minutes: row.try_get::<i64, _>("time_spent")?.unsigned_abs(),
         problem: details.problem,
         change: details.change,
         request: details.request,
@@ -137,6 +139,8 @@ pub const INSERT_COLUMNS: &[&str] = &[
     "first_response_at",
     "supplier_id",
     "company_id",
+    "pending_reason",
+    "time_spent",
 ];
 
 fn id_param(u: Option<Uuid>) -> Param {
@@ -183,6 +187,10 @@ pub fn row(tenant: Uuid, t: &TicketV1) -> Vec<Param> {
         t.first_response_at.map(micros).into(),
         id_param(t.supplier_id),
         id_param(t.company_id),
+        t.pending_reason.clone().into(),
+        i64::try_from(t.time_spent_minutes)
+            .unwrap_or(i64::MAX)
+            .into(),
     ]
 }
 
@@ -195,8 +203,9 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
          resolution = $5, updated_at = $6, resolved_at = $7, closed_at = $8, version = $9, \
          summary = $10, summary_folded = $11, description = $12, category = $13, service = $14, \
          problem_id = $15, details = $16, fields = $17, planned_start = $18, planned_end = $19, \
-         first_response_at = $20, supplier_id = $21, description_folded = $22 \
-         WHERE tenant_id = $23 AND id = $24 AND version = $25",
+         first_response_at = $20, supplier_id = $21, description_folded = $22, \
+         pending_reason = $23, time_spent = $24 \
+         WHERE tenant_id = $25 AND id = $26 AND version = $27",
     )
     .bind(&t.status)
     .bind(i64::from(t.priority))
@@ -220,6 +229,8 @@ pub async fn update(tx: &mut AnyConnection, tenant: Uuid, t: &TicketV1) -> Resul
     .bind(t.first_response_at.map(micros))
     .bind(t.supplier_id.map(|u| u.to_string()))
     .bind(t.description.to_lowercase())
+    .bind(&t.pending_reason)
+    .bind(i64::try_from(t.time_spent_minutes).unwrap_or(i64::MAX))
     .bind(tenant.to_string())
     .bind(t.id.to_string())
     .bind(t.version - 1)

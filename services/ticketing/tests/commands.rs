@@ -183,6 +183,7 @@ async fn lifecycle_rules_hold(backend: Backend) {
                 to: to.as_str().to_owned(),
                 resolution: resolution.map(str::to_owned),
                 outcome: None,
+                pending_reason: None,
                 supplier: None,
             },
         )
@@ -210,6 +211,7 @@ async fn lifecycle_rules_hold(backend: Backend) {
             to: IncidentStatus::Closed.as_str().to_owned(),
             resolution: None,
             outcome: None,
+            pending_reason: None,
             supplier: None,
         },
     );
@@ -270,6 +272,7 @@ async fn a_supplier_acts_only_on_what_is_assigned_to_it(backend: Backend) {
         public: false,
         email_customer: false,
         knowledge_base: false,
+        minutes: None,
         supplier: Some(supplier),
     };
     match body(handler.handle(Envelope::new(tenant, &note)).await) {

@@ -930,6 +930,14 @@ pub(crate) fn status_docs(kind: TicketKind, op: TransformOperation) -> Transform
             "",
         ),
     };
+    let move_rules = if kind.statuses().contains(&"pending") {
+        format!(
+            "{move_rules} `pending_reason` must not be blank (one line, at most {MAX_SUMMARY} \
+             characters) when `status` is `pending`; the {noun} shows it while pending."
+        )
+    } else {
+        move_rules
+    };
     let (roles, who) = if customers_see(kind) {
         (
             super::declared::ANY_ROLE,

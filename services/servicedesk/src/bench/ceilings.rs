@@ -65,6 +65,8 @@ fn incident(tenant: Uuid, n: usize) -> TicketV1 {
         company_id: None,
         problem_id: None,
         fields: Default::default(),
+        pending_reason: None,
+        time_spent_minutes: 0,
     })
 }
 

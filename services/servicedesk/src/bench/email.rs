@@ -231,6 +231,8 @@ fn incident(i: usize, customer: Uuid, company: Uuid) -> IncidentV1 {
         company_id: Some(company),
         problem_id: None,
         fields: Default::default(),
+        pending_reason: None,
+        time_spent_minutes: 0,
     }
 }
 
