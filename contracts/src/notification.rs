@@ -526,6 +526,9 @@ pub enum DirectoryEntryV1 {
         email: Option<String>,
         company_id: Option<Uuid>,
         language: Option<String>,
+        /// False once deactivated: their mail no longer acts as them.
+        #[serde(default = "active", skip_serializing_if = "is_active")]
+        active: bool,
     },
     Team {
         id: Uuid,
@@ -537,7 +540,23 @@ pub enum DirectoryEntryV1 {
         name: String,
         email: Option<String>,
         team_id: Option<Uuid>,
+        /// False once deactivated: their mail no longer acts as them.
+        #[serde(default = "active", skip_serializing_if = "is_active")]
+        active: bool,
     },
+}
+
+/// An entry announced before entries said whether they are active is.
+fn active() -> bool {
+    true
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes a reference"
+)]
+fn is_active(active: &bool) -> bool {
+    *active
 }
 
 /// A directory entry was created or changed.

@@ -268,6 +268,7 @@ fn notification_messages() {
             email: Some("chloe@example.com".into()),
             company_id: Some(id(5)),
             language: Some("fr".into()),
+            active: true,
         },
     });
 }

@@ -242,6 +242,7 @@ impl Entry for Customer {
             email: self.email.clone(),
             company_id: self.company_id,
             language: self.language.clone(),
+            active: self.active,
         }
     }
 }
@@ -287,6 +288,7 @@ impl Entry for Agent {
             name: self.name.clone(),
             email: self.email.clone(),
             team_id: self.team_id,
+            active: self.active,
         }
     }
 }

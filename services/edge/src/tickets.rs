@@ -622,7 +622,6 @@ pub struct StatusChange {
     /// What it waits for (a customer's answer, a part, a supplier):
     /// required (not blank) to make it pending, ignored otherwise.
     #[serde(default)]
-    #[schemars(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
     pending_reason: Option<String>,
 }
 

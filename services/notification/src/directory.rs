@@ -114,6 +114,7 @@ pub async fn customer(
             email,
             company_id,
             language,
+            ..
         }) => Some(Customer {
             id,
             name,
@@ -125,24 +126,69 @@ pub async fn customer(
     })
 }
 
-/// The customer whose address is `email` (compared without case).
+/// The active entry of type `entry_type` whose address is `email`
+/// (compared without case).
+async fn by_email(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    entry_type: &str,
+    email: &str,
+) -> Result<Option<DirectoryEntryV1>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT entry FROM mail_directory WHERE tenant_id = $1 AND email = $2 \
+         AND entry_type = $3 ORDER BY id",
+    )
+    .bind(tenant.to_string())
+    .bind(email.trim().to_lowercase())
+    .bind(entry_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().filter_map(decoded).find(|e| match e {
+        DirectoryEntryV1::Customer { active, .. } | DirectoryEntryV1::Agent { active, .. } => {
+            *active
+        }
+        _ => false,
+    }))
+}
+
+/// The active customer whose address is `email` (compared without case):
+/// a deactivated one's mail no longer acts as them.
 pub async fn customer_by_email(
     conn: &mut AnyConnection,
     tenant: Uuid,
     email: &str,
 ) -> Result<Option<Customer>, StoreError> {
-    let id: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM mail_directory WHERE tenant_id = $1 AND email = $2 \
-         AND entry_type = 'customer' ORDER BY id LIMIT 1",
-    )
-    .bind(tenant.to_string())
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(&mut *conn)
-    .await?;
-    match id.and_then(|i| Uuid::parse_str(&i).ok()) {
-        Some(id) => customer(conn, tenant, id).await,
-        None => Ok(None),
-    }
+    Ok(match by_email(conn, tenant, "customer", email).await? {
+        Some(DirectoryEntryV1::Customer {
+            id,
+            name,
+            email,
+            company_id,
+            language,
+            ..
+        }) => Some(Customer {
+            id,
+            name,
+            email,
+            company_id,
+            language,
+        }),
+        _ => None,
+    })
+}
+
+/// The active agent whose address is `email` (compared without case).
+pub async fn agent_by_email(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    email: &str,
+) -> Result<Option<Person>, StoreError> {
+    Ok(match by_email(conn, tenant, "agent", email).await? {
+        Some(DirectoryEntryV1::Agent {
+            id, name, email, ..
+        }) => Some(Person { id, name, email }),
+        _ => None,
+    })
 }
 
 pub async fn agent(

@@ -80,15 +80,51 @@ fn automatic(msg: &mail_parser::Message<'_>) -> Option<String> {
     None
 }
 
+/// The line a mail client writes above the message it quotes, in the
+/// desk's languages: (how it starts, the verb in it). "On Mon, 2 Mar 2026,
+/// Desk <desk@example.com> wrote:", "Le lun. 2 mars 2026 à 10:00, Desk a
+/// écrit :", "Am 02.03.2026 um 10:00 schrieb Desk:", "Op ma 2 mrt. 2026 om
+/// 10:00 schreef Desk:".
+const WROTE: [(&str, &str); 4] = [
+    ("On ", " wrote"),
+    ("Le ", " a écrit"),
+    ("Am ", " schrieb "),
+    ("Op ", " schreef "),
+];
+
+/// Outlook's line above a forwarded or quoted message, in those languages.
+const ORIGINAL_MESSAGE: [&str; 4] = [
+    "original message",
+    "message d'origine",
+    "ursprüngliche nachricht",
+    "oorspronkelijk bericht",
+];
+
+/// Outlook's first header of the quoted message, after a blank line.
+const QUOTED_FROM: [&str; 5] = ["From:", "De :", "De:", "Von:", "Van:"];
+
+/// Whether `line` (trimmed) starts the quoted message.
+fn quote_header(line: &str) -> bool {
+    let wrote = WROTE
+        .iter()
+        .any(|(start, verb)| line.starts_with(start) && line.ends_with(':') && line.contains(verb));
+    let lower = line.to_lowercase();
+    let original = lower.starts_with("-----") && ORIGINAL_MESSAGE.iter().any(|o| lower.contains(o));
+    wrote || original
+}
+
 /// The new text of a reply: what comes before the quoted message.
 pub fn new_text(body: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
     let mut kept = Vec::new();
-    for line in body.lines() {
+    for (n, line) in lines.iter().enumerate() {
         let t = line.trim();
-        let quote_header = (t.starts_with("On ") && t.ends_with("wrote:"))
-            || t.starts_with("-----Original Message-----")
-            || (t.starts_with("From:") && !kept.is_empty() && kept.last() == Some(&""));
-        if quote_header || t.starts_with('>') {
+        // A client may wrap its long "On …, Name <address> wrote:" line.
+        let wrapped = lines
+            .get(n + 1)
+            .is_some_and(|next| quote_header(&format!("{t} {}", next.trim())));
+        let from = QUOTED_FROM.iter().any(|f| t.starts_with(f)) && kept.last() == Some(&"");
+        if quote_header(t) || wrapped || from || t.starts_with('>') {
             break;
         }
         kept.push(line.trim_end());
@@ -290,6 +326,11 @@ async fn process(
         ));
     }
     let customer = directory::customer_by_email(conn, tenant, &address).await?;
+    // An agent answering a notification by mail writes as themself.
+    let agent = match customer {
+        Some(_) => None,
+        None => directory::agent_by_email(conn, tenant, &address).await?,
+    };
 
     // The ticket it answers.
     let mut ids = text_list(msg.in_reply_to());
@@ -329,11 +370,16 @@ async fn process(
 
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let actor_for = |t: Option<&Ticket>| -> Actor {
-        match &customer {
-            Some(c) if t.is_none_or(|t| t.customer_id == Some(c.id)) => Actor {
+        match (&customer, &agent) {
+            (Some(c), _) if t.is_none_or(|t| t.customer_id == Some(c.id)) => Actor {
                 role: Role::Customer,
                 id: c.id,
                 name: c.name.clone(),
+            },
+            (_, Some(a)) => Actor {
+                role: Role::Agent,
+                id: a.id,
+                name: a.name.clone(),
             },
             _ => mailgate_actor(),
         }
@@ -379,7 +425,9 @@ async fn process(
     }
     let actor = actor_for(Some(&t));
     let mut text = new_text(&body);
-    if actor.role != Role::Customer {
+    // The mail gateway writes for someone the desk does not know: it says
+    // who.
+    if !matches!(actor.role, Role::Customer | Role::Agent) {
         text = format!("Email from {sender_line}:\n\n{text}");
     }
     let cmd = AddActionV1 {
@@ -533,6 +581,27 @@ mod tests {
         let outlook = "Works now.\n\n-----Original Message-----\nFrom: Desk\n";
         assert_eq!(new_text(outlook), "Works now.");
         assert_eq!(new_text("> only a quote"), "> only a quote");
+    }
+
+    #[test]
+    fn quotes_are_cut_in_french_german_and_dutch_too() {
+        let french = "Toujours en panne.\n\nLe lun. 2 mars 2026 à 10:00, Desk <desk@example.com> a écrit :\n> Nous avons redémarré.\n";
+        assert_eq!(new_text(french), "Toujours en panne.");
+        let german = "Geht wieder.\n\nAm 02.03.2026 um 10:00 schrieb Desk <desk@example.com>:\n> Neu gestartet.\n";
+        assert_eq!(new_text(german), "Geht wieder.");
+        let dutch = "Werkt weer.\n\nOp ma 2 mrt. 2026 om 10:00 schreef Desk <desk@example.com>:\n> Herstart.\n";
+        assert_eq!(new_text(dutch), "Werkt weer.");
+        let outlook_fr = "Merci.\n\n-----Message d'origine-----\nDe : Desk\n";
+        assert_eq!(new_text(outlook_fr), "Merci.");
+        let outlook_de = "Danke.\n\nVon: Desk <desk@example.com>\nGesendet: Montag\n";
+        assert_eq!(new_text(outlook_de), "Danke.");
+        let wrapped = "Still down.\n\nOn Mon, 2 Mar 2026 at 10:00, Service Desk <\ndesk@example.com> wrote:\n> We restarted it.\n";
+        assert_eq!(new_text(wrapped), "Still down.");
+        // A sentence that merely starts like one is kept.
+        assert_eq!(
+            new_text("On Monday it broke again.\nAm I the only one?"),
+            "On Monday it broke again.\nAm I the only one?"
+        );
     }
 
     #[test]

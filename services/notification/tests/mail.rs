@@ -144,6 +144,7 @@ impl Desk {
             email: Some(email.into()),
             company_id: company,
             language: language.map(Into::into),
+            active: true,
         })
         .await;
         id
@@ -655,6 +656,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
             name: name.into(),
             email: Some(email.into()),
             team_id: Some(team),
+            active: true,
         })
         .await;
     }
@@ -959,6 +961,7 @@ async fn tickets_from_before_notification(backend: Backend) {
         name: "Alan".into(),
         email: Some("alan@desk.example".into()),
         team_id: None,
+        active: true,
     })
     .await;
     desk.call(&AssignTicketV1 {
@@ -1210,6 +1213,48 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     );
     assert!(actions[1].text.contains("Same here on floor 2."));
     assert!(actions[0].public && !actions[1].public, "{actions:#?}");
+
+    // An agent answering by mail (in French, quoting in French) writes as
+    // themself, for the desk; once deactivated, their mail is a stranger's.
+    let ada = Uuid::now_v7();
+    let ada_entry = |active: bool| DirectoryEntryV1::Agent {
+        id: ada,
+        name: "Ada".into(),
+        email: Some("ada@desk.example".into()),
+        team_id: None,
+        active,
+    };
+    desk.directory(ada_entry(true)).await;
+    let by_agent = |n: u32| {
+        format!(
+            "From: Ada <Ada@Desk.example>\nSubject: RE: [{reference}] Imprimante\nMessage-ID: <agent{n}@desk.example>\n\nJ'ai vidé la file.\n\nLe lun. 1 juin 2026 à 10:00, Chloé Dubois <chloe@example.com> a écrit :\n> La file est bloquée.\n"
+        )
+    };
+    let r: EmailReceivedV1 = desk.call(&receive(by_agent(1))).await;
+    assert_eq!((r.outcome.as_str(), r.public), ("added", false));
+    desk.directory(ada_entry(false)).await;
+    let r: EmailReceivedV1 = desk.call(&receive(by_agent(2))).await;
+    assert_eq!(r.outcome, "added");
+    let actions: Vec<ActionV1> = desk
+        .call(&ListActionsV1 {
+            viewer: admin(),
+            kind: TicketKind::Incident,
+            ticket: reference.clone(),
+        })
+        .await;
+    assert_eq!(actions.len(), 4, "{actions:#?}");
+    assert_eq!(actions[2].author.id, ada);
+    assert_eq!(actions[2].author.role, Role::Agent);
+    assert_eq!(actions[2].text, "J'ai vidé la file.");
+    assert!(!actions[2].public);
+    assert_ne!(actions[3].author.id, ada);
+    assert!(
+        actions[3]
+            .text
+            .starts_with("Email from Ada <ada@desk.example>:"),
+        "{}",
+        actions[3].text
+    );
     // Another tenant's mail that carries a Message-ID this tenant sent is
     // not this tenant's loop: it is that tenant's new incident.
     let elsewhere = ReceiveEmailV1 {

@@ -13,7 +13,7 @@ use contracts::incident::IncidentV1;
 use contracts::incident::{ActionV1, AuditEntryV1};
 use contracts::limits::{
     ANY_TEXT_PATTERN, MAX_CALENDAR_DAYS, MAX_FIELDS, MAX_LABEL, MAX_LINKED_INCIDENTS, MAX_STEPS,
-    MAX_SUMMARY, MAX_TEXT, TEXT_PATTERN,
+    MAX_SUMMARY, MAX_TEXT, ONE_LINE_PATTERN, TEXT_PATTERN,
 };
 use contracts::ticket::{
     ChangeCalendarV1, FieldDefinitionsV1, LinkV1, RequestTypeV1, TicketKind, TicketV1,
@@ -895,6 +895,14 @@ fn status_rules(kind: TicketKind) -> Value {
         rules.push(json!({
             "if": { "properties": { "status": { "const": resolved } }, "required": ["status"] },
             "then": then,
+        }));
+    }
+    if kind.statuses().contains(&"pending") {
+        let reason =
+            json!({ "type": "string", "maxLength": MAX_SUMMARY, "pattern": ONE_LINE_PATTERN });
+        rules.push(json!({
+            "if": { "properties": { "status": { "const": "pending" } }, "required": ["status"] },
+            "then": { "required": ["pending_reason"], "properties": { "pending_reason": reason } },
         }));
     }
     let no_outcome = json!({ "properties": { "outcome": { "type": "null" } } });
