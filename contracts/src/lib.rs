@@ -127,6 +127,7 @@ pub mod commands;
 pub mod common;
 pub mod envelope;
 pub mod escalation;
+pub mod files;
 pub mod incident;
 pub mod knowledge;
 pub mod limits;

@@ -303,8 +303,11 @@ pub async fn email_in_and_out(desk: &Desk) {
         .get(&format!("/api/v1/incidents/{reference}/actions"))
         .await
         .expect(200);
+    // The note names what the desk did not keep, and why.
     assert_eq!(
-        actions[0]["text"], "La photo de l'écran est jointe.",
+        actions[0]["text"],
+        "La photo de l'écran est jointe.\n\nNot kept from this email: evil.html (text/html is \
+         not a type the desk keeps).",
         "{actions}"
     );
     assert_eq!(actions[0]["author"]["role"], "customer");

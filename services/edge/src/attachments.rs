@@ -45,28 +45,7 @@ use crate::openapi::{
 use crate::served::served;
 use crate::tickets::{Kind, segment};
 
-/// Largest file accepted; larger answers 413.
-pub const MAX_SIZE: usize = 10 * 1024 * 1024;
-
-/// The content types accepted.
-pub const ALLOWED: &[&str] = &[
-    "application/json",
-    "application/msword",
-    "application/octet-stream",
-    "application/pdf",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/zip",
-    "image/gif",
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "message/rfc822",
-    "text/csv",
-    "text/plain",
-];
+pub use contracts::files::{ALLOWED, MAX_NAME, MAX_SIZE};
 
 pub fn routes() -> ApiRouter<AppState> {
     let mut router = ApiRouter::new();
@@ -158,91 +137,29 @@ struct UploadQuery {
     public: bool,
 }
 
-/// Longest file name, in characters.
-const MAX_NAME: usize = 200;
+/// A file name as [`check_filename`] takes it.
+const FILENAME_PATTERN: &str = contracts::files::FILENAME_PATTERN;
 
-/// A file name as [`check_filename`] takes it (white space around it is
-/// trimmed), in the patterns' dialect ([`contracts::limits`]).
-const FILENAME_PATTERN: &str = "^(?!\\s*\\.{1,2}\\s*(?![\\s\\S]))\
-    [^/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*\
-    [^\\s/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]\
-    [^/\\\\\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*(?![\\s\\S])";
-
-/// Characters that reorder or hide text: a name with them can disguise its
-/// real extension (`invoice\u{202E}fdp.exe`).
-fn hides_text(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-}
-
+/// A file's name, checked by the desk's rules ([`contracts::files`]).
 pub fn check_filename(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    let ok = !name.is_empty()
-        && name.chars().count() <= MAX_NAME
-        && !name
-            .chars()
-            .any(|c| c.is_control() || hides_text(c) || matches!(c, '/' | '\\'))
-        && name != "."
-        && name != "..";
-    if ok {
-        Ok(name.to_owned())
-    } else {
-        Err(ApiError::field(
-            "filename",
-            "1 to 200 characters, no path separators or control characters",
-        ))
-    }
+    contracts::files::check_filename(name).map_err(ApiError::from)
 }
 
 /// The declared type (a `Content-Type` value), checked against
-/// [`ALLOWED`] and the bytes.
+/// [`ALLOWED`] and the bytes ([`contracts::files`]).
 pub fn check_content(content_type: &str, bytes: &[u8]) -> ApiResult<String> {
-    let declared = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !ALLOWED.contains(&declared.as_str()) {
-        return Err(ApiError::new(
-            Code::UnsupportedMediaType,
-            format!(
-                "{} is not a type this desk keeps; one of {}",
-                if declared.is_empty() {
-                    "no content type"
-                } else {
-                    &declared
-                },
-                ALLOWED.join(", ")
-            ),
-        ));
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::field("body", "the file is empty"));
-    }
-    let signature: Option<&[&[u8]]> = match declared.as_str() {
-        "image/png" => Some(&[b"\x89PNG\r\n\x1a\n"]),
-        "image/jpeg" => Some(&[b"\xff\xd8\xff"]),
-        "image/gif" => Some(&[b"GIF87a", b"GIF89a"]),
-        "application/pdf" => Some(&[b"%PDF-"]),
-        // The old Office formats are OLE compound files.
-        "application/msword" | "application/vnd.ms-excel" => {
-            Some(&[b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+    contracts::files::check_content(content_type, bytes).map_err(ApiError::from)
+}
+
+impl From<contracts::files::Refused> for ApiError {
+    fn from(refused: contracts::files::Refused) -> Self {
+        use contracts::files::Refused;
+        match refused {
+            Refused::Name(m) => ApiError::field("filename", m),
+            Refused::Type(m) => ApiError::new(Code::UnsupportedMediaType, m),
+            Refused::Bytes(m) => ApiError::field("body", m),
         }
-        t if t == "application/zip" || t.starts_with("application/vnd.openxmlformats") => {
-            Some(&[b"PK\x03\x04", b"PK\x05\x06"])
-        }
-        _ => None,
-    };
-    let webp_ok = declared != "image/webp"
-        || (bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP");
-    let signed_ok = signature.is_none_or(|sigs| sigs.iter().any(|s| bytes.starts_with(s)));
-    if !(webp_ok && signed_ok) {
-        return Err(ApiError::field(
-            "body",
-            format!("the file is not {declared}"),
-        ));
     }
-    Ok(declared)
 }
 
 async fn upload(
@@ -689,5 +606,17 @@ mod tests {
             text.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"),
             "{text}"
         );
+    }
+
+    /// The README says which types the desk keeps; it says exactly these.
+    #[test]
+    fn the_readme_names_the_types_kept() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("of these types only:")
+            .expect("the README's list");
+        let end = start + readme[start..].find(';').expect("the list's end");
+        let listed: Vec<&str> = readme[start..end].split('`').skip(1).step_by(2).collect();
+        assert_eq!(listed, ALLOWED);
     }
 }

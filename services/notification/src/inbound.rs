@@ -22,6 +22,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use contracts::common::ReplyV1;
+use contracts::files;
 use contracts::incident::{ActionKind, ActionV1};
 use contracts::notification::{
     ClosedReplyPolicy, EmailReceivedV1, MAX_KEPT, ReceiveEmailV1, ReceivedAttachmentV1,
@@ -259,7 +260,7 @@ pub async fn receive(
         before.reason = Some(format!("already processed as {}", before.outcome));
         before.outcome = "duplicate".into();
         if before.ticket_id.is_some() {
-            before.attachments = attachments(&msg);
+            before.attachments = attachments(&msg).handed;
         }
         return Ok(before);
     }
@@ -430,6 +431,7 @@ async fn process(
     if !matches!(actor.role, Role::Customer | Role::Agent) {
         text = format!("Email from {sender_line}:\n\n{text}");
     }
+    let text = mail.attachments.said_after(text);
     let cmd = AddActionV1 {
         actor,
         kind: t.kind,
@@ -454,7 +456,7 @@ async fn process(
     let mut r = received(if reopen { "reopened" } else { "added" }, None, Some(&t));
     r.action_id = Some(action.id);
     r.public = theirs;
-    r.attachments = mail.attachments;
+    r.attachments = mail.attachments.handed;
     Ok(r)
 }
 
@@ -464,7 +466,7 @@ struct Mail<'a> {
     subject: &'a str,
     body: &'a str,
     sender_line: &'a str,
-    attachments: Vec<ReceivedAttachmentV1>,
+    attachments: Attached,
 }
 
 /// Logs a new incident from the message, linked to `old` if it answers a
@@ -493,10 +495,10 @@ async fn log_new(
         summary = format!("Email from {sender_line}");
     }
     let mut description = body.trim().to_owned();
-    if actor.role != Role::Customer {
+    if !matches!(actor.role, Role::Customer | Role::Agent) {
         description = format!("Email from {sender_line}:\n\n{description}");
     }
-    let description = ticket_text(&description);
+    let description = ticket_text(&attachments.said_after(description));
     let cmd = LogTicketV1 {
         actor,
         kind: TicketKind::Incident,
@@ -537,37 +539,88 @@ async fn log_new(
     let why = old.map(|o| format!("{} is {}", o.reference, o.status.replace('_', " ")));
     let mut r = received("logged", why, Some(&t));
     r.public = customer.is_some();
-    r.attachments = attachments;
+    r.attachments = attachments.handed;
     Ok(r)
 }
 
-/// The message's attachments, up to [`MAX_KEPT`] bytes in all.
-fn attachments(msg: &mail_parser::Message<'_>) -> Vec<ReceivedAttachmentV1> {
+/// A message's attachments: those handed on to be kept on the ticket (up to
+/// [`MAX_KEPT`] bytes in all; the edge keeps those its rules take), and a
+/// line for each the desk will not keep, saying why, for the note or
+/// incident the message becomes.
+struct Attached {
+    handed: Vec<ReceivedAttachmentV1>,
+    not_kept: Vec<String>,
+}
+
+impl Attached {
+    /// `text` with what was not kept said after it (the text cut short
+    /// if the two would be longer than ticketing takes).
+    fn said_after(&self, text: String) -> String {
+        if self.not_kept.is_empty() {
+            return text;
+        }
+        let lines: Vec<String> = self
+            .not_kept
+            .iter()
+            .map(|line| format!("Not kept from this email: {line}."))
+            .collect();
+        let said = lines.join("\n");
+        let room = MAX_TEXT.saturating_sub(said.chars().count() + 2);
+        let text: String = text.trim().chars().take(room).collect();
+        format!("{text}\n\n{said}")
+    }
+}
+
+fn attachments(msg: &mail_parser::Message<'_>) -> Attached {
     let mut total = 0;
-    let mut out = Vec::new();
+    let mut attached = Attached {
+        handed: Vec::new(),
+        not_kept: Vec::new(),
+    };
     for part in msg.attachments() {
         let bytes = part.contents();
+        let filename = part
+            .attachment_name()
+            .map_or_else(|| "attachment".to_owned(), str::to_owned);
+        let shown = crate::templates::one_line(&filename);
         total += bytes.len();
         if total > MAX_KEPT {
-            tracing::warn!(limit = MAX_KEPT, "attachments past the limit not kept");
-            break;
+            attached.not_kept.push(format!(
+                "{shown} (past the {} MiB the desk keeps from one message)",
+                MAX_KEPT / (1024 * 1024)
+            ));
+            continue;
         }
-        let content_type = part.content_type().map_or_else(
-            || "application/octet-stream".to_owned(),
-            |ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                None => ct.ctype().to_owned(),
-            },
-        );
-        out.push(ReceivedAttachmentV1 {
-            filename: part
-                .attachment_name()
-                .map_or_else(|| "attachment".to_owned(), str::to_owned),
-            content_type: content_type.to_ascii_lowercase(),
+        let content_type = part
+            .content_type()
+            .map_or_else(
+                || "application/octet-stream".to_owned(),
+                |ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_owned(),
+                },
+            )
+            .to_ascii_lowercase();
+        let checked = files::check_filename(&filename)
+            .and_then(|_| files::check_content(&content_type, bytes));
+        match checked {
+            Err(files::Refused::Type(_)) => attached.not_kept.push(format!(
+                "{shown} ({content_type} is not a type the desk keeps)"
+            )),
+            Err(refused) => attached
+                .not_kept
+                .push(format!("{shown} ({})", refused.message())),
+            Ok(_) => {}
+        }
+        // Handed on even if it will not be kept: the gateway's receipt
+        // says, file by file, what was kept and why not.
+        attached.handed.push(ReceivedAttachmentV1 {
+            filename,
+            content_type,
             content_base64: BASE64.encode(bytes),
         });
     }
-    out
+    attached
 }
 
 #[cfg(test)]
