@@ -1509,6 +1509,87 @@ pub async fn agents_find_what_they_look_for(desk: &Desk) {
         .error(400, "validation_failed");
 }
 
+/// An admin renames a team, gives it a leader and sets who is in it.
+pub async fn teams_are_edited(desk: &Desk) {
+    let admin = desk.tenant("Teams Ltd").await;
+    let team = admin
+        .post("/api/v1/teams", json!({"name": "Desk"}))
+        .await
+        .expect(201);
+    let tid = id(&team);
+    let other = admin
+        .post("/api/v1/teams", json!({"name": "Network"}))
+        .await
+        .expect(201);
+    let agent = |name: &str, team: Option<&str>| {
+        let admin = admin.clone();
+        let body = json!({"name": name, "email": format!("{name}@teams.example"), "team_id": team});
+        async move { id(&admin.post("/api/v1/agents", body).await.expect(201)) }
+    };
+    let ann = agent("ann", Some(&tid)).await;
+    let bob = agent("bob", None).await;
+    let cat = agent("cat", Some(&id(&other))).await;
+
+    let edited = admin
+        .patch(
+            &format!("/api/v1/teams/{tid}"),
+            json!({"name": "Service Desk L1", "leader_id": bob, "member_ids": [bob, cat]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited["name"], "Service Desk L1");
+    assert_eq!(edited["leader_id"], bob.as_str());
+    let team_of = |agent: &str| {
+        let admin = admin.clone();
+        let path = format!("/api/v1/agents/{agent}");
+        async move { admin.get(&path).await.expect(200)["team_id"].clone() }
+    };
+    assert_eq!(
+        team_of(&ann).await,
+        Value::Null,
+        "left out: leaves the team"
+    );
+    assert_eq!(team_of(&bob).await, tid.as_str());
+    assert_eq!(team_of(&cat).await, tid.as_str(), "moved from Network");
+    assert_eq!(
+        admin.get(&format!("/api/v1/teams/{tid}")).await.expect(200),
+        edited
+    );
+
+    // Left out stays; null clears.
+    let unled = admin
+        .patch(&format!("/api/v1/teams/{tid}"), json!({"leader_id": null}))
+        .await
+        .expect(200);
+    assert_eq!(unled["leader_id"], Value::Null);
+    assert_eq!(unled["name"], "Service Desk L1");
+    assert_eq!(team_of(&bob).await, tid.as_str());
+
+    // Refused: an agent the tenant does not have, twice the same, a
+    // leader who is nobody, and anyone but an admin.
+    let nobody = "01890000-0000-7000-8000-000000000000";
+    for (body, field) in [
+        (json!({"member_ids": [nobody]}), "member_ids"),
+        (json!({"member_ids": [bob, bob]}), "member_ids"),
+        (json!({"leader_id": nobody}), "leader_id"),
+    ] {
+        let refused = admin
+            .patch(&format!("/api/v1/teams/{tid}"), body)
+            .await
+            .error(400, "validation_failed");
+        assert!(refused["details"]["fields"][field].is_string(), "{refused}");
+    }
+    let token = admin
+        .post("/api/v1/tokens", json!({"role": "agent", "agent_id": bob}))
+        .await
+        .expect(201);
+    admin
+        .as_token(token["token"].as_str().expect("token"))
+        .patch(&format!("/api/v1/teams/{tid}"), json!({"name": "Mine"}))
+        .await
+        .error(403, "forbidden");
+}
+
 /// The directory holds one company of a name and one customer at an
 /// address, in any case; customers and companies are found by search.
 pub async fn the_directory_has_no_duplicates(desk: &Desk) {
@@ -2206,6 +2287,7 @@ macro_rules! every_scenario {
                 $crate::common::scenarios::agents_find_what_they_look_for,
             the_directory_has_no_duplicates =
                 $crate::common::scenarios::the_directory_has_no_duplicates,
+            teams_are_edited = $crate::common::scenarios::teams_are_edited,
             access_can_be_taken_back = $crate::common::scenarios::access_can_be_taken_back,
             edits_are_guarded_against_lost_updates =
                 $crate::common::scenarios::edits_are_guarded_against_lost_updates,

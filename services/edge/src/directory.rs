@@ -17,7 +17,7 @@ use contracts::schema::Timestamp;
 use contracts::{Envelope, Page, Role};
 use runtime::outbox::{self, Outgoing};
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT, Order, Paging};
-use runtime::store::{Param, bind_all, from_micros, id_at, micros, now, uuid_at};
+use runtime::store::{Param, bind_all, from_micros, id_at, micros, now, placeholders, uuid_at};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -62,12 +62,12 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(list_teams, |op| list_docs::<Team>(op, &TEAM))
                 .post_with(create_team, |op| create_docs::<Team>(op, &TEAM)),
         )
-        // Teams are not changed; the others are, and each change is
-        // announced (notification writes to the new address, in the new
-        // language).
+        // Each change is announced (notification writes to the new
+        // address, in the new language, to the new leader).
         .api_route(
             "/teams/{id}",
-            get_with(get_team, |op| get_docs::<Team>(op, &TEAM)),
+            get_with(get_team, |op| get_docs::<Team>(op, &TEAM))
+                .patch_with(edit_team, |op| edit_docs::<Team>(op, &TEAM)),
         )
         .api_route(
             "/agents",
@@ -484,17 +484,28 @@ fn check_language(value: Option<&str>) -> ApiResult<Option<String>> {
 /// wrote the entry, commits it, and wakes the relay to publish it.
 async fn announce<E: Entry>(
     state: &AppState,
-    mut tx: runtime::store::Tx,
+    tx: runtime::store::Tx,
     tenant: Uuid,
     entry: &E,
 ) -> ApiResult<()> {
-    let envelope = Envelope::new(
-        tenant,
-        &DirectoryChangedV1 {
-            entry: entry.announced(),
-        },
-    );
-    outbox::enqueue(&mut tx, &[Outgoing::event::<DirectoryChangedV1>(envelope)]).await?;
+    announce_all(state, tx, tenant, vec![entry.announced()]).await
+}
+
+/// Commits `tx` with the announcement of `entries`, changed in it.
+async fn announce_all(
+    state: &AppState,
+    mut tx: runtime::store::Tx,
+    tenant: Uuid,
+    entries: Vec<DirectoryEntryV1>,
+) -> ApiResult<()> {
+    let events: Vec<Outgoing> = entries
+        .into_iter()
+        .map(|entry| {
+            let envelope = Envelope::new(tenant, &DirectoryChangedV1 { entry });
+            Outgoing::event::<DirectoryChangedV1>(envelope)
+        })
+        .collect();
+    outbox::enqueue(&mut tx, &events).await?;
     tx.commit().await?;
     state.relay.wake();
     Ok(())
@@ -1030,6 +1041,133 @@ async fn create_team(
     Ok((StatusCode::CREATED, Json(t)))
 }
 
+/// The most agents one team may have.
+const MAX_MEMBERS: usize = 500;
+
+/// Changes to a team.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TeamChanges {
+    /// Trimmed; no control characters.
+    #[schemars(length(min = 1, max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN))]
+    #[serde(default)]
+    name: Option<String>,
+    /// One of the tenant's agents; `null` leaves the team without a leader
+    /// (escalation alerts for its unassigned tickets then go to its
+    /// members).
+    #[serde(default, deserialize_with = "contracts::common::present")]
+    leader_id: Option<Option<Uuid>>,
+    /// Every agent of the team, each once: those listed join it (leaving the
+    /// team they were in), those left out leave it (to no team).
+    #[serde(default)]
+    #[schemars(length(max = MAX_MEMBERS), extend("uniqueItems" = true))]
+    member_ids: Option<Vec<Uuid>>,
+}
+
+/// Changes a team (its name, leader, members) and announces it, and each
+/// agent who joined or left it.
+async fn edit_team(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<TeamChanges>,
+) -> ApiResult<Json<Team>> {
+    let tenant = who.tenant_id;
+    let Json(mut t) = get_one::<Team>(&state, &who, &id).await?;
+    if let Some(name) = body.name {
+        t.name = check_name(&name)?;
+    }
+    if let Some(leader) = body.leader_id {
+        if let Some(leader) = leader {
+            agent_exists(&state, tenant, "leader_id", leader).await?;
+        }
+        t.leader_id = leader;
+    }
+    let moved = match body.member_ids {
+        Some(members) => members_moved(&state, tenant, t.id, &members).await?,
+        None => Vec::new(),
+    };
+    let mut tx = state.store.begin().await?;
+    sqlx::query("UPDATE teams SET name = $1, leader_id = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(&t.name)
+        .bind(t.leader_id.map(|u| u.to_string()))
+        .bind(tenant.to_string())
+        .bind(t.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for a in &moved {
+        sqlx::query("UPDATE agents SET team_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(a.team_id.map(|u| u.to_string()))
+            .bind(tenant.to_string())
+            .bind(a.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut announced = vec![t.announced()];
+    announced.extend(moved.iter().map(Entry::announced));
+    announce_all(&state, tx, tenant, announced).await?;
+    Ok(Json(t))
+}
+
+/// The agents whose team changes when `team`'s members become `members`
+/// (each an agent of the tenant's), as they will be.
+async fn members_moved(
+    state: &AppState,
+    tenant: Uuid,
+    team: Uuid,
+    members: &[Uuid],
+) -> ApiResult<Vec<Agent>> {
+    let wanted: std::collections::HashSet<Uuid> = members.iter().copied().collect();
+    if wanted.len() != members.len() {
+        return Err(ApiError::field("member_ids", "each agent at most once"));
+    }
+    if members.len() > MAX_MEMBERS {
+        return Err(ApiError::field(
+            "member_ids",
+            format!("at most {MAX_MEMBERS} agents"),
+        ));
+    }
+    let mut args = vec![
+        Param::from(tenant.to_string()),
+        Param::from(team.to_string()),
+    ];
+    args.extend(members.iter().map(|m| Param::from(m.to_string())));
+    let listed = if members.is_empty() {
+        String::new()
+    } else {
+        format!(" OR id IN ({})", placeholders(3, members.len()))
+    };
+    let rows = bind_all(
+        format!(
+            "SELECT {} FROM agents WHERE tenant_id = $1 AND (team_id = $2{listed})",
+            Agent::COLUMNS
+        ),
+        args,
+    )
+    .fetch_all(state.store.pool())
+    .await?;
+    let agents = rows
+        .iter()
+        .map(Agent::from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    if let Some(missing) = members.iter().find(|m| !agents.iter().any(|a| a.id == **m)) {
+        return Err(ApiError::field(
+            "member_ids",
+            format!("no agent with the id {missing}"),
+        ));
+    }
+    Ok(agents
+        .into_iter()
+        .filter_map(|mut a| {
+            let to = wanted.contains(&a.id).then_some(team);
+            (a.team_id != to).then(|| {
+                a.team_id = to;
+                a
+            })
+        })
+        .collect())
+}
+
 async fn list_teams(
     State(s): State<AppState>,
     Staff(who): Staff,
@@ -1436,7 +1574,8 @@ const TEAM: Described = Described {
     title: TEAMS,
     name: "Team",
     one: "a team",
-    rules: "`name` must not be blank and `leader_id` must name one of the tenant's agents.",
+    rules: "`name` must not be blank, `leader_id` must name one of the tenant's agents, and \
+            `member_ids` must name each of the tenant's agents at most once.",
     unique: None,
 };
 
