@@ -27,9 +27,9 @@ pub trait Commands {
     fn decode(env: &Envelope) -> Result<Asked<Self::Query, Self::Change>, DecodeError>;
 }
 use crate::escalation::{
-    CalendarV1, DefineCalendarV1, DefineSlaV1, ESCALATION_QUEUE, GetSlaComplianceV1, GetSlaRulesV1,
-    GetTicketSlaV1, ListCalendarsV1, ListSlaBreachesV1, ListSlasV1, SetSlaRulesV1, SlaBreachV1,
-    SlaComplianceV1, SlaRulesV1, SlaV1, TicketSlaV1,
+    CalendarV1, DefineCalendarV1, DefineSlaV1, DeleteCalendarV1, DeleteSlaV1, ESCALATION_QUEUE,
+    GetSlaComplianceV1, GetSlaRulesV1, GetTicketSlaV1, ListCalendarsV1, ListSlaBreachesV1,
+    ListSlasV1, SetSlaRulesV1, SlaBreachV1, SlaComplianceV1, SlaRulesV1, SlaV1, TicketSlaV1,
 };
 use crate::incident::{
     ActionV1, AnswerSurveyV1, AuditEntryV1, GetIncidentSurveyV1, GetIncidentV1,
@@ -51,11 +51,11 @@ use crate::supplier::{
 };
 use crate::ticket::{
     AddActionV1, ApplyWorkaroundV1, AssignTicketV1, ChangeCalendarV1, ChangeTicketStatusV1,
-    CompleteRequestStepV1, DecideChangeV1, DefineRequestTypeV1, FieldDefinitionsV1,
-    GetChangeCalendarV1, GetFieldDefinitionsV1, GetHistoryV1, GetTicketV1, LinkIncidentsV1,
-    LinkTicketsV1, LinkV1, ListActionsV1, ListLinksV1, ListRequestTypesV1, ListTicketsV1,
-    LogTicketV1, RequestTypeV1, SetFieldDefinitionsV1, TicketV1, UnlinkIncidentV1, UnlinkTicketsV1,
-    UpdateTicketV1, WorkaroundAppliedV1,
+    CompleteRequestStepV1, DecideChangeV1, DefineRequestTypeV1, DeleteRequestTypeV1,
+    FieldDefinitionsV1, GetChangeCalendarV1, GetFieldDefinitionsV1, GetHistoryV1, GetTicketV1,
+    LinkIncidentsV1, LinkTicketsV1, LinkV1, ListActionsV1, ListLinksV1, ListRequestTypesV1,
+    ListTicketsV1, LogTicketV1, RequestTypeV1, SetFieldDefinitionsV1, TicketV1, UnlinkIncidentV1,
+    UnlinkTicketsV1, UpdateTicketV1, WorkaroundAppliedV1,
 };
 
 commands! {
@@ -103,6 +103,7 @@ commands! {
         CompleteRequestStepV1 -> TicketV1,
         SetFieldDefinitionsV1 -> FieldDefinitionsV1,
         DefineRequestTypeV1 -> RequestTypeV1,
+        DeleteRequestTypeV1 -> RequestTypeV1,
         SetKbTemplateV1 -> KbTemplateV1,
         PublishArticleV1 -> ArticleV1,
         WithdrawArticleV1 -> ArticleV1,
@@ -128,6 +129,8 @@ commands! {
         DefineCalendarV1 -> CalendarV1,
         DefineSlaV1 -> SlaV1,
         SetSlaRulesV1 -> SlaRulesV1,
+        DeleteCalendarV1 -> CalendarV1,
+        DeleteSlaV1 -> SlaV1,
     }
 }
 

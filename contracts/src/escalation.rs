@@ -372,6 +372,22 @@ pub struct ListSlasV1 {
     pub viewer: Actor,
 }
 
+/// Deletes a calendar no SLA and no ticket's clock uses (else refused as
+/// `conflict`, saying what uses it); answers what it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteCalendarV1 {
+    pub actor: Actor,
+    pub calendar: Uuid,
+}
+
+/// Deletes an SLA no rule names and no ticket has had (else refused as
+/// `conflict`, saying what uses it); answers what it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteSlaV1 {
+    pub actor: Actor,
+    pub sla: Uuid,
+}
+
 /// The tenant's SLA rules, in order: the first whose conditions hold for a
 /// ticket chooses its SLA. None until an admin sets them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

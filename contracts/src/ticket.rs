@@ -997,6 +997,16 @@ pub struct ListRequestTypesV1 {
     pub viewer: Actor,
 }
 
+/// Retires a request type: no new request is logged with it. The requests
+/// logged with it keep what they were logged with (its name and steps).
+/// Answers what it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteRequestTypeV1 {
+    pub actor: Actor,
+    /// Its id or name.
+    pub request_type: String,
+}
+
 /// Marks step `step` (0-based) of a service request done.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompleteRequestStepV1 {

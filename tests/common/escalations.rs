@@ -354,6 +354,23 @@ pub async fn an_incident_escalates(desk: &Desk) {
     )
     .await;
     assert_eq!(state["resolve"]["target_minutes"], 60);
+    // Out of the rules, an SLA tickets have had still stays: the reports
+    // name it.
+    admin
+        .put(
+            "/api/v1/sla-rules",
+            json!({"rules": [{"when": {"kind": "incident"}, "sla": id(&sla)}]}),
+        )
+        .await
+        .expect(200);
+    let had = admin
+        .delete(&format!("/api/v1/slas/{}", id(&platinum)))
+        .await
+        .error(409, "conflict");
+    assert!(
+        had["message"].as_str().unwrap_or("").contains("tickets"),
+        "{had}"
+    );
     // A window that ends before it starts is refused, naming the field.
     admin
         .get("/api/v1/reports/sla?from=2100-01-01T00:00:00Z&to=2000-01-01T00:00:00Z")

@@ -792,6 +792,30 @@ pub async fn service_requests(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(leeds["items"], json!([]));
+
+    // A type retired: no new request takes it; those logged with it keep
+    // what they were logged with.
+    ada.delete("/api/v1/request-types/new%20starter")
+        .await
+        .error(403, "forbidden");
+    let retired = admin
+        .delete("/api/v1/request-types/New%20Starter")
+        .await
+        .expect(200);
+    assert_eq!(retired["name"], "New starter");
+    admin
+        .delete(&format!("/api/v1/request-types/{}", id(&retired)))
+        .await
+        .error(404, "not_found");
+    ada.post(
+        "/api/v1/requests",
+        json!({"summary": "Another starter", "request_type": "New starter"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    let kept = ada.get("/api/v1/requests/REQ-000001").await.expect(200);
+    assert_eq!(kept["request"]["request_type"], "New starter");
+    assert_eq!(kept["request"]["steps"].as_array().map(Vec::len), Some(2));
 }
 
 pub async fn links_and_extended_data(desk: &Desk) {
@@ -1710,7 +1734,69 @@ pub async fn calendars_and_slas(desk: &Desk) {
         .await
         .expect(201);
     other
-        .put(&format!("/api/v1/calendars/{}", id(&calendar)), office)
+        .put(
+            &format!("/api/v1/calendars/{}", id(&calendar)),
+            office.clone(),
+        )
         .await
         .error(404, "not_found");
+    other
+        .delete(&format!("/api/v1/slas/{}", id(&gold)))
+        .await
+        .error(404, "not_found");
+
+    // What is not in use may go; what is in use stays, saying what uses it.
+    let in_use = admin
+        .delete(&format!("/api/v1/calendars/{}", id(&calendar)))
+        .await
+        .error(409, "conflict");
+    assert!(
+        in_use["message"].as_str().unwrap_or("").contains("Gold"),
+        "{in_use}"
+    );
+    let named = admin
+        .delete(&format!("/api/v1/slas/{}", id(&gold)))
+        .await
+        .error(409, "conflict");
+    assert!(
+        named["message"].as_str().unwrap_or("").contains("rules[0]"),
+        "{named}"
+    );
+    let mut spare = office;
+    spare["name"] = json!("Spare hours");
+    let spare = admin.post("/api/v1/calendars", spare).await.expect(201);
+    let unused = admin
+        .post("/api/v1/slas", {
+            let mut d = sla(json!([]), 60, &spare["id"]);
+            d["name"] = json!("Unused");
+            d
+        })
+        .await
+        .expect(201);
+    ada.delete(&format!("/api/v1/slas/{}", id(&unused)))
+        .await
+        .error(403, "forbidden");
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/slas/{}", id(&unused)))
+            .await
+            .expect(200)["id"],
+        unused["id"]
+    );
+    admin
+        .delete(&format!("/api/v1/calendars/{}", id(&spare)))
+        .await
+        .expect(200);
+    admin
+        .delete(&format!("/api/v1/calendars/{}", id(&spare)))
+        .await
+        .error(404, "not_found");
+    let left: Vec<Value> = admin
+        .get("/api/v1/calendars")
+        .await
+        .expect(200)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(left.len(), 1, "{left:?}");
 }

@@ -41,6 +41,9 @@ pub fn routes() -> ApiRouter<AppState> {
             "/calendars/{id}",
             put_with(replace_calendar, |op| {
                 replace_docs::<CalendarV1>(&CALENDARS, op)
+            })
+            .delete_with(delete_calendar, |op| {
+                delete_docs::<CalendarV1>(&CALENDARS, CALENDAR_IN_USE, op)
             }),
         )
         .api_route(
@@ -52,6 +55,9 @@ pub fn routes() -> ApiRouter<AppState> {
             "/slas/{id}",
             put_with(replace_sla, |op| {
                 replace_docs::<SlaV1>(&SLA_DEFINITIONS, op)
+            })
+            .delete_with(delete_sla, |op| {
+                delete_docs::<SlaV1>(&SLA_DEFINITIONS, SLA_IN_USE, op)
             }),
         )
         .api_route(
@@ -198,6 +204,65 @@ fn replace_docs<'a, T: JsonSchema>(
         internal(),
         service_down("escalation"),
     ])
+}
+
+/// When a calendar is in use.
+const CALENDAR_IN_USE: &str = "an SLA counts in it, or a ticket's clock ran in it (the SLA \
+    reports count in it still)";
+/// When an SLA is in use.
+const SLA_IN_USE: &str = "an SLA rule names it, or a ticket has had it (the SLA reports name it \
+    still)";
+
+fn delete_docs<'a, T: JsonSchema>(
+    d: &Definitions,
+    in_use: &str,
+    op: TransformOperation<'a>,
+) -> TransformOperation<'a> {
+    let one = d.one;
+    op.about(
+        &format!("delete{}", d.name),
+        SLAS,
+        &format!("Delete a {one}"),
+        &format!("Deletes a {one} that is not in use; one in use stays (409). Admin tokens only."),
+    )
+    .path_param("id", &format!("The {one}'s id."))
+    .traced()
+    .response_with::<200, Json<T>, _>(|r| r.description(&format!("The {one} deleted.")))
+    .fails(vec![
+        not_found(&format!("the tenant has no {one} with this id.")),
+        (
+            409,
+            format!("`conflict`: the {one} is in use: {in_use}; the message says what uses it."),
+        ),
+        internal(),
+        service_down("escalation"),
+    ])
+}
+
+async fn delete_calendar(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(calendar): Path<String>,
+) -> ApiResult<Json<CalendarV1>> {
+    let command = DeleteCalendarV1 {
+        actor: who.actor.clone(),
+        calendar: id("calendar", &calendar)?,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn delete_sla(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(sla): Path<String>,
+) -> ApiResult<Json<SlaV1>> {
+    let command = DeleteSlaV1 {
+        actor: who.actor.clone(),
+        sla: id("SLA", &sla)?,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
 }
 
 fn id(what: &str, id: &str) -> ApiResult<Uuid> {

@@ -39,10 +39,10 @@ use crate::openapi::declared::Declare;
 use crate::openapi::{
     INCIDENTS, actions_docs, add_action_docs, apply_workaround_docs, assign_docs, bad_body,
     calendar_docs, complete_step_docs, create_docs, decide_docs, define_request_type_docs,
-    edit_body_rules, edit_docs, edit_rules, field_definitions_docs, history_docs, internal,
-    link_docs, link_incidents_docs, links_docs, list_docs, problem_incidents_docs, read_docs,
-    request_types_docs, set_field_definitions_docs, status_docs, ticket_id, ticket_missing,
-    ticketing_down, unlink_docs, unlink_incident_docs,
+    delete_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
+    history_docs, internal, link_docs, link_incidents_docs, links_docs, list_docs,
+    problem_incidents_docs, read_docs, request_types_docs, set_field_definitions_docs, status_docs,
+    ticket_id, ticket_missing, ticketing_down, unlink_docs, unlink_incident_docs,
 };
 use crate::served::Tagged;
 
@@ -165,6 +165,10 @@ pub fn routes() -> ApiRouter<AppState> {
             "/request-types",
             get_with(request_types, request_types_docs)
                 .post_with(define_request_type, define_request_type_docs),
+        )
+        .api_route(
+            "/request-types/{id}",
+            delete_with(delete_request_type, delete_request_type_docs),
         )
         .api_route(
             "/fields/{kind}",
@@ -1278,6 +1282,19 @@ async fn define_request_type(
         description: body.description,
         fields: inputs::field_defs(body.fields),
         steps: body.steps,
+    };
+    Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+async fn delete_request_type(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RequestTypeV1>> {
+    let command = DeleteRequestTypeV1 {
+        actor: who.actor.clone(),
+        request_type: id,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }

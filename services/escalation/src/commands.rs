@@ -92,7 +92,9 @@ impl Commands {
         let replaced = match &change {
             EscalationChange::DefineCalendarV1(c) => c.calendar.map(|id| (Under::Calendar, id)),
             EscalationChange::DefineSlaV1(c) => c.sla.map(|id| (Under::Sla, id)),
-            EscalationChange::SetSlaRulesV1(_) => None,
+            EscalationChange::SetSlaRulesV1(_)
+            | EscalationChange::DeleteCalendarV1(_)
+            | EscalationChange::DeleteSlaV1(_) => None,
         };
         let before = match replaced {
             Some(_) => Some(
@@ -111,6 +113,12 @@ impl Commands {
             }
             EscalationChange::SetSlaRulesV1(c) => {
                 reply::<SetSlaRulesV1>(definitions::set_rules(tx, tenant, c).await)
+            }
+            EscalationChange::DeleteCalendarV1(c) => {
+                reply::<DeleteCalendarV1>(definitions::delete_calendar(tx, tenant, c).await)
+            }
+            EscalationChange::DeleteSlaV1(c) => {
+                reply::<DeleteSlaV1>(definitions::delete_sla(tx, tenant, c).await)
             }
         }?;
         if let (ReplyV1::Ok(_), Some((under, id)), Some(before)) = (&reply, replaced, &before) {

@@ -290,6 +290,100 @@ pub async fn set_rules(
     Ok(SlaRulesV1 { rules: cmd.rules })
 }
 
+/// How many tickets' clocks have run under `column` = `id` (an SLA or a
+/// calendar), open or done: each is in the SLA reports, which name them.
+async fn tickets_under(
+    conn: &mut AnyConnection,
+    column: &str,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM sla_tickets WHERE tenant_id = $1 AND {column} = $2"
+    )))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Deletes `id` from `table` (calendars or slas).
+async fn delete_row(tx: &mut AnyConnection, table: &str, tenant: Uuid, id: Uuid) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a calendar no SLA uses and no ticket's clock ran in.
+pub async fn delete_calendar(
+    tx: &mut AnyConnection,
+    tenant: Uuid,
+    cmd: DeleteCalendarV1,
+) -> Result<CalendarV1> {
+    admin(&cmd.actor, "calendar")?;
+    let (id, definition) = rows::<CalendarDefinitionV1>(tx, "calendars", tenant)
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == cmd.calendar)
+        .ok_or_else(|| Error::not_found("calendar"))?;
+    let users: Vec<String> = rows::<SlaDefinitionV1>(tx, "slas", tenant)
+        .await?
+        .into_iter()
+        .filter(|(_, sla)| sla.calendar_id == id)
+        .map(|(_, sla)| sla.name)
+        .collect();
+    if !users.is_empty() {
+        return Err(Error::conflict(format!(
+            "the calendar is in use: the SLAs {} count in it",
+            users.join(", ")
+        )));
+    }
+    let tickets = tickets_under(tx, "calendar_id", tenant, id).await?;
+    if tickets > 0 {
+        return Err(Error::conflict(format!(
+            "the calendar is in use: {tickets} tickets' clocks ran in it"
+        )));
+    }
+    delete_row(tx, "calendars", tenant, id).await?;
+    Ok(CalendarV1 { id, definition })
+}
+
+/// Deletes an SLA no rule names and no ticket has had.
+pub async fn delete_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DeleteSlaV1) -> Result<SlaV1> {
+    admin(&cmd.actor, "SLA")?;
+    let (id, definition) = rows::<SlaDefinitionV1>(tx, "slas", tenant)
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == cmd.sla)
+        .ok_or_else(|| Error::not_found("SLA"))?;
+    let naming: Vec<String> = stored_rules(tx, tenant, "")
+        .await?
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| rule.sla == id)
+        .map(|(n, _)| format!("rules[{n}]"))
+        .collect();
+    if !naming.is_empty() {
+        return Err(Error::conflict(format!(
+            "the SLA is in use: the SLA rules name it ({})",
+            naming.join(", ")
+        )));
+    }
+    let tickets = tickets_under(tx, "sla_id", tenant, id).await?;
+    if tickets > 0 {
+        return Err(Error::conflict(format!(
+            "the SLA is in use: {tickets} tickets have had it, and the SLA reports name it"
+        )));
+    }
+    delete_row(tx, "slas", tenant, id).await?;
+    Ok(SlaV1 { id, definition })
+}
+
 pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<SlaRulesV1> {
     staff(viewer, "SLA rules")?;
     Ok(SlaRulesV1 {

@@ -348,6 +348,9 @@ async fn apply(
         TicketingChange::DefineRequestTypeV1(c) => {
             answer::<DefineRequestTypeV1>(requests::define_type(conn, env, c).await)
         }
+        TicketingChange::DeleteRequestTypeV1(c) => {
+            answer::<DeleteRequestTypeV1>(requests::delete_type(conn, env, c).await)
+        }
     }
 }
 

@@ -123,6 +123,27 @@ fn step_names(t: &TicketV1) -> String {
         .join(", ")
 }
 
+/// Retires a request type (the requests logged with it keep their copy of
+/// it).
+pub async fn delete_type(
+    tx: &mut AnyConnection,
+    env: &Envelope,
+    cmd: DeleteRequestTypeV1,
+) -> Result<RequestTypeV1> {
+    if cmd.actor.role != Role::Admin {
+        return Err(Error::not_found("request type"));
+    }
+    let t = fields::request_type(tx, env.tenant_id, &cmd.request_type)
+        .await?
+        .ok_or_else(|| Error::not_found("request type"))?;
+    sqlx::query("DELETE FROM request_types WHERE tenant_id = $1 AND id = $2")
+        .bind(env.tenant_id.to_string())
+        .bind(t.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(t)
+}
+
 pub async fn define_type(
     tx: &mut AnyConnection,
     env: &Envelope,

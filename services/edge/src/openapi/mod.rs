@@ -38,10 +38,10 @@ pub(crate) use surveys::SATISFACTION;
 pub(crate) use tickets::{
     actions_docs, add_action_docs, apply_workaround_docs, assign_docs, calendar_docs,
     complete_step_docs, create_docs, customers_see, decide_docs, define_request_type_docs,
-    edit_body_rules, edit_docs, edit_rules, field_definitions_docs, history_docs, link_docs,
-    link_incidents_docs, links_docs, list_docs, of as ticket_of, problem_incidents_docs, read_docs,
-    request_types_docs, set_field_definitions_docs, status_docs, ticket_id, ticket_missing,
-    unlink_docs, unlink_incident_docs,
+    delete_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
+    history_docs, link_docs, link_incidents_docs, links_docs, list_docs, of as ticket_of,
+    problem_incidents_docs, read_docs, request_types_docs, set_field_definitions_docs, status_docs,
+    ticket_id, ticket_missing, unlink_docs, unlink_incident_docs,
 };
 
 use crate::BODY_LIMIT;

@@ -633,6 +633,26 @@ pub(crate) fn define_request_type_docs(op: TransformOperation) -> TransformOpera
     ])
 }
 
+/// `DELETE /request-types/{id}`.
+pub(crate) fn delete_request_type_docs(op: TransformOperation) -> TransformOperation {
+    op.about(
+        "deleteRequestType",
+        REQUESTS,
+        "Retire a request type",
+        "Deletes a request type: no request is logged with it from now on. The requests logged \
+         with it keep what they were logged with (its name and steps), so a type in use may go. \
+         Admin tokens only.",
+    )
+    .path_param("id", "The type's id or its name (in any case).")
+    .traced()
+    .response_with::<200, Json<RequestTypeV1>, _>(|r| r.description("The type retired."))
+    .fails(vec![
+        not_found("the tenant has no request type with this id or name."),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 /// The path parameter `kind` of the extended data routes.
 fn kind_param() -> Value {
     let paths: Vec<&str> = TICKETS.iter().map(Ticket::path).collect();
