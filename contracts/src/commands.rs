@@ -54,8 +54,8 @@ use crate::ticket::{
     CompleteRequestStepV1, DecideChangeV1, DefineRequestTypeV1, DeleteRequestTypeV1,
     FieldDefinitionsV1, GetChangeCalendarV1, GetFieldDefinitionsV1, GetHistoryV1, GetTicketV1,
     LinkIncidentsV1, LinkTicketsV1, LinkV1, ListActionsV1, ListLinksV1, ListRequestTypesV1,
-    ListTicketsV1, LogTicketV1, RequestTypeV1, SetFieldDefinitionsV1, TicketV1, UnlinkIncidentV1,
-    UnlinkTicketsV1, UpdateTicketV1, WorkaroundAppliedV1,
+    ListTicketsV1, LogTicketV1, ReplanChangeV1, RequestTypeV1, SetFieldDefinitionsV1, TicketV1,
+    UnlinkIncidentV1, UnlinkTicketsV1, UpdateTicketV1, WorkaroundAppliedV1,
 };
 
 commands! {
@@ -100,6 +100,7 @@ commands! {
         UnlinkIncidentV1 -> TicketV1,
         ApplyWorkaroundV1 -> WorkaroundAppliedV1,
         DecideChangeV1 -> TicketV1,
+        ReplanChangeV1 -> TicketV1,
         CompleteRequestStepV1 -> TicketV1,
         SetFieldDefinitionsV1 -> FieldDefinitionsV1,
         DefineRequestTypeV1 -> RequestTypeV1,

@@ -76,10 +76,13 @@ pub enum EmailKind {
     /// To the supplier an incident was handed to (see the settings'
     /// `suppliers`).
     Supplier,
+    /// To each approver of a change whose decision is wanted: when it is
+    /// requested, and again when its plan changes.
+    ApprovalWanted,
 }
 
 impl EmailKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Logged,
         Self::Resolved,
         Self::Action,
@@ -90,6 +93,7 @@ impl EmailKind {
         Self::ResponseBreach,
         Self::CustomerNote,
         Self::Supplier,
+        Self::ApprovalWanted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +108,7 @@ impl EmailKind {
             Self::ResponseBreach => "response_breach",
             Self::CustomerNote => "customer_note",
             Self::Supplier => "supplier",
+            Self::ApprovalWanted => "approval_wanted",
         }
     }
 

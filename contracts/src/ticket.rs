@@ -329,6 +329,21 @@ pub struct ChangeDetailsV1 {
     pub approval: ApprovalRule,
     /// One per approver, in the order named.
     pub approvals: Vec<ApprovalV1>,
+    /// What the review after it was implemented found: given when it
+    /// moves to `reviewed`; absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+    /// Why it was backed out: given when it moves to `backed_out`; absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backout_reason: Option<String>,
+    /// A warning, on the answer to approving, scheduling or replanning it:
+    /// the approved, scheduled or implementing changes whose window
+    /// overlaps its own and that touch an item it touches (their
+    /// references). It is allowed all the same. Not kept: the change
+    /// calendar says what conflicts now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts_with: Vec<String>,
 }
 
 /// A fulfilment step of a service request; done once.
@@ -809,6 +824,14 @@ pub struct ChangeTicketStatusV1 {
     /// says the supplier), ignored otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_reason: Option<String>,
+    /// Changes only: what the post-implementation review found, required
+    /// to move to `reviewed`; ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+    /// Changes only: why it was backed out, required to move to
+    /// `backed_out`; ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backout_reason: Option<String>,
     /// Set when a supplier acts: the ticket must be assigned to it when the
     /// command runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -896,6 +919,53 @@ pub struct WorkaroundAppliedV1 {
     /// they are.
     #[serde(default)]
     pub already: Vec<String>,
+}
+
+/// Edits a change's plan while it is `requested`, `approved` or
+/// `scheduled`: every decision on it is undone, and an approved or
+/// scheduled change is `requested` again (its approvers decide anew).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplanChangeV1 {
+    pub actor: Actor,
+    pub change: String,
+    /// Only if the change is at this version still (its `version`, the
+    /// edge's `If-Match`): otherwise refused as `precondition_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
+    pub plan: PlanChangesV1,
+}
+
+/// What of a change's plan to change; what is left out stays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanChangesV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_assessment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_assessment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backout_plan: Option<String>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub planned_start: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub planned_end: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected_items: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<Vec<Uuid>>,
 }
 
 /// An approver's decision on a change they are named on.

@@ -349,6 +349,9 @@ fn change() -> TicketV1 {
                 comment: Some("Go".into()),
                 decided_at: Some(datetime!(2026-01-04 10:00:00 UTC)),
             }],
+            review: None,
+            backout_reason: None,
+            conflicts_with: Vec::new(),
         }),
         request: None,
     }
@@ -465,6 +468,8 @@ fn ticket_commands() {
         resolution: Some("Disks replaced".into()),
         outcome: Some(ProblemOutcome::Change),
         pending_reason: None,
+        review: None,
+        backout_reason: None,
         supplier: None,
     });
     check(&AddActionV1 {

@@ -564,14 +564,100 @@ pub async fn change_management(desk: &Desk) {
         .await
         .error(400, "validation_failed");
 
-    // Through the lifecycle to the post-implementation review.
-    for status in [
-        "scheduled",
-        "implementing",
-        "implemented",
-        "reviewed",
-        "closed",
-    ] {
+    // Scheduling into a window another change holds is allowed, with the
+    // conflict said on the answer (and only there).
+    let scheduled = ada
+        .post(
+            "/api/v1/changes/CHG-000002/status",
+            json!({"status": "scheduled"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(scheduled["change"]["conflicts_with"], json!(["CHG-000001"]));
+    let read = ada.get("/api/v1/changes/CHG-000002").await.expect(200);
+    assert!(read["change"].get("conflicts_with").is_none(), "{read}");
+
+    // Replanned: moved out of the way, it is requested again, its
+    // decisions undone, its approver asked again by email.
+    let (cara_id, cara) = {
+        let cara = admin
+            .post(
+                "/api/v1/agents",
+                json!({"name": "Cara", "email": "cara@change.example"}),
+            )
+            .await
+            .expect(201);
+        let api = client(&admin, json!({"role": "agent", "agent_id": id(&cara)})).await;
+        (id(&cara), api)
+    };
+    let version = scheduled["version"].as_i64().expect("version");
+    let replanned = ada
+        .patch(
+            "/api/v1/changes/CHG-000002/plan",
+            json!({"planned_start": "2026-12-02T21:00:00Z", "planned_end": "2026-12-02T23:00:00Z",
+                   "approvers": [cara_id], "backout_plan": "Reinstall the old patch"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replanned["status"], "requested");
+    assert_eq!(replanned["version"], version + 1);
+    assert_eq!(
+        replanned["change"]["approvals"],
+        json!([{"approver_id": cara_id, "decision": null, "comment": null, "decided_at": null}])
+    );
+    assert_eq!(replanned["change"]["planned_start"], "2026-12-02T21:00:00Z");
+    assert_eq!(
+        replanned["change"]["reason"], "The disks report errors",
+        "left out: kept"
+    );
+    let history = ada
+        .get("/api/v1/changes/CHG-000002/history")
+        .await
+        .expect(200);
+    assert!(
+        history
+            .as_array()
+            .expect("history")
+            .iter()
+            .any(|e| e["change"] == "plan"
+                && e["to"] == "backout_plan, planned_start, planned_end, approvers"),
+        "{history}"
+    );
+    let mut asked = false;
+    for _ in 0..200 {
+        asked = desk.smtp.messages().iter().any(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            text.contains("[CHG-000002] Your decision is wanted")
+                && text.contains("<cara@change.example>")
+        });
+        if asked {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(asked, "Cara is asked for her decision by email");
+    ada.patch(
+        "/api/v1/changes/CHG-000002/plan",
+        json!({"planned_end": "2026-12-02T20:00:00Z"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    cara.post(
+        "/api/v1/changes/CHG-000002/decision",
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+    ada.patch(
+        "/api/v1/changes/CHG-000003/plan",
+        json!({"reason": "Again"}),
+    )
+    .await
+    .error(409, "invalid_transition");
+
+    // Through the lifecycle to the post-implementation review, which is
+    // said as the change moves to reviewed.
+    for status in ["scheduled", "implementing", "implemented"] {
         let moved = ada
             .post(
                 "/api/v1/changes/CHG-000001/status",
@@ -581,6 +667,29 @@ pub async fn change_management(desk: &Desk) {
             .expect(200);
         assert_eq!(moved["status"], status);
     }
+    ada.post(
+        "/api/v1/changes/CHG-000001/status",
+        json!({"status": "reviewed"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    let reviewed = ada
+        .post(
+            "/api/v1/changes/CHG-000001/status",
+            json!({"status": "reviewed", "review": "Went to plan; mail back at 21:40"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        reviewed["change"]["review"],
+        "Went to plan; mail back at 21:40"
+    );
+    ada.post(
+        "/api/v1/changes/CHG-000001/status",
+        json!({"status": "closed"}),
+    )
+    .await
+    .expect(200);
     ada.post(
         "/api/v1/changes/CHG-000001/actions",
         json!({"text": "One more thing"}),
@@ -596,6 +705,42 @@ pub async fn change_management(desk: &Desk) {
         .map(|h| h.iter().filter(|e| e["change"] == "approval").count())
         .unwrap_or(0);
     assert_eq!(approvals, 2);
+
+    // Backed out, saying why.
+    for approver in [&ada, &bob] {
+        approver
+            .post(
+                "/api/v1/changes/CHG-000004/decision",
+                json!({"decision": "approve"}),
+            )
+            .await
+            .expect(200);
+    }
+    for status in ["scheduled", "implementing"] {
+        ada.post(
+            "/api/v1/changes/CHG-000004/status",
+            json!({"status": status}),
+        )
+        .await
+        .expect(200);
+    }
+    ada.post(
+        "/api/v1/changes/CHG-000004/status",
+        json!({"status": "backed_out"}),
+    )
+    .await
+    .error(400, "validation_failed");
+    let backed_out = ada
+        .post(
+            "/api/v1/changes/CHG-000004/status",
+            json!({"status": "backed_out", "backout_reason": "The new disks were the wrong size"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        backed_out["change"]["backout_reason"],
+        "The new disks were the wrong size"
+    );
 }
 
 pub async fn service_requests(desk: &Desk) {

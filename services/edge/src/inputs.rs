@@ -11,7 +11,8 @@ use contracts::limits::{
 };
 use contracts::schema::{FieldValuesSchema, Timestamp};
 use contracts::ticket::{
-    ApprovalRule, ChangePlanV1, FieldDefV1, FieldType, FieldValues, Risk, TicketChangesV1,
+    ApprovalRule, ChangePlanV1, FieldDefV1, FieldType, FieldValues, PlanChangesV1, Risk,
+    TicketChangesV1,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -151,6 +152,71 @@ pub struct ChangePlan {
 impl ChangePlan {
     pub fn approvers(&self) -> &[Uuid] {
         &self.approvers
+    }
+}
+
+/// What of a change's plan to change ([`PlanChangesV1`]): what is left out
+/// stays; each part is checked as a new plan's is.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ChangePlanChanges")]
+pub struct PlanChanges {
+    /// Why: not blank.
+    #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = TEXT_PATTERN))]
+    reason: Option<String>,
+    #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
+    impact_assessment: Option<String>,
+    #[serde(default)]
+    risk: Option<Risk>,
+    #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = ANY_TEXT_PATTERN))]
+    risk_assessment: Option<String>,
+    /// How to undo it: not blank.
+    #[serde(default)]
+    #[schemars(length(max = MAX_TEXT), regex(pattern = TEXT_PATTERN))]
+    backout_plan: Option<String>,
+    /// Before `planned_end` (given or as it is).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
+    planned_start: Option<OffsetDateTime>,
+    /// After `planned_start` (given or as it is).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
+    planned_end: Option<OffsetDateTime>,
+    /// Every item it touches (replaces the list).
+    #[serde(default)]
+    #[schemars(length(max = MAX_AFFECTED_ITEMS), inner(length(max = MAX_SUMMARY), regex(pattern = ONE_LINE_PATTERN)))]
+    affected_items: Option<Vec<String>>,
+    #[serde(default)]
+    approval: Option<ApprovalRule>,
+    /// Every approver (replaces the list): the tenant's agents, each once.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_APPROVERS), extend("uniqueItems" = true))]
+    approvers: Option<Vec<Uuid>>,
+}
+
+impl PlanChanges {
+    pub fn approvers(&self) -> &[Uuid] {
+        self.approvers.as_deref().unwrap_or_default()
+    }
+}
+
+impl From<PlanChanges> for PlanChangesV1 {
+    fn from(p: PlanChanges) -> Self {
+        Self {
+            reason: p.reason,
+            impact_assessment: p.impact_assessment,
+            risk: p.risk,
+            risk_assessment: p.risk_assessment,
+            backout_plan: p.backout_plan,
+            planned_start: p.planned_start,
+            planned_end: p.planned_end,
+            affected_items: p.affected_items,
+            approval: p.approval,
+            approvers: p.approvers,
+        }
     }
 }
 

@@ -126,7 +126,10 @@ fn kind(kind: &str) -> ApiResult<EmailKind> {
     EmailKind::parse(kind).ok_or_else(|| {
         ApiError::new(
             Code::NotFound,
-            format!("no email kind {kind:?}: one of logged, resolved, action, assigned, broadcast, escalation_alert, escalation_customer, response_breach, customer_note, supplier"),
+            format!(
+                "no email kind {kind:?}: one of {}",
+                EmailKind::ALL.map(EmailKind::as_str).join(", ")
+            ),
         )
     })
 }

@@ -7,7 +7,7 @@
 //! serves `/problems/{id}/actions` and `/changes/{id}/actions`.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{delete_with, get_with, post_with};
+use aide::axum::routing::{delete_with, get_with, patch_with, post_with};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, State};
@@ -41,8 +41,8 @@ use crate::openapi::{
     calendar_docs, complete_step_docs, create_docs, decide_docs, define_request_type_docs,
     delete_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
     history_docs, internal, link_docs, link_incidents_docs, links_docs, list_docs,
-    problem_incidents_docs, read_docs, request_types_docs, set_field_definitions_docs, status_docs,
-    ticket_id, ticket_missing, ticketing_down, unlink_docs, unlink_incident_docs,
+    problem_incidents_docs, read_docs, replan_docs, request_types_docs, set_field_definitions_docs,
+    status_docs, ticket_id, ticket_missing, ticketing_down, unlink_docs, unlink_incident_docs,
 };
 use crate::served::Tagged;
 
@@ -156,6 +156,7 @@ pub fn routes() -> ApiRouter<AppState> {
             post_with(apply_workaround, apply_workaround_docs),
         )
         .api_route("/changes/{id}/decision", post_with(decide, decide_docs))
+        .api_route("/changes/{id}/plan", patch_with(replan, replan_docs))
         .api_route("/changes/calendar", get_with(calendar, calendar_docs))
         .api_route(
             "/requests/{id}/steps/{step}/done",
@@ -627,6 +628,14 @@ pub struct StatusChange {
     /// required (not blank) to make it pending, ignored otherwise.
     #[serde(default)]
     pending_reason: Option<String>,
+    /// Changes only: what the post-implementation review found, required
+    /// (not blank) to move to `reviewed`; ignored otherwise.
+    #[serde(default)]
+    review: Option<String>,
+    /// Changes only: why it was backed out, required (not blank) to move to
+    /// `backed_out`; ignored otherwise.
+    #[serde(default)]
+    backout_reason: Option<String>,
 }
 
 async fn move_to(
@@ -646,6 +655,8 @@ async fn move_to(
         resolution: body.resolution,
         outcome: body.outcome,
         pending_reason: body.pending_reason,
+        review: body.review,
+        backout_reason: body.backout_reason,
         supplier: None,
     };
     call(state, who, headers, &command).await
@@ -1184,6 +1195,27 @@ async fn decide(
         comment: body.comment,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
+}
+
+/// `PATCH /changes/{id}/plan`: edits and reschedules a change's plan.
+async fn replan(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<inputs::PlanChanges>,
+) -> ApiResult<Tagged<TicketV1>> {
+    for (n, approver) in body.approvers().iter().enumerate() {
+        let field = format!("approvers[{n}]");
+        directory::agent_exists(&state, who.tenant_id, &field, *approver).await?;
+    }
+    let command = ReplanChangeV1 {
+        actor: who.actor.clone(),
+        change: id,
+        if_version: crate::extract::if_match(&headers),
+        plan: body.into(),
+    };
+    Ok(Tagged(call(&state, &who, &headers, &command).await?))
 }
 
 /// The calendar's range.

@@ -77,6 +77,8 @@ enum Happened {
         actor_id: Uuid,
         action: Option<ActionV1>,
         survey_token: Option<String>,
+        /// A change's approvers who have not decided.
+        undecided: Vec<Uuid>,
     },
     // Deprecated: what ticketing of the previous version announced about
     // incidents instead of a snapshot (accepted for a deprecation period).
@@ -92,12 +94,21 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
     Ok(match env.message_type.as_str() {
         TicketChangedV1::TYPE => {
             let e: TicketChangedV1 = decoded(env)?;
+            let undecided = e
+                .ticket
+                .change
+                .iter()
+                .flat_map(|c| &c.approvals)
+                .filter(|a| a.decision.is_none())
+                .map(|a| a.approver_id)
+                .collect();
             Happened::Snapshot {
                 ticket: Box::new(Ticket::from(&e.ticket)),
                 change: e.change,
                 actor_id: e.actor.id,
                 action: e.action,
                 survey_token: e.survey_token,
+                undecided,
             }
         }
         // Deprecated incident events (see [`Happened::Assigned`]).
@@ -109,6 +120,7 @@ fn decode_event(env: &Envelope) -> Result<Happened, HandlerError> {
                 ticket: Box::new(Ticket::from(&TicketV1::from(e.incident))),
                 action: None,
                 survey_token: None,
+                undecided: Vec::new(),
             }
         }
         IncidentAssignedV1::TYPE => Happened::Assigned(decoded(env)?),
@@ -248,6 +260,7 @@ impl Events {
                 actor_id,
                 action,
                 survey_token,
+                undecided,
             } => {
                 let previous = tickets::load(c.conn, tenant, ticket.id)
                     .await
@@ -270,6 +283,14 @@ impl Events {
                     "logged" => {
                         known_customer(c, env, ticket).await?;
                         logged(c, ticket).await.map_err(HandlerError::retry)?;
+                        approval_wanted(c, ticket, undecided)
+                            .await
+                            .map_err(HandlerError::retry)?;
+                    }
+                    "replanned" => {
+                        approval_wanted(c, ticket, undecided)
+                            .await
+                            .map_err(HandlerError::retry)?;
                     }
                     "assigned" if fresh => {
                         let was = previous.as_ref().map(|p| (p.assignee_id, p.team_id));
@@ -483,6 +504,24 @@ async fn assigned(c: &mut Composer<'_>, t: &Ticket, actor: Uuid) -> Result<(), S
     let vars = c.vars(t).await?;
     for to in c.handlers(t).await? {
         c.write(EmailKind::Assigned, t, to, &vars).await?;
+    }
+    Ok(())
+}
+
+/// Asks each of `approvers` (a change's, undecided) for their decision.
+async fn approval_wanted(
+    c: &mut Composer<'_>,
+    t: &Ticket,
+    approvers: &[Uuid],
+) -> Result<(), StoreError> {
+    if approvers.is_empty() {
+        return Ok(());
+    }
+    let vars = c.vars(t).await?;
+    for approver in approvers {
+        if let Some(to) = c.agent_recipient(*approver).await? {
+            c.write(EmailKind::ApprovalWanted, t, to, &vars).await?;
+        }
     }
     Ok(())
 }

@@ -417,6 +417,8 @@ async fn process(
             resolution: None,
             outcome: None,
             pending_reason: None,
+            review: None,
+            backout_reason: None,
             supplier: None,
         };
         if let Err(refused) = ask(bus, env, key, "reopen", &cmd).await? {

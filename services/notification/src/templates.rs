@@ -269,6 +269,11 @@ pub fn builtin(kind: EmailKind) -> EmailTemplateV1 {
             "{{supplier_name}},\n\nWe have handed {{reference}} (priority {{priority}}) to you.\n\n{{summary}}\n\n{{description}}\n\nResolve by: {{resolve_due}}\n\n{{desk_name}}\n",
             "<p>{{supplier_name}},</p>\n<p>We have handed <strong>{{reference}}</strong> (priority {{priority}}) to you.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Resolve by: {{resolve_due}}</p>\n<p>{{desk_name}}</p>\n",
         ),
+        EmailKind::ApprovalWanted => (
+            "[{{reference}}] Your decision is wanted: {{summary}}",
+            "{{recipient_name}},\n\nYou are an approver of {{reference}} (priority {{priority}}), and your decision on it is wanted.\n\n{{summary}}\n\n{{description}}\n\nApprove or reject it in the desk.\n\n{{desk_name}}\n",
+            "<p>{{recipient_name}},</p>\n<p>You are an approver of <strong>{{reference}}</strong> (priority {{priority}}), and your decision on it is wanted.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Approve or reject it in the desk.</p>\n<p>{{desk_name}}</p>\n",
+        ),
     };
     EmailTemplateV1 {
         kind,

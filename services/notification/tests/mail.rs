@@ -839,6 +839,8 @@ async fn a_tickets_life_in_email(backend: Backend) {
         resolution: Some("Replaced the failed disk in the mail server.".into()),
         outcome: None,
         pending_reason: None,
+        review: None,
+        backout_reason: None,
         supplier: None,
     })
     .await;
@@ -1306,6 +1308,8 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         resolution: Some("Cleared the queue.".into()),
         outcome: None,
         pending_reason: None,
+        review: None,
+        backout_reason: None,
         supplier: None,
     };
     desk.call(&resolve(&reference)).await;
@@ -1334,6 +1338,8 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
         resolution: None,
         outcome: None,
         pending_reason: None,
+        review: None,
+        backout_reason: None,
         supplier: None,
     })
     .await;

@@ -117,8 +117,142 @@ pub async fn plan(
                 decided_at: None,
             })
             .collect(),
+        review: None,
+        backout_reason: None,
+        conflicts_with: Vec::new(),
     };
     Ok((details, resolves))
+}
+
+/// Statuses in which a change's plan may still be edited.
+const REPLANNABLE: &[&str] = &["requested", "approved", "scheduled"];
+
+/// Edits a change's plan: checked as a new plan is, every decision undone,
+/// and an approved or scheduled change `requested` again.
+pub async fn replan(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    env: &Envelope,
+    cmd: ReplanChangeV1,
+    now: OffsetDateTime,
+) -> Result<TicketV1> {
+    let tenant = env.tenant_id;
+    staff(&cmd.actor, TicketKind::Change)?;
+    let mut t = tickets::find(tx, tenant, TicketKind::Change, &cmd.change, &cmd.actor).await?;
+    crate::desk::still_at(&t, cmd.if_version)?;
+    if !REPLANNABLE.contains(&t.status.as_str()) {
+        return Err(refused(&t, "replan"));
+    }
+    let Some(old) = t.change.clone() else {
+        return Err(Error::not_found("change"));
+    };
+    let p = cmd.plan;
+    let merged = ChangePlanV1 {
+        reason: p.reason.unwrap_or_else(|| old.reason.clone()),
+        impact_assessment: p
+            .impact_assessment
+            .unwrap_or_else(|| old.impact_assessment.clone()),
+        risk: p.risk.unwrap_or(old.risk),
+        risk_assessment: p
+            .risk_assessment
+            .unwrap_or_else(|| old.risk_assessment.clone()),
+        backout_plan: p.backout_plan.unwrap_or_else(|| old.backout_plan.clone()),
+        planned_start: p.planned_start.unwrap_or(old.planned_start),
+        planned_end: p.planned_end.unwrap_or(old.planned_end),
+        affected_items: p
+            .affected_items
+            .unwrap_or_else(|| old.affected_items.clone()),
+        approval: p.approval.unwrap_or(old.approval),
+        approvers: p
+            .approvers
+            .unwrap_or_else(|| old.approvals.iter().map(|a| a.approver_id).collect()),
+        incidents: Vec::new(),
+        problems: Vec::new(),
+    };
+    let (details, _) = plan(tx, tenant, &merged, &cmd.actor).await?;
+    let changed = what_changed(&old, &details);
+    if changed.is_empty() {
+        return Ok(t);
+    }
+    let mut audit = vec![Change {
+        change: "plan",
+        from: None,
+        to: Some(changed.join(", ")),
+    }];
+    if t.status != "requested" {
+        audit.push(Change {
+            change: "status",
+            from: Some(t.status.clone()),
+            to: Some("requested".to_owned()),
+        });
+        t.status = "requested".to_owned();
+    }
+    t.change = Some(details);
+    save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
+    announce(batch, env, &t, "replanned", &cmd.actor, None);
+    Ok(t)
+}
+
+/// The parts of a plan that differ between `old` and `new`, by name.
+fn what_changed(old: &ChangeDetailsV1, new: &ChangeDetailsV1) -> Vec<&'static str> {
+    let approvers =
+        |d: &ChangeDetailsV1| -> Vec<Uuid> { d.approvals.iter().map(|a| a.approver_id).collect() };
+    [
+        ("reason", old.reason != new.reason),
+        (
+            "impact_assessment",
+            old.impact_assessment != new.impact_assessment,
+        ),
+        ("risk", old.risk != new.risk),
+        (
+            "risk_assessment",
+            old.risk_assessment != new.risk_assessment,
+        ),
+        ("backout_plan", old.backout_plan != new.backout_plan),
+        ("planned_start", old.planned_start != new.planned_start),
+        ("planned_end", old.planned_end != new.planned_end),
+        ("affected_items", old.affected_items != new.affected_items),
+        ("approval", old.approval != new.approval),
+        ("approvers", approvers(old) != approvers(new)),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
+    .collect()
+}
+
+/// Says on `t` (a change holding its window now) which other changes
+/// holding theirs conflict with it: a warning on the answer, not kept.
+pub async fn warn_conflicts(tx: &mut AnyConnection, tenant: Uuid, t: &mut TicketV1) -> Result<()> {
+    let Some(d) = t.change.as_ref() else {
+        return Ok(());
+    };
+    if !HOLDS_WINDOW.contains(&t.status.as_str()) {
+        return Ok(());
+    }
+    let mut changes: Vec<TicketV1> =
+        tickets::changes_between(tx, tenant, micros(d.planned_start), micros(d.planned_end))
+            .await?
+            .into_iter()
+            .filter(|c| c.id != t.id)
+            .collect();
+    changes.push(t.clone());
+    let with: Vec<String> = conflicts(&changes)
+        .into_iter()
+        .filter_map(|c| {
+            let [a, b] = c.changes;
+            if a == t.reference {
+                Some(b)
+            } else if b == t.reference {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .collect();
+    if let Some(d) = t.change.as_mut() {
+        d.conflicts_with = with;
+    }
+    Ok(())
 }
 
 pub async fn decide(
@@ -189,6 +323,7 @@ pub async fn decide(
     }
     save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
     announce(batch, env, &t, "approval", &cmd.actor, None);
+    warn_conflicts(tx, tenant, &mut t).await?;
     Ok(t)
 }
 

@@ -321,6 +321,9 @@ async fn apply(
         TicketingChange::DecideChangeV1(c) => {
             answer::<DecideChangeV1>(changes::decide(conn, batch, env, c, now).await)
         }
+        TicketingChange::ReplanChangeV1(c) => {
+            answer::<ReplanChangeV1>(changes::replan(conn, batch, env, c, now).await)
+        }
         TicketingChange::CompleteRequestStepV1(c) => {
             answer::<CompleteRequestStepV1>(requests::complete_step(conn, batch, env, c, now).await)
         }

@@ -58,7 +58,7 @@ fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
 /// 409 with `message`, for a move the ticket's state does not allow yet.
 /// Refuses a change written for another version of `t` than it is at
 /// (`If-Match` at the edge): 412, with the version it is at.
-fn still_at(t: &TicketV1, version: Option<i64>) -> Result<()> {
+pub fn still_at(t: &TicketV1, version: Option<i64>) -> Result<()> {
     match version {
         Some(v) if v != t.version => {
             let mut body = ErrorBody::new(
@@ -607,6 +607,22 @@ async fn move_status(
     } else {
         None
     };
+    // A change's review, and why one was backed out, are said as it moves.
+    let change_text = match (kind, cmd.to.as_str()) {
+        (TicketKind::Change, "reviewed") => Some(("review", cmd.review.as_deref())),
+        (TicketKind::Change, "backed_out") => {
+            Some(("backout_reason", cmd.backout_reason.as_deref()))
+        }
+        _ => None,
+    };
+    let change_text = match change_text {
+        Some((field, text)) => {
+            let text = text.unwrap_or("").trim();
+            check_text(field, text, MAX_TEXT, true)?;
+            Some((field, text.to_owned()))
+        }
+        None => None,
+    };
     let resolving = kind.resolved_status() == Some(cmd.to.as_str());
     let resolution = cmd.resolution.as_deref().unwrap_or("");
     if resolving {
@@ -655,6 +671,15 @@ async fn move_status(
         &old_reason,
         &t.pending_reason,
     ));
+    if let (Some((field, text)), Some(d)) = (change_text, t.change.as_mut()) {
+        let kept = if field == "review" {
+            &mut d.review
+        } else {
+            &mut d.backout_reason
+        };
+        let old = kept.replace(text);
+        audit.extend(text_change(field, &old, kept));
+    }
     save(tx, batch, tenant, &mut t, &cmd.actor, now, audit).await?;
     if reopened {
         tickets::count_reopen(tx, tenant, t.id).await?;
@@ -674,6 +699,9 @@ async fn move_status(
             survey_token,
         },
     );
+    if kind == TicketKind::Change {
+        crate::changes::warn_conflicts(tx, tenant, &mut t).await?;
+    }
     Ok(t)
 }
 
@@ -772,6 +800,8 @@ pub async fn add_action(
             resolution: None,
             outcome: None,
             pending_reason: None,
+            review: None,
+            backout_reason: None,
             supplier: None,
         };
         move_status(tx, batch, env, resume, now).await?;

@@ -109,6 +109,8 @@ pub async fn complete_step(
         resolution: Some(format!("Every step done: {}", step_names(&t))),
         outcome: None,
         pending_reason: None,
+        review: None,
+        backout_reason: None,
         supplier: None,
     };
     crate::desk::change_status(tx, batch, env, fulfil, now).await

@@ -300,6 +300,8 @@ impl Inbound {
                         "waiting, as the supplier {} says",
                         supplier.name
                     )),
+                    review: None,
+                    backout_reason: None,
                     supplier: Some(supplier.id),
                 })
             }
@@ -313,6 +315,8 @@ impl Inbound {
                     resolution: Some(resolution),
                     outcome: None,
                     pending_reason: None,
+                    review: None,
+                    backout_reason: None,
                     supplier: Some(supplier.id),
                 })
             }

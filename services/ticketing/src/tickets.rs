@@ -94,7 +94,11 @@ fn details_json(t: &TicketV1) -> String {
             p.linked_incidents = 0;
             p
         }),
-        change: t.change.clone(),
+        change: t.change.clone().map(|mut c| {
+            // A warning on an answer, never kept.
+            c.conflicts_with = Vec::new();
+            c
+        }),
         request: t.request.clone(),
     };
     serde_json::to_string(&details).unwrap_or_else(|_| "{}".into())

@@ -184,6 +184,8 @@ async fn lifecycle_rules_hold(backend: Backend) {
                 resolution: resolution.map(str::to_owned),
                 outcome: None,
                 pending_reason: None,
+                review: None,
+                backout_reason: None,
                 supplier: None,
             },
         )
@@ -212,6 +214,8 @@ async fn lifecycle_rules_hold(backend: Backend) {
             resolution: None,
             outcome: None,
             pending_reason: None,
+            review: None,
+            backout_reason: None,
             supplier: None,
         },
     );

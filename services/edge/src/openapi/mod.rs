@@ -40,8 +40,8 @@ pub(crate) use tickets::{
     complete_step_docs, create_docs, customers_see, decide_docs, define_request_type_docs,
     delete_request_type_docs, edit_body_rules, edit_docs, edit_rules, field_definitions_docs,
     history_docs, link_docs, link_incidents_docs, links_docs, list_docs, of as ticket_of,
-    problem_incidents_docs, read_docs, request_types_docs, set_field_definitions_docs, status_docs,
-    ticket_id, ticket_missing, unlink_docs, unlink_incident_docs,
+    problem_incidents_docs, read_docs, replan_docs, request_types_docs, set_field_definitions_docs,
+    status_docs, ticket_id, ticket_missing, unlink_docs, unlink_incident_docs,
 };
 
 use crate::BODY_LIMIT;

@@ -204,7 +204,8 @@ const CHANGES_PROCESS: Process = Process {
                 `change.affected_items` at most 100 items of at most 200 characters, and \
                 `change.incidents` and `change.problems` the tenant's incidents and problems \
                 (`change.incidents[0]`...).",
-    move_rules: "`status` must be a change status.",
+    move_rules: "`status` must be a change status; `review` must not be blank (at most 100000 \
+                 characters) to move to `reviewed`, nor `backout_reason` to move to `backed_out`.",
     not_ready: "`approved` and `rejected` come only from the approvers' decisions.",
 };
 
@@ -475,6 +476,44 @@ pub(crate) fn apply_workaround_docs(op: TransformOperation) -> TransformOperatio
 }
 
 /// `POST /changes/{id}/decision`.
+/// `PATCH /changes/{id}/plan`.
+pub(crate) fn replan_docs(op: TransformOperation) -> TransformOperation {
+    let kind = TicketKind::Change;
+    op.about(
+        "replanChange",
+        CHANGES,
+        "Edit a change's plan",
+        "Edits or reschedules a change's plan while it is `requested`, `approved` or `scheduled`: \
+         what is left out stays, and the plan is checked as a new one is. A plan that changes \
+         undoes every decision on it: an approved or scheduled change is `requested` again, and \
+         its approvers are emailed to decide anew. The history says which parts changed. Admin, \
+         agent and integration tokens.",
+    )
+    .param(ticket_id(kind))
+    .traced()
+    .guarded()
+    .response_with::<200, Json<TicketV1>, _>(|r| {
+        r.description("The change as planned now (as it was, if nothing changed).")
+    })
+    .fails(vec![
+        bad_body(
+            "`reason` and `backout_plan` must not be blank, `planned_end` must be after \
+             `planned_start` (as given or as they are), `approvers` must name 1 to 20 of the \
+             tenant's agents, each once (`approvers[0]`...), and each of `affected_items` must \
+             not be blank.",
+        ),
+        ticket_missing(kind),
+        (
+            409,
+            "`invalid_transition`: the change is past being planned (rejected, being \
+             implemented, or later); `details.status` says where it is."
+                .to_owned(),
+        ),
+        internal(),
+        ticketing_down(),
+    ])
+}
+
 pub(crate) fn decide_docs(op: TransformOperation) -> TransformOperation {
     let kind = TicketKind::Change;
     op.about(
@@ -924,6 +963,15 @@ fn status_rules(kind: TicketKind) -> Value {
             "if": { "properties": { "status": { "const": "pending" } }, "required": ["status"] },
             "then": { "required": ["pending_reason"], "properties": { "pending_reason": reason } },
         }));
+    }
+    if kind == TicketKind::Change {
+        let text = json!({ "type": "string", "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN });
+        for (status, field) in [("reviewed", "review"), ("backed_out", "backout_reason")] {
+            rules.push(json!({
+                "if": { "properties": { "status": { "const": status } }, "required": ["status"] },
+                "then": { "required": [field], "properties": { field: text.clone() } },
+            }));
+        }
     }
     let no_outcome = json!({ "properties": { "outcome": { "type": "null" } } });
     if kind == TicketKind::Problem {
