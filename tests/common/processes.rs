@@ -1854,6 +1854,16 @@ pub async fn calendars_and_slas(desk: &Desk) {
         body["message"].as_str().unwrap_or("").contains("priorty"),
         "{body}"
     );
+    // Logged before any rule gives it an SLA: once one does, its clocks
+    // count from when it was logged, not from its next change.
+    let early = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"summary": "Logged before the rules", "priority": 1}),
+        )
+        .await
+        .expect(201);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let rules =
         json!({"rules": [{"when": {"priority": 1, "kind": "incident"}, "sla": gold["id"]}]});
     admin
@@ -1861,6 +1871,26 @@ pub async fn calendars_and_slas(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(ada.get("/api/v1/sla-rules").await.expect(200), rules);
+    let path = format!("/api/v1/incidents/{}/sla", id(&early));
+    let mut clocked = Value::Null;
+    for _ in 0..200 {
+        clocked = admin.get(&path).await.expect(200);
+        if clocked["timeline"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(clocked["sla"]["name"], "Gold", "{clocked}");
+    let started = clocked["timeline"][0]["at"].as_str().unwrap_or("");
+    let logged = early["created_at"].as_str().unwrap_or("");
+    assert_eq!(
+        time::OffsetDateTime::parse(started, &time::format_description::well_known::Rfc3339).ok(),
+        time::OffsetDateTime::parse(logged, &time::format_description::well_known::Rfc3339).ok(),
+        "{clocked}"
+    );
 
     // Another tenant sees none of it.
     let other = desk.tenant("Other SLA Co").await;

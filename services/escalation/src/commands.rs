@@ -89,12 +89,14 @@ impl Commands {
         tenant: Uuid,
         change: EscalationChange,
     ) -> Result<ReplyV1, HandlerError> {
+        // The tickets a change of definitions moves: those under a calendar
+        // or SLA replaced, and, when the rules are set, those that had no
+        // SLA (logged before the rules gave them one).
         let replaced = match &change {
-            EscalationChange::DefineCalendarV1(c) => c.calendar.map(|id| (Under::Calendar, id)),
-            EscalationChange::DefineSlaV1(c) => c.sla.map(|id| (Under::Sla, id)),
-            EscalationChange::SetSlaRulesV1(_)
-            | EscalationChange::DeleteCalendarV1(_)
-            | EscalationChange::DeleteSlaV1(_) => None,
+            EscalationChange::DefineCalendarV1(c) => c.calendar.map(Under::Calendar),
+            EscalationChange::DefineSlaV1(c) => c.sla.map(Under::Sla),
+            EscalationChange::SetSlaRulesV1(_) => Some(Under::NoSla),
+            EscalationChange::DeleteCalendarV1(_) | EscalationChange::DeleteSlaV1(_) => None,
         };
         let before = match replaced {
             Some(_) => Some(
@@ -121,9 +123,9 @@ impl Commands {
                 reply::<DeleteSlaV1>(definitions::delete_sla(tx, tenant, c).await)
             }
         }?;
-        if let (ReplyV1::Ok(_), Some((under, id)), Some(before)) = (&reply, replaced, &before) {
+        if let (ReplyV1::Ok(_), Some(under), Some(before)) = (&reply, replaced, &before) {
             let at = self.now.now();
-            let moved = tracker::redefined(tx, self.store.backend(), tenant, before, under, id, at)
+            let moved = tracker::redefined(tx, self.store.backend(), tenant, before, under, at)
                 .await
                 .map_err(HandlerError::retry)?;
             tracing::info!(

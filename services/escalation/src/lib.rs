@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../../../migrations/escalation/0004_jobs.sql"),
     },
+    Migration {
+        version: 5,
+        name: "logged_at",
+        sql: include_str!("../../../migrations/escalation/0005_logged_at.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

@@ -52,6 +52,8 @@ pub struct Tracked {
     pub team_id: Option<Uuid>,
     pub version: i64,
     pub last_at: Timestamp,
+    /// When it was logged, if the events said (clocks count from then).
+    pub logged_at: Option<Timestamp>,
     pub sla_id: Option<Uuid>,
     pub calendar_id: Option<Uuid>,
     pub response: Option<Clock>,
@@ -74,7 +76,7 @@ impl Tracked {
     }
 }
 
-const COLUMNS: [&str; 21] = [
+const COLUMNS: [&str; 22] = [
     "ticket_id",
     "tenant_id",
     "kind",
@@ -96,6 +98,7 @@ const COLUMNS: [&str; 21] = [
     "response_breached_at",
     "resolve_met_at",
     "resolve_breached_at",
+    "logged_at",
 ];
 
 fn text(u: Option<Uuid>) -> Param {
@@ -136,6 +139,7 @@ fn params(t: &Tracked) -> Result<Vec<Param>, StoreError> {
         breached(&t.response),
         met(&t.resolve),
         breached(&t.resolve),
+        at(t.logged_at),
     ])
 }
 
@@ -153,7 +157,7 @@ pub fn from_micros(us: i64) -> Timestamp {
 
 const SELECT: &str = "SELECT ticket_id, tenant_id, kind, reference, status, priority, service, \
      customer_id, assignee_id, team_id, version, last_at, sla_id, calendar_id, response, resolve, \
-     company_id FROM sla_tickets";
+     company_id, logged_at FROM sla_tickets";
 
 fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
     Ok(Tracked {
@@ -169,6 +173,7 @@ fn from_row(r: &AnyRow) -> Result<Tracked, StoreError> {
         team_id: uuid_at(r, "team_id")?,
         version: r.try_get("version")?,
         last_at: from_micros(r.try_get("last_at")?),
+        logged_at: r.try_get::<Option<i64>, _>("logged_at")?.map(from_micros),
         sla_id: uuid_at(r, "sla_id")?,
         calendar_id: uuid_at(r, "calendar_id")?,
         response: clock(r, "response")?,
@@ -215,18 +220,18 @@ pub async fn load(
     Ok(found)
 }
 
-/// The tickets of `tenant` still counting under calendar or SLA `id`
-/// (`column`: `calendar_id` or `sla_id`), locked for the caller.
+/// The tickets of `tenant` still counting under what `under` names, or
+/// with no SLA yet, locked for the caller.
 pub async fn under(
     conn: &mut AnyConnection,
     backend: Backend,
     tenant: Uuid,
-    column: Under,
-    id: Uuid,
+    under: Under,
 ) -> Result<Vec<Tracked>, StoreError> {
-    let column = match column {
-        Under::Calendar => "calendar_id",
-        Under::Sla => "sla_id",
+    let (filter, id) = match under {
+        Under::Calendar(id) => ("calendar_id = $2", Some(id)),
+        Under::Sla(id) => ("sla_id = $2", Some(id)),
+        Under::NoSla => ("sla_id IS NULL", None),
     };
     let lock = match backend {
         Backend::Sqlite => "",
@@ -234,14 +239,14 @@ pub async fn under(
     };
     // Met targets have their time; only open ones move.
     let sql = format!(
-        "{SELECT} WHERE tenant_id = $1 AND {column} = $2 \
+        "{SELECT} WHERE tenant_id = $1 AND {filter} \
          AND (response_met_at IS NULL OR resolve_met_at IS NULL) ORDER BY ticket_id{lock}"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.to_string())
-        .bind(id.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string());
+    if let Some(id) = id {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -259,8 +264,12 @@ pub async fn open(conn: &mut AnyConnection) -> Result<Vec<Tracked>, StoreError> 
 /// What kind of definition [`under`] looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Under {
-    Calendar,
-    Sla,
+    /// The tickets counting in this calendar.
+    Calendar(Uuid),
+    /// The tickets under this SLA.
+    Sla(Uuid),
+    /// The tickets no SLA was chosen for yet.
+    NoSla,
 }
 
 /// Writes `tickets` whole, new or changed, in id order (the order every

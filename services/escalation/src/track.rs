@@ -49,6 +49,8 @@ impl Defs {
 /// A ticket as a full snapshot gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// When the ticket was logged.
+    pub logged_at: Option<Timestamp>,
     pub kind: String,
     pub reference: String,
     pub status: String,
@@ -156,6 +158,7 @@ fn new_ticket(e: &Event, s: &Snapshot) -> Tracked {
         team_id: s.team_id,
         version: 0,
         last_at: e.at,
+        logged_at: s.logged_at,
         sla_id: None,
         calendar_id: None,
         response: None,
@@ -191,6 +194,7 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     }
     match &e.change {
         Change::Snapshot { ticket: s, .. } => {
+            t.logged_at = t.logged_at.or(s.logged_at);
             t.reference.clone_from(&s.reference);
             t.status.clone_from(&s.status);
             t.priority = s.priority;
@@ -334,8 +338,11 @@ fn place_targets(
             // Logged already resolved: nothing to count.
             return;
         }
-        t.response = Some(Clock::start(at, targets[0]));
-        t.resolve = Some(Clock::start(at, targets[1]));
+        // From when it was logged: a ticket logged before its SLA (or the
+        // rule that gives it one) existed has been waiting since.
+        let start = t.logged_at.map_or(at, |logged| logged.min(at));
+        t.response = Some(Clock::start(start, targets[0]));
+        t.resolve = Some(Clock::start(start, targets[1]));
         t.sla_id = Some(sla_id);
         t.calendar_id = Some(sla.calendar_id);
         return;

@@ -56,6 +56,7 @@ pub fn spec(prefetch: u16) -> QueueSpec {
 
 fn ticket_snapshot(t: &TicketV1) -> Snapshot {
     Snapshot {
+        logged_at: Some(from_time(t.created_at)),
         kind: t.kind.as_str().into(),
         reference: t.reference.clone(),
         status: t.status.clone(),
@@ -387,26 +388,27 @@ pub async fn announce_existing_targets(store: &Store) -> Result<usize, StoreErro
     Ok(if announced { open.len() } else { 0 })
 }
 
-/// A calendar or SLA (`under`, `id`) of `tenant` was replaced in `tx`, and
-/// `old` is what the tenant's definitions were before: the open tickets
-/// under it are recomputed at `at` (what they used counted in the old
-/// definitions) and their timers placed again. Returns how many moved.
+/// A calendar or SLA of `tenant` was replaced in `tx` (`under` names it),
+/// or its rules were set (`under`: the tickets with no SLA yet), and `old`
+/// is what the tenant's definitions were before: the open tickets under it
+/// are recomputed at `at` (what they used counted in the old definitions;
+/// a ticket's first SLA counts from when it was logged) and their timers
+/// placed again. Returns how many moved.
 pub async fn redefined(
     tx: &mut sqlx::AnyConnection,
     backend: runtime::store::Backend,
     tenant: Uuid,
     old: &Defs,
     under: tickets::Under,
-    id: Uuid,
     at: Timestamp,
 ) -> Result<usize, StoreError> {
     let new = definitions::load_for_engine(tx, tenant).await?;
-    let mut moved = tickets::under(tx, backend, tenant, under, id).await?;
+    let mut moved = tickets::under(tx, backend, tenant, under).await?;
     let due_before: HashMap<Uuid, Due> = moved
         .iter()
         .map(|t| (t.ticket_id, due_times(t, old)))
         .collect();
-    let recalendar = under == tickets::Under::Calendar;
+    let recalendar = matches!(under, tickets::Under::Calendar(_));
     let mut dirty = Vec::new();
     for t in &mut moved {
         let targets = track::redefine(t, at, old, &new, recalendar);

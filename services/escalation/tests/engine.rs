@@ -13,7 +13,7 @@ use contracts::{Actor, Envelope, Role};
 use escalation::calendar::Calendar;
 use escalation::commands::Commands;
 use escalation::firing::{self, Fired};
-use escalation::now::ManualNow;
+use escalation::now::{ManualNow, to_time};
 use escalation::track::{Change, Event, Snapshot};
 use escalation::{definitions, timers, tracker};
 use jiff::{Timestamp, ToSpan};
@@ -115,6 +115,7 @@ fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
 
 fn snapshot(reference: &str, status: &str, priority: u8) -> Snapshot {
     Snapshot {
+        logged_at: None,
         kind: "incident".into(),
         reference: reference.into(),
         status: status.into(),
@@ -907,7 +908,34 @@ async fn a_priority_without_a_row_takes_the_nearest(backend: Backend) {
     );
 }
 
+/// A ticket first heard of after it was logged (logged before the rules
+/// gave it an SLA, or its event late): its clocks count from its logging.
+async fn clocks_count_from_when_the_ticket_was_logged(backend: Backend) {
+    let (store, _dir) = store(backend).await;
+    let grid = vec![GridRow {
+        priority: 3,
+        response: target(60, vec![]),
+        resolve: target(240, vec![]),
+    }];
+    let tenant = define(&store, grid, ResponseMetBy::FirstAction).await;
+    let ticket = Uuid::now_v7();
+    let mut snapshot = snapshot("INC-000010", "open", 3);
+    snapshot.logged_at = Some(t0());
+    let change = Change::Snapshot {
+        ticket: snapshot,
+        assigned_by: None,
+        acted_by: None,
+    };
+    happen(&store, tenant, ticket, t0() + 30.minutes(), change).await;
+    let sla = ticket_sla(&store, tenant, "INC-000010", t0() + 30.minutes()).await;
+    assert_eq!(sla.timeline.first().map(|e| e.at), Some(to_time(t0())));
+    let response = sla.response.expect("the response clock");
+    assert_eq!(response.elapsed_seconds, 30 * 60);
+    assert_eq!(response.due_at, Some(to_time(t0() + 60.minutes())));
+}
+
 runtime::on_both_stores!(
+    clocks_count_from_when_the_ticket_was_logged,
     a_priority_without_a_row_takes_the_nearest,
     the_targets_that_were_are_announced_once,
     a_replaced_sla_moves_the_timepoints_of_open_tickets,

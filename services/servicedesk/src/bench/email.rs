@@ -284,6 +284,7 @@ async fn desk(store: Store, bus: Arc<dyn Bus>, smtp: &str, n: usize) -> anyhow::
                 email: Some(format!("c{c}@example.com")),
                 company_id: Some(company),
                 language: None,
+                active: true,
             },
         })
         .await?;

@@ -120,6 +120,7 @@ fn logged(tenant: Uuid, ticket: Uuid, n: usize, at: Timestamp) -> Event {
         version: Some(1),
         change: Change::Snapshot {
             ticket: Snapshot {
+                logged_at: Some(at),
                 kind: "incident".into(),
                 reference: format!("INC-{n:07}"),
                 status: "open".into(),
