@@ -143,8 +143,16 @@ pub async fn claim(
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Emails about one ticket reach each recipient in the order they were
+    // written (ids are time-ordered), also after the relay was down and
+    // their retries came due together: one waits while an earlier one to
+    // the same address about the same ticket is still queued, so a round
+    // (which delivers concurrently) holds at most one of them.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE status = 'queued' AND next_attempt_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM emails earlier WHERE earlier.tenant_id = emails.tenant_id \
+             AND earlier.ticket_id = emails.ticket_id AND earlier.to_email = emails.to_email \
+             AND earlier.status = 'queued' AND earlier.id < emails.id) \
          ORDER BY next_attempt_at LIMIT {limit}{lock}"
     )))
     .bind(micros(now))

@@ -1388,7 +1388,60 @@ async fn mail_in_threads_and_never_loops(backend: Backend) {
     );
 }
 
+/// Emails about one ticket reach their recipient in the order they were
+/// written, also when the relay was down and the first had waited longer
+/// between its retries than those written after it.
+async fn emails_about_a_ticket_leave_in_order(backend: Backend) {
+    let desk = Desk::start(backend, SmtpSink::unstarted()).await;
+    desk.settings(|_| {}).await;
+    let c = desk.customer("Orla", "orla@example.com", None, None).await;
+    let i = desk.log("In order", Some(c), None).await;
+    // The confirmation has failed twice: its next try is seconds away.
+    let deadline = std::time::Instant::now() + WAIT;
+    while desk
+        .deliveries(&i.reference)
+        .await
+        .first()
+        .is_none_or(|d| d.attempts < 2)
+    {
+        assert!(std::time::Instant::now() < deadline, "never retried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for text in ["First update.", "Second update."] {
+        desk.call(&AddActionV1 {
+            actor: agent(Uuid::now_v7()),
+            kind: TicketKind::Incident,
+            ticket: i.id.to_string(),
+            action_kind: ActionKind::Progress,
+            text: text.into(),
+            public: true,
+            email_customer: true,
+            knowledge_base: false,
+            minutes: None,
+            supplier: None,
+        })
+        .await;
+    }
+    let mut desk = desk;
+    desk.sink.start_now();
+    let mails = desk.mail(3).await;
+    let order: Vec<&str> = mails
+        .iter()
+        .map(|m| {
+            if m.text.contains("First update.") {
+                "first"
+            } else if m.text.contains("Second update.") {
+                "second"
+            } else {
+                "logged"
+            }
+        })
+        .collect();
+    assert_eq!(order, ["logged", "first", "second"]);
+}
+
 runtime::on_both_stores!(
+    emails_about_a_ticket_leave_in_order,
     confirmation_in_the_customers_language_from_their_company,
     header_injection_never_adds_a_header,
     a_tickets_life_in_email,
