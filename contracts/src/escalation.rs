@@ -330,6 +330,10 @@ pub struct CalendarDefinitionV1 {
 pub struct CalendarV1 {
     /// The calendar's id.
     pub id: Uuid,
+    /// Bumped on every replacement: its `ETag` (send it back as
+    /// `If-Match` to replace it only as read).
+    #[serde(default = "first_version")]
+    pub version: i64,
     #[serde(flatten)]
     pub definition: CalendarDefinitionV1,
 }
@@ -340,8 +344,17 @@ pub struct CalendarV1 {
 pub struct SlaV1 {
     /// The SLA's id.
     pub id: Uuid,
+    /// Bumped on every replacement: its `ETag` (send it back as
+    /// `If-Match` to replace it only as read).
+    #[serde(default = "first_version")]
+    pub version: i64,
     #[serde(flatten)]
     pub definition: SlaDefinitionV1,
+}
+
+/// What a definition announced before it had a version is at.
+fn first_version() -> i64 {
+    1
 }
 
 /// Creates a calendar, or (with `calendar`) replaces one.
@@ -350,6 +363,10 @@ pub struct DefineCalendarV1 {
     pub actor: Actor,
     #[serde(default)]
     pub calendar: Option<Uuid>,
+    /// Replaces it only if it is at this version still (the edge's
+    /// `If-Match`): otherwise refused as `precondition_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
     pub definition: CalendarDefinitionV1,
 }
 
@@ -364,6 +381,10 @@ pub struct DefineSlaV1 {
     pub actor: Actor,
     #[serde(default)]
     pub sla: Option<Uuid>,
+    /// Replaces it only if it is at this version still (the edge's
+    /// `If-Match`): otherwise refused as `precondition_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<i64>,
     pub definition: SlaDefinitionV1,
 }
 

@@ -1897,6 +1897,60 @@ pub async fn edits_are_guarded_against_lost_updates(desk: &Desk) {
         .await
         .expect("sent");
     assert_eq!(nonsense.status().as_u16(), 412);
+
+    // Definitions too: a calendar and an SLA are replaced only as read.
+    let hours = |name: &str| {
+        json!({"name": name, "time_zone": "UTC",
+               "week": {"monday": [{"start": "09:00", "end": "17:00"}]}})
+    };
+    let made = http
+        .post(format!("{}/api/v1/calendars", desk.base))
+        .bearer_auth(&token)
+        .json(&hours("Weekdays"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(made.status().as_u16(), 201);
+    let first_tag = made.headers()["etag"].to_str().expect("ascii").to_owned();
+    let calendar: Value = made.json().await.expect("json");
+    assert_eq!(first_tag, format!("\"{}\"", calendar["version"]));
+    let sla = json!({"name": "Basic", "calendar_id": calendar["id"],
+                     "grid": [{"priority": 3, "response": {"minutes": 60}, "resolve": {"minutes": 480}}]});
+    let made_sla: Value = admin.post("/api/v1/slas", sla.clone()).await.expect(201);
+    for (path, body, tag) in [
+        (
+            format!("/api/v1/calendars/{}", id(&calendar)),
+            hours("Mondays"),
+            first_tag.clone(),
+        ),
+        (
+            format!("/api/v1/slas/{}", id(&made_sla)),
+            sla,
+            format!("\"{}\"", made_sla["version"]),
+        ),
+    ] {
+        let put = |tag: String, body: Value| {
+            http.put(format!("{}{path}", desk.base))
+                .bearer_auth(&token)
+                .header("If-Match", tag)
+                .json(&body)
+                .send()
+        };
+        let replaced = put(tag.clone(), body.clone()).await.expect("sent");
+        assert_eq!(replaced.status().as_u16(), 200, "{path}");
+        let newer = replaced.headers()["etag"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_ne!(newer, tag, "{path}");
+        let stale = put(tag, body).await.expect("sent");
+        assert_eq!(stale.status().as_u16(), 412, "{path}");
+        let body: Value = stale.json().await.expect("json");
+        assert_eq!(format!("\"{}\"", body["details"]["version"]), newer);
+    }
+    let listed = admin.get("/api/v1/calendars").await.expect(200);
+    assert_eq!(listed[0]["name"], "Mondays");
+    assert_eq!(listed[0]["version"], 2);
 }
 
 /// What a customer's own moves do: writing on a pending ticket puts it

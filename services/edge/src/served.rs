@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use contracts::incident::IncidentV1;
 use contracts::ticket::TicketV1;
 
-/// A ticket answered as JSON with its version as its `ETag` (`"7"`): send
-/// it back as `If-Match` with an edit, and an edit made on a stale copy is
-/// refused (412) instead of undoing what was written since.
+/// A ticket or definition answered as JSON with its version as its `ETag`
+/// (`"7"`): send it back as `If-Match` with an edit, and an edit made on a
+/// stale copy is refused (412) instead of undoing what was written since.
 pub struct Tagged<T>(pub T);
 
 /// What has a version to tag.
@@ -26,6 +26,18 @@ impl Versioned for TicketV1 {
 }
 
 impl Versioned for IncidentV1 {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for contracts::escalation::CalendarV1 {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for contracts::escalation::SlaV1 {
     fn version(&self) -> i64 {
         self.version
     }

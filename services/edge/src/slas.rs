@@ -26,6 +26,7 @@ use crate::extract::{Body, Params, Path};
 use crate::incidents::call;
 use crate::openapi::declared::Declare;
 use crate::openapi::{SLAS, bad_body, internal, not_found, service_down, ticket_id, ticket_of};
+use crate::served::Tagged;
 use crate::tickets::{Kind, segment};
 
 pub fn routes() -> ApiRouter<AppState> {
@@ -196,7 +197,10 @@ fn replace_docs<'a, T: JsonSchema>(
         )
         .path_param("id", &format!("The {one}'s id."))
     .traced()
-    .response_with::<200, Json<T>, _>(|r| r.description(&format!("The {one} now.")))
+    .guarded()
+    .response_with::<200, Json<T>, _>(|r| {
+        r.description(&format!("The {one} now; its `ETag` is its new `version`."))
+    })
     .fails(vec![
         bad_body(&(d.rules)()),
         not_found(&format!("the tenant has no {one} with this id.")),
@@ -290,6 +294,7 @@ async fn define_calendar(
     let command = DefineCalendarV1 {
         actor: who.actor.clone(),
         calendar,
+        if_version: calendar.and_then(|_| crate::extract::if_match(headers)),
         definition,
     };
     call(state, who, headers, &command).await
@@ -300,9 +305,9 @@ async fn create_calendar(
     Admin(who): Admin,
     headers: HeaderMap,
     Body(body): Body<CalendarDefinitionV1>,
-) -> ApiResult<(StatusCode, Json<CalendarV1>)> {
+) -> ApiResult<(StatusCode, Tagged<CalendarV1>)> {
     let calendar = define_calendar(&state, &who, &headers, None, body).await?;
-    Ok((StatusCode::CREATED, Json(calendar)))
+    Ok((StatusCode::CREATED, Tagged(calendar)))
 }
 
 async fn replace_calendar(
@@ -311,9 +316,9 @@ async fn replace_calendar(
     headers: HeaderMap,
     Path(calendar): Path<String>,
     Body(body): Body<CalendarDefinitionV1>,
-) -> ApiResult<Json<CalendarV1>> {
+) -> ApiResult<Tagged<CalendarV1>> {
     let calendar = id("calendar", &calendar)?;
-    Ok(Json(
+    Ok(Tagged(
         define_calendar(&state, &who, &headers, Some(calendar), body).await?,
     ))
 }
@@ -339,6 +344,7 @@ async fn define_sla(
     let command = DefineSlaV1 {
         actor: who.actor.clone(),
         sla,
+        if_version: sla.and_then(|_| crate::extract::if_match(headers)),
         definition,
     };
     call(state, who, headers, &command).await
@@ -401,10 +407,10 @@ async fn create_sla(
     Admin(who): Admin,
     headers: HeaderMap,
     Body(body): Body<SlaDefinitionV1>,
-) -> ApiResult<(StatusCode, Json<SlaV1>)> {
+) -> ApiResult<(StatusCode, Tagged<SlaV1>)> {
     names_who_exists(&state, &who, &body).await?;
     let sla = define_sla(&state, &who, &headers, None, body).await?;
-    Ok((StatusCode::CREATED, Json(sla)))
+    Ok((StatusCode::CREATED, Tagged(sla)))
 }
 
 async fn replace_sla(
@@ -413,10 +419,10 @@ async fn replace_sla(
     headers: HeaderMap,
     Path(sla): Path<String>,
     Body(body): Body<SlaDefinitionV1>,
-) -> ApiResult<Json<SlaV1>> {
+) -> ApiResult<Tagged<SlaV1>> {
     let sla = id("SLA", &sla)?;
     names_who_exists(&state, &who, &body).await?;
-    Ok(Json(
+    Ok(Tagged(
         define_sla(&state, &who, &headers, Some(sla), body).await?,
     ))
 }

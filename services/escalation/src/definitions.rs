@@ -53,23 +53,44 @@ fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| Error::from(sqlx::Error::Decode(Box::new(e))))
 }
 
-/// Stores a row of `table` (calendars or slas) for `id`, or a new one.
-async fn upsert(
-    tx: &mut AnyConnection,
-    table: &str,
-    tenant: Uuid,
-    id: Option<Uuid>,
-    name: &str,
-    definition: String,
+/// What a definition to store is: its table (calendars or slas), the row
+/// it replaces (and the version it was read at), its name and JSON.
+struct Stored<'a> {
+    table: &'a str,
     what: &'static str,
-) -> Result<Uuid> {
+    id: Option<Uuid>,
+    if_version: Option<i64>,
+    name: &'a str,
+    definition: String,
+}
+
+/// Stores a row of `s.table` for `s.id`, or a new one; returns its id and
+/// version.
+async fn upsert(tx: &mut AnyConnection, tenant: Uuid, s: Stored<'_>) -> Result<(Uuid, i64)> {
+    let Stored {
+        table,
+        what,
+        id,
+        if_version,
+        name,
+        definition,
+    } = s;
     // The row replaced is looked up first: to another tenant it does not
     // exist, whatever its name would clash with.
-    if let Some(id) = id
-        && !exists(tx, table, tenant, id).await?
-    {
-        return Err(Error::not_found(what));
-    }
+    let current = match id {
+        Some(id) => {
+            let version = version_of(tx, table, tenant, id)
+                .await?
+                .ok_or_else(|| Error::not_found(what))?;
+            if let Some(asked) = if_version
+                && asked != version
+            {
+                return Err(Error::stale(&format!("the {what}"), asked, version));
+            }
+            Some(version)
+        }
+        None => None,
+    };
     let folded = name.trim().to_lowercase();
     let clash: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM {table} WHERE tenant_id = $1 AND name_folded = $2"
@@ -84,25 +105,27 @@ async fn upsert(
             name.trim()
         )));
     }
-    match id {
-        Some(id) => {
+    match (id, current) {
+        (Some(id), Some(version)) => {
             let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET name_folded = $1, definition = $2, updated_at = $3 \
-                 WHERE tenant_id = $4 AND id = $5"
+                "UPDATE {table} SET name_folded = $1, definition = $2, updated_at = $3, \
+                 version = version + 1 WHERE tenant_id = $4 AND id = $5 AND version = $6"
             )))
             .bind(&folded)
             .bind(definition)
             .bind(micros(now()))
             .bind(tenant.to_string())
             .bind(id.to_string())
+            .bind(version)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::not_found(what));
+                // Replaced by another writer since it was read: again.
+                return Err(Error::retry(format!("concurrent replacement of a {what}")));
             }
-            Ok(id)
+            Ok((id, version + 1))
         }
-        None => {
+        _ => {
             let id = Uuid::now_v7();
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO {table} (id, tenant_id, name_folded, definition, updated_at) \
@@ -115,9 +138,43 @@ async fn upsert(
             .bind(micros(now()))
             .execute(&mut *tx)
             .await?;
-            Ok(id)
+            Ok((id, 1))
         }
     }
+}
+
+/// The version row `id` of `table` is at, if the tenant has it.
+pub(crate) async fn version_of(
+    conn: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT version FROM {table} WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The version of each row of `table` the tenant has.
+async fn versions(
+    conn: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, version FROM {table} WHERE tenant_id = $1"
+    )))
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((runtime::store::id_at(r, "id")?, r.try_get("version")?)))
+        .collect::<sqlx::Result<_>>()
+        .map_err(Error::from)
 }
 
 async fn rows<T: serde::de::DeserializeOwned>(
@@ -158,18 +215,18 @@ pub async fn define_calendar(
 ) -> Result<CalendarV1> {
     admin(&cmd.actor, "calendar")?;
     Calendar::from_definition(&cmd.definition)?;
-    let id = upsert(
-        tx,
-        "calendars",
-        tenant,
-        cmd.calendar,
-        &cmd.definition.name,
-        json(&cmd.definition)?,
-        "calendar",
-    )
-    .await?;
+    let stored = Stored {
+        table: "calendars",
+        what: "calendar",
+        id: cmd.calendar,
+        if_version: cmd.if_version,
+        name: &cmd.definition.name,
+        definition: json(&cmd.definition)?,
+    };
+    let (id, version) = upsert(tx, tenant, stored).await?;
     Ok(CalendarV1 {
         id,
+        version,
         definition: cmd.definition,
     })
 }
@@ -180,10 +237,15 @@ pub async fn calendars(
     viewer: &Actor,
 ) -> Result<Vec<CalendarV1>> {
     staff(viewer, "calendar")?;
+    let versions = versions(conn, "calendars", tenant).await?;
     Ok(rows(conn, "calendars", tenant)
         .await?
         .into_iter()
-        .map(|(id, definition)| CalendarV1 { id, definition })
+        .map(|(id, definition)| CalendarV1 {
+            id,
+            version: versions.get(&id).copied().unwrap_or(1),
+            definition,
+        })
         .collect())
 }
 
@@ -211,28 +273,33 @@ pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) 
     if !exists(tx, "calendars", tenant, cmd.definition.calendar_id).await? {
         return Err(invalid("calendar_id", "no calendar with this id"));
     }
-    let id = upsert(
-        tx,
-        "slas",
-        tenant,
-        cmd.sla,
-        &cmd.definition.name,
-        json(&cmd.definition)?,
-        "SLA",
-    )
-    .await?;
+    let stored = Stored {
+        table: "slas",
+        what: "SLA",
+        id: cmd.sla,
+        if_version: cmd.if_version,
+        name: &cmd.definition.name,
+        definition: json(&cmd.definition)?,
+    };
+    let (id, version) = upsert(tx, tenant, stored).await?;
     Ok(SlaV1 {
         id,
+        version,
         definition: cmd.definition,
     })
 }
 
 pub async fn slas(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<Vec<SlaV1>> {
     staff(viewer, "SLA")?;
+    let versions = versions(conn, "slas", tenant).await?;
     Ok(rows(conn, "slas", tenant)
         .await?
         .into_iter()
-        .map(|(id, definition)| SlaV1 { id, definition })
+        .map(|(id, definition)| SlaV1 {
+            id,
+            version: versions.get(&id).copied().unwrap_or(1),
+            definition,
+        })
         .collect())
 }
 
@@ -349,8 +416,13 @@ pub async fn delete_calendar(
             "the calendar is in use: {tickets} tickets' clocks ran in it"
         )));
     }
+    let version = version_of(tx, "calendars", tenant, id).await?.unwrap_or(1);
     delete_row(tx, "calendars", tenant, id).await?;
-    Ok(CalendarV1 { id, definition })
+    Ok(CalendarV1 {
+        id,
+        version,
+        definition,
+    })
 }
 
 /// Deletes an SLA no rule names and no ticket has had.
@@ -380,8 +452,13 @@ pub async fn delete_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DeleteSlaV1) 
             "the SLA is in use: {tickets} tickets have had it, and the SLA reports name it"
         )));
     }
+    let version = version_of(tx, "slas", tenant, id).await?.unwrap_or(1);
     delete_row(tx, "slas", tenant, id).await?;
-    Ok(SlaV1 { id, definition })
+    Ok(SlaV1 {
+        id,
+        version,
+        definition,
+    })
 }
 
 pub async fn rules(conn: &mut AnyConnection, tenant: Uuid, viewer: &Actor) -> Result<SlaRulesV1> {

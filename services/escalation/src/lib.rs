@@ -74,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "logged_at",
         sql: include_str!("../../../migrations/escalation/0005_logged_at.sql"),
     },
+    Migration {
+        version: 6,
+        name: "versions",
+        sql: include_str!("../../../migrations/escalation/0006_versions.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

@@ -38,6 +38,10 @@ pub async fn ticket_sla(
         return Err(Error::not_found("ticket"));
     };
     let defs = definitions::load(conn, tenant).await?;
+    let sla_version = match t.sla_id {
+        Some(id) => definitions::version_of(conn, "slas", tenant, id).await?,
+        None => None,
+    };
     let mut timeline: Vec<SlaTimelineEntryV1> = Which::BOTH
         .into_iter()
         .filter_map(|w| Some((w, t.clock(w)?)))
@@ -63,6 +67,7 @@ pub async fn ticket_sla(
         sla: t.sla_id.and_then(|id| {
             Some(SlaV1 {
                 id,
+                version: sla_version.unwrap_or(1),
                 definition: defs.slas.get(&id)?.clone(),
             })
         }),

@@ -115,6 +115,18 @@ impl Error {
         Self::refused(ErrorCode::Forbidden, message)
     }
 
+    /// `what` was asked to be changed as it was at version `asked` (the
+    /// edge's `If-Match`) and is at `at` now: refused (412), saying the
+    /// version it is at, so an edit made on a stale copy loses nothing.
+    pub fn stale(what: &str, asked: i64, at: i64) -> Self {
+        let mut body = ErrorBody::new(
+            ErrorCode::PreconditionFailed,
+            format!("{what} changed since version {asked}: it is at version {at}; read it again"),
+        );
+        body.details = Some(serde_json::json!({ "version": at }));
+        Self::Refused(body)
+    }
+
     /// A passing failure (`e` says what): delivered again.
     pub fn retry(e: impl std::fmt::Display) -> Self {
         Self::Retry(e.to_string())

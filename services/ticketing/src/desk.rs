@@ -60,17 +60,7 @@ fn check_supplier(t: &TicketV1, supplier: Option<Uuid>) -> Result<()> {
 /// (`If-Match` at the edge): 412, with the version it is at.
 pub fn still_at(t: &TicketV1, version: Option<i64>) -> Result<()> {
     match version {
-        Some(v) if v != t.version => {
-            let mut body = ErrorBody::new(
-                ErrorCode::PreconditionFailed,
-                format!(
-                    "{} changed since version {v}: it is at version {}; read it again",
-                    t.reference, t.version
-                ),
-            );
-            body.details = Some(serde_json::json!({ "version": t.version }));
-            Err(Error::Refused(body))
-        }
+        Some(v) if v != t.version => Err(Error::stale(&t.reference, v, t.version)),
         _ => Ok(()),
     }
 }

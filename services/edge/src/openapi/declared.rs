@@ -269,12 +269,12 @@ impl Declare for TransformOperation<'_> {
             "header",
             false,
             schema,
-            "The ticket's `ETag` as read (`\"7\"`, its `version`): the change is made only if \
-             the ticket is still at that version. Without it, or with `*`, whatever the version.",
+            "The `ETag` it had when read (`\"7\"`, its `version`): the change is made only if \
+             it is still at that version. Without it, or with `*`, whatever the version.",
         );
         parameter(self, header).fails(vec![(
             412,
-            "`precondition_failed`: `If-Match` names a version the ticket is no longer at (or no \
+            "`precondition_failed`: `If-Match` names a version it is no longer at (or no \
              version); `details.version` is the one it is at. Read it again, then decide."
                 .to_owned(),
         )])
