@@ -781,6 +781,7 @@ fn escalation_definitions() {
     check(&DefineCalendarV1 {
         actor: agent(),
         calendar: None,
+        if_version: None,
         definition: calendar,
     });
     check(&ListCalendarsV1 { viewer: agent() });
@@ -791,6 +792,7 @@ fn escalation_definitions() {
     check(&DefineSlaV1 {
         actor: agent(),
         sla: Some(id(50)),
+        if_version: None,
         definition: SlaDefinitionV1 {
             name: "Gold".into(),
             calendar_id: id(51),

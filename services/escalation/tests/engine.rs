@@ -68,6 +68,7 @@ async fn define_with_calendar(
         DefineCalendarV1 {
             actor: admin(),
             calendar: None,
+            if_version: None,
             definition: Calendar::around_the_clock("24x7"),
         },
     )
@@ -79,6 +80,7 @@ async fn define_with_calendar(
         DefineSlaV1 {
             actor: admin(),
             sla: None,
+            if_version: None,
             definition: SlaDefinitionV1 {
                 name: "Gold".into(),
                 calendar_id: calendar.id,
@@ -631,6 +633,7 @@ async fn a_replaced_calendar_recomputes_open_tickets(backend: Backend) {
     let replace = DefineCalendarV1 {
         actor: admin(),
         calendar: Some(calendar),
+        if_version: None,
         definition: CalendarDefinitionV1 {
             name: "24x7".into(),
             time_zone: "UTC".into(),
@@ -710,6 +713,7 @@ async fn a_replaced_sla_moves_the_timepoints_of_open_tickets(backend: Backend) {
     let replace = DefineSlaV1 {
         actor: admin(),
         sla: Some(sla),
+        if_version: None,
         definition: SlaDefinitionV1 {
             name: "Gold".into(),
             calendar_id: calendar,

@@ -56,6 +56,7 @@ async fn define(store: &Store, tenant: Uuid) -> anyhow::Result<()> {
         DefineCalendarV1 {
             actor: admin.clone(),
             calendar: None,
+            if_version: None,
             definition: Calendar::around_the_clock("24x7"),
         },
     )
@@ -71,6 +72,7 @@ async fn define(store: &Store, tenant: Uuid) -> anyhow::Result<()> {
         DefineSlaV1 {
             actor: admin.clone(),
             sla: None,
+            if_version: None,
             definition: SlaDefinitionV1 {
                 name: "Bench".into(),
                 calendar_id: calendar.id,
