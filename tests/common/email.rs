@@ -261,8 +261,8 @@ pub async fn email_in_and_out(desk: &Desk) {
     assert!(
         preview["subject"]
             .as_str()
-            .is_some_and(|s| s.contains("Resolved: Imprimante bloquée")),
-        "the built-in English one, as no French one exists: {preview}"
+            .is_some_and(|s| s.contains("Résolu : Imprimante bloquée")),
+        "the desk's own French one, as the tenant has none: {preview}"
     );
     admin
         .get("/api/v1/notifications/templates")

@@ -130,7 +130,11 @@ impl Commands {
         let own = tenant::own_templates(conn, tenant).await?;
         let mut all: Vec<EmailTemplateV1> = EmailKind::ALL
             .into_iter()
-            .map(templates::builtin)
+            .flat_map(|kind| {
+                templates::BUILTIN_LANGUAGES
+                    .into_iter()
+                    .filter_map(move |language| templates::builtin_in(kind, language))
+            })
             .filter(|b| {
                 !own.iter()
                     .any(|o| o.kind == b.kind && o.language == b.language)

@@ -36,11 +36,61 @@ pub async fn due_texts(
     Ok((text(response), text(resolve)))
 }
 
-/// A time as emails write it: RFC 3339 in UTC, to the second.
+/// A time as the values of a template hold it: RFC 3339 in UTC, to the
+/// second. [`date_in`] writes it for the email's reader.
 pub fn date(t: OffsetDateTime) -> String {
     // To the second: a reader has no use for a fraction of one.
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The values that hold a time ([`date`]).
+const DATES: [&str; 3] = ["due_at", "response_due", "resolve_due"];
+
+/// A time as a reader of `language` writes it, to the minute, in UTC:
+/// `Mon 1 Jun 2026, 17:00 UTC`, `lun. 1 juin 2026 à 17:00 UTC`, `ma 1 jun
+/// 2026 om 17:00 UTC`; RFC 3339 for a language the desk does not have.
+pub fn date_in(t: OffsetDateTime, language: &str) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let primary = language
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (days, months, at): ([&str; 7], [&str; 12], &str) = match primary.as_str() {
+        "en" => (
+            ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ],
+            ",",
+        ),
+        "fr" => (
+            ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."],
+            [
+                "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+                "nov.", "déc.",
+            ],
+            " à",
+        ),
+        "nl" => (
+            ["ma", "di", "wo", "do", "vr", "za", "zo"],
+            [
+                "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+            ],
+            " om",
+        ),
+        _ => return date(t),
+    };
+    let day = days[usize::from(t.weekday().number_days_from_monday())];
+    let month = months[usize::from(u8::from(t.month()) - 1)];
+    format!(
+        "{day} {} {month} {}{at} {:02}:{:02} UTC",
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// Someone an email goes to.
@@ -255,6 +305,21 @@ impl<'a> Composer<'a> {
             "recipient_name",
             to.mailbox.name.clone().unwrap_or_default(),
         );
+        // Said in the template's language.
+        vars.insert(
+            "kind",
+            templates::kind_noun(t.kind, &template.language).to_owned(),
+        );
+        let written = |v: &String| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map(|t| date_in(t, &template.language))
+                .ok()
+        };
+        for name in DATES {
+            if let Some(text) = vars.get(name).and_then(written) {
+                vars.insert(name, text);
+            }
+        }
         if templates::uses(&template, SLA_NAMES) {
             if self.due.is_none() {
                 self.due = Some(due_texts(self.conn, self.tenant, t.id).await?);
@@ -318,5 +383,14 @@ mod tests {
     fn a_date_is_written_to_the_second() {
         let t = time::macros::datetime!(2026-06-01 17:00:05.123456789 UTC);
         assert_eq!(super::date(t), "2026-06-01T17:00:05Z");
+    }
+
+    #[test]
+    fn a_date_is_written_as_its_reader_writes_one() {
+        let t = time::macros::datetime!(2026-06-01 17:00:05 UTC);
+        assert_eq!(super::date_in(t, "en"), "Mon 1 Jun 2026, 17:00 UTC");
+        assert_eq!(super::date_in(t, "fr-CA"), "lun. 1 juin 2026 à 17:00 UTC");
+        assert_eq!(super::date_in(t, "nl"), "ma 1 jun 2026 om 17:00 UTC");
+        assert_eq!(super::date_in(t, "de"), "2026-06-01T17:00:05Z");
     }
 }

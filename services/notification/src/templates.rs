@@ -8,6 +8,7 @@
 //! character becomes a space, so no value can start a header.
 
 use contracts::notification::{EmailKind, EmailTemplateV1, MAX_LANGUAGE, MAX_PART, MAX_SUBJECT};
+use contracts::ticket::TicketKind;
 
 /// Every placeholder a template may use (the contract's list).
 pub use contracts::notification::PLACEHOLDERS as NAMES;
@@ -215,6 +216,176 @@ fn render_parts(parts: &[Part<'_>], vars: &Vars, mode: Mode, out: &mut String) {
     }
 }
 
+/// The languages the desk has its own templates in (the seed's desk
+/// offers English, French and Dutch).
+pub const BUILTIN_LANGUAGES: [&str; 3] = ["en", "fr", "nl"];
+
+/// The desk's own template for `kind` in `language` (its primary subtag),
+/// if it has one: English, French or Dutch.
+pub fn builtin_in(kind: EmailKind, language: &str) -> Option<EmailTemplateV1> {
+    let primary = language
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match primary.as_str() {
+        "en" => Some(builtin(kind)),
+        "fr" | "nl" => {
+            let (subject, text, html) = translated(kind, &primary)?;
+            Some(EmailTemplateV1 {
+                kind,
+                language: primary,
+                subject: subject.into(),
+                text: text.into(),
+                html: Some(html.into()),
+                builtin: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A ticket's kind as a noun of `language` (English unless the desk has
+/// the language).
+pub fn kind_noun(kind: TicketKind, language: &str) -> &'static str {
+    let primary = language
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match (primary.as_str(), kind) {
+        ("fr", TicketKind::Incident) => "incident",
+        ("fr", TicketKind::Problem) => "problème",
+        ("fr", TicketKind::Change) => "changement",
+        ("fr", TicketKind::Request) => "demande de service",
+        ("nl", TicketKind::Incident) => "incident",
+        ("nl", TicketKind::Problem) => "probleem",
+        ("nl", TicketKind::Change) => "wijziging",
+        ("nl", TicketKind::Request) => "serviceverzoek",
+        _ => kind.noun(),
+    }
+}
+
+/// The French and Dutch built-ins: (subject, text, HTML).
+fn translated(
+    kind: EmailKind,
+    language: &str,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match (language, kind) {
+        ("fr", EmailKind::Logged) => (
+            "[{{reference}}] Nous avons enregistré votre {{kind}} : {{summary}}",
+            "Bonjour {{customer_name}},\n\nMerci : nous avons enregistré votre {{kind}} sous la référence {{reference}}.\n\n{{summary}}\n\n{{description}}\n\nPriorité : {{priority}}\nPour le compléter, répondez à cet e-mail en gardant {{reference}} dans l'objet.\n\n{{desk_name}}\n",
+            "<p>Bonjour {{customer_name}},</p>\n<p>Merci : nous avons enregistré votre {{kind}} sous la référence <strong>{{reference}}</strong>.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Priorité : {{priority}}</p>\n<p>Pour le compléter, répondez à cet e-mail en gardant {{reference}} dans l'objet.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("fr", EmailKind::Resolved) => (
+            "[{{reference}}] Résolu : {{summary}}",
+            "Bonjour {{customer_name}},\n\nNous avons résolu {{reference}} : {{summary}}\n\n{{#resolution}}Ce que nous avons fait :\n{{resolution}}\n\n{{/resolution}}{{#survey_url}}Qu'en avez-vous pensé ? Donnez-nous votre avis : {{survey_url}}\n\n{{/survey_url}}Si le problème persiste, répondez à cet e-mail.\n\n{{desk_name}}\n",
+            "<p>Bonjour {{customer_name}},</p>\n<p>Nous avons résolu <strong>{{reference}}</strong> : {{summary}}</p>\n{{#resolution}}<p>Ce que nous avons fait :<br>\n{{resolution}}</p>\n{{/resolution}}{{#survey_url}}<p>Qu'en avez-vous pensé ? <a href=\"{{survey_url}}\">Donnez-nous votre avis</a>.</p>\n{{/survey_url}}<p>Si le problème persiste, répondez à cet e-mail.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("fr", EmailKind::Action) => (
+            "[{{reference}}] Mise à jour : {{summary}}",
+            "Bonjour {{customer_name}},\n\nNous avons mis à jour {{reference}} :\n\n{{action_text}}\n\n{{action_author}}\n{{desk_name}}\n",
+            "<p>Bonjour {{customer_name}},</p>\n<p>Nous avons mis à jour <strong>{{reference}}</strong> :</p>\n<p>{{action_text}}</p>\n<p>{{action_author}}<br>\n{{desk_name}}</p>\n",
+        ),
+        ("fr", EmailKind::Assigned) => (
+            "[{{reference}}] Attribué : {{summary}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priorité {{priority}}) est attribué à {{agent_name}} de l'équipe {{team_name}}.\n\n{{summary}}\n\n{{description}}\n\nClient : {{customer_name}}\nRéponse attendue avant : {{response_due}}\nRésolution attendue avant : {{resolve_due}}\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) est attribué à {{agent_name}} de l'équipe {{team_name}}.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Client : {{customer_name}}<br>\nRéponse attendue avant : {{response_due}}<br>\nRésolution attendue avant : {{resolve_due}}</p>\n",
+        ),
+        ("fr", EmailKind::Broadcast) => (
+            "[{{reference}}] Nouveau {{kind}} de priorité {{priority}} : {{summary}}",
+            "{{recipient_name}},\n\nUn nouveau {{kind}} correspond à une alerte de diffusion.\n\n{{reference}} : {{summary}}\nPriorité : {{priority}}\nService : {{service}}\nClient : {{customer_name}}\n\n{{description}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Un nouveau {{kind}} correspond à une alerte de diffusion.</p>\n<p><strong>{{reference}}</strong> : {{summary}}<br>\nPriorité : {{priority}}<br>\nService : {{service}}<br>\nClient : {{customer_name}}</p>\n<p>{{description}}</p>\n",
+        ),
+        ("fr", EmailKind::EscalationAlert) => (
+            "[{{reference}}] Escalade : {{target}} attendu le {{due_at}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son objectif ({{target}}), attendu le {{due_at}}.\n\n{{summary}}\n\nAttribué à : {{agent_name}} ({{team_name}})\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son objectif ({{target}}), attendu le {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Attribué à : {{agent_name}} ({{team_name}})</p>\n",
+        ),
+        ("fr", EmailKind::EscalationCustomer) => (
+            "[{{reference}}] {{summary}}",
+            "Bonjour {{customer_name}},\n\n{{escalation_text}}\n\n{{desk_name}}\n",
+            "<p>Bonjour {{customer_name}},</p>\n<p>{{escalation_text}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("fr", EmailKind::ResponseBreach) => (
+            "[{{reference}}] Objectif de réponse : attendu le {{due_at}}",
+            "{{recipient_name}},\n\nPersonne n'a encore répondu à {{reference}} ({{kind}}, priorité {{priority}}) et son objectif de réponse est attendu le {{due_at}}.\n\n{{summary}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Personne n'a encore répondu à <strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) et son objectif de réponse est attendu le {{due_at}}.</p>\n<p>{{summary}}</p>\n",
+        ),
+        ("fr", EmailKind::CustomerNote) => (
+            "[{{reference}}] Le client a écrit : {{summary}}",
+            "{{recipient_name}},\n\n{{action_author}} a ajouté à {{reference}} :\n\n{{action_text}}\n",
+            "<p>{{recipient_name}},</p>\n<p>{{action_author}} a ajouté à <strong>{{reference}}</strong> :</p>\n<p>{{action_text}}</p>\n",
+        ),
+        ("fr", EmailKind::Supplier) => (
+            "[{{reference}}] Confié à {{supplier_name}} : {{summary}}",
+            "{{supplier_name}},\n\nNous vous confions {{reference}} (priorité {{priority}}).\n\n{{summary}}\n\n{{description}}\n\nRésolution attendue avant : {{resolve_due}}\n\n{{desk_name}}\n",
+            "<p>{{supplier_name}},</p>\n<p>Nous vous confions <strong>{{reference}}</strong> (priorité {{priority}}).</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Résolution attendue avant : {{resolve_due}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("fr", EmailKind::ApprovalWanted) => (
+            "[{{reference}}] Votre décision est attendue : {{summary}}",
+            "{{recipient_name}},\n\nVous êtes approbateur de {{reference}} (priorité {{priority}}) et votre décision est attendue.\n\n{{summary}}\n\n{{description}}\n\nApprouvez-le ou rejetez-le dans le service desk.\n\n{{desk_name}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Vous êtes approbateur de <strong>{{reference}}</strong> (priorité {{priority}}) et votre décision est attendue.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Approuvez-le ou rejetez-le dans le service desk.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::Logged) => (
+            "[{{reference}}] Uw {{kind}} is geregistreerd: {{summary}}",
+            "Beste {{customer_name}},\n\nDank u: uw {{kind}} is geregistreerd als {{reference}}.\n\n{{summary}}\n\n{{description}}\n\nPrioriteit: {{priority}}\nWilt u iets toevoegen, beantwoord dan deze e-mail en laat {{reference}} in het onderwerp staan.\n\n{{desk_name}}\n",
+            "<p>Beste {{customer_name}},</p>\n<p>Dank u: uw {{kind}} is geregistreerd als <strong>{{reference}}</strong>.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Prioriteit: {{priority}}</p>\n<p>Wilt u iets toevoegen, beantwoord dan deze e-mail en laat {{reference}} in het onderwerp staan.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::Resolved) => (
+            "[{{reference}}] Opgelost: {{summary}}",
+            "Beste {{customer_name}},\n\nWe hebben {{reference}} opgelost: {{summary}}\n\n{{#resolution}}Wat we hebben gedaan:\n{{resolution}}\n\n{{/resolution}}{{#survey_url}}Hoe hebben we het gedaan? Geef uw oordeel: {{survey_url}}\n\n{{/survey_url}}Is het niet opgelost, beantwoord dan deze e-mail.\n\n{{desk_name}}\n",
+            "<p>Beste {{customer_name}},</p>\n<p>We hebben <strong>{{reference}}</strong> opgelost: {{summary}}</p>\n{{#resolution}}<p>Wat we hebben gedaan:<br>\n{{resolution}}</p>\n{{/resolution}}{{#survey_url}}<p>Hoe hebben we het gedaan? <a href=\"{{survey_url}}\">Geef uw oordeel</a>.</p>\n{{/survey_url}}<p>Is het niet opgelost, beantwoord dan deze e-mail.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::Action) => (
+            "[{{reference}}] Update: {{summary}}",
+            "Beste {{customer_name}},\n\nWe hebben {{reference}} bijgewerkt:\n\n{{action_text}}\n\n{{action_author}}\n{{desk_name}}\n",
+            "<p>Beste {{customer_name}},</p>\n<p>We hebben <strong>{{reference}}</strong> bijgewerkt:</p>\n<p>{{action_text}}</p>\n<p>{{action_author}}<br>\n{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::Assigned) => (
+            "[{{reference}}] Toegewezen: {{summary}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, prioriteit {{priority}}) is toegewezen aan {{agent_name}} van {{team_name}}.\n\n{{summary}}\n\n{{description}}\n\nKlant: {{customer_name}}\nReageren voor: {{response_due}}\nOplossen voor: {{resolve_due}}\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) is toegewezen aan {{agent_name}} van {{team_name}}.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Klant: {{customer_name}}<br>\nReageren voor: {{response_due}}<br>\nOplossen voor: {{resolve_due}}</p>\n",
+        ),
+        ("nl", EmailKind::Broadcast) => (
+            "[{{reference}}] Nieuw {{kind}} met prioriteit {{priority}}: {{summary}}",
+            "{{recipient_name}},\n\nEen nieuw {{kind}} past bij een rondzendwaarschuwing.\n\n{{reference}}: {{summary}}\nPrioriteit: {{priority}}\nDienst: {{service}}\nKlant: {{customer_name}}\n\n{{description}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Een nieuw {{kind}} past bij een rondzendwaarschuwing.</p>\n<p><strong>{{reference}}</strong>: {{summary}}<br>\nPrioriteit: {{priority}}<br>\nDienst: {{service}}<br>\nKlant: {{customer_name}}</p>\n<p>{{description}}</p>\n",
+        ),
+        ("nl", EmailKind::EscalationAlert) => (
+            "[{{reference}}] Escalatie: {{target}} verwacht op {{due_at}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt van zijn doel ({{target}}) bereikt, verwacht op {{due_at}}.\n\n{{summary}}\n\nToegewezen aan: {{agent_name}} ({{team_name}})\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt van zijn doel ({{target}}) bereikt, verwacht op {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Toegewezen aan: {{agent_name}} ({{team_name}})</p>\n",
+        ),
+        ("nl", EmailKind::EscalationCustomer) => (
+            "[{{reference}}] {{summary}}",
+            "Beste {{customer_name}},\n\n{{escalation_text}}\n\n{{desk_name}}\n",
+            "<p>Beste {{customer_name}},</p>\n<p>{{escalation_text}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::ResponseBreach) => (
+            "[{{reference}}] Reactiedoel: verwacht op {{due_at}}",
+            "{{recipient_name}},\n\nNiemand heeft nog gereageerd op {{reference}} ({{kind}}, prioriteit {{priority}}) en het reactiedoel is verwacht op {{due_at}}.\n\n{{summary}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Niemand heeft nog gereageerd op <strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) en het reactiedoel is verwacht op {{due_at}}.</p>\n<p>{{summary}}</p>\n",
+        ),
+        ("nl", EmailKind::CustomerNote) => (
+            "[{{reference}}] De klant schreef: {{summary}}",
+            "{{recipient_name}},\n\n{{action_author}} voegde toe aan {{reference}}:\n\n{{action_text}}\n",
+            "<p>{{recipient_name}},</p>\n<p>{{action_author}} voegde toe aan <strong>{{reference}}</strong>:</p>\n<p>{{action_text}}</p>\n",
+        ),
+        ("nl", EmailKind::Supplier) => (
+            "[{{reference}}] Toegewezen aan {{supplier_name}}: {{summary}}",
+            "{{supplier_name}},\n\nWe hebben {{reference}} (prioriteit {{priority}}) aan u overgedragen.\n\n{{summary}}\n\n{{description}}\n\nOplossen voor: {{resolve_due}}\n\n{{desk_name}}\n",
+            "<p>{{supplier_name}},</p>\n<p>We hebben <strong>{{reference}}</strong> (prioriteit {{priority}}) aan u overgedragen.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Oplossen voor: {{resolve_due}}</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        ("nl", EmailKind::ApprovalWanted) => (
+            "[{{reference}}] Uw beslissing is nodig: {{summary}}",
+            "{{recipient_name}},\n\nU bent goedkeurder van {{reference}} (prioriteit {{priority}}) en uw beslissing is nodig.\n\n{{summary}}\n\n{{description}}\n\nKeur het goed of wijs het af in de servicedesk.\n\n{{desk_name}}\n",
+            "<p>{{recipient_name}},</p>\n<p>U bent goedkeurder van <strong>{{reference}}</strong> (prioriteit {{priority}}) en uw beslissing is nodig.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Keur het goed of wijs het af in de servicedesk.</p>\n<p>{{desk_name}}</p>\n",
+        ),
+        _ => return None,
+    })
+}
+
 /// The desk's own English template for `kind`, used until a tenant
 /// replaces it (in English or in another language).
 pub fn builtin(kind: EmailKind) -> EmailTemplateV1 {
@@ -296,8 +467,17 @@ mod tests {
     #[test]
     fn every_builtin_checks() {
         for kind in EmailKind::ALL {
-            assert_eq!(check(&builtin(kind)), Ok(()), "{kind:?}");
+            for language in BUILTIN_LANGUAGES {
+                let t = builtin_in(kind, language).expect("a built-in in each language");
+                assert_eq!(check(&t), Ok(()), "{kind:?} {language}");
+                assert_eq!(t.language, language);
+            }
         }
+        assert_eq!(
+            builtin_in(EmailKind::Logged, "fr-CA").map(|t| t.language),
+            Some("fr".to_owned())
+        );
+        assert!(builtin_in(EmailKind::Logged, "de").is_none());
     }
 
     #[test]

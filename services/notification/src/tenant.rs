@@ -210,16 +210,26 @@ pub async fn template_for(
     language: &str,
     default_language: &str,
 ) -> Result<EmailTemplateV1, StoreError> {
+    // Along the language tag: the tenant's own template, else the desk's in
+    // that language (English, French, Dutch), else the next tag's.
     for lang in fallbacks(language, default_language) {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} AND kind = $2 AND language = $3"
         )))
         .bind(tenant.to_string())
         .bind(kind.as_str())
-        .bind(lang)
+        .bind(&lang)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(t) = row.as_ref().map(template).transpose()? {
+            return Ok(t);
+        }
+        // The desk's own for this very tag (a tenant's `fr` comes before
+        // the desk's, for a reader of `fr-CA`).
+        let desks = templates::BUILTIN_LANGUAGES
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(&lang));
+        if let Some(t) = desks.then(|| templates::builtin_in(kind, &lang)).flatten() {
             return Ok(t);
         }
     }
