@@ -763,6 +763,10 @@ pub struct TimepointReachedV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub target_due_at: Option<OffsetDateTime>,
+    /// The IANA time zone of the SLA's calendar (`Europe/Paris`): emails
+    /// write the times in it. Absent from older escalation services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub fired_at: OffsetDateTime,
     /// Fired more than a second after it was due (after a restart, say).
@@ -832,6 +836,10 @@ pub struct TargetsOfTicket {
     pub response_due: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub resolve_due: Option<OffsetDateTime>,
+    /// The IANA time zone of the SLA's calendar: emails write the due times
+    /// in it. Absent when no SLA applies, or from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 event!(TimepointReachedV1, "escalation.timepoint.reached");

@@ -704,6 +704,7 @@ fn escalation() {
         timepoint: 3,
         due_at: datetime!(2026-01-02 11:00:00 UTC),
         target_due_at: Some(datetime!(2026-01-02 12:00:00 UTC)),
+        time_zone: None,
         fired_at: datetime!(2026-01-02 11:00:00.2 UTC),
         late: false,
         reference: "INC-000042".into(),
@@ -737,6 +738,7 @@ fn escalation() {
             kind: "incident".into(),
             response_due: None,
             resolve_due: Some(datetime!(2026-01-02 17:00:00 UTC)),
+            time_zone: None,
         }],
     });
 }

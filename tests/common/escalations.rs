@@ -259,8 +259,15 @@ pub async fn an_incident_escalates(desk: &Desk) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let told = String::from_utf8_lossy(&told.expect("Ada was told of the assignment")).into_owned();
+    // Written as its English reader writes a time, in the calendar's zone
+    // (UTC here): `Sun 6 Dec 2026, 11:00 UTC`.
+    let due = told
+        .split("Resolve by: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or("");
     assert!(
-        told.contains("Resolve by: 20"),
+        due.ends_with(" UTC") && due.contains(", "),
         "the due time is in it: {told}"
     );
     // Three: +50 % raises the priority, and the targets are recomputed

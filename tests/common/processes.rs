@@ -397,6 +397,19 @@ pub async fn change_management(desk: &Desk) {
     let (ada_id, ada) = agent(&admin, "Ada").await;
     let (bob_id, bob) = agent(&admin, "Bob").await;
     let (_, eve) = agent(&admin, "Eve").await;
+    // An approver with an address, in the directory notification keeps
+    // (from the edge's events) long before a change names her.
+    let (cara_id, cara) = {
+        let cara = admin
+            .post(
+                "/api/v1/agents",
+                json!({"name": "Cara", "email": "cara@change.example"}),
+            )
+            .await
+            .expect(201);
+        let api = client(&admin, json!({"role": "agent", "agent_id": id(&cara)})).await;
+        (id(&cara), api)
+    };
 
     let window = |start: &str, end: &str, items: &[&str]| {
         change_plan(&[&ada_id, &bob_id], start, end, items)
@@ -579,17 +592,6 @@ pub async fn change_management(desk: &Desk) {
 
     // Replanned: moved out of the way, it is requested again, its
     // decisions undone, its approver asked again by email.
-    let (cara_id, cara) = {
-        let cara = admin
-            .post(
-                "/api/v1/agents",
-                json!({"name": "Cara", "email": "cara@change.example"}),
-            )
-            .await
-            .expect(201);
-        let api = client(&admin, json!({"role": "agent", "agent_id": id(&cara)})).await;
-        (id(&cara), api)
-    };
     let version = scheduled["version"].as_i64().expect("version");
     let replanned = ada
         .patch(

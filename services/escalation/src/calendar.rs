@@ -66,6 +66,11 @@ pub struct Calendar {
 }
 
 impl Calendar {
+    /// Its IANA time zone's name (`Europe/Paris`).
+    pub fn time_zone(&self) -> Option<&str> {
+        self.tz.iana_name()
+    }
+
     /// A calendar from its definition: an IANA time zone, the intervals of
     /// each weekday (Monday first), and the holidays (local dates).
     pub fn new(

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::calendar::Calendar;
 use crate::definitions;
 use crate::now::{Now, to_time};
 use crate::tickets::{self, Lock, Tracked, Which};
@@ -171,6 +172,10 @@ pub async fn fire_due(store: &Store, now: Timestamp, max: i64) -> Result<Vec<Fir
                     timepoint: n,
                     due_at: to_time(timer.due_at),
                     target_due_at: target_due_at.map(to_time),
+                    time_zone: tenant_defs
+                        .calendar_of(t)
+                        .and_then(Calendar::time_zone)
+                        .map(str::to_owned),
                     fired_at: to_time(now),
                     late,
                     reference: t.reference.clone(),

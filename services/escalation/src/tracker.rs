@@ -331,6 +331,10 @@ async fn announce_targets<'d>(
                 kind: t.kind.clone(),
                 response_due: now.0.map(crate::now::to_time),
                 resolve_due: now.1.map(crate::now::to_time),
+                time_zone: d
+                    .calendar_of(t)
+                    .and_then(crate::calendar::Calendar::time_zone)
+                    .map(str::to_owned),
             });
     }
     let events: Vec<Outgoing> = by_tenant

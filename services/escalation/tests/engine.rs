@@ -835,6 +835,8 @@ async fn the_targets_that_were_are_announced_once(backend: Backend) {
         targets.tickets[0].resolve_due,
         Some(escalation::now::to_time(t0() + 10.hours()))
     );
+    // The calendar's time zone, for the emails that show the due times.
+    assert_eq!(targets.tickets[0].time_zone.as_deref(), Some("UTC"));
     assert_eq!(
         tracker::announce_existing_targets(&store)
             .await

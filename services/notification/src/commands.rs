@@ -103,10 +103,14 @@ impl Commands {
             ),
         );
         if templates::uses(&template, SLA_NAMES) {
-            let (response, resolve) = due_texts(composer.conn, env.tenant_id, t.id).await?;
+            let (response, resolve, zone) = due_texts(composer.conn, env.tenant_id, t.id).await?;
             vars.insert("response_due", response);
             vars.insert("resolve_due", resolve);
+            if let Some(zone) = zone {
+                vars.insert(crate::compose::TIME_ZONE, zone);
+            }
         }
+        crate::compose::for_reader(&mut vars, t.kind, &template.language);
         let rendered = RenderedEmailV1 {
             kind: c.kind,
             language: template.language.clone(),

@@ -2,6 +2,7 @@
 //! language, from which sender, from which template, with which values.
 
 use contracts::notification::{EmailKind, EmailTemplateV1, MailboxV1, NotificationSettingsV1};
+use contracts::ticket::TicketKind;
 use runtime::store::StoreError;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
@@ -24,16 +25,17 @@ pub fn notification_actor() -> contracts::Actor {
     }
 }
 
-/// A ticket's SLA due times as the email shows them: escalation's last
-/// announcement (notification's copy), empty where none is known.
+/// A ticket's SLA due times as a template's values hold them ([`date`]),
+/// and its calendar's time zone: escalation's last announcement
+/// (notification's copy), empty where none is known.
 pub async fn due_texts(
     conn: &mut AnyConnection,
     tenant: Uuid,
     ticket: Uuid,
-) -> Result<(String, String), StoreError> {
-    let (response, resolve) = crate::targets::due(conn, tenant, ticket).await?;
+) -> Result<(String, String, Option<String>), StoreError> {
+    let (response, resolve, zone) = crate::targets::due(conn, tenant, ticket).await?;
     let text = |t: Option<OffsetDateTime>| t.map(date).unwrap_or_default();
-    Ok((text(response), text(resolve)))
+    Ok((text(response), text(resolve), zone))
 }
 
 /// A time as the values of a template hold it: RFC 3339 in UTC, to the
@@ -47,11 +49,45 @@ pub fn date(t: OffsetDateTime) -> String {
 /// The values that hold a time ([`date`]).
 const DATES: [&str; 3] = ["due_at", "response_due", "resolve_due"];
 
-/// A time as a reader of `language` writes it, to the minute, in UTC:
-/// `Mon 1 Jun 2026, 17:00 UTC`, `lun. 1 juin 2026 à 17:00 UTC`, `ma 1 jun
-/// 2026 om 17:00 UTC`; RFC 3339 for a language the desk does not have.
-pub fn date_in(t: OffsetDateTime, language: &str) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+/// The value naming the time zone the times are written in (the SLA
+/// calendar's); not a placeholder.
+pub const TIME_ZONE: &str = "time_zone";
+
+/// `vars` as a reader of `language` reads them: the ticket's kind named,
+/// and the times written, in that language (and the times in the time
+/// zone `vars` names).
+pub fn for_reader(vars: &mut Vars, kind: TicketKind, language: &str) {
+    vars.insert("kind", templates::kind_noun(kind, language).to_owned());
+    let zone = vars.get(TIME_ZONE).cloned();
+    for name in DATES {
+        let written = vars
+            .get(name)
+            .and_then(|v| OffsetDateTime::parse(v, &Rfc3339).ok())
+            .map(|t| date_in(t, language, zone.as_deref()));
+        if let Some(text) = written {
+            vars.insert(name, text);
+        }
+    }
+}
+
+/// A time as a reader of `language` writes it, to the minute, in `zone`
+/// (an IANA name; UTC if none or unknown): `Mon 1 Jun 2026, 17:00 UTC`,
+/// `lun. 1 juin 2026 à 19:00 (Europe/Paris)`, `ma 1 jun 2026 om 19:00
+/// (Europe/Amsterdam)`; RFC 3339 in UTC for a language the desk does not
+/// have.
+pub fn date_in(t: OffsetDateTime, language: &str, zone: Option<&str>) -> String {
+    let zone = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok().map(|tz| (z, tz)));
+    let (t, zone_name) = match zone {
+        Some((name, tz)) if name != "UTC" => {
+            let offset = jiff::Timestamp::from_second(t.unix_timestamp())
+                .map(|ts| tz.to_offset(ts).seconds())
+                .unwrap_or(0);
+            let offset =
+                time::UtcOffset::from_whole_seconds(offset).unwrap_or(time::UtcOffset::UTC);
+            (t.to_offset(offset), format!("({name})"))
+        }
+        _ => (t.to_offset(time::UtcOffset::UTC), "UTC".to_owned()),
+    };
     let primary = language
         .split('-')
         .next()
@@ -85,7 +121,7 @@ pub fn date_in(t: OffsetDateTime, language: &str) -> String {
     let day = days[usize::from(t.weekday().number_days_from_monday())];
     let month = months[usize::from(u8::from(t.month()) - 1)];
     format!(
-        "{day} {} {month} {}{at} {:02}:{:02} UTC",
+        "{day} {} {month} {}{at} {:02}:{:02} {zone_name}",
         t.day(),
         t.year(),
         t.hour(),
@@ -121,7 +157,7 @@ pub struct Composer<'a> {
     /// (kind, address) already written for this event: one email each.
     written: HashSet<(EmailKind, String)>,
     /// The ticket's SLA due times, read once per event.
-    due: Option<(String, String)>,
+    due: Option<(String, String, Option<String>)>,
     /// Templates and customers already read for this event: an email to
     /// ten agents reads its template once.
     templates: HashMap<(EmailKind, String), EmailTemplateV1>,
@@ -305,29 +341,18 @@ impl<'a> Composer<'a> {
             "recipient_name",
             to.mailbox.name.clone().unwrap_or_default(),
         );
-        // Said in the template's language.
-        vars.insert(
-            "kind",
-            templates::kind_noun(t.kind, &template.language).to_owned(),
-        );
-        let written = |v: &String| {
-            OffsetDateTime::parse(v, &Rfc3339)
-                .map(|t| date_in(t, &template.language))
-                .ok()
-        };
-        for name in DATES {
-            if let Some(text) = vars.get(name).and_then(written) {
-                vars.insert(name, text);
-            }
-        }
         if templates::uses(&template, SLA_NAMES) {
             if self.due.is_none() {
                 self.due = Some(due_texts(self.conn, self.tenant, t.id).await?);
             }
-            let (response, resolve) = self.due.clone().unwrap_or_default();
+            let (response, resolve, zone) = self.due.clone().unwrap_or_default();
             vars.insert("response_due", response);
             vars.insert("resolve_due", resolve);
+            if let Some(zone) = zone {
+                vars.entry(TIME_ZONE).or_insert(zone);
+            }
         }
+        for_reader(&mut vars, t.kind, &template.language);
         let from = self.sender(t, to.customer).await?;
         // The sign-off is who the email is from: a customer's company's own
         // sender where it has one, as the From line says.
@@ -388,9 +413,19 @@ mod tests {
     #[test]
     fn a_date_is_written_as_its_reader_writes_one() {
         let t = time::macros::datetime!(2026-06-01 17:00:05 UTC);
-        assert_eq!(super::date_in(t, "en"), "Mon 1 Jun 2026, 17:00 UTC");
-        assert_eq!(super::date_in(t, "fr-CA"), "lun. 1 juin 2026 à 17:00 UTC");
-        assert_eq!(super::date_in(t, "nl"), "ma 1 jun 2026 om 17:00 UTC");
-        assert_eq!(super::date_in(t, "de"), "2026-06-01T17:00:05Z");
+        assert_eq!(super::date_in(t, "en", None), "Mon 1 Jun 2026, 17:00 UTC");
+        assert_eq!(
+            super::date_in(t, "fr-CA", Some("Europe/Paris")),
+            "lun. 1 juin 2026 à 19:00 (Europe/Paris)"
+        );
+        assert_eq!(
+            super::date_in(t, "nl", Some("Europe/Amsterdam")),
+            "ma 1 jun 2026 om 19:00 (Europe/Amsterdam)"
+        );
+        assert_eq!(
+            super::date_in(t, "en", Some("Nowhere/Else")),
+            "Mon 1 Jun 2026, 17:00 UTC"
+        );
+        assert_eq!(super::date_in(t, "de", None), "2026-06-01T17:00:05Z");
     }
 }

@@ -596,6 +596,9 @@ async fn escalated(
         "due_at",
         crate::compose::date(e.target_due_at.unwrap_or(e.due_at)),
     );
+    if let Some(zone) = &e.time_zone {
+        vars.insert(crate::compose::TIME_ZONE, zone.clone());
+    }
     for action in &e.actions {
         match action {
             Action::AlertAssignee => {

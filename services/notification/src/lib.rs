@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "targets",
         sql: include_str!("../../../migrations/notification/0002_targets.sql"),
     },
+    Migration {
+        version: 3,
+        name: "time_zones",
+        sql: include_str!("../../../migrations/notification/0003_time_zones.sql"),
+    },
 ];
 
 /// How many commands one replica handles at once.

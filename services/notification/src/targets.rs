@@ -9,7 +9,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// When a ticket's (response, resolve) targets fall due, as last announced.
-pub type Due = (Option<OffsetDateTime>, Option<OffsetDateTime>);
+/// A ticket's response and resolve due times, and the time zone of its
+/// SLA's calendar.
+pub type Due = (
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+    Option<String>,
+);
 
 /// Keeps what `e` announces as its tickets' due times.
 pub async fn save(
@@ -26,13 +32,20 @@ pub async fn save(
                 Param::from(t.ticket_id.to_string()),
                 Param::from(t.response_due.map(micros)),
                 Param::from(t.resolve_due.map(micros)),
+                Param::from(t.time_zone.clone()),
             ]
         })
         .collect();
     upsert_many(
         conn,
         "mail_ticket_targets",
-        &["tenant_id", "ticket_id", "response_due", "resolve_due"],
+        &[
+            "tenant_id",
+            "ticket_id",
+            "response_due",
+            "resolve_due",
+            "time_zone",
+        ],
         "tenant_id, ticket_id",
         rows,
     )
@@ -43,7 +56,7 @@ pub async fn save(
 /// The ticket's due times, if escalation announced any.
 pub async fn due(conn: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Result<Due, StoreError> {
     let row = sqlx::query(
-        "SELECT response_due, resolve_due FROM mail_ticket_targets \
+        "SELECT response_due, resolve_due, time_zone FROM mail_ticket_targets \
          WHERE tenant_id = $1 AND ticket_id = $2",
     )
     .bind(tenant.to_string())
@@ -51,10 +64,14 @@ pub async fn due(conn: &mut AnyConnection, tenant: Uuid, ticket: Uuid) -> Result
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
     let at = |name: &str| -> Result<Option<OffsetDateTime>, StoreError> {
         Ok(row.try_get::<Option<i64>, _>(name)?.map(from_micros))
     };
-    Ok((at("response_due")?, at("resolve_due")?))
+    Ok((
+        at("response_due")?,
+        at("resolve_due")?,
+        row.try_get("time_zone")?,
+    ))
 }

@@ -774,6 +774,8 @@ async fn a_tickets_life_in_email(backend: Backend) {
         // target is due, not when the warning was.
         due_at: time::macros::datetime!(2026-06-01 15:00 UTC),
         target_due_at: Some(time::macros::datetime!(2026-06-01 17:00 UTC)),
+        // In the SLA calendar's time zone.
+        time_zone: Some("Europe/London".into()),
         fired_at: time::macros::datetime!(2026-06-01 13:00 UTC),
         late: false,
         reference: i.reference.clone(),
@@ -801,7 +803,7 @@ async fn a_tickets_life_in_email(backend: Backend) {
         .iter()
         .filter(|m| {
             m.subject
-                .contains("Escalation: resolve due Mon 1 Jun 2026, 17:00 UTC")
+                .contains("Escalation: resolve due Mon 1 Jun 2026, 18:00 (Europe/London)")
         })
         .collect();
     assert_eq!(esc.len(), 2, "{mails:#?}");
