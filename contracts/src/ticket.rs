@@ -679,6 +679,35 @@ pub struct TicketFilter {
     /// Extended data equal to these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The order of the list; the newest first if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<TicketSort>,
+}
+
+/// How a list of tickets is ordered: by when they were logged or last
+/// changed, or by priority; a leading `-` runs it the other way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum TicketSort {
+    /// The newest first.
+    #[default]
+    #[serde(rename = "-created")]
+    Newest,
+    /// The oldest first.
+    #[serde(rename = "created")]
+    Oldest,
+    /// The most recently changed first.
+    #[serde(rename = "-updated")]
+    RecentlyChanged,
+    /// The longest unchanged first.
+    #[serde(rename = "updated")]
+    LongestUnchanged,
+    /// The highest priority (1) first.
+    #[serde(rename = "priority")]
+    HighestPriority,
+    /// The lowest priority (5) first.
+    #[serde(rename = "-priority")]
+    LowestPriority,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

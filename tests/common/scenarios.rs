@@ -463,6 +463,54 @@ pub async fn lists_filter_and_page(desk: &Desk) {
     made.reverse();
     assert_eq!(seen, made, "newest first, each once");
 
+    // Sorted, page by page: by when logged, by priority (1 first; within
+    // one priority, by id), by last change, and the other way.
+    let all_of = |sort: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..10 {
+                let path = match &cursor {
+                    Some(c) => format!("/api/v1/incidents?limit=2&sort={sort}&cursor={c}"),
+                    None => format!("/api/v1/incidents?limit=2&sort={sort}"),
+                };
+                let page = admin.get(&path).await.expect(200);
+                seen.extend(page["items"].as_array().expect("items").iter().map(id));
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => return seen,
+                }
+            }
+            panic!("paging by {sort} does not end")
+        }
+    };
+    let oldest: Vec<String> = made.iter().rev().cloned().collect();
+    assert_eq!(all_of("created").await, oldest);
+    // Priority 1 (made 0, 2, 4, 6) before 3 (1, 3, 5); within one, by id.
+    let by_priority: Vec<String> = [0, 2, 4, 6, 1, 3, 5]
+        .iter()
+        .map(|n| oldest[*n].clone())
+        .collect();
+    assert_eq!(all_of("priority").await, by_priority);
+    let lowest: Vec<String> = by_priority.iter().rev().cloned().collect();
+    assert_eq!(all_of("-priority").await, lowest);
+    // The two changed after logging (0 assigned, then 1 moved) first.
+    let changed = all_of("-updated").await;
+    assert_eq!(changed[..2], [oldest[1].clone(), oldest[0].clone()]);
+    assert_eq!(changed.len(), 7);
+    admin
+        .get("/api/v1/incidents?sort=size")
+        .await
+        .error(400, "validation_failed");
+    admin
+        .get(&format!(
+            "/api/v1/incidents?sort=priority&cursor={}",
+            oldest[0]
+        ))
+        .await
+        .error(400, "validation_failed");
+
     let count = |v: Value| v["items"].as_array().map_or(0, Vec::len);
     assert_eq!(
         count(admin.get("/api/v1/incidents?priority=1").await.expect(200)),

@@ -4,6 +4,7 @@
 //! are declared; the docs of what every kind of ticket shares (assignment,
 //! status, actions, history) are in [`crate::openapi`]'s `tickets`.
 
+use crate::tickets::TICKET_CURSOR_PATTERN;
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};
 use aide::transform::TransformOperation;
@@ -18,7 +19,7 @@ use contracts::limits::{
 };
 use contracts::schema::FieldValuesSchema;
 use contracts::ticket::{
-    GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketV1,
+    GetTicketV1, ListTicketsV1, LogTicketV1, TicketFilter, TicketKind, TicketSort, TicketV1,
 };
 use contracts::{Command, Envelope, Page};
 use runtime::paging::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -400,9 +401,16 @@ struct ListQuery {
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     limit: Option<u32>,
-    /// The `next_cursor` of the previous page; absent for the first page.
+    /// The `next_cursor` of the previous page, with the same `sort`;
+    /// absent for the first page.
     #[serde(default)]
-    cursor: Option<Uuid>,
+    #[schemars(length(max = 80), regex(pattern = TICKET_CURSOR_PATTERN))]
+    cursor: Option<String>,
+    /// The order: `-created` (the newest first, if absent), `created`,
+    /// `-updated` (the most recently changed first), `updated`, `priority`
+    /// (1 first) or `-priority`.
+    #[serde(default)]
+    sort: Option<TicketSort>,
 }
 
 fn list_docs(op: TransformOperation) -> TransformOperation {
@@ -411,8 +419,8 @@ fn list_docs(op: TransformOperation) -> TransformOperation {
         INCIDENTS,
         "List incidents",
         &format!(
-            "One page of the tenant's incidents, newest first, filtered. A customer token sees only \
-             the customer's own. {FIELD_FILTERS}"
+            "One page of the tenant's incidents, newest first unless `sort` says otherwise, \
+             filtered. A customer token sees only the customer's own. {FIELD_FILTERS}"
         ),
     )
     .traced()
@@ -444,7 +452,7 @@ async fn list(
     }
     let limit = PageParams {
         limit: q.limit,
-        cursor: q.cursor,
+        cursor: None,
     }
     .limit()?;
     let filter = TicketFilter {
@@ -462,6 +470,7 @@ async fn list(
         created_to: q.created_to,
         updated_from: q.updated_from,
         updated_to: q.updated_to,
+        sort: q.sort,
     };
     incident_page(&state, &who, &headers, filter, q.cursor, limit).await
 }
@@ -472,14 +481,14 @@ pub async fn incident_page(
     who: &Principal,
     headers: &HeaderMap,
     filter: TicketFilter,
-    cursor: Option<Uuid>,
+    cursor: Option<String>,
     limit: u32,
 ) -> ApiResult<Json<Page<IncidentV1>>> {
     let command = ListTicketsV1 {
         viewer: who.actor.clone(),
         kind: TicketKind::Incident,
         filter,
-        cursor: cursor.map(|c| c.to_string()),
+        cursor,
         limit,
     };
     let page = call(state, who, headers, &command).await?;

@@ -391,9 +391,16 @@ struct ListQuery {
     #[serde(default)]
     #[schemars(range(min = 1, max = MAX_LIMIT), extend("default" = DEFAULT_LIMIT))]
     limit: Option<u32>,
-    /// The `next_cursor` of the previous page; absent for the first page.
+    /// The `next_cursor` of the previous page, with the same `sort`;
+    /// absent for the first page.
     #[serde(default)]
-    cursor: Option<Uuid>,
+    #[schemars(length(max = 80), regex(pattern = TICKET_CURSOR_PATTERN))]
+    cursor: Option<String>,
+    /// The order: `-created` (the newest first, if absent), `created`,
+    /// `-updated` (the most recently changed first), `updated`, `priority`
+    /// (1 first) or `-priority`.
+    #[serde(default)]
+    sort: Option<TicketSort>,
 }
 
 async fn list(
@@ -411,7 +418,7 @@ async fn list(
     }
     let limit = PageParams {
         limit: q.limit,
-        cursor: q.cursor,
+        cursor: None,
     }
     .limit()?;
     let command = ListTicketsV1 {
@@ -432,8 +439,9 @@ async fn list(
             created_to: q.created_to,
             updated_from: q.updated_from,
             updated_to: q.updated_to,
+            sort: q.sort,
         },
-        cursor: q.cursor.map(|c| c.to_string()),
+        cursor: q.cursor,
         limit,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
@@ -686,6 +694,10 @@ pub async fn change_incident_status(
     let kind = TicketKind::Incident;
     tagged(move_to(&state, kind, &who, &headers, id, body).await?)
 }
+
+/// A ticket list's cursor: an id (the newest first), or a sort key's value
+/// and an id (`3~<id>`).
+pub const TICKET_CURSOR_PATTERN: &str = "^(-?[0-9]{1,20}~)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\\s\\S])";
 
 // ---- many tickets at once ----
 
@@ -1138,7 +1150,8 @@ async fn problem_incidents(
         ..TicketFilter::default()
     };
     let limit = page.limit()?;
-    crate::incidents::incident_page(&state, &who, &headers, filter, page.cursor, limit).await
+    let cursor = page.cursor.map(|c| c.to_string());
+    crate::incidents::incident_page(&state, &who, &headers, filter, cursor, limit).await
 }
 
 /// How a workaround is applied.

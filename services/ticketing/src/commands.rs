@@ -391,6 +391,14 @@ fn paging(cursor: Option<&str>, limit: u32) -> Result<Paging> {
     Ok(Paging::new(cursor, Some(limit), Order::Newest)?)
 }
 
+/// The page a ticket list asks for, in the order it asks for.
+fn ticket_paging(cursor: Option<&str>, limit: u32, sort: TicketSort) -> Result<Paging> {
+    match tickets::sort_key(sort) {
+        None => paging(cursor, limit),
+        Some(key) => Ok(Paging::sorted(cursor, Some(limit), key)?),
+    }
+}
+
 /// Deprecated: [`GetTicketV1`] of an incident, seen as one.
 #[async_trait]
 impl Query for GetIncidentV1 {
@@ -446,7 +454,8 @@ impl Query for GetTicketV1 {
 #[async_trait]
 impl Query for ListTicketsV1 {
     async fn run(mut self, conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Self::Output> {
-        let paging = paging(self.cursor.as_deref(), self.limit)?;
+        let sort = self.filter.sort.unwrap_or_default();
+        let paging = ticket_paging(self.cursor.as_deref(), self.limit, sort)?;
         if let Some(text) = &self.filter.text {
             check_text("q", text, MAX_SUMMARY, false)?;
         }

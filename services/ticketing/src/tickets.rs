@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use contracts::incident::AuditEntryV1;
 use contracts::ticket::{
     ChangeDetailsV1, FieldValues, ProblemDetailsV1, RequestDetailsV1, TicketFilter, TicketKind,
-    TicketSummaryV1, TicketV1,
+    TicketSort, TicketSummaryV1, TicketV1,
 };
 use contracts::{Actor, Page};
-use runtime::paging::Paging;
+use runtime::paging::{Key, Paging};
 use runtime::store::{Param, bind_all, from_micros, id_at, micros, placeholders, u8_at, uuid_at};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -478,9 +478,33 @@ pub async fn list(
         .iter()
         .map(ticket_from_row)
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let mut page = paging.page(items, |t| t.id);
+    let sort = filter.sort.unwrap_or_default();
+    let mut page = paging.page_by(items, |t| (sort_value(sort, t), t.id));
     count_linked(conn, tenant, &mut page.items).await?;
     Ok(page)
+}
+
+/// The column a ticket list sorted by `sort` pages by, besides the id;
+/// none for the newest first (ids sort by creation).
+pub fn sort_key(sort: TicketSort) -> Option<Key> {
+    let key = |column, descending| Some(Key { column, descending });
+    match sort {
+        TicketSort::Newest => None,
+        TicketSort::Oldest => key("created_at", false),
+        TicketSort::RecentlyChanged => key("updated_at", true),
+        TicketSort::LongestUnchanged => key("updated_at", false),
+        TicketSort::HighestPriority => key("priority", false),
+        TicketSort::LowestPriority => key("priority", true),
+    }
+}
+
+/// `t`'s value of the column [`sort_key`] gives `sort`.
+fn sort_value(sort: TicketSort, t: &TicketV1) -> i64 {
+    match sort {
+        TicketSort::Newest | TicketSort::Oldest => micros(t.created_at),
+        TicketSort::RecentlyChanged | TicketSort::LongestUnchanged => micros(t.updated_at),
+        TicketSort::HighestPriority | TicketSort::LowestPriority => i64::from(t.priority),
+    }
 }
 
 /// Tickets of `kind` by id, for linking (any that is not there is left out).

@@ -767,7 +767,8 @@ pub(crate) fn list_docs(kind: TicketKind, op: TransformOperation) -> TransformOp
         tag,
         &format!("List {noun}s"),
         &format!(
-            "One page of the tenant's {noun}s, newest first, filtered. {} {}",
+            "One page of the tenant's {noun}s, newest first unless `sort` says otherwise, \
+             filtered. {} {}",
             own(kind, true),
             super::FIELD_FILTERS
         ),
