@@ -1557,6 +1557,120 @@ pub async fn agents_find_what_they_look_for(desk: &Desk) {
         .error(400, "validation_failed");
 }
 
+/// A desk moving here imports its companies and customers from CSV: all
+/// of a file, or none of it with every wrong row named.
+pub async fn the_directory_is_imported_from_csv(desk: &Desk) {
+    let admin = desk.tenant("Movers Ltd").await;
+    let csv = |path: &'static str, body: &str| {
+        let admin = admin.clone();
+        let body = body.as_bytes().to_vec();
+        async move {
+            admin
+                .send_raw(Method::POST, path, Some("text/csv"), body)
+                .await
+        }
+    };
+    let companies = csv(
+        "/api/v1/companies/import",
+        "name,sender_email,sender_name\nAcme,it@acme.example,Acme IT\n\"Globex, Inc.\",,\n",
+    )
+    .await
+    .expect(201);
+    assert_eq!(companies["imported"], 2);
+    let listed = admin.get("/api/v1/companies").await.expect(200);
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Acme", "Globex, Inc."]);
+    assert_eq!(listed["items"][0]["sender"]["name"], "Acme IT");
+    admin
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Existing", "email": "old@acme.example"}),
+        )
+        .await
+        .expect(201);
+
+    // Three wrong rows: each named, and nothing written.
+    let wrong = "name,email,company,language\n\
+                 Ann,ann@acme.example,acme,en\n\
+                 Bob,bob@nowhere.example,Initech,\n\
+                 Cy,not an address,,\n\
+                 Dee,OLD@acme.example,,\n\
+                 Eve,ann@ACME.example,,\n";
+    let refused = csv("/api/v1/customers/import", wrong)
+        .await
+        .error(400, "validation_failed");
+    let rows = refused["details"]["rows"].as_array().expect("rows").clone();
+    let named: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or(0),
+                r["column"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [(3, "company"), (4, "email"), (5, "email"), (6, "email")],
+        "{refused}"
+    );
+    let customers = admin.get("/api/v1/customers").await.expect(200);
+    assert_eq!(
+        customers["items"].as_array().map(Vec::len),
+        Some(1),
+        "none written"
+    );
+
+    let right = "name,email,company,language\n\
+                 Ann,ann@acme.example,acme,en\n\
+                 Bob,bob@globex.example,\"Globex, Inc.\",fr-CA\n\
+                 Cy,,,\n";
+    let imported = csv("/api/v1/customers/import", right).await.expect(201);
+    assert_eq!(imported["imported"], 3);
+    let bob = admin
+        .get(&format!(
+            "/api/v1/customers/{}",
+            imported["ids"][1].as_str().unwrap_or("")
+        ))
+        .await
+        .expect(200);
+    assert_eq!(bob["company_id"], listed["items"][1]["id"]);
+    assert_eq!(bob["language"], "fr-CA");
+
+    // Not CSV, a column it may not have, or someone else: refused.
+    admin
+        .send_raw(
+            Method::POST,
+            "/api/v1/customers/import",
+            Some("application/json"),
+            b"[]".to_vec(),
+        )
+        .await
+        .error(415, "unsupported_media_type");
+    let header = csv("/api/v1/customers/import", "name,phone\nZed,123\n")
+        .await
+        .error(400, "validation_failed");
+    assert!(
+        header["details"]["fields"]["header"].is_string(),
+        "{header}"
+    );
+    super::limits::agent_token(&admin, "ada")
+        .await
+        .send_raw(
+            Method::POST,
+            "/api/v1/companies/import",
+            Some("text/csv"),
+            b"name\nMine\n".to_vec(),
+        )
+        .await
+        .error(403, "forbidden");
+}
+
 /// An admin renames a team, gives it a leader and sets who is in it.
 pub async fn teams_are_edited(desk: &Desk) {
     let admin = desk.tenant("Teams Ltd").await;
@@ -2390,6 +2504,8 @@ macro_rules! every_scenario {
             the_directory_has_no_duplicates =
                 $crate::common::scenarios::the_directory_has_no_duplicates,
             teams_are_edited = $crate::common::scenarios::teams_are_edited,
+            the_directory_is_imported_from_csv =
+                $crate::common::scenarios::the_directory_is_imported_from_csv,
             access_can_be_taken_back = $crate::common::scenarios::access_can_be_taken_back,
             edits_are_guarded_against_lost_updates =
                 $crate::common::scenarios::edits_are_guarded_against_lost_updates,

@@ -4,7 +4,7 @@
 //! the services that write to people (notification) keep their own copy.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{delete_with, get_with};
+use aide::axum::routing::{delete_with, get_with, post_with};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
@@ -35,8 +35,34 @@ use crate::openapi::{
     not_found,
 };
 
+mod import;
+
 pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
+        .api_route(
+            "/companies/import",
+            post_with(import::companies, |op| {
+                import::docs(
+                    op,
+                    "importCompanies",
+                    COMPANIES,
+                    "company",
+                    "`name`, `sender_email`, `sender_name`",
+                )
+            }),
+        )
+        .api_route(
+            "/customers/import",
+            post_with(import::customers, |op| {
+                import::docs(
+                    op,
+                    "importCustomers",
+                    CUSTOMERS,
+                    "customer",
+                    "`name`, `email`, `company` (a company's name), `language`",
+                )
+            }),
+        )
         .api_route(
             "/companies",
             get_with(list_companies, |op| list_docs::<Company>(op, &COMPANY))
@@ -640,12 +666,19 @@ async fn create_company(
         created_at: now(),
     };
     let mut tx = state.store.begin().await?;
+    insert_company(&mut tx, who.tenant_id, &c).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Writes a new company (its name checked), keyed by its name in any case.
+async fn insert_company(tx: &mut sqlx::AnyConnection, tenant: Uuid, c: &Company) -> ApiResult<()> {
     sqlx::query(
         "INSERT INTO companies (id, tenant_id, name, created_at, sender_email, sender_name, \
          name_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(c.id.to_string())
-    .bind(who.tenant_id.to_string())
+    .bind(tenant.to_string())
     .bind(&c.name)
     .bind(micros(c.created_at))
     .bind(c.sender.as_ref().map(|s| s.email.clone()))
@@ -654,8 +687,7 @@ async fn create_company(
     .execute(&mut *tx)
     .await
     .map_err(|e| taken(e, "name", "a company of that name"))?;
-    announce(&state, tx, who.tenant_id, &c).await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    Ok(())
 }
 
 /// A page of a searched list.
@@ -743,12 +775,24 @@ async fn create_customer(
         created_at: now(),
     };
     let mut tx = state.store.begin().await?;
+    insert_customer(&mut tx, who.tenant_id, &c).await?;
+    announce(&state, tx, who.tenant_id, &c).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Writes a new customer (its fields checked), keyed by their address in
+/// any case.
+async fn insert_customer(
+    tx: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+    c: &Customer,
+) -> ApiResult<()> {
     sqlx::query(
         "INSERT INTO customers (id, tenant_id, name, email, company_id, language, created_at, \
          name_key, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.id.to_string())
-    .bind(who.tenant_id.to_string())
+    .bind(tenant.to_string())
     .bind(&c.name)
     .bind(&c.email)
     .bind(c.company_id.map(|u| u.to_string()))
@@ -759,8 +803,7 @@ async fn create_customer(
     .execute(&mut *tx)
     .await
     .map_err(|e| taken(e, "email", "a customer at that address"))?;
-    announce(&state, tx, who.tenant_id, &c).await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    Ok(())
 }
 
 async fn list_customers(
