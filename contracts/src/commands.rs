@@ -42,8 +42,9 @@ use crate::knowledge::{
 };
 use crate::notification::{
     DeleteTemplateV1, DeliveryV1, EmailReceivedV1, EmailTemplateV1, GetNotificationSettingsV1,
-    ListDeliveriesV1, ListTemplatesV1, NOTIFICATION_QUEUE, NotificationSettingsV1, PreviewEmailV1,
-    PutTemplateV1, ReceiveEmailV1, RenderedEmailV1, SetNotificationSettingsV1,
+    ListDeliveriesV1, ListTemplatesV1, NOTIFICATION_QUEUE, NotificationSettingsV1,
+    PatchNotificationSettingsV1, PreviewEmailV1, PutTemplateV1, ReceiveEmailV1, RenderedEmailV1,
+    SetNotificationSettingsV1,
 };
 use crate::report::{GetIncidentReportV1, GetProblemReportV1, IncidentReportV1, ProblemReportV1};
 use crate::supplier::{
@@ -150,6 +151,7 @@ commands! {
     }
     changes NotificationChange {
         SetNotificationSettingsV1 -> NotificationSettingsV1,
+        PatchNotificationSettingsV1 -> NotificationSettingsV1,
         PutTemplateV1 -> EmailTemplateV1,
         DeleteTemplateV1 -> EmailTemplateV1,
     }

@@ -185,3 +185,27 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// Applies a JSON merge patch (RFC 7396) to `target`: each field of
+/// `patch` replaces the target's, an object is merged field by field, and
+/// `null` removes the field.
+pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(fields) = target else {
+        return;
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            fields.remove(&key);
+        } else {
+            merge_patch(fields.entry(key).or_insert(Value::Null), value);
+        }
+    }
+}

@@ -433,6 +433,15 @@ pub struct SetNotificationSettingsV1 {
     pub settings: NotificationSettingsV1,
 }
 
+/// Changes some of the settings: a JSON merge patch (RFC 7396,
+/// [`crate::common::merge_patch`]) applied to the settings as they are
+/// when the command runs, so a concurrent change is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchNotificationSettingsV1 {
+    pub actor: Actor,
+    pub patch: serde_json::Map<String, serde_json::Value>,
+}
+
 /// The tenant's templates, and the built-in ones it has not replaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListTemplatesV1 {

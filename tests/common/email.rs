@@ -164,6 +164,47 @@ pub async fn email_in_and_out(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(patched, settings, "refusals changed nothing");
+    // Patches of different fields at once: each applies to the settings
+    // as the one before left them, so none is lost.
+    let patches = [
+        json!({"reply_to": {"email": "replies@desk.mail.example"}}),
+        json!({"public_url": "https://help.desk.mail.example"}),
+        json!({"closed_reply": "new_ticket"}),
+        json!({"disabled": ["broadcast"]}),
+        json!({"desk_addresses": ["support@desk.mail.example", "it@desk.mail.example"]}),
+    ];
+    let sent = patches.iter().map(|p| {
+        let admin = admin.clone();
+        let p = p.clone();
+        async move {
+            admin
+                .patch("/api/v1/notifications/settings", p)
+                .await
+                .expect(200)
+        }
+    });
+    futures_util::future::join_all(sent).await;
+    let now = admin
+        .get("/api/v1/notifications/settings")
+        .await
+        .expect(200);
+    assert_eq!(
+        now["reply_to"]["email"], "replies@desk.mail.example",
+        "{now}"
+    );
+    assert_eq!(now["public_url"], "https://help.desk.mail.example", "{now}");
+    assert_eq!(now["closed_reply"], "new_ticket", "{now}");
+    assert_eq!(now["disabled"], json!(["broadcast"]), "{now}");
+    assert_eq!(
+        now["desk_addresses"].as_array().map(Vec::len),
+        Some(2),
+        "{now}"
+    );
+    // Back as it was, for what follows.
+    admin
+        .put("/api/v1/notifications/settings", settings.clone())
+        .await
+        .expect(200);
     admin
         .put(
             "/api/v1/notifications/templates/logged/fr",

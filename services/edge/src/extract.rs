@@ -63,28 +63,8 @@ pub fn merged<T: serde::Serialize + DeserializeOwned>(
     patch: serde_json::Map<String, Value>,
 ) -> Result<T, ApiError> {
     let mut value = serde_json::to_value(current).map_err(|e| ApiError::internal(&e))?;
-    merge(&mut value, Value::Object(patch));
+    contracts::common::merge_patch(&mut value, Value::Object(patch));
     read(value)
-}
-
-fn merge(target: &mut Value, patch: Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch;
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(serde_json::Map::new());
-    }
-    let Value::Object(fields) = target else {
-        return;
-    };
-    for (key, value) in patch {
-        if value.is_null() {
-            fields.remove(&key);
-        } else {
-            merge(fields.entry(key).or_insert(Value::Null), value);
-        }
-    }
 }
 
 /// A body already read as JSON, read into `T`.

@@ -210,9 +210,13 @@ async fn patch_settings(
         },
     )
     .await?;
-    let command = SetNotificationSettingsV1 {
+    // Checked here, where a wrong field is said in plain words; applied by
+    // notification to the settings as they are then, so a change made
+    // since this read is kept.
+    let _checked: NotificationSettingsV1 = crate::extract::merged(&current, patch.clone())?;
+    let command = PatchNotificationSettingsV1 {
         actor: who.actor.clone(),
-        settings: crate::extract::merged(&current, patch)?,
+        patch,
     };
     Ok(Json(call(&state, &who, &headers, &command).await?))
 }
@@ -225,7 +229,9 @@ fn patch_settings_docs(op: TransformOperation) -> TransformOperation {
         "A JSON merge patch (RFC 7396) of the settings: each field given replaces that field, an object \
          (`sender`, `reply_to`) is merged field by field, `null` puts a field back to its default, and \
          every field not given stays as it is. Lists (`broadcasts`, `disabled`) are replaced whole. \
-         The result is checked as a `PUT` body is. Admin tokens only.",
+         The result is checked as a `PUT` body is. The patch is applied to the settings as they \
+         are when it is written, so a change made meanwhile (another patch) is kept. Admin tokens \
+         only.",
     )
     .traced()
     .response_with::<200, Json<NotificationSettingsV1>, _>(|r| r.description("The settings now."))

@@ -166,6 +166,24 @@ impl Commands {
                 }
                 .await,
             ),
+            NotificationChange::PatchNotificationSettingsV1(c) => reply::<
+                PatchNotificationSettingsV1,
+            >(
+                async {
+                    admin(&c.actor)?;
+                    let current =
+                        tenant::settings_for_update(tx, self.store.backend(), tenant).await?;
+                    let mut value = serde_json::to_value(&current)
+                        .map_err(|e| Error::retry(format!("settings as JSON: {e}")))?;
+                    contracts::common::merge_patch(&mut value, serde_json::Value::Object(c.patch));
+                    let settings: NotificationSettingsV1 = serde_json::from_value(value)
+                        .map_err(|e| Error::field("body", e.to_string()))?;
+                    tenant::check_settings(&settings).map_err(|(f, m)| Error::field(&f, m))?;
+                    tenant::save_settings(tx, tenant, &settings, at).await?;
+                    Ok(settings)
+                }
+                .await,
+            ),
             NotificationChange::PutTemplateV1(c) => reply::<PutTemplateV1>(
                 async {
                     admin(&c.actor)?;

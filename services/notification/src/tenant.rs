@@ -29,6 +29,38 @@ pub async fn settings(
         .unwrap_or_default())
 }
 
+/// The settings as [`settings`] reads them, locked for the caller's
+/// transaction (a row of defaults is written first if there is none), so
+/// two concurrent changes apply one after the other.
+pub async fn settings_for_update(
+    conn: &mut AnyConnection,
+    backend: runtime::store::Backend,
+    tenant: Uuid,
+) -> Result<NotificationSettingsV1, StoreError> {
+    sqlx::query(
+        "INSERT INTO mail_settings (tenant_id, settings, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant.to_string())
+    .bind(runtime::store::json_text(
+        &NotificationSettingsV1::default(),
+    )?)
+    .bind(micros(runtime::store::now()))
+    .execute(&mut *conn)
+    .await?;
+    let lock = match backend {
+        runtime::store::Backend::Postgres => " FOR UPDATE",
+        runtime::store::Backend::Sqlite => "",
+    };
+    let json: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT settings FROM mail_settings WHERE tenant_id = $1{lock}"
+    )))
+    .bind(tenant.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+}
+
 /// What is wrong with `s`, as (field, message).
 pub fn check_settings(s: &NotificationSettingsV1) -> Result<(), (String, String)> {
     let field = |f: &str, m: String| Err((f.to_owned(), m));
