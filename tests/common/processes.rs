@@ -1856,8 +1856,8 @@ pub async fn calendars_and_slas(desk: &Desk) {
         body["message"].as_str().unwrap_or("").contains("priorty"),
         "{body}"
     );
-    // Logged before any rule gives it an SLA: once one does, its clocks
-    // count from when it was logged, not from its next change.
+    // Logged before any rule gives it an SLA, and not answered: when it
+    // next changes and gets one, its clocks count from when it was logged.
     let early = admin
         .post(
             "/api/v1/incidents",
@@ -1873,6 +1873,13 @@ pub async fn calendars_and_slas(desk: &Desk) {
         .await
         .expect(200);
     assert_eq!(ada.get("/api/v1/sla-rules").await.expect(200), rules);
+    admin
+        .patch(
+            &format!("/api/v1/incidents/{}", id(&early)),
+            json!({"summary": "Logged before the rules, edited after"}),
+        )
+        .await
+        .expect(200);
     let path = format!("/api/v1/incidents/{}/sla", id(&early));
     let mut clocked = Value::Null;
     for _ in 0..200 {

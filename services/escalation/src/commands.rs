@@ -90,13 +90,13 @@ impl Commands {
         change: EscalationChange,
     ) -> Result<ReplyV1, HandlerError> {
         // The tickets a change of definitions moves: those under a calendar
-        // or SLA replaced, and, when the rules are set, those that had no
-        // SLA (logged before the rules gave them one).
+        // or SLA replaced.
         let replaced = match &change {
             EscalationChange::DefineCalendarV1(c) => c.calendar.map(Under::Calendar),
             EscalationChange::DefineSlaV1(c) => c.sla.map(Under::Sla),
-            EscalationChange::SetSlaRulesV1(_) => Some(Under::NoSla),
-            EscalationChange::DeleteCalendarV1(_) | EscalationChange::DeleteSlaV1(_) => None,
+            EscalationChange::SetSlaRulesV1(_)
+            | EscalationChange::DeleteCalendarV1(_)
+            | EscalationChange::DeleteSlaV1(_) => None,
         };
         let before = match replaced {
             Some(_) => Some(

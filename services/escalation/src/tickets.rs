@@ -220,8 +220,8 @@ pub async fn load(
     Ok(found)
 }
 
-/// The tickets of `tenant` still counting under what `under` names, or
-/// with no SLA yet, locked for the caller.
+/// The tickets of `tenant` still counting under what `under` names, locked
+/// for the caller.
 pub async fn under(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -229,9 +229,8 @@ pub async fn under(
     under: Under,
 ) -> Result<Vec<Tracked>, StoreError> {
     let (filter, id) = match under {
-        Under::Calendar(id) => ("calendar_id = $2", Some(id)),
-        Under::Sla(id) => ("sla_id = $2", Some(id)),
-        Under::NoSla => ("sla_id IS NULL", None),
+        Under::Calendar(id) => ("calendar_id = $2", id),
+        Under::Sla(id) => ("sla_id = $2", id),
     };
     let lock = match backend {
         Backend::Sqlite => "",
@@ -242,11 +241,11 @@ pub async fn under(
         "{SELECT} WHERE tenant_id = $1 AND {filter} \
          AND (response_met_at IS NULL OR resolve_met_at IS NULL) ORDER BY ticket_id{lock}"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string());
-    if let Some(id) = id {
-        query = query.bind(id.to_string());
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -268,8 +267,6 @@ pub enum Under {
     Calendar(Uuid),
     /// The tickets under this SLA.
     Sla(Uuid),
-    /// The tickets no SLA was chosen for yet.
-    NoSla,
 }
 
 /// Writes `tickets` whole, new or changed, in id order (the order every

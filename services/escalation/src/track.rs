@@ -51,6 +51,8 @@ impl Defs {
 pub struct Snapshot {
     /// When the ticket was logged.
     pub logged_at: Option<Timestamp>,
+    /// Whether the desk has answered it already.
+    pub answered: bool,
     pub kind: String,
     pub reference: String,
     pub status: String,
@@ -158,7 +160,7 @@ fn new_ticket(e: &Event, s: &Snapshot) -> Tracked {
         team_id: s.team_id,
         version: 0,
         last_at: e.at,
-        logged_at: s.logged_at,
+        logged_at: s.logged_at.filter(|_| !s.answered),
         sla_id: None,
         calendar_id: None,
         response: None,
@@ -194,7 +196,14 @@ pub fn apply(t: Option<Tracked>, e: &Event, defs: &Defs) -> Option<(Tracked, Vec
     }
     match &e.change {
         Change::Snapshot { ticket: s, .. } => {
-            t.logged_at = t.logged_at.or(s.logged_at);
+            // Its clocks count from its logging only while nobody answered
+            // it: one answered before it had an SLA starts from now, as
+            // there is no response left to time.
+            if !s.answered {
+                t.logged_at = t.logged_at.or(s.logged_at);
+            } else if t.response.is_none() {
+                t.logged_at = None;
+            }
             t.reference.clone_from(&s.reference);
             t.status.clone_from(&s.status);
             t.priority = s.priority;

@@ -57,6 +57,7 @@ pub fn spec(prefetch: u16) -> QueueSpec {
 fn ticket_snapshot(t: &TicketV1) -> Snapshot {
     Snapshot {
         logged_at: Some(from_time(t.created_at)),
+        answered: t.first_response_at.is_some(),
         kind: t.kind.as_str().into(),
         reference: t.reference.clone(),
         status: t.status.clone(),
@@ -393,11 +394,9 @@ pub async fn announce_existing_targets(store: &Store) -> Result<usize, StoreErro
 }
 
 /// A calendar or SLA of `tenant` was replaced in `tx` (`under` names it),
-/// or its rules were set (`under`: the tickets with no SLA yet), and `old`
-/// is what the tenant's definitions were before: the open tickets under it
-/// are recomputed at `at` (what they used counted in the old definitions;
-/// a ticket's first SLA counts from when it was logged) and their timers
-/// placed again. Returns how many moved.
+/// and `old` is what the tenant's definitions were before: the open tickets
+/// under it are recomputed at `at` (what they used counted in the old
+/// definitions) and their timers placed again. Returns how many moved.
 pub async fn redefined(
     tx: &mut sqlx::AnyConnection,
     backend: runtime::store::Backend,

@@ -118,6 +118,7 @@ fn target(minutes: u32, timepoints: Vec<Timepoint>) -> Target {
 fn snapshot(reference: &str, status: &str, priority: u8) -> Snapshot {
     Snapshot {
         logged_at: None,
+        answered: false,
         kind: "incident".into(),
         reference: reference.into(),
         status: status.into(),

@@ -104,11 +104,16 @@ const ORIGINAL_MESSAGE: [&str; 4] = [
 /// Outlook's first header of the quoted message, after a blank line.
 const QUOTED_FROM: [&str; 5] = ["From:", "De :", "De:", "Von:", "Van:"];
 
-/// Whether `line` (trimmed) starts the quoted message.
+/// Whether `line` (trimmed) starts the quoted message. A "wrote:" line
+/// says when (a digit), as clients write it, so a sentence of the reply
+/// ("Le technicien a écrit :") is not taken for one.
 fn quote_header(line: &str) -> bool {
-    let wrote = WROTE
-        .iter()
-        .any(|(start, verb)| line.starts_with(start) && line.ends_with(':') && line.contains(verb));
+    let wrote = WROTE.iter().any(|(start, verb)| {
+        line.starts_with(start)
+            && line.ends_with(':')
+            && line.contains(verb)
+            && line.chars().any(|c| c.is_ascii_digit())
+    });
     let lower = line.to_lowercase();
     let original = lower.starts_with("-----") && ORIGINAL_MESSAGE.iter().any(|o| lower.contains(o));
     wrote || original
@@ -545,6 +550,9 @@ async fn log_new(
     Ok(r)
 }
 
+/// The most attachments not kept that a note names one by one.
+const MAX_NAMED_NOT_KEPT: usize = 50;
+
 /// A message's attachments: those handed on to be kept on the ticket (up to
 /// [`MAX_KEPT`] bytes in all; the edge keeps those its rules take), and a
 /// line for each the desk will not keep, saying why, for the note or
@@ -561,11 +569,18 @@ impl Attached {
         if self.not_kept.is_empty() {
             return text;
         }
-        let lines: Vec<String> = self
+        let mut lines: Vec<String> = self
             .not_kept
             .iter()
+            .take(MAX_NAMED_NOT_KEPT)
             .map(|line| format!("Not kept from this email: {line}."))
             .collect();
+        if self.not_kept.len() > MAX_NAMED_NOT_KEPT {
+            lines.push(format!(
+                "And {} more attachments not kept.",
+                self.not_kept.len() - MAX_NAMED_NOT_KEPT
+            ));
+        }
         let said = lines.join("\n");
         let room = MAX_TEXT.saturating_sub(said.chars().count() + 2);
         let text: String = text.trim().chars().take(room).collect();
@@ -585,14 +600,15 @@ fn attachments(msg: &mail_parser::Message<'_>) -> Attached {
             .attachment_name()
             .map_or_else(|| "attachment".to_owned(), str::to_owned);
         let shown = crate::templates::one_line(&filename);
-        total += bytes.len();
-        if total > MAX_KEPT {
+        // Only what is handed on counts against the message's limit.
+        if total + bytes.len() > MAX_KEPT {
             attached.not_kept.push(format!(
                 "{shown} (past the {} MiB the desk keeps from one message)",
                 MAX_KEPT / (1024 * 1024)
             ));
             continue;
         }
+        total += bytes.len();
         let content_type = part
             .content_type()
             .map_or_else(
@@ -656,6 +672,10 @@ mod tests {
         assert_eq!(
             new_text("On Monday it broke again.\nAm I the only one?"),
             "On Monday it broke again.\nAm I the only one?"
+        );
+        assert_eq!(
+            new_text("Le technicien a écrit :\nredémarrez le poste."),
+            "Le technicien a écrit :\nredémarrez le poste."
         );
     }
 

@@ -296,10 +296,9 @@ impl Inbound {
                     to: status.as_str().to_owned(),
                     resolution: None,
                     outcome: None,
-                    pending_reason: Some(format!(
-                        "waiting, as the supplier {} says",
-                        supplier.name
-                    )),
+                    // The customer sees the reason, and is not told who the
+                    // supplier is.
+                    pending_reason: Some("waiting for a third party".to_owned()),
                     review: None,
                     backout_reason: None,
                     supplier: Some(supplier.id),

@@ -123,6 +123,7 @@ fn logged(tenant: Uuid, ticket: Uuid, n: usize, at: Timestamp) -> Event {
         change: Change::Snapshot {
             ticket: Snapshot {
                 logged_at: Some(at),
+                answered: false,
                 kind: "incident".into(),
                 reference: format!("INC-{n:07}"),
                 status: "open".into(),
