@@ -337,7 +337,7 @@ pub struct ChangeDetailsV1 {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backout_reason: Option<String>,
-    /// A warning, on the answer to approving, scheduling or replanning it:
+    /// A warning, on the answer to approving or scheduling it:
     /// the approved, scheduled or implementing changes whose window
     /// overlaps its own and that touch an item it touches (their
     /// references). It is allowed all the same. Not kept: the change

@@ -205,38 +205,32 @@ impl RateLimiter {
                 })
                 .collect()
         };
-        for (n, (subject, window, here)) in taken.iter().enumerate() {
-            let used: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                "INSERT INTO rate_counts (subject, window_start, used) VALUES ($1, $2, $3) \
-                 ON CONFLICT (subject, window_start) DO UPDATE SET used = rate_counts.used + excluded.used \
-                 RETURNING used",
-            )
-            .bind(subject)
-            .bind(window)
-            .bind(i64::try_from(*here).unwrap_or(i64::MAX))
-            .fetch_one(store.pool())
-            .await;
-            match used {
-                Ok(used) => {
-                    if let Some(c) = self.lock().get_mut(subject)
+        // One transaction for all of them: one commit a second, however
+        // many tokens are busy.
+        let shared = Self::write(store, &taken).await;
+        let totals = match shared {
+            Ok(totals) => totals,
+            Err(e) => {
+                // Nothing was shared: counted here again, to share next time.
+                let mut counts = self.lock();
+                for (subject, window, here) in &taken {
+                    if let Some(c) = counts.get_mut(subject)
                         && c.window == *window
                     {
-                        c.seen = c.seen.max(used.unsigned_abs());
+                        c.here += here;
+                        c.seen = c.seen.saturating_sub(*here);
                     }
                 }
-                Err(e) => {
-                    // What was not shared is counted here again, to share
-                    // next time.
-                    let mut counts = self.lock();
-                    for (subject, window, here) in &taken[n..] {
-                        if let Some(c) = counts.get_mut(subject)
-                            && c.window == *window
-                        {
-                            c.here += here;
-                            c.seen = c.seen.saturating_sub(*here);
-                        }
-                    }
-                    return Err(e.into());
+                return Err(e);
+            }
+        };
+        {
+            let mut counts = self.lock();
+            for ((subject, window, _), used) in taken.iter().zip(totals) {
+                if let Some(c) = counts.get_mut(subject)
+                    && c.window == *window
+                {
+                    c.seen = c.seen.max(used.unsigned_abs());
                 }
             }
         }
@@ -245,6 +239,30 @@ impl RateLimiter {
             .execute(store.pool())
             .await?;
         Ok(())
+    }
+}
+
+impl RateLimiter {
+    /// Adds `taken` to the store's counts in one transaction; returns each
+    /// subject's total of every replica.
+    async fn write(store: &Store, taken: &[(String, i64, u64)]) -> Result<Vec<i64>, StoreError> {
+        let mut tx = store.begin().await?;
+        let mut totals = Vec::with_capacity(taken.len());
+        for (subject, window, here) in taken {
+            let used: i64 = sqlx::query_scalar(
+                "INSERT INTO rate_counts (subject, window_start, used) VALUES ($1, $2, $3) \
+                 ON CONFLICT (subject, window_start) DO UPDATE SET used = rate_counts.used + excluded.used \
+                 RETURNING used",
+            )
+            .bind(subject)
+            .bind(window)
+            .bind(i64::try_from(*here).unwrap_or(i64::MAX))
+            .fetch_one(&mut *tx)
+            .await?;
+            totals.push(used);
+        }
+        tx.commit().await?;
+        Ok(totals)
     }
 }
 

@@ -58,6 +58,10 @@ pub const TIME_ZONE: &str = "time_zone";
 /// zone `vars` names).
 pub fn for_reader(vars: &mut Vars, kind: TicketKind, language: &str) {
     vars.insert("kind", templates::kind_noun(kind, language).to_owned());
+    if let Some(target) = vars.get("target") {
+        let said = templates::target_noun(target, language).to_owned();
+        vars.insert("target", said);
+    }
     let zone = vars.get(TIME_ZONE).cloned();
     for name in DATES {
         let written = vars
@@ -72,7 +76,7 @@ pub fn for_reader(vars: &mut Vars, kind: TicketKind, language: &str) {
 
 /// A time as a reader of `language` writes it, to the minute, in `zone`
 /// (an IANA name; UTC if none or unknown): `Mon 1 Jun 2026, 17:00 UTC`,
-/// `lun. 1 juin 2026 à 19:00 (Europe/Paris)`, `ma 1 jun 2026 om 19:00
+/// `lun. 1er juin 2026 à 19:00 (Europe/Paris)`, `ma 1 jun. 2026 om 19:00
 /// (Europe/Amsterdam)`; RFC 3339 in UTC for a language the desk does not
 /// have.
 pub fn date_in(t: OffsetDateTime, language: &str, zone: Option<&str>) -> String {
@@ -112,7 +116,8 @@ pub fn date_in(t: OffsetDateTime, language: &str, zone: Option<&str>) -> String 
         "nl" => (
             ["ma", "di", "wo", "do", "vr", "za", "zo"],
             [
-                "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+                "jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.",
+                "nov.", "dec.",
             ],
             " om",
         ),
@@ -120,9 +125,13 @@ pub fn date_in(t: OffsetDateTime, language: &str, zone: Option<&str>) -> String 
     };
     let day = days[usize::from(t.weekday().number_days_from_monday())];
     let month = months[usize::from(u8::from(t.month()) - 1)];
+    // The French write the first of the month as an ordinal.
+    let date = match (primary.as_str(), t.day()) {
+        ("fr", 1) => "1er".to_owned(),
+        (_, d) => d.to_string(),
+    };
     format!(
-        "{day} {} {month} {}{at} {:02}:{:02} {zone_name}",
-        t.day(),
+        "{day} {date} {month} {}{at} {:02}:{:02} {zone_name}",
         t.year(),
         t.hour(),
         t.minute()
@@ -416,11 +425,11 @@ mod tests {
         assert_eq!(super::date_in(t, "en", None), "Mon 1 Jun 2026, 17:00 UTC");
         assert_eq!(
             super::date_in(t, "fr-CA", Some("Europe/Paris")),
-            "lun. 1 juin 2026 à 19:00 (Europe/Paris)"
+            "lun. 1er juin 2026 à 19:00 (Europe/Paris)"
         );
         assert_eq!(
             super::date_in(t, "nl", Some("Europe/Amsterdam")),
-            "ma 1 jun 2026 om 19:00 (Europe/Amsterdam)"
+            "ma 1 jun. 2026 om 19:00 (Europe/Amsterdam)"
         );
         assert_eq!(
             super::date_in(t, "en", Some("Nowhere/Else")),

@@ -266,6 +266,22 @@ pub fn kind_noun(kind: TicketKind, language: &str) -> &'static str {
     }
 }
 
+/// An SLA target (`response`, `resolve`) as a noun of `language`.
+pub fn target_noun<'t>(target: &'t str, language: &str) -> &'t str {
+    let primary = language
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match (primary.as_str(), target) {
+        ("fr", "response") => "réponse",
+        ("fr", "resolve") => "résolution",
+        ("nl", "response") => "reactie",
+        ("nl", "resolve") => "oplossing",
+        _ => target,
+    }
+}
+
 /// The French and Dutch built-ins: (subject, text, HTML).
 fn translated(
     kind: EmailKind,
@@ -274,8 +290,8 @@ fn translated(
     Some(match (language, kind) {
         ("fr", EmailKind::Logged) => (
             "[{{reference}}] Nous avons enregistré votre {{kind}} : {{summary}}",
-            "Bonjour {{customer_name}},\n\nMerci : nous avons enregistré votre {{kind}} sous la référence {{reference}}.\n\n{{summary}}\n\n{{description}}\n\nPriorité : {{priority}}\nPour le compléter, répondez à cet e-mail en gardant {{reference}} dans l'objet.\n\n{{desk_name}}\n",
-            "<p>Bonjour {{customer_name}},</p>\n<p>Merci : nous avons enregistré votre {{kind}} sous la référence <strong>{{reference}}</strong>.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Priorité : {{priority}}</p>\n<p>Pour le compléter, répondez à cet e-mail en gardant {{reference}} dans l'objet.</p>\n<p>{{desk_name}}</p>\n",
+            "Bonjour {{customer_name}},\n\nMerci : nous avons enregistré votre {{kind}} sous la référence {{reference}}.\n\n{{summary}}\n\n{{description}}\n\nPriorité : {{priority}}\nPour ajouter des informations, répondez à cet e-mail en gardant {{reference}} dans l'objet.\n\n{{desk_name}}\n",
+            "<p>Bonjour {{customer_name}},</p>\n<p>Merci : nous avons enregistré votre {{kind}} sous la référence <strong>{{reference}}</strong>.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Priorité : {{priority}}</p>\n<p>Pour ajouter des informations, répondez à cet e-mail en gardant {{reference}} dans l'objet.</p>\n<p>{{desk_name}}</p>\n",
         ),
         ("fr", EmailKind::Resolved) => (
             "[{{reference}}] Résolu : {{summary}}",
@@ -293,14 +309,14 @@ fn translated(
             "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) est attribué à {{agent_name}} de l'équipe {{team_name}}.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Client : {{customer_name}}<br>\nRéponse attendue avant : {{response_due}}<br>\nRésolution attendue avant : {{resolve_due}}</p>\n",
         ),
         ("fr", EmailKind::Broadcast) => (
-            "[{{reference}}] Nouveau {{kind}} de priorité {{priority}} : {{summary}}",
-            "{{recipient_name}},\n\nUn nouveau {{kind}} correspond à une alerte de diffusion.\n\n{{reference}} : {{summary}}\nPriorité : {{priority}}\nService : {{service}}\nClient : {{customer_name}}\n\n{{description}}\n",
-            "<p>{{recipient_name}},</p>\n<p>Un nouveau {{kind}} correspond à une alerte de diffusion.</p>\n<p><strong>{{reference}}</strong> : {{summary}}<br>\nPriorité : {{priority}}<br>\nService : {{service}}<br>\nClient : {{customer_name}}</p>\n<p>{{description}}</p>\n",
+            "[{{reference}}] Priorité {{priority}}, {{kind}} : {{summary}}",
+            "{{recipient_name}},\n\nCe ticket ({{kind}}) vient d'être enregistré et correspond à une règle de diffusion.\n\n{{reference}} : {{summary}}\nPriorité : {{priority}}\nService : {{service}}\nClient : {{customer_name}}\n\n{{description}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Ce ticket ({{kind}}) vient d'être enregistré et correspond à une règle de diffusion.</p>\n<p><strong>{{reference}}</strong> : {{summary}}<br>\nPriorité : {{priority}}<br>\nService : {{service}}<br>\nClient : {{customer_name}}</p>\n<p>{{description}}</p>\n",
         ),
         ("fr", EmailKind::EscalationAlert) => (
-            "[{{reference}}] Escalade : {{target}} attendu le {{due_at}}",
-            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son objectif ({{target}}), attendu le {{due_at}}.\n\n{{summary}}\n\nAttribué à : {{agent_name}} ({{team_name}})\n",
-            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son objectif ({{target}}), attendu le {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Attribué à : {{agent_name}} ({{team_name}})</p>\n",
+            "[{{reference}}] Escalade : délai de {{target}} le {{due_at}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son délai de {{target}}, qui expire le {{due_at}}.\n\n{{summary}}\n\nAttribué à : {{agent_name}} ({{team_name}})\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) a atteint un point d'escalade de son délai de {{target}}, qui expire le {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Attribué à : {{agent_name}} ({{team_name}})</p>\n",
         ),
         ("fr", EmailKind::EscalationCustomer) => (
             "[{{reference}}] {{summary}}",
@@ -308,9 +324,9 @@ fn translated(
             "<p>Bonjour {{customer_name}},</p>\n<p>{{escalation_text}}</p>\n<p>{{desk_name}}</p>\n",
         ),
         ("fr", EmailKind::ResponseBreach) => (
-            "[{{reference}}] Objectif de réponse : attendu le {{due_at}}",
-            "{{recipient_name}},\n\nPersonne n'a encore répondu à {{reference}} ({{kind}}, priorité {{priority}}) et son objectif de réponse est attendu le {{due_at}}.\n\n{{summary}}\n",
-            "<p>{{recipient_name}},</p>\n<p>Personne n'a encore répondu à <strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) et son objectif de réponse est attendu le {{due_at}}.</p>\n<p>{{summary}}</p>\n",
+            "[{{reference}}] Délai de réponse : expire le {{due_at}}",
+            "{{recipient_name}},\n\nPersonne n'a encore répondu à {{reference}} ({{kind}}, priorité {{priority}}) et son délai de réponse expire le {{due_at}}.\n\n{{summary}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Personne n'a encore répondu à <strong>{{reference}}</strong> ({{kind}}, priorité {{priority}}) et son délai de réponse expire le {{due_at}}.</p>\n<p>{{summary}}</p>\n",
         ),
         ("fr", EmailKind::CustomerNote) => (
             "[{{reference}}] Le client a écrit : {{summary}}",
@@ -324,8 +340,8 @@ fn translated(
         ),
         ("fr", EmailKind::ApprovalWanted) => (
             "[{{reference}}] Votre décision est attendue : {{summary}}",
-            "{{recipient_name}},\n\nVous êtes approbateur de {{reference}} (priorité {{priority}}) et votre décision est attendue.\n\n{{summary}}\n\n{{description}}\n\nApprouvez-le ou rejetez-le dans le service desk.\n\n{{desk_name}}\n",
-            "<p>{{recipient_name}},</p>\n<p>Vous êtes approbateur de <strong>{{reference}}</strong> (priorité {{priority}}) et votre décision est attendue.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Approuvez-le ou rejetez-le dans le service desk.</p>\n<p>{{desk_name}}</p>\n",
+            "{{recipient_name}},\n\nVous êtes approbateur de {{reference}} (priorité {{priority}}) et votre décision est attendue.\n\n{{summary}}\n\n{{description}}\n\nApprouvez ou rejetez ce changement dans le service desk.\n\n{{desk_name}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Vous êtes approbateur de <strong>{{reference}}</strong> (priorité {{priority}}) et votre décision est attendue.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Approuvez ou rejetez ce changement dans le service desk.</p>\n<p>{{desk_name}}</p>\n",
         ),
         ("nl", EmailKind::Logged) => (
             "[{{reference}}] Uw {{kind}} is geregistreerd: {{summary}}",
@@ -348,14 +364,14 @@ fn translated(
             "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) is toegewezen aan {{agent_name}} van {{team_name}}.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Klant: {{customer_name}}<br>\nReageren voor: {{response_due}}<br>\nOplossen voor: {{resolve_due}}</p>\n",
         ),
         ("nl", EmailKind::Broadcast) => (
-            "[{{reference}}] Nieuw {{kind}} met prioriteit {{priority}}: {{summary}}",
-            "{{recipient_name}},\n\nEen nieuw {{kind}} past bij een rondzendwaarschuwing.\n\n{{reference}}: {{summary}}\nPrioriteit: {{priority}}\nDienst: {{service}}\nKlant: {{customer_name}}\n\n{{description}}\n",
-            "<p>{{recipient_name}},</p>\n<p>Een nieuw {{kind}} past bij een rondzendwaarschuwing.</p>\n<p><strong>{{reference}}</strong>: {{summary}}<br>\nPrioriteit: {{priority}}<br>\nDienst: {{service}}<br>\nKlant: {{customer_name}}</p>\n<p>{{description}}</p>\n",
+            "[{{reference}}] Prioriteit {{priority}}, {{kind}}: {{summary}}",
+            "{{recipient_name}},\n\nDit zojuist geregistreerde ticket ({{kind}}) valt onder een verzendregel.\n\n{{reference}}: {{summary}}\nPrioriteit: {{priority}}\nDienst: {{service}}\nKlant: {{customer_name}}\n\n{{description}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Dit zojuist geregistreerde ticket ({{kind}}) valt onder een verzendregel.</p>\n<p><strong>{{reference}}</strong>: {{summary}}<br>\nPrioriteit: {{priority}}<br>\nDienst: {{service}}<br>\nKlant: {{customer_name}}</p>\n<p>{{description}}</p>\n",
         ),
         ("nl", EmailKind::EscalationAlert) => (
-            "[{{reference}}] Escalatie: {{target}} verwacht op {{due_at}}",
-            "{{recipient_name}},\n\n{{reference}} ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt van zijn doel ({{target}}) bereikt, verwacht op {{due_at}}.\n\n{{summary}}\n\nToegewezen aan: {{agent_name}} ({{team_name}})\n",
-            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt van zijn doel ({{target}}) bereikt, verwacht op {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Toegewezen aan: {{agent_name}} ({{team_name}})</p>\n",
+            "[{{reference}}] Escalatie: termijn voor {{target}} op {{due_at}}",
+            "{{recipient_name}},\n\n{{reference}} ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt bereikt van de termijn voor {{target}}, die verloopt op {{due_at}}.\n\n{{summary}}\n\nToegewezen aan: {{agent_name}} ({{team_name}})\n",
+            "<p>{{recipient_name}},</p>\n<p><strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) heeft een escalatiepunt bereikt van de termijn voor {{target}}, die verloopt op {{due_at}}.</p>\n<p>{{summary}}</p>\n<p>Toegewezen aan: {{agent_name}} ({{team_name}})</p>\n",
         ),
         ("nl", EmailKind::EscalationCustomer) => (
             "[{{reference}}] {{summary}}",
@@ -363,9 +379,9 @@ fn translated(
             "<p>Beste {{customer_name}},</p>\n<p>{{escalation_text}}</p>\n<p>{{desk_name}}</p>\n",
         ),
         ("nl", EmailKind::ResponseBreach) => (
-            "[{{reference}}] Reactiedoel: verwacht op {{due_at}}",
-            "{{recipient_name}},\n\nNiemand heeft nog gereageerd op {{reference}} ({{kind}}, prioriteit {{priority}}) en het reactiedoel is verwacht op {{due_at}}.\n\n{{summary}}\n",
-            "<p>{{recipient_name}},</p>\n<p>Niemand heeft nog gereageerd op <strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) en het reactiedoel is verwacht op {{due_at}}.</p>\n<p>{{summary}}</p>\n",
+            "[{{reference}}] Reactietermijn: verloopt op {{due_at}}",
+            "{{recipient_name}},\n\nNiemand heeft nog gereageerd op {{reference}} ({{kind}}, prioriteit {{priority}}) en de reactietermijn verloopt op {{due_at}}.\n\n{{summary}}\n",
+            "<p>{{recipient_name}},</p>\n<p>Niemand heeft nog gereageerd op <strong>{{reference}}</strong> ({{kind}}, prioriteit {{priority}}) en de reactietermijn verloopt op {{due_at}}.</p>\n<p>{{summary}}</p>\n",
         ),
         ("nl", EmailKind::CustomerNote) => (
             "[{{reference}}] De klant schreef: {{summary}}",
@@ -379,8 +395,8 @@ fn translated(
         ),
         ("nl", EmailKind::ApprovalWanted) => (
             "[{{reference}}] Uw beslissing is nodig: {{summary}}",
-            "{{recipient_name}},\n\nU bent goedkeurder van {{reference}} (prioriteit {{priority}}) en uw beslissing is nodig.\n\n{{summary}}\n\n{{description}}\n\nKeur het goed of wijs het af in de servicedesk.\n\n{{desk_name}}\n",
-            "<p>{{recipient_name}},</p>\n<p>U bent goedkeurder van <strong>{{reference}}</strong> (prioriteit {{priority}}) en uw beslissing is nodig.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Keur het goed of wijs het af in de servicedesk.</p>\n<p>{{desk_name}}</p>\n",
+            "{{recipient_name}},\n\nU bent goedkeurder van {{reference}} (prioriteit {{priority}}) en uw beslissing is nodig.\n\n{{summary}}\n\n{{description}}\n\nKeur de wijziging goed of wijs deze af in de servicedesk.\n\n{{desk_name}}\n",
+            "<p>{{recipient_name}},</p>\n<p>U bent goedkeurder van <strong>{{reference}}</strong> (prioriteit {{priority}}) en uw beslissing is nodig.</p>\n<p><strong>{{summary}}</strong></p>\n<p>{{description}}</p>\n<p>Keur de wijziging goed of wijs deze af in de servicedesk.</p>\n<p>{{desk_name}}</p>\n",
         ),
         _ => return None,
     })

@@ -2,9 +2,10 @@
 //! so by when they were made), or by a column ([`Key`]) and then id; a page
 //! is up to `limit` items past the cursor, which is where the last item of
 //! the page before stands: its id, or its column's value and its id
-//! (`<value>~<id>`, a keyset cursor, so a page never skips or repeats an
-//! item whatever is added meanwhile). One item more than the limit is read
-//! to know whether another page follows.
+//! (`<value>~<id>`, a keyset cursor, so what is added meanwhile never
+//! shifts a page; an item whose key changes meanwhile may move past the
+//! cursor or back). One item more than the limit is read to know whether
+//! another page follows.
 
 use contracts::{ErrorBody, Page};
 use uuid::Uuid;
