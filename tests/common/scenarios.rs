@@ -1718,6 +1718,22 @@ pub async fn teams_are_edited(desk: &Desk) {
         edited
     );
 
+    // Two edits of different fields at once: both hold.
+    let path = format!("/api/v1/teams/{tid}");
+    let (renamed, led) = tokio::join!(
+        admin.patch(&path, json!({"name": "Service Desk L2"})),
+        admin.patch(&path, json!({"leader_id": ann})),
+    );
+    renamed.expect(200);
+    led.expect(200);
+    let both = admin.get(&path).await.expect(200);
+    assert_eq!(both["name"], "Service Desk L2", "{both}");
+    assert_eq!(both["leader_id"], ann.as_str(), "{both}");
+    admin
+        .patch(&path, json!({"name": "Service Desk L1", "leader_id": bob}))
+        .await
+        .expect(200);
+
     // Left out stays; null clears.
     let unled = admin
         .patch(&format!("/api/v1/teams/{tid}"), json!({"leader_id": null}))

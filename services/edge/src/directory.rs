@@ -1116,28 +1116,45 @@ async fn edit_team(
     Body(body): Body<TeamChanges>,
 ) -> ApiResult<Json<Team>> {
     let tenant = who.tenant_id;
-    let Json(mut t) = get_one::<Team>(&state, &who, &id).await?;
-    if let Some(name) = body.name {
-        t.name = check_name(&name)?;
-    }
-    if let Some(leader) = body.leader_id {
-        if let Some(leader) = leader {
-            agent_exists(&state, tenant, "leader_id", leader).await?;
-        }
-        t.leader_id = leader;
+    let Json(t) = get_one::<Team>(&state, &who, &id).await?;
+    let name_given = body.name.as_deref().map(check_name).transpose()?;
+    let leader_given = body.leader_id;
+    if let Some(Some(leader)) = leader_given {
+        agent_exists(&state, tenant, "leader_id", leader).await?;
     }
     let moved = match body.member_ids {
         Some(members) => members_moved(&state, tenant, t.id, &members).await?,
         None => Vec::new(),
     };
     let mut tx = state.store.begin().await?;
-    sqlx::query("UPDATE teams SET name = $1, leader_id = $2 WHERE tenant_id = $3 AND id = $4")
-        .bind(&t.name)
-        .bind(t.leader_id.map(|u| u.to_string()))
-        .bind(tenant.to_string())
-        .bind(t.id.to_string())
-        .execute(&mut *tx)
-        .await?;
+    // Only what was given is written: a concurrent edit of the other field
+    // stays.
+    if let Some(name) = name_given {
+        sqlx::query("UPDATE teams SET name = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(name)
+            .bind(tenant.to_string())
+            .bind(t.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(leader) = leader_given {
+        sqlx::query("UPDATE teams SET leader_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(leader.map(|u| u.to_string()))
+            .bind(tenant.to_string())
+            .bind(t.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    // The team as it is now, with both writes.
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM teams WHERE tenant_id = $1 AND id = $2",
+        Team::COLUMNS
+    )))
+    .bind(tenant.to_string())
+    .bind(t.id.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    let t = Team::from_row(&row)?;
     for a in &moved {
         sqlx::query("UPDATE agents SET team_id = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(a.team_id.map(|u| u.to_string()))

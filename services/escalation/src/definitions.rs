@@ -249,15 +249,36 @@ pub async fn calendars(
         .collect())
 }
 
+/// Whether the tenant has row `id` of `table`, locked (on PostgreSQL) for
+/// sharing until the caller's transaction ends: a definition that names
+/// it (an SLA its calendar, a rule its SLA) and a delete of it then go one
+/// after the other, so none is left naming a definition deleted meanwhile.
 async fn exists(conn: &mut AnyConnection, table: &str, tenant: Uuid, id: Uuid) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id = $2"
+    lock_row(conn, table, tenant, id, "FOR SHARE").await
+}
+
+/// Reads row `id` of `table` with `lock` on PostgreSQL (SQLite's one
+/// writer needs none); whether it is there.
+async fn lock_row(
+    conn: &mut AnyConnection,
+    table: &str,
+    tenant: Uuid,
+    id: Uuid,
+    lock: &str,
+) -> Result<bool> {
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        format!(" {lock}")
+    } else {
+        String::new()
+    };
+    let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM {table} WHERE tenant_id = $1 AND id = $2{lock}"
     )))
     .bind(tenant.to_string())
     .bind(id.to_string())
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(n > 0)
+    Ok(found.is_some())
 }
 
 pub async fn define_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DefineSlaV1) -> Result<SlaV1> {
@@ -393,6 +414,9 @@ pub async fn delete_calendar(
     cmd: DeleteCalendarV1,
 ) -> Result<CalendarV1> {
     admin(&cmd.actor, "calendar")?;
+    // Locked first: an SLA defined meanwhile with this calendar waits, and
+    // is then told it is gone, or is seen here.
+    lock_row(tx, "calendars", tenant, cmd.calendar, "FOR UPDATE").await?;
     let (id, definition) = rows::<CalendarDefinitionV1>(tx, "calendars", tenant)
         .await?
         .into_iter()
@@ -428,6 +452,9 @@ pub async fn delete_calendar(
 /// Deletes an SLA no rule names and no ticket has had.
 pub async fn delete_sla(tx: &mut AnyConnection, tenant: Uuid, cmd: DeleteSlaV1) -> Result<SlaV1> {
     admin(&cmd.actor, "SLA")?;
+    // Locked first: rules set meanwhile naming this SLA wait, and are then
+    // told it is gone, or are seen here.
+    lock_row(tx, "slas", tenant, cmd.sla, "FOR UPDATE").await?;
     let (id, definition) = rows::<SlaDefinitionV1>(tx, "slas", tenant)
         .await?
         .into_iter()
