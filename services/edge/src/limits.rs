@@ -24,7 +24,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use runtime::store::{Store, StoreError};
@@ -84,6 +84,20 @@ impl Count {
     fn total(self) -> u64 {
         self.seen + self.here
     }
+}
+
+/// `subject`'s count in `window`, started afresh if it was of another one.
+fn slot<'c>(counts: &'c mut HashMap<String, Count>, subject: &str, window: i64) -> &'c mut Count {
+    let fresh = Count {
+        window,
+        here: 0,
+        seen: 0,
+    };
+    let count = counts.entry(subject.to_owned()).or_insert(fresh);
+    if count.window != window {
+        *count = fresh;
+    }
+    count
 }
 
 /// Why a request was refused.
@@ -154,38 +168,14 @@ impl RateLimiter {
         if counts.len() >= MAX_SUBJECTS {
             counts.clear();
         }
-        let count = counts.entry(subject.to_owned()).or_insert(Count {
-            window,
-            here: 0,
-            seen: 0,
-        });
-        if count.window != window {
-            *count = Count {
-                window,
-                here: 0,
-                seen: 0,
-            };
-        }
+        let count = slot(&mut counts, subject, window);
         count.seen = count.seen.max(used.unwrap_or(0).unsigned_abs());
         Ok(*count)
     }
 
     /// Counts one for `subject` in `window`.
     fn add(&self, subject: &str, window: i64) {
-        let mut counts = self.lock();
-        let count = counts.entry(subject.to_owned()).or_insert(Count {
-            window,
-            here: 0,
-            seen: 0,
-        });
-        if count.window != window {
-            *count = Count {
-                window,
-                here: 0,
-                seen: 0,
-            };
-        }
-        count.here += 1;
+        slot(&mut self.lock(), subject, window).here += 1;
     }
 
     /// Adds this replica's counts to the store's and reads back every
@@ -279,14 +269,6 @@ pub async fn keep_sharing(state: AppState, stop: CancellationToken) {
     }
 }
 
-/// The token a request carries, if any (the scheme is checked by
-/// [`crate::auth`]).
-fn token_of(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (_, token) = value.split_once(' ')?;
-    Some(token.trim())
-}
-
 /// Where the request comes from: the connection's peer, or the address
 /// the proxy in front added last to `X-Forwarded-For`.
 fn address_of(req: &Request, forwarded_for: bool) -> Option<IpAddr> {
@@ -318,18 +300,21 @@ fn authenticated() -> &'static HashSet<(String, String)> {
 
 /// The middleware: refuses a request whose address has failed too often or
 /// whose token has spent its budget; counts what it lets through.
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let limits = state.limiter.limits;
     let operation = req
         .extensions()
         .get::<MatchedPath>()
         .map(|route| (req.method().as_str().to_owned(), route.as_str().to_owned()));
     let takes_token = operation.is_some_and(|op| authenticated().contains(&op));
-    let token = token_of(req.headers()).filter(|_| takes_token);
-    let Some(token) = token else {
+    let digest = crate::auth::bearer(req.headers())
+        .filter(|_| takes_token)
+        .map(crate::auth::digest);
+    let Some(digest) = digest else {
         return next.run(req).await;
     };
-    let token = format!("token:{}", crate::auth::digest(token));
+    let token = format!("token:{digest}");
+    req.extensions_mut().insert(crate::auth::Digested(digest));
     let address = address_of(&req, limits.forwarded_for).map(|a| format!("address:{a}"));
     let at = unix_now();
     let window = window_of(at);

@@ -102,20 +102,17 @@ impl Customer {
     }
 }
 
-pub async fn customer(
-    conn: &mut AnyConnection,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<Option<Customer>, StoreError> {
-    Ok(match entry(conn, tenant, id).await? {
-        Some(DirectoryEntryV1::Customer {
+/// A customer entry as notification uses it.
+fn customer_of(entry: DirectoryEntryV1) -> Option<Customer> {
+    match entry {
+        DirectoryEntryV1::Customer {
             id,
             name,
             email,
             company_id,
             language,
             ..
-        }) => Some(Customer {
+        } => Some(Customer {
             id,
             name,
             email,
@@ -123,7 +120,25 @@ pub async fn customer(
             language,
         }),
         _ => None,
-    })
+    }
+}
+
+/// An agent entry as notification uses it.
+fn person_of(entry: DirectoryEntryV1) -> Option<Person> {
+    match entry {
+        DirectoryEntryV1::Agent {
+            id, name, email, ..
+        } => Some(Person { id, name, email }),
+        _ => None,
+    }
+}
+
+pub async fn customer(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<Customer>, StoreError> {
+    Ok(entry(conn, tenant, id).await?.and_then(customer_of))
 }
 
 /// The active entry of type `entry_type` whose address is `email`
@@ -158,23 +173,9 @@ pub async fn customer_by_email(
     tenant: Uuid,
     email: &str,
 ) -> Result<Option<Customer>, StoreError> {
-    Ok(match by_email(conn, tenant, "customer", email).await? {
-        Some(DirectoryEntryV1::Customer {
-            id,
-            name,
-            email,
-            company_id,
-            language,
-            ..
-        }) => Some(Customer {
-            id,
-            name,
-            email,
-            company_id,
-            language,
-        }),
-        _ => None,
-    })
+    Ok(by_email(conn, tenant, "customer", email)
+        .await?
+        .and_then(customer_of))
 }
 
 /// The active agent whose address is `email` (compared without case).
@@ -183,12 +184,9 @@ pub async fn agent_by_email(
     tenant: Uuid,
     email: &str,
 ) -> Result<Option<Person>, StoreError> {
-    Ok(match by_email(conn, tenant, "agent", email).await? {
-        Some(DirectoryEntryV1::Agent {
-            id, name, email, ..
-        }) => Some(Person { id, name, email }),
-        _ => None,
-    })
+    Ok(by_email(conn, tenant, "agent", email)
+        .await?
+        .and_then(person_of))
 }
 
 pub async fn agent(
@@ -196,12 +194,7 @@ pub async fn agent(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<Person>, StoreError> {
-    Ok(match entry(conn, tenant, id).await? {
-        Some(DirectoryEntryV1::Agent {
-            id, name, email, ..
-        }) => Some(Person { id, name, email }),
-        _ => None,
-    })
+    Ok(entry(conn, tenant, id).await?.and_then(person_of))
 }
 
 /// A team's name and leader.
@@ -235,12 +228,7 @@ pub async fn members(
     Ok(rows
         .iter()
         .filter_map(decoded)
-        .filter_map(|e| match e {
-            DirectoryEntryV1::Agent {
-                id, name, email, ..
-            } => Some(Person { id, name, email }),
-            _ => None,
-        })
+        .filter_map(person_of)
         .collect())
 }
 

@@ -70,7 +70,12 @@ impl Rows {
 
 /// Reads a CSV body with a header row naming some of `known` (and every
 /// one of `required`); refuses anything else, naming it.
-fn read(headers: &HeaderMap, body: &[u8], known: &[&str], required: &str) -> ApiResult<Rows> {
+fn read(
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+    known: &[&str],
+    required: &str,
+) -> ApiResult<Rows> {
     let csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -81,6 +86,10 @@ fn read(headers: &HeaderMap, body: &[u8], known: &[&str], required: &str) -> Api
             "send the file as Content-Type: text/csv",
         ));
     }
+    let body: &[u8] = match body {
+        Ok(body) => body,
+        Err(e) => return Err(unread(e)),
+    };
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(body);
     let columns: Vec<String> = reader
         .headers()
@@ -122,7 +131,7 @@ fn read(headers: &HeaderMap, body: &[u8], known: &[&str], required: &str) -> Api
 }
 
 /// A body that could not be read: too large (413), or cut short.
-fn too_large(e: BytesRejection) -> ApiError {
+fn unread(e: &BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             Code::PayloadTooLarge,
@@ -131,6 +140,57 @@ fn too_large(e: BytesRejection) -> ApiError {
     } else {
         ApiError::field("body", e.body_text())
     }
+}
+
+/// What an import writes: a company or a customer.
+trait Imports: Entry {
+    fn id(&self) -> Uuid;
+    async fn insert(&self, tx: &mut sqlx::AnyConnection, tenant: Uuid) -> ApiResult<()>;
+}
+
+impl Imports for Company {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    async fn insert(&self, tx: &mut sqlx::AnyConnection, tenant: Uuid) -> ApiResult<()> {
+        insert_company(tx, tenant, self).await
+    }
+}
+
+impl Imports for Customer {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    async fn insert(&self, tx: &mut sqlx::AnyConnection, tenant: Uuid) -> ApiResult<()> {
+        insert_customer(tx, tenant, self).await
+    }
+}
+
+/// Refuses the file if a row is `bad`; else writes every row `made` in
+/// one transaction, announces each, and answers what was written.
+async fn write<E: Imports>(
+    state: &AppState,
+    tenant: Uuid,
+    bad: Vec<BadRow>,
+    made: Vec<E>,
+) -> ApiResult<(StatusCode, Json<Imported>)> {
+    if !bad.is_empty() {
+        return Err(refused(bad));
+    }
+    let mut tx = state.store.begin().await?;
+    for entry in &made {
+        entry.insert(&mut tx, tenant).await?;
+    }
+    let announced = made.iter().map(Entry::announced).collect();
+    announce_all(state, tx, tenant, announced).await?;
+    let ids: Vec<Uuid> = made.iter().map(Imports::id).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(Imported {
+            imported: ids.len(),
+            ids,
+        }),
+    ))
 }
 
 /// The refusal of a file with bad rows: each named, up to [`MAX_NAMED`].
@@ -181,7 +241,6 @@ pub async fn companies(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Imported>)> {
-    let body = body.map_err(too_large)?;
     let rows = read(
         &headers,
         &body,
@@ -244,23 +303,7 @@ pub async fn companies(
             created_at: runtime::store::now(),
         });
     }
-    if !bad.is_empty() {
-        return Err(refused(bad));
-    }
-    let mut tx = state.store.begin().await?;
-    for c in &made {
-        insert_company(&mut tx, who.tenant_id, c).await?;
-    }
-    let announced = made.iter().map(Entry::announced).collect();
-    announce_all(&state, tx, who.tenant_id, announced).await?;
-    let ids: Vec<Uuid> = made.iter().map(|c| c.id).collect();
-    Ok((
-        StatusCode::CREATED,
-        Json(Imported {
-            imported: ids.len(),
-            ids,
-        }),
-    ))
+    write(&state, who.tenant_id, bad, made).await
 }
 
 /// `POST /customers/import`: columns `name`, `email`, `company` (a
@@ -271,7 +314,6 @@ pub async fn customers(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Imported>)> {
-    let body = body.map_err(too_large)?;
     let rows = read(
         &headers,
         &body,
@@ -346,23 +388,7 @@ pub async fn customers(
             created_at: runtime::store::now(),
         });
     }
-    if !bad.is_empty() {
-        return Err(refused(bad));
-    }
-    let mut tx = state.store.begin().await?;
-    for c in &made {
-        insert_customer(&mut tx, who.tenant_id, c).await?;
-    }
-    let announced = made.iter().map(Entry::announced).collect();
-    announce_all(&state, tx, who.tenant_id, announced).await?;
-    let ids: Vec<Uuid> = made.iter().map(|c| c.id).collect();
-    Ok((
-        StatusCode::CREATED,
-        Json(Imported {
-            imported: ids.len(),
-            ids,
-        }),
-    ))
+    write(&state, who.tenant_id, bad, made).await
 }
 
 /// The docs of an import of `what` with `columns` (`name` required).
